@@ -1,0 +1,118 @@
+import {
+  type Endpoint,
+  ErrorReply,
+  GatehouseError,
+  isErrorCode,
+  type RequestOf,
+  type ResponseOf,
+  subjectFor,
+} from "@gatehouse/contracts";
+import { type Msg, type NatsConnection, type NatsError, headers as natsHeaders } from "nats";
+import { decodeJson, encodeJson } from "./codec.js";
+import { injectTraceContext } from "./trace.js";
+
+export const SERVICE_ERROR_HEADER = "Nats-Service-Error";
+export const SERVICE_ERROR_CODE_HEADER = "Nats-Service-Error-Code";
+
+export interface RequestOptions {
+  /** Default 5 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * Typed request/reply over the contracts. Requests are checked by the answering service, replies
+ * here. Transport failures become catalog errors: no responders → 503, timeout → 504.
+ */
+export class BusClient {
+  constructor(
+    readonly nc: NatsConnection,
+    readonly prefix: string,
+    private readonly defaultTimeoutMs = 5_000,
+  ) {}
+
+  subject(endpoint: Endpoint): string {
+    return subjectFor(this.prefix, endpoint.service, endpoint.action);
+  }
+
+  async request<E extends Endpoint>(
+    endpoint: E,
+    payload: RequestOf<E>,
+    options: RequestOptions = {},
+  ): Promise<ResponseOf<E>> {
+    const msg = await this.requestRaw(this.subject(endpoint), encodeJson(payload), endpoint.service, options);
+    const body = parseReply(msg, endpoint.service);
+    const parsed = endpoint.response.safeParse(body);
+    if (!parsed.success) {
+      throw new GatehouseError("internal_error", "internal service error", {
+        detail: `reply from ${endpoint.service}.${endpoint.action} failed its schema: ${parsed.error.message}`,
+      });
+    }
+    return parsed.data as ResponseOf<E>;
+  }
+
+  /** A request whose payload is already encoded; the reply is returned undecoded. */
+  async requestRaw(
+    subject: string,
+    data: Uint8Array,
+    service: string,
+    options: RequestOptions = {},
+  ): Promise<Msg> {
+    const h = natsHeaders();
+    injectTraceContext(h);
+    try {
+      return await this.nc.request(subject, data, {
+        timeout: options.timeoutMs ?? this.defaultTimeoutMs,
+        headers: h,
+      });
+    } catch (err) {
+      throw transportError(err, service);
+    }
+  }
+}
+
+/** Turn a NATS reply into its JSON body, or throw the service error it carries. */
+export function parseReply(msg: Msg, service: string): unknown {
+  const errorCode = msg.headers?.get(SERVICE_ERROR_CODE_HEADER);
+  if (errorCode) {
+    let reply: ErrorReply | undefined;
+    try {
+      reply = ErrorReply.parse(decodeJson(msg.data));
+    } catch {
+      reply = undefined;
+    }
+    const code = reply && isErrorCode(reply.code) ? reply.code : "internal_error";
+    throw new GatehouseError(code, reply?.message ?? "internal service error", {
+      detail: `${service} answered ${errorCode} ${msg.headers?.get(SERVICE_ERROR_HEADER) ?? ""}`,
+      ...(reply?.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: reply.retryAfterSeconds }),
+    });
+  }
+  try {
+    return decodeJson(msg.data);
+  } catch (err) {
+    throw new GatehouseError("internal_error", "internal service error", {
+      detail: `${service} sent a reply that is not JSON`,
+      cause: err,
+    });
+  }
+}
+
+export function transportError(err: unknown, service: string): GatehouseError {
+  if (err instanceof GatehouseError) return err;
+  const code = (err as NatsError | undefined)?.code;
+  if (code === "503") {
+    return new GatehouseError("service_unavailable", `the ${service} service is unavailable`, {
+      detail: "nats: no responders",
+      cause: err,
+    });
+  }
+  if (code === "TIMEOUT") {
+    return new GatehouseError("service_timeout", `the ${service} service did not answer in time`, {
+      detail: "nats: request timed out",
+      cause: err,
+    });
+  }
+  return new GatehouseError("service_unavailable", `the ${service} service is unavailable`, {
+    detail: `nats: ${code ?? (err as Error)?.message ?? "unknown error"}`,
+    cause: err,
+  });
+}

@@ -1,0 +1,6 @@
+export * from "./client.js";
+export * from "./codec.js";
+export * from "./connection.js";
+export * from "./health.js";
+export * from "./service.js";
+export * from "./trace.js";

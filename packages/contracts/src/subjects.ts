@@ -1,0 +1,50 @@
+import type { z } from "zod";
+
+/** The services that answer on the bus. ingress answers only its own sync subject. */
+export type ServiceName = "ingress" | "auth" | "acl" | "dispatch";
+
+/** A prefix is one NATS subject token, so `<prefix>.v1.<service>.<action>` is always 4+ tokens. */
+export const PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const DEFAULT_PREFIX = "gatehouse";
+
+/** A request/reply endpoint: its subject and both schemas, side by side. */
+export interface Endpoint<Req extends z.ZodType = z.ZodType, Res extends z.ZodType = z.ZodType> {
+  readonly service: ServiceName;
+  /** Dotted action, e.g. `validate` or `admin.users.create`. */
+  readonly action: string;
+  readonly request: Req;
+  readonly response: Res;
+}
+
+export type RequestOf<E extends Endpoint> = z.input<E["request"]>;
+export type ResponseOf<E extends Endpoint> = z.output<E["response"]>;
+
+export function defineEndpoint<Req extends z.ZodType, Res extends z.ZodType>(
+  service: ServiceName,
+  action: string,
+  request: Req,
+  response: Res,
+): Endpoint<Req, Res> {
+  return { service, action, request, response };
+}
+
+export function subjectFor(prefix: string, service: ServiceName, action: string): string {
+  return `${prefix}.v1.${service}.${action}`;
+}
+
+/** The NATS micro service name a service registers under (`$SRV.PING.<name>`). */
+export function microServiceName(prefix: string, service: ServiceName): string {
+  return `${prefix}-${service}`;
+}
+
+/** JetStream names cannot contain dots; the prefix never does. */
+export function accessEventStreamName(prefix: string): string {
+  return `${prefix}_access_events`;
+}
+
+export function accessEventSubject(prefix: string, type: string): string {
+  return `${prefix}.v1.events.access.${type}`;
+}
+
+/** The product version every service reports to `$SRV.INFO`. */
+export const GATEHOUSE_VERSION = "0.1.0";

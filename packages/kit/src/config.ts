@@ -1,0 +1,57 @@
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parse environment variables against a schema once. Errors name the variable, never its value
+ * (a value may be a secret).
+ */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.output<S> {
+  // Empty strings mean "unset" so `FOO= node main.js` behaves like an absent FOO.
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== "") cleaned[k] = v;
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const name = issue.path.length > 0 ? issue.path.join(".") : "(environment)";
+      return `${name}: ${issue.message}`;
+    }),
+  );
+}
+
+/** Shared variable shapes, so every service spells them the same way. */
+export const env = {
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  positiveMs: (fallback: number) => z.coerce.number().int().min(1).max(3_600_000).default(fallback),
+  bool: (fallback: boolean) =>
+    z
+      .enum(["true", "false", "1", "0", "yes", "no"])
+      .default(fallback ? "true" : "false")
+      .transform((v) => v === "true" || v === "1" || v === "yes"),
+  logLevel: () => z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  prefix: () =>
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be one NATS subject token: letters, digits, '_' or '-'")
+      .default("gatehouse"),
+  natsUrl: () =>
+    z
+      .string()
+      .regex(/^(nats|tls|ws|wss):\/\/[^\s]+$/, "must be a nats:// URL (comma-separate several)")
+      .or(z.string().regex(/^[^\s:/]+:\d+$/, "must be host:port or a nats:// URL"))
+      .default("nats://127.0.0.1:4222"),
+  databaseUrl: () =>
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+      .optional(),
+};

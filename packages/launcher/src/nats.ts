@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { accessSync, constants, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { delimiter, join, resolve } from "node:path";
+import type { Logger } from "@gatehouse/kit";
+import { connect } from "nats";
+
+export const LOCAL_NATS_URL = "nats://127.0.0.1:4222";
+
+export const NO_NATS_MESSAGE = [
+  "Gatehouse needs a NATS server with JetStream and none was found.",
+  "  - install one:   apt-get install nats-server   |   brew install nats-server",
+  "  - or run one:    docker compose up -d nats",
+  "  - or point at one: NATS_URL=nats://host:4222 pnpm start",
+].join("\n");
+
+export async function natsAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
+  try {
+    const nc = await connect({ servers: url, timeout: timeoutMs, maxReconnectAttempts: 0 });
+    await nc.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function findOnPath(binary: string, pathVar = process.env.PATH ?? ""): string | undefined {
+  for (const dir of pathVar.split(delimiter).concat(["/usr/sbin", "/usr/local/sbin"])) {
+    if (!dir) continue;
+    const candidate = join(dir, binary);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface LocalNats {
+  url: string;
+  /** The nats-server child we started, if any. */
+  child: ChildProcess | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * NATS for the one-process shape: NATS_URL, else a server on the local default port, else a
+ * `nats-server` from PATH started with JetStream under the data dir. Undefined when none can be had.
+ */
+export async function obtainNats(options: {
+  url: string | undefined;
+  dataDir: string;
+  logger: Logger;
+  pathVar?: string;
+}): Promise<LocalNats | undefined> {
+  if (options.url) return { url: options.url, child: undefined, stop: async () => {} };
+  if (await natsAnswers(LOCAL_NATS_URL))
+    return { url: LOCAL_NATS_URL, child: undefined, stop: async () => {} };
+  const binary = findOnPath("nats-server", options.pathVar);
+  if (!binary) return undefined;
+  const port = await freePort();
+  const storeDir = resolve(options.dataDir, "nats");
+  mkdirSync(storeDir, { recursive: true });
+  const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4_000);
+  });
+  const url = `nats://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    if (await natsAnswers(url, 500)) {
+      options.logger.info({ url, storeDir }, "started a local nats-server");
+      return {
+        url,
+        child,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            child.once("exit", () => done());
+            child.kill("SIGTERM");
+          }),
+      };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill("SIGKILL");
+  options.logger.error({ stderr }, "nats-server did not start");
+  return undefined;
+}

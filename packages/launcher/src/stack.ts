@@ -1,0 +1,66 @@
+import { join } from "node:path";
+import { buildApp as buildAcl, loadConfig as loadAclConfig } from "@gatehouse/acl";
+import { buildApp as buildAuth, loadConfig as loadAuthConfig } from "@gatehouse/auth";
+import { connectBus } from "@gatehouse/bus";
+import { openDatabase } from "@gatehouse/db";
+import { buildApp as buildDispatch, loadConfig as loadDispatchConfig } from "@gatehouse/dispatch";
+import {
+  buildApp as buildIngress,
+  type IngressApp,
+  loadConfig as loadIngressConfig,
+} from "@gatehouse/ingress";
+import { createLogger, type Logger, Shutdown } from "@gatehouse/kit";
+
+export interface StackOptions {
+  env: Record<string, string | undefined>;
+  natsUrl: string;
+  logger: Logger;
+}
+
+export interface Stack {
+  readonly ingress: IngressApp;
+  stop(): Promise<void>;
+}
+
+/**
+ * The four services as modules of one process, sharing one database handle and one NATS connection,
+ * still talking to each other over NATS exactly as separate processes do.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const env = { ...options.env, NATS_URL: options.natsUrl };
+  const authConfig = loadAuthConfig(env);
+  const aclConfig = loadAclConfig(env);
+  const dispatchConfig = loadDispatchConfig(env);
+  const ingressConfig = loadIngressConfig(env);
+  const shutdown = new Shutdown(
+    options.logger,
+    Math.max(ingressConfig.shutdownTimeoutMs, authConfig.shutdownTimeoutMs),
+  );
+  try {
+    const database = await openDatabase({
+      url: authConfig.databaseUrl,
+      pgliteDir: join(authConfig.dataDir, "pglite"),
+    });
+    shutdown.add("database", () => database.close());
+    const bus = await connectBus({ url: options.natsUrl, name: "gatehouse-local", logger: options.logger });
+    shutdown.add("nats", () => bus.drain());
+    const level = options.logger.level;
+    const child = (service: string) => createLogger({ level, service });
+    const services = [
+      buildAuth(authConfig, { logger: child("auth"), database, bus }),
+      buildAcl(aclConfig, { logger: child("acl"), database, bus }),
+      buildDispatch(dispatchConfig, { logger: child("dispatch"), database, bus }),
+    ];
+    for (const service of services) {
+      await service.start();
+      shutdown.add("service", () => service.stop());
+    }
+    const ingress = buildIngress(ingressConfig, { logger: child("ingress"), bus });
+    await ingress.start();
+    shutdown.add("ingress", () => ingress.stop());
+    return { ingress, stop: () => shutdown.run() };
+  } catch (err) {
+    await shutdown.run();
+    throw err;
+  }
+}

@@ -1,0 +1,137 @@
+import { join } from "node:path";
+import {
+  BusClient,
+  type BusConnection,
+  connectBus,
+  type Route,
+  type RunningService,
+  route,
+  serve,
+} from "@gatehouse/bus";
+import {
+  type Endpoint,
+  GATEHOUSE_VERSION,
+  type HealthResponse,
+  type ServiceName,
+} from "@gatehouse/contracts";
+import { type Database, openDatabase } from "@gatehouse/db";
+import { type Logger, Shutdown } from "@gatehouse/kit";
+import type { BaseConfig } from "./config.js";
+
+export interface HostDeps {
+  logger: Logger;
+  /** A database opened by the caller (the one-process launcher shares one PGlite); not closed here. */
+  database?: Database;
+  /** A NATS connection owned by the caller; not drained here. */
+  bus?: BusConnection;
+}
+
+export interface ServiceRuntime {
+  readonly database: Database;
+  readonly bus: BusConnection;
+  readonly client: BusClient;
+  readonly logger: Logger;
+  readonly config: BaseConfig;
+  /** Register a closer; closers run LIFO, after the service stops taking requests. */
+  onStop(name: string, close: () => Promise<void> | void): void;
+}
+
+export interface ServiceDefinition {
+  service: Exclude<ServiceName, "ingress">;
+  description: string;
+  /** The health endpoint of this service's contract. */
+  health: Endpoint;
+  /** Folder of committed drizzle migrations, if the service owns tables. */
+  migrationsFolder?: string;
+  /** Build the service's routes (and start any background work) once the database and NATS are up. */
+  setup(runtime: ServiceRuntime): Promise<Route[]> | Route[];
+}
+
+export interface HostedService {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly running: RunningService | undefined;
+}
+
+/**
+ * The lifecycle every bus service shares: database (migrated under an advisory lock), NATS, then the
+ * micro service in its queue group. `stop()` runs LIFO: stop taking requests → finish in-flight work
+ * and drain NATS → close the database.
+ */
+export function hostService(
+  definition: ServiceDefinition,
+  config: BaseConfig,
+  deps: HostDeps,
+): HostedService {
+  const logger = deps.logger;
+  const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
+  let running: RunningService | undefined;
+  let started = false;
+
+  return {
+    get running() {
+      return running;
+    },
+    async start() {
+      if (started) throw new Error(`${definition.service} already started`);
+      started = true;
+      let database = deps.database;
+      if (!database) {
+        database = await openDatabase({
+          url: config.databaseUrl,
+          pgliteDir: join(config.dataDir, `pglite-${definition.service}`),
+        });
+        shutdown.add("database", () => database?.close());
+      }
+      if (definition.migrationsFolder) {
+        await database.migrate({ folder: definition.migrationsFolder, service: definition.service });
+      }
+      let bus = deps.bus;
+      if (!bus) {
+        bus = await connectBus({
+          url: config.natsUrl,
+          name: `gatehouse-${definition.service}`,
+          logger,
+          waitOnFirstConnect: true,
+        });
+        shutdown.add("nats", () => bus?.drain());
+      }
+      const client = new BusClient(bus.nc, config.prefix);
+      const runtime: ServiceRuntime = {
+        database,
+        bus,
+        client,
+        logger,
+        config,
+        onStop: (name, close) => shutdown.add(name, close),
+      };
+      const routes = await definition.setup(runtime);
+      const db = database;
+      const healthRoute = route(
+        definition.health,
+        async (): Promise<HealthResponse> => ({
+          service: definition.service,
+          version: GATEHOUSE_VERSION,
+          instance: running?.service.info().id ?? "starting",
+          database: (await db.ping()) ? "ok" : "error",
+        }),
+      );
+      running = await serve({
+        nc: bus.nc,
+        prefix: config.prefix,
+        service: definition.service,
+        version: GATEHOUSE_VERSION,
+        description: definition.description,
+        logger,
+        routes: [healthRoute, ...routes],
+      });
+      const svc = running;
+      shutdown.add("service", () => svc.stop());
+      logger.info(
+        { microService: svc.name, prefix: config.prefix, database: database.kind },
+        "service started",
+      );
+    },
+    stop: () => shutdown.run(),
+  };
+}

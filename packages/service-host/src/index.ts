@@ -1,0 +1,3 @@
+export * from "./config.js";
+export * from "./host.js";
+export * from "./main.js";

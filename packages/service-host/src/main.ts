@@ -1,0 +1,44 @@
+import { ConfigError, createLogger, type Logger, onSignals, startTelemetry } from "@gatehouse/kit";
+
+export interface MainOptions<C extends { logLevel: string; otlpEndpoint: string | undefined }> {
+  service: string;
+  loadConfig: (env: Record<string, string | undefined>) => C;
+  build: (config: C, logger: Logger) => { start(): Promise<void>; stop(): Promise<void> };
+}
+
+/**
+ * The whole of a service's main.ts: read config (a bad variable stops the process naming it),
+ * start telemetry first, start the app, stop on SIGTERM/SIGINT, telemetry last.
+ */
+export async function runMain<C extends { logLevel: string; otlpEndpoint: string | undefined }>(
+  options: MainOptions<C>,
+): Promise<void> {
+  let config: C;
+  try {
+    config = options.loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${options.service}: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.logLevel, service: options.service });
+  const telemetry = await startTelemetry({
+    serviceName: `gatehouse-${options.service}`,
+    otlpEndpoint: config.otlpEndpoint,
+  });
+  const app = options.build(config, logger);
+  onSignals(logger, async () => {
+    await app.stop();
+    await telemetry.shutdown();
+  });
+  try {
+    await app.start();
+  } catch (err) {
+    logger.fatal({ err }, "failed to start");
+    await app.stop().catch(() => {});
+    await telemetry.shutdown().catch(() => {});
+    process.exit(1);
+  }
+}

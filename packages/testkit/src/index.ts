@@ -1,0 +1,3 @@
+export * from "./infra.js";
+export * from "./logs.js";
+export * from "./wait.js";

@@ -1,0 +1,5 @@
+import { runMain } from "@gatehouse/service-host";
+import { buildApp } from "./app.js";
+import { loadConfig } from "./config.js";
+
+await runMain({ service: "acl", loadConfig, build: (config, logger) => buildApp(config, { logger }) });

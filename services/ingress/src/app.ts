@@ -1,0 +1,82 @@
+import { randomUUID } from "node:crypto";
+import { BusClient, type BusConnection, connectBus } from "@gatehouse/bus";
+import { type Logger, Shutdown } from "@gatehouse/kit";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import type { IngressConfig } from "./config.js";
+import type { IngressContext } from "./context.js";
+import { registerErrorHandling } from "./http/errors.js";
+import { featurePlugins } from "./plugins.js";
+
+export interface IngressDeps {
+  logger: Logger;
+  /** A NATS connection owned by the caller (one-process mode); not drained here. */
+  bus?: BusConnection;
+}
+
+export interface IngressApp {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The URL it listens on, once started. */
+  readonly url: string;
+  readonly server: FastifyInstance | undefined;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
+  const shutdown = new Shutdown(deps.logger, config.shutdownTimeoutMs);
+  let server: FastifyInstance | undefined;
+  let url = "";
+
+  return {
+    get url() {
+      return url;
+    },
+    get server() {
+      return server;
+    },
+    async start() {
+      let bus = deps.bus;
+      if (!bus) {
+        bus = await connectBus({
+          url: config.natsUrl,
+          name: "gatehouse-ingress",
+          logger: deps.logger,
+          waitOnFirstConnect: true,
+        });
+        shutdown.add("nats", () => bus?.drain());
+      }
+      const ctx: IngressContext = {
+        config,
+        logger: deps.logger,
+        bus,
+        client: new BusClient(bus.nc, config.prefix, config.busTimeoutMs),
+      };
+      const app = Fastify({
+        loggerInstance: deps.logger as FastifyBaseLogger,
+        // Per-request access lines stay off the hot path; errors are logged by the error handler.
+        logController: new LogController({ disableRequestLogging: true }),
+        bodyLimit: config.bodyLimitBytes,
+        requestTimeout: config.requestTimeoutMs,
+        trustProxy: config.trustProxy,
+        return503OnClosing: true,
+        requestIdHeader: false,
+        genReqId: (req) => {
+          const given = req.headers["x-request-id"];
+          return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+        },
+      });
+      server = app;
+      app.addHook("onRequest", async (request, reply) => {
+        reply.header("x-request-id", request.id);
+      });
+      registerErrorHandling(app);
+      for (const plugin of featurePlugins) await app.register(plugin, { ctx });
+      // Stop accepting first; fastify.close() waits for in-flight requests (streams included).
+      shutdown.add("http", () => app.close());
+      url = await app.listen({ port: config.port, host: config.host });
+      deps.logger.info({ url, prefix: config.prefix }, "ingress listening");
+    },
+    stop: () => shutdown.run(),
+  };
+}

@@ -1,0 +1,67 @@
+import { env, parseEnv } from "@gatehouse/kit";
+import { z } from "zod";
+
+const schema = z.object({
+  /** pino level. */
+  LOG_LEVEL: env.logLevel(),
+  /** HTTP port; 0 picks a free one (tests). */
+  PORT: env.port(8080),
+  /** Interface to listen on; containers set 0.0.0.0. */
+  HOST: z.string().min(1).default("127.0.0.1"),
+  /** NATS server(s), comma-separated. */
+  NATS_URL: env.natsUrl(),
+  /** First subject token of every subject (see docs/architecture.md). */
+  GATEHOUSE_PREFIX: env.prefix(),
+  /** Largest accepted request body. Must stay below the NATS server's max_payload (1 MiB by default). */
+  BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(900 * 1024),
+  /** How long ingress waits for auth/acl answers. */
+  BUS_TIMEOUT_MS: env.positiveMs(3_000),
+  /** Close connections whose request headers and body have not arrived by then (slowloris guard). */
+  REQUEST_TIMEOUT_MS: env.positiveMs(60_000),
+  /** How long /readyz waits for each backing service's ping. */
+  READY_PING_TIMEOUT_MS: env.positiveMs(500),
+  /** Trust X-Forwarded-* from the load balancer in front. */
+  TRUST_PROXY: env.bool(false),
+  /** Starts the OpenTelemetry SDK when set. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** How long shutdown may take (in-flight streams included). */
+  SHUTDOWN_TIMEOUT_MS: env.positiveMs(15_000),
+});
+
+export interface IngressConfig {
+  logLevel: string;
+  port: number;
+  host: string;
+  natsUrl: string;
+  prefix: string;
+  bodyLimitBytes: number;
+  busTimeoutMs: number;
+  requestTimeoutMs: number;
+  readyPingTimeoutMs: number;
+  trustProxy: boolean;
+  otlpEndpoint: string | undefined;
+  shutdownTimeoutMs: number;
+}
+
+export function loadConfig(environment: Record<string, string | undefined>): IngressConfig {
+  const e = parseEnv(schema, environment);
+  return {
+    logLevel: e.LOG_LEVEL,
+    port: e.PORT,
+    host: e.HOST,
+    natsUrl: e.NATS_URL,
+    prefix: e.GATEHOUSE_PREFIX,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    busTimeoutMs: e.BUS_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    readyPingTimeoutMs: e.READY_PING_TIMEOUT_MS,
+    trustProxy: e.TRUST_PROXY,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}
