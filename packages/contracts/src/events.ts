@@ -1,17 +1,37 @@
 import { z } from "zod";
 
 /**
- * Access events: every change that removes access. Each carries the outbox sequence it was
- * committed with, so followers can detect gaps.
+ * Access events: every change that removes access. A service commits each one together with the
+ * change, in its outbox, under a per-source sequence with no gaps; the relay publishes them to the
+ * access-event stream. Followers track the last sequence per source and resync on a gap.
  */
-const base = { sequence: z.number().int().min(1), at: z.string() };
+export const EventSource = z.enum(["auth", "acl", "dispatch"]);
+export type EventSource = z.infer<typeof EventSource>;
 
-export const AccessEvent = z.discriminatedUnion("type", [
-  z.object({ ...base, type: z.literal("key.revoked"), keyId: z.uuid(), keyHash: z.string() }),
-  z.object({ ...base, type: z.literal("user.deactivated"), userId: z.uuid() }),
-  z.object({ ...base, type: z.literal("user.keys_revoked"), userId: z.uuid() }),
-  z.object({ ...base, type: z.literal("keys.all_revoked") }),
-  z.object({ ...base, type: z.literal("virtual_account.deleted"), virtualAccountId: z.uuid() }),
+const SubjectRef = z.object({ kind: z.enum(["user", "team", "virtual_account"]), id: z.uuid() });
+
+export const AccessEventBody = z.discriminatedUnion("type", [
+  // auth
+  z.object({ type: z.literal("key.revoked"), keyId: z.uuid(), keyHash: z.string(), reason: z.string() }),
+  z.object({ type: z.literal("user.deactivated"), userId: z.uuid() }),
+  z.object({ type: z.literal("user.keys_revoked"), userId: z.uuid() }),
+  z.object({ type: z.literal("keys.all_revoked") }),
+  z.object({ type: z.literal("virtual_account.deleted"), virtualAccountId: z.uuid() }),
+  // acl
+  z.object({ type: z.literal("grant.removed"), subject: SubjectRef, account: z.string() }),
+  z.object({ type: z.literal("team_member.removed"), teamId: z.uuid(), userId: z.uuid() }),
+  z.object({ type: z.literal("team.deleted"), teamId: z.uuid() }),
+  // dispatch
+  z.object({ type: z.literal("account.disabled"), account: z.string() }),
+  z.object({ type: z.literal("account.deleted"), account: z.string() }),
 ]);
-export type AccessEvent = z.infer<typeof AccessEvent>;
-export type AccessEventType = AccessEvent["type"];
+export type AccessEventBody = z.infer<typeof AccessEventBody>;
+export type AccessEventType = AccessEventBody["type"];
+
+export const AccessEventEnvelope = z.object({
+  source: EventSource,
+  sequence: z.number().int().min(1),
+  at: z.string(),
+  event: AccessEventBody,
+});
+export type AccessEventEnvelope = z.infer<typeof AccessEventEnvelope>;

@@ -42,8 +42,9 @@ export function accessEventStreamName(prefix: string): string {
   return `${prefix}_access_events`;
 }
 
-export function accessEventSubject(prefix: string, type: string): string {
-  return `${prefix}.v1.events.access.${type}`;
+/** Access events from one source service: `<prefix>.v1.events.access.<source>`. */
+export function accessEventSubject(prefix: string, source: string): string {
+  return `${prefix}.v1.events.access.${source}`;
 }
 
 /** The product version every service reports to `$SRV.INFO`. */

@@ -2,9 +2,12 @@ import { randomUUID } from "node:crypto";
 import { BusClient, type BusConnection, connectBus } from "@gatehouse/bus";
 import { type Logger, Shutdown } from "@gatehouse/kit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import { createAuthenticator } from "./auth/authenticate.js";
 import type { IngressConfig } from "./config.js";
 import type { IngressContext } from "./context.js";
+import { createAccessFeed } from "./events/follower.js";
 import { registerErrorHandling } from "./http/errors.js";
+import { registerSchemas } from "./http/openapi.js";
 import { featurePlugins } from "./plugins.js";
 
 export interface IngressDeps {
@@ -46,12 +49,17 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
         });
         shutdown.add("nats", () => bus?.drain());
       }
-      const ctx: IngressContext = {
+      const feed = createAccessFeed();
+      await feed.start();
+      shutdown.add("access-feed", () => feed.stop());
+      const base = {
         config,
         logger: deps.logger,
         bus,
         client: new BusClient(bus.nc, config.prefix, config.busTimeoutMs),
+        feed,
       };
+      const ctx: IngressContext = { ...base, authenticate: createAuthenticator(base) };
       const app = Fastify({
         loggerInstance: deps.logger as FastifyBaseLogger,
         // Per-request access lines stay off the hot path; errors are logged by the error handler.
@@ -70,7 +78,9 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
       app.addHook("onRequest", async (request, reply) => {
         reply.header("x-request-id", request.id);
       });
+      app.decorateRequest("caller", undefined);
       registerErrorHandling(app);
+      await registerSchemas(app);
       for (const plugin of featurePlugins) await app.register(plugin, { ctx });
       // Stop accepting first; fastify.close() waits for in-flight requests (streams included).
       shutdown.add("http", () => app.close());

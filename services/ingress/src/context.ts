@@ -1,11 +1,20 @@
 import type { BusClient, BusConnection } from "@gatehouse/bus";
 import type { Logger } from "@gatehouse/kit";
+import type { preHandlerAsyncHookHandler } from "fastify";
 import type { IngressConfig } from "./config.js";
+import type { AccessFeed } from "./events/feed.js";
 
-/** What every ingress feature plugin gets: config, logger and the bus. */
+/** What every ingress feature plugin gets. */
 export interface IngressContext {
   readonly config: IngressConfig;
   readonly logger: Logger;
   readonly bus: BusConnection;
   readonly client: BusClient;
+  /** The access-event feed caches follow. */
+  readonly feed: AccessFeed;
+  /**
+   * Pre-handler that authenticates the request's API key and sets `request.caller`
+   * (see auth/caller.ts); refuses with 401/503 in the route's dialect.
+   */
+  readonly authenticate: preHandlerAsyncHookHandler;
 }

@@ -41,7 +41,7 @@ export function errorBody(dialect: Dialect, code: ErrorCode, message: string) {
 }
 
 /** Map anything thrown in a route to a catalog error. Internal detail never reaches the body. */
-export function toGatehouseError(err: unknown): GatehouseError {
+export function toGatehouseError(err: unknown, request?: FastifyRequest): GatehouseError {
   if (err instanceof GatehouseError) return err;
   const fe = err as Partial<FastifyError>;
   switch (fe.code) {
@@ -57,7 +57,13 @@ export function toGatehouseError(err: unknown): GatehouseError {
     default:
   }
   if (fe.validation) {
-    return new GatehouseError("invalid_request", `invalid request: ${fe.message ?? "bad input"}`);
+    // The admin API answers a well-formed body that breaks the rules with 422; the OpenAI and
+    // Anthropic dialects use 400 for every invalid request, as their SDKs expect.
+    const admin = request?.url.startsWith("/api/") ?? false;
+    return new GatehouseError(
+      admin ? "validation_failed" : "invalid_request",
+      `invalid request: ${fe.message ?? "bad input"}`,
+    );
   }
   if (err instanceof SyntaxError || fe.statusCode === 400) {
     return new GatehouseError("invalid_request", "request could not be parsed");
@@ -84,7 +90,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: G
 
 /** One error handler for the HTTP surface: every failure answers in the caller's dialect. */
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, toGatehouseError(err)));
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, toGatehouseError(err, request)));
   app.setNotFoundHandler((request, reply) =>
     sendError(
       request,

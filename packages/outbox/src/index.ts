@@ -1,0 +1,4 @@
+export * from "./append.js";
+export * from "./relay.js";
+export * from "./stream.js";
+export * from "./table.js";
