@@ -35,3 +35,36 @@ export const AccessEventEnvelope = z.object({
   event: AccessEventBody,
 });
 export type AccessEventEnvelope = z.infer<typeof AccessEventEnvelope>;
+
+/**
+ * Published on core NATS by every outbox relay each poll: the newest sequence its service has
+ * committed. A follower that has heard nothing for its lease, or stays behind a heartbeat, stops
+ * trusting cached positives.
+ */
+export const FeedHeartbeat = z.object({
+  source: EventSource,
+  committedSequence: z.number().int().min(0),
+  at: z.string(),
+});
+export type FeedHeartbeat = z.infer<typeof FeedHeartbeat>;
+
+/** Ingress replicas announce themselves so a revoke knows how many confirmations to wait for. */
+export const IngressPresence = z.object({ replica: z.string(), at: z.string() });
+export type IngressPresence = z.infer<typeof IngressPresence>;
+
+/** Asked of every ingress replica after a revoke: answer once this source's sequence is applied. */
+export const SyncRequest = z.object({ source: EventSource, sequence: z.number().int().min(1) });
+export type SyncRequest = z.infer<typeof SyncRequest>;
+export const SyncResponse = z.object({ replica: z.string(), applied: z.boolean(), waitedMs: z.number() });
+export type SyncResponse = z.infer<typeof SyncResponse>;
+
+/** What a revoking call reports about propagation to ingress replicas. */
+export const Propagation = z.object({
+  sequence: z.number().int().min(1),
+  replicas: z.number().int().min(0),
+  confirmed: z.number().int().min(0),
+  elapsedMs: z.number(),
+  /** True when every live replica confirmed; false means the lease bounded the wait. */
+  complete: z.boolean(),
+});
+export type Propagation = z.infer<typeof Propagation>;

@@ -49,3 +49,16 @@ export function accessEventSubject(prefix: string, source: string): string {
 
 /** The product version every service reports to `$SRV.INFO`. */
 export const GATEHOUSE_VERSION = "0.1.0";
+
+export function heartbeatSubject(prefix: string): string {
+  return `${prefix}.v1.events.heartbeat`;
+}
+
+export function ingressPresenceSubject(prefix: string): string {
+  return `${prefix}.v1.ingress.presence`;
+}
+
+/** Every ingress replica subscribes (no queue group): one request, one answer per replica. */
+export function ingressSyncSubject(prefix: string): string {
+  return `${prefix}.v1.ingress.sync`;
+}

@@ -1,4 +1,5 @@
 export * from "./append.js";
+export * from "./confirm.js";
 export * from "./relay.js";
 export * from "./stream.js";
 export * from "./table.js";

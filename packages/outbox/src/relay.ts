@@ -1,8 +1,14 @@
 import { encodeJson } from "@gatehouse/bus";
-import { type AccessEventEnvelope, accessEventSubject, type EventSource } from "@gatehouse/contracts";
+import {
+  type AccessEventEnvelope,
+  accessEventSubject,
+  type EventSource,
+  type FeedHeartbeat,
+  heartbeatSubject,
+} from "@gatehouse/contracts";
 import type { Db } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
-import { asc, eq, isNull, sql } from "drizzle-orm";
+import { asc, eq, isNull, max, sql } from "drizzle-orm";
 import type { NatsConnection } from "nats";
 import { ensureAccessEventStream } from "./stream.js";
 import type { OutboxTable } from "./table.js";
@@ -15,7 +21,10 @@ export interface RelayOptions {
   nc: NatsConnection;
   prefix: string;
   logger: Logger;
-  /** Backstop poll for rows committed by another replica or left over from a NATS outage. */
+  /**
+   * Backstop poll for rows committed by another replica or left over from a NATS outage; each poll
+   * also publishes the feed heartbeat, so keep it well under the followers' lease.
+   */
   pollMs?: number;
   batchSize?: number;
 }
@@ -35,7 +44,7 @@ export interface OutboxRelay {
 export function startOutboxRelay(options: RelayOptions): OutboxRelay {
   const { db, table, source, nc, prefix } = options;
   const log = options.logger.child({ component: "outbox-relay" });
-  const pollMs = options.pollMs ?? 1_000;
+  const pollMs = options.pollMs ?? 500;
   const batchSize = options.batchSize ?? 200;
   const js = nc.jetstream();
   let streamReady = false;
@@ -70,6 +79,16 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
     return rows.length === batchSize;
   }
 
+  async function publishHeartbeat(): Promise<void> {
+    const rows = await db.select({ last: max(table.sequence) }).from(table);
+    const heartbeat: FeedHeartbeat = {
+      source,
+      committedSequence: Number(rows[0]?.last ?? 0),
+      at: new Date().toISOString(),
+    };
+    nc.publish(heartbeatSubject(prefix), encodeJson(heartbeat));
+  }
+
   const loop = (async () => {
     while (!stopped) {
       kicked = false;
@@ -80,6 +99,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
           // full batch: keep going
         }
         for (const w of pending) w();
+        await publishHeartbeat();
       } catch (err) {
         waiters.push(...pending);
         log.warn({ err }, "outbox relay could not publish; will retry");

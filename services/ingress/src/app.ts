@@ -49,7 +49,13 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
         });
         shutdown.add("nats", () => bus?.drain());
       }
-      const feed = createAccessFeed();
+      const feed = createAccessFeed({
+        bus,
+        prefix: config.prefix,
+        logger: deps.logger,
+        leaseMs: config.accessLeaseMs,
+        presenceIntervalMs: config.presenceIntervalMs,
+      });
       await feed.start();
       shutdown.add("access-feed", () => feed.stop());
       const base = {

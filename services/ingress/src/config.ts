@@ -27,6 +27,13 @@ const schema = z.object({
   READY_PING_TIMEOUT_MS: env.positiveMs(500),
   /** Trust X-Forwarded-* from the load balancer in front. */
   TRUST_PROXY: env.bool(false),
+  /**
+   * Lease on cached positive answers: a replica that has not heard the access-event feed (events or
+   * heartbeats) for this long, or stays behind it this long, asks auth/acl on every request.
+   */
+  ACCESS_LEASE_MS: z.coerce.number().int().min(200).max(60_000).default(2_000),
+  /** How often this replica announces itself to revoking services. */
+  PRESENCE_INTERVAL_MS: z.coerce.number().int().min(50).max(10_000).default(500),
   /** Starts the OpenTelemetry SDK when set. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** How long shutdown may take (in-flight streams included). */
@@ -44,6 +51,8 @@ export interface IngressConfig {
   requestTimeoutMs: number;
   readyPingTimeoutMs: number;
   trustProxy: boolean;
+  accessLeaseMs: number;
+  presenceIntervalMs: number;
   otlpEndpoint: string | undefined;
   shutdownTimeoutMs: number;
 }
@@ -61,6 +70,8 @@ export function loadConfig(environment: Record<string, string | undefined>): Ing
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     readyPingTimeoutMs: e.READY_PING_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,
+    accessLeaseMs: e.ACCESS_LEASE_MS,
+    presenceIntervalMs: e.PRESENCE_INTERVAL_MS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
