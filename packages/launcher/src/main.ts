@@ -1,25 +1,26 @@
 #!/usr/bin/env node
 import { ConfigError, createLogger, onSignals, startTelemetry } from "@gatehouse/kit";
+import { loadConfig } from "./config.js";
 import { NO_NATS_MESSAGE, obtainNats } from "./nats.js";
 import { startStack } from "./stack.js";
 
-const env = process.env;
-const logger = createLogger({ level: env.LOG_LEVEL || "info", service: "gatehouse" });
-const telemetry = await startTelemetry({
-  serviceName: "gatehouse",
-  otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
-});
-const nats = await obtainNats({
-  url: env.NATS_URL || undefined,
-  dataDir: env.GATEHOUSE_DATA_DIR || ".gatehouse",
-  logger,
-});
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`gatehouse: ${err.message}\n`);
+  process.exit(2);
+}
+const logger = createLogger({ level: config.logLevel, service: "gatehouse" });
+const telemetry = await startTelemetry({ serviceName: "gatehouse", otlpEndpoint: config.otlpEndpoint });
+const nats = await obtainNats({ url: config.natsUrl, dataDir: config.dataDir, logger, pathVar: config.path });
 if (!nats) {
   process.stderr.write(`${NO_NATS_MESSAGE}\n`);
   process.exit(1);
 }
 try {
-  const stack = await startStack({ env, natsUrl: nats.url, logger });
+  const stack = await startStack({ env: config.env, natsUrl: nats.url, logger });
   onSignals(logger, async () => {
     await stack.stop();
     await nats.stop();

@@ -24,8 +24,9 @@ export async function natsAnswers(url: string, timeoutMs = 1_000): Promise<boole
   }
 }
 
-export function findOnPath(binary: string, pathVar = process.env.PATH ?? ""): string | undefined {
-  for (const dir of pathVar.split(delimiter).concat(["/usr/sbin", "/usr/local/sbin"])) {
+export function findOnPath(binary: string, pathVar: string, searchSbin = true): string | undefined {
+  const dirs = pathVar.split(delimiter).concat(searchSbin ? ["/usr/sbin", "/usr/local/sbin"] : []);
+  for (const dir of dirs) {
     if (!dir) continue;
     const candidate = join(dir, binary);
     try {
@@ -65,12 +66,17 @@ export async function obtainNats(options: {
   url: string | undefined;
   dataDir: string;
   logger: Logger;
-  pathVar?: string;
+  /** Where PATH lookups happen (tests narrow it). */
+  pathVar: string;
+  /** The local default probed before starting a server (tests point it elsewhere). */
+  localUrl?: string;
+  /** Also look in /usr/sbin and /usr/local/sbin, where distributions install nats-server. */
+  searchSbin?: boolean;
 }): Promise<LocalNats | undefined> {
   if (options.url) return { url: options.url, child: undefined, stop: async () => {} };
-  if (await natsAnswers(LOCAL_NATS_URL))
-    return { url: LOCAL_NATS_URL, child: undefined, stop: async () => {} };
-  const binary = findOnPath("nats-server", options.pathVar);
+  const localUrl = options.localUrl ?? LOCAL_NATS_URL;
+  if (await natsAnswers(localUrl)) return { url: localUrl, child: undefined, stop: async () => {} };
+  const binary = findOnPath("nats-server", options.pathVar, options.searchSbin ?? true);
   if (!binary) return undefined;
   const port = await freePort();
   const storeDir = resolve(options.dataDir, "nats");
