@@ -37,6 +37,17 @@ export function route<E extends Endpoint>(endpoint: E, handler: Handler<E>): Rou
   return { endpoint, handler: handler as unknown as Handler<Endpoint> };
 }
 
+/**
+ * An endpoint whose payload is not a JSON contract message (e.g. `dispatch.invoke`, which carries the
+ * caller's body byte for byte). The handler owns parsing and replying.
+ */
+export interface RawRoute {
+  raw: true;
+  service: ServiceName;
+  action: string;
+  handler: (msg: ServiceMsg) => void;
+}
+
 export interface ServeOptions {
   nc: NatsConnection;
   prefix: string;
@@ -44,7 +55,7 @@ export interface ServeOptions {
   version: string;
   description: string;
   logger: Logger;
-  routes: Route[];
+  routes: Array<Route | RawRoute>;
 }
 
 export interface RunningService {
@@ -70,6 +81,16 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
     queue: name,
   });
   for (const r of options.routes) {
+    if ("raw" in r) {
+      service.addEndpoint(r.action.replaceAll(".", "-"), {
+        subject: subjectFor(options.prefix, r.service, r.action),
+        handler: (err, msg) => {
+          if (err) options.logger.error({ err }, "endpoint subscription failed");
+          else r.handler(msg);
+        },
+      });
+      continue;
+    }
     const subject = subjectFor(options.prefix, r.endpoint.service, r.endpoint.action);
     service.addEndpoint(r.endpoint.action.replaceAll(".", "-"), {
       subject,

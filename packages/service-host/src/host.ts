@@ -3,6 +3,7 @@ import {
   BusClient,
   type BusConnection,
   connectBus,
+  type RawRoute,
   type Route,
   type RunningService,
   route,
@@ -44,7 +45,7 @@ export interface ServiceDefinition {
   /** Folder of committed drizzle migrations, if the service owns tables. */
   migrationsFolder?: string;
   /** Build the service's routes (and start any background work) once the database and NATS are up. */
-  setup(runtime: ServiceRuntime): Promise<Route[]> | Route[];
+  setup(runtime: ServiceRuntime): Promise<Array<Route | RawRoute>> | Array<Route | RawRoute>;
 }
 
 export interface HostedService {
