@@ -1,0 +1,234 @@
+import { GatehouseError } from "@gatehouse/contracts";
+import { type Dispatcher, Pool } from "undici";
+import { type ErrorContext, malformedUpstream, parseRetryAfterMs, upstreamHttpError } from "./errors.js";
+import { type SseEvent, SseParser } from "./sse.js";
+import type { ClientOptions } from "./types.js";
+
+export interface UpstreamRequest {
+  /** Path and query, appended to the base URL's own path. */
+  path: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData["body"];
+}
+
+/** Network errors that happen before the request reached the provider, so a retry cannot duplicate work. */
+const CONNECT_ERROR_CODES = new Set([
+  "UND_ERR_CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+]);
+const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+function errorCode(error: unknown): string | undefined {
+  let node: unknown = error;
+  for (let depth = 0; depth < 4 && typeof node === "object" && node !== null; depth++) {
+    const code = (node as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+    node = (node as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("This operation was aborted", "AbortError");
+}
+
+/** Turns a network-level failure into a catalog error; an abort by the caller is rethrown as the signal's reason. */
+export function networkError(error: unknown, signal: AbortSignal, accountName: string): unknown {
+  if (error instanceof GatehouseError) return error;
+  if (signal.aborted) return abortReason(signal);
+  const code = errorCode(error);
+  const detail = `${code ?? "unknown"}: ${error instanceof Error ? error.message : String(error)}`;
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    return new GatehouseError(
+      "provider_timeout",
+      `the provider for account ${accountName} did not answer in time`,
+      {
+        detail,
+      },
+    );
+  }
+  return new GatehouseError("provider_error", `could not reach the provider for account ${accountName}`, {
+    detail,
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortReason(signal));
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * One keep-alive connection pool per provider client, with the gateway's timeout and retry policy.
+ * Retries happen only here, so only before the first byte reaches the caller.
+ */
+export class Transport {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly maxRetries: number;
+  private readonly retryBaseDelayMs: number;
+  private readonly maxRetryWaitMs: number;
+  private readonly closeGraceMs: number;
+
+  constructor(
+    baseUrl: string,
+    options: ClientOptions,
+    private readonly errors: ErrorContext,
+  ) {
+    const url = new URL(baseUrl);
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.pool = new Pool(url.origin, {
+      connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.firstByteTimeoutMs,
+      bodyTimeout: options.idleTimeoutMs,
+      keepAliveTimeout: 30_000,
+      connections: 128,
+    });
+    this.maxRetries = Math.max(0, Math.min(2, Math.floor(options.maxRetries)));
+    this.retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
+    this.maxRetryWaitMs = options.maxRetryWaitMs ?? 10_000;
+    this.closeGraceMs = options.closeGraceMs ?? 30_000;
+  }
+
+  /** Sends a POST; resolves with a 2xx response, or throws a catalog error (after retries). */
+  async post(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+    for (let attempt = 0; ; attempt++) {
+      const canRetry = attempt < this.maxRetries;
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await this.pool.request({
+          method: "POST",
+          path: this.basePath + request.path,
+          headers: { "content-type": "application/json", accept: "application/json", ...request.headers },
+          body: JSON.stringify(request.body),
+          signal,
+        });
+      } catch (error) {
+        const code = errorCode(error);
+        if (!signal.aborted && canRetry && code !== undefined && CONNECT_ERROR_CODES.has(code)) {
+          await sleep(this.backoffMs(attempt), signal);
+          continue;
+        }
+        throw networkError(error, signal, this.errors.accountName);
+      }
+      const { statusCode, headers, body } = response;
+      if (statusCode >= 200 && statusCode < 300) return { status: statusCode, headers, body };
+      let text: string;
+      try {
+        text = await body.text();
+      } catch (error) {
+        throw networkError(error, signal, this.errors.accountName);
+      }
+      if (canRetry && (statusCode === 429 || statusCode >= 500)) {
+        const retryAfterMs = parseRetryAfterMs(headers);
+        const wait = retryAfterMs ?? this.backoffMs(attempt);
+        if (wait <= this.maxRetryWaitMs) {
+          await sleep(wait, signal);
+          continue;
+        }
+      }
+      throw upstreamHttpError(statusCode, headers, text, this.errors);
+    }
+  }
+
+  /** Lets in-flight requests finish for up to `closeGraceMs`, then cuts them off. */
+  async close(graceMs = this.closeGraceMs): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<"expired">((resolve) => {
+      timer = setTimeout(() => resolve("expired"), graceMs);
+      timer.unref();
+    });
+    const outcome = await Promise.race([this.pool.close().then(() => "closed" as const), expired]);
+    clearTimeout(timer);
+    if (outcome === "expired") await this.pool.destroy();
+  }
+
+  private backoffMs(attempt: number): number {
+    // Exponential with jitter in [0.5, 1.5) so a herd of clients spreads out.
+    return Math.round(this.retryBaseDelayMs * 2 ** attempt * (0.5 + Math.random()));
+  }
+}
+
+export async function readJson(response: UpstreamResponse, signal: AbortSignal, accountName: string) {
+  let text: string;
+  try {
+    text = await response.body.text();
+  } catch (error) {
+    throw networkError(error, signal, accountName);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw malformedUpstream(`unparseable JSON body (${text.length} chars)`, error);
+  }
+}
+
+/**
+ * Iterates the SSE events of a response. Stopping early (break/return, or abort) destroys the body,
+ * which closes the upstream connection so the provider stops generating. Stopping right after the
+ * stream's terminal event (`isTerminal`) instead drains the few remaining bytes, so the keep-alive
+ * connection goes back to the pool.
+ */
+export async function* readSse(
+  response: UpstreamResponse,
+  signal: AbortSignal,
+  accountName: string,
+  isTerminal: (event: SseEvent) => boolean = () => false,
+): AsyncGenerator<SseEvent> {
+  const parser = new SseParser();
+  let finished = false;
+  let terminal = false;
+  try {
+    for await (const chunk of response.body.iterator({ destroyOnReturn: false })) {
+      for (const event of parser.push(chunk as Uint8Array)) {
+        terminal = isTerminal(event);
+        yield event;
+      }
+    }
+    for (const event of parser.end()) yield event;
+    finished = true;
+  } catch (error) {
+    throw networkError(error, signal, accountName);
+  } finally {
+    if (!finished) {
+      if (terminal && !signal.aborted) {
+        // The end of the body is normally already in flight; a server that keeps talking is cut off.
+        response.body
+          .dump({ limit: Number.MAX_SAFE_INTEGER, signal: AbortSignal.timeout(1_000) })
+          .catch(() => {});
+      } else {
+        // undici reports the destroy as an 'error' event; nobody reads the body any more.
+        response.body.on("error", () => {});
+        response.body.destroy();
+      }
+    }
+  }
+}
+
+export function parseJsonEvent<T>(data: string): T {
+  try {
+    return JSON.parse(data) as T;
+  } catch (error) {
+    throw malformedUpstream(`unparseable stream event (${data.length} chars)`, error);
+  }
+}

@@ -1,0 +1,107 @@
+import type { ProviderType } from "@gatehouse/contracts";
+import type { OpenAIChatChunk, OpenAIChatRequest, OpenAIChatResponse } from "./openai-compatible/wire.js";
+
+/** What the caller asked for. */
+export type Operation = "chat" | "embeddings" | "completions";
+
+/** The caller's API dialect: `/v1/chat/completions` & co. speak `openai`, `/v1/messages` speaks `anthropic`. */
+export type Dialect = "openai" | "anthropic";
+
+/** The catalog of provider types lives in contracts (dispatch stores it); the registry must cover every one. */
+export type { ProviderType } from "@gatehouse/contracts";
+
+/** A decrypted provider account as dispatch loads it. */
+export interface ProviderAccount {
+  /** e.g. "openai-main"; appears in public error messages, so never a secret. */
+  name: string;
+  type: ProviderType;
+  baseUrl: string | null;
+  credentials: Record<string, string>;
+  options: Record<string, unknown>;
+}
+
+export interface InvokeInput {
+  operation: Operation;
+  dialect: Dialect;
+  /** The model part of `<account>/<model>`; it wins over any `model` in the body. */
+  model: string;
+  body: Record<string, unknown>;
+  stream: boolean;
+}
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+export type InvokeResult =
+  | { kind: "json"; status: number; body: unknown; usage: Usage | null }
+  | {
+      kind: "stream";
+      /** Complete SSE frames in the caller's dialect. Throws a GatehouseError if the upstream fails mid-stream. */
+      frames: AsyncIterable<string>;
+      /** Known once `frames` is exhausted; null before, or if the upstream never said. */
+      usage(): Usage | null;
+    };
+
+export interface ProviderClient {
+  invoke(input: InvokeInput, signal: AbortSignal): Promise<InvokeResult>;
+  /** Closes pooled connections. */
+  close(): Promise<void>;
+}
+
+export interface ClientOptions {
+  connectTimeoutMs: number;
+  /** Time from sending the request to the response headers. */
+  firstByteTimeoutMs: number;
+  /** Longest gap between two body chunks. */
+  idleTimeoutMs: number;
+  /** Retries before any byte reaches the caller, for connect errors, 429 and 5xx only. Capped at 2. */
+  maxRetries: number;
+  /** How long `close()` lets in-flight requests finish before cutting them. Default 30 s. */
+  closeGraceMs?: number;
+  /** Base of the exponential backoff (jittered). Default 200 ms. */
+  retryBaseDelayMs?: number;
+  /** A Retry-After longer than this is not waited for: the 429 goes back to the caller. Default 10 s. */
+  maxRetryWaitMs?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The adapter interface. Every adapter speaks OpenAI chat on its inside edge (the lingua franca);
+// dialect translation happens once, in client.ts, not in each adapter.
+
+export type AdapterResult<TBody, TChunk> =
+  | { kind: "json"; status: number; body: TBody; usage: Usage | null }
+  | { kind: "stream"; chunks: AsyncIterable<TChunk>; usage(): Usage | null };
+
+export type ChatResult = AdapterResult<OpenAIChatResponse, OpenAIChatChunk>;
+
+/** Every adapter can chat. For stream requests the adapter must end with a usage chunk (`choices: []`) when it knows usage. */
+export interface ChatAdapter {
+  chat(request: OpenAIChatRequest, signal: AbortSignal): Promise<ChatResult>;
+  close(): Promise<void>;
+}
+
+/** OpenAI-shaped embeddings request in, OpenAI-shaped embeddings response out. */
+export interface EmbeddingsCapability {
+  embeddings(request: Record<string, unknown>, signal: AbortSignal): Promise<AdapterResult<unknown, never>>;
+}
+
+/** Legacy text completions, OpenAI-shaped; stream chunks are `text_completion` objects. */
+export interface CompletionsCapability {
+  completions(
+    request: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<AdapterResult<unknown, Record<string, unknown>>>;
+}
+
+/** Adapters whose upstream speaks the Anthropic Messages API natively skip the dialect translation. */
+export interface AnthropicNativeCapability {
+  anthropicMessages(request: Record<string, unknown>, signal: AbortSignal): Promise<InvokeResult>;
+}
+
+export type ProviderAdapter = ChatAdapter &
+  Partial<EmbeddingsCapability> &
+  Partial<CompletionsCapability> &
+  Partial<AnthropicNativeCapability>;
