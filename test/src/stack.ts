@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { buildApp as buildAcl, loadConfig as loadAclConfig } from "@gatehouse/acl";
 import { buildApp as buildAuth, loadConfig as loadAuthConfig } from "@gatehouse/auth";
 import { buildApp as buildDispatch, loadConfig as loadDispatchConfig } from "@gatehouse/dispatch";
@@ -53,6 +54,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     LOG_LEVEL: "debug",
     PORT: "0",
     SHUTDOWN_TIMEOUT_MS: "3000",
+    // A fresh credentials key per stack, as a deployment would set it (dispatch refuses to start without).
+    GATEHOUSE_MASTER_KEY: randomBytes(32).toString("base64"),
     ...options.env,
   };
   const logs = new LogSink();

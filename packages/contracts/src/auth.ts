@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Empty, HealthResponse, Principal } from "./common.js";
+import { Actor, Empty, HealthResponse, IsoDateTime, Principal, UserRole, Uuid } from "./common.js";
 import { defineEndpoint } from "./subjects.js";
 
 export const KeyKind = z.enum(["pat", "vat"]);
@@ -40,3 +40,211 @@ export type ValidateResponse = z.infer<typeof ValidateResponse>;
 
 export const authValidate = defineEndpoint("auth", "validate", ValidateRequest, ValidateResponse);
 export const authHealth = defineEndpoint("auth", "health", Empty, HealthResponse);
+
+// ---------------------------------------------------------------------------------------------
+// Admin endpoints. Every request carries the authenticated `Actor`; the auth service decides what
+// the actor may do (members: read themselves, manage their own PATs; everything else: admin) and
+// answers `permission_denied` / `not_found` / `conflict` as service errors.
+// ---------------------------------------------------------------------------------------------
+
+const Page = {
+  limit: z.number().int().min(1).max(200).default(50),
+  /** Opaque cursor from the previous page's `nextCursor`. */
+  cursor: z.string().max(512).optional(),
+};
+
+function pageOfItems<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+
+export const UserStatus = z.enum(["active", "deactivated"]);
+export type UserStatus = z.infer<typeof UserStatus>;
+
+export const User = z.object({
+  id: Uuid,
+  email: z.string(),
+  name: z.string(),
+  role: UserRole,
+  status: UserStatus,
+  externalId: z.string().nullable(),
+  createdAt: IsoDateTime,
+  deactivatedAt: IsoDateTime.nullable(),
+});
+export type User = z.infer<typeof User>;
+
+export const VirtualAccount = z.object({
+  id: Uuid,
+  name: z.string(),
+  description: z.string(),
+  expiresAt: IsoDateTime.nullable(),
+  createdAt: IsoDateTime,
+  createdBy: Uuid.nullable(),
+});
+export type VirtualAccount = z.infer<typeof VirtualAccount>;
+
+/** A key as lists show it: never the key, never its hash. */
+export const ApiKey = z.object({
+  id: Uuid,
+  kind: KeyKind,
+  /** The user (pat) or virtual account (vat) the key speaks for. */
+  principalId: Uuid,
+  name: z.string(),
+  displayHint: z.string(),
+  createdAt: IsoDateTime,
+  createdBy: Uuid.nullable(),
+  expiresAt: IsoDateTime.nullable(),
+  lastUsedAt: IsoDateTime.nullable(),
+  revokedAt: IsoDateTime.nullable(),
+  revokedReason: z.string().nullable(),
+  /** Set on a VAT that was regenerated: the key that replaced it. */
+  replacedBy: Uuid.nullable(),
+});
+export type ApiKey = z.infer<typeof ApiKey>;
+
+/** The one answer that carries the key text, right after creation. */
+export const CreatedKey = z.object({ apiKey: ApiKey, key: z.string() });
+export type CreatedKey = z.infer<typeof CreatedKey>;
+
+export const AuditOutcome = z.enum(["success", "denied"]);
+export const AuditEvent = z.object({
+  id: Uuid,
+  at: IsoDateTime,
+  actorKind: z.enum(["user", "virtual_account", "system"]),
+  actorId: Uuid.nullable(),
+  actorKeyId: Uuid.nullable(),
+  action: z.string(),
+  targetKind: z.string(),
+  targetId: z.string().nullable(),
+  requestId: z.string().nullable(),
+  outcome: AuditOutcome,
+  detail: z.record(z.string(), z.unknown()),
+});
+export type AuditEvent = z.infer<typeof AuditEvent>;
+
+const Name = z.string().trim().min(1).max(200);
+const FutureTime = IsoDateTime;
+/** Regenerate may keep the old VAT alive at most this long. */
+export const MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 3600;
+
+export const MeResponse = z.object({
+  principal: Principal,
+  keyId: Uuid,
+  user: User.nullable(),
+  virtualAccount: VirtualAccount.nullable(),
+});
+export type MeResponse = z.infer<typeof MeResponse>;
+
+export const CreateUserRequest = z.object({
+  actor: Actor,
+  email: z.email().max(320),
+  name: Name,
+  role: UserRole.default("member"),
+  externalId: z.string().min(1).max(256).optional(),
+});
+export const ListRequest = z.object({ actor: Actor, ...Page });
+export const IdRequest = z.object({ actor: Actor, id: Uuid });
+export const CountResponse = z.object({ revoked: z.number().int().min(0) });
+
+export const CreatePatRequest = z.object({
+  actor: Actor,
+  /** Admins may create a PAT for another user; members only for themselves. */
+  userId: Uuid.optional(),
+  name: Name,
+  expiresAt: FutureTime.optional(),
+});
+export const ListPatsRequest = z.object({ actor: Actor, userId: Uuid.optional(), ...Page });
+
+export const CreateVirtualAccountRequest = z.object({
+  actor: Actor,
+  name: Name,
+  description: z.string().max(2_000).default(""),
+  expiresAt: FutureTime.optional(),
+});
+
+export const CreateVatRequest = z.object({
+  actor: Actor,
+  virtualAccountId: Uuid,
+  name: Name,
+  expiresAt: FutureTime.optional(),
+});
+export const ListVatsRequest = z.object({ actor: Actor, virtualAccountId: Uuid, ...Page });
+export const VatRequest = z.object({ actor: Actor, virtualAccountId: Uuid, tokenId: Uuid });
+export const RegenerateVatRequest = VatRequest.extend({
+  gracePeriodSeconds: z.number().int().min(0).max(MAX_GRACE_PERIOD_SECONDS),
+});
+export const RegenerateVatResponse = z.object({ apiKey: ApiKey, key: z.string(), previous: ApiKey });
+
+export const authAdminMe = defineEndpoint("auth", "admin.me", z.object({ actor: Actor }), MeResponse);
+export const authAdminUsersCreate = defineEndpoint("auth", "admin.users.create", CreateUserRequest, User);
+export const authAdminUsersList = defineEndpoint("auth", "admin.users.list", ListRequest, pageOfItems(User));
+export const authAdminUsersGet = defineEndpoint("auth", "admin.users.get", IdRequest, User);
+export const authAdminUsersDeactivate = defineEndpoint("auth", "admin.users.deactivate", IdRequest, User);
+export const authAdminUsersReactivate = defineEndpoint("auth", "admin.users.reactivate", IdRequest, User);
+
+export const authAdminPatsCreate = defineEndpoint("auth", "admin.pats.create", CreatePatRequest, CreatedKey);
+export const authAdminPatsList = defineEndpoint(
+  "auth",
+  "admin.pats.list",
+  ListPatsRequest,
+  pageOfItems(ApiKey),
+);
+export const authAdminPatsRevoke = defineEndpoint("auth", "admin.pats.revoke", IdRequest, ApiKey);
+export const authAdminPatsRevokeAllForUser = defineEndpoint(
+  "auth",
+  "admin.pats.revoke_all_for_user",
+  IdRequest,
+  CountResponse,
+);
+export const authAdminPatsRevokeAll = defineEndpoint(
+  "auth",
+  "admin.pats.revoke_all",
+  z.object({ actor: Actor }),
+  CountResponse,
+);
+
+export const authAdminVirtualAccountsCreate = defineEndpoint(
+  "auth",
+  "admin.virtual_accounts.create",
+  CreateVirtualAccountRequest,
+  VirtualAccount,
+);
+export const authAdminVirtualAccountsList = defineEndpoint(
+  "auth",
+  "admin.virtual_accounts.list",
+  ListRequest,
+  pageOfItems(VirtualAccount),
+);
+export const authAdminVirtualAccountsGet = defineEndpoint(
+  "auth",
+  "admin.virtual_accounts.get",
+  IdRequest,
+  VirtualAccount,
+);
+export const authAdminVirtualAccountsDelete = defineEndpoint(
+  "auth",
+  "admin.virtual_accounts.delete",
+  IdRequest,
+  VirtualAccount,
+);
+
+export const authAdminVatsCreate = defineEndpoint("auth", "admin.vats.create", CreateVatRequest, CreatedKey);
+export const authAdminVatsList = defineEndpoint(
+  "auth",
+  "admin.vats.list",
+  ListVatsRequest,
+  pageOfItems(ApiKey),
+);
+export const authAdminVatsRegenerate = defineEndpoint(
+  "auth",
+  "admin.vats.regenerate",
+  RegenerateVatRequest,
+  RegenerateVatResponse,
+);
+export const authAdminVatsRevoke = defineEndpoint("auth", "admin.vats.revoke", VatRequest, ApiKey);
+
+export const authAdminAuditList = defineEndpoint(
+  "auth",
+  "admin.audit.list",
+  ListRequest,
+  pageOfItems(AuditEvent),
+);

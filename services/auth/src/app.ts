@@ -1,14 +1,99 @@
+import { fileURLToPath } from "node:url";
 import { authHealth } from "@gatehouse/contracts";
+import { IngressRoster, startOutboxRelay } from "@gatehouse/outbox";
 import { type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
+import { bootstrapAdmin } from "./bootstrap.js";
 import type { AuthConfig } from "./config.js";
+import type { AuthContext } from "./context.js";
+import { outbox, schema } from "./db/schema.js";
+import { auditRoute } from "./handlers/audit.js";
+import { meRoute } from "./handlers/me.js";
+import { patRoutes } from "./handlers/pats.js";
+import { userRoutes } from "./handlers/users.js";
+import { validateRoute } from "./handlers/validate.js";
+import { vatRoutes } from "./handlers/vats.js";
+import { virtualAccountRoutes } from "./handlers/virtual-accounts.js";
+import { LastUsedBatcher } from "./last-used.js";
 
-export function buildApp(config: AuthConfig, deps: HostDeps): HostedService {
+export interface AuthDeps extends HostDeps {
+  /**
+   * Where the generated bootstrap key is shown, once. Default: one line on stdout, outside the JSON
+   * logger, so it never lands in a log pipeline.
+   */
+  print?: (line: string) => void;
+  /** The clock (tests). */
+  now?: () => Date;
+}
+
+const MIGRATIONS = fileURLToPath(new URL("../migrations", import.meta.url));
+
+export function buildApp(config: AuthConfig, deps: AuthDeps): HostedService {
+  const print = deps.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const now = deps.now ?? (() => new Date());
   return hostService(
     {
       service: "auth",
       description: "Users, virtual accounts and API keys; answers key validation over NATS.",
       health: authHealth,
-      setup: () => [],
+      migrationsFolder: MIGRATIONS,
+      async setup(runtime) {
+        const db = runtime.database.drizzle(schema);
+        const logger = runtime.logger;
+
+        const boot = await bootstrapAdmin(db, {
+          email: config.bootstrapAdminEmail,
+          key: config.bootstrapAdminKey,
+          now: now(),
+        });
+        if (boot) {
+          logger.info({ email: boot.email }, "bootstrap admin created");
+          if (boot.generatedKey) {
+            print(
+              `Gatehouse: created admin ${boot.email}. Its API key is shown only now; store it safely: ${boot.generatedKey}`,
+            );
+          }
+        }
+
+        const relay = startOutboxRelay({
+          db,
+          table: outbox,
+          source: "auth",
+          nc: runtime.bus.nc,
+          prefix: config.prefix,
+          logger,
+        });
+        runtime.onStop("outbox-relay", () => relay.stop());
+        const roster = new IngressRoster(runtime.bus.nc, config.prefix, config.propagationWaitMs);
+        runtime.onStop("ingress-roster", () => roster.close());
+
+        const lastUsed = new LastUsedBatcher(db, logger, config.lastUsedFlushMs);
+        lastUsed.start();
+        runtime.onStop("last-used", () => lastUsed.stop());
+
+        const ctx: AuthContext = {
+          db,
+          config,
+          logger,
+          lastUsed,
+          now,
+          async propagate(sequence) {
+            // Published, then confirmed by every live ingress replica (bounded by the lease): once
+            // the revoking call returns, no replica answers from a cached positive for that key.
+            await relay.flush();
+            const result = await roster.confirm("auth", sequence);
+            if (!result.complete) logger.warn({ propagation: result }, "not every ingress replica confirmed");
+          },
+        };
+        return [
+          validateRoute(ctx),
+          meRoute(ctx),
+          ...userRoutes(ctx),
+          ...patRoutes(ctx),
+          ...virtualAccountRoutes(ctx),
+          ...vatRoutes(ctx),
+          auditRoute(ctx),
+        ];
+      },
     },
     config,
     deps,

@@ -1,2 +1,2 @@
-export { buildApp } from "./app.js";
+export { type AuthDeps, buildApp } from "./app.js";
 export { type AuthConfig, loadConfig } from "./config.js";

@@ -1,10 +1,129 @@
-import { GatehouseError } from "@gatehouse/contracts";
-import type { preHandlerAsyncHookHandler } from "fastify";
+import {
+  type AccessEventEnvelope,
+  authValidate,
+  type ErrorCode,
+  GatehouseError,
+  type ValidateRefusal,
+  type ValidateResponse,
+} from "@gatehouse/contracts";
+import { hashKey, parseKey } from "@gatehouse/keys";
+import type { FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 import type { IngressContext } from "../context.js";
+import { dialectOf } from "../http/errors.js";
+import type { Caller } from "./caller.js";
+import { KeyCache } from "./key-cache.js";
 
-// Replaced by the identity work (issue 3): parse the key, validate through auth over NATS, cache.
-export function createAuthenticator(_ctx: Omit<IngressContext, "authenticate">): preHandlerAsyncHookHandler {
-  return async () => {
-    throw new GatehouseError("service_unavailable", "authentication is not available yet");
+const REFUSALS: Record<ValidateRefusal, { code: ErrorCode; message: string }> = {
+  unknown: { code: "invalid_api_key", message: "the API key is not valid" },
+  expired: { code: "api_key_expired", message: "the API key has expired" },
+  revoked: { code: "api_key_revoked", message: "the API key has been revoked" },
+  principal_deactivated: { code: "principal_deactivated", message: "the key's user is deactivated" },
+  virtual_account_expired: {
+    code: "virtual_account_expired",
+    message: "the key's virtual account has expired",
+  },
+};
+
+/** The key text from `Authorization: Bearer`, or `x-api-key` on Anthropic-dialect routes. */
+export function keyFromHeaders(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  if (typeof authorization === "string" && authorization.length > 0) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    // A present but unusable Authorization header is a malformed key, not a missing one.
+    return m?.[1] ?? "";
+  }
+  if (dialectOf(request) === "anthropic") {
+    const apiKey = request.headers["x-api-key"];
+    if (typeof apiKey === "string" && apiKey.length > 0) return apiKey.trim();
+  }
+  return undefined;
+}
+
+/** Which cached positives an auth access event makes stale. */
+export function affectedBy(
+  envelope: AccessEventEnvelope,
+): ((c: Caller, keyHash: string) => boolean) | undefined {
+  if (envelope.source !== "auth") return undefined;
+  const e = envelope.event;
+  switch (e.type) {
+    case "key.revoked":
+      return (c, hash) => c.keyId === e.keyId || hash === e.keyHash;
+    case "user.deactivated":
+    case "user.keys_revoked":
+      return (c) => c.principal.id === e.userId;
+    case "keys.all_revoked":
+      return (c) => c.keyKind === "pat";
+    case "virtual_account.deleted":
+      return (c) => c.principal.id === e.virtualAccountId;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The authentication pre-handler. Malformed keys are refused here without any I/O; otherwise only
+ * the key's SHA-256 goes to `auth.validate`. Cached positives are used only while the access feed
+ * is trusted; auth events drop what they affect. An auth outage surfaces as the bus error (503/504),
+ * never as 401.
+ */
+export function createAuthenticator(
+  ctx: Omit<IngressContext, "authenticate">,
+  cache = new KeyCache(),
+): preHandlerAsyncHookHandler {
+  ctx.feed.onEvent((envelope) => {
+    const predicate = affectedBy(envelope);
+    if (predicate) cache.dropPositives(predicate);
+  });
+  ctx.feed.onReset(() => cache.clearPositives());
+
+  async function ask(keyHash: string): Promise<ValidateResponse> {
+    const epoch = ctx.feed.epoch();
+    const answer = await ctx.client.request(authValidate, { keyHash });
+    if (ctx.feed.epoch() === epoch) {
+      store(keyHash, answer);
+      return answer;
+    }
+    // An event was applied while we waited: this answer may predate it. Ask once more and cache
+    // the second answer only if nothing moved again.
+    const retryEpoch = ctx.feed.epoch();
+    const second = await ctx.client.request(authValidate, { keyHash });
+    if (ctx.feed.epoch() === retryEpoch) store(keyHash, second);
+    return second;
+  }
+
+  function store(keyHash: string, answer: ValidateResponse): void {
+    const now = Date.now();
+    if (answer.outcome === "valid") {
+      const caller: Caller = { principal: answer.principal, keyId: answer.key.id, keyKind: answer.key.kind };
+      cache.setPositive(keyHash, caller, answer.cacheTtlMs, now);
+    } else if (answer.outcome === "unknown") {
+      cache.setNegative(keyHash, answer.cacheTtlMs, now);
+    }
+  }
+
+  return async function authenticate(request) {
+    const key = keyFromHeaders(request);
+    if (key === undefined) {
+      throw new GatehouseError(
+        "missing_api_key",
+        "this request needs an API key: send it as 'Authorization: Bearer <key>'",
+      );
+    }
+    if (!parseKey(key).ok) {
+      throw new GatehouseError("malformed_api_key", "the API key is malformed (check for a typo)");
+    }
+    const keyHash = hashKey(key);
+    const hit = cache.get(keyHash, Date.now());
+    if (hit?.kind === "negative") throw new GatehouseError("invalid_api_key", REFUSALS.unknown.message);
+    if (hit?.kind === "positive" && ctx.feed.trusted()) {
+      request.caller = hit.caller;
+      return;
+    }
+    const answer = await ask(keyHash);
+    if (answer.outcome !== "valid") {
+      const refusal = REFUSALS[answer.outcome];
+      throw new GatehouseError(refusal.code, refusal.message);
+    }
+    request.caller = { principal: answer.principal, keyId: answer.key.id, keyKind: answer.key.kind };
   };
 }

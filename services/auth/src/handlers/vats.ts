@@ -1,0 +1,163 @@
+import type { Route } from "@gatehouse/bus";
+import {
+  authAdminVatsCreate,
+  authAdminVatsList,
+  authAdminVatsRegenerate,
+  authAdminVatsRevoke,
+  GatehouseError,
+} from "@gatehouse/contracts";
+import { and, eq } from "drizzle-orm";
+import { type AuthContext, type AuthTx, change } from "../context.js";
+import { after, getLiveVirtualAccount, order, writeAudit } from "../db/queries.js";
+import { apiKeys } from "../db/schema.js";
+import { apiKeyView } from "../db/views.js";
+import { pageFrom } from "../domain/cursor.js";
+import { requireAdmin } from "../domain/policy.js";
+import { rotationOf } from "../domain/validate.js";
+import { actorUserId, adminRoute, futureExpiry, insertKey } from "./common.js";
+
+async function lockVat(tx: AuthTx, virtualAccountId: string, tokenId: string) {
+  const rows = await tx
+    .select()
+    .from(apiKeys)
+    .where(
+      and(eq(apiKeys.id, tokenId), eq(apiKeys.virtualAccountId, virtualAccountId), eq(apiKeys.kind, "vat")),
+    )
+    .for("update")
+    .limit(1);
+  const row = rows[0];
+  if (!row) throw new GatehouseError("not_found", "no such virtual account token");
+  return row;
+}
+
+/** The earlier of two optional instants (null = never). */
+function earliest(a: Date | null, b: Date | null): Date | null {
+  if (!a) return b;
+  if (!b) return a;
+  return a < b ? a : b;
+}
+
+export function vatRoutes(ctx: AuthContext): Route[] {
+  return [
+    adminRoute(ctx, authAdminVatsCreate, async ({ actor, virtualAccountId, name, expiresAt }) => {
+      requireAdmin(actor);
+      const now = ctx.now();
+      const requested = futureExpiry(expiresAt, now);
+      return change(ctx, async (tx) => {
+        const va = await getLiveVirtualAccount(tx, virtualAccountId);
+        const { key, row } = await insertKey(tx, {
+          kind: "vat",
+          name,
+          virtualAccountId,
+          createdBy: actorUserId(actor),
+          // A key never outlives its virtual account.
+          expiresAt: earliest(requested, va.expiresAt),
+          now,
+        });
+        await writeAudit(
+          tx,
+          actor,
+          {
+            action: "vats.create",
+            targetKind: "api_key",
+            targetId: row.id,
+            detail: { virtualAccountId, name },
+          },
+          now,
+        );
+        return { apiKey: apiKeyView(row), key };
+      });
+    }),
+
+    adminRoute(ctx, authAdminVatsList, async ({ actor, virtualAccountId, limit, cursor }) => {
+      requireAdmin(actor);
+      await getLiveVirtualAccount(ctx.db, virtualAccountId);
+      const rows = await ctx.db
+        .select()
+        .from(apiKeys)
+        .where(
+          and(
+            eq(apiKeys.virtualAccountId, virtualAccountId),
+            after(apiKeys.createdAt, apiKeys.id, cursor, "asc"),
+          ),
+        )
+        .orderBy(...order(apiKeys.createdAt, apiKeys.id, "asc"))
+        .limit(limit + 1);
+      return pageFrom(rows, limit, (r) => ({ at: r.createdAt, id: r.id }), apiKeyView);
+    }),
+
+    adminRoute(
+      ctx,
+      authAdminVatsRegenerate,
+      async ({ actor, virtualAccountId, tokenId, gracePeriodSeconds }) => {
+        requireAdmin(actor);
+        const now = ctx.now();
+        return change(ctx, async (tx, emit) => {
+          const va = await getLiveVirtualAccount(tx, virtualAccountId);
+          const old = await lockVat(tx, virtualAccountId, tokenId);
+          if (old.revokedAt) throw new GatehouseError("conflict", "this token is revoked");
+          if (old.replacedBy) throw new GatehouseError("conflict", "this token was already regenerated");
+          if (old.expiresAt && old.expiresAt <= now)
+            throw new GatehouseError("conflict", "this token has expired");
+          const { key, row } = await insertKey(tx, {
+            kind: "vat",
+            name: old.name,
+            virtualAccountId,
+            createdBy: actorUserId(actor),
+            // The new key keeps the old one's expiry (regenerating is not a way to extend access).
+            expiresAt: earliest(old.expiresAt, va.expiresAt),
+            now,
+          });
+          const rotation = rotationOf(old.expiresAt, now, gracePeriodSeconds);
+          const previous = await tx
+            .update(apiKeys)
+            .set(
+              rotation.revokeNow
+                ? { replacedBy: row.id, revokedAt: now, revokedReason: "rotated" }
+                : { replacedBy: row.id, expiresAt: rotation.expiresAt },
+            )
+            .where(eq(apiKeys.id, old.id))
+            .returning();
+          // With a grace period the old key runs out by expiry: ingress never caches it past then.
+          if (rotation.revokeNow) {
+            await emit({ type: "key.revoked", keyId: old.id, keyHash: old.keyHash, reason: "rotated" });
+          }
+          await writeAudit(
+            tx,
+            actor,
+            {
+              action: "vats.regenerate",
+              targetKind: "api_key",
+              targetId: old.id,
+              detail: { virtualAccountId, newKeyId: row.id, gracePeriodSeconds },
+            },
+            now,
+          );
+          const prev = previous[0];
+          if (!prev) throw new Error("key update returned no row");
+          return { apiKey: apiKeyView(row), key, previous: apiKeyView(prev) };
+        });
+      },
+    ),
+
+    adminRoute(ctx, authAdminVatsRevoke, async ({ actor, virtualAccountId, tokenId }) => {
+      requireAdmin(actor);
+      const now = ctx.now();
+      return change(ctx, async (tx, emit) => {
+        await getLiveVirtualAccount(tx, virtualAccountId);
+        const vat = await lockVat(tx, virtualAccountId, tokenId);
+        if (vat.revokedAt) return apiKeyView(vat);
+        const updated = await tx
+          .update(apiKeys)
+          .set({ revokedAt: now, revokedReason: "revoked_by_admin" })
+          .where(eq(apiKeys.id, vat.id))
+          .returning();
+        await emit({ type: "key.revoked", keyId: vat.id, keyHash: vat.keyHash, reason: "revoked_by_admin" });
+        await writeAudit(tx, actor, { action: "vats.revoke", targetKind: "api_key", targetId: vat.id }, now);
+        const row = updated[0];
+        if (!row) throw new Error("key update returned no row");
+        return apiKeyView(row);
+      });
+    }),
+  ];
+}

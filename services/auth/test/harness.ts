@@ -1,0 +1,78 @@
+import { BusClient } from "@gatehouse/bus";
+import { type Actor, authValidate } from "@gatehouse/contracts";
+import { generateKey, hashKey } from "@gatehouse/keys";
+import type { HostedService } from "@gatehouse/service-host";
+import { captureLogger, createTestDatabase, testNatsUrl, testPrefix } from "@gatehouse/testkit";
+import { connect, type NatsConnection } from "nats";
+import { buildApp, loadConfig } from "../src/index.js";
+
+export interface AuthHarness {
+  client: BusClient;
+  nc: NatsConnection;
+  prefix: string;
+  admin: Actor;
+  adminKey: string;
+  /** Move the auth service's clock forward (expiry tests without sleeping). */
+  advance(ms: number): void;
+  logs: () => string;
+  printed: string[];
+  service: HostedService;
+  databaseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The auth service on its own database and subject prefix, bootstrapped with a known admin key. */
+export async function startAuth(env: Record<string, string> = {}): Promise<AuthHarness> {
+  const database = await createTestDatabase();
+  const prefix = testPrefix();
+  const natsUrl = await testNatsUrl();
+  const adminKey = generateKey("pat");
+  const captured = captureLogger("auth");
+  const printed: string[] = [];
+  let offsetMs = 0;
+  const service = buildApp(
+    loadConfig({
+      NATS_URL: natsUrl,
+      GATEHOUSE_PREFIX: prefix,
+      DATABASE_URL: database.url,
+      GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey,
+      AUTH_PROPAGATION_WAIT_MS: "200",
+      LOG_LEVEL: "debug",
+      ...env,
+    }),
+    {
+      logger: captured.logger,
+      print: (line) => printed.push(line),
+      now: () => new Date(Date.now() + offsetMs),
+    },
+  );
+  await service.start();
+  const nc = await connect({ servers: natsUrl });
+  const client = new BusClient(nc, prefix);
+  const answer = await client.request(authValidate, { keyHash: hashKey(adminKey) });
+  if (answer.outcome !== "valid") throw new Error(`bootstrap admin key is ${answer.outcome}`);
+  return {
+    client,
+    nc,
+    prefix,
+    admin: { principal: answer.principal, keyId: answer.key.id, requestId: "test-admin" },
+    adminKey,
+    advance: (ms) => {
+      offsetMs += ms;
+    },
+    logs: captured.text,
+    printed,
+    service,
+    databaseUrl: database.url,
+    async stop() {
+      await nc.close();
+      await service.stop();
+      await database.drop();
+    },
+  };
+}
+
+/** Validate a key through NATS, as ingress does (hash only). */
+export function validate(h: AuthHarness, key: string) {
+  return h.client.request(authValidate, { keyHash: hashKey(key) });
+}

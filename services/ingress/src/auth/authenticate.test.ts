@@ -1,0 +1,221 @@
+import type { AccessEventEnvelope, ValidateResponse } from "@gatehouse/contracts";
+import { generateKey, hashKey } from "@gatehouse/keys";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { describe, expect, it } from "vitest";
+import type { IngressContext } from "../context.js";
+import { createAuthenticator } from "./authenticate.js";
+import type { Caller } from "./caller.js";
+import { KeyCache } from "./key-cache.js";
+
+const USER = "00000000-0000-4000-8000-000000000001";
+const KEY_ID = "00000000-0000-4000-8000-0000000000aa";
+
+function valid(principalId = USER, kind: "pat" | "vat" = "pat"): ValidateResponse {
+  return {
+    outcome: "valid",
+    principal: {
+      id: principalId,
+      kind: kind === "pat" ? "user" : "virtual_account",
+      name: "x",
+      role: "member",
+    },
+    key: { id: KEY_ID, kind, expiresAt: null },
+    cacheTtlMs: 60_000,
+    asOfSequence: 1,
+  };
+}
+
+/** A feed and a bus client under the test's control. */
+function harness(answers: Array<ValidateResponse | (() => ValidateResponse)>) {
+  let trusted = true;
+  let epoch = 1;
+  const onEvent = new Set<(e: AccessEventEnvelope) => void>();
+  const onReset = new Set<() => void>();
+  const asked: string[] = [];
+  const feed = {
+    trusted: () => trusted,
+    epoch: () => epoch,
+    onEvent: (l: (e: AccessEventEnvelope) => void) => {
+      onEvent.add(l);
+      return () => onEvent.delete(l);
+    },
+    onReset: (l: () => void) => {
+      onReset.add(l);
+      return () => onReset.delete(l);
+    },
+  };
+  const client = {
+    request: async (_endpoint: unknown, payload: { keyHash: string }) => {
+      asked.push(payload.keyHash);
+      const next = answers.shift() ?? valid();
+      return typeof next === "function" ? next() : next;
+    },
+  };
+  const cache = new KeyCache(100);
+  const authenticate = createAuthenticator(
+    { feed, client } as unknown as Omit<IngressContext, "authenticate">,
+    cache,
+  );
+  async function run(
+    key: string | undefined,
+    dialect: "openai" | "anthropic" = "openai",
+    header = "authorization",
+  ) {
+    const request = {
+      headers: key === undefined ? {} : { [header]: header === "authorization" ? `Bearer ${key}` : key },
+      routeOptions: { config: { dialect } },
+      caller: undefined as Caller | undefined,
+    } as unknown as FastifyRequest;
+    await authenticate.call(undefined as never, request, {} as FastifyReply);
+    return request.caller;
+  }
+  return {
+    run,
+    asked,
+    cache,
+    setTrusted: (t: boolean) => {
+      trusted = t;
+    },
+    bumpEpoch: () => {
+      epoch++;
+    },
+    emit: (event: AccessEventEnvelope["event"]) => {
+      for (const l of onEvent) l({ source: "auth", sequence: 2, at: new Date().toISOString(), event });
+    },
+    reset: () => {
+      for (const l of onReset) l();
+    },
+  };
+}
+
+describe("authenticate", () => {
+  it("refuses missing and malformed keys without asking auth", async () => {
+    const h = harness([]);
+    await expect(h.run(undefined)).rejects.toMatchObject({ code: "missing_api_key" });
+    await expect(h.run("gatehouse_pat_short")).rejects.toMatchObject({ code: "malformed_api_key" });
+    const key = generateKey("pat");
+    await expect(h.run(`${key.slice(0, -1)}${key.endsWith("A") ? "B" : "A"}`)).rejects.toMatchObject({
+      code: "malformed_api_key",
+    });
+    expect(h.asked).toEqual([]);
+  });
+
+  it("sends only the hash, then answers from cache while the feed is trusted", async () => {
+    const h = harness([valid()]);
+    const key = generateKey("pat");
+    expect(await h.run(key)).toMatchObject({ keyId: KEY_ID, keyKind: "pat" });
+    expect(await h.run(key)).toMatchObject({ keyId: KEY_ID });
+    expect(h.asked).toEqual([hashKey(key)]);
+  });
+
+  it("asks every time while the feed is not trusted", async () => {
+    const h = harness([valid(), valid()]);
+    h.setTrusted(false);
+    const key = generateKey("pat");
+    await h.run(key);
+    await h.run(key);
+    expect(h.asked).toHaveLength(2);
+  });
+
+  it("accepts x-api-key only on Anthropic-dialect routes", async () => {
+    const h = harness([valid()]);
+    const key = generateKey("pat");
+    await expect(h.run(key, "openai", "x-api-key")).rejects.toMatchObject({ code: "missing_api_key" });
+    expect(await h.run(key, "anthropic", "x-api-key")).toMatchObject({ keyId: KEY_ID });
+  });
+
+  it("maps every refusal to its code and caches only unknown keys, briefly", async () => {
+    const refusals = [
+      ["unknown", "invalid_api_key"],
+      ["expired", "api_key_expired"],
+      ["revoked", "api_key_revoked"],
+      ["principal_deactivated", "principal_deactivated"],
+      ["virtual_account_expired", "virtual_account_expired"],
+    ] as const;
+    for (const [outcome, code] of refusals) {
+      const h = harness([{ outcome, cacheTtlMs: 5_000, asOfSequence: 1 }]);
+      const key = generateKey("pat");
+      await expect(h.run(key)).rejects.toMatchObject({ code });
+      if (outcome === "unknown") {
+        // Served from the negative cache: auth is not asked again.
+        await expect(h.run(key)).rejects.toMatchObject({ code });
+        expect(h.asked).toHaveLength(1);
+      } else {
+        // Not cached: the next request asks auth again (which now says valid).
+        await expect(h.run(key)).resolves.toMatchObject({ keyId: KEY_ID });
+        expect(h.asked).toHaveLength(2);
+      }
+    }
+  });
+
+  it("drops cached positives an auth event affects", async () => {
+    const key = generateKey("pat");
+    const cases: Array<AccessEventEnvelope["event"]> = [
+      { type: "key.revoked", keyId: KEY_ID, keyHash: hashKey(key), reason: "x" },
+      { type: "user.deactivated", userId: USER },
+      { type: "user.keys_revoked", userId: USER },
+      { type: "keys.all_revoked" },
+    ];
+    for (const event of cases) {
+      const h = harness([valid(), valid()]);
+      await h.run(key);
+      h.emit(event);
+      await h.run(key);
+      expect(h.asked, event.type).toHaveLength(2);
+    }
+    const va = harness([valid(USER, "vat"), valid(USER, "vat"), valid(USER, "vat")]);
+    await va.run(key);
+    va.emit({ type: "keys.all_revoked" });
+    await va.run(key);
+    expect(va.asked, "keys.all_revoked leaves VATs alone").toHaveLength(1);
+    va.emit({ type: "virtual_account.deleted", virtualAccountId: USER });
+    await va.run(key);
+    expect(va.asked).toHaveLength(2);
+  });
+
+  it("drops every positive on a feed reset", async () => {
+    const h = harness([valid(), valid()]);
+    const key = generateKey("pat");
+    await h.run(key);
+    h.reset();
+    await h.run(key);
+    expect(h.asked).toHaveLength(2);
+  });
+
+  it("does not cache an answer fetched while the epoch moved; it asks once more", async () => {
+    const key = generateKey("pat");
+    let h: ReturnType<typeof harness> | undefined;
+    h = harness([
+      () => {
+        h?.bumpEpoch();
+        return valid();
+      },
+      valid(),
+      valid(),
+    ]);
+    await h.run(key);
+    expect(h.asked).toHaveLength(2);
+    await h.run(key);
+    expect(h.asked).toHaveLength(2);
+  });
+});
+
+describe("KeyCache", () => {
+  it("evicts the least recently used entry past its bound and expires entries", () => {
+    const cache = new KeyCache(2);
+    const c = {
+      principal: { id: USER, kind: "user", name: "x", role: "member" },
+      keyId: KEY_ID,
+      keyKind: "pat",
+    } as const;
+    cache.setPositive("a", c, 1_000, 0);
+    cache.setPositive("b", c, 1_000, 0);
+    cache.get("a", 1);
+    cache.setNegative("c", 1_000, 1);
+    expect(cache.get("b", 2)).toBeUndefined();
+    expect(cache.get("a", 2)?.kind).toBe("positive");
+    expect(cache.get("a", 1_000)).toBeUndefined();
+    cache.setPositive("z", c, 0, 0);
+    expect(cache.get("z", 0)).toBeUndefined();
+  });
+});
