@@ -1,4 +1,158 @@
-import { Empty, HealthResponse } from "./common.js";
+import { z } from "zod";
+import { Actor, Empty, HealthResponse, IsoDateTime, Principal, Uuid } from "./common.js";
+import { AccountName, DispatchAuditEvent } from "./dispatch.js";
 import { defineEndpoint } from "./subjects.js";
 
+/** `user` may call every model of the account; `manager` may also edit it and grant others. */
+export const GrantRole = z.enum(["user", "manager"]);
+export type GrantRole = z.infer<typeof GrantRole>;
+
+export const GrantSubjectKind = z.enum(["user", "team", "virtual_account"]);
+export type GrantSubjectKind = z.infer<typeof GrantSubjectKind>;
+export const GrantSubject = z.object({ kind: GrantSubjectKind, id: Uuid });
+export type GrantSubject = z.infer<typeof GrantSubject>;
+
+/** The part of a principal an access decision depends on. */
+export const CheckPrincipal = Principal.pick({ id: true, kind: true, role: true });
+export type CheckPrincipal = z.infer<typeof CheckPrincipal>;
+
+export const CheckRequest = z.object({
+  principal: CheckPrincipal,
+  account: AccountName,
+  /** The model asked for; grants are per account today, the model is carried for the record. */
+  model: z.string().max(256).optional(),
+  /** The least role that allows: `manager` for editing the account or granting on it. */
+  minimumRole: GrantRole.default("user"),
+});
+export type CheckRequest = z.input<typeof CheckRequest>;
+
+export const CheckReason = z.enum(["tenant_admin", "direct_grant", "team_grant", "no_grant"]);
+export type CheckReason = z.infer<typeof CheckReason>;
+
+export const CheckResponse = z.object({
+  allowed: z.boolean(),
+  reason: CheckReason,
+  /** The highest role the principal holds on the account, when it holds one. */
+  role: GrantRole.optional(),
+});
+export type CheckResponse = z.infer<typeof CheckResponse>;
+
+export const AccountsRequest = z.object({ principal: CheckPrincipal });
+export const AccountsResponse = z.object({
+  /** True for tenant admins: every account, whether or not it is listed below. */
+  all: z.boolean(),
+  accounts: z.array(z.object({ account: AccountName, role: GrantRole })),
+});
+export type AccountsResponse = z.infer<typeof AccountsResponse>;
+
+export const Grant = z.object({
+  id: Uuid,
+  account: AccountName,
+  subject: GrantSubject,
+  role: GrantRole,
+  createdAt: IsoDateTime,
+  createdBy: Uuid.nullable(),
+});
+export type Grant = z.infer<typeof Grant>;
+
+export const TeamName = z.string().trim().min(1).max(200);
+export const Team = z.object({
+  id: Uuid,
+  name: z.string(),
+  description: z.string(),
+  memberCount: z.number().int().min(0),
+  createdAt: IsoDateTime,
+  createdBy: Uuid.nullable(),
+});
+export type Team = z.infer<typeof Team>;
+
+export const TeamMember = z.object({
+  teamId: Uuid,
+  userId: Uuid,
+  addedAt: IsoDateTime,
+  addedBy: Uuid.nullable(),
+});
+export type TeamMember = z.infer<typeof TeamMember>;
+
+/** Audit rows have the same shape in every service. */
+export const AclAuditEvent = DispatchAuditEvent;
+export type AclAuditEvent = z.infer<typeof AclAuditEvent>;
+
+const Page = {
+  limit: z.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(512).optional(),
+};
+function pageOfItems<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}
+
+export const CreateGrantRequest = z.object({
+  actor: Actor,
+  account: AccountName,
+  subject: GrantSubject,
+  role: GrantRole,
+});
+export const ListGrantsRequest = z.object({ actor: Actor, account: AccountName, ...Page });
+export const GrantIdRequest = z.object({ actor: Actor, account: AccountName, grantId: Uuid });
+export const PurgeAccountRequest = z.object({ actor: Actor, account: AccountName });
+export const PurgeAccountResponse = z.object({ removed: z.number().int().min(0) });
+
+export const CreateTeamRequest = z.object({
+  actor: Actor,
+  name: TeamName,
+  description: z.string().max(2_000).default(""),
+});
+export const AclListRequest = z.object({ actor: Actor, ...Page });
+export const TeamIdRequest = z.object({ actor: Actor, teamId: Uuid });
+export const ListMembersRequest = z.object({ actor: Actor, teamId: Uuid, ...Page });
+export const MemberRequest = z.object({ actor: Actor, teamId: Uuid, userId: Uuid });
+
 export const aclHealth = defineEndpoint("acl", "health", Empty, HealthResponse);
+export const aclCheck = defineEndpoint("acl", "check", CheckRequest, CheckResponse);
+export const aclAccounts = defineEndpoint("acl", "accounts", AccountsRequest, AccountsResponse);
+
+export const aclAdminGrantsCreate = defineEndpoint("acl", "admin.grants.create", CreateGrantRequest, Grant);
+export const aclAdminGrantsList = defineEndpoint(
+  "acl",
+  "admin.grants.list",
+  ListGrantsRequest,
+  pageOfItems(Grant),
+);
+export const aclAdminGrantsDelete = defineEndpoint("acl", "admin.grants.delete", GrantIdRequest, Grant);
+/** Drop every grant on an account; dispatch calls it before deleting the account, so a new account
+ * created later under the same name does not inherit them. */
+export const aclAdminGrantsPurgeAccount = defineEndpoint(
+  "acl",
+  "admin.grants.purge_account",
+  PurgeAccountRequest,
+  PurgeAccountResponse,
+);
+
+export const aclAdminTeamsCreate = defineEndpoint("acl", "admin.teams.create", CreateTeamRequest, Team);
+export const aclAdminTeamsList = defineEndpoint("acl", "admin.teams.list", AclListRequest, pageOfItems(Team));
+export const aclAdminTeamsGet = defineEndpoint("acl", "admin.teams.get", TeamIdRequest, Team);
+export const aclAdminTeamsDelete = defineEndpoint("acl", "admin.teams.delete", TeamIdRequest, Team);
+export const aclAdminTeamMembersAdd = defineEndpoint(
+  "acl",
+  "admin.teams.members.add",
+  MemberRequest,
+  TeamMember,
+);
+export const aclAdminTeamMembersList = defineEndpoint(
+  "acl",
+  "admin.teams.members.list",
+  ListMembersRequest,
+  pageOfItems(TeamMember),
+);
+export const aclAdminTeamMembersRemove = defineEndpoint(
+  "acl",
+  "admin.teams.members.remove",
+  MemberRequest,
+  TeamMember,
+);
+export const aclAdminAuditList = defineEndpoint(
+  "acl",
+  "admin.audit.list",
+  AclListRequest,
+  pageOfItems(AclAuditEvent),
+);

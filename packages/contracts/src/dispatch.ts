@@ -1,4 +1,191 @@
-import { Empty, HealthResponse } from "./common.js";
+import { z } from "zod";
+import { Actor, Empty, HealthResponse, IsoDateTime, Uuid } from "./common.js";
 import { defineEndpoint } from "./subjects.js";
 
+/**
+ * The provider types Gatehouse can dispatch to. This list is the one place they are named outside
+ * `packages/providers`; adding a type here without an adapter there fails its registry's typecheck.
+ */
+export const PROVIDER_TYPES = ["openai", "azure-openai", "anthropic", "gemini", "mock"] as const;
+export const ProviderType = z.enum(PROVIDER_TYPES);
+export type ProviderType = z.infer<typeof ProviderType>;
+
+/**
+ * A provider account name: lowercase ASCII letters, digits and inner dashes, 1–63 characters (a DNS
+ * label). It becomes the first segment of a model id and of admin URLs, so anything that could be
+ * read as a path (`/`, `.`, `..`), differ only by case, or hide a Unicode look-alike is refused.
+ * JavaScript's `$` without the `m` flag matches only at the very end, so a trailing newline fails too.
+ */
+export const ACCOUNT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const AccountName = z
+  .string()
+  .regex(ACCOUNT_NAME_PATTERN, "must be 1-63 lowercase letters, digits or inner dashes");
+export type AccountName = z.infer<typeof AccountName>;
+
+export function isAccountName(value: string): boolean {
+  return ACCOUNT_NAME_PATTERN.test(value);
+}
+
+export const ModelKind = z.enum(["chat", "embedding", "completion"]);
+export type ModelKind = z.infer<typeof ModelKind>;
+
+/** Upstream model names may contain slashes (`meta-llama/Llama-3-70b`) but no whitespace or controls. */
+export const ModelName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\s\p{Cc}]+$/u, "must not contain whitespace or control characters");
+
+const Price = z.number().min(0).max(1_000_000);
+
+export const AccountModel = z.object({
+  name: ModelName,
+  kind: ModelKind,
+  /** USD per one million input tokens, when known (for usage cost). */
+  inputPricePerMTok: Price.optional(),
+  /** USD per one million output tokens, when known. */
+  outputPricePerMTok: Price.optional(),
+});
+export type AccountModel = z.infer<typeof AccountModel>;
+
+export const AccountModels = z
+  .array(AccountModel)
+  .max(1_000)
+  .refine((models) => new Set(models.map((m) => m.name)).size === models.length, {
+    message: "model names must be unique within an account",
+  });
+
+/** Credential fields by name (e.g. `apiKey`); values are secrets and never come back out. */
+export const Credentials = z.record(z.string().min(1).max(128), z.string().max(16_384));
+export type Credentials = z.infer<typeof Credentials>;
+
+/** Non-secret, type-specific settings (e.g. an Azure API version). */
+export const AccountOptions = z.record(z.string().min(1).max(128), z.unknown());
+export type AccountOptions = z.infer<typeof AccountOptions>;
+
+/** A provider account as every API shows it: never the credentials, only whether they are set. */
+export const ProviderAccount = z.object({
+  id: Uuid,
+  name: AccountName,
+  type: ProviderType,
+  baseUrl: z.string().nullable(),
+  options: AccountOptions,
+  credentialsSet: z.boolean(),
+  models: z.array(AccountModel),
+  enabled: z.boolean(),
+  createdAt: IsoDateTime,
+  updatedAt: IsoDateTime,
+  createdBy: Uuid.nullable(),
+});
+export type ProviderAccount = z.infer<typeof ProviderAccount>;
+
+const Page = {
+  limit: z.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(512).optional(),
+};
+
+export const CreateAccountRequest = z.object({
+  actor: Actor,
+  name: AccountName,
+  type: ProviderType,
+  baseUrl: z.string().max(2_048).optional(),
+  credentials: Credentials.default({}),
+  options: AccountOptions.default({}),
+  models: AccountModels.default([]),
+  enabled: z.boolean().default(true),
+});
+export type CreateAccountRequest = z.input<typeof CreateAccountRequest>;
+
+/** Absent fields stay as they are; `credentials` replaces the whole set, `baseUrl: null` clears it. */
+export const UpdateAccountRequest = z.object({
+  actor: Actor,
+  name: AccountName,
+  baseUrl: z.string().max(2_048).nullable().optional(),
+  credentials: Credentials.optional(),
+  options: AccountOptions.optional(),
+  models: AccountModels.optional(),
+});
+export type UpdateAccountRequest = z.input<typeof UpdateAccountRequest>;
+
+export const AccountNameRequest = z.object({ actor: Actor, name: AccountName });
+export const ListAccountsRequest = z.object({ actor: Actor, ...Page });
+
+export const AccountPage = z.object({ items: z.array(ProviderAccount), nextCursor: z.string().nullable() });
+
+/** What ingress needs to resolve `<account>/<model>`: no credentials, no URLs. */
+export const CatalogAccount = z.object({
+  name: AccountName,
+  enabled: z.boolean(),
+  createdAt: IsoDateTime,
+  models: z.array(z.object({ name: z.string(), kind: ModelKind })),
+});
+export type CatalogAccount = z.infer<typeof CatalogAccount>;
+export const CatalogResponse = z.object({ accounts: z.array(CatalogAccount) });
+export type CatalogResponse = z.infer<typeof CatalogResponse>;
+
+export const DispatchAuditEvent = z.object({
+  id: Uuid,
+  at: IsoDateTime,
+  actorKind: z.enum(["user", "virtual_account", "system"]),
+  actorId: Uuid.nullable(),
+  actorKeyId: Uuid.nullable(),
+  action: z.string(),
+  targetKind: z.string(),
+  targetId: z.string().nullable(),
+  requestId: z.string().nullable(),
+  outcome: z.enum(["success", "denied"]),
+  detail: z.record(z.string(), z.unknown()),
+});
+export type DispatchAuditEvent = z.infer<typeof DispatchAuditEvent>;
+
 export const dispatchHealth = defineEndpoint("dispatch", "health", Empty, HealthResponse);
+export const dispatchCatalog = defineEndpoint("dispatch", "catalog", Empty, CatalogResponse);
+
+export const dispatchAdminAccountsCreate = defineEndpoint(
+  "dispatch",
+  "admin.accounts.create",
+  CreateAccountRequest,
+  ProviderAccount,
+);
+export const dispatchAdminAccountsList = defineEndpoint(
+  "dispatch",
+  "admin.accounts.list",
+  ListAccountsRequest,
+  AccountPage,
+);
+export const dispatchAdminAccountsGet = defineEndpoint(
+  "dispatch",
+  "admin.accounts.get",
+  AccountNameRequest,
+  ProviderAccount,
+);
+export const dispatchAdminAccountsUpdate = defineEndpoint(
+  "dispatch",
+  "admin.accounts.update",
+  UpdateAccountRequest,
+  ProviderAccount,
+);
+export const dispatchAdminAccountsDisable = defineEndpoint(
+  "dispatch",
+  "admin.accounts.disable",
+  AccountNameRequest,
+  ProviderAccount,
+);
+export const dispatchAdminAccountsEnable = defineEndpoint(
+  "dispatch",
+  "admin.accounts.enable",
+  AccountNameRequest,
+  ProviderAccount,
+);
+export const dispatchAdminAccountsDelete = defineEndpoint(
+  "dispatch",
+  "admin.accounts.delete",
+  AccountNameRequest,
+  ProviderAccount,
+);
+export const dispatchAdminAuditList = defineEndpoint(
+  "dispatch",
+  "admin.audit.list",
+  ListAccountsRequest,
+  z.object({ items: z.array(DispatchAuditEvent), nextCursor: z.string().nullable() }),
+);

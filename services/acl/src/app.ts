@@ -1,6 +1,18 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
 import { aclHealth } from "@gatehouse/contracts";
+import { IngressRoster, startOutboxRelay } from "@gatehouse/outbox";
 import { type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
 import type { AclConfig } from "./config.js";
+import type { AclContext } from "./context.js";
+import { outbox, schema } from "./db/schema.js";
+import { auditRoutes } from "./handlers/audit.js";
+import { checkRoutes } from "./handlers/check.js";
+import { grantRoutes } from "./handlers/grants.js";
+import { teamRoutes } from "./handlers/teams.js";
+
+// Resolved from the module, so it works from src (tests) and dist (production) alike.
+const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
 
 export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
   return hostService(
@@ -8,7 +20,35 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
       service: "acl",
       description: "Teams and grants; answers access checks over NATS.",
       health: aclHealth,
-      setup: () => [],
+      migrationsFolder,
+      setup: (runtime) => {
+        const db = runtime.database.drizzle(schema);
+        const relay = startOutboxRelay({
+          db,
+          table: outbox,
+          source: "acl",
+          nc: runtime.bus.nc,
+          prefix: config.prefix,
+          logger: runtime.logger,
+        });
+        runtime.onStop("outbox-relay", () => relay.stop());
+        const roster = new IngressRoster(runtime.bus.nc, config.prefix, config.accessLeaseMs);
+        runtime.onStop("ingress-roster", () => roster.close());
+        const ctx: AclContext = {
+          db,
+          logger: runtime.logger,
+          now: () => new Date(),
+          async propagate(sequence) {
+            // Bounded: with NATS down the row stays committed and goes out when it returns.
+            await Promise.race([relay.flush(), delay(config.accessLeaseMs)]);
+            const result = await roster.confirm("acl", sequence);
+            if (!result.complete) {
+              runtime.logger.warn({ ...result }, "not every ingress replica confirmed an access event");
+            }
+          },
+        };
+        return [...checkRoutes(ctx), ...grantRoutes(ctx), ...teamRoutes(ctx), ...auditRoutes(ctx)];
+      },
     },
     config,
     deps,

@@ -1,6 +1,12 @@
+import { fileURLToPath } from "node:url";
 import { dispatchHealth } from "@gatehouse/contracts";
 import { type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
+import { setupAccounts } from "./accounts/setup.js";
 import type { DispatchConfig } from "./config.js";
+import { setupInvoke } from "./invoke/setup.js";
+
+// Resolved from the module, so it works from src (tests) and dist (production) alike.
+const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
 
 export function buildApp(config: DispatchConfig, deps: HostDeps): HostedService {
   return hostService(
@@ -8,7 +14,12 @@ export function buildApp(config: DispatchConfig, deps: HostDeps): HostedService 
       service: "dispatch",
       description: "Provider accounts and credentials; calls providers for ingress over NATS.",
       health: dispatchHealth,
-      setup: () => [],
+      migrationsFolder,
+      setup: async (runtime) => {
+        const accounts = await setupAccounts(config, runtime);
+        const invoke = await setupInvoke(config, runtime, accounts.ctx);
+        return [...accounts.routes, ...invoke.routes];
+      },
     },
     config,
     deps,

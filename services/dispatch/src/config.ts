@@ -1,14 +1,81 @@
-import { parseEnv } from "@gatehouse/kit";
+import { env, parseEnv } from "@gatehouse/kit";
 import { type BaseConfig, baseEnv, toBaseConfig } from "@gatehouse/service-host";
 import { z } from "zod";
 
-const schema = z.object({
-  ...baseEnv,
-});
+/** 32 bytes as 64 hex digits or standard/url-safe base64; anything else is refused, never truncated. */
+export function parseMasterKey(text: string): Buffer | undefined {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, "hex");
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(trimmed)) {
+    const bytes = Buffer.from(trimmed.replaceAll("-", "+").replaceAll("_", "/"), "base64");
+    if (bytes.length === 32) return bytes;
+  }
+  return undefined;
+}
 
-export type DispatchConfig = BaseConfig;
+const schema = z
+  .object({
+    ...baseEnv,
+    /** AES-256-GCM key that encrypts provider credentials at rest: 32 bytes, hex or base64. */
+    GATEHOUSE_MASTER_KEY: z
+      .string()
+      .refine((v) => parseMasterKey(v) !== undefined, "must be 32 bytes as 64 hex digits or base64")
+      .optional(),
+    /**
+     * One-process local mode (`pnpm start`): without a master key, one is generated once and kept in
+     * `<GATEHOUSE_DATA_DIR>/master.key` (mode 0600). Never set this on a shared deployment.
+     */
+    GATEHOUSE_LOCAL_MODE: env.bool(false),
+    /** The ingress access lease: disabling or deleting an account waits at most this long for replicas. */
+    ACCESS_LEASE_MS: env.positiveMs(2_000),
+    /** Upstream TCP/TLS connect timeout. */
+    UPSTREAM_CONNECT_TIMEOUT_MS: env.positiveMs(10_000),
+    /** Upstream time from sending the request to its response headers. */
+    UPSTREAM_FIRST_BYTE_TIMEOUT_MS: env.positiveMs(300_000),
+    /** Longest silence between two chunks of an upstream body. */
+    UPSTREAM_IDLE_TIMEOUT_MS: env.positiveMs(120_000),
+    /** Retries before the first byte reaches the caller, for connect errors, 429 and 5xx only (0–2). */
+    UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(2).default(2),
+    /** How long a decrypted account is reused before it is read again (updates elsewhere show up by then). */
+    ACCOUNT_CACHE_TTL_MS: env.positiveMs(5_000),
+  })
+  .superRefine((e, issue) => {
+    if (e.GATEHOUSE_MASTER_KEY === undefined && !e.GATEHOUSE_LOCAL_MODE) {
+      issue.addIssue({
+        code: "custom",
+        path: ["GATEHOUSE_MASTER_KEY"],
+        message: "is required (set GATEHOUSE_LOCAL_MODE=true only for a single-machine local gateway)",
+      });
+    }
+  });
 
-export function loadConfig(env: Record<string, string | undefined>): DispatchConfig {
-  const e = parseEnv(schema, env);
-  return { ...toBaseConfig(e) };
+export interface DispatchConfig extends BaseConfig {
+  /** Undefined only in local mode, where the key file under the data dir is used. */
+  masterKey: Buffer | undefined;
+  localMode: boolean;
+  accessLeaseMs: number;
+  upstream: {
+    connectTimeoutMs: number;
+    firstByteTimeoutMs: number;
+    idleTimeoutMs: number;
+    maxRetries: number;
+  };
+  accountCacheTtlMs: number;
+}
+
+export function loadConfig(environment: Record<string, string | undefined>): DispatchConfig {
+  const e = parseEnv(schema, environment);
+  return {
+    ...toBaseConfig(e),
+    masterKey: e.GATEHOUSE_MASTER_KEY === undefined ? undefined : parseMasterKey(e.GATEHOUSE_MASTER_KEY),
+    localMode: e.GATEHOUSE_LOCAL_MODE,
+    accessLeaseMs: e.ACCESS_LEASE_MS,
+    upstream: {
+      connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
+      firstByteTimeoutMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+      idleTimeoutMs: e.UPSTREAM_IDLE_TIMEOUT_MS,
+      maxRetries: e.UPSTREAM_MAX_RETRIES,
+    },
+    accountCacheTtlMs: e.ACCOUNT_CACHE_TTL_MS,
+  };
 }

@@ -1,0 +1,40 @@
+import type { AccessEventBody, Actor } from "@gatehouse/contracts";
+import type { Db, Tx } from "@gatehouse/db";
+import type { Logger } from "@gatehouse/kit";
+import { appendAccessEvent } from "@gatehouse/outbox";
+import { type AclSchema, outbox } from "./db/schema.js";
+
+export type AclDb = Db<AclSchema>;
+export type AclTx = Tx<AclSchema>;
+
+/** What every handler gets. */
+export interface AclContext {
+  readonly db: AclDb;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  /**
+   * Called after a transaction that appended access events committed: publishes them and waits
+   * (bounded by the lease) until ingress replicas confirm they applied them.
+   */
+  readonly propagate: (sequence: number) => Promise<void>;
+}
+
+/** Emit an access event inside the transaction of the change that causes it. */
+export type Emit = (event: AccessEventBody) => Promise<void>;
+
+/**
+ * Run an admin change in one transaction: the change, its audit row and any access events commit
+ * together; events are propagated after the commit, before the call returns.
+ */
+export async function change<T>(ctx: AclContext, fn: (tx: AclTx, emit: Emit) => Promise<T>): Promise<T> {
+  let last = 0;
+  const result = await ctx.db.transaction(async (tx) =>
+    fn(tx, async (event) => {
+      last = await appendAccessEvent(tx, outbox, "acl", event);
+    }),
+  );
+  if (last > 0) await ctx.propagate(last);
+  return result;
+}
+
+export type { Actor };

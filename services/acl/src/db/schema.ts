@@ -1,0 +1,83 @@
+import { outboxTable } from "@gatehouse/outbox";
+import { sql } from "drizzle-orm";
+import { index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+
+export const aclSchema = pgSchema("acl");
+export const outbox = outboxTable(aclSchema);
+
+// Application-clock timestamps in milliseconds, so keyset cursors built from them round-trip exactly.
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
+
+export const teams = aclSchema.table(
+  "teams",
+  {
+    id: uuid("id").primaryKey(),
+    name: text("name").notNull(),
+    description: text("description").notNull(),
+    createdAt: ts("created_at").notNull(),
+    createdBy: uuid("created_by"),
+  },
+  (t) => [
+    // Two teams that differ only by case would be indistinguishable in a grant list.
+    uniqueIndex("teams_name_lower_key").on(sql`lower(${t.name})`),
+    index("teams_page_idx").on(t.createdAt, t.id),
+  ],
+);
+
+export const teamMembers = aclSchema.table(
+  "team_members",
+  {
+    teamId: uuid("team_id")
+      .notNull()
+      .references(() => teams.id, { onDelete: "cascade" }),
+    /** A user id owned by the auth service; acl cannot check it exists (no cross-service reads). */
+    userId: uuid("user_id").notNull(),
+    addedAt: ts("added_at").notNull(),
+    addedBy: uuid("added_by"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.teamId, t.userId] }),
+    index("team_members_user_idx").on(t.userId),
+    index("team_members_page_idx").on(t.teamId, t.addedAt, t.userId),
+  ],
+);
+
+export const grants = aclSchema.table(
+  "grants",
+  {
+    id: uuid("id").primaryKey(),
+    /** A provider account name owned by dispatch; names are never reused while grants exist. */
+    account: text("account").notNull(),
+    subjectKind: text("subject_kind", { enum: ["user", "team", "virtual_account"] }).notNull(),
+    subjectId: uuid("subject_id").notNull(),
+    role: text("role", { enum: ["user", "manager"] }).notNull(),
+    createdAt: ts("created_at").notNull(),
+    createdBy: uuid("created_by"),
+  },
+  (t) => [
+    uniqueIndex("grants_account_subject_key").on(t.account, t.subjectKind, t.subjectId),
+    index("grants_subject_idx").on(t.subjectKind, t.subjectId),
+    index("grants_page_idx").on(t.account, t.createdAt, t.id),
+  ],
+);
+
+export const auditEvents = aclSchema.table(
+  "audit_events",
+  {
+    id: uuid("id").primaryKey(),
+    at: ts("at").notNull(),
+    actorKind: text("actor_kind", { enum: ["user", "virtual_account", "system"] }).notNull(),
+    actorId: uuid("actor_id"),
+    actorKeyId: uuid("actor_key_id"),
+    action: text("action").notNull(),
+    targetKind: text("target_kind").notNull(),
+    targetId: text("target_id"),
+    requestId: text("request_id"),
+    outcome: text("outcome", { enum: ["success", "denied"] }).notNull(),
+    detail: jsonb("detail").$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index("audit_events_page_idx").on(t.at, t.id)],
+);
+
+export const schema = { teams, teamMembers, grants, auditEvents, outbox };
+export type AclSchema = typeof schema;

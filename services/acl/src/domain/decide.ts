@@ -1,0 +1,55 @@
+import type { CheckPrincipal, CheckResponse, GrantRole } from "@gatehouse/contracts";
+
+/** A grant that reaches a principal: its own, or one of a team it belongs to. */
+export interface HeldGrant {
+  account: string;
+  role: GrantRole;
+  via: "direct" | "team";
+}
+
+const RANK: Record<GrantRole, number> = { user: 1, manager: 2 };
+
+export function roleAtLeast(role: GrantRole, minimum: GrantRole): boolean {
+  return RANK[role] >= RANK[minimum];
+}
+
+/**
+ * The access decision. Tenant admins reach every account as managers. Otherwise the highest role
+ * among the grants that reach the principal counts; a direct grant is named over a team grant of
+ * the same role so the reason points at the grant an admin would revoke first.
+ */
+export function decide(principal: CheckPrincipal, held: HeldGrant[], minimumRole: GrantRole): CheckResponse {
+  if (principal.kind === "user" && principal.role === "admin") {
+    return { allowed: true, reason: "tenant_admin", role: "manager" };
+  }
+  // Virtual accounts are never team members; only grants made to them directly count.
+  const usable = principal.kind === "virtual_account" ? held.filter((g) => g.via === "direct") : held;
+  let best: HeldGrant | undefined;
+  for (const g of usable) {
+    if (
+      !best ||
+      RANK[g.role] > RANK[best.role] ||
+      (RANK[g.role] === RANK[best.role] && g.via === "direct" && best.via === "team")
+    ) {
+      best = g;
+    }
+  }
+  if (!best) return { allowed: false, reason: "no_grant" };
+  return {
+    allowed: roleAtLeast(best.role, minimumRole),
+    reason: best.via === "direct" ? "direct_grant" : "team_grant",
+    role: best.role,
+  };
+}
+
+/** The accounts a principal can use, each with its highest role. */
+export function accountRoles(held: HeldGrant[]): Array<{ account: string; role: GrantRole }> {
+  const byAccount = new Map<string, GrantRole>();
+  for (const g of held) {
+    const current = byAccount.get(g.account);
+    if (!current || RANK[g.role] > RANK[current]) byAccount.set(g.account, g.role);
+  }
+  return [...byAccount.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([account, role]) => ({ account, role }));
+}

@@ -1,0 +1,41 @@
+import type { AccountModel, AccountOptions, Credentials, ProviderType } from "@gatehouse/contracts";
+import { eq } from "drizzle-orm";
+import { openCredentials } from "../crypto/credentials.js";
+import { providerAccounts } from "../db/schema.js";
+import type { DispatchDb } from "./context.js";
+
+/** Everything needed to call a provider for one account, credentials decrypted. Keep it in memory only. */
+export interface LoadedAccount {
+  id: string;
+  name: string;
+  type: ProviderType;
+  baseUrl: string | null;
+  options: AccountOptions;
+  credentials: Credentials;
+  models: AccountModel[];
+  /** The invoke path must refuse a disabled account even if ingress let the request through. */
+  enabled: boolean;
+}
+
+/**
+ * Load an account by name and decrypt its credentials (for `dispatch.invoke`). `undefined` when no
+ * such account exists; throws `internal_error` when the ciphertext does not authenticate.
+ */
+export async function loadAccount(
+  db: DispatchDb,
+  masterKey: Buffer,
+  name: string,
+): Promise<LoadedAccount | undefined> {
+  const [row] = await db.select().from(providerAccounts).where(eq(providerAccounts.name, name));
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type as ProviderType,
+    baseUrl: row.baseUrl,
+    options: row.options,
+    credentials: openCredentials(masterKey, row.id, row.credentialsCiphertext),
+    models: row.models,
+    enabled: row.enabled,
+  };
+}

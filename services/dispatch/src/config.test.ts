@@ -1,0 +1,29 @@
+import { randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { loadConfig, parseMasterKey } from "./config.js";
+
+describe("dispatch config", () => {
+  it("refuses to start without a master key outside local mode", () => {
+    expect(() => loadConfig({})).toThrow(/GATEHOUSE_MASTER_KEY: is required/);
+  });
+
+  it("accepts no key in local mode", () => {
+    const c = loadConfig({ GATEHOUSE_LOCAL_MODE: "true" });
+    expect(c.masterKey).toBeUndefined();
+    expect(c.localMode).toBe(true);
+  });
+
+  it("accepts 32 bytes as hex or base64 and refuses other lengths without echoing the value", () => {
+    const key = randomBytes(32);
+    expect(loadConfig({ GATEHOUSE_MASTER_KEY: key.toString("hex") }).masterKey).toEqual(key);
+    expect(loadConfig({ GATEHOUSE_MASTER_KEY: key.toString("base64") }).masterKey).toEqual(key);
+    expect(parseMasterKey(key.toString("base64url"))).toEqual(key);
+    const short = randomBytes(16).toString("hex");
+    expect(() => loadConfig({ GATEHOUSE_MASTER_KEY: short })).toThrow(/32 bytes/);
+    try {
+      loadConfig({ GATEHOUSE_MASTER_KEY: short });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(short);
+    }
+  });
+});

@@ -1,0 +1,51 @@
+import type { AccountModel, AccountOptions } from "@gatehouse/contracts";
+import { outboxTable } from "@gatehouse/outbox";
+import { boolean, index, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+
+export const dispatchSchema = pgSchema("dispatch");
+export const outbox = outboxTable(dispatchSchema);
+
+// Application-clock timestamps in milliseconds, so cursors built from them round-trip exactly.
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
+
+export const providerAccounts = dispatchSchema.table(
+  "provider_accounts",
+  {
+    id: uuid("id").primaryKey(),
+    /** Validated against ACCOUNT_NAME_PATTERN (lowercase ASCII), so plain equality is the identity. */
+    name: text("name").notNull(),
+    type: text("type").notNull(),
+    baseUrl: text("base_url"),
+    options: jsonb("options").$type<AccountOptions>().notNull(),
+    /** AES-256-GCM, bound to `id` (see crypto/credentials.ts); never leaves this service in clear. */
+    credentialsCiphertext: text("credentials_ciphertext").notNull(),
+    credentialsSet: boolean("credentials_set").notNull(),
+    models: jsonb("models").$type<AccountModel[]>().notNull(),
+    enabled: boolean("enabled").notNull(),
+    createdAt: ts("created_at").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+    createdBy: uuid("created_by"),
+  },
+  (t) => [uniqueIndex("provider_accounts_name_key").on(t.name)],
+);
+
+export const auditEvents = dispatchSchema.table(
+  "audit_events",
+  {
+    id: uuid("id").primaryKey(),
+    at: ts("at").notNull(),
+    actorKind: text("actor_kind", { enum: ["user", "virtual_account", "system"] }).notNull(),
+    actorId: uuid("actor_id"),
+    actorKeyId: uuid("actor_key_id"),
+    action: text("action").notNull(),
+    targetKind: text("target_kind").notNull(),
+    targetId: text("target_id"),
+    requestId: text("request_id"),
+    outcome: text("outcome", { enum: ["success", "denied"] }).notNull(),
+    detail: jsonb("detail").$type<Record<string, unknown>>().notNull(),
+  },
+  (t) => [index("audit_events_page_idx").on(t.at, t.id)],
+);
+
+export const schema = { providerAccounts, auditEvents, outbox };
+export type DispatchSchema = typeof schema;

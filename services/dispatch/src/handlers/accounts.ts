@@ -1,0 +1,250 @@
+import { randomUUID } from "node:crypto";
+import { type Route, route } from "@gatehouse/bus";
+import {
+  aclAccounts,
+  aclAdminGrantsPurgeAccount,
+  dispatchAdminAccountsCreate,
+  dispatchAdminAccountsDelete,
+  dispatchAdminAccountsDisable,
+  dispatchAdminAccountsEnable,
+  dispatchAdminAccountsGet,
+  dispatchAdminAccountsList,
+  dispatchAdminAccountsUpdate,
+  GatehouseError,
+  type ProviderType,
+} from "@gatehouse/contracts";
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import {
+  type AccountsContext,
+  change,
+  type DispatchDb,
+  type DispatchTx,
+  writeAudit,
+} from "../accounts/context.js";
+import { isAdmin, requireAccountRole, requireAdmin } from "../accounts/permissions.js";
+import { validateAccountConfig } from "../accounts/validate.js";
+import { type AccountRow, accountView } from "../accounts/view.js";
+import { sealCredentials } from "../crypto/credentials.js";
+import { providerAccounts } from "../db/schema.js";
+
+async function loadRow(db: DispatchDb | DispatchTx, name: string, forUpdate = false): Promise<AccountRow> {
+  const query = db.select().from(providerAccounts).where(eq(providerAccounts.name, name));
+  const [row] = forUpdate ? await query.for("update") : await query;
+  if (!row) throw new GatehouseError("not_found", `provider account '${name}' not found`);
+  return row;
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === "23505") return true;
+  }
+  return false;
+}
+
+/** Which model names changed, for the audit record (never the credentials, only that they changed). */
+function changedFields(req: {
+  baseUrl?: unknown;
+  credentials?: unknown;
+  options?: unknown;
+  models?: unknown;
+}) {
+  return Object.entries({
+    baseUrl: req.baseUrl,
+    credentials: req.credentials,
+    options: req.options,
+    models: req.models,
+  })
+    .filter(([, v]) => v !== undefined)
+    .map(([k]) => k);
+}
+
+export function accountRoutes(ctx: AccountsContext): Route[] {
+  return [
+    route(dispatchAdminAccountsCreate, async (req) => {
+      await requireAdmin(ctx, req.actor, "account.create", req.name);
+      const baseUrl = req.baseUrl ?? null;
+      validateAccountConfig(req.type, { baseUrl, credentials: req.credentials, options: req.options });
+      const id = randomUUID();
+      const now = ctx.now();
+      try {
+        return await change(ctx, async (tx) => {
+          const [row] = await tx
+            .insert(providerAccounts)
+            .values({
+              id,
+              name: req.name,
+              type: req.type,
+              baseUrl,
+              options: req.options,
+              credentialsCiphertext: sealCredentials(ctx.masterKey, id, req.credentials),
+              credentialsSet: Object.keys(req.credentials).length > 0,
+              models: req.models,
+              enabled: req.enabled,
+              createdAt: now,
+              updatedAt: now,
+              createdBy: req.actor.principal.id,
+            })
+            .returning();
+          if (!row) throw new Error("account insert returned no row");
+          await writeAudit(tx, req.actor, now, {
+            action: "account.create",
+            targetKind: "provider_account",
+            targetId: row.name,
+            outcome: "success",
+            detail: { type: row.type, models: row.models.length, enabled: row.enabled },
+          });
+          return accountView(row);
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          throw new GatehouseError("conflict", `a provider account named '${req.name}' exists`);
+        }
+        throw err;
+      }
+    }),
+
+    route(dispatchAdminAccountsList, async (req) => {
+      // Members see the accounts they hold a grant on; admins see all.
+      let visible: string[] | undefined;
+      if (!isAdmin(req.actor)) {
+        const { id, kind, role } = req.actor.principal;
+        const held = await ctx.client.request(aclAccounts, { principal: { id, kind, role } });
+        visible = held.accounts.map((a) => a.account);
+        if (visible.length === 0) return { items: [], nextCursor: null };
+      }
+      // Names are unique and ordered, so the last name is the cursor.
+      const after =
+        req.cursor === undefined ? undefined : Buffer.from(req.cursor, "base64url").toString("utf8");
+      const rows = await ctx.db
+        .select()
+        .from(providerAccounts)
+        .where(
+          and(
+            after === undefined ? undefined : gt(providerAccounts.name, after),
+            visible === undefined ? undefined : inArray(providerAccounts.name, visible),
+          ),
+        )
+        .orderBy(asc(providerAccounts.name))
+        .limit(req.limit + 1);
+      const page = rows.slice(0, req.limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map(accountView),
+        nextCursor:
+          rows.length > req.limit && last ? Buffer.from(last.name, "utf8").toString("base64url") : null,
+      };
+    }),
+
+    route(dispatchAdminAccountsGet, async (req) => {
+      await requireAccountRole(ctx, req.actor, req.name, "user", "account.get");
+      return accountView(await loadRow(ctx.db, req.name));
+    }),
+
+    route(dispatchAdminAccountsUpdate, async (req) => {
+      await requireAccountRole(ctx, req.actor, req.name, "manager", "account.update");
+      const now = ctx.now();
+      return change(ctx, async (tx) => {
+        const current = await loadRow(tx, req.name, true);
+        const next = {
+          baseUrl: req.baseUrl === undefined ? current.baseUrl : req.baseUrl,
+          options: req.options ?? current.options,
+          models: req.models ?? current.models,
+        };
+        validateAccountConfig(current.type as ProviderType, {
+          baseUrl: next.baseUrl,
+          credentials: req.credentials ?? {},
+          options: next.options,
+        });
+        const [row] = await tx
+          .update(providerAccounts)
+          .set({
+            ...next,
+            ...(req.credentials === undefined
+              ? {}
+              : {
+                  credentialsCiphertext: sealCredentials(ctx.masterKey, current.id, req.credentials),
+                  credentialsSet: Object.keys(req.credentials).length > 0,
+                }),
+            updatedAt: now,
+          })
+          .where(eq(providerAccounts.id, current.id))
+          .returning();
+        if (!row) throw new Error("account update returned no row");
+        await writeAudit(tx, req.actor, now, {
+          action: "account.update",
+          targetKind: "provider_account",
+          targetId: row.name,
+          outcome: "success",
+          detail: { changed: changedFields(req) },
+        });
+        return accountView(row);
+      });
+    }),
+
+    route(dispatchAdminAccountsDisable, async (req) => {
+      await requireAccountRole(ctx, req.actor, req.name, "manager", "account.disable");
+      const now = ctx.now();
+      return change(ctx, async (tx, emit) => {
+        const current = await loadRow(tx, req.name, true);
+        const [row] = await tx
+          .update(providerAccounts)
+          .set({ enabled: false, updatedAt: now })
+          .where(eq(providerAccounts.id, current.id))
+          .returning();
+        if (!row) throw new Error("account update returned no row");
+        await writeAudit(tx, req.actor, now, {
+          action: "account.disable",
+          targetKind: "provider_account",
+          targetId: row.name,
+          outcome: "success",
+        });
+        // Disabling twice removes nothing the second time.
+        if (current.enabled) await emit({ type: "account.disabled", account: row.name });
+        return accountView(row);
+      });
+    }),
+
+    route(dispatchAdminAccountsEnable, async (req) => {
+      await requireAccountRole(ctx, req.actor, req.name, "manager", "account.enable");
+      const now = ctx.now();
+      return change(ctx, async (tx) => {
+        const current = await loadRow(tx, req.name, true);
+        const [row] = await tx
+          .update(providerAccounts)
+          .set({ enabled: true, updatedAt: now })
+          .where(eq(providerAccounts.id, current.id))
+          .returning();
+        if (!row) throw new Error("account update returned no row");
+        await writeAudit(tx, req.actor, now, {
+          action: "account.enable",
+          targetKind: "provider_account",
+          targetId: row.name,
+          outcome: "success",
+        });
+        return accountView(row);
+      });
+    }),
+
+    route(dispatchAdminAccountsDelete, async (req) => {
+      await requireAdmin(ctx, req.actor, "account.delete", req.name);
+      await loadRow(ctx.db, req.name);
+      // Grants go first: if the delete then fails the account merely lost its grants (safe), whereas
+      // the other order could let a later account under the same name inherit them.
+      await ctx.client.request(aclAdminGrantsPurgeAccount, { actor: req.actor, account: req.name });
+      const now = ctx.now();
+      return change(ctx, async (tx, emit) => {
+        const current = await loadRow(tx, req.name, true);
+        await tx.delete(providerAccounts).where(eq(providerAccounts.id, current.id));
+        await writeAudit(tx, req.actor, now, {
+          action: "account.delete",
+          targetKind: "provider_account",
+          targetId: current.name,
+          outcome: "success",
+          detail: { type: current.type },
+        });
+        await emit({ type: "account.deleted", account: current.name });
+        return accountView(current);
+      });
+    }),
+  ];
+}

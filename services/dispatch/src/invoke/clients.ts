@@ -1,0 +1,64 @@
+import type { ClientOptions, ProviderAccount, ProviderClient } from "@gatehouse/providers";
+import { createProviderClient } from "@gatehouse/providers";
+
+/** A decrypted account as the invoke path needs it. */
+export interface LoadedAccount {
+  readonly account: ProviderAccount;
+  readonly enabled: boolean;
+  /** Changes whenever the account row changes (credentials, base URL, options). */
+  readonly version: string;
+}
+
+/** Where the invoke path gets accounts from (the accounts module, over this service's own tables). */
+export interface AccountSource {
+  load(name: string): Promise<LoadedAccount | undefined>;
+}
+
+interface Entry {
+  loaded: LoadedAccount | undefined;
+  loadedAt: number;
+  client: ProviderClient | undefined;
+}
+
+/**
+ * Decrypted accounts are kept for a short time and each account keeps one provider client (one
+ * pooled keep-alive connection set) until the account changes. Disable/delete events and local
+ * updates drop entries at once; the TTL bounds staleness on other replicas.
+ */
+export class ProviderClients {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly source: AccountSource,
+    private readonly options: ClientOptions,
+    private readonly ttlMs: number,
+  ) {}
+
+  async get(name: string): Promise<{ loaded: LoadedAccount; client: ProviderClient } | undefined> {
+    let entry = this.entries.get(name);
+    if (!entry || Date.now() - entry.loadedAt > this.ttlMs) {
+      const loaded = await this.source.load(name);
+      const previous = entry;
+      const sameVersion = previous?.loaded && loaded && previous.loaded.version === loaded.version;
+      entry = { loaded, loadedAt: Date.now(), client: sameVersion ? previous?.client : undefined };
+      if (!sameVersion) void previous?.client?.close();
+      this.entries.set(name, entry);
+    }
+    if (!entry.loaded) return undefined;
+    entry.client ??= createProviderClient(entry.loaded.account, this.options);
+    return { loaded: entry.loaded, client: entry.client };
+  }
+
+  /** Forget an account now (it was updated, disabled or deleted). */
+  drop(name: string): void {
+    const entry = this.entries.get(name);
+    this.entries.delete(name);
+    void entry?.client?.close();
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.allSettled(all.map((e) => e.client?.close()));
+  }
+}

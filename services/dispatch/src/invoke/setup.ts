@@ -1,0 +1,50 @@
+import { createHash } from "node:crypto";
+import type { RawRoute } from "@gatehouse/bus";
+import type { ServiceRuntime } from "@gatehouse/service-host";
+import type { AccountsContext } from "../accounts/context.js";
+import { loadAccount } from "../accounts/load.js";
+import type { DispatchConfig } from "../config.js";
+import { usageRecords } from "../db/usage-schema.js";
+import { startUsageConsumer } from "../usage/consumer.js";
+import { type AccountSource, ProviderClients } from "./clients.js";
+import { invokeRoute } from "./handler.js";
+import { ensureUsageStream } from "./usage.js";
+
+/**
+ * The invoke half of dispatch: provider clients per account (pooled keep-alive HTTP), the
+ * `dispatch.invoke` endpoint and the usage-record consumer.
+ */
+export async function setupInvoke(
+  config: DispatchConfig,
+  runtime: ServiceRuntime,
+  accounts: AccountsContext,
+): Promise<{ routes: RawRoute[]; clients: ProviderClients }> {
+  const source: AccountSource = {
+    async load(name) {
+      const row = await loadAccount(accounts.db, accounts.masterKey, name);
+      if (!row) return undefined;
+      const account = {
+        name: row.name,
+        type: row.type,
+        baseUrl: row.baseUrl,
+        credentials: row.credentials,
+        options: row.options as Record<string, unknown>,
+      };
+      // A new client (and connection pool) whenever anything that shapes the upstream call changes.
+      const version = createHash("sha256").update(JSON.stringify(account)).digest("hex");
+      return { account, enabled: row.enabled, version };
+    },
+  };
+  const clients = new ProviderClients(source, config.upstream, config.accountCacheTtlMs);
+  runtime.onStop("provider-clients", () => clients.close());
+  await ensureUsageStream(await runtime.bus.nc.jetstreamManager(), config.prefix);
+  const consumer = await startUsageConsumer({
+    nc: runtime.bus.nc,
+    prefix: config.prefix,
+    db: runtime.database.drizzle({ usageRecords }),
+    logger: runtime.logger,
+  });
+  runtime.onStop("usage-consumer", () => consumer.stop());
+  const route = invokeRoute({ nc: runtime.bus.nc, prefix: config.prefix, logger: runtime.logger, clients });
+  return { routes: [route], clients };
+}

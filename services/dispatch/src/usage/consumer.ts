@@ -1,0 +1,143 @@
+import { decodeJson } from "@gatehouse/bus";
+import { UsageRecord } from "@gatehouse/contracts";
+import type { Db } from "@gatehouse/db";
+import type { Logger } from "@gatehouse/kit";
+import { AckPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from "nats";
+import { usageRecords } from "../db/usage-schema.js";
+import { ensureUsageStream } from "../invoke/usage.js";
+
+export interface UsageConsumerOptions {
+  nc: NatsConnection;
+  prefix: string;
+  // biome-ignore lint/suspicious/noExplicitAny: only the usage table is touched.
+  db: Db<any>;
+  logger: Logger;
+  batchSize?: number;
+  /** How long a record waits before redelivery after the database refused it. */
+  retryDelayMs?: number;
+}
+
+export interface UsageConsumer {
+  stop(): Promise<void>;
+}
+
+const DURABLE = "dispatch-usage";
+
+/**
+ * Stores usage records from the JetStream usage stream. A message is acked only after its row is
+ * committed; when Postgres is down the batch is nak'ed with a delay and JetStream keeps it, so no
+ * record is lost to a brief database outage.
+ */
+export async function startUsageConsumer(options: UsageConsumerOptions): Promise<UsageConsumer> {
+  const { nc, prefix, db } = options;
+  const log = options.logger.child({ component: "usage-consumer" });
+  const batchSize = options.batchSize ?? 200;
+  const retryDelayMs = options.retryDelayMs ?? 2_000;
+  const stream = await ensureUsageStream(await nc.jetstreamManager(), prefix);
+  const jsm = await nc.jetstreamManager();
+  try {
+    await jsm.consumers.info(stream, DURABLE);
+  } catch {
+    await jsm.consumers
+      .add(stream, {
+        durable_name: DURABLE,
+        ack_policy: AckPolicy.Explicit,
+        max_ack_pending: 10_000,
+        ack_wait: 30_000_000_000,
+      })
+      .catch(async (err: unknown) => {
+        // Another instance created it at the same time.
+        await jsm.consumers.info(stream, DURABLE).catch(() => {
+          throw err;
+        });
+      });
+  }
+  const consumer = await nc.jetstream().consumers.get(stream, DURABLE);
+  let stopped = false;
+  let messages: ConsumerMessages | undefined;
+
+  async function store(batch: JsMsg[]): Promise<void> {
+    const rows = [];
+    const valid: JsMsg[] = [];
+    for (const m of batch) {
+      const parsed = UsageRecord.safeParse(safeJson(m.data));
+      if (!parsed.success) {
+        log.warn({ seq: m.seq }, "dropping a malformed usage record");
+        m.term();
+        continue;
+      }
+      const r = parsed.data;
+      valid.push(m);
+      rows.push({
+        requestId: r.requestId,
+        at: r.at,
+        account: r.account,
+        model: r.model,
+        operation: r.operation,
+        principalKind: r.principal.kind,
+        principalId: r.principal.id,
+        keyId: r.keyId,
+        status: r.status,
+        stream: r.stream,
+        promptTokens: r.usage?.promptTokens ?? null,
+        completionTokens: r.usage?.completionTokens ?? null,
+        totalTokens: r.usage?.totalTokens ?? null,
+        durationMs: Math.round(r.durationMs),
+      });
+    }
+    if (rows.length === 0) return;
+    try {
+      await db.insert(usageRecords).values(rows).onConflictDoNothing();
+      for (const m of valid) m.ack();
+    } catch (err) {
+      log.warn({ err, records: rows.length }, "could not store usage records; JetStream will redeliver");
+      for (const m of valid) m.nak(retryDelayMs);
+    }
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        messages = await consumer.consume({ max_messages: batchSize });
+        let batch: JsMsg[] = [];
+        let flushTimer: NodeJS.Timeout | undefined;
+        let flushing = Promise.resolve();
+        const flush = () => {
+          const current = batch;
+          batch = [];
+          clearTimeout(flushTimer);
+          flushTimer = undefined;
+          flushing = flushing.then(() => store(current));
+          return flushing;
+        };
+        for await (const m of messages) {
+          batch.push(m);
+          if (batch.length >= batchSize) await flush();
+          else flushTimer ??= setTimeout(() => void flush(), 50);
+        }
+        await flush();
+      } catch (err) {
+        if (!stopped) {
+          log.warn({ err }, "usage consumer restarting");
+          await new Promise((r) => setTimeout(r, 1_000));
+        }
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      await messages?.close();
+      await loop;
+    },
+  };
+}
+
+function safeJson(data: Uint8Array): unknown {
+  try {
+    return decodeJson(data);
+  } catch {
+    return undefined;
+  }
+}

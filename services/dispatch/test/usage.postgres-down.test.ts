@@ -1,0 +1,105 @@
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { type BusConnection, connectBus } from "@gatehouse/bus";
+import { type UsageRecord, usageStreamName } from "@gatehouse/contracts";
+import { type Database, openDatabase } from "@gatehouse/db";
+import {
+  captureLogger,
+  createTestDatabase,
+  startTcpProxy,
+  type TcpProxy,
+  type TestDatabase,
+  testNatsUrl,
+  testPrefix,
+  waitFor,
+} from "@gatehouse/testkit";
+import { count } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { usageRecords } from "../src/db/usage-schema.js";
+import { publishUsage } from "../src/invoke/usage.js";
+import { startUsageConsumer, type UsageConsumer } from "../src/usage/consumer.js";
+
+const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
+const { logger } = captureLogger("usage-test");
+const prefix = testPrefix();
+let testDb: TestDatabase;
+let proxy: TcpProxy;
+let viaProxy: Database;
+let direct: Database;
+let bus: BusConnection;
+let consumer: UsageConsumer;
+
+function record(): UsageRecord {
+  return {
+    requestId: randomUUID(),
+    at: new Date().toISOString(),
+    account: "openai-main",
+    model: "gpt-4o-mini",
+    operation: "chat",
+    principal: { id: randomUUID(), kind: "virtual_account" },
+    keyId: randomUUID(),
+    status: 200,
+    stream: false,
+    usage: { promptTokens: 3, completionTokens: 5, totalTokens: 8 },
+    durationMs: 12,
+  };
+}
+
+async function stored(): Promise<number> {
+  const rows = await direct.drizzle({ usageRecords }).select({ n: count() }).from(usageRecords);
+  return rows[0]?.n ?? 0;
+}
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  const url = new URL(testDb.url);
+  proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
+  url.port = String(proxy.port);
+  direct = await openDatabase({ url: testDb.url });
+  await direct.migrate({ folder: migrationsFolder, service: "dispatch" });
+  viaProxy = await openDatabase({ url: url.toString(), maxConnections: 2 });
+  bus = await connectBus({ url: await testNatsUrl(), name: "usage-test", logger });
+  consumer = await startUsageConsumer({
+    nc: bus.nc,
+    prefix,
+    db: viaProxy.drizzle({ usageRecords }),
+    logger,
+    retryDelayMs: 200,
+  });
+});
+
+afterAll(async () => {
+  await consumer?.stop();
+  const jsm = await bus.nc.jetstreamManager();
+  await jsm.streams.delete(usageStreamName(prefix)).catch(() => {});
+  await bus.drain();
+  await viaProxy.close();
+  await direct.close();
+  await proxy.close();
+  await testDb.drop();
+});
+
+describe("usage records", () => {
+  it("are stored from the usage stream", async () => {
+    for (let i = 0; i < 5; i++) publishUsage(bus.nc, prefix, record(), logger);
+    await waitFor(async () => (await stored()) === 5, 5_000);
+  });
+
+  it("are not lost while Postgres is unreachable, and land once it is back", async () => {
+    proxy.cut();
+    for (let i = 0; i < 20; i++) publishUsage(bus.nc, prefix, record(), logger);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await stored()).toBe(5);
+    proxy.restore();
+    await waitFor(async () => (await stored()) === 25, 10_000);
+  });
+
+  it("are stored once even if a record is published twice", async () => {
+    const r = record();
+    publishUsage(bus.nc, prefix, r, logger);
+    publishUsage(bus.nc, prefix, r, logger);
+    await waitFor(async () => (await stored()) === 26, 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await stored()).toBe(26);
+  });
+});

@@ -1,0 +1,23 @@
+import type { FastifyInstance, FastifyPluginAsync } from "fastify";
+import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { IngressContext } from "../../../context.js";
+import { accountRoutes } from "./accounts.js";
+import { grantRoutes } from "./grants.js";
+import { teamRoutes } from "./teams.js";
+
+function typed(app: FastifyInstance) {
+  return app.withTypeProvider<ZodTypeProvider>();
+}
+export type ZodApp = ReturnType<typeof typed>;
+
+/**
+ * The access-control admin API under /api/v1: provider accounts, grants, teams and their audit log.
+ * Authentication runs on `onRequest`, before the body is read, so an unauthenticated caller learns
+ * nothing from validation errors. Authorization is decided by dispatch and acl, not here.
+ */
+export const accessAdminRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = async (app, { ctx }) => {
+  const z = typed(app);
+  accountRoutes(z, ctx);
+  grantRoutes(z, ctx);
+  teamRoutes(z, ctx);
+};

@@ -1,0 +1,219 @@
+import {
+  type AclAuditEvent,
+  type Actor,
+  GatehouseError,
+  type Grant,
+  isAccountName,
+  ModelKind,
+  PROVIDER_TYPES,
+  type ProviderAccount,
+  type Team,
+  type TeamMember,
+} from "@gatehouse/contracts";
+import type { FastifyRequest } from "fastify";
+import { z } from "zod";
+import { callerOf } from "../../../auth/caller.js";
+
+/**
+ * The public shapes of the access-control admin API: snake_case JSON, ISO-8601 times. The bus
+ * contracts stay camelCase; these mappers are the only place the two meet.
+ */
+const Id = z.uuid();
+const Time = z.string().describe("ISO-8601 date-time");
+const Price = z.number().min(0).max(1_000_000);
+
+export function actorOf(request: FastifyRequest): Actor {
+  const caller = callerOf(request);
+  return { principal: caller.principal, keyId: caller.keyId, requestId: request.id };
+}
+
+/** A name that cannot be an account is simply not found; it never reaches a service. */
+export function accountParam(name: string): string {
+  if (!isAccountName(name)) throw new GatehouseError("not_found", "provider account not found");
+  return name;
+}
+
+export const PageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(512).optional(),
+});
+export function pageArgs(q: z.infer<typeof PageQuery>) {
+  return q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
+}
+export function listOf<T extends z.ZodType>(item: T) {
+  return z.object({ data: z.array(item), next_cursor: z.string().nullable() });
+}
+export function page<I, O>(p: { items: I[]; nextCursor: string | null }, view: (i: I) => O) {
+  return { data: p.items.map(view), next_cursor: p.nextCursor };
+}
+
+export const ModelIn = z
+  .object({
+    name: z.string().min(1).max(256),
+    kind: ModelKind,
+    input_price_per_mtok: Price.optional(),
+    output_price_per_mtok: Price.optional(),
+  })
+  .strict();
+export const ModelOut = z.object({
+  name: z.string(),
+  kind: ModelKind,
+  input_price_per_mtok: Price.nullable(),
+  output_price_per_mtok: Price.nullable(),
+});
+
+export function modelIn(m: z.infer<typeof ModelIn>) {
+  return {
+    name: m.name,
+    kind: m.kind,
+    ...(m.input_price_per_mtok === undefined ? {} : { inputPricePerMTok: m.input_price_per_mtok }),
+    ...(m.output_price_per_mtok === undefined ? {} : { outputPricePerMTok: m.output_price_per_mtok }),
+  };
+}
+
+const CredentialsIn = z
+  .record(z.string().min(1).max(128), z.string().max(16_384))
+  .describe("Write-only: stored encrypted, never returned");
+const OptionsIn = z.record(z.string().min(1).max(128), z.unknown());
+
+export const CreateAccountBody = z
+  .object({
+    name: z.string().describe("1-63 lowercase letters, digits or inner dashes"),
+    type: z.enum(PROVIDER_TYPES),
+    base_url: z.string().max(2_048).optional(),
+    credentials: CredentialsIn.optional(),
+    options: OptionsIn.optional(),
+    models: z.array(ModelIn).max(1_000).optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict();
+
+export const UpdateAccountBody = z
+  .object({
+    base_url: z.string().max(2_048).nullable().optional(),
+    credentials: CredentialsIn.optional(),
+    options: OptionsIn.optional(),
+    models: z.array(ModelIn).max(1_000).optional(),
+  })
+  .strict();
+
+export const AccountOut = z.object({
+  id: Id,
+  name: z.string(),
+  type: z.enum(PROVIDER_TYPES),
+  base_url: z.string().nullable(),
+  options: z.record(z.string(), z.unknown()),
+  credentials_set: z.boolean(),
+  models: z.array(ModelOut),
+  enabled: z.boolean(),
+  created_at: Time,
+  updated_at: Time,
+  created_by: Id.nullable(),
+});
+
+export function accountOut(a: ProviderAccount): z.infer<typeof AccountOut> {
+  return {
+    id: a.id,
+    name: a.name,
+    type: a.type,
+    base_url: a.baseUrl,
+    options: a.options,
+    credentials_set: a.credentialsSet,
+    models: a.models.map((m) => ({
+      name: m.name,
+      kind: m.kind,
+      input_price_per_mtok: m.inputPricePerMTok ?? null,
+      output_price_per_mtok: m.outputPricePerMTok ?? null,
+    })),
+    enabled: a.enabled,
+    created_at: a.createdAt,
+    updated_at: a.updatedAt,
+    created_by: a.createdBy,
+  };
+}
+
+export const NameParams = z.object({ name: z.string().max(256) });
+export const GrantParams = z.object({ name: z.string().max(256), grantId: Id });
+export const TeamParams = z.object({ id: Id });
+export const MemberParams = z.object({ id: Id, userId: Id });
+
+const SubjectKind = z.enum(["user", "team", "virtual_account"]);
+const Role = z.enum(["user", "manager"]);
+export const CreateGrantBody = z
+  .object({ subject: z.object({ kind: SubjectKind, id: Id }).strict(), role: Role })
+  .strict();
+export const GrantOut = z.object({
+  id: Id,
+  account: z.string(),
+  subject: z.object({ kind: SubjectKind, id: Id }),
+  role: Role,
+  created_at: Time,
+  created_by: Id.nullable(),
+});
+export function grantOut(g: Grant): z.infer<typeof GrantOut> {
+  return {
+    id: g.id,
+    account: g.account,
+    subject: g.subject,
+    role: g.role,
+    created_at: g.createdAt,
+    created_by: g.createdBy,
+  };
+}
+
+export const CreateTeamBody = z
+  .object({ name: z.string().trim().min(1).max(200), description: z.string().max(2_000).optional() })
+  .strict();
+export const TeamOut = z.object({
+  id: Id,
+  name: z.string(),
+  description: z.string(),
+  member_count: z.number().int(),
+  created_at: Time,
+  created_by: Id.nullable(),
+});
+export function teamOut(t: Team): z.infer<typeof TeamOut> {
+  return {
+    id: t.id,
+    name: t.name,
+    description: t.description,
+    member_count: t.memberCount,
+    created_at: t.createdAt,
+    created_by: t.createdBy,
+  };
+}
+export const AddMemberBody = z.object({ user_id: Id }).strict();
+export const MemberOut = z.object({ team_id: Id, user_id: Id, added_at: Time, added_by: Id.nullable() });
+export function memberOut(m: TeamMember): z.infer<typeof MemberOut> {
+  return { team_id: m.teamId, user_id: m.userId, added_at: m.addedAt, added_by: m.addedBy };
+}
+
+export const AuditQuery = PageQuery.extend({ source: z.enum(["acl", "dispatch"]).default("acl") });
+export const AuditOut = z.object({
+  id: Id,
+  at: Time,
+  actor_kind: z.enum(["user", "virtual_account", "system"]),
+  actor_id: Id.nullable(),
+  actor_key_id: Id.nullable(),
+  action: z.string(),
+  target_kind: z.string(),
+  target_id: z.string().nullable(),
+  request_id: z.string().nullable(),
+  outcome: z.enum(["success", "denied"]),
+  detail: z.record(z.string(), z.unknown()),
+});
+export function auditOut(e: AclAuditEvent): z.infer<typeof AuditOut> {
+  return {
+    id: e.id,
+    at: e.at,
+    actor_kind: e.actorKind,
+    actor_id: e.actorId,
+    actor_key_id: e.actorKeyId,
+    action: e.action,
+    target_kind: e.targetKind,
+    target_id: e.targetId,
+    request_id: e.requestId,
+    outcome: e.outcome,
+    detail: e.detail,
+  };
+}

@@ -1,0 +1,64 @@
+import type { TestStack } from "../src/index.js";
+import { call } from "./identity-api.js";
+
+/** Helpers for the access-control admin API, called as a user with curl would. */
+export async function must(
+  stack: TestStack,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  status = 200,
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field.
+): Promise<any> {
+  const res = await call(stack, key, method, path, body);
+  if (res.status !== status) {
+    throw new Error(`${method} ${path}: expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  return res.body;
+}
+
+export async function createAccount(stack: TestStack, adminKey: string, name: string, models: string[]) {
+  return must(
+    stack,
+    adminKey,
+    "POST",
+    "/api/v1/provider-accounts",
+    {
+      name,
+      type: "mock",
+      base_url: "http://127.0.0.1:9/v1",
+      credentials: { api_key: `secret-of-${name}` },
+      models: models.map((m) => ({ name: m, kind: "chat" })),
+    },
+    201,
+  );
+}
+
+export async function grant(
+  stack: TestStack,
+  key: string,
+  account: string,
+  subject: { kind: "user" | "team" | "virtual_account"; id: string },
+  role: "user" | "manager" = "user",
+) {
+  return must(stack, key, "POST", `/api/v1/provider-accounts/${account}/grants`, { subject, role }, 201);
+}
+
+export async function newVirtualAccount(stack: TestStack, adminKey: string, name: string) {
+  const va = await must(stack, adminKey, "POST", "/api/v1/virtual-accounts", { name }, 201);
+  const token = await must(
+    stack,
+    adminKey,
+    "POST",
+    `/api/v1/virtual-accounts/${va.id}/tokens`,
+    { name: "ci" },
+    201,
+  );
+  return { va, key: token.key as string };
+}
+
+export async function modelIds(stack: TestStack, key: string): Promise<string[]> {
+  const list = await must(stack, key, "GET", "/v1/models");
+  return (list.data as Array<{ id: string }>).map((m) => m.id);
+}
