@@ -4,4 +4,5 @@ export * from "./common.js";
 export * from "./dispatch.js";
 export * from "./errors.js";
 export * from "./events.js";
+export * from "./invoke.js";
 export * from "./subjects.js";

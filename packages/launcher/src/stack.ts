@@ -27,7 +27,7 @@ export interface Stack {
  * still talking to each other over NATS exactly as separate processes do.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const env = { ...options.env, NATS_URL: options.natsUrl };
+  const env = { GATEHOUSE_LOCAL_MODE: "true", ...options.env, NATS_URL: options.natsUrl };
   const authConfig = loadAuthConfig(env);
   const aclConfig = loadAclConfig(env);
   const dispatchConfig = loadDispatchConfig(env);

@@ -21,6 +21,10 @@ const schema = z.object({
     .default(900 * 1024),
   /** How long ingress waits for auth/acl answers. */
   BUS_TIMEOUT_MS: env.positiveMs(3_000),
+  /** Longest wait for a provider call through dispatch (non-streaming), or for a stream's first frame. */
+  DISPATCH_TIMEOUT_MS: env.positiveMs(600_000),
+  /** Longest gap between two frames of a stream before ingress gives up on it. */
+  STREAM_IDLE_TIMEOUT_MS: env.positiveMs(300_000),
   /** Close connections whose request headers and body have not arrived by then (slowloris guard). */
   REQUEST_TIMEOUT_MS: env.positiveMs(60_000),
   /** How long /readyz waits for each backing service's ping. */
@@ -48,6 +52,8 @@ export interface IngressConfig {
   prefix: string;
   bodyLimitBytes: number;
   busTimeoutMs: number;
+  dispatchTimeoutMs: number;
+  streamIdleTimeoutMs: number;
   requestTimeoutMs: number;
   readyPingTimeoutMs: number;
   trustProxy: boolean;
@@ -67,6 +73,8 @@ export function loadConfig(environment: Record<string, string | undefined>): Ing
     prefix: e.GATEHOUSE_PREFIX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     busTimeoutMs: e.BUS_TIMEOUT_MS,
+    dispatchTimeoutMs: e.DISPATCH_TIMEOUT_MS,
+    streamIdleTimeoutMs: e.STREAM_IDLE_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     readyPingTimeoutMs: e.READY_PING_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,

@@ -1,9 +1,20 @@
 import type { FastifyPluginAsync } from "fastify";
+import { authorizeModel } from "./access/index.js";
 import type { IngressContext } from "./context.js";
+import { accessAdminRoutes } from "./routes/admin/access/index.js";
+import { identityRoutes } from "./routes/admin/identity/index.js";
 import { healthRoutes } from "./routes/health.js";
+import { inferenceRoutes } from "./routes/inference/plugin.js";
+import { modelsRoutes } from "./routes/openai/models.js";
 
 /**
  * The feature plugins ingress serves, in registration order. Each is a fastify plugin in its own
  * folder; this list is the only place they meet.
  */
-export const featurePlugins: ReadonlyArray<FastifyPluginAsync<{ ctx: IngressContext }>> = [healthRoutes];
+export const featurePlugins: ReadonlyArray<FastifyPluginAsync<{ ctx: IngressContext }>> = [
+  healthRoutes,
+  identityRoutes,
+  accessAdminRoutes,
+  modelsRoutes,
+  inferenceRoutes(authorizeModel),
+];

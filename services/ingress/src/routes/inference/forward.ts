@@ -1,0 +1,211 @@
+import { type Frame, requestFrames, toFrame } from "@gatehouse/bus";
+import {
+  type Dialect,
+  GatehouseError,
+  INVOKE_ACTION,
+  INVOKE_META_HEADER,
+  type InvokeMeta,
+  type Operation,
+  subjectFor,
+} from "@gatehouse/contracts";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { headers as natsHeaders } from "nats";
+import { callerOf } from "../../auth/caller.js";
+import type { IngressContext } from "../../context.js";
+import { errorBody } from "../../http/errors.js";
+import type { InferenceShape } from "./shape.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The request body as received; forwarded to dispatch byte for byte. */
+    rawBody: Buffer | undefined;
+  }
+}
+
+export interface Target {
+  account: string;
+  model: string;
+}
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+};
+
+function invokeHeaders(
+  request: FastifyRequest,
+  target: Target,
+  shape: InferenceShape,
+  operation: Operation,
+  dialect: Dialect,
+) {
+  const caller = callerOf(request);
+  const meta: InvokeMeta = {
+    account: target.account,
+    model: target.model,
+    operation,
+    dialect,
+    stream: shape.stream,
+    includeUsage: shape.includeUsage,
+    requestId: request.id,
+    principal: { id: caller.principal.id, kind: caller.principal.kind },
+    keyId: caller.keyId,
+  };
+  const h = natsHeaders();
+  h.set(INVOKE_META_HEADER, JSON.stringify(meta));
+  return h;
+}
+
+/**
+ * Send an authorized inference request to dispatch and relay the answer. Non-streaming answers are
+ * one NATS request/reply; streams are written to the client frame by frame as they arrive, and the
+ * HTTP status is committed only with the first chunk, so failures before it are proper HTTP errors.
+ */
+export async function forward(
+  ctx: IngressContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  target: Target,
+  shape: InferenceShape,
+  operation: Operation,
+  dialect: Dialect,
+): Promise<FastifyReply> {
+  const subject = subjectFor(ctx.config.prefix, "dispatch", INVOKE_ACTION);
+  const headers = invokeHeaders(request, target, shape, operation, dialect);
+  const payload = request.rawBody ?? Buffer.from(JSON.stringify(request.body));
+  if (!shape.stream) {
+    let frame: Frame;
+    try {
+      const msg = await ctx.bus.nc.request(subject, payload, {
+        headers,
+        timeout: ctx.config.dispatchTimeoutMs,
+      });
+      frame = toFrame(msg, "dispatch");
+    } catch (err) {
+      throw mapTransport(err);
+    }
+    if (frame.kind === "error") throw frame.error;
+    if (frame.kind !== "result")
+      throw new GatehouseError("internal_error", "internal error", {
+        detail: `unexpected ${frame.kind} frame`,
+      });
+    return reply
+      .code(frame.status)
+      .type("application/json")
+      .send(Buffer.from(frame.body.buffer, frame.body.byteOffset, frame.body.byteLength));
+  }
+  return relayStream(ctx, request, reply, subject, headers, payload, dialect);
+}
+
+function mapTransport(err: unknown): GatehouseError {
+  if (err instanceof GatehouseError) return err;
+  const code = (err as { code?: string }).code;
+  if (code === "503")
+    return new GatehouseError("service_unavailable", "the dispatch service is unavailable", { cause: err });
+  if (code === "TIMEOUT")
+    return new GatehouseError("service_timeout", "the provider call did not finish in time", { cause: err });
+  return new GatehouseError("service_unavailable", "the dispatch service is unavailable", { cause: err });
+}
+
+async function relayStream(
+  ctx: IngressContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  subject: string,
+  headers: ReturnType<typeof natsHeaders>,
+  payload: Buffer,
+  dialect: Dialect,
+): Promise<FastifyReply> {
+  const frames = requestFrames(ctx.bus.nc, {
+    subject,
+    service: "dispatch",
+    headers,
+    payload,
+    firstFrameTimeoutMs: ctx.config.dispatchTimeoutMs,
+    idleTimeoutMs: ctx.config.streamIdleTimeoutMs,
+  });
+  let cancelSubject: string | undefined;
+  let clientGone = false;
+  const raw = reply.raw;
+  const onClose = () => {
+    if (raw.writableFinished) return;
+    clientGone = true;
+    if (cancelSubject) ctx.bus.nc.publish(cancelSubject);
+    void frames.return(undefined);
+  };
+  request.raw.socket?.once("close", onClose);
+  raw.once("close", onClose);
+  let started = false;
+  try {
+    for await (const frame of frames) {
+      if (clientGone) break;
+      switch (frame.kind) {
+        case "start":
+          cancelSubject = frame.cancelSubject;
+          break;
+        case "chunk":
+          if (!started) {
+            started = true;
+            reply.hijack();
+            raw.writeHead(200, { ...SSE_HEADERS, "x-request-id": request.id });
+          }
+          if (!raw.write(frame.data)) await waitDrain(raw);
+          break;
+        case "end":
+          if (!started) {
+            // An upstream stream with no chunks at all: still a well-formed (empty) SSE answer.
+            reply.hijack();
+            raw.writeHead(200, { ...SSE_HEADERS, "x-request-id": request.id });
+          }
+          raw.end();
+          return reply;
+        case "error":
+          if (!started) throw frame.error;
+          writeStreamError(raw, dialect, frame.error);
+          raw.end();
+          return reply;
+        case "result":
+          throw new GatehouseError("internal_error", "internal error", {
+            detail: "result frame in a stream",
+          });
+      }
+    }
+    if (clientGone) {
+      request.log.info({ code: "client_closed" }, "client disconnected mid-stream; upstream cancelled");
+      if (!started) reply.hijack();
+      raw.destroy();
+    }
+    return reply;
+  } catch (err) {
+    const error = err instanceof GatehouseError ? err : mapTransport(err);
+    if (!started) throw error;
+    request.log.warn({ code: error.code, detail: error.detail }, "stream failed after it started");
+    writeStreamError(raw, dialect, error);
+    raw.end();
+    return reply;
+  } finally {
+    request.raw.socket?.off("close", onClose);
+    raw.off("close", onClose);
+    if (clientGone && cancelSubject) ctx.bus.nc.publish(cancelSubject);
+  }
+}
+
+function waitDrain(raw: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      raw.off("drain", done);
+      raw.off("close", done);
+      resolve();
+    };
+    raw.once("drain", done);
+    raw.once("close", done);
+  });
+}
+
+/** An error after the 200 went out: an SSE error event in the caller's dialect, then the end. */
+function writeStreamError(raw: NodeJS.WritableStream, dialect: Dialect, error: GatehouseError): void {
+  const body = JSON.stringify(errorBody(dialect, error.code, error.message));
+  raw.write(dialect === "anthropic" ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`);
+}

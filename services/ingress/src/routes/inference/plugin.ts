@@ -1,0 +1,88 @@
+import { type Dialect, GatehouseError, type Operation } from "@gatehouse/contracts";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import secureJson from "secure-json-parse";
+import { type Caller, callerOf } from "../../auth/caller.js";
+import type { IngressContext } from "../../context.js";
+import { forward, type Target } from "./forward.js";
+import { checkShape } from "./shape.js";
+
+/** Resolves `<account>/<model>` and checks the caller may use it; the only source of the target. */
+export type AuthorizeModel = (
+  ctx: IngressContext,
+  caller: Caller,
+  model: string,
+) => Promise<Target & { kind: ModelKind }>;
+
+type ModelKind = "chat" | "embedding" | "completion";
+
+const ALLOWED_KINDS: Record<Operation | "messages", readonly ModelKind[]> = {
+  chat: ["chat"],
+  messages: ["chat"],
+  embeddings: ["embedding"],
+  // Many OpenAI-compatible servers answer legacy completions with their chat models too.
+  completions: ["completion", "chat"],
+};
+
+/** A model listed for one kind of call is refused for another, saying which endpoint fits. */
+function checkKind(kind: ModelKind, operation: Operation | "messages", model: string): void {
+  if (ALLOWED_KINDS[operation].includes(kind)) return;
+  const endpoint =
+    kind === "embedding"
+      ? "/v1/embeddings"
+      : kind === "completion"
+        ? "/v1/completions"
+        : "/v1/chat/completions";
+  throw new GatehouseError("invalid_request", `'${model}' is a ${kind} model; call it through ${endpoint}`);
+}
+
+/**
+ * The OpenAI-compatible inference endpoints and Anthropic's `/v1/messages`. Bodies are parsed once
+ * (for the shape check and the model) and forwarded to dispatch as received.
+ */
+export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAsync<{ ctx: IngressContext }> {
+  return async (app, { ctx }) => {
+    app.decorateRequest("rawBody", undefined);
+    app.removeContentTypeParser("application/json");
+    app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
+      const buffer = body as Buffer;
+      request.rawBody = buffer;
+      try {
+        done(null, secureJson.parse(buffer, undefined, { protoAction: "error", constructorAction: "error" }));
+      } catch (err) {
+        (err as { statusCode?: number }).statusCode = 400;
+        done(err as Error, undefined);
+      }
+    });
+
+    const handler =
+      (operation: Operation | "messages", dialect: Dialect) =>
+      async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+        const shape = checkShape(request.body, operation);
+        const target = await authorizeModel(ctx, callerOf(request), shape.model);
+        checkKind(target.kind, operation, shape.model);
+        return forward(
+          ctx,
+          request,
+          reply,
+          target,
+          shape,
+          operation === "messages" ? "chat" : operation,
+          dialect,
+        );
+      };
+
+    const openai = {
+      onRequest: ctx.authenticate,
+      config: { dialect: "openai" as const },
+      schema: { hide: true },
+    };
+    app.post("/v1/chat/completions", openai, handler("chat", "openai"));
+    app.post("/v1/completions", openai, handler("completions", "openai"));
+    app.post("/v1/embeddings", openai, handler("embeddings", "openai"));
+    app.post(
+      "/v1/messages",
+      { onRequest: ctx.authenticate, config: { dialect: "anthropic" as const }, schema: { hide: true } },
+      handler("messages", "anthropic"),
+    );
+  };
+}
