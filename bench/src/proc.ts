@@ -1,0 +1,185 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+
+/** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every mainstream kernel). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Closers run LIFO, once, each bounded; registered right after the resource is acquired. */
+export class Cleanup {
+  private readonly closers: { name: string; fn: () => Promise<void> | void }[] = [];
+  private ran = false;
+
+  add(name: string, fn: () => Promise<void> | void): void {
+    this.closers.push({ name, fn });
+  }
+
+  async run(timeoutMs = 15_000): Promise<void> {
+    if (this.ran) return;
+    this.ran = true;
+    for (const { name, fn } of this.closers.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          Promise.resolve().then(fn),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error("timed out")), timeoutMs);
+          }),
+        ]);
+      } catch (err) {
+        process.stderr.write(`cleanup ${name}: ${(err as Error).message}\n`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+}
+
+export interface Child {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly pid: number;
+  /** Last few KB of stdout+stderr, for error messages. */
+  output(): string;
+  exited(): boolean;
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  name: string;
+  args: string[];
+  env: Record<string, string | undefined>;
+  cwd?: string;
+  /** Print the child's stderr as it arrives. */
+  echo?: boolean;
+}
+
+/** Start `node <args>`; stdin stays open so children that watch it exit with us. */
+export function spawnNode(options: SpawnOptions, cleanup: Cleanup): Child {
+  const child = spawn(process.execPath, options.args, {
+    cwd: options.cwd,
+    env: options.env as NodeJS.ProcessEnv,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let tail = "";
+  const keep = (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-6_000);
+    if (options.echo) process.stderr.write(`[${options.name}] ${d.toString()}`);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  child.stdin?.on("error", () => {});
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 8_000);
+    await gone;
+    clearTimeout(timer);
+  };
+  cleanup.add(`stop ${options.name}`, stop);
+  return {
+    name: options.name,
+    process: child,
+    pid: child.pid ?? -1,
+    output: () => tail,
+    exited: () => child.exitCode !== null || child.signalCode !== null,
+    stop,
+  };
+}
+
+/** Resolve once `url` answers with `accept(status)`; reject with the child's output otherwise. */
+export async function waitForHttp(
+  child: Child,
+  url: string,
+  timeoutMs: number,
+  accept: (status: number) => boolean = (s) => s < 500,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  while (Date.now() < deadline) {
+    if (child.exited()) {
+      throw new Error(`${child.name} exited (code ${child.process.exitCode}): ${lastLines(child.output())}`);
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      await res.arrayBuffer();
+      if (accept(res.status)) return;
+      last = `HTTP ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(150);
+  }
+  throw new Error(
+    `${child.name} not ready at ${url} after ${timeoutMs} ms (${last}): ${lastLines(child.output())}`,
+  );
+}
+
+export function lastLines(text: string, n = 6): string {
+  return text.trim().split("\n").slice(-n).join(" | ").slice(0, 1_500);
+}
+
+export interface ProcSample {
+  rssKb: number;
+  hwmKb: number;
+  cpuMs: number;
+}
+
+/** RSS and high-water mark from /proc/<pid>/status, user+system CPU from /proc/<pid>/stat. */
+export function sampleProc(pid: number): ProcSample | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(rest[11]) + Number(rest[12]);
+    return { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM"), cpuMs: (ticks * 1_000) / CLOCK_TICKS_PER_SECOND };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples a set of processes periodically: peak RSS seen, and RSS/CPU at chosen marks. */
+export class ProcWatch {
+  private readonly peaks = new Map<number, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly pids: () => number[],
+    intervalMs = 250,
+  ) {
+    this.timer = setInterval(() => this.tick(), intervalMs);
+    this.timer.unref();
+  }
+
+  tick(): void {
+    for (const pid of this.pids()) {
+      const s = sampleProc(pid);
+      if (s) this.peaks.set(pid, Math.max(this.peaks.get(pid) ?? 0, s.rssKb, s.hwmKb));
+    }
+  }
+
+  peakKb(pid: number): number {
+    return this.peaks.get(pid) ?? 0;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
