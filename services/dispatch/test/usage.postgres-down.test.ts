@@ -16,7 +16,7 @@ import {
 import { count } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usageRecords } from "../src/db/usage-schema.js";
-import { publishUsage } from "../src/invoke/usage.js";
+import { UsagePublisher } from "../src/invoke/usage.js";
 import { startUsageConsumer, type UsageConsumer } from "../src/usage/consumer.js";
 
 const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
@@ -28,6 +28,7 @@ let viaProxy: Database;
 let direct: Database;
 let bus: BusConnection;
 let consumer: UsageConsumer;
+let usage: UsagePublisher;
 
 function record(): UsageRecord {
   return {
@@ -59,6 +60,7 @@ beforeAll(async () => {
   await direct.migrate({ folder: migrationsFolder, service: "dispatch" });
   viaProxy = await openDatabase({ url: url.toString(), maxConnections: 2 });
   bus = await connectBus({ url: await testNatsUrl(), name: "usage-test", logger });
+  usage = new UsagePublisher(bus.nc, prefix, logger, 8, 20);
   consumer = await startUsageConsumer({
     nc: bus.nc,
     prefix,
@@ -69,6 +71,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await usage?.flush();
   await consumer?.stop();
   const jsm = await bus.nc.jetstreamManager();
   await jsm.streams.delete(usageStreamName(prefix)).catch(() => {});
@@ -81,13 +84,13 @@ afterAll(async () => {
 
 describe("usage records", () => {
   it("are stored from the usage stream", async () => {
-    for (let i = 0; i < 5; i++) publishUsage(bus.nc, prefix, record(), logger);
+    for (let i = 0; i < 5; i++) usage.add(record());
     await waitFor(async () => (await stored()) === 5, 5_000);
   });
 
   it("are not lost while Postgres is unreachable, and land once it is back", async () => {
     proxy.cut();
-    for (let i = 0; i < 20; i++) publishUsage(bus.nc, prefix, record(), logger);
+    for (let i = 0; i < 20; i++) usage.add(record());
     await new Promise((r) => setTimeout(r, 1_000));
     expect(await stored()).toBe(5);
     proxy.restore();
@@ -96,8 +99,9 @@ describe("usage records", () => {
 
   it("are stored once even if a record is published twice", async () => {
     const r = record();
-    publishUsage(bus.nc, prefix, r, logger);
-    publishUsage(bus.nc, prefix, r, logger);
+    usage.add(r);
+    await usage.flush();
+    usage.add(r);
     await waitFor(async () => (await stored()) === 26, 5_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await stored()).toBe(26);

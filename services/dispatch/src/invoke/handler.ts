@@ -11,7 +11,7 @@ import type { Logger } from "@gatehouse/kit";
 import type { InvokeResult, Usage } from "@gatehouse/providers";
 import { createInbox, type NatsConnection, type ServiceMsg } from "nats";
 import type { ProviderClients } from "./clients.js";
-import { publishUsage } from "./usage.js";
+import type { UsagePublisher } from "./usage.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -21,6 +21,7 @@ export interface InvokeDeps {
   prefix: string;
   logger: Logger;
   clients: ProviderClients;
+  usage: UsagePublisher;
 }
 
 /**
@@ -141,7 +142,7 @@ async function handleInvoke(deps: InvokeDeps, msg: ServiceMsg): Promise<void> {
         usage,
         durationMs: Math.round(performance.now() - started),
       };
-      publishUsage(deps.nc, deps.prefix, record, deps.logger);
+      deps.usage.add(record);
     }
   }
 }

@@ -8,7 +8,7 @@ import { usageRecords } from "../db/usage-schema.js";
 import { startUsageConsumer } from "../usage/consumer.js";
 import { type AccountSource, ProviderClients } from "./clients.js";
 import { invokeRoute } from "./handler.js";
-import { ensureUsageStream } from "./usage.js";
+import { ensureUsageStream, UsagePublisher } from "./usage.js";
 
 /**
  * The invoke half of dispatch: provider clients per account (pooled keep-alive HTTP), the
@@ -45,6 +45,9 @@ export async function setupInvoke(
     logger: runtime.logger,
   });
   runtime.onStop("usage-consumer", () => consumer.stop());
-  const route = invokeRoute({ nc: runtime.bus.nc, prefix: config.prefix, logger: runtime.logger, clients });
+  const usage = new UsagePublisher(runtime.bus.nc, config.prefix, runtime.logger);
+  // Registered after the consumer, so it runs first on stop: pending records go out before NATS drains.
+  runtime.onStop("usage-publisher", () => usage.flush());
+  const route = invokeRoute({ nc: runtime.bus.nc, prefix: config.prefix, logger: runtime.logger, clients, usage });
   return { routes: [route], clients };
 }

@@ -1,4 +1,5 @@
 import { encodeJson } from "@gatehouse/bus";
+import { randomUUID } from "node:crypto";
 import { type UsageRecord, usageStreamName, usageSubject } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
 import { type JetStreamManager, type NatsConnection, nanos, RetentionPolicy, StorageType } from "nats";
@@ -29,9 +30,55 @@ export async function ensureUsageStream(jsm: JetStreamManager, prefix: string): 
   return name;
 }
 
-/** Publish a usage record off the request path; a failure is logged, never surfaced to the caller. */
-export function publishUsage(nc: NatsConnection, prefix: string, record: UsageRecord, logger: Logger): void {
-  nc.jetstream()
-    .publish(usageSubject(prefix), encodeJson(record), { msgID: record.requestId })
-    .catch((err: unknown) => logger.warn({ err, requestId: record.requestId }, "usage record not published"));
+/**
+ * Collects usage records off the request path and publishes them to JetStream in batches (one
+ * stored, acknowledged message per batch instead of one per call). A record waits at most
+ * `maxDelayMs` in memory; from JetStream on it survives restarts and database outages.
+ */
+export class UsagePublisher {
+  private pending: UsageRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private batch = 0;
+  private readonly instance = randomUUID();
+  private inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+    private readonly maxBatch = 200,
+    private readonly maxDelayMs = 50,
+  ) {}
+
+  add(record: UsageRecord): void {
+    this.pending.push(record);
+    if (this.pending.length >= this.maxBatch) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), this.maxDelayMs);
+  }
+
+  /** Publish what is pending now; resolves once every publish so far was acknowledged or failed. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const records = this.pending;
+    this.pending = [];
+    if (records.length > 0) {
+      const batch: UsageBatch = { records };
+      const p = this.nc
+        .jetstream()
+        .publish(usageSubject(this.prefix), encodeJson(batch), { msgID: `${this.instance}:${++this.batch}` })
+        .then(
+          () => {},
+          (err: unknown) => this.logger.warn({ err, records: records.length }, "usage records not published"),
+        );
+      this.inflight.add(p);
+      void p.finally(() => this.inflight.delete(p));
+    }
+    return Promise.all([...this.inflight]).then(() => {});
+  }
+}
+
+/** One JetStream message: a batch of usage records. */
+export interface UsageBatch {
+  records: UsageRecord[];
 }

@@ -1,5 +1,6 @@
 import { decodeJson } from "@gatehouse/bus";
 import { UsageRecord } from "@gatehouse/contracts";
+import { z } from "zod";
 import type { Db } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
 import { AckPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from "nats";
@@ -22,6 +23,9 @@ export interface UsageConsumer {
 }
 
 const DURABLE = "dispatch-usage";
+
+/** A stream message carries a batch of records (see UsagePublisher). */
+const UsageMessage = z.object({ records: z.array(UsageRecord).max(10_000) });
 
 /**
  * Stores usage records from the JetStream usage stream. A message is acked only after its row is
@@ -60,15 +64,14 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
     const rows = [];
     const valid: JsMsg[] = [];
     for (const m of batch) {
-      const parsed = UsageRecord.safeParse(safeJson(m.data));
+      const parsed = UsageMessage.safeParse(safeJson(m.data));
       if (!parsed.success) {
-        log.warn({ seq: m.seq }, "dropping a malformed usage record");
+        log.warn({ seq: m.seq }, "dropping a malformed usage message");
         m.term();
         continue;
       }
-      const r = parsed.data;
       valid.push(m);
-      rows.push({
+      for (const r of parsed.data.records) rows.push({
         requestId: r.requestId,
         at: r.at,
         account: r.account,
