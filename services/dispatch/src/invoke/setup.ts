@@ -48,6 +48,12 @@ export async function setupInvoke(
   const usage = new UsagePublisher(runtime.bus.nc, config.prefix, runtime.logger);
   // Registered after the consumer, so it runs first on stop: pending records go out before NATS drains.
   runtime.onStop("usage-publisher", () => usage.flush());
-  const route = invokeRoute({ nc: runtime.bus.nc, prefix: config.prefix, logger: runtime.logger, clients, usage });
+  const route = invokeRoute({
+    nc: runtime.bus.nc,
+    prefix: config.prefix,
+    logger: runtime.logger,
+    clients,
+    usage,
+  });
   return { routes: [route], clients };
 }

@@ -1,5 +1,5 @@
-import { encodeJson } from "@gatehouse/bus";
 import { randomUUID } from "node:crypto";
+import { encodeJson } from "@gatehouse/bus";
 import { type UsageRecord, usageStreamName, usageSubject } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
 import { type JetStreamManager, type NatsConnection, nanos, RetentionPolicy, StorageType } from "nats";

@@ -1,9 +1,9 @@
 import { decodeJson } from "@gatehouse/bus";
 import { UsageRecord } from "@gatehouse/contracts";
-import { z } from "zod";
 import type { Db } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
 import { AckPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from "nats";
+import { z } from "zod";
 import { usageRecords } from "../db/usage-schema.js";
 import { ensureUsageStream } from "../invoke/usage.js";
 
@@ -71,22 +71,23 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
         continue;
       }
       valid.push(m);
-      for (const r of parsed.data.records) rows.push({
-        requestId: r.requestId,
-        at: r.at,
-        account: r.account,
-        model: r.model,
-        operation: r.operation,
-        principalKind: r.principal.kind,
-        principalId: r.principal.id,
-        keyId: r.keyId,
-        status: r.status,
-        stream: r.stream,
-        promptTokens: r.usage?.promptTokens ?? null,
-        completionTokens: r.usage?.completionTokens ?? null,
-        totalTokens: r.usage?.totalTokens ?? null,
-        durationMs: Math.round(r.durationMs),
-      });
+      for (const r of parsed.data.records)
+        rows.push({
+          requestId: r.requestId,
+          at: r.at,
+          account: r.account,
+          model: r.model,
+          operation: r.operation,
+          principalKind: r.principal.kind,
+          principalId: r.principal.id,
+          keyId: r.keyId,
+          status: r.status,
+          stream: r.stream,
+          promptTokens: r.usage?.promptTokens ?? null,
+          completionTokens: r.usage?.completionTokens ?? null,
+          totalTokens: r.usage?.totalTokens ?? null,
+          durationMs: Math.round(r.durationMs),
+        });
     }
     if (rows.length === 0) return;
     try {
