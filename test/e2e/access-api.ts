@@ -26,9 +26,8 @@ export async function createAccount(stack: TestStack, adminKey: string, name: st
     "/api/v1/provider-accounts",
     {
       name,
+      // The built-in mock provider needs neither a base URL nor credentials (and refuses them).
       type: "mock",
-      base_url: "http://127.0.0.1:9/v1",
-      credentials: { api_key: `secret-of-${name}` },
       models: models.map((m) => ({ name: m, kind: "chat" })),
     },
     201,

@@ -234,7 +234,7 @@ describe("personal access tokens", () => {
       "POST",
       `/api/v1/users/${m.user.id}/personal-access-tokens/revoke-all`,
     );
-    expect(res).toEqual({ status: 200, body: { revoked: 1 } });
+    expect(res).toMatchObject({ status: 200, body: { revoked: 1, propagation: { complete: true } } });
     expect((await call(stack, m.key, "GET", "/api/v1/me")).body.error.code).toBe("api_key_revoked");
   });
 });

@@ -15,8 +15,18 @@ export const SERVICE_ERROR_HEADER = "Nats-Service-Error";
 export const SERVICE_ERROR_CODE_HEADER = "Nats-Service-Error-Code";
 
 export interface RequestOptions {
-  /** Default 5 s. */
+  /** Default: the client's timeout (admin actions: its admin timeout). */
   timeoutMs?: number;
+}
+
+export interface BusClientOptions {
+  /**
+   * Timeout for `admin.*` actions. Revoking calls wait for ingress replicas to confirm (bounded by
+   * the access lease, twice over in the worst case), so they need longer than a validation does.
+   */
+  adminTimeoutMs?: number;
+  /** When this says the connection is down, requests fail at once with 503 instead of timing out. */
+  isConnected?: () => boolean;
 }
 
 /**
@@ -24,11 +34,16 @@ export interface RequestOptions {
  * here. Transport failures become catalog errors: no responders → 503, timeout → 504.
  */
 export class BusClient {
+  private readonly adminTimeoutMs: number;
+
   constructor(
     readonly nc: NatsConnection,
     readonly prefix: string,
     private readonly defaultTimeoutMs = 5_000,
-  ) {}
+    private readonly options: BusClientOptions = {},
+  ) {
+    this.adminTimeoutMs = options.adminTimeoutMs ?? Math.max(defaultTimeoutMs, 15_000);
+  }
 
   subject(endpoint: Endpoint): string {
     return subjectFor(this.prefix, endpoint.service, endpoint.action);
@@ -39,7 +54,12 @@ export class BusClient {
     payload: RequestOf<E>,
     options: RequestOptions = {},
   ): Promise<ResponseOf<E>> {
-    const msg = await this.requestRaw(this.subject(endpoint), encodeJson(payload), endpoint.service, options);
+    const timeoutMs =
+      options.timeoutMs ??
+      (endpoint.action.startsWith("admin.") ? this.adminTimeoutMs : this.defaultTimeoutMs);
+    const msg = await this.requestRaw(this.subject(endpoint), encodeJson(payload), endpoint.service, {
+      timeoutMs,
+    });
     const body = parseReply(msg, endpoint.service);
     const parsed = endpoint.response.safeParse(body);
     if (!parsed.success) {
@@ -57,6 +77,11 @@ export class BusClient {
     service: string,
     options: RequestOptions = {},
   ): Promise<Msg> {
+    if (this.options.isConnected && !this.options.isConnected()) {
+      throw new GatehouseError("service_unavailable", `the ${service} service is unavailable`, {
+        detail: "nats: not connected",
+      });
+    }
     const h = natsHeaders();
     injectTraceContext(h);
     try {

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { Actor, Empty, HealthResponse, IsoDateTime, Principal, Uuid } from "./common.js";
 import { AccountName, DispatchAuditEvent } from "./dispatch.js";
+import { Propagated } from "./events.js";
 import { defineEndpoint } from "./subjects.js";
 
 /** `user` may call every model of the account; `manager` may also edit it and grant others. */
@@ -118,7 +119,12 @@ export const aclAdminGrantsList = defineEndpoint(
   ListGrantsRequest,
   pageOfItems(Grant),
 );
-export const aclAdminGrantsDelete = defineEndpoint("acl", "admin.grants.delete", GrantIdRequest, Grant);
+export const aclAdminGrantsDelete = defineEndpoint(
+  "acl",
+  "admin.grants.delete",
+  GrantIdRequest,
+  Grant.extend(Propagated),
+);
 /** Drop every grant on an account; dispatch calls it before deleting the account, so a new account
  * created later under the same name does not inherit them. */
 export const aclAdminGrantsPurgeAccount = defineEndpoint(
@@ -131,7 +137,12 @@ export const aclAdminGrantsPurgeAccount = defineEndpoint(
 export const aclAdminTeamsCreate = defineEndpoint("acl", "admin.teams.create", CreateTeamRequest, Team);
 export const aclAdminTeamsList = defineEndpoint("acl", "admin.teams.list", AclListRequest, pageOfItems(Team));
 export const aclAdminTeamsGet = defineEndpoint("acl", "admin.teams.get", TeamIdRequest, Team);
-export const aclAdminTeamsDelete = defineEndpoint("acl", "admin.teams.delete", TeamIdRequest, Team);
+export const aclAdminTeamsDelete = defineEndpoint(
+  "acl",
+  "admin.teams.delete",
+  TeamIdRequest,
+  Team.extend(Propagated),
+);
 export const aclAdminTeamMembersAdd = defineEndpoint(
   "acl",
   "admin.teams.members.add",
@@ -148,7 +159,7 @@ export const aclAdminTeamMembersRemove = defineEndpoint(
   "acl",
   "admin.teams.members.remove",
   MemberRequest,
-  TeamMember,
+  TeamMember.extend(Propagated),
 );
 export const aclAdminAuditList = defineEndpoint(
   "acl",

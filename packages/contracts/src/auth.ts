@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Actor, Empty, HealthResponse, IsoDateTime, Principal, UserRole, Uuid } from "./common.js";
+import { Propagated } from "./events.js";
 import { defineEndpoint } from "./subjects.js";
 
 export const KeyKind = z.enum(["pat", "vat"]);
@@ -145,6 +146,10 @@ export const ListRequest = z.object({ actor: Actor, ...Page });
 export const IdRequest = z.object({ actor: Actor, id: Uuid });
 export const CountResponse = z.object({ revoked: z.number().int().min(0) });
 
+/** Revoking calls answer with how their access event reached the ingress replicas. */
+export const RevokedKey = ApiKey.extend(Propagated);
+export const RevokedCount = CountResponse.extend(Propagated);
+
 export const CreatePatRequest = z.object({
   actor: Actor,
   /** Admins may create a PAT for another user; members only for themselves. */
@@ -172,13 +177,24 @@ export const VatRequest = z.object({ actor: Actor, virtualAccountId: Uuid, token
 export const RegenerateVatRequest = VatRequest.extend({
   gracePeriodSeconds: z.number().int().min(0).max(MAX_GRACE_PERIOD_SECONDS),
 });
-export const RegenerateVatResponse = z.object({ apiKey: ApiKey, key: z.string(), previous: ApiKey });
+export const RegenerateVatResponse = z.object({
+  apiKey: ApiKey,
+  key: z.string(),
+  previous: ApiKey,
+  /** Present when the grace period was 0 and the old key was revoked at once. */
+  ...Propagated,
+});
 
 export const authAdminMe = defineEndpoint("auth", "admin.me", z.object({ actor: Actor }), MeResponse);
 export const authAdminUsersCreate = defineEndpoint("auth", "admin.users.create", CreateUserRequest, User);
 export const authAdminUsersList = defineEndpoint("auth", "admin.users.list", ListRequest, pageOfItems(User));
 export const authAdminUsersGet = defineEndpoint("auth", "admin.users.get", IdRequest, User);
-export const authAdminUsersDeactivate = defineEndpoint("auth", "admin.users.deactivate", IdRequest, User);
+export const authAdminUsersDeactivate = defineEndpoint(
+  "auth",
+  "admin.users.deactivate",
+  IdRequest,
+  User.extend(Propagated),
+);
 export const authAdminUsersReactivate = defineEndpoint("auth", "admin.users.reactivate", IdRequest, User);
 
 export const authAdminPatsCreate = defineEndpoint("auth", "admin.pats.create", CreatePatRequest, CreatedKey);
@@ -188,18 +204,18 @@ export const authAdminPatsList = defineEndpoint(
   ListPatsRequest,
   pageOfItems(ApiKey),
 );
-export const authAdminPatsRevoke = defineEndpoint("auth", "admin.pats.revoke", IdRequest, ApiKey);
+export const authAdminPatsRevoke = defineEndpoint("auth", "admin.pats.revoke", IdRequest, RevokedKey);
 export const authAdminPatsRevokeAllForUser = defineEndpoint(
   "auth",
   "admin.pats.revoke_all_for_user",
   IdRequest,
-  CountResponse,
+  RevokedCount,
 );
 export const authAdminPatsRevokeAll = defineEndpoint(
   "auth",
   "admin.pats.revoke_all",
   z.object({ actor: Actor }),
-  CountResponse,
+  RevokedCount,
 );
 
 export const authAdminVirtualAccountsCreate = defineEndpoint(
@@ -224,7 +240,7 @@ export const authAdminVirtualAccountsDelete = defineEndpoint(
   "auth",
   "admin.virtual_accounts.delete",
   IdRequest,
-  VirtualAccount,
+  VirtualAccount.extend(Propagated),
 );
 
 export const authAdminVatsCreate = defineEndpoint("auth", "admin.vats.create", CreateVatRequest, CreatedKey);
@@ -240,7 +256,7 @@ export const authAdminVatsRegenerate = defineEndpoint(
   RegenerateVatRequest,
   RegenerateVatResponse,
 );
-export const authAdminVatsRevoke = defineEndpoint("auth", "admin.vats.revoke", VatRequest, ApiKey);
+export const authAdminVatsRevoke = defineEndpoint("auth", "admin.vats.revoke", VatRequest, RevokedKey);
 
 export const authAdminAuditList = defineEndpoint(
   "auth",

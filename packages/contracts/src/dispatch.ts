@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Actor, Empty, HealthResponse, IsoDateTime, Uuid } from "./common.js";
+import { Propagated } from "./events.js";
 import { defineEndpoint } from "./subjects.js";
 
 /**
@@ -163,13 +164,13 @@ export const dispatchAdminAccountsUpdate = defineEndpoint(
   "dispatch",
   "admin.accounts.update",
   UpdateAccountRequest,
-  ProviderAccount,
+  ProviderAccount.extend(Propagated),
 );
 export const dispatchAdminAccountsDisable = defineEndpoint(
   "dispatch",
   "admin.accounts.disable",
   AccountNameRequest,
-  ProviderAccount,
+  ProviderAccount.extend(Propagated),
 );
 export const dispatchAdminAccountsEnable = defineEndpoint(
   "dispatch",
@@ -181,7 +182,7 @@ export const dispatchAdminAccountsDelete = defineEndpoint(
   "dispatch",
   "admin.accounts.delete",
   AccountNameRequest,
-  ProviderAccount,
+  ProviderAccount.extend(Propagated),
 );
 export const dispatchAdminAuditList = defineEndpoint(
   "dispatch",

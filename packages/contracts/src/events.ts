@@ -68,3 +68,9 @@ export const Propagation = z.object({
   complete: z.boolean(),
 });
 export type Propagation = z.infer<typeof Propagation>;
+
+/**
+ * Spread into a revoking call's response: how its access event reached the ingress replicas. Absent
+ * when the call changed nothing (e.g. revoking an already revoked key) and so emitted no event.
+ */
+export const Propagated = { propagation: Propagation.optional() };

@@ -6,3 +6,4 @@ export * from "./errors.js";
 export * from "./events.js";
 export * from "./invoke.js";
 export * from "./subjects.js";
+export * from "./webhooks.js";

@@ -1,5 +1,6 @@
 export * from "./append.js";
 export * from "./confirm.js";
+export * from "./publisher.js";
 export * from "./relay.js";
 export * from "./stream.js";
 export * from "./table.js";

@@ -1,7 +1,6 @@
-import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { aclHealth } from "@gatehouse/contracts";
-import { IngressRoster, startOutboxRelay } from "@gatehouse/outbox";
+import { startAccessEventPublisher } from "@gatehouse/outbox";
 import { type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
 import type { AclConfig } from "./config.js";
 import type { AclContext } from "./context.js";
@@ -23,29 +22,21 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
       migrationsFolder,
       setup: (runtime) => {
         const db = runtime.database.drizzle(schema);
-        const relay = startOutboxRelay({
+        const events = startAccessEventPublisher({
           db,
           table: outbox,
           source: "acl",
           nc: runtime.bus.nc,
           prefix: config.prefix,
           logger: runtime.logger,
+          leaseMs: config.accessLeaseMs,
+          onStop: runtime.onStop,
         });
-        runtime.onStop("outbox-relay", () => relay.stop());
-        const roster = new IngressRoster(runtime.bus.nc, config.prefix, config.accessLeaseMs);
-        runtime.onStop("ingress-roster", () => roster.close());
         const ctx: AclContext = {
           db,
           logger: runtime.logger,
           now: () => new Date(),
-          async propagate(sequence) {
-            // Bounded: with NATS down the row stays committed and goes out when it returns.
-            await Promise.race([relay.flush(), delay(config.accessLeaseMs)]);
-            const result = await roster.confirm("acl", sequence);
-            if (!result.complete) {
-              runtime.logger.warn({ ...result }, "not every ingress replica confirmed an access event");
-            }
-          },
+          propagate: events.propagate,
         };
         return [...checkRoutes(ctx), ...grantRoutes(ctx), ...teamRoutes(ctx), ...auditRoutes(ctx)];
       },

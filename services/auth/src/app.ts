@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { authHealth } from "@gatehouse/contracts";
-import { IngressRoster, startOutboxRelay } from "@gatehouse/outbox";
+import { startAccessEventPublisher } from "@gatehouse/outbox";
 import { type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
 import { bootstrapAdmin } from "./bootstrap.js";
 import type { AuthConfig } from "./config.js";
@@ -14,6 +14,7 @@ import { validateRoute } from "./handlers/validate.js";
 import { vatRoutes } from "./handlers/vats.js";
 import { virtualAccountRoutes } from "./handlers/virtual-accounts.js";
 import { LastUsedBatcher } from "./last-used.js";
+import { setupWebhooks } from "./webhooks/index.js";
 
 export interface AuthDeps extends HostDeps {
   /**
@@ -54,17 +55,16 @@ export function buildApp(config: AuthConfig, deps: AuthDeps): HostedService {
           }
         }
 
-        const relay = startOutboxRelay({
+        const events = startAccessEventPublisher({
           db,
           table: outbox,
           source: "auth",
           nc: runtime.bus.nc,
           prefix: config.prefix,
           logger,
+          leaseMs: config.propagationWaitMs,
+          onStop: runtime.onStop,
         });
-        runtime.onStop("outbox-relay", () => relay.stop());
-        const roster = new IngressRoster(runtime.bus.nc, config.prefix, config.propagationWaitMs);
-        runtime.onStop("ingress-roster", () => roster.close());
 
         const lastUsed = new LastUsedBatcher(db, logger, config.lastUsedFlushMs);
         lastUsed.start();
@@ -76,14 +76,9 @@ export function buildApp(config: AuthConfig, deps: AuthDeps): HostedService {
           logger,
           lastUsed,
           now,
-          async propagate(sequence) {
-            // Published, then confirmed by every live ingress replica (bounded by the lease): once
-            // the revoking call returns, no replica answers from a cached positive for that key.
-            await relay.flush();
-            const result = await roster.confirm("auth", sequence);
-            if (!result.complete) logger.warn({ propagation: result }, "not every ingress replica confirmed");
-          },
+          propagate: events.propagate,
         };
+        const webhookRoutes = await setupWebhooks(ctx, runtime.bus.nc, config.prefix, runtime.onStop);
         return [
           validateRoute(ctx),
           meRoute(ctx),
@@ -92,6 +87,7 @@ export function buildApp(config: AuthConfig, deps: AuthDeps): HostedService {
           ...virtualAccountRoutes(ctx),
           ...vatRoutes(ctx),
           auditRoute(ctx),
+          ...webhookRoutes,
         ];
       },
     },

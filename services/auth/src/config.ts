@@ -29,7 +29,39 @@ const schema = z.object({
    * the replicas' ACCESS_LEASE_MS (a replica that has not confirmed by then distrusts its cache).
    */
   AUTH_PROPAGATION_WAIT_MS: env.positiveMs(2_000),
+  /**
+   * 32 bytes, base64: encrypts webhook signing secrets at rest (HMAC needs the secret, so it cannot
+   * be hashed). Unset: webhook secrets and endpoints cannot be created; inbound webhooks answer 401.
+   */
+  AUTH_WEBHOOK_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64")
+    .optional(),
+  /** How often the outbound delivery worker looks for due deliveries. */
+  AUTH_WEBHOOK_POLL_MS: env.positiveMs(1_000),
+  /** Delivery attempts before a delivery is marked failed. */
+  AUTH_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(8),
+  /** First retry delay; doubles per attempt (capped at an hour), with jitter. */
+  AUTH_WEBHOOK_RETRY_BASE_MS: env.positiveMs(5_000),
+  /** How often keys expiring soon are looked for (each is announced once). */
+  AUTH_WEBHOOK_EXPIRY_SCAN_MS: env.positiveMs(300_000),
+  /** "Expiring soon" means within this long. */
+  AUTH_WEBHOOK_EXPIRING_WITHIN_MS: z.coerce
+    .number()
+    .int()
+    .min(60_000)
+    .max(90 * 24 * 3600 * 1000)
+    .default(7 * 24 * 3600 * 1000),
 });
+
+export interface WebhookConfig {
+  key: Buffer | undefined;
+  pollMs: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  expiryScanMs: number;
+  expiringWithinMs: number;
+}
 
 export interface AuthConfig extends BaseConfig {
   bootstrapAdminEmail: string;
@@ -38,6 +70,7 @@ export interface AuthConfig extends BaseConfig {
   negativeCacheTtlMs: number;
   lastUsedFlushMs: number;
   propagationWaitMs: number;
+  webhooks: WebhookConfig;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): AuthConfig {
@@ -50,5 +83,13 @@ export function loadConfig(env: Record<string, string | undefined>): AuthConfig 
     negativeCacheTtlMs: e.AUTH_NEGATIVE_CACHE_TTL_MS,
     lastUsedFlushMs: e.AUTH_LAST_USED_FLUSH_MS,
     propagationWaitMs: e.AUTH_PROPAGATION_WAIT_MS,
+    webhooks: {
+      key: e.AUTH_WEBHOOK_KEY === undefined ? undefined : Buffer.from(e.AUTH_WEBHOOK_KEY, "base64"),
+      pollMs: e.AUTH_WEBHOOK_POLL_MS,
+      maxAttempts: e.AUTH_WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: e.AUTH_WEBHOOK_RETRY_BASE_MS,
+      expiryScanMs: e.AUTH_WEBHOOK_EXPIRY_SCAN_MS,
+      expiringWithinMs: e.AUTH_WEBHOOK_EXPIRING_WITHIN_MS,
+    },
   };
 }

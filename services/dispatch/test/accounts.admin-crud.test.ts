@@ -65,7 +65,7 @@ describe("provider accounts: create, read, update", () => {
     await h.client.request(dispatchAdminAccountsCreate, {
       actor: admin,
       name: "other",
-      type: "mock",
+      type: "openai",
       credentials: { apiKey: "other-secret" },
     });
     await h.sql`update dispatch.provider_accounts set credentials_ciphertext =

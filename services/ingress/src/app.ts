@@ -62,7 +62,10 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
         config,
         logger: deps.logger,
         bus,
-        client: new BusClient(bus.nc, config.prefix, config.busTimeoutMs),
+        client: new BusClient(bus.nc, config.prefix, config.busTimeoutMs, {
+          adminTimeoutMs: config.adminTimeoutMs,
+          isConnected: () => bus.isConnected(),
+        }),
         feed,
       };
       const ctx: IngressContext = { ...base, authenticate: createAuthenticator(base) };

@@ -21,6 +21,8 @@ const schema = z.object({
     .default(900 * 1024),
   /** How long ingress waits for auth/acl answers. */
   BUS_TIMEOUT_MS: env.positiveMs(3_000),
+  /** How long ingress waits for admin actions (a revoke waits for every replica, bounded by the lease). */
+  ADMIN_TIMEOUT_MS: env.positiveMs(15_000),
   /** Longest wait for a provider call through dispatch (non-streaming), or for a stream's first frame. */
   DISPATCH_TIMEOUT_MS: env.positiveMs(600_000),
   /** Longest gap between two frames of a stream before ingress gives up on it. */
@@ -52,6 +54,7 @@ export interface IngressConfig {
   prefix: string;
   bodyLimitBytes: number;
   busTimeoutMs: number;
+  adminTimeoutMs: number;
   dispatchTimeoutMs: number;
   streamIdleTimeoutMs: number;
   requestTimeoutMs: number;
@@ -73,6 +76,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Ing
     prefix: e.GATEHOUSE_PREFIX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     busTimeoutMs: e.BUS_TIMEOUT_MS,
+    adminTimeoutMs: e.ADMIN_TIMEOUT_MS,
     dispatchTimeoutMs: e.DISPATCH_TIMEOUT_MS,
     streamIdleTimeoutMs: e.STREAM_IDLE_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,

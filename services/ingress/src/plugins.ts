@@ -1,11 +1,13 @@
 import type { FastifyPluginAsync } from "fastify";
 import { authorizeModel } from "./access/index.js";
 import type { IngressContext } from "./context.js";
+import { metricsRoutes } from "./metrics/plugin.js";
 import { accessAdminRoutes } from "./routes/admin/access/index.js";
 import { identityRoutes } from "./routes/admin/identity/index.js";
 import { healthRoutes } from "./routes/health.js";
 import { inferenceRoutes } from "./routes/inference/plugin.js";
 import { modelsRoutes } from "./routes/openai/models.js";
+import { webhookRoutes } from "./routes/webhooks/plugin.js";
 
 /**
  * The feature plugins ingress serves, in registration order. Each is a fastify plugin in its own
@@ -13,6 +15,8 @@ import { modelsRoutes } from "./routes/openai/models.js";
  */
 export const featurePlugins: ReadonlyArray<FastifyPluginAsync<{ ctx: IngressContext }>> = [
   healthRoutes,
+  metricsRoutes,
+  webhookRoutes,
   identityRoutes,
   accessAdminRoutes,
   modelsRoutes,

@@ -9,7 +9,7 @@ import {
   type Grant,
 } from "@gatehouse/contracts";
 import { and, asc, eq, gt, or } from "drizzle-orm";
-import { type AclContext, change } from "../context.js";
+import { type AclContext, change, revoking } from "../context.js";
 import { writeAudit } from "../db/audit.js";
 import { decodeCursor, pageFrom } from "../db/cursor.js";
 import { grants, teams } from "../db/schema.js";
@@ -95,7 +95,7 @@ export function grantRoutes(ctx: AclContext): Route[] {
     route(aclAdminGrantsDelete, async (req) => {
       await requireManager(ctx, req.actor, req.account, "grant.delete");
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         const [row] = await tx
           .delete(grants)
           .where(and(eq(grants.id, req.grantId), eq(grants.account, req.account)))
@@ -124,7 +124,7 @@ export function grantRoutes(ctx: AclContext): Route[] {
     route(aclAdminGrantsPurgeAccount, async (req) => {
       await requireAdmin(ctx, req.actor, "grant.purge_account", "provider_account", req.account);
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         const rows = await tx.delete(grants).where(eq(grants.account, req.account)).returning();
         for (const row of rows) {
           await emit({

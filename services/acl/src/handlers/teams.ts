@@ -13,7 +13,7 @@ import {
   type TeamMember,
 } from "@gatehouse/contracts";
 import { and, asc, count, eq, gt, or } from "drizzle-orm";
-import { type AclContext, type AclTx, change } from "../context.js";
+import { type AclContext, type AclTx, change, revoking } from "../context.js";
 import { writeAudit } from "../db/audit.js";
 import { decodeCursor, pageFrom } from "../db/cursor.js";
 import { grants, teamMembers, teams } from "../db/schema.js";
@@ -119,7 +119,7 @@ export function teamRoutes(ctx: AclContext): Route[] {
     route(aclAdminTeamsDelete, async (req) => {
       await requireAdmin(ctx, req.actor, "team.delete", "team", req.teamId);
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         const row = await loadTeam(tx, req.teamId);
         const members = await memberCount(tx, row.id);
         // Grants to the team go with it: a later team cannot inherit them. Memberships cascade.
@@ -192,7 +192,7 @@ export function teamRoutes(ctx: AclContext): Route[] {
     route(aclAdminTeamMembersRemove, async (req) => {
       await requireAdmin(ctx, req.actor, "team.member.remove", "team", req.teamId);
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         await loadTeam(tx, req.teamId);
         const [row] = await tx
           .delete(teamMembers)

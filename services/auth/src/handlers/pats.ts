@@ -8,12 +8,13 @@ import {
   GatehouseError,
 } from "@gatehouse/contracts";
 import { and, eq, isNull } from "drizzle-orm";
-import { type AuthContext, change } from "../context.js";
+import { type AuthContext, change, revoking } from "../context.js";
 import { after, getUser, order, writeAudit } from "../db/queries.js";
 import { apiKeys } from "../db/schema.js";
 import { apiKeyView } from "../db/views.js";
 import { pageFrom } from "../domain/cursor.js";
 import { isAdmin, patOwnerFor, requireAdmin, requirePatOwnerOrAdmin } from "../domain/policy.js";
+import { enqueueWebhook, keyEventData } from "../webhooks/outbound.js";
 import { actorUserId, adminRoute, futureExpiry, insertKey } from "./common.js";
 
 export function patRoutes(ctx: AuthContext): Route[] {
@@ -47,6 +48,7 @@ export function patRoutes(ctx: AuthContext): Route[] {
           },
           now,
         );
+        await enqueueWebhook(tx, "key.created", keyEventData(row), now);
         return { apiKey: apiKeyView(row), key };
       });
     }),
@@ -70,7 +72,7 @@ export function patRoutes(ctx: AuthContext): Route[] {
 
     adminRoute(ctx, authAdminPatsRevoke, async ({ actor, id }) => {
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         const rows = await tx
           .select()
           .from(apiKeys)
@@ -98,7 +100,7 @@ export function patRoutes(ctx: AuthContext): Route[] {
     adminRoute(ctx, authAdminPatsRevokeAllForUser, async ({ actor, id }) => {
       requireAdmin(actor);
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         await getUser(tx, id, true);
         const revoked = await tx
           .update(apiKeys)
@@ -124,7 +126,7 @@ export function patRoutes(ctx: AuthContext): Route[] {
     adminRoute(ctx, authAdminPatsRevokeAll, async ({ actor }) => {
       requireAdmin(actor);
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         // Every PAT, the caller's own included: this is the "we leaked a PAT somewhere" button.
         // Virtual account tokens are not PATs and keep working.
         const revoked = await tx

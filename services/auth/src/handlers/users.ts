@@ -9,7 +9,7 @@ import {
   GatehouseError,
 } from "@gatehouse/contracts";
 import { and, eq, isNull } from "drizzle-orm";
-import { type AuthContext, change } from "../context.js";
+import { type AuthContext, change, revoking } from "../context.js";
 import { after, getUser, isUniqueViolation, order, writeAudit } from "../db/queries.js";
 import { apiKeys, users } from "../db/schema.js";
 import { userView } from "../db/views.js";
@@ -76,7 +76,7 @@ export function userRoutes(ctx: AuthContext): Route[] {
         throw new GatehouseError("conflict", "you cannot deactivate yourself");
       }
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         const user = await getUser(tx, id, true);
         if (user.status === "deactivated") return userView(user);
         const rows = await tx

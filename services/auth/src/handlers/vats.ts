@@ -7,13 +7,14 @@ import {
   GatehouseError,
 } from "@gatehouse/contracts";
 import { and, eq } from "drizzle-orm";
-import { type AuthContext, type AuthTx, change } from "../context.js";
+import { type AuthContext, type AuthTx, change, revoking } from "../context.js";
 import { after, getLiveVirtualAccount, order, writeAudit } from "../db/queries.js";
 import { apiKeys } from "../db/schema.js";
 import { apiKeyView } from "../db/views.js";
 import { pageFrom } from "../domain/cursor.js";
 import { requireAdmin } from "../domain/policy.js";
 import { rotationOf } from "../domain/validate.js";
+import { enqueueWebhook, keyEventData } from "../webhooks/outbound.js";
 import { actorUserId, adminRoute, futureExpiry, insertKey } from "./common.js";
 
 async function lockVat(tx: AuthTx, virtualAccountId: string, tokenId: string) {
@@ -65,6 +66,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
           },
           now,
         );
+        await enqueueWebhook(tx, "key.created", keyEventData(row), now);
         return { apiKey: apiKeyView(row), key };
       });
     }),
@@ -92,7 +94,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
       async ({ actor, virtualAccountId, tokenId, gracePeriodSeconds }) => {
         requireAdmin(actor);
         const now = ctx.now();
-        return change(ctx, async (tx, emit) => {
+        return revoking(ctx, async (tx, emit) => {
           const va = await getLiveVirtualAccount(tx, virtualAccountId);
           const old = await lockVat(tx, virtualAccountId, tokenId);
           if (old.revokedAt) throw new GatehouseError("conflict", "this token is revoked");
@@ -135,6 +137,12 @@ export function vatRoutes(ctx: AuthContext): Route[] {
           );
           const prev = previous[0];
           if (!prev) throw new Error("key update returned no row");
+          await enqueueWebhook(
+            tx,
+            "key.regenerated",
+            { ...keyEventData(row), previous_key_id: old.id, grace_period_seconds: gracePeriodSeconds },
+            now,
+          );
           return { apiKey: apiKeyView(row), key, previous: apiKeyView(prev) };
         });
       },
@@ -143,7 +151,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
     adminRoute(ctx, authAdminVatsRevoke, async ({ actor, virtualAccountId, tokenId }) => {
       requireAdmin(actor);
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         await getLiveVirtualAccount(tx, virtualAccountId);
         const vat = await lockVat(tx, virtualAccountId, tokenId);
         if (vat.revokedAt) return apiKeyView(vat);

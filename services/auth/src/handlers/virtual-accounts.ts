@@ -8,7 +8,7 @@ import {
   GatehouseError,
 } from "@gatehouse/contracts";
 import { and, eq, isNull } from "drizzle-orm";
-import { type AuthContext, change } from "../context.js";
+import { type AuthContext, change, revoking } from "../context.js";
 import { after, getLiveVirtualAccount, isUniqueViolation, order, writeAudit } from "../db/queries.js";
 import { apiKeys, virtualAccounts } from "../db/schema.js";
 import { virtualAccountView } from "../db/views.js";
@@ -82,7 +82,7 @@ export function virtualAccountRoutes(ctx: AuthContext): Route[] {
     adminRoute(ctx, authAdminVirtualAccountsDelete, async ({ actor, id }) => {
       requireAdmin(actor);
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         await getLiveVirtualAccount(tx, id);
         const rows = await tx
           .update(virtualAccounts)

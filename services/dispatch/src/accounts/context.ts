@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { BusClient } from "@gatehouse/bus";
-import type { AccessEventBody, Actor } from "@gatehouse/contracts";
+import type { AccessEventBody, Actor, Propagation } from "@gatehouse/contracts";
 import type { Db, Tx } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
 import { appendAccessEvent } from "@gatehouse/outbox";
@@ -18,7 +18,7 @@ export interface AccountsContext {
   readonly logger: Logger;
   readonly now: () => Date;
   /** Publish committed access events and wait (bounded) for ingress replicas to confirm them. */
-  readonly propagate: (sequence: number) => Promise<void>;
+  readonly propagate: (sequence: number) => Promise<Propagation>;
 }
 
 export type Emit = (event: AccessEventBody) => Promise<void>;
@@ -28,14 +28,34 @@ export async function change<T>(
   ctx: AccountsContext,
   fn: (tx: DispatchTx, emit: Emit) => Promise<T>,
 ): Promise<T> {
+  return (await changeReporting(ctx, fn)).value;
+}
+
+/**
+ * `change`, for calls that revoke: also answers how the access event reached the ingress replicas
+ * (undefined when the change emitted none, e.g. revoking what was already revoked).
+ */
+export async function changeReporting<T>(
+  ctx: AccountsContext,
+  fn: (tx: DispatchTx, emit: Emit) => Promise<T>,
+): Promise<{ value: T; propagation: Propagation | undefined }> {
   let last = 0;
-  const result = await ctx.db.transaction(async (tx) =>
+  const value = await ctx.db.transaction(async (tx) =>
     fn(tx, async (event) => {
       last = await appendAccessEvent(tx, outbox, "dispatch", event);
     }),
   );
-  if (last > 0) await ctx.propagate(last);
-  return result;
+  const propagation = last > 0 ? await ctx.propagate(last) : undefined;
+  return { value, propagation };
+}
+
+/** The response of a revoking call: its result plus the propagation report, when there is one. */
+export async function revoking<T extends object>(
+  ctx: AccountsContext,
+  fn: (tx: DispatchTx, emit: Emit) => Promise<T>,
+): Promise<T & { propagation?: Propagation }> {
+  const { value, propagation } = await changeReporting(ctx, fn);
+  return propagation ? { ...value, propagation } : value;
 }
 
 export interface AuditEntry {

@@ -19,6 +19,7 @@ import {
   change,
   type DispatchDb,
   type DispatchTx,
+  revoking,
   writeAudit,
 } from "../accounts/context.js";
 import { isAdmin, requireAccountRole, requireAdmin } from "../accounts/permissions.js";
@@ -152,7 +153,7 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
         };
         validateAccountConfig(current.type as ProviderType, {
           baseUrl: next.baseUrl,
-          credentials: req.credentials ?? {},
+          credentials: req.credentials,
           options: next.options,
         });
         const [row] = await tx
@@ -184,7 +185,7 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
     route(dispatchAdminAccountsDisable, async (req) => {
       await requireAccountRole(ctx, req.actor, req.name, "manager", "account.disable");
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         const current = await loadRow(tx, req.name, true);
         const [row] = await tx
           .update(providerAccounts)
@@ -232,7 +233,7 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
       // the other order could let a later account under the same name inherit them.
       await ctx.client.request(aclAdminGrantsPurgeAccount, { actor: req.actor, account: req.name });
       const now = ctx.now();
-      return change(ctx, async (tx, emit) => {
+      return revoking(ctx, async (tx, emit) => {
         const current = await loadRow(tx, req.name, true);
         await tx.delete(providerAccounts).where(eq(providerAccounts.id, current.id));
         await writeAudit(tx, req.actor, now, {

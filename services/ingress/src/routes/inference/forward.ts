@@ -72,6 +72,11 @@ export async function forward(
   operation: Operation,
   dialect: Dialect,
 ): Promise<FastifyReply> {
+  if (!ctx.bus.isConnected()) {
+    throw new GatehouseError("service_unavailable", "the dispatch service is unavailable", {
+      detail: "nats: not connected",
+    });
+  }
   const subject = subjectFor(ctx.config.prefix, "dispatch", INVOKE_ACTION);
   const headers = invokeHeaders(request, target, shape, operation, dialect);
   const payload = request.rawBody ?? Buffer.from(JSON.stringify(request.body));

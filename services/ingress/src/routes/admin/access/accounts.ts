@@ -9,6 +9,7 @@ import {
 } from "@gatehouse/contracts";
 import { invalidateCatalog } from "../../../access/authorize.js";
 import type { IngressContext } from "../../../context.js";
+import { Propagated, propagationOut, revokedOut } from "../propagation.js";
 import type { ZodApp } from "./index.js";
 import {
   AccountOut,
@@ -16,6 +17,7 @@ import {
   accountParam,
   actorOf,
   CreateAccountBody,
+  camelKeys,
   listOf,
   modelIn,
   NameParams,
@@ -47,8 +49,8 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
         name: b.name,
         type: b.type,
         ...(b.base_url === undefined ? {} : { baseUrl: b.base_url }),
-        ...(b.credentials === undefined ? {} : { credentials: b.credentials }),
-        ...(b.options === undefined ? {} : { options: b.options }),
+        ...(b.credentials === undefined ? {} : { credentials: camelKeys(b.credentials) }),
+        ...(b.options === undefined ? {} : { options: camelKeys(b.options) }),
         ...(b.models === undefined ? {} : { models: b.models.map(modelIn) }),
         ...(b.enabled === undefined ? {} : { enabled: b.enabled }),
       });
@@ -102,7 +104,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
         summary: "Update a provider account (admin or manager); credentials and models are replaced whole",
         params: NameParams,
         body: UpdateAccountBody,
-        response: { 200: AccountOut },
+        response: { 200: AccountOut.extend(Propagated) },
       },
     },
     async (request) => {
@@ -111,12 +113,12 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
         actor: actorOf(request),
         name: accountParam(request.params.name),
         ...(b.base_url === undefined ? {} : { baseUrl: b.base_url }),
-        ...(b.credentials === undefined ? {} : { credentials: b.credentials }),
-        ...(b.options === undefined ? {} : { options: b.options }),
+        ...(b.credentials === undefined ? {} : { credentials: camelKeys(b.credentials) }),
+        ...(b.options === undefined ? {} : { options: camelKeys(b.options) }),
         ...(b.models === undefined ? {} : { models: b.models.map(modelIn) }),
       });
       invalidateCatalog(ctx);
-      return accountOut(account);
+      return revokedOut(accountOut, account);
     },
   );
 
@@ -128,7 +130,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
         tags,
         summary: "Delete a provider account and every grant on it (admin)",
         params: NameParams,
-        response: { 200: AccountOut },
+        response: { 200: AccountOut.extend(Propagated) },
       },
     },
     async (request) => {
@@ -137,7 +139,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
         name: accountParam(request.params.name),
       });
       invalidateCatalog(ctx);
-      return accountOut(account);
+      return revokedOut(accountOut, account);
     },
   );
 
@@ -153,7 +155,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
       `${base}/:name/${action}`,
       {
         onRequest: ctx.authenticate,
-        schema: { tags, summary, params: NameParams, response: { 200: AccountOut } },
+        schema: { tags, summary, params: NameParams, response: { 200: AccountOut.extend(Propagated) } },
       },
       async (request) => {
         const account = await ctx.client.request(endpoint, {
@@ -161,7 +163,8 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
           name: accountParam(request.params.name),
         });
         invalidateCatalog(ctx);
-        return accountOut(account);
+        const propagation = "propagation" in account ? account.propagation : undefined;
+        return { ...accountOut(account), ...propagationOut(propagation) };
       },
     );
   }

@@ -5,6 +5,7 @@ import {
   dispatchAdminAccountsGet,
 } from "@gatehouse/contracts";
 import type { IngressContext } from "../../../context.js";
+import { Propagated, revokedOut } from "../propagation.js";
 import type { ZodApp } from "./index.js";
 import {
   accountParam,
@@ -83,11 +84,12 @@ export function grantRoutes(app: ZodApp, ctx: IngressContext): void {
         tags,
         summary: "Remove a grant (admin or manager): takes effect on every replica before this returns",
         params: GrantParams,
-        response: { 200: GrantOut },
+        response: { 200: GrantOut.extend(Propagated) },
       },
     },
     async (request) =>
-      grantOut(
+      revokedOut(
+        grantOut,
         await ctx.client.request(aclAdminGrantsDelete, {
           actor: actorOf(request),
           account: accountParam(request.params.name),

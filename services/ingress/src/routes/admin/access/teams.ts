@@ -10,6 +10,7 @@ import {
   dispatchAdminAuditList,
 } from "@gatehouse/contracts";
 import type { IngressContext } from "../../../context.js";
+import { Propagated, revokedOut } from "../propagation.js";
 import type { ZodApp } from "./index.js";
 import {
   AddMemberBody,
@@ -88,11 +89,12 @@ export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
         tags,
         summary: "Delete a team and its grants (admin): members lose what the team gave them at once",
         params: TeamParams,
-        response: { 200: TeamOut },
+        response: { 200: TeamOut.extend(Propagated) },
       },
     },
     async (request) =>
-      teamOut(
+      revokedOut(
+        teamOut,
         await ctx.client.request(aclAdminTeamsDelete, { actor: actorOf(request), teamId: request.params.id }),
       ),
   );
@@ -150,11 +152,12 @@ export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
         tags,
         summary: "Remove a user from a team (admin): takes effect on every replica before this returns",
         params: MemberParams,
-        response: { 200: MemberOut },
+        response: { 200: MemberOut.extend(Propagated) },
       },
     },
     async (request) =>
-      memberOut(
+      revokedOut(
+        memberOut,
         await ctx.client.request(aclAdminTeamMembersRemove, {
           actor: actorOf(request),
           teamId: request.params.id,

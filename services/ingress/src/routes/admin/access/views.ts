@@ -71,6 +71,19 @@ export function modelIn(m: z.infer<typeof ModelIn>) {
   };
 }
 
+/**
+ * The REST API is snake_case (`api_key`, `api_version`); providers name fields in camelCase. Only the
+ * top-level names are converted: values (and nested keys such as Azure deployment names) are kept.
+ */
+export function camelKeys<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(record).map(([key, value]) => [
+      key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
+      value,
+    ]),
+  );
+}
+
 const CredentialsIn = z
   .record(z.string().min(1).max(128), z.string().max(16_384))
   .describe("Write-only: stored encrypted, never returned");

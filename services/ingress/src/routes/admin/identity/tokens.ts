@@ -10,6 +10,7 @@ import {
   authAdminVatsRevoke,
 } from "@gatehouse/contracts";
 import type { IngressContext } from "../../../context.js";
+import { Propagated, propagationOut, revokedOut } from "../propagation.js";
 import type { ZodApp } from "./index.js";
 import {
   actorOf,
@@ -89,11 +90,12 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
         tags: pats,
         summary: "Revoke a personal access token (your own; admins any)",
         params: IdParams,
-        response: { 200: TokenOut },
+        response: { 200: TokenOut.extend(Propagated) },
       },
     },
     async (request) =>
-      tokenOut(
+      revokedOut(
+        tokenOut,
         await ctx.client.request(authAdminPatsRevoke, { actor: actorOf(request), id: request.params.id }),
       ),
   );
@@ -106,11 +108,17 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
         tags: pats,
         summary: "Revoke every personal access token of a user (admin)",
         params: IdParams,
-        response: { 200: RevokedCountOut },
+        response: { 200: RevokedCountOut.extend(Propagated) },
       },
     },
     async (request) =>
-      ctx.client.request(authAdminPatsRevokeAllForUser, { actor: actorOf(request), id: request.params.id }),
+      revokedOut(
+        (r) => ({ revoked: r.revoked }),
+        await ctx.client.request(authAdminPatsRevokeAllForUser, {
+          actor: actorOf(request),
+          id: request.params.id,
+        }),
+      ),
   );
 
   app.post(
@@ -120,10 +128,14 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
       schema: {
         tags: pats,
         summary: "Revoke every personal access token in the organisation, the caller's included (admin)",
-        response: { 200: RevokedCountOut },
+        response: { 200: RevokedCountOut.extend(Propagated) },
       },
     },
-    async (request) => ctx.client.request(authAdminPatsRevokeAll, { actor: actorOf(request) }),
+    async (request) =>
+      revokedOut(
+        (r) => ({ revoked: r.revoked }),
+        await ctx.client.request(authAdminPatsRevokeAll, { actor: actorOf(request) }),
+      ),
   );
 
   app.post(
@@ -182,7 +194,7 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
         summary: "Issue a new key; the old one keeps working for the grace period (admin)",
         params: TokenParams,
         body: RegenerateBody,
-        response: { 200: RegeneratedTokenOut },
+        response: { 200: RegeneratedTokenOut.extend(Propagated) },
       },
     },
     async (request) => {
@@ -192,7 +204,12 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
         tokenId: request.params.tokenId,
         gracePeriodSeconds: request.body.grace_period_seconds,
       });
-      return { ...tokenOut(r.apiKey), key: r.key, previous: tokenOut(r.previous) };
+      return {
+        ...tokenOut(r.apiKey),
+        key: r.key,
+        previous: tokenOut(r.previous),
+        ...propagationOut(r.propagation),
+      };
     },
   );
 
@@ -204,11 +221,12 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
         tags: vats,
         summary: "Revoke a virtual account token at once (admin)",
         params: TokenParams,
-        response: { 200: TokenOut },
+        response: { 200: TokenOut.extend(Propagated) },
       },
     },
     async (request) =>
-      tokenOut(
+      revokedOut(
+        tokenOut,
         await ctx.client.request(authAdminVatsRevoke, {
           actor: actorOf(request),
           virtualAccountId: request.params.id,

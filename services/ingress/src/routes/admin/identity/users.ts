@@ -7,6 +7,7 @@ import {
   authAdminUsersReactivate,
 } from "@gatehouse/contracts";
 import type { IngressContext } from "../../../context.js";
+import { Propagated, revokedOut } from "../propagation.js";
 import type { ZodApp } from "./index.js";
 import {
   actorOf,
@@ -96,11 +97,12 @@ export function userRoutes(app: ZodApp, ctx: IngressContext): void {
         tags,
         summary: "Deactivate a user (admin): all of their personal access tokens stop working at once",
         params: IdParams,
-        response: { 200: UserOut },
+        response: { 200: UserOut.extend(Propagated) },
       },
     },
     async (request) =>
-      userOut(
+      revokedOut(
+        userOut,
         await ctx.client.request(authAdminUsersDeactivate, {
           actor: actorOf(request),
           id: request.params.id,

@@ -5,6 +5,7 @@ import {
   authAdminVirtualAccountsList,
 } from "@gatehouse/contracts";
 import type { IngressContext } from "../../../context.js";
+import { Propagated, revokedOut } from "../propagation.js";
 import type { ZodApp } from "./index.js";
 import {
   actorOf,
@@ -93,11 +94,12 @@ export function virtualAccountRoutes(app: ZodApp, ctx: IngressContext): void {
         tags,
         summary: "Delete a virtual account (admin); its tokens stop working at once",
         params: IdParams,
-        response: { 200: VirtualAccountOut },
+        response: { 200: VirtualAccountOut.extend(Propagated) },
       },
     },
     async (request) =>
-      virtualAccountOut(
+      revokedOut(
+        virtualAccountOut,
         await ctx.client.request(authAdminVirtualAccountsDelete, {
           actor: actorOf(request),
           id: request.params.id,

@@ -1,0 +1,53 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { EventSource, Propagation } from "@gatehouse/contracts";
+import type { Db } from "@gatehouse/db";
+import type { Logger } from "@gatehouse/kit";
+import type { NatsConnection } from "nats";
+import { IngressRoster } from "./confirm.js";
+import { type OutboxRelay, startOutboxRelay } from "./relay.js";
+import type { OutboxTable } from "./table.js";
+
+export interface AccessEventPublisherOptions {
+  // biome-ignore lint/suspicious/noExplicitAny: any service's schema; only the outbox table is touched.
+  db: Db<any>;
+  table: OutboxTable;
+  source: EventSource;
+  nc: NatsConnection;
+  prefix: string;
+  logger: Logger;
+  /** The ingress access lease: how long a revoke waits for the relay, and then for confirmations. */
+  leaseMs: number;
+  /** Register a closer with the service's shutdown. */
+  onStop(name: string, close: () => Promise<void> | void): void;
+}
+
+export interface AccessEventPublisher {
+  readonly relay: OutboxRelay;
+  /**
+   * After committing a transaction that appended access events: publish them now and wait until
+   * every live ingress replica confirmed the last one, or the lease passed. Returns the report a
+   * revoking call puts in its response.
+   */
+  propagate(sequence: number): Promise<Propagation>;
+}
+
+/** The outbox relay and the ingress roster a service that removes access needs, wired together. */
+export function startAccessEventPublisher(options: AccessEventPublisherOptions): AccessEventPublisher {
+  const { source, leaseMs, logger } = options;
+  const relay = startOutboxRelay(options);
+  options.onStop("outbox-relay", () => relay.stop());
+  const roster = new IngressRoster(options.nc, options.prefix, leaseMs);
+  options.onStop("ingress-roster", () => roster.close());
+  return {
+    relay,
+    async propagate(sequence) {
+      // Bounded: with NATS down the row stays committed and goes out when it returns.
+      await Promise.race([relay.flush(), delay(leaseMs)]);
+      const result = await roster.confirm(source, sequence);
+      // The confirmed-revoke timing is logged here and returned in the revoking call's response.
+      if (result.complete) logger.info({ propagation: result }, "access event confirmed by ingress replicas");
+      else logger.warn({ propagation: result }, "not every ingress replica confirmed an access event");
+      return result;
+    },
+  };
+}

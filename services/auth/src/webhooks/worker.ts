@@ -1,0 +1,215 @@
+import { randomInt } from "node:crypto";
+import { AccessEventEnvelope, accessEventSubject } from "@gatehouse/contracts";
+import { ensureAccessEventStream } from "@gatehouse/outbox";
+import { and, eq, gt, inArray, isNull, lte } from "drizzle-orm";
+import { AckPolicy, type ConsumerMessages, DeliverPolicy, type NatsConnection } from "nats";
+import { request } from "undici";
+import type { AuthContext } from "../context.js";
+import { apiKeys } from "../db/schema.js";
+import { keyExpiryNotices, webhookDeliveries, webhookEndpoints } from "../db/webhooks-schema.js";
+import { openSecret } from "./crypto.js";
+import { enqueueWebhook, keyEventData, outboundForAccessEvent } from "./outbound.js";
+import { signedHeaders } from "./signature.js";
+
+/** A claimed delivery is invisible to other workers this long (a crashed worker's claim expires). */
+const CLAIM_MS = 60_000;
+const BATCH = 20;
+const SEND_TIMEOUT_MS = 10_000;
+const MAX_BACKOFF_MS = 3_600_000;
+
+/** Delay before attempt `attempt + 1`: exponential, capped, with "equal jitter" (half fixed, half random). */
+export function backoffMs(attempt: number, baseMs: number): number {
+  const exp = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempt - 1));
+  const half = Math.floor(exp / 2);
+  return half + randomInt(0, Math.max(1, exp - half));
+}
+
+/** Sends due deliveries, at least once each, until they succeed or run out of attempts. */
+export async function deliverDue(ctx: AuthContext): Promise<number> {
+  const key = ctx.config.webhooks.key;
+  if (!key) return 0;
+  const now = ctx.now();
+  // Claim a batch: several auth instances may run this loop; SKIP LOCKED keeps them apart.
+  const claimed = await ctx.db.transaction(async (tx) => {
+    const due = await tx
+      .select({ id: webhookDeliveries.id })
+      .from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.status, "pending"), lte(webhookDeliveries.nextAttemptAt, now)))
+      .orderBy(webhookDeliveries.nextAttemptAt)
+      .limit(BATCH)
+      .for("update", { skipLocked: true });
+    if (due.length === 0) return [];
+    return tx
+      .update(webhookDeliveries)
+      .set({ nextAttemptAt: new Date(now.getTime() + CLAIM_MS) })
+      .where(
+        inArray(
+          webhookDeliveries.id,
+          due.map((d) => d.id),
+        ),
+      )
+      .returning();
+  });
+  await Promise.all(
+    claimed.map(async (d) => {
+      const endpoints = await ctx.db
+        .select()
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.id, d.endpointId));
+      const endpoint = endpoints[0];
+      if (!endpoint) return; // deleted meanwhile: its deliveries went with it (cascade)
+      const body = Buffer.from(JSON.stringify(d.payload));
+      let status: number | null = null;
+      let error: string | null = null;
+      try {
+        const secret = openSecret(key, endpoint.id, endpoint.secretCiphertext);
+        const res = await request(endpoint.url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            "user-agent": "Gatehouse-Webhooks/1",
+            ...signedHeaders(secret, `msg_${d.id}`, body, ctx.now()),
+          },
+          body,
+          headersTimeout: SEND_TIMEOUT_MS,
+          bodyTimeout: SEND_TIMEOUT_MS,
+          // undici's request() does not follow redirects: a 3xx counts as a failed attempt.
+        });
+        status = res.statusCode;
+        await res.body.dump();
+      } catch (err) {
+        error = (err as Error).message.slice(0, 500);
+      }
+      const attempts = d.attempts + 1;
+      const ok = status !== null && status >= 200 && status < 300;
+      if (!ok && error === null) error = `endpoint answered ${status}`;
+      const failed = !ok && attempts >= ctx.config.webhooks.maxAttempts;
+      await ctx.db
+        .update(webhookDeliveries)
+        .set({
+          attempts,
+          lastStatus: status,
+          lastError: ok ? null : error,
+          status: ok ? "delivered" : failed ? "failed" : "pending",
+          deliveredAt: ok ? ctx.now() : null,
+          nextAttemptAt:
+            ok || failed
+              ? null
+              : new Date(ctx.now().getTime() + backoffMs(attempts, ctx.config.webhooks.retryBaseMs)),
+        })
+        .where(eq(webhookDeliveries.id, d.id));
+      if (!ok)
+        ctx.logger.info({ deliveryId: d.id, attempts, status, failed }, "webhook delivery attempt failed");
+    }),
+  );
+  return claimed.length;
+}
+
+/** Announces keys that expire within the window, once per key (the notice row commits with the delivery). */
+export async function scanExpiring(ctx: AuthContext): Promise<number> {
+  const now = ctx.now();
+  const until = new Date(now.getTime() + ctx.config.webhooks.expiringWithinMs);
+  const rows = await ctx.db
+    .select({ key: apiKeys })
+    .from(apiKeys)
+    .leftJoin(keyExpiryNotices, eq(keyExpiryNotices.keyId, apiKeys.id))
+    .where(
+      and(
+        isNull(keyExpiryNotices.keyId),
+        isNull(apiKeys.revokedAt),
+        gt(apiKeys.expiresAt, now),
+        lte(apiKeys.expiresAt, until),
+      ),
+    )
+    .limit(500);
+  let sent = 0;
+  for (const { key } of rows) {
+    await ctx.db.transaction(async (tx) => {
+      const fresh = await tx
+        .insert(keyExpiryNotices)
+        .values({ keyId: key.id, notifiedAt: now })
+        .onConflictDoNothing()
+        .returning({ id: keyExpiryNotices.keyId });
+      if (fresh.length > 0)
+        sent += await enqueueWebhook(tx, "key.expiring", keyEventData(key), now, `expiring:${key.id}`);
+    });
+  }
+  return sent;
+}
+
+/**
+ * acl's `grant.removed` events, from the access-event stream through a durable consumer shared by
+ * every auth instance: each event is enqueued once (dedup key `acl:<sequence>`), acked after commit.
+ */
+export async function followGrantRemovals(
+  ctx: AuthContext,
+  nc: NatsConnection,
+  prefix: string,
+): Promise<() => Promise<void>> {
+  const jsm = await nc.jetstreamManager();
+  const stream = await ensureAccessEventStream(jsm, prefix);
+  const durable = "auth-outbound-webhooks";
+  await jsm.consumers.add(stream, {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.New,
+    filter_subject: accessEventSubject(prefix, "acl"),
+    ack_wait: 30_000_000_000,
+  });
+  const consumer = await nc.jetstream().consumers.get(stream, durable);
+  const messages: ConsumerMessages = await consumer.consume();
+  void (async () => {
+    for await (const m of messages) {
+      try {
+        const env = AccessEventEnvelope.safeParse(m.json());
+        const outbound = env.success ? outboundForAccessEvent(env.data.event) : undefined;
+        if (env.success && outbound?.type === "grant.removed") {
+          await enqueueWebhook(ctx.db, outbound.type, outbound.data, ctx.now(), `acl:${env.data.sequence}`);
+        }
+        m.ack();
+      } catch (err) {
+        ctx.logger.warn({ err }, "could not enqueue a grant webhook; it will be redelivered");
+        m.nak(5_000);
+      }
+    }
+  })();
+  return async () => {
+    await messages.close();
+  };
+}
+
+/** Runs the delivery loop and the expiry scan until stopped. */
+export function startWebhookWorker(ctx: AuthContext): { stop(): Promise<void> } {
+  let stopped = false;
+  let lastScan = 0;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        if (Date.now() - lastScan >= ctx.config.webhooks.expiryScanMs) {
+          lastScan = Date.now();
+          await scanExpiring(ctx);
+        }
+        while (!stopped && (await deliverDue(ctx)) === BATCH) {
+          // a full batch: more may be due
+        }
+      } catch (err) {
+        ctx.logger.warn({ err }, "webhook worker pass failed; will retry");
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ctx.config.webhooks.pollMs);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}

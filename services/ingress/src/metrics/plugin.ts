@@ -1,0 +1,16 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { IngressContext } from "../context.js";
+import { createIngressMetrics } from "./registry.js";
+
+/**
+ * `GET /metrics` in the Prometheus text format. Unauthenticated like `/healthz`: it carries counts
+ * and timings, never keys or names; keep it off the public listener at the load balancer if needed.
+ */
+export const metricsRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = async (app, { ctx }) => {
+  const metrics = createIngressMetrics(ctx.feed);
+  app.addHook("onClose", async () => metrics.close());
+  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
+    const body = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(body);
+  });
+};

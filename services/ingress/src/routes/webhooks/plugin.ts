@@ -1,0 +1,70 @@
+import { authWebhooksRevocations, GatehouseError } from "@gatehouse/contracts";
+import type { FastifyPluginAsync } from "fastify";
+import type { IngressContext } from "../../context.js";
+import { webhookAdminRoutes } from "../admin/webhooks/index.js";
+
+/** Revocation webhooks are small JSON documents; anything bigger is refused before it is read whole. */
+const BODY_LIMIT = 64 * 1024;
+
+/**
+ * `POST /webhooks/revocations`: no Bearer key — the Standard Webhooks signature is the credential,
+ * and only auth holds the secrets. The body is kept as raw bytes (the signature covers them exactly)
+ * and forwarded with the three headers; auth verifies, applies once per `webhook-id`, and answers
+ * after the commit and the confirmed revoke. The body is never logged: it may carry a leaked key.
+ */
+export const webhookRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = async (app, { ctx }) => {
+  await app.register(async (inbound) => {
+    inbound.removeAllContentTypeParsers();
+    inbound.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: BODY_LIMIT }, (_req, body, done) => {
+      done(null, body);
+    });
+    inbound.post(
+      "/webhooks/revocations",
+      { bodyLimit: BODY_LIMIT, schema: { hide: true } },
+      async (request) => {
+        const header = (name: string) => {
+          const v = request.headers[name];
+          return typeof v === "string" ? v : undefined;
+        };
+        const id = header("webhook-id");
+        const timestamp = header("webhook-timestamp");
+        const signature = header("webhook-signature");
+        if (
+          !id ||
+          !timestamp ||
+          !signature ||
+          id.length > 256 ||
+          timestamp.length > 32 ||
+          signature.length > 4096
+        ) {
+          throw new GatehouseError(
+            "invalid_webhook_signature",
+            "webhook-id, webhook-timestamp and webhook-signature are required",
+          );
+        }
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const result = await ctx.client.request(authWebhooksRevocations, {
+          id,
+          timestamp,
+          signature,
+          bodyBase64: body.toString("base64"),
+        });
+        if (result.duplicate) return { duplicate: true, matched: result.matched };
+        return {
+          matched: result.matched,
+          ...(result.propagation
+            ? {
+                propagation: {
+                  replicas: result.propagation.replicas,
+                  confirmed: result.propagation.confirmed,
+                  elapsed_ms: result.propagation.elapsedMs,
+                  complete: result.propagation.complete,
+                },
+              }
+            : {}),
+        };
+      },
+    );
+  });
+  await app.register(webhookAdminRoutes, { ctx });
+};
