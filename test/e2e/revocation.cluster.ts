@@ -27,7 +27,6 @@ export async function startCluster(): Promise<Cluster> {
     env: {
       GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey,
       ACCESS_LEASE_MS: String(LEASE_MS),
-      AUTH_PROPAGATION_WAIT_MS: String(LEASE_MS),
       AUTH_WEBHOOK_KEY: randomBytes(32).toString("base64"),
       AUTH_WEBHOOK_POLL_MS: "100",
       AUTH_WEBHOOK_RETRY_BASE_MS: "200",

@@ -100,9 +100,33 @@ async function embeddings(
 ): Promise<InvokeResult> {
   if (input.dialect !== "openai" || adapter.embeddings === undefined) throw unsupportedOperation();
   if (input.stream) throw invalidRequest("embeddings cannot be streamed");
-  const result = await adapter.embeddings(sanitiseOpenAIEmbeddingsRequest(input.body, input.model), signal);
+  const request = sanitiseOpenAIEmbeddingsRequest(input.body, input.model);
+  const result = await adapter.embeddings(request, signal);
   if (result.kind !== "json") throw unsupportedOperation();
+  if (input.body.encoding_format === "base64") return { ...result, body: embeddingsToBase64(result.body) };
   return result;
+}
+
+/**
+ * `encoding_format: "base64"` (the OpenAI SDK's default) promises each embedding as base64 of
+ * little-endian float32s. Upstreams that cannot encode (Gemini, the mock, some OpenAI-compatible
+ * servers) answer with float arrays, which the SDK would then mis-decode; encode those here.
+ */
+export function embeddingsToBase64(body: unknown): unknown {
+  if (typeof body !== "object" || body === null) return body;
+  const data = (body as { data?: unknown }).data;
+  if (!Array.isArray(data)) return body;
+  return {
+    ...body,
+    data: data.map((item: unknown) => {
+      const embedding = (item as { embedding?: unknown } | null)?.embedding;
+      if (!Array.isArray(embedding)) return item;
+      const floats = Float32Array.from(embedding as number[]);
+      const bytes = Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength);
+      // Float32Array uses the platform's byte order; every platform Node supports is little-endian.
+      return { ...(item as object), embedding: bytes.toString("base64") };
+    }),
+  };
 }
 
 async function completions(

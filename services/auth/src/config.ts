@@ -26,9 +26,9 @@ const schema = z.object({
   AUTH_LAST_USED_FLUSH_MS: env.positiveMs(5_000),
   /**
    * How long a revoking call waits for ingress replicas to confirm they dropped the key; set it to
-   * the replicas' ACCESS_LEASE_MS (a replica that has not confirmed by then distrusts its cache).
+   * the replicas' lease (a replica that has not confirmed by then distrusts its cache): the same variable.
    */
-  AUTH_PROPAGATION_WAIT_MS: env.positiveMs(2_000),
+  ACCESS_LEASE_MS: env.positiveMs(2_000),
   /**
    * 32 bytes, base64: encrypts webhook signing secrets at rest (HMAC needs the secret, so it cannot
    * be hashed). Unset: webhook secrets and endpoints cannot be created; inbound webhooks answer 401.
@@ -82,7 +82,7 @@ export function loadConfig(env: Record<string, string | undefined>): AuthConfig 
     validateCacheTtlMs: e.AUTH_VALIDATE_CACHE_TTL_MS,
     negativeCacheTtlMs: e.AUTH_NEGATIVE_CACHE_TTL_MS,
     lastUsedFlushMs: e.AUTH_LAST_USED_FLUSH_MS,
-    propagationWaitMs: e.AUTH_PROPAGATION_WAIT_MS,
+    propagationWaitMs: e.ACCESS_LEASE_MS,
     webhooks: {
       key: e.AUTH_WEBHOOK_KEY === undefined ? undefined : Buffer.from(e.AUTH_WEBHOOK_KEY, "base64"),
       pollMs: e.AUTH_WEBHOOK_POLL_MS,

@@ -36,7 +36,7 @@ export async function startAuth(env: Record<string, string> = {}): Promise<AuthH
       GATEHOUSE_PREFIX: prefix,
       DATABASE_URL: database.url,
       GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey,
-      AUTH_PROPAGATION_WAIT_MS: "200",
+      ACCESS_LEASE_MS: "200",
       LOG_LEVEL: "debug",
       ...env,
     }),

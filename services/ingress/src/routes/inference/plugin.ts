@@ -49,8 +49,17 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
       try {
         done(null, secureJson.parse(buffer, undefined, { protoAction: "error", constructorAction: "error" }));
       } catch (err) {
-        (err as { statusCode?: number }).statusCode = 400;
-        done(err as Error, undefined);
+        // secure-json-parse throws SyntaxError for bad JSON and for __proto__/constructor keys alike.
+        const forbidden = /forbidden/i.test(String((err as Error).message));
+        done(
+          new GatehouseError(
+            "invalid_request",
+            forbidden
+              ? "request body contains a forbidden key (__proto__ or constructor.prototype)"
+              : "request body is not valid JSON",
+          ),
+          undefined,
+        );
       }
     });
 
