@@ -128,6 +128,9 @@ export function hostService(
       });
       const svc = running;
       shutdown.add("service", () => svc.stop());
+      // The server has processed our subscriptions once a flush round-trips: only then is the
+      // service reachable from other connections, which is what "started" must mean.
+      await bus.nc.flush();
       logger.info(
         { microService: svc.name, prefix: config.prefix, database: database.kind },
         "service started",
