@@ -1,4 +1,5 @@
 export * from "./append.js";
+export * from "./audit.js";
 export * from "./confirm.js";
 export * from "./publisher.js";
 export * from "./relay.js";

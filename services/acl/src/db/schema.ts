@@ -1,6 +1,6 @@
-import { outboxTable } from "@gatehouse/outbox";
+import { auditTable, outboxTable } from "@gatehouse/outbox";
 import { sql } from "drizzle-orm";
-import { index, jsonb, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { index, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 export const aclSchema = pgSchema("acl");
 export const outbox = outboxTable(aclSchema);
@@ -61,23 +61,7 @@ export const grants = aclSchema.table(
   ],
 );
 
-export const auditEvents = aclSchema.table(
-  "audit_events",
-  {
-    id: uuid("id").primaryKey(),
-    at: ts("at").notNull(),
-    actorKind: text("actor_kind", { enum: ["user", "virtual_account", "system"] }).notNull(),
-    actorId: uuid("actor_id"),
-    actorKeyId: uuid("actor_key_id"),
-    action: text("action").notNull(),
-    targetKind: text("target_kind").notNull(),
-    targetId: text("target_id"),
-    requestId: text("request_id"),
-    outcome: text("outcome", { enum: ["success", "denied"] }).notNull(),
-    detail: jsonb("detail").$type<Record<string, unknown>>().notNull(),
-  },
-  (t) => [index("audit_events_page_idx").on(t.at, t.id)],
-);
+export const auditEvents = auditTable(aclSchema);
 
 export const schema = { teams, teamMembers, grants, auditEvents, outbox };
 export type AclSchema = typeof schema;

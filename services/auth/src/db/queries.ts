@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
 import { type Actor, GatehouseError } from "@gatehouse/contracts";
+import { type AuditEntry, insertAudit } from "@gatehouse/outbox";
 import { type AnyColumn, and, asc, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { AuthDb, AuthTx } from "../context.js";
 import { decodeCursor } from "../domain/cursor.js";
@@ -79,29 +79,11 @@ export async function getLiveVirtualAccount(db: Q, id: string) {
   return row;
 }
 
-export interface AuditEntry {
-  action: string;
-  targetKind: string;
-  targetId: string | null;
-  outcome?: "success" | "denied";
-  detail?: Record<string, unknown>;
-}
+export type { AuditEntry };
 
 /** One audit row; call inside the transaction of the change it records. */
-export async function writeAudit(db: Q, actor: Actor | "system", entry: AuditEntry, at: Date): Promise<void> {
-  await db.insert(auditEvents).values({
-    id: randomUUID(),
-    at,
-    actorKind: actor === "system" ? "system" : actor.principal.kind,
-    actorId: actor === "system" ? null : actor.principal.id,
-    actorKeyId: actor === "system" ? null : actor.keyId,
-    action: entry.action,
-    targetKind: entry.targetKind,
-    targetId: entry.targetId,
-    requestId: actor === "system" ? null : actor.requestId,
-    outcome: entry.outcome ?? "success",
-    detail: entry.detail ?? {},
-  });
+export function writeAudit(db: Q, actor: Actor | "system", entry: AuditEntry, at: Date): Promise<void> {
+  return insertAudit(db, auditEvents, actor, entry, at);
 }
 
 /** Postgres unique_violation, through drizzle's error wrapper or not. */

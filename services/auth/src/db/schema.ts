@@ -1,6 +1,6 @@
-import { outboxTable } from "@gatehouse/outbox";
+import { auditTable, outboxTable } from "@gatehouse/outbox";
 import { sql } from "drizzle-orm";
-import { index, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { index, pgSchema, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 export const authSchema = pgSchema("auth");
 export const outbox = outboxTable(authSchema);
@@ -73,23 +73,7 @@ export const apiKeys = authSchema.table(
   ],
 );
 
-export const auditEvents = authSchema.table(
-  "audit_events",
-  {
-    id: uuid("id").primaryKey(),
-    at: ts("at").notNull(),
-    actorKind: text("actor_kind", { enum: ["user", "virtual_account", "system"] }).notNull(),
-    actorId: uuid("actor_id"),
-    actorKeyId: uuid("actor_key_id"),
-    action: text("action").notNull(),
-    targetKind: text("target_kind").notNull(),
-    targetId: text("target_id"),
-    requestId: text("request_id"),
-    outcome: text("outcome", { enum: ["success", "denied"] }).notNull(),
-    detail: jsonb("detail").$type<Record<string, unknown>>().notNull(),
-  },
-  (t) => [index("audit_events_page_idx").on(t.at, t.id)],
-);
+export const auditEvents = auditTable(authSchema);
 
 export const schema = { users, virtualAccounts, apiKeys, auditEvents, outbox };
 export type AuthSchema = typeof schema;

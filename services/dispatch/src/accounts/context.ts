@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
 import type { BusClient } from "@gatehouse/bus";
 import type { AccessEventBody, Actor, Propagation } from "@gatehouse/contracts";
 import type { Db, Tx } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
-import { appendAccessEvent } from "@gatehouse/outbox";
+import { type AuditEntry, appendAccessEvent, insertAudit } from "@gatehouse/outbox";
 import { auditEvents, type DispatchSchema, outbox } from "../db/schema.js";
 
 export type DispatchDb = Db<DispatchSchema>;
@@ -58,31 +57,13 @@ export async function revoking<T extends object>(
   return propagation ? { ...value, propagation } : value;
 }
 
-export interface AuditEntry {
-  action: string;
-  targetKind: string;
-  targetId: string | null;
-  outcome: "success" | "denied";
-  detail?: Record<string, unknown>;
-}
+export type { AuditEntry };
 
-export async function writeAudit(
+export function writeAudit(
   db: DispatchDb | DispatchTx,
   actor: Actor,
   at: Date,
   entry: AuditEntry,
 ): Promise<void> {
-  await db.insert(auditEvents).values({
-    id: randomUUID(),
-    at,
-    actorKind: actor.principal.kind,
-    actorId: actor.principal.id,
-    actorKeyId: actor.keyId,
-    action: entry.action,
-    targetKind: entry.targetKind,
-    targetId: entry.targetId,
-    requestId: actor.requestId,
-    outcome: entry.outcome,
-    detail: entry.detail ?? {},
-  });
+  return insertAudit(db, auditEvents, actor, entry, at);
 }

@@ -1,6 +1,6 @@
 import type { AccountModel, AccountOptions } from "@gatehouse/contracts";
-import { outboxTable } from "@gatehouse/outbox";
-import { boolean, index, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { auditTable, outboxTable } from "@gatehouse/outbox";
+import { boolean, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 export const dispatchSchema = pgSchema("dispatch");
 export const outbox = outboxTable(dispatchSchema);
@@ -29,23 +29,7 @@ export const providerAccounts = dispatchSchema.table(
   (t) => [uniqueIndex("provider_accounts_name_key").on(t.name)],
 );
 
-export const auditEvents = dispatchSchema.table(
-  "audit_events",
-  {
-    id: uuid("id").primaryKey(),
-    at: ts("at").notNull(),
-    actorKind: text("actor_kind", { enum: ["user", "virtual_account", "system"] }).notNull(),
-    actorId: uuid("actor_id"),
-    actorKeyId: uuid("actor_key_id"),
-    action: text("action").notNull(),
-    targetKind: text("target_kind").notNull(),
-    targetId: text("target_id"),
-    requestId: text("request_id"),
-    outcome: text("outcome", { enum: ["success", "denied"] }).notNull(),
-    detail: jsonb("detail").$type<Record<string, unknown>>().notNull(),
-  },
-  (t) => [index("audit_events_page_idx").on(t.at, t.id)],
-);
+export const auditEvents = auditTable(dispatchSchema);
 
 export const schema = { providerAccounts, auditEvents, outbox };
 export type DispatchSchema = typeof schema;
