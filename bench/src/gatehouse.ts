@@ -37,6 +37,8 @@ export interface GatehouseOptions {
   ingressReplicas?: number;
   cleanup: Cleanup;
   echo?: boolean;
+  /** Extra node flags for every Gatehouse process (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 export interface RunningGatehouse {
@@ -95,7 +97,8 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Running
       ...secrets,
       ...extra,
     };
-    const child = spawnNode({ name, args: [entry(script)], env, echo: options.echo ?? false }, cleanup);
+    const args = [...(options.nodeArgs ?? []), entry(script)];
+    const child = spawnNode({ name, args, env, echo: options.echo ?? false }, cleanup);
     processes.push({ name, pid: child.pid, child });
     return child;
   };

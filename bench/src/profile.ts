@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+/**
+ * `pnpm bench:profile`: run Gatehouse under `node --cpu-prof` at concurrency 64 against the mock
+ * upstream (auth and access control on, as in `pnpm bench`), then print where its CPU time went:
+ * the top functions by self time and the totals per package. The raw `.cpuprofile` files stay in
+ * the output directory for Chrome DevTools or speedscope.
+ *
+ *   pnpm bench:profile [-- --shape=one|separate] [--duration=S] [--connections=N] [--out=DIR]
+ */
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { gatehouseTarget, provision, REPO_ROOT, startGatehouse, verifyAndWarm } from "./gatehouse.js";
+import { obtainNats } from "./infra.js";
+import { runAutocannon } from "./load.js";
+import { startMockProcess } from "./mock-process.js";
+import { Cleanup, sleep } from "./proc.js";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function option(name: string, fallback: string): string {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return hit ? hit.slice(name.length + 3) : fallback;
+}
+
+function boundedInt(name: string, fallback: number, min: number, max: number): number {
+  const value = Number(option(name, String(fallback)));
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`--${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Which package a script belongs to: `undici`, `@gatehouse/bus`, `node:internal`, … */
+export function packageOf(url: string): string {
+  if (url === "") return "(native / idle / gc)";
+  if (url.startsWith("node:")) return url.startsWith("node:internal") ? "node:internal" : url;
+  const nm = url.lastIndexOf("/node_modules/");
+  if (nm >= 0) {
+    const parts = url.slice(nm + "/node_modules/".length).split("/");
+    return parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : (parts[0] ?? url);
+  }
+  const ws = /\/(packages|services)\/([^/]+)\//.exec(url);
+  if (ws) return `gatehouse ${ws[1] === "packages" ? "@gatehouse/" : ""}${ws[2]}`;
+  return url;
+}
+
+/** Self time per function and per package, in ms, from a V8 `.cpuprofile`. */
+export function summarizeProfile(profile: CpuProfile): {
+  totalMs: number;
+  functions: { name: string; ms: number }[];
+  packages: { name: string; ms: number }[];
+} {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i] as number;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const functions = new Map<string, number>();
+  const packages = new Map<string, number>();
+  let total = 0;
+  for (const [id, us] of selfUs) {
+    const frame = byId.get(id)?.callFrame;
+    if (!frame) continue;
+    if (frame.functionName === "(idle)") continue;
+    total += us;
+    const file = frame.url.replace(/^file:\/\//, "").replace(`${REPO_ROOT}/`, "");
+    const key = `${frame.functionName || "(anonymous)"} ${file}:${frame.lineNumber + 1}`;
+    functions.set(key, (functions.get(key) ?? 0) + us);
+    const pkg = packageOf(frame.url);
+    packages.set(pkg, (packages.get(pkg) ?? 0) + us);
+  }
+  const sorted = (m: Map<string, number>) =>
+    [...m].map(([name, us]) => ({ name, ms: us / 1000 })).sort((a, b) => b.ms - a.ms);
+  return { totalMs: total / 1000, functions: sorted(functions), packages: sorted(packages) };
+}
+
+async function main(): Promise<void> {
+  const shape = option("shape", "one");
+  if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
+  const durationS = boundedInt("duration", 10, 1, 120);
+  const connections = boundedInt("connections", 64, 1, 512);
+  const out = resolve(option("out", join(REPO_ROOT, ".gatehouse", "profiles", `${Date.now()}`)));
+  mkdirSync(out, { recursive: true });
+
+  const cleanup = new Cleanup();
+  process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
+  let served = 0;
+  try {
+    const { url: mockUrl } = await startMockProcess(cleanup);
+    const natsUrl = await obtainNats(cleanup);
+    log(`starting Gatehouse (${shape}) under --cpu-prof …`);
+    const gh = await startGatehouse({
+      shape,
+      natsUrl,
+      cleanup,
+      nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${out}`],
+    });
+    const provisioned = await provision(gh, mockUrl);
+    await verifyAndWarm(gh, provisioned);
+    const target = gatehouseTarget(gh, provisioned);
+    await runAutocannon(target, connections, 2);
+    log(`load: c=${connections} for ${durationS} s`);
+    const sample = await runAutocannon(target, connections, durationS);
+    served = sample.requests;
+    log(
+      `${sample.requests} requests (${Math.round(sample.requests / sample.durationS)} req/s), ` +
+        `${sample.non2xx} non-2xx, ${sample.errors} errors`,
+    );
+    for (const p of gh.processes) await p.child.stop();
+    await sleep(200);
+  } finally {
+    await cleanup.run();
+  }
+
+  for (const file of readdirSync(out).filter((f) => f.endsWith(".cpuprofile"))) {
+    const summary = summarizeProfile(JSON.parse(readFileSync(join(out, file), "utf8")) as CpuProfile);
+    if (summary.totalMs < 200) continue; // a process that did next to nothing
+    const perReq = served > 0 ? ` (${Math.round((summary.totalMs * 1000) / served)} µs per request)` : "";
+    console.log(`\n## ${file}: ${summary.totalMs.toFixed(0)} ms on CPU${perReq}\n`);
+    console.log("| package | self ms | % |\n|---|--:|--:|");
+    for (const p of summary.packages.slice(0, 15)) {
+      console.log(`| ${p.name} | ${p.ms.toFixed(0)} | ${((100 * p.ms) / summary.totalMs).toFixed(1)} |`);
+    }
+    console.log("\n| function | self ms | % |\n|---|--:|--:|");
+    for (const f of summary.functions.slice(0, 30)) {
+      console.log(`| ${f.name} | ${f.ms.toFixed(0)} | ${((100 * f.ms) / summary.totalMs).toFixed(1)} |`);
+    }
+  }
+  console.log(`\nprofiles: ${out}`);
+}
+
+main().catch((err: unknown) => {
+  log(`profile failed: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});
