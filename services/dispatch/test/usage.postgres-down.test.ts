@@ -13,7 +13,7 @@ import {
   testPrefix,
   waitFor,
 } from "@gatehouse/testkit";
-import { count } from "drizzle-orm";
+import { count, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usageRecords } from "../src/db/usage-schema.js";
 import { UsagePublisher } from "../src/invoke/usage.js";
@@ -88,13 +88,54 @@ describe("usage records", () => {
     await waitFor(async () => (await stored()) === 5, 5_000);
   });
 
+  it("keep every field, including a call without usage", async () => {
+    const withUsage = record();
+    const without: UsageRecord = { ...record(), status: 499, stream: true, usage: null, durationMs: 7.6 };
+    usage.add(withUsage);
+    usage.add(without);
+    await usage.flush();
+    const read = async (id: string) =>
+      (
+        await direct
+          .drizzle({ usageRecords })
+          .select()
+          .from(usageRecords)
+          .where(eq(usageRecords.requestId, id))
+      )[0];
+    await waitFor(async () => (await read(without.requestId)) !== undefined, 5_000);
+    const a = await read(withUsage.requestId);
+    expect(a).toMatchObject({
+      account: "openai-main",
+      model: "gpt-4o-mini",
+      operation: "chat",
+      principalKind: "virtual_account",
+      principalId: withUsage.principal.id,
+      keyId: withUsage.keyId,
+      status: 200,
+      stream: false,
+      promptTokens: 3,
+      completionTokens: 5,
+      totalTokens: 8,
+      durationMs: 12,
+    });
+    expect(new Date(a?.at ?? 0).toISOString()).toBe(withUsage.at);
+    expect(await read(without.requestId)).toMatchObject({
+      status: 499,
+      stream: true,
+      promptTokens: null,
+      completionTokens: null,
+      totalTokens: null,
+      durationMs: 8,
+    });
+  });
+
   it("are not lost while Postgres is unreachable, and land once it is back", async () => {
     proxy.cut();
     for (let i = 0; i < 20; i++) usage.add(record());
     await new Promise((r) => setTimeout(r, 1_000));
-    expect(await stored()).toBe(5);
+    expect(await stored()).toBe(7);
     proxy.restore();
-    await waitFor(async () => (await stored()) === 25, 10_000);
+    await waitFor(async () => (await stored()) === 27, 10_000);
   });
 
   it("are stored once even if a record is published twice", async () => {
@@ -102,8 +143,8 @@ describe("usage records", () => {
     usage.add(r);
     await usage.flush();
     usage.add(r);
-    await waitFor(async () => (await stored()) === 26, 5_000);
+    await waitFor(async () => (await stored()) === 28, 5_000);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(await stored()).toBe(26);
+    expect(await stored()).toBe(28);
   });
 });

@@ -4,7 +4,7 @@ import type { Db } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
 import { AckPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from "nats";
 import { z } from "zod";
-import { usageRecords } from "../db/usage-schema.js";
+import { insertUsageRows, toRow, type UsageRow } from "../db/usage-insert.js";
 import { ensureUsageStream } from "../invoke/usage.js";
 
 export interface UsageConsumerOptions {
@@ -61,7 +61,7 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
   let messages: ConsumerMessages | undefined;
 
   async function store(batch: JsMsg[]): Promise<void> {
-    const rows = [];
+    const rows: UsageRow[] = [];
     const valid: JsMsg[] = [];
     for (const m of batch) {
       const parsed = UsageMessage.safeParse(safeJson(m.data));
@@ -71,27 +71,11 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
         continue;
       }
       valid.push(m);
-      for (const r of parsed.data.records)
-        rows.push({
-          requestId: r.requestId,
-          at: r.at,
-          account: r.account,
-          model: r.model,
-          operation: r.operation,
-          principalKind: r.principal.kind,
-          principalId: r.principal.id,
-          keyId: r.keyId,
-          status: r.status,
-          stream: r.stream,
-          promptTokens: r.usage?.promptTokens ?? null,
-          completionTokens: r.usage?.completionTokens ?? null,
-          totalTokens: r.usage?.totalTokens ?? null,
-          durationMs: Math.round(r.durationMs),
-        });
+      for (const r of parsed.data.records) rows.push(toRow(r));
     }
     if (rows.length === 0) return;
     try {
-      await db.insert(usageRecords).values(rows).onConflictDoNothing();
+      await db.execute(insertUsageRows(rows));
       for (const m of valid) m.ack();
     } catch (err) {
       log.warn({ err, records: rows.length }, "could not store usage records; JetStream will redeliver");
