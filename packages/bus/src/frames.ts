@@ -1,21 +1,97 @@
 import {
-  CANCEL_HEADER,
   type ErrorReply,
-  FRAME_HEADER,
   type FrameKind,
   GatehouseError,
+  INVOKE_PROTOCOL_VERSION,
   isErrorCode,
-  SEQ_HEADER,
-  STATUS_HEADER,
-  USAGE_HEADER,
 } from "@gatehouse/contracts";
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection, headers as natsHeaders } from "nats";
-import { decodeJson, encodeJson } from "./codec.js";
-import { injectTraceContext } from "./trace.js";
+import type { Msg, NatsConnection } from "nats";
+import { decodeJson } from "./codec.js";
 
-const EMPTY = new Uint8Array(0);
+/*
+ * The invoke protocol's binary layout (contracts/invoke.ts documents what each part means). Its
+ * metadata travels in the payload, not in NATS headers: encoding and parsing a header block per
+ * message was a measurable share of the hot path, and a fixed binary prefix costs next to nothing.
+ *
+ * request: [version u8][meta length u32 BE][meta: UTF-8 JSON][the caller's body, byte for byte]
+ * frame:   [version u8][kind u8][seq u32 BE][kind-specific part]
+ *   result: [status u16 BE][usage length u16 BE][usage JSON][response body]
+ *   start:  [cancel subject]     chunk: [one SSE frame]
+ *   end:    [usage JSON or none] error: [ErrorReply JSON]
+ */
 
-/** Answering side of the frames protocol (see contracts/invoke.ts). */
+const REQUEST_HEAD = 5;
+const FRAME_HEAD = 6;
+const RESULT_HEAD = FRAME_HEAD + 4;
+const MAX_USAGE_BYTES = 0xffff;
+
+const KIND_CODE: Record<FrameKind, number> = {
+  result: 0x52,
+  start: 0x53,
+  chunk: 0x43,
+  end: 0x45,
+  error: 0x58,
+};
+const KIND_OF = new Map<number, FrameKind>(
+  Object.entries(KIND_CODE).map(([kind, code]) => [code, kind as FrameKind]),
+);
+
+export type Payload = string | Uint8Array;
+
+function byteLength(p: Payload): number {
+  return typeof p === "string" ? Buffer.byteLength(p) : p.byteLength;
+}
+
+function put(buffer: Buffer, offset: number, p: Payload): number {
+  if (typeof p === "string") return offset + buffer.write(p, offset, "utf8");
+  buffer.set(p, offset);
+  return offset + p.byteLength;
+}
+
+/** The `dispatch.invoke` request: ingress's decision (JSON) in front of the caller's body. */
+export function encodeInvokeRequest(metaJson: string, body: Uint8Array): Buffer {
+  const metaLength = Buffer.byteLength(metaJson);
+  const buffer = Buffer.allocUnsafe(REQUEST_HEAD + metaLength + body.byteLength);
+  buffer[0] = INVOKE_PROTOCOL_VERSION;
+  buffer.writeUInt32BE(metaLength, 1);
+  buffer.write(metaJson, REQUEST_HEAD, "utf8");
+  buffer.set(body, REQUEST_HEAD + metaLength);
+  return buffer;
+}
+
+/** Split an invoke request; a payload of another version or shape is refused, never guessed at. */
+export function decodeInvokeRequest(data: Uint8Array): { metaJson: string; body: Uint8Array } {
+  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buffer.length < REQUEST_HEAD || buffer[0] !== INVOKE_PROTOCOL_VERSION) {
+    throw new GatehouseError("internal_error", "internal error", {
+      detail: `invoke request of protocol version ${buffer[0] ?? "(empty)"}, expected ${INVOKE_PROTOCOL_VERSION}`,
+    });
+  }
+  const metaLength = buffer.readUInt32BE(1);
+  if (REQUEST_HEAD + metaLength > buffer.length) {
+    throw new GatehouseError("internal_error", "internal error", { detail: "truncated invoke request" });
+  }
+  return {
+    metaJson: buffer.toString("utf8", REQUEST_HEAD, REQUEST_HEAD + metaLength),
+    body: buffer.subarray(REQUEST_HEAD + metaLength),
+  };
+}
+
+function frame(kind: FrameKind, seq: number, size: number): Buffer {
+  const buffer = Buffer.allocUnsafe(FRAME_HEAD + size);
+  buffer[0] = INVOKE_PROTOCOL_VERSION;
+  buffer[1] = KIND_CODE[kind];
+  buffer.writeUInt32BE(seq, 2);
+  return buffer;
+}
+
+function usageJson(usage: unknown): string {
+  if (usage === null || usage === undefined) return "";
+  const json = JSON.stringify(usage);
+  return Buffer.byteLength(json) <= MAX_USAGE_BYTES ? json : "";
+}
+
+/** Answering side of the frames protocol: each call publishes one frame to the caller's inbox. */
 export class FrameWriter {
   private seq = 0;
   private finished = false;
@@ -29,33 +105,28 @@ export class FrameWriter {
     return this.finished;
   }
 
-  private send(kind: FrameKind, data: Uint8Array, extra?: (h: MsgHdrs) => void): void {
-    const h = natsHeaders();
-    h.set(FRAME_HEADER, kind);
-    extra?.(h);
-    this.nc.publish(this.replyTo, data, { headers: h });
-  }
-
-  result(status: number, body: Uint8Array, usage: unknown): void {
+  result(status: number, body: Payload, usage: unknown): void {
     this.finished = true;
-    this.send("result", body, (h) => {
-      h.set(STATUS_HEADER, String(status));
-      if (usage) h.set(USAGE_HEADER, JSON.stringify(usage));
-    });
+    const usageText = usageJson(usage);
+    const usageLength = Buffer.byteLength(usageText);
+    const buffer = frame("result", 0, 4 + usageLength + byteLength(body));
+    buffer.writeUInt16BE(status, FRAME_HEAD);
+    buffer.writeUInt16BE(usageLength, FRAME_HEAD + 2);
+    put(buffer, put(buffer, RESULT_HEAD, usageText), body);
+    this.nc.publish(this.replyTo, buffer);
   }
 
   start(cancelSubject: string): void {
-    this.send("start", EMPTY, (h) => h.set(CANCEL_HEADER, cancelSubject));
+    this.send("start", 0, cancelSubject);
   }
 
-  chunk(data: Uint8Array): void {
-    const seq = ++this.seq;
-    this.send("chunk", data, (h) => h.set(SEQ_HEADER, String(seq)));
+  chunk(data: Payload): void {
+    this.send("chunk", ++this.seq, data);
   }
 
   end(usage: unknown): void {
     this.finished = true;
-    this.send("end", usage ? encodeJson(usage) : EMPTY, (h) => h.set(SEQ_HEADER, String(this.seq + 1)));
+    this.send("end", this.seq + 1, usageJson(usage));
   }
 
   error(error: GatehouseError): void {
@@ -63,125 +134,77 @@ export class FrameWriter {
     this.finished = true;
     const reply: ErrorReply = { code: error.code, message: error.message };
     if (error.retryAfterSeconds !== undefined) reply.retryAfterSeconds = error.retryAfterSeconds;
-    this.send("error", encodeJson(reply), (h) => h.set(SEQ_HEADER, String(this.seq + 1)));
+    this.send("error", this.seq + 1, JSON.stringify(reply));
+  }
+
+  private send(kind: FrameKind, seq: number, data: Payload): void {
+    const buffer = frame(kind, seq, byteLength(data));
+    put(buffer, FRAME_HEAD, data);
+    this.nc.publish(this.replyTo, buffer);
   }
 }
 
 export type Frame =
-  | { kind: "result"; status: number; body: Uint8Array; usage: string | undefined }
+  | { kind: "result"; status: number; body: Buffer; usage: string | undefined }
   | { kind: "start"; cancelSubject: string }
-  | { kind: "chunk"; data: Uint8Array }
-  | { kind: "end"; usage: Uint8Array }
+  | { kind: "chunk"; data: Buffer }
+  | { kind: "end"; usage: Buffer }
   | { kind: "error"; error: GatehouseError };
 
-export interface FrameRequestOptions {
-  subject: string;
-  service: string;
-  headers: MsgHdrs;
-  payload: Uint8Array;
-  /** Longest wait for the first frame (covers the upstream's time to first byte). */
-  firstFrameTimeoutMs: number;
-  /** Longest gap between frames once streaming. */
-  idleTimeoutMs: number;
-}
+/** A decoded frame and its sequence number (0 for `result` and `start`). */
+export type SequencedFrame = Frame & { seq: number };
 
-/**
- * Asking side: publish a request with a private inbox and yield its frames in order. A missing
- * sequence number, "no responders", or silence past the timeouts end the iteration with an error.
- */
-export async function* requestFrames(
-  nc: NatsConnection,
-  options: FrameRequestOptions,
-): AsyncGenerator<Frame> {
-  const inbox = createInbox();
-  const sub = nc.subscribe(inbox);
-  injectTraceContext(options.headers);
-  nc.publish(options.subject, options.payload, { headers: options.headers, reply: inbox });
-  const iterator = sub[Symbol.asyncIterator]();
-  let expectedSeq = 1;
-  let timeoutMs = options.firstFrameTimeoutMs;
-  try {
-    for (;;) {
-      const next = await nextWithTimeout(iterator, timeoutMs, options.service);
-      if (next.done) return;
-      const frame = toFrame(next.value, options.service);
-      if (frame.kind === "chunk" || frame.kind === "end" || frame.kind === "error") {
-        const seq = Number(next.value.headers?.get(SEQ_HEADER));
-        if (seq !== expectedSeq) {
-          throw new GatehouseError("internal_error", "the response stream was interrupted", {
-            detail: `frame ${seq} arrived, expected ${expectedSeq}`,
-          });
-        }
-        expectedSeq++;
-      }
-      yield frame;
-      if (frame.kind === "result" || frame.kind === "end" || frame.kind === "error") return;
-      timeoutMs = options.idleTimeoutMs;
-    }
-  } finally {
-    sub.unsubscribe();
-  }
-}
-
-async function nextWithTimeout(
-  iterator: AsyncIterator<Msg>,
-  ms: number,
-  service: string,
-): Promise<IteratorResult<Msg>> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      iterator.next(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new GatehouseError("service_timeout", `the ${service} service did not answer in time`, {
-                detail: `no frame within ${ms} ms`,
-              }),
-            ),
-          ms,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Read one reply frame; throws for "no responders" and unknown frames. */
-export function toFrame(msg: Msg, service: string): Frame {
-  const h = msg.headers;
-  if (h && h.code === 503) {
+/** Read one reply frame; throws for "no responders" and for anything that is not a frame. */
+export function toFrame(msg: Msg, service: string): SequencedFrame {
+  const data = msg.data;
+  if (data.byteLength === 0 && msg.headers?.code === 503) {
     throw new GatehouseError("service_unavailable", `the ${service} service is unavailable`, {
       detail: "nats: no responders",
     });
   }
-  const kind = h?.get(FRAME_HEADER);
+  const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const kind =
+    buffer.length >= FRAME_HEAD && buffer[0] === INVOKE_PROTOCOL_VERSION
+      ? KIND_OF.get(buffer[1] ?? 0)
+      : undefined;
+  if (kind === undefined) {
+    throw new GatehouseError("internal_error", "internal error", {
+      detail: `not an invoke frame of protocol version ${INVOKE_PROTOCOL_VERSION} (${buffer.length} bytes)`,
+    });
+  }
+  const seq = buffer.readUInt32BE(2);
+  const rest = buffer.subarray(FRAME_HEAD);
   switch (kind) {
-    case "result":
+    case "result": {
+      if (rest.length < 4) {
+        throw new GatehouseError("internal_error", "internal error", { detail: "truncated result frame" });
+      }
+      const usageLength = rest.readUInt16BE(2);
       return {
         kind,
-        status: Number(h?.get(STATUS_HEADER) || 200),
-        body: msg.data,
-        usage: h?.get(USAGE_HEADER) || undefined,
+        seq,
+        status: rest.readUInt16BE(0),
+        usage: usageLength > 0 ? rest.toString("utf8", 4, 4 + usageLength) : undefined,
+        body: rest.subarray(4 + usageLength),
       };
+    }
     case "start":
-      return { kind, cancelSubject: h?.get(CANCEL_HEADER) ?? "" };
+      return { kind, seq, cancelSubject: rest.toString("utf8") };
     case "chunk":
-      return { kind, data: msg.data };
+      return { kind, seq, data: rest };
     case "end":
-      return { kind, usage: msg.data };
+      return { kind, seq, usage: rest };
     case "error": {
       let reply: Partial<ErrorReply> = {};
       try {
-        reply = decodeJson(msg.data) as Partial<ErrorReply>;
+        reply = decodeJson(rest) as Partial<ErrorReply>;
       } catch {
-        // fall through to internal_error
+        // an unreadable error is still an error: internal_error below
       }
       const code = isErrorCode(reply.code) ? reply.code : "internal_error";
       return {
         kind,
+        seq,
         error: new GatehouseError(code, reply.message ?? "internal error", {
           ...(typeof reply.retryAfterSeconds === "number"
             ? { retryAfterSeconds: reply.retryAfterSeconds }
@@ -189,9 +212,5 @@ export function toFrame(msg: Msg, service: string): Frame {
         }),
       };
     }
-    default:
-      throw new GatehouseError("internal_error", "internal error", {
-        detail: `unknown frame kind ${kind ?? "(none)"}`,
-      });
   }
 }

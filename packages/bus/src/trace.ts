@@ -1,10 +1,13 @@
 import {
+  type Attributes,
   type Context,
   context,
   propagation,
   ROOT_CONTEXT,
+  type Span,
   type TextMapGetter,
   type TextMapSetter,
+  trace,
 } from "@opentelemetry/api";
 import type { MsgHdrs } from "nats";
 
@@ -31,4 +34,26 @@ export function injectTraceContext(headers: MsgHdrs): void {
 
 export function extractTraceContext(headers: MsgHdrs | undefined): Context {
   return propagation.extract(ROOT_CONTEXT, headers, getter);
+}
+
+/** The active W3C trace context as a plain object, or undefined when nothing is propagated. */
+export function traceCarrier(): Record<string, string> | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  for (const _ in carrier) return carrier;
+  return undefined;
+}
+
+/** The context a `traceCarrier()` object describes (the root context when there is none). */
+export function contextFromCarrier(carrier: Record<string, string> | undefined): Context {
+  return carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+}
+
+/** A span whose parent is the caller's carried trace context; a no-op span when tracing is off. */
+export function startSpanFromCarrier(
+  name: string,
+  carrier: Record<string, string> | undefined,
+  attributes: Attributes,
+): Span {
+  return trace.getTracer("gatehouse-bus").startSpan(name, { attributes }, contextFromCarrier(carrier));
 }

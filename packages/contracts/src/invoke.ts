@@ -2,25 +2,23 @@ import { z } from "zod";
 import { PrincipalKind } from "./common.js";
 
 /**
- * `<prefix>.v1.dispatch.invoke`: ingress → dispatch. The request's payload is the caller's JSON body,
- * byte for byte (no re-encoding at ingress); what ingress decided about it travels in the
- * `Gatehouse-Invoke` header as JSON matching `InvokeMeta`.
+ * `<prefix>.v1.dispatch.invoke`: ingress → dispatch. The request's payload is a short binary
+ * envelope: what ingress decided (JSON matching `InvokeMeta`) in front of the caller's JSON body,
+ * byte for byte (no re-encoding at ingress). No NATS headers are used: their encoding and parsing
+ * was a measurable share of the hot path. The layout is in packages/bus/src/frames.ts.
  *
- * Replies are frames: messages whose `Gatehouse-Frame` header says what they are.
- *  - non-streaming: one `result` frame; payload = the response body in the caller's dialect,
- *    `Gatehouse-Status` = HTTP status, `Gatehouse-Usage` = Usage JSON when known;
- *  - streaming: a `start` frame (with `Gatehouse-Cancel`: the subject that aborts the upstream
- *    call), then `chunk` frames (payload = one complete SSE frame), numbered by `Gatehouse-Seq`
- *    from 1, then exactly one `end` (payload = Usage JSON or empty) or `error` frame;
- *  - any failure before the first chunk: one `error` frame, payload = ErrorReply JSON.
+ * Replies are frames published to the request's reply subject, each starting with the protocol
+ * version, its kind and a sequence number:
+ *  - non-streaming: one `result` frame carrying the HTTP status, the Usage JSON when known and the
+ *    response body in the caller's dialect;
+ *  - streaming: a `start` frame (carrying the subject that aborts the upstream call), then `chunk`
+ *    frames (one complete SSE frame each), numbered from 1, then exactly one `end` (Usage JSON or
+ *    nothing) or `error` frame, numbered next;
+ *  - any failure before the first chunk: one `error` frame carrying ErrorReply JSON.
+ * A payload of another protocol version is refused by both sides, never guessed at.
  */
 export const INVOKE_ACTION = "invoke";
-export const INVOKE_META_HEADER = "Gatehouse-Invoke";
-export const FRAME_HEADER = "Gatehouse-Frame";
-export const SEQ_HEADER = "Gatehouse-Seq";
-export const STATUS_HEADER = "Gatehouse-Status";
-export const USAGE_HEADER = "Gatehouse-Usage";
-export const CANCEL_HEADER = "Gatehouse-Cancel";
+export const INVOKE_PROTOCOL_VERSION = 1;
 
 export const FrameKind = z.enum(["result", "start", "chunk", "end", "error"]);
 export type FrameKind = z.infer<typeof FrameKind>;
@@ -44,6 +42,8 @@ export const InvokeMeta = z.object({
   requestId: z.string().max(128),
   principal: z.object({ id: z.uuid(), kind: PrincipalKind }),
   keyId: z.uuid(),
+  /** W3C trace context (`traceparent`, `tracestate`) when tracing is on. */
+  trace: z.record(z.string().max(64), z.string().max(512)).optional(),
 });
 export type InvokeMeta = z.infer<typeof InvokeMeta>;
 

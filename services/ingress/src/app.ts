@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { BusClient, type BusConnection, connectBus } from "@gatehouse/bus";
+import { BusClient, type BusConnection, connectBus, ReplyMux } from "@gatehouse/bus";
 import { type Logger, Shutdown } from "@gatehouse/kit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { createAuthenticator } from "./auth/authenticate.js";
@@ -58,6 +58,8 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
       });
       await feed.start();
       shutdown.add("access-feed", () => feed.stop());
+      const dispatch = new ReplyMux(bus.nc, "dispatch");
+      shutdown.add("dispatch replies", () => dispatch.close());
       const base = {
         config,
         logger: deps.logger,
@@ -67,6 +69,7 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
           isConnected: () => bus.isConnected(),
         }),
         feed,
+        dispatch,
       };
       const ctx: IngressContext = { ...base, authenticate: createAuthenticator(base) };
       const app = Fastify({

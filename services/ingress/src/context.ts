@@ -1,4 +1,4 @@
-import type { BusClient, BusConnection } from "@gatehouse/bus";
+import type { BusClient, BusConnection, ReplyMux } from "@gatehouse/bus";
 import type { Logger } from "@gatehouse/kit";
 import type { preHandlerAsyncHookHandler } from "fastify";
 import type { IngressConfig } from "./config.js";
@@ -10,6 +10,8 @@ export interface IngressContext {
   readonly logger: Logger;
   readonly bus: BusConnection;
   readonly client: BusClient;
+  /** Requests to `dispatch.invoke` and their reply frames, on one shared reply subscription. */
+  readonly dispatch: ReplyMux;
   /** The access-event feed caches follow. */
   readonly feed: AccessFeed;
   /**

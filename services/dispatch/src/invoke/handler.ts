@@ -1,8 +1,7 @@
-import { FrameWriter, type RawRoute } from "@gatehouse/bus";
+import { decodeInvokeRequest, FrameWriter, type RawRoute, startSpanFromCarrier } from "@gatehouse/bus";
 import {
   GatehouseError,
   INVOKE_ACTION,
-  INVOKE_META_HEADER,
   InvokeMeta,
   subjectFor,
   type UsageRecord,
@@ -13,7 +12,6 @@ import { createInbox, type NatsConnection, type ServiceMsg } from "nats";
 import type { ProviderClients } from "./clients.js";
 import type { UsagePublisher } from "./usage.js";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export interface InvokeDeps {
@@ -25,18 +23,45 @@ export interface InvokeDeps {
 }
 
 /**
- * `dispatch.invoke`: the caller's body arrives byte for byte with ingress's decision in a header.
- * The account named there is the only target — nothing in the body can change it.
+ * Cancelling streams: one wildcard subscription per dispatch instance, one token per stream, so a
+ * stream costs no subscribe/unsubscribe round of its own.
+ */
+class CancelRegistry {
+  readonly base: string;
+  private readonly live = new Map<string, AbortController>();
+  private counter = 0;
+
+  constructor(nc: NatsConnection, prefix: string) {
+    this.base = `${subjectFor(prefix, "dispatch", "cancel")}.${createInbox().slice("_INBOX.".length)}.`;
+    nc.subscribe(`${this.base}*`, {
+      callback: (err, msg) => {
+        if (!err) this.live.get(msg.subject.slice(this.base.length))?.abort();
+      },
+    });
+  }
+
+  /** A subject that aborts `abort` when anything is published to it, until `release()`. */
+  register(abort: AbortController): { subject: string; release: () => void } {
+    const token = (++this.counter).toString(36);
+    this.live.set(token, abort);
+    return { subject: this.base + token, release: () => this.live.delete(token) };
+  }
+}
+
+/**
+ * `dispatch.invoke`: the caller's body arrives byte for byte behind ingress's decision (see
+ * contracts/invoke.ts). The account named there is the only target — nothing in the body can change it.
  */
 export function invokeRoute(deps: InvokeDeps): RawRoute {
   const inflight = new Set<Promise<void>>();
+  const cancels = new CancelRegistry(deps.nc, deps.prefix);
   const route: RawRoute & { inflight: Set<Promise<void>> } = {
     raw: true,
     service: "dispatch",
     action: INVOKE_ACTION,
     inflight,
     handler: (msg) => {
-      const done = handleInvoke(deps, msg).catch((err: unknown) =>
+      const done = handleInvoke(deps, cancels, msg).catch((err: unknown) =>
         deps.logger.error({ err }, "invoke failed"),
       );
       inflight.add(done);
@@ -46,11 +71,19 @@ export function invokeRoute(deps: InvokeDeps): RawRoute {
   return route;
 }
 
-function parseMeta(msg: ServiceMsg): InvokeMeta {
-  const header = msg.headers?.get(INVOKE_META_HEADER);
-  if (!header) throw new GatehouseError("invalid_request", "invoke request without metadata");
-  const parsed = InvokeMeta.safeParse(JSON.parse(header));
-  if (!parsed.success) throw new GatehouseError("invalid_request", "invoke metadata failed its schema");
+function parseMeta(metaJson: string): InvokeMeta {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(metaJson);
+  } catch {
+    throw new GatehouseError("internal_error", "internal error", { detail: "invoke metadata is not JSON" });
+  }
+  const parsed = InvokeMeta.safeParse(raw);
+  if (!parsed.success) {
+    throw new GatehouseError("internal_error", "internal error", {
+      detail: "invoke metadata failed its schema",
+    });
+  }
   return parsed.data;
 }
 
@@ -67,7 +100,7 @@ function parseBody(data: Uint8Array): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-async function handleInvoke(deps: InvokeDeps, msg: ServiceMsg): Promise<void> {
+async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: ServiceMsg): Promise<void> {
   if (!msg.reply) return;
   const started = performance.now();
   const writer = new FrameWriter(deps.nc, msg.reply);
@@ -75,10 +108,17 @@ async function handleInvoke(deps: InvokeDeps, msg: ServiceMsg): Promise<void> {
   let status = 200;
   let usage: Usage | null = null;
   const abort = new AbortController();
-  let cancelSub: ReturnType<NatsConnection["subscribe"]> | undefined;
+  let cancel: ReturnType<CancelRegistry["register"]> | undefined;
+  let span: ReturnType<typeof startSpanFromCarrier> | undefined;
   try {
-    meta = parseMeta(msg);
-    const body = parseBody(msg.data);
+    const request = decodeInvokeRequest(msg.data);
+    meta = parseMeta(request.metaJson);
+    span = startSpanFromCarrier("dispatch.invoke", meta.trace, {
+      "gatehouse.account": meta.account,
+      "gatehouse.model": meta.model,
+      "gatehouse.stream": meta.stream,
+    });
+    const body = parseBody(request.body);
     const target = await deps.clients.get(meta.account);
     if (!target)
       throw new GatehouseError("model_not_found", `provider account '${meta.account}' does not exist`);
@@ -87,9 +127,8 @@ async function handleInvoke(deps: InvokeDeps, msg: ServiceMsg): Promise<void> {
     }
     if (meta.stream) {
       // The caller's disconnect reaches us here; the upstream request is aborted at once.
-      const cancelSubject = `${subjectFor(deps.prefix, "dispatch", "cancel")}.${createInbox().slice("_INBOX.".length)}`;
-      cancelSub = deps.nc.subscribe(cancelSubject, { max: 1, callback: () => abort.abort() });
-      writer.start(cancelSubject);
+      cancel = cancels.register(abort);
+      writer.start(cancel.subject);
     }
     const result: InvokeResult = await target.client.invoke(
       { operation: meta.operation, dialect: meta.dialect, model: meta.model, body, stream: meta.stream },
@@ -98,12 +137,12 @@ async function handleInvoke(deps: InvokeDeps, msg: ServiceMsg): Promise<void> {
     if (result.kind === "json") {
       status = result.status;
       usage = result.usage;
-      writer.result(result.status, encoder.encode(JSON.stringify(result.body)), result.usage);
+      writer.result(result.status, JSON.stringify(result.body), result.usage);
       return;
     }
     for await (const frame of result.frames) {
       if (abort.signal.aborted) break;
-      writer.chunk(encoder.encode(frame));
+      writer.chunk(frame);
     }
     usage = result.usage();
     if (abort.signal.aborted) {
@@ -125,9 +164,12 @@ async function handleInvoke(deps: InvokeDeps, msg: ServiceMsg): Promise<void> {
         { code: error.code, detail: error.detail, err: error.cause },
         "invoke failed",
       );
+    span?.setAttribute("gatehouse.error_code", error.code);
     writer.error(error);
   } finally {
-    cancelSub?.unsubscribe();
+    cancel?.release();
+    span?.setAttribute("http.response.status_code", status);
+    span?.end();
     if (meta) {
       const record: UsageRecord = {
         requestId: meta.requestId,

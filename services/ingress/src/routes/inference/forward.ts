@@ -1,15 +1,13 @@
-import { type Frame, requestFrames, toFrame } from "@gatehouse/bus";
+import { encodeInvokeRequest, type Frame, traceCarrier } from "@gatehouse/bus";
 import {
   type Dialect,
   GatehouseError,
   INVOKE_ACTION,
-  INVOKE_META_HEADER,
   type InvokeMeta,
   type Operation,
   subjectFor,
 } from "@gatehouse/contracts";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { headers as natsHeaders } from "nats";
 import { callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
 import { errorBody } from "../../http/errors.js";
@@ -34,13 +32,13 @@ const SSE_HEADERS = {
   "x-accel-buffering": "no",
 };
 
-function invokeHeaders(
+function invokeMetaJson(
   request: FastifyRequest,
   target: Target,
   shape: InferenceShape,
   operation: Operation,
   dialect: Dialect,
-) {
+): string {
   const caller = callerOf(request);
   const meta: InvokeMeta = {
     account: target.account,
@@ -53,9 +51,10 @@ function invokeHeaders(
     principal: { id: caller.principal.id, kind: caller.principal.kind },
     keyId: caller.keyId,
   };
-  const h = natsHeaders();
-  h.set(INVOKE_META_HEADER, JSON.stringify(meta));
-  return h;
+  // Empty unless an OpenTelemetry SDK registered a propagator (OTEL_EXPORTER_OTLP_ENDPOINT).
+  const trace = traceCarrier();
+  if (trace) meta.trace = trace;
+  return JSON.stringify(meta);
 }
 
 /**
@@ -77,17 +76,13 @@ export async function forward(
       detail: "nats: not connected",
     });
   }
+  const body = request.rawBody ?? Buffer.from(JSON.stringify(request.body));
+  const payload = encodeInvokeRequest(invokeMetaJson(request, target, shape, operation, dialect), body);
   const subject = subjectFor(ctx.config.prefix, "dispatch", INVOKE_ACTION);
-  const headers = invokeHeaders(request, target, shape, operation, dialect);
-  const payload = request.rawBody ?? Buffer.from(JSON.stringify(request.body));
   if (!shape.stream) {
     let frame: Frame;
     try {
-      const msg = await ctx.bus.nc.request(subject, payload, {
-        headers,
-        timeout: ctx.config.dispatchTimeoutMs,
-      });
-      frame = toFrame(msg, "dispatch");
+      frame = await ctx.dispatch.request(subject, payload, ctx.config.dispatchTimeoutMs);
     } catch (err) {
       throw mapTransport(err);
     }
@@ -96,12 +91,9 @@ export async function forward(
       throw new GatehouseError("internal_error", "internal error", {
         detail: `unexpected ${frame.kind} frame`,
       });
-    return reply
-      .code(frame.status)
-      .type("application/json")
-      .send(Buffer.from(frame.body.buffer, frame.body.byteOffset, frame.body.byteLength));
+    return reply.code(frame.status).type("application/json").send(frame.body);
   }
-  return relayStream(ctx, request, reply, subject, headers, payload, dialect);
+  return relayStream(ctx, request, reply, subject, payload, dialect);
 }
 
 function mapTransport(err: unknown): GatehouseError {
@@ -119,15 +111,10 @@ async function relayStream(
   request: FastifyRequest,
   reply: FastifyReply,
   subject: string,
-  headers: ReturnType<typeof natsHeaders>,
   payload: Buffer,
   dialect: Dialect,
 ): Promise<FastifyReply> {
-  const frames = requestFrames(ctx.bus.nc, {
-    subject,
-    service: "dispatch",
-    headers,
-    payload,
+  const frames = ctx.dispatch.stream(subject, payload, {
     firstFrameTimeoutMs: ctx.config.dispatchTimeoutMs,
     idleTimeoutMs: ctx.config.streamIdleTimeoutMs,
   });
@@ -138,7 +125,7 @@ async function relayStream(
     if (raw.writableFinished) return;
     clientGone = true;
     if (cancelSubject) ctx.bus.nc.publish(cancelSubject);
-    void frames.return(undefined);
+    void frames.return?.();
   };
   request.raw.socket?.once("close", onClose);
   raw.once("close", onClose);

@@ -1,0 +1,213 @@
+import { GatehouseError } from "@gatehouse/contracts";
+import { createInbox, type Msg, type NatsConnection, type Subscription } from "nats";
+import { transportError } from "./client.js";
+import { type Frame, type SequencedFrame, toFrame } from "./frames.js";
+
+export interface FrameStreamOptions {
+  /** Longest wait for the first frame (covers the upstream's time to first byte). */
+  firstFrameTimeoutMs: number;
+  /** Longest gap between frames once streaming. */
+  idleTimeoutMs: number;
+}
+
+/**
+ * Replies to many requests on one wildcard subscription (`<inbox>.*`), told apart by the last
+ * token. Compared with the client's own request(), no subscription is made or removed per call and
+ * nothing allocates an Error unless a call fails; a stream is an ordered queue fed by the callback.
+ */
+export class ReplyMux {
+  private readonly base: string;
+  private readonly pending = new Map<string, (msg: Msg) => void>();
+  private readonly sub: Subscription;
+  private counter = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly service: string,
+  ) {
+    this.base = `${createInbox()}.`;
+    this.sub = nc.subscribe(`${this.base}*`, {
+      callback: (err, msg) => {
+        if (err) return;
+        this.pending.get(msg.subject.slice(this.base.length))?.(msg);
+      },
+    });
+  }
+
+  /** Requests waiting for an answer (for tests and metrics). */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** One request, one reply frame (`result` or `error`; anything else is the caller's to refuse). */
+  request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<SequencedFrame> {
+    return new Promise((resolve, reject) => {
+      const token = (++this.counter).toString(36);
+      const timer = setTimeout(() => {
+        this.pending.delete(token);
+        reject(this.timeout(`no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(token, (msg) => {
+        clearTimeout(timer);
+        this.pending.delete(token);
+        try {
+          resolve(toFrame(msg, this.service));
+        } catch (err) {
+          reject(err);
+        }
+      });
+      try {
+        this.nc.publish(subject, payload, { reply: this.base + token });
+      } catch (err) {
+        clearTimeout(timer);
+        this.pending.delete(token);
+        reject(transportError(err, this.service));
+      }
+    });
+  }
+
+  /**
+   * A streamed request: yields frames in order until `result`, `end` or `error`. A missing sequence
+   * number, "no responders", or silence past the timeouts end the iteration with an error.
+   */
+  stream(subject: string, payload: Uint8Array, options: FrameStreamOptions): AsyncIterableIterator<Frame> {
+    const token = (++this.counter).toString(36);
+    const stream = new FrameStream(options, this.service, () => this.pending.delete(token), this.timeout);
+    this.pending.set(token, (msg) => stream.push(msg));
+    try {
+      this.nc.publish(subject, payload, { reply: this.base + token });
+    } catch (err) {
+      stream.fail(transportError(err, this.service));
+    }
+    return stream;
+  }
+
+  close(): void {
+    this.sub.unsubscribe();
+    this.pending.clear();
+  }
+
+  private readonly timeout = (detail: string) =>
+    new GatehouseError("service_timeout", `the ${this.service} service did not answer in time`, { detail });
+}
+
+type Waiter = { resolve: (r: IteratorResult<Frame>) => void; reject: (err: unknown) => void };
+
+class FrameStream implements AsyncIterableIterator<Frame> {
+  private readonly queue: Msg[] = [];
+  private waiter: Waiter | undefined;
+  private failure: unknown;
+  private finished = false;
+  private expectedSeq = 1;
+  private started = false;
+  private timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly options: FrameStreamOptions,
+    private readonly service: string,
+    private readonly release: () => void,
+    private readonly timeoutError: (detail: string) => GatehouseError,
+  ) {
+    this.timer = setTimeout(this.onTimeout, options.firstFrameTimeoutMs);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Frame> {
+    return this;
+  }
+
+  push(msg: Msg): void {
+    if (this.finished || this.failure !== undefined) return;
+    if (this.started) this.timer.refresh();
+    else {
+      this.started = true;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(this.onTimeout, this.options.idleTimeoutMs);
+    }
+    const waiter = this.waiter;
+    if (waiter === undefined) {
+      this.queue.push(msg);
+      return;
+    }
+    this.waiter = undefined;
+    try {
+      waiter.resolve(this.read(msg));
+    } catch (err) {
+      waiter.reject(err);
+    }
+  }
+
+  fail(err: unknown): void {
+    if (this.finished || this.failure !== undefined) return;
+    this.failure = err;
+    clearTimeout(this.timer);
+    this.release();
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    if (waiter) {
+      this.finish();
+      waiter.reject(err);
+    }
+  }
+
+  next(): Promise<IteratorResult<Frame>> {
+    const msg = this.queue.shift();
+    if (msg !== undefined) {
+      try {
+        return Promise.resolve(this.read(msg));
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    if (this.finished) return Promise.resolve({ done: true, value: undefined });
+    if (this.failure !== undefined) {
+      this.finish();
+      return Promise.reject(this.failure);
+    }
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<Frame>> {
+    this.finish();
+    this.queue.length = 0;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.resolve({ done: true, value: undefined });
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  /** Decode the next frame in order; the terminal frame finishes the stream. */
+  private read(msg: Msg): IteratorResult<Frame> {
+    if (this.finished) return { done: true, value: undefined };
+    let frame: SequencedFrame;
+    try {
+      frame = toFrame(msg, this.service);
+      if (frame.kind === "chunk" || frame.kind === "end" || frame.kind === "error") {
+        if (frame.seq !== this.expectedSeq) {
+          throw new GatehouseError("internal_error", "the response stream was interrupted", {
+            detail: `frame ${frame.seq} arrived, expected ${this.expectedSeq}`,
+          });
+        }
+        this.expectedSeq++;
+      }
+    } catch (err) {
+      this.finish();
+      throw err;
+    }
+    if (frame.kind === "result" || frame.kind === "end" || frame.kind === "error") this.finish();
+    return { done: false, value: frame };
+  }
+
+  private readonly onTimeout = () => {
+    const ms = this.started ? this.options.idleTimeoutMs : this.options.firstFrameTimeoutMs;
+    this.fail(this.timeoutError(`no frame within ${ms} ms`));
+  };
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    this.release();
+  }
+}
