@@ -1,5 +1,6 @@
 import type { Logger } from "@gatehouse/kit";
-import { connect, type NatsConnection } from "nats";
+import type { NatsConnection } from "nats";
+import { connectCoalescing } from "./transport.js";
 
 export type { NatsConnection };
 
@@ -24,7 +25,7 @@ export interface BusConnection {
  * Connect with reconnect-forever and jittered backoff; every status change is logged.
  */
 export async function connectBus(options: BusConnectOptions): Promise<BusConnection> {
-  const nc = await connect({
+  const nc = await connectCoalescing({
     servers: options.url.split(",").map((s) => s.trim()),
     name: options.name,
     maxReconnectAttempts: -1,

@@ -6,3 +6,4 @@ export * from "./health.js";
 export * from "./mux.js";
 export * from "./service.js";
 export * from "./trace.js";
+export * from "./transport.js";
