@@ -6,6 +6,7 @@
  * the output directory for Chrome DevTools or speedscope.
  *
  *   pnpm bench:profile [-- --shape=one|separate] [--duration=S] [--connections=N] [--out=DIR]
+ *                      [--no-profile]   (the same load and latency figures, without the profiler)
  */
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -86,11 +87,19 @@ export function summarizeProfile(profile: CpuProfile): {
   return { totalMs: total / 1000, functions: sorted(functions), packages: sorted(packages) };
 }
 
+function latencyLine(ms: number[]): string {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (q: number) =>
+    (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(3);
+  return `p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)} max ${at(1)}`;
+}
+
 async function main(): Promise<void> {
   const shape = option("shape", "one");
   if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
   const durationS = boundedInt("duration", 10, 1, 120);
   const connections = boundedInt("connections", 64, 1, 512);
+  const profiling = !process.argv.includes("--no-profile");
   const out = resolve(option("out", join(REPO_ROOT, ".gatehouse", "profiles", `${Date.now()}`)));
   mkdirSync(out, { recursive: true });
 
@@ -100,12 +109,12 @@ async function main(): Promise<void> {
   try {
     const { url: mockUrl } = await startMockProcess(cleanup);
     const natsUrl = await obtainNats(cleanup);
-    log(`starting Gatehouse (${shape}) under --cpu-prof …`);
+    log(`starting Gatehouse (${shape})${profiling ? " under --cpu-prof" : ""} …`);
     const gh = await startGatehouse({
       shape,
       natsUrl,
       cleanup,
-      nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${out}`],
+      nodeArgs: profiling ? ["--cpu-prof", `--cpu-prof-dir=${out}`] : [],
     });
     const provisioned = await provision(gh, mockUrl);
     await verifyAndWarm(gh, provisioned);
@@ -116,7 +125,22 @@ async function main(): Promise<void> {
     served = sample.requests;
     log(
       `${sample.requests} requests (${Math.round(sample.requests / sample.durationS)} req/s), ` +
-        `${sample.non2xx} non-2xx, ${sample.errors} errors`,
+        `${sample.non2xx} non-2xx, ${sample.errors} errors; latency ms ${latencyLine(sample.latenciesMs)}`,
+    );
+    const direct = await runAutocannon(
+      {
+        key: "mock",
+        label: "mock (direct)",
+        url: `${mockUrl}/v1/chat/completions`,
+        headers: { "content-type": "application/json", authorization: "Bearer sk-bench" },
+        model: () => "bench-small",
+        processes: [],
+      },
+      connections,
+      durationS,
+    );
+    log(
+      `mock direct: ${Math.round(direct.requests / direct.durationS)} req/s; latency ms ${latencyLine(direct.latenciesMs)}`,
     );
     for (const p of gh.processes) await p.child.stop();
     await sleep(200);

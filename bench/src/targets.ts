@@ -1,5 +1,5 @@
 /** One thing the load is aimed at: the mock directly, a Gatehouse shape, or Portkey. */
-export type TargetKey = "mock" | "gatehouse-one" | "gatehouse-separate" | "portkey";
+export type TargetKey = "mock" | "relay" | "gatehouse-one" | "gatehouse-separate" | "portkey";
 
 export type ModelKind = "small" | "stream200" | "ttfb";
 
@@ -17,6 +17,8 @@ export interface Target {
   model(kind: ModelKind): string;
   /** The target's own processes (CPU and RSS are reported for these). */
   processes: MeasuredProcess[];
+  /** False for a target that only answers non-streaming calls (the relay floor). */
+  streams?: false;
 }
 
 export interface UnavailableTarget {
@@ -27,6 +29,7 @@ export interface UnavailableTarget {
 
 export const TARGET_LABELS: Record<TargetKey, string> = {
   mock: "mock (direct)",
+  relay: "relay floor (HTTP→NATS→HTTP, no checks)",
   "gatehouse-one": "Gatehouse, one process",
   "gatehouse-separate": "Gatehouse, separate processes",
   portkey: "Portkey 1.15.2",
