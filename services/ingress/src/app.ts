@@ -8,6 +8,7 @@ import type { IngressContext } from "./context.js";
 import { createAccessFeed } from "./events/follower.js";
 import { registerErrorHandling } from "./http/errors.js";
 import { registerSchemas } from "./http/openapi.js";
+import { lazyChildLoggerFactory } from "./http/request-logger.js";
 import { featurePlugins } from "./plugins.js";
 
 export interface IngressDeps {
@@ -76,6 +77,7 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
         loggerInstance: deps.logger as FastifyBaseLogger,
         // Per-request access lines stay off the hot path; errors are logged by the error handler.
         logController: new LogController({ disableRequestLogging: true }),
+        childLoggerFactory: lazyChildLoggerFactory,
         bodyLimit: config.bodyLimitBytes,
         requestTimeout: config.requestTimeoutMs,
         trustProxy: config.trustProxy,
@@ -87,8 +89,9 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
         },
       });
       server = app;
-      app.addHook("onRequest", async (request, reply) => {
+      app.addHook("onRequest", (request, reply, done) => {
         reply.header("x-request-id", request.id);
+        done();
       });
       app.decorateRequest("caller", undefined);
       registerErrorHandling(app);
