@@ -7,6 +7,7 @@ export {
   supportsOperation,
 } from "./registry.js";
 export { type SseEvent, SseParser } from "./sse.js";
+export { NOT_CANCELLABLE } from "./transport.js";
 export type {
   ClientOptions,
   Dialect,

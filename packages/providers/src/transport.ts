@@ -63,7 +63,15 @@ export function networkError(error: unknown, signal: AbortSignal, accountName: s
   });
 }
 
+/**
+ * For calls nobody can cancel (non-streaming answers: the caller's disconnect does not reach the
+ * upstream call). Passing this instead of a fresh AbortController's signal skips making a signal
+ * and having undici listen to it, which was ~3% of dispatch's CPU under load.
+ */
+export const NOT_CANCELLABLE: AbortSignal = new AbortController().signal;
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal === NOT_CANCELLABLE) return new Promise((resolve) => setTimeout(resolve, ms));
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortReason(signal));
     const timer = setTimeout(() => {
@@ -121,7 +129,7 @@ export class Transport {
           path: this.basePath + request.path,
           headers: { "content-type": "application/json", accept: "application/json", ...request.headers },
           body: JSON.stringify(request.body),
-          signal,
+          signal: signal === NOT_CANCELLABLE ? undefined : signal,
         });
       } catch (error) {
         const code = errorCode(error);

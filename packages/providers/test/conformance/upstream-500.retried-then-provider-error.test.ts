@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { NOT_CANCELLABLE } from "../../src/index.js";
 import { chatInput, HELLO, HTTP_CASES, rejection, signal, useProvider } from "./cases.js";
 
 describe.each(HTTP_CASES)("$type: upstream 5xx", (c) => {
@@ -22,6 +23,14 @@ describe.each(HTTP_CASES)("$type: upstream 5xx", (c) => {
     ctx.up.setNext({ kind: "httpError", status: 500 });
     await rejection(ctx.client({ maxRetries: 0 }).invoke(chatInput(c, HELLO), signal()));
     expect(ctx.up.requests).toHaveLength(1);
+  });
+
+  it("is retried the same way for a call nobody can cancel (dispatch's non-streaming calls)", async () => {
+    ctx.up.setNext({ kind: "httpError", status: 503 }, { kind: "httpError", status: 502 });
+    const result = await ctx.client({ maxRetries: 2 }).invoke(chatInput(c, HELLO), NOT_CANCELLABLE);
+    expect(result.kind).toBe("json");
+    expect(ctx.up.requests).toHaveLength(3);
+    expect(NOT_CANCELLABLE.aborted).toBe(false);
   });
 
   it("succeeds when a retry succeeds, streaming included", async () => {

@@ -7,7 +7,7 @@ import {
   type UsageRecord,
 } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
-import type { InvokeResult, Usage } from "@gatehouse/providers";
+import { type InvokeResult, NOT_CANCELLABLE, type Usage } from "@gatehouse/providers";
 import { createInbox, type NatsConnection, type ServiceMsg } from "nats";
 import type { ProviderClients } from "./clients.js";
 import type { UsagePublisher } from "./usage.js";
@@ -107,7 +107,8 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
   let meta: InvokeMeta | undefined;
   let status = 200;
   let usage: Usage | null = null;
-  const abort = new AbortController();
+  // Only a stream can be cancelled by its caller (see the cancel subject below).
+  let abort: AbortController | undefined;
   let cancel: ReturnType<CancelRegistry["register"]> | undefined;
   let span: ReturnType<typeof startSpanFromCarrier> | undefined;
   try {
@@ -127,12 +128,13 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
     }
     if (meta.stream) {
       // The caller's disconnect reaches us here; the upstream request is aborted at once.
+      abort = new AbortController();
       cancel = cancels.register(abort);
       writer.start(cancel.subject);
     }
     const result: InvokeResult = await target.client.invoke(
       { operation: meta.operation, dialect: meta.dialect, model: meta.model, body, stream: meta.stream },
-      abort.signal,
+      abort?.signal ?? NOT_CANCELLABLE,
     );
     if (result.kind === "json") {
       status = result.status;
@@ -141,11 +143,11 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
       return;
     }
     for await (const frame of result.frames) {
-      if (abort.signal.aborted) break;
+      if (abort?.signal.aborted) break;
       writer.chunk(frame);
     }
     usage = result.usage();
-    if (abort.signal.aborted) {
+    if (abort?.signal.aborted) {
       status = 499;
       writer.error(new GatehouseError("invalid_request", "the client went away"));
     } else {
@@ -155,10 +157,10 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
     const error =
       err instanceof GatehouseError
         ? err
-        : abort.signal.aborted
+        : abort?.signal.aborted
           ? new GatehouseError("invalid_request", "the client went away")
           : new GatehouseError("internal_error", "internal error", { cause: err });
-    status = abort.signal.aborted ? 499 : error.status;
+    status = abort?.signal.aborted ? 499 : error.status;
     if (error.status >= 500)
       deps.logger[error.spec.level](
         { code: error.code, detail: error.detail, err: error.cause },
