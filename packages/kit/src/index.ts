@@ -1,4 +1,5 @@
 export * from "./config.js";
 export * from "./logger.js";
+export * from "./memory.js";
 export * from "./shutdown.js";
 export * from "./telemetry.js";

@@ -1,11 +1,21 @@
-#!/usr/bin/env node
-import { ConfigError, createLogger, onSignals, startTelemetry } from "@gatehouse/kit";
+#!/usr/bin/env -S node --max-semi-space-size=4
+import {
+  ConfigError,
+  createLogger,
+  type HeapTuning,
+  missingFlagsMessage,
+  onSignals,
+  startTelemetry,
+  tuneHeap,
+} from "@gatehouse/kit";
 import { loadConfig } from "./config.js";
 import { NO_NATS_MESSAGE, obtainNats } from "./nats.js";
 import { startStack } from "./stack.js";
 
 let config: ReturnType<typeof loadConfig>;
+let heap: HeapTuning;
 try {
+  heap = tuneHeap(process.env);
   config = loadConfig(process.env);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
@@ -13,6 +23,8 @@ try {
   process.exit(2);
 }
 const logger = createLogger({ level: config.logLevel, service: "gatehouse" });
+const missing = missingFlagsMessage(heap);
+if (missing) logger.info(missing);
 const telemetry = await startTelemetry({ serviceName: "gatehouse", otlpEndpoint: config.otlpEndpoint });
 const nats = await obtainNats({ url: config.natsUrl, dataDir: config.dataDir, logger, pathVar: config.path });
 if (!nats) {

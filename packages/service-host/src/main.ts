@@ -1,4 +1,13 @@
-import { ConfigError, createLogger, type Logger, onSignals, startTelemetry } from "@gatehouse/kit";
+import {
+  ConfigError,
+  createLogger,
+  type HeapTuning,
+  type Logger,
+  missingFlagsMessage,
+  onSignals,
+  startTelemetry,
+  tuneHeap,
+} from "@gatehouse/kit";
 
 export interface MainOptions<C extends { logLevel: string; otlpEndpoint: string | undefined }> {
   service: string;
@@ -7,14 +16,16 @@ export interface MainOptions<C extends { logLevel: string; otlpEndpoint: string 
 }
 
 /**
- * The whole of a service's main.ts: read config (a bad variable stops the process naming it),
- * start telemetry first, start the app, stop on SIGTERM/SIGINT, telemetry last.
+ * The whole of a service's main.ts: tune the heap and read config (a bad variable stops the process
+ * naming it), start telemetry first, start the app, stop on SIGTERM/SIGINT, telemetry last.
  */
 export async function runMain<C extends { logLevel: string; otlpEndpoint: string | undefined }>(
   options: MainOptions<C>,
 ): Promise<void> {
   let config: C;
+  let heap: HeapTuning;
   try {
+    heap = tuneHeap(process.env);
     config = options.loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -24,6 +35,8 @@ export async function runMain<C extends { logLevel: string; otlpEndpoint: string
     throw err;
   }
   const logger = createLogger({ level: config.logLevel, service: options.service });
+  const missing = missingFlagsMessage(heap);
+  if (missing) logger.info(missing);
   const telemetry = await startTelemetry({
     serviceName: `gatehouse-${options.service}`,
     otlpEndpoint: config.otlpEndpoint,

@@ -1,9 +1,19 @@
-import { ConfigError, createLogger, onSignals, startTelemetry } from "@gatehouse/kit";
+import {
+  ConfigError,
+  createLogger,
+  type HeapTuning,
+  missingFlagsMessage,
+  onSignals,
+  startTelemetry,
+  tuneHeap,
+} from "@gatehouse/kit";
 import { buildApp } from "./app.js";
 import { loadConfig } from "./config.js";
 
 let config: ReturnType<typeof loadConfig>;
+let heap: HeapTuning;
 try {
+  heap = tuneHeap(process.env);
   config = loadConfig(process.env);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
@@ -11,6 +21,8 @@ try {
   process.exit(2);
 }
 const logger = createLogger({ level: config.logLevel, service: "ingress" });
+const missing = missingFlagsMessage(heap);
+if (missing) logger.info(missing);
 const telemetry = await startTelemetry({
   serviceName: "gatehouse-ingress",
   otlpEndpoint: config.otlpEndpoint,

@@ -1,0 +1,83 @@
+import { setFlagsFromString } from "node:v8";
+import { z } from "zod";
+import { parseEnv } from "./config.js";
+
+/**
+ * How a Gatehouse process keeps its heap small under load (docs/benchmarks.md, "Memory").
+ *
+ * Most of a loaded process's memory is V8's slack, not live objects: about 35 MB is live in the
+ * one-process shape, but by default V8 lets the old generation grow to several times that before a
+ * full GC, and that limit also counts the young generation's capacity on top. Two settings bound it:
+ *
+ * - The young generation's size, which only a node flag given at start-up can set
+ *   (`NODE_MEMORY_FLAGS`; `v8.setFlagsFromString` after start-up does not resize a heap). The root
+ *   `pnpm start` script and the launcher's `gatehouse` bin pass it; other ways of starting a service
+ *   must pass it themselves, and `tuneHeap` reports when it is missing.
+ * - The old generation's growing factor, which V8 reads at every full GC and so can be set from
+ *   inside the process: `tuneHeap` sets it, whatever started the process.
+ */
+
+/** Node flags every Gatehouse process should start with: young generation 2 × 4 MB. */
+export const NODE_MEMORY_FLAGS: readonly string[] = ["--max-semi-space-size=4"];
+
+/**
+ * The old generation may grow this many percent over what the last full GC kept before the next
+ * one starts (V8 never grows it by less than 8 MB). V8's own factor is 1.1–4× depending on GC
+ * speed, which at this heap size meant 80–120 MB of dead objects between full GCs.
+ */
+export const DEFAULT_HEAP_GROWING_PERCENT = 20;
+
+const schema = z.object({
+  /** 0 leaves V8's own heuristic in place. */
+  GATEHOUSE_HEAP_GROWING_PERCENT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(400)
+    .default(DEFAULT_HEAP_GROWING_PERCENT),
+});
+
+export interface HeapTuning {
+  /** The growing percent set, or 0 when V8's heuristic was left alone. */
+  heapGrowingPercent: number;
+  /** Entries of NODE_MEMORY_FLAGS this process was started without (nor with another value). */
+  missingFlags: string[];
+}
+
+/** The flag's name without its value: `--max-semi-space-size=4` → `--max-semi-space-size`. */
+function flagName(flag: string): string {
+  const eq = flag.indexOf("=");
+  return (eq < 0 ? flag : flag.slice(0, eq)).replaceAll("_", "-");
+}
+
+/** Flags of `NODE_MEMORY_FLAGS` given neither on the command line nor in NODE_OPTIONS. */
+export function missingMemoryFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  const given = new Set([...execArgv, ...(nodeOptions ?? "").split(/\s+/)].map(flagName));
+  return NODE_MEMORY_FLAGS.filter((flag) => !given.has(flagName(flag)));
+}
+
+/**
+ * Set the old generation's growing factor (GATEHOUSE_HEAP_GROWING_PERCENT, default 20; 0 keeps
+ * V8's) and report which start-up flags are missing. Call once, first thing in a process's main; a
+ * bad value throws ConfigError naming the variable.
+ */
+export function tuneHeap(
+  environment: Record<string, string | undefined>,
+  execArgv: readonly string[] = process.execArgv,
+): HeapTuning {
+  const { GATEHOUSE_HEAP_GROWING_PERCENT: percent } = parseEnv(schema, environment);
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
+  return {
+    heapGrowingPercent: percent,
+    missingFlags: missingMemoryFlags(execArgv, environment.NODE_OPTIONS),
+  };
+}
+
+/** One line for the log when start-up flags are missing, undefined when none are. */
+export function missingFlagsMessage(tuning: HeapTuning): string | undefined {
+  if (tuning.missingFlags.length === 0) return undefined;
+  return (
+    `node was started without ${tuning.missingFlags.join(" ")}: V8's default young generation ` +
+    "(32 MB on Node 20 and 22, 128 MB on Node 24) adds to this process's memory under load"
+  );
+}
