@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateKey } from "@gatehouse/keys";
+import { NODE_MEMORY_FLAGS } from "@gatehouse/kit";
 import { request } from "undici";
 import {
   type AdminClient,
@@ -97,7 +98,8 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Running
       ...secrets,
       ...extra,
     };
-    const args = [...(options.nodeArgs ?? []), entry(script)];
+    // Started the way `pnpm start` and the container image start them (see NODE_MEMORY_FLAGS).
+    const args = [...NODE_MEMORY_FLAGS, ...(options.nodeArgs ?? []), entry(script)];
     const child = spawnNode({ name, args, env, echo: options.echo ?? false }, cleanup);
     processes.push({ name, pid: child.pid, child });
     return child;
