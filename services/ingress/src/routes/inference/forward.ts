@@ -1,4 +1,4 @@
-import { encodeInvokeRequest, type Frame, traceCarrier } from "@gatehouse/bus";
+import { encodeInvokeRequest, type Frame, traceCarrier, transportError } from "@gatehouse/bus";
 import {
   type Dialect,
   GatehouseError,
@@ -84,7 +84,7 @@ export async function forward(
     try {
       frame = await ctx.dispatch.request(subject, payload, ctx.config.dispatchTimeoutMs);
     } catch (err) {
-      throw mapTransport(err);
+      throw transportError(err, "dispatch");
     }
     if (frame.kind === "error") throw frame.error;
     if (frame.kind !== "result")
@@ -94,16 +94,6 @@ export async function forward(
     return reply.code(frame.status).type("application/json").send(frame.body);
   }
   return relayStream(ctx, request, reply, subject, payload, dialect);
-}
-
-function mapTransport(err: unknown): GatehouseError {
-  if (err instanceof GatehouseError) return err;
-  const code = (err as { code?: string }).code;
-  if (code === "503")
-    return new GatehouseError("service_unavailable", "the dispatch service is unavailable", { cause: err });
-  if (code === "TIMEOUT")
-    return new GatehouseError("service_timeout", "the provider call did not finish in time", { cause: err });
-  return new GatehouseError("service_unavailable", "the dispatch service is unavailable", { cause: err });
 }
 
 async function relayStream(
@@ -171,7 +161,7 @@ async function relayStream(
     }
     return reply;
   } catch (err) {
-    const error = err instanceof GatehouseError ? err : mapTransport(err);
+    const error = transportError(err, "dispatch");
     if (!started) throw error;
     request.log.warn({ code: error.code, detail: error.detail }, "stream failed after it started");
     writeStreamError(raw, dialect, error);
