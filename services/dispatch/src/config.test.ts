@@ -26,4 +26,13 @@ describe("dispatch config", () => {
       expect((err as Error).message).not.toContain(short);
     }
   });
+
+  it("batches usage for a second by default and bounds the setting", () => {
+    expect(loadConfig({ GATEHOUSE_LOCAL_MODE: "true" }).usageFlushMs).toBe(1_000);
+    expect(loadConfig({ GATEHOUSE_LOCAL_MODE: "true", USAGE_FLUSH_MS: "50" }).usageFlushMs).toBe(50);
+    expect(() => loadConfig({ GATEHOUSE_LOCAL_MODE: "true", USAGE_FLUSH_MS: "0" })).toThrow(/USAGE_FLUSH_MS/);
+    expect(() => loadConfig({ GATEHOUSE_LOCAL_MODE: "true", USAGE_FLUSH_MS: "600000" })).toThrow(
+      /USAGE_FLUSH_MS/,
+    );
+  });
 });

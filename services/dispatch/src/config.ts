@@ -38,6 +38,12 @@ const schema = z
     UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(2).default(2),
     /** How long a decrypted account is reused before it is read again (updates elsewhere show up by then). */
     ACCOUNT_CACHE_TTL_MS: env.positiveMs(5_000),
+    /**
+     * Longest time a usage record waits in memory before its batch goes to JetStream (a batch also
+     * goes out at 200 records). Longer means less background work between requests; a crash loses
+     * at most this much.
+     */
+    USAGE_FLUSH_MS: z.coerce.number().int().min(1).max(60_000).default(1_000),
   })
   .superRefine((e, issue) => {
     if (e.GATEHOUSE_MASTER_KEY === undefined && !e.GATEHOUSE_LOCAL_MODE) {
@@ -61,6 +67,7 @@ export interface DispatchConfig extends BaseConfig {
     maxRetries: number;
   };
   accountCacheTtlMs: number;
+  usageFlushMs: number;
 }
 
 export function loadConfig(environment: Record<string, string | undefined>): DispatchConfig {
@@ -77,5 +84,6 @@ export function loadConfig(environment: Record<string, string | undefined>): Dis
       maxRetries: e.UPSTREAM_MAX_RETRIES,
     },
     accountCacheTtlMs: e.ACCOUNT_CACHE_TTL_MS,
+    usageFlushMs: e.USAGE_FLUSH_MS,
   };
 }

@@ -45,7 +45,7 @@ export async function setupInvoke(
     logger: runtime.logger,
   });
   runtime.onStop("usage-consumer", () => consumer.stop());
-  const usage = new UsagePublisher(runtime.bus.nc, config.prefix, runtime.logger);
+  const usage = new UsagePublisher(runtime.bus.nc, config.prefix, runtime.logger, 200, config.usageFlushMs);
   // Registered after the consumer, so it runs first on stop: pending records go out before NATS drains.
   runtime.onStop("usage-publisher", () => usage.flush());
   const route = invokeRoute({

@@ -47,7 +47,7 @@ export class UsagePublisher {
     private readonly prefix: string,
     private readonly logger: Logger,
     private readonly maxBatch = 200,
-    private readonly maxDelayMs = 50,
+    private readonly maxDelayMs = 1_000,
   ) {}
 
   add(record: UsageRecord): void {

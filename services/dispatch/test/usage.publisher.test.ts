@@ -1,0 +1,66 @@
+import { randomUUID } from "node:crypto";
+import { type BusConnection, connectBus } from "@gatehouse/bus";
+import { type UsageRecord, usageStreamName } from "@gatehouse/contracts";
+import { captureLogger, testNatsUrl, testPrefix, waitFor } from "@gatehouse/testkit";
+import type { JetStreamManager } from "nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureUsageStream, UsagePublisher } from "../src/invoke/usage.js";
+
+const { logger } = captureLogger("usage-publisher-test");
+const prefix = testPrefix();
+let bus: BusConnection;
+let jsm: JetStreamManager;
+
+function record(): UsageRecord {
+  return {
+    requestId: randomUUID(),
+    at: new Date().toISOString(),
+    account: "openai-main",
+    model: "gpt-4o-mini",
+    operation: "chat",
+    principal: { id: randomUUID(), kind: "virtual_account" },
+    keyId: randomUUID(),
+    status: 200,
+    stream: false,
+    usage: null,
+    durationMs: 3,
+  };
+}
+
+const messages = async () => (await jsm.streams.info(usageStreamName(prefix))).state.messages;
+
+beforeAll(async () => {
+  bus = await connectBus({ url: await testNatsUrl(), name: "usage-publisher-test", logger });
+  jsm = await bus.nc.jetstreamManager();
+  await ensureUsageStream(jsm, prefix);
+});
+
+afterAll(async () => {
+  await jsm?.streams.delete(usageStreamName(prefix)).catch(() => {});
+  await bus?.drain();
+});
+
+describe("UsagePublisher batching (USAGE_FLUSH_MS)", () => {
+  it("holds records off the bus until the delay passes, then publishes them as one message", async () => {
+    const usage = new UsagePublisher(bus.nc, prefix, logger, 200, 400);
+    const before = await messages();
+    const added = performance.now();
+    for (let i = 0; i < 5; i++) usage.add(record());
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await messages()).toBe(before);
+    await waitFor(async () => (await messages()) === before + 1, 3_000);
+    expect(performance.now() - added).toBeGreaterThanOrEqual(390);
+    await usage.flush();
+    expect(await messages()).toBe(before + 1);
+  });
+
+  it("publishes at once when a batch is full, whatever the delay", async () => {
+    const usage = new UsagePublisher(bus.nc, prefix, logger, 3, 60_000);
+    const before = await messages();
+    for (let i = 0; i < 3; i++) usage.add(record());
+    await waitFor(async () => (await messages()) === before + 1, 2_000);
+    usage.add(record());
+    await usage.flush();
+    expect(await messages()).toBe(before + 2);
+  });
+});
