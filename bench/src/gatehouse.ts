@@ -40,6 +40,8 @@ export interface GatehouseOptions {
   echo?: boolean;
   /** Extra node flags for every Gatehouse process (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** Extra environment for every Gatehouse process (e.g. a setting to compare). */
+  env?: Record<string, string>;
 }
 
 export interface RunningGatehouse {
@@ -96,6 +98,7 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Running
     const env = {
       ...baseEnv({ natsUrl: options.natsUrl, prefix, databaseUrl: db.url, dataDir: tempDir(cleanup, name) }),
       ...secrets,
+      ...options.env,
       ...extra,
     };
     // Started the way `pnpm start` and the container image start them (see NODE_MEMORY_FLAGS).

@@ -123,7 +123,7 @@ async function main(): Promise<void> {
   for (const t of targets) {
     log(`warm-up ${t.label} (${config.warmupS}s)`);
     await runAutocannon(t, 16, config.warmupS);
-    if (t.streams !== false) await runStreams(t, "stream200", 5);
+    await runStreams(t, "stream200", 5);
   }
   const afterWarmup = new Map<number, ProcSample>();
   for (const pid of targets.flatMap(pidsOf)) {
@@ -168,7 +168,7 @@ async function main(): Promise<void> {
       }
     }
     for (const kind of ["ttfb", "stream200"] as const) {
-      for (const t of targets.filter((x) => x.streams !== false)) {
+      for (const t of targets) {
         log(`round ${round}/${config.rounds}: ${t.label}, stream ${kind}, ${config.streams} streams`);
         const s = await runStreams(t, kind, config.streams);
         if (s.firstError && !streamFailures.has(t.key)) {
@@ -329,6 +329,7 @@ function render(r: RenderInput): string {
     if (!first || !total) continue;
     const b1 = pooledSummary(first.get(mockKey));
     const bt = pooledSummary(total.get(mockKey));
+    const r1 = pooledSummary(first.get("relay"));
     out.push(`#### ${title} (ms)`);
     out.push("");
     out.push(
@@ -338,6 +339,7 @@ function render(r: RenderInput): string {
           "first p50",
           "first p99",
           "added first p50",
+          "first p50 over relay floor",
           "total p50",
           "total p99",
           "added total p50",
@@ -345,27 +347,26 @@ function render(r: RenderInput): string {
           "SSE events p50",
           "errors",
         ],
-        r.targets
-          .filter((t) => t.streams !== false)
-          .map((t) => {
-            const f = pooledSummary(first.get(t.key));
-            const tt = pooledSummary(total.get(t.key));
-            const extra = r.streamsExtra.get(`${kind}:${t.key}`);
-            if (!f || !tt) return [t.label, ...Array(9).fill("–")];
-            const isBase = t.key === mockKey;
-            return [
-              t.label,
-              ms(f.p50),
-              ms(f.p99),
-              isBase || !b1 ? "–" : signed(f.p50 - b1.p50),
-              ms(tt.p50),
-              ms(tt.p99),
-              isBase || !bt ? "–" : signed(tt.p50 - bt.p50),
-              ms(summarize(extra?.spread ?? []).p50),
-              int(summarize(extra?.events ?? []).p50),
-              f.errors === 0 ? "0" : `**${f.errors}**`,
-            ];
-          }),
+        r.targets.map((t) => {
+          const f = pooledSummary(first.get(t.key));
+          const tt = pooledSummary(total.get(t.key));
+          const extra = r.streamsExtra.get(`${kind}:${t.key}`);
+          if (!f || !tt) return [t.label, ...Array(10).fill("–")];
+          const isBase = t.key === mockKey;
+          return [
+            t.label,
+            ms(f.p50),
+            ms(f.p99),
+            isBase || !b1 ? "–" : signed(f.p50 - b1.p50),
+            !r1 || isBase || t.key === "relay" ? "–" : signed(f.p50 - r1.p50),
+            ms(tt.p50),
+            ms(tt.p99),
+            isBase || !bt ? "–" : signed(tt.p50 - bt.p50),
+            ms(summarize(extra?.spread ?? []).p50),
+            int(summarize(extra?.events ?? []).p50),
+            f.errors === 0 ? "0" : `**${f.errors}**`,
+          ];
+        }),
       ),
     );
     out.push("");

@@ -7,14 +7,19 @@
  *
  *   pnpm bench:profile [-- --shape=one|separate] [--duration=S] [--connections=N] [--out=DIR]
  *                      [--no-profile]   (the same load and latency figures, without the profiler)
+ *                      [--node-arg=FLAG …] (extra Node/V8 flags for Gatehouse, e.g. --node-arg=--trace-gc)
+ *                      [--env=NAME=VALUE …] (extra environment for Gatehouse, e.g. --env=USAGE_FLUSH_MS=50)
+ *                      [--load=stream]  (sequential streams of 20 chunks 5 ms apart instead of
+ *                                        autocannon: time to first chunk, Gatehouse vs the mock)
  */
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gatehouseTarget, provision, REPO_ROOT, startGatehouse, verifyAndWarm } from "./gatehouse.js";
 import { obtainNats } from "./infra.js";
-import { runAutocannon } from "./load.js";
+import { runAutocannon, runStreams } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
 import { Cleanup, sleep } from "./proc.js";
+import type { Target } from "./targets.js";
 
 interface ProfileNode {
   id: number;
@@ -23,6 +28,8 @@ interface ProfileNode {
 }
 interface CpuProfile {
   nodes: ProfileNode[];
+  /** Microseconds on the monotonic clock `process.hrtime` also reads (CLOCK_MONOTONIC). */
+  startTime: number;
   samples: number[];
   timeDeltas: number[];
 }
@@ -56,25 +63,41 @@ export function packageOf(url: string): string {
   return url;
 }
 
-/** Self time per function and per package, in ms, from a V8 `.cpuprofile`. */
-export function summarizeProfile(profile: CpuProfile): {
+/**
+ * Self time per function and per package, in ms, from a V8 `.cpuprofile`; with `window` (µs on the
+ * monotonic clock), only the samples taken inside it — the measured load, not start-up or warm-up.
+ */
+export function summarizeProfile(
+  profile: CpuProfile,
+  window?: { fromUs: number; toUs: number },
+): {
   totalMs: number;
+  /** Time the process sat idle (waiting in its event loop) inside the window. */
+  idleMs: number;
   functions: { name: string; ms: number }[];
   packages: { name: string; ms: number }[];
 } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i] as number;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (window && (at < window.fromUs || at > window.toUs)) continue;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   }
   const functions = new Map<string, number>();
   const packages = new Map<string, number>();
   let total = 0;
+  let idle = 0;
   for (const [id, us] of selfUs) {
     const frame = byId.get(id)?.callFrame;
     if (!frame) continue;
-    if (frame.functionName === "(idle)") continue;
+    if (frame.functionName === "(idle)") {
+      idle += us;
+      continue;
+    }
     total += us;
     const file = frame.url.replace(/^file:\/\//, "").replace(`${REPO_ROOT}/`, "");
     const key = `${frame.functionName || "(anonymous)"} ${file}:${frame.lineNumber + 1}`;
@@ -84,7 +107,12 @@ export function summarizeProfile(profile: CpuProfile): {
   }
   const sorted = (m: Map<string, number>) =>
     [...m].map(([name, us]) => ({ name, ms: us / 1000 })).sort((a, b) => b.ms - a.ms);
-  return { totalMs: total / 1000, functions: sorted(functions), packages: sorted(packages) };
+  return {
+    totalMs: total / 1000,
+    idleMs: idle / 1000,
+    functions: sorted(functions),
+    packages: sorted(packages),
+  };
 }
 
 function latencyLine(ms: number[]): string {
@@ -92,6 +120,43 @@ function latencyLine(ms: number[]): string {
   const at = (q: number) =>
     (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(3);
   return `p50 ${at(0.5)} p90 ${at(0.9)} p99 ${at(0.99)} max ${at(1)}`;
+}
+
+function mockTarget(mockUrl: string): Target {
+  return {
+    key: "mock",
+    label: "mock (direct)",
+    url: `${mockUrl}/v1/chat/completions`,
+    headers: { "content-type": "application/json", authorization: "Bearer sk-bench" },
+    model: (kind) =>
+      kind === "small" ? "bench-small" : kind === "stream200" ? "bench-c200-d0" : "bench-c20-d5",
+    processes: [],
+  };
+}
+
+/** Alternating rounds of sequential streams; returns how many streams went through Gatehouse. */
+async function streamLoad(gatehouse: Target, mock: Target, durationS: number): Promise<number> {
+  const first = { gatehouse: [] as number[], mock: [] as number[] };
+  const deadline = Date.now() + durationS * 1000;
+  let served = 0;
+  await runStreams(gatehouse, "ttfb", 20); // warm-up: JIT and connections
+  await runStreams(mock, "ttfb", 20);
+  while (Date.now() < deadline) {
+    for (const [name, target] of [
+      ["gatehouse", gatehouse],
+      ["mock", mock],
+    ] as const) {
+      const sample = await runStreams(target, "ttfb", 20);
+      if (sample.errors + sample.non2xx > 0) throw new Error(`${name}: ${sample.firstError}`);
+      first[name].push(...sample.ttfbMs);
+      if (name === "gatehouse") served += sample.ttfbMs.length;
+    }
+  }
+  log(`gatehouse first chunk ms ${latencyLine(first.gatehouse)}`);
+  log(`mock direct first chunk ms ${latencyLine(first.mock)}`);
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? 0;
+  log(`added to the first chunk, p50: ${(median(first.gatehouse) - median(first.mock)).toFixed(3)} ms`);
+  return served;
 }
 
 async function main(): Promise<void> {
@@ -106,6 +171,8 @@ async function main(): Promise<void> {
   const cleanup = new Cleanup();
   process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
   let served = 0;
+  const window = { fromUs: 0, toUs: 0 };
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
   try {
     const { url: mockUrl } = await startMockProcess(cleanup);
     const natsUrl = await obtainNats(cleanup);
@@ -114,34 +181,40 @@ async function main(): Promise<void> {
       shape,
       natsUrl,
       cleanup,
-      nodeArgs: profiling ? ["--cpu-prof", `--cpu-prof-dir=${out}`] : [],
+      nodeArgs: [
+        ...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${out}`] : []),
+        ...process.argv.filter((a) => a.startsWith("--node-arg=")).map((a) => a.slice("--node-arg=".length)),
+      ],
+      env: Object.fromEntries(
+        process.argv
+          .filter((a) => a.startsWith("--env=") && a.includes("=", 6))
+          .map((a) => [a.slice(6, a.indexOf("=", 6)), a.slice(a.indexOf("=", 6) + 1)]),
+      ),
     });
     const provisioned = await provision(gh, mockUrl);
     await verifyAndWarm(gh, provisioned);
     const target = gatehouseTarget(gh, provisioned);
-    await runAutocannon(target, connections, 2);
-    log(`load: c=${connections} for ${durationS} s`);
-    const sample = await runAutocannon(target, connections, durationS);
-    served = sample.requests;
-    log(
-      `${sample.requests} requests (${Math.round(sample.requests / sample.durationS)} req/s), ` +
-        `${sample.non2xx} non-2xx, ${sample.errors} errors; latency ms ${latencyLine(sample.latenciesMs)}`,
-    );
-    const direct = await runAutocannon(
-      {
-        key: "mock",
-        label: "mock (direct)",
-        url: `${mockUrl}/v1/chat/completions`,
-        headers: { "content-type": "application/json", authorization: "Bearer sk-bench" },
-        model: () => "bench-small",
-        processes: [],
-      },
-      connections,
-      durationS,
-    );
-    log(
-      `mock direct: ${Math.round(direct.requests / direct.durationS)} req/s; latency ms ${latencyLine(direct.latenciesMs)}`,
-    );
+    await runAutocannon(target, connections, 2); // warm-up: JIT, pools, caches
+    if (option("load", "json") === "stream") {
+      log(`load: sequential streams for ${durationS} s`);
+      window.fromUs = nowUs();
+      served = await streamLoad(target, mockTarget(mockUrl), durationS);
+      window.toUs = nowUs();
+    } else {
+      log(`load: c=${connections} for ${durationS} s`);
+      window.fromUs = nowUs();
+      const sample = await runAutocannon(target, connections, durationS);
+      window.toUs = nowUs();
+      served = sample.requests;
+      log(
+        `${sample.requests} requests (${Math.round(sample.requests / sample.durationS)} req/s), ` +
+          `${sample.non2xx} non-2xx, ${sample.errors} errors; latency ms ${latencyLine(sample.latenciesMs)}`,
+      );
+      const direct = await runAutocannon(mockTarget(mockUrl), connections, durationS);
+      log(
+        `mock direct: ${Math.round(direct.requests / direct.durationS)} req/s; latency ms ${latencyLine(direct.latenciesMs)}`,
+      );
+    }
     for (const p of gh.processes) await p.child.stop();
     await sleep(200);
   } finally {
@@ -149,10 +222,13 @@ async function main(): Promise<void> {
   }
 
   for (const file of readdirSync(out).filter((f) => f.endsWith(".cpuprofile"))) {
-    const summary = summarizeProfile(JSON.parse(readFileSync(join(out, file), "utf8")) as CpuProfile);
+    const profile = JSON.parse(readFileSync(join(out, file), "utf8")) as CpuProfile;
+    const summary = summarizeProfile(profile, window);
     if (summary.totalMs < 200) continue; // a process that did next to nothing
     const perReq = served > 0 ? ` (${Math.round((summary.totalMs * 1000) / served)} µs per request)` : "";
-    console.log(`\n## ${file}: ${summary.totalMs.toFixed(0)} ms on CPU${perReq}\n`);
+    console.log(
+      `\n## ${file}: ${summary.totalMs.toFixed(0)} ms on CPU during the measured load${perReq}, ${summary.idleMs.toFixed(0)} ms idle\n`,
+    );
     console.log("| package | self ms | % |\n|---|--:|--:|");
     for (const p of summary.packages.slice(0, 15)) {
       console.log(`| ${p.name} | ${p.ms.toFixed(0)} | ${((100 * p.ms) / summary.totalMs).toFixed(1)} |`);

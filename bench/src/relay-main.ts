@@ -6,10 +6,13 @@
  * access check, no validation, no translation, no usage record, no logging. It shares Gatehouse's
  * shape (one NATS round trip and one upstream call per request), so Gatehouse's added latency
  * minus this target's is what Gatehouse's own work costs; this target's added latency is what the
- * architecture costs on the machine. Environment: PORT, NATS_URL, UPSTREAM (origin), SUBJECT.
+ * architecture costs on the machine. A streaming request (`"stream":true` in the body) is relayed
+ * the same way Gatehouse relays one: each piece of the upstream body the responder reads is one
+ * NATS message to the caller's inbox, written to the client as it arrives; an empty message ends
+ * it. Environment: PORT, NATS_URL, UPSTREAM (origin), SUBJECT.
  */
-import { createServer } from "node:http";
-import { connect } from "nats";
+import { createServer, type ServerResponse } from "node:http";
+import { connect, createInbox, type Msg, headers as natsHeaders } from "nats";
 import { Pool } from "undici";
 
 const upstream = new Pool(process.env.UPSTREAM ?? "", { connections: 128 });
@@ -18,6 +21,7 @@ const nc = await connect({ servers: process.env.NATS_URL ?? "127.0.0.1:4222", no
 nc.subscribe(subject, {
   queue: subject,
   callback: (_err, msg) => {
+    if (msg.headers?.get("stream") === "1") return void relayStream(msg);
     void upstream
       .request({
         method: "POST",
@@ -37,11 +41,65 @@ nc.subscribe(subject, {
 });
 await nc.flush();
 
+/** Responder side of a stream: status first (2 bytes + the first piece), then pieces, then empty. */
+function relayStream(msg: Msg): void {
+  const reply = msg.reply;
+  if (!reply) return;
+  void upstream
+    .request({
+      method: "POST",
+      path: "/v1/chat/completions",
+      headers: { "content-type": "application/json" },
+      body: msg.data,
+    })
+    .then(async (res) => {
+      let first = true;
+      for await (const piece of res.body) {
+        if (first) {
+          const head = Buffer.allocUnsafe(2 + (piece as Buffer).length);
+          head.writeUInt16BE(res.statusCode, 0);
+          (piece as Buffer).copy(head, 2);
+          nc.publish(reply, head);
+          first = false;
+        } else nc.publish(reply, piece as Buffer);
+      }
+      nc.publish(reply, new Uint8Array(0));
+    })
+    .catch(() => nc.publish(reply, new Uint8Array(0)));
+}
+
+/** Caller side of a stream: one inbox subscription per stream, as the published client does it. */
+function callStream(body: Buffer, res: ServerResponse): void {
+  const inbox = createInbox();
+  let started = false;
+  const sub = nc.subscribe(inbox, {
+    callback: (_err, m) => {
+      const data = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+      if (data.length === 0) {
+        sub.unsubscribe();
+        if (!started) res.writeHead(502);
+        res.end();
+        return;
+      }
+      if (!started) {
+        started = true;
+        res.writeHead(data.readUInt16BE(0), { "content-type": "text/event-stream" });
+        res.write(data.subarray(2));
+      } else res.write(data);
+    },
+  });
+  const headers = natsHeaders();
+  headers.set("stream", "1");
+  nc.publish(subject, body, { reply: inbox, headers });
+}
+
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on("data", (c: Buffer) => chunks.push(c));
   req.on("end", () => {
-    nc.request(subject, Buffer.concat(chunks), { timeout: 10_000 }).then(
+    const body = Buffer.concat(chunks);
+    if (body.includes('"stream":true')) return callStream(body, res);
+    nc.request(subject, body, { timeout: 10_000 }).then(
       (reply) => {
         const data = Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength);
         if (data.length < 2) return void res.writeHead(502).end();

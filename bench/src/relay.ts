@@ -27,8 +27,8 @@ export async function startRelay(mockUrl: string, natsUrl: string, cleanup: Clea
     label: TARGET_LABELS.relay,
     url,
     headers: { "content-type": "application/json" },
-    model: () => "bench-small",
+    model: (kind) =>
+      kind === "small" ? "bench-small" : kind === "stream200" ? "bench-c200-d0" : "bench-c20-d5",
     processes: [{ name: "relay", pid: child.pid }],
-    streams: false,
   };
 }

@@ -17,8 +17,6 @@ export interface Target {
   model(kind: ModelKind): string;
   /** The target's own processes (CPU and RSS are reported for these). */
   processes: MeasuredProcess[];
-  /** False for a target that only answers non-streaming calls (the relay floor). */
-  streams?: false;
 }
 
 export interface UnavailableTarget {
