@@ -9,8 +9,8 @@
  *                      [--no-profile]   (the same load and latency figures, without the profiler)
  *                      [--node-arg=FLAG …] (extra Node/V8 flags for Gatehouse, e.g. --node-arg=--trace-gc)
  *                      [--env=NAME=VALUE …] (extra environment for Gatehouse, e.g. --env=USAGE_FLUSH_MS=50)
- *                      [--load=stream]  (sequential streams of 20 chunks 5 ms apart instead of
- *                                        autocannon: time to first chunk, Gatehouse vs the mock)
+ *                      [--load=stream|stream200]  (sequential streams instead of autocannon — 20
+ *                                        chunks 5 ms apart, or 200 at once: time to first chunk)
  */
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -135,18 +135,23 @@ function mockTarget(mockUrl: string): Target {
 }
 
 /** Alternating rounds of sequential streams; returns how many streams went through Gatehouse. */
-async function streamLoad(gatehouse: Target, mock: Target, durationS: number): Promise<number> {
+async function streamLoad(
+  gatehouse: Target,
+  mock: Target,
+  durationS: number,
+  kind: "ttfb" | "stream200",
+): Promise<number> {
   const first = { gatehouse: [] as number[], mock: [] as number[] };
   const deadline = Date.now() + durationS * 1000;
   let served = 0;
-  await runStreams(gatehouse, "ttfb", 20); // warm-up: JIT and connections
-  await runStreams(mock, "ttfb", 20);
+  await runStreams(gatehouse, kind, 20); // warm-up: JIT and connections
+  await runStreams(mock, kind, 20);
   while (Date.now() < deadline) {
     for (const [name, target] of [
       ["gatehouse", gatehouse],
       ["mock", mock],
     ] as const) {
-      const sample = await runStreams(target, "ttfb", 20);
+      const sample = await runStreams(target, kind, 20);
       if (sample.errors + sample.non2xx > 0) throw new Error(`${name}: ${sample.firstError}`);
       first[name].push(...sample.ttfbMs);
       if (name === "gatehouse") served += sample.ttfbMs.length;
@@ -195,10 +200,16 @@ async function main(): Promise<void> {
     await verifyAndWarm(gh, provisioned);
     const target = gatehouseTarget(gh, provisioned);
     await runAutocannon(target, connections, 2); // warm-up: JIT, pools, caches
-    if (option("load", "json") === "stream") {
+    const load = option("load", "json");
+    if (load === "stream" || load === "stream200") {
       log(`load: sequential streams for ${durationS} s`);
       window.fromUs = nowUs();
-      served = await streamLoad(target, mockTarget(mockUrl), durationS);
+      served = await streamLoad(
+        target,
+        mockTarget(mockUrl),
+        durationS,
+        load === "stream" ? "ttfb" : "stream200",
+      );
       window.toUs = nowUs();
     } else {
       log(`load: c=${connections} for ${durationS} s`);

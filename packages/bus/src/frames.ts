@@ -7,6 +7,7 @@ import {
 } from "@gatehouse/contracts";
 import type { Msg, NatsConnection } from "nats";
 import { decodeJson } from "./codec.js";
+import { expedite } from "./transport.js";
 
 /*
  * The invoke protocol's binary layout (contracts/invoke.ts documents what each part means). Its
@@ -91,10 +92,22 @@ function usageJson(usage: unknown): string {
   return Buffer.byteLength(json) <= MAX_USAGE_BYTES ? json : "";
 }
 
-/** Answering side of the frames protocol: each call publishes one frame to the caller's inbox. */
+/** A batch of chunks is cut at this size, well under NATS's default 1 MB `max_payload`. */
+const MAX_CHUNK_BATCH_BYTES = 256 * 1024;
+
+/**
+ * Answering side of the frames protocol. A stream's first chunk is published at once (and written
+ * to the socket at once: time to first token); chunks produced after it in the same event-loop turn
+ * — an upstream that sent many at once — travel as one `chunk` frame at the end of the turn, so
+ * the caller parses and writes one message instead of hundreds. Nothing waits past the turn it was
+ * produced in, so no chunk is held back from the client.
+ */
 export class FrameWriter {
   private seq = 0;
   private finished = false;
+  private pending: Payload[] = [];
+  private pendingBytes = 0;
+  private flushScheduled = false;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -121,21 +134,47 @@ export class FrameWriter {
   }
 
   chunk(data: Payload): void {
-    this.send("chunk", ++this.seq, data);
+    if (this.seq === 0 && this.pending.length === 0) {
+      this.send("chunk", ++this.seq, data);
+      expedite(this.nc);
+      return;
+    }
+    this.pending.push(data);
+    this.pendingBytes += byteLength(data);
+    if (this.pendingBytes >= MAX_CHUNK_BATCH_BYTES) this.flushChunks();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushChunks);
+    }
   }
 
   end(usage: unknown): void {
+    this.flushChunks();
     this.finished = true;
     this.send("end", this.seq + 1, usageJson(usage));
   }
 
   error(error: GatehouseError): void {
     if (this.finished) return;
+    this.flushChunks();
     this.finished = true;
     const reply: ErrorReply = { code: error.code, message: error.message };
     if (error.retryAfterSeconds !== undefined) reply.retryAfterSeconds = error.retryAfterSeconds;
     this.send("error", this.seq + 1, JSON.stringify(reply));
   }
+
+  /** Publishes the chunks held since the first as one frame; at the end of a turn it is written at once. */
+  private readonly flushChunks = (): void => {
+    this.flushScheduled = false;
+    if (this.pending.length === 0) return;
+    const buffer = frame("chunk", ++this.seq, this.pendingBytes);
+    let at = FRAME_HEAD;
+    for (const p of this.pending) at = put(buffer, at, p);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.nc.publish(this.replyTo, buffer);
+    expedite(this.nc);
+  };
 
   private send(kind: FrameKind, seq: number, data: Payload): void {
     const buffer = frame(kind, seq, byteLength(data));

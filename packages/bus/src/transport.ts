@@ -13,10 +13,24 @@ import { NodeTransport, nodeResolveHost } from "nats/lib/src/node_transport.js";
 export class CoalescingTransport extends NodeTransport {
   private held: Uint8Array[] = [];
   private heldBytes = 0;
+  private urgent = false;
 
   override send(frame: Uint8Array): void {
-    if (this.held.push(frame) === 1) setImmediate(this.release);
+    if (this.held.push(frame) === 1 && !this.urgent) setImmediate(this.release);
     this.heldBytes += frame.byteLength;
+    if (this.urgent) {
+      this.urgent = false;
+      this.release();
+    }
+  }
+
+  /**
+   * The next thing the client hands over goes out at once (with anything held before it) instead
+   * of at the end of the turn: for a message someone is waiting on while this turn still has a lot
+   * to do — a stream's first chunk when the upstream sent many at once.
+   */
+  expedite(): void {
+    this.urgent = true;
   }
 
   override close(err?: Error): Promise<void> {
@@ -37,6 +51,12 @@ export class CoalescingTransport extends NodeTransport {
     this.heldBytes = 0;
     super.send(held.length === 1 ? (held[0] as Uint8Array) : Buffer.concat(held, bytes));
   };
+}
+
+/** Asks the connection's transport to write its next frame at once; a no-op on other transports. */
+export function expedite(nc: NatsConnection): void {
+  const transport = (nc as unknown as { protocol?: { transport?: unknown } }).protocol?.transport;
+  if (transport instanceof CoalescingTransport) transport.expedite();
 }
 
 /** `connect()` from `nats`, with every socket of this connection (reconnects too) coalescing writes. */

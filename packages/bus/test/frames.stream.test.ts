@@ -4,12 +4,14 @@ import type { Msg, Subscription } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type BusConnection,
+  CoalescingTransport,
   connectBus,
   decodeInvokeRequest,
   encodeInvokeRequest,
   type Frame,
   FrameWriter,
   ReplyMux,
+  toFrame,
 } from "../src/index.js";
 
 const { logger } = captureLogger("frames-test");
@@ -122,7 +124,7 @@ describe("frames", () => {
     const frames = await collect(subject);
     expect(frames[0]).toMatchObject({ kind: "start", cancelSubject: "cancel.me" });
     const chunks = frames.filter((f) => f.kind === "chunk").map((f) => f.data.toString());
-    expect(chunks).toEqual(Array.from({ length: 50 }, (_, i) => `data: ${i}\n\n`));
+    expect(chunks.join("")).toEqual(Array.from({ length: 50 }, (_, i) => `data: ${i}\n\n`).join(""));
     const last = frames.at(-1);
     expect(last?.kind).toBe("end");
     if (last?.kind === "end") expect(JSON.parse(last.usage.toString())).toMatchObject({ totalTokens: 3 });
@@ -199,5 +201,53 @@ describe("frames", () => {
     });
     for await (const f of stream) if (f.kind === "chunk") break;
     expect(mux.inFlight).toBe(0);
+  });
+});
+
+describe("FrameWriter and the coalescing transport", () => {
+  it("sends a stream's first chunk at once and the chunks of the rest of the turn as one frame", async () => {
+    const transport = (bus.nc as unknown as { protocol: { transport: CoalescingTransport } }).protocol
+      .transport;
+    expect(transport).toBeInstanceOf(CoalescingTransport);
+    const subject = `${prefix}.batched`;
+    const received: Buffer[] = [];
+    subs.push(bus.nc.subscribe(subject, { callback: (_e, m) => received.push(Buffer.from(m.data)) }));
+    await bus.nc.flush();
+    const writer = new FrameWriter(bus.nc, subject);
+    writer.start("x");
+    await new Promise((r) => setImmediate(r));
+    writer.chunk("first");
+    await Promise.resolve();
+    // Written already: nothing waits in the transport for the end of the turn.
+    expect(transport.pendingFrames).toBe(0);
+    for (let i = 0; i < 100; i++) writer.chunk(`data: ${i}\n\n`);
+    await new Promise((r) => setImmediate(r));
+    writer.end(null);
+    await bus.nc.flush();
+    const frames = received.map((data) =>
+      toFrame({ data, headers: undefined } as unknown as Msg, "dispatch"),
+    );
+    expect(frames.map((f) => f.kind)).toEqual(["start", "chunk", "chunk", "end"]);
+    expect(frames.map((f) => f.seq)).toEqual([0, 1, 2, 3]);
+    const [, first, rest] = frames;
+    expect(first?.kind === "chunk" && first.data.toString()).toBe("first");
+    expect(rest?.kind === "chunk" && rest.data.toString()).toBe(
+      Array.from({ length: 100 }, (_, i) => `data: ${i}\n\n`).join(""),
+    );
+  });
+
+  it("cuts a batch at 256 KiB", async () => {
+    const subject = `${prefix}.big`;
+    const sizes: number[] = [];
+    subs.push(bus.nc.subscribe(subject, { callback: (_e, m) => sizes.push(m.data.byteLength) }));
+    await bus.nc.flush();
+    const writer = new FrameWriter(bus.nc, subject);
+    writer.chunk("first");
+    const piece = "x".repeat(1024);
+    for (let i = 0; i < 600; i++) writer.chunk(piece);
+    writer.end(null);
+    await bus.nc.flush();
+    expect(sizes.length).toBe(5); // first, 256 + 256 + 88 pieces, end
+    expect(Math.max(...sizes)).toBeLessThan(300 * 1024);
   });
 });

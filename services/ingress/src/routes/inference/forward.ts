@@ -120,6 +120,14 @@ async function relayStream(
   request.raw.socket?.once("close", onClose);
   raw.once("close", onClose);
   let started = false;
+  // Chunks after the first that arrive in one event-loop turn (an upstream that sent many at once)
+  // go to the client as one write at the end of the turn; the first goes out at once.
+  let corked = false;
+  const uncork = () => {
+    if (!corked) return;
+    corked = false;
+    raw.uncork();
+  };
   try {
     for await (const frame of frames) {
       if (clientGone) break;
@@ -132,8 +140,15 @@ async function relayStream(
             started = true;
             reply.hijack();
             raw.writeHead(200, { ...SSE_HEADERS, "x-request-id": request.id });
+          } else if (!corked) {
+            corked = true;
+            raw.cork();
+            setImmediate(uncork);
           }
-          if (!raw.write(frame.data)) await waitDrain(raw);
+          if (!raw.write(frame.data)) {
+            uncork();
+            await waitDrain(raw);
+          }
           break;
         case "end":
           if (!started) {
@@ -168,6 +183,7 @@ async function relayStream(
     raw.end();
     return reply;
   } finally {
+    uncork();
     request.raw.socket?.off("close", onClose);
     raw.off("close", onClose);
     if (clientGone && cancelSubject) ctx.bus.nc.publish(cancelSubject);
