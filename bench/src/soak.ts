@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+/**
+ * `pnpm bench:soak`: memory over a long run. Starts the mock upstream and one Gatehouse shape (auth
+ * and access control on, as in `pnpm bench`), warms it up at c=16, then holds c=64 for the given
+ * time while sampling every Gatehouse process's RSS from /proc once a second. Prints, per process:
+ * RSS after the warm-up, at the end, the peak (VmHWM included), and the average of the first and the
+ * second half — growth shows as a second half above the first. With --write, the rows replace
+ * those of the same Node version and shape in the soak table of docs/benchmarks.md, so the table
+ * can hold Node 20, 22 and 24 side by side (run this script with each `node` to fill it).
+ *
+ *   pnpm bench:soak [-- --shape=one|separate] [--duration=S] [--env=NAME=VALUE …] [--write]
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { gatehouseTarget, provision, REPO_ROOT, startGatehouse, verifyAndWarm } from "./gatehouse.js";
+import { obtainNats } from "./infra.js";
+import { runAutocannon } from "./load.js";
+import { startMockProcess } from "./mock-process.js";
+import { Cleanup, sampleProc } from "./proc.js";
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const START = "<!-- soak:start -->";
+const END = "<!-- soak:end -->";
+
+function option(name: string, fallback: string): string {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return hit ? hit.slice(name.length + 3) : fallback;
+}
+
+export interface SoakRow {
+  node: string;
+  shape: string;
+  process: string;
+  afterWarmupMb: number;
+  endMb: number;
+  peakMb: number;
+  firstHalfMb: number;
+  secondHalfMb: number;
+  reqPerS: number;
+}
+
+const mb = (kb: number) => Math.round(kb / 1024);
+const average = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : 0);
+
+export function rowKey(r: Pick<SoakRow, "node" | "shape" | "process">): string {
+  return `${r.node} | ${r.shape} | ${r.process}`;
+}
+
+export function formatRow(r: SoakRow): string {
+  return `| ${rowKey(r)} | ${r.afterWarmupMb} | ${r.endMb} | ${r.peakMb} | ${r.firstHalfMb} → ${r.secondHalfMb} | ${r.reqPerS.toLocaleString("en-US")} |`;
+}
+
+/**
+ * Replaces the rows of the same Node version and shape between the soak markers, keeping every
+ * other row; the rows stay sorted by Node version, shape and process.
+ */
+export function mergeRows(doc: string, rows: SoakRow[], note: string): string {
+  const start = doc.indexOf(START);
+  const end = doc.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`docs/benchmarks.md has no ${START} … ${END} section`);
+  const replaced = new Set(rows.map((r) => `${r.node} | ${r.shape} |`));
+  const kept = doc
+    .slice(start + START.length, end)
+    .split("\n")
+    .filter((line) => /^\| v\d/.test(line))
+    .filter((line) => ![...replaced].some((prefix) => line.startsWith(`| ${prefix}`)));
+  const lines = [...kept, ...rows.map(formatRow)].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  const notes = doc
+    .slice(start + START.length, end)
+    .split("\n")
+    .filter((line) => line.startsWith("- v"))
+    .filter((line) => !rows.some((r) => line.startsWith(`- ${r.node}, ${r.shape}:`)));
+  const shapeNote = `- ${rows[0]?.node}, ${rows[0]?.shape}: ${note}`;
+  const body = [
+    "",
+    "| node | shape | process | RSS after warm-up, MB | RSS at end, MB | peak, MB | average 1st → 2nd half, MB | req/s |",
+    "|---|---|---|--:|--:|--:|--:|--:|",
+    ...lines,
+    "",
+    ...[...notes, shapeNote].sort((a, b) => a.localeCompare(b, "en", { numeric: true })),
+    "",
+  ].join("\n");
+  return doc.slice(0, start + START.length) + body + doc.slice(end);
+}
+
+async function main(): Promise<void> {
+  const shape = option("shape", "one");
+  if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
+  const durationS = Number(option("duration", "120"));
+  if (!Number.isInteger(durationS) || durationS < 10 || durationS > 1_800) {
+    throw new Error("--duration must be an integer from 10 to 1800 (seconds)");
+  }
+  const env = Object.fromEntries(
+    process.argv
+      .filter((a) => a.startsWith("--env=") && a.includes("=", 6))
+      .map((a) => [a.slice(6, a.indexOf("=", 6)), a.slice(a.indexOf("=", 6) + 1)]),
+  );
+  const cleanup = new Cleanup();
+  process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
+  const rows: SoakRow[] = [];
+  try {
+    const { url: mockUrl } = await startMockProcess(cleanup);
+    const natsUrl = await obtainNats(cleanup);
+    log(`starting Gatehouse (${shape}) on Node ${process.version} …`);
+    const gh = await startGatehouse({ shape, natsUrl, cleanup, env });
+    const provisioned = await provision(gh, mockUrl);
+    await verifyAndWarm(gh, provisioned);
+    const target = gatehouseTarget(gh, provisioned);
+    log("warm-up: c=16 for 10 s");
+    await runAutocannon(target, 16, 10);
+    const series = new Map<number, number[]>(gh.processes.map((p) => [p.pid, []]));
+    const peaks = new Map<number, number>();
+    const sample = () => {
+      for (const p of gh.processes) {
+        const s = sampleProc(p.pid);
+        if (!s) continue;
+        series.get(p.pid)?.push(s.rssKb);
+        peaks.set(p.pid, Math.max(peaks.get(p.pid) ?? 0, s.rssKb, s.hwmKb));
+      }
+    };
+    sample();
+    const timer = setInterval(sample, 1_000);
+    log(`load: c=64 for ${durationS} s`);
+    const load = await runAutocannon(target, 64, durationS);
+    clearInterval(timer);
+    sample();
+    if (load.errors + load.non2xx > 0) throw new Error(`${load.errors + load.non2xx} requests failed`);
+    for (const p of gh.processes) {
+      const rss = series.get(p.pid) ?? [];
+      const half = Math.floor(rss.length / 2);
+      rows.push({
+        node: process.version,
+        shape,
+        process: p.name,
+        afterWarmupMb: mb(rss[0] ?? 0),
+        endMb: mb(rss.at(-1) ?? 0),
+        peakMb: mb(peaks.get(p.pid) ?? 0),
+        firstHalfMb: mb(average(rss.slice(1, half))),
+        secondHalfMb: mb(average(rss.slice(half))),
+        reqPerS: Math.round(load.requests / load.durationS),
+      });
+    }
+  } finally {
+    await cleanup.run();
+  }
+  for (const r of rows) console.log(formatRow(r));
+  if (process.argv.includes("--write")) {
+    const file = join(REPO_ROOT, "docs", "benchmarks.md");
+    const settings = Object.keys(env).length
+      ? `, with ${Object.entries(env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ")}`
+      : "";
+    const note =
+      `${durationS} s at c=64, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ` +
+      `${cpus().length} cores${settings} (\`pnpm bench:soak -- --shape=${shape} --duration=${durationS} --write\`)`;
+    writeFileSync(file, mergeRows(readFileSync(file, "utf8"), rows, note));
+    log(`rows written to ${file}`);
+  }
+}
+
+if (process.argv[1]?.endsWith("soak.js")) {
+  main().catch((err: unknown) => {
+    log(`soak failed: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  });
+}
