@@ -1,4 +1,5 @@
 import { request as httpRequest } from "node:http";
+import { waitFor } from "@gatehouse/testkit";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type InferenceWorld, startInferenceWorld } from "./inference-harness.js";
 
@@ -88,6 +89,29 @@ describe("a client that goes away cancels the upstream call", () => {
     });
     await closed;
     expect(upstream.requests).toHaveLength(1);
+  });
+
+  it("a client that leaves while the upstream has not answered at all cancels the upstream call", async () => {
+    const upstream = upstreamOf("openai");
+    upstream.setNext({ kind: "hangBeforeHeaders" });
+    const url = new URL(`${world.stack.url}/v1/chat/completions`);
+    const req = httpRequest(url, {
+      method: "POST",
+      headers: { authorization: `Bearer ${world.vat}`, "content-type": "application/json" },
+    });
+    req.on("error", () => {});
+    req.end(
+      JSON.stringify({
+        model: "openai-main/gpt-4o-mini",
+        messages: [{ role: "user", content: "count" }],
+        stream: true,
+      }),
+    );
+    await waitFor(() => upstream.requests.length === 1, 5_000);
+    // Well inside the 1.5 s first-byte timeout, so only the cancel can close it this soon.
+    const closed = upstream.waitForConnectionClose(1_000);
+    req.destroy();
+    await closed;
   });
 
   it("the gateway keeps serving after a cancelled stream (no leaked state)", async () => {

@@ -17,7 +17,7 @@ import { expedite } from "./transport.js";
  * request: [version u8][meta length u32 BE][meta: UTF-8 JSON][the caller's body, byte for byte]
  * frame:   [version u8][kind u8][seq u32 BE][kind-specific part]
  *   result: [status u16 BE][usage length u16 BE][usage JSON][response body]
- *   start:  [cancel subject]     chunk: [one SSE frame]
+ *   chunk:  [one or more SSE frames]
  *   end:    [usage JSON or none] error: [ErrorReply JSON]
  */
 
@@ -28,7 +28,6 @@ const MAX_USAGE_BYTES = 0xffff;
 
 const KIND_CODE: Record<FrameKind, number> = {
   result: 0x52,
-  start: 0x53,
   chunk: 0x43,
   end: 0x45,
   error: 0x58,
@@ -129,10 +128,6 @@ export class FrameWriter {
     this.nc.publish(this.replyTo, buffer);
   }
 
-  start(cancelSubject: string): void {
-    this.send("start", 0, cancelSubject);
-  }
-
   chunk(data: Payload): void {
     if (this.seq === 0 && this.pending.length === 0) {
       this.send("chunk", ++this.seq, data);
@@ -185,12 +180,11 @@ export class FrameWriter {
 
 export type Frame =
   | { kind: "result"; status: number; body: Buffer; usage: string | undefined }
-  | { kind: "start"; cancelSubject: string }
   | { kind: "chunk"; data: Buffer }
   | { kind: "end"; usage: Buffer }
   | { kind: "error"; error: GatehouseError };
 
-/** A decoded frame and its sequence number (0 for `result` and `start`). */
+/** A decoded frame and its sequence number (0 for `result`). */
 export type SequencedFrame = Frame & { seq: number };
 
 /** Read one reply frame; throws for "no responders" and for anything that is not a frame. */
@@ -227,8 +221,6 @@ export function toFrame(msg: Msg, service: string): SequencedFrame {
         body: rest.subarray(4 + usageLength),
       };
     }
-    case "start":
-      return { kind, seq, cancelSubject: rest.toString("utf8") };
     case "chunk":
       return { kind, seq, data: rest };
     case "end":

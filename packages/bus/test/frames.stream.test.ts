@@ -117,12 +117,10 @@ describe("frames", () => {
   it("deliver a stream's chunks in order, then its end", async () => {
     const subject = `${prefix}.ok`;
     answer(subject, (w) => {
-      w.start("cancel.me");
       for (let i = 0; i < 50; i++) w.chunk(i % 2 ? `data: ${i}\n\n` : encoder.encode(`data: ${i}\n\n`));
       w.end({ promptTokens: 1, completionTokens: 2, totalTokens: 3 });
     });
     const frames = await collect(subject);
-    expect(frames[0]).toMatchObject({ kind: "start", cancelSubject: "cancel.me" });
     const chunks = frames.filter((f) => f.kind === "chunk").map((f) => f.data.toString());
     expect(chunks.join("")).toEqual(Array.from({ length: 50 }, (_, i) => `data: ${i}\n\n`).join(""));
     const last = frames.at(-1);
@@ -158,7 +156,6 @@ describe("frames", () => {
   it("refuse a stream with a missing chunk", async () => {
     const subject = `${prefix}.gap`;
     answer(subject, (w) => {
-      w.start("x");
       w.chunk("data: 1\n\n");
       (w as unknown as { seq: number }).seq++; // frame 2 is never sent
       w.chunk("data: 3\n\n");
@@ -180,7 +177,6 @@ describe("frames", () => {
   it("end with a timeout when the stream goes quiet", async () => {
     const subject = `${prefix}.quiet`;
     answer(subject, (w) => {
-      w.start("x");
       w.chunk(encoder.encode("data: 1\n\n"));
     });
     const err = await collect(subject, 200).catch((e: unknown) => e);
@@ -191,7 +187,6 @@ describe("frames", () => {
   it("stop listening when the reader stops early", async () => {
     const subject = `${prefix}.early`;
     answer(subject, (w) => {
-      w.start("x");
       for (let i = 0; i < 5; i++) w.chunk(`data: ${i}\n\n`);
       w.end(null);
     });
@@ -214,8 +209,6 @@ describe("FrameWriter and the coalescing transport", () => {
     subs.push(bus.nc.subscribe(subject, { callback: (_e, m) => received.push(Buffer.from(m.data)) }));
     await bus.nc.flush();
     const writer = new FrameWriter(bus.nc, subject);
-    writer.start("x");
-    await new Promise((r) => setImmediate(r));
     writer.chunk("first");
     await Promise.resolve();
     // Written already: nothing waits in the transport for the end of the turn.
@@ -227,9 +220,9 @@ describe("FrameWriter and the coalescing transport", () => {
     const frames = received.map((data) =>
       toFrame({ data, headers: undefined } as unknown as Msg, "dispatch"),
     );
-    expect(frames.map((f) => f.kind)).toEqual(["start", "chunk", "chunk", "end"]);
-    expect(frames.map((f) => f.seq)).toEqual([0, 1, 2, 3]);
-    const [, first, rest] = frames;
+    expect(frames.map((f) => f.kind)).toEqual(["chunk", "chunk", "end"]);
+    expect(frames.map((f) => f.seq)).toEqual([1, 2, 3]);
+    const [first, rest] = frames;
     expect(first?.kind === "chunk" && first.data.toString()).toBe("first");
     expect(rest?.kind === "chunk" && rest.data.toString()).toBe(
       Array.from({ length: 100 }, (_, i) => `data: ${i}\n\n`).join(""),

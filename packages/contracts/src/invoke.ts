@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PrincipalKind } from "./common.js";
+import { subjectFor } from "./subjects.js";
 
 /**
  * `<prefix>.v1.dispatch.invoke`: ingress → dispatch. The request's payload is a short binary
@@ -11,16 +12,18 @@ import { PrincipalKind } from "./common.js";
  * version, its kind and a sequence number:
  *  - non-streaming: one `result` frame carrying the HTTP status, the Usage JSON when known and the
  *    response body in the caller's dialect;
- *  - streaming: a `start` frame (carrying the subject that aborts the upstream call), then `chunk`
- *    frames (one complete SSE frame each), numbered from 1, then exactly one `end` (Usage JSON or
- *    nothing) or `error` frame, numbered next;
+ *  - streaming: `chunk` frames (one or more complete SSE frames each), numbered from 1, then
+ *    exactly one `end` (Usage JSON or nothing) or `error` frame, numbered next. Ingress picks the
+ *    stream's cancel token (`InvokeMeta.cancel`) itself, so a client that goes away can stop the
+ *    upstream call at any moment, even before dispatch has answered anything: it publishes to
+ *    `invokeCancelSubject(prefix, token)`, which every dispatch instance listens to;
  *  - any failure before the first chunk: one `error` frame carrying ErrorReply JSON.
  * A payload of another protocol version is refused by both sides, never guessed at.
  */
 export const INVOKE_ACTION = "invoke";
-export const INVOKE_PROTOCOL_VERSION = 1;
+export const INVOKE_PROTOCOL_VERSION = 2;
 
-export const FrameKind = z.enum(["result", "start", "chunk", "end", "error"]);
+export const FrameKind = z.enum(["result", "chunk", "end", "error"]);
 export type FrameKind = z.infer<typeof FrameKind>;
 
 export const Operation = z.enum(["chat", "embeddings", "completions"]);
@@ -42,10 +45,20 @@ export const InvokeMeta = z.object({
   requestId: z.string().max(128),
   principal: z.object({ id: z.uuid(), kind: PrincipalKind }),
   keyId: z.uuid(),
+  /** A stream's cancel token (see `invokeCancelSubject`); random, chosen by ingress. */
+  cancel: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,64}$/)
+    .optional(),
   /** W3C trace context (`traceparent`, `tracestate`) when tracing is on. */
   trace: z.record(z.string().max(64), z.string().max(512)).optional(),
 });
 export type InvokeMeta = z.infer<typeof InvokeMeta>;
+
+/** Publishing anything here aborts the stream whose `InvokeMeta.cancel` is `token`. */
+export function invokeCancelSubject(prefix: string, token: string): string {
+  return `${subjectFor(prefix, "dispatch", "cancel")}.${token}`;
+}
 
 export const Usage = z.object({
   promptTokens: z.number().int().min(0),

@@ -3,12 +3,12 @@ import {
   GatehouseError,
   INVOKE_ACTION,
   InvokeMeta,
-  subjectFor,
+  invokeCancelSubject,
   type UsageRecord,
 } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
 import { type InvokeResult, NOT_CANCELLABLE, type Usage } from "@gatehouse/providers";
-import { createInbox, type NatsConnection, type ServiceMsg } from "nats";
+import type { NatsConnection, ServiceMsg, Subscription } from "nats";
 import type { ProviderClients } from "./clients.js";
 import type { UsagePublisher } from "./usage.js";
 
@@ -22,29 +22,56 @@ export interface InvokeDeps {
   usage: UsagePublisher;
 }
 
+/** How long a cancel for a stream this instance has not (yet) seen is remembered, and how many. */
+const EARLY_CANCEL_TTL_MS = 60_000;
+const MAX_EARLY_CANCELS = 10_000;
+
 /**
- * Cancelling streams: one wildcard subscription per dispatch instance, one token per stream, so a
- * stream costs no subscribe/unsubscribe round of its own.
+ * Cancelling streams: ingress picks each stream's token and publishes to its cancel subject when the
+ * caller goes away; every dispatch instance listens on one wildcard subscription and aborts the
+ * stream it holds under that token. A cancel can overtake its own request (the caller left at once,
+ * or this instance is slow to pick the request up): tokens it does not hold are remembered for a
+ * minute, and a stream registered under one is aborted before its upstream call is made.
  */
-class CancelRegistry {
-  readonly base: string;
+export class CancelRegistry {
   private readonly live = new Map<string, AbortController>();
-  private counter = 0;
+  private readonly early = new Map<string, number>();
+  private readonly sub: Subscription;
 
   constructor(nc: NatsConnection, prefix: string) {
-    this.base = `${subjectFor(prefix, "dispatch", "cancel")}.${createInbox().slice("_INBOX.".length)}.`;
-    nc.subscribe(`${this.base}*`, {
+    const base = invokeCancelSubject(prefix, "");
+    this.sub = nc.subscribe(`${base}*`, {
       callback: (err, msg) => {
-        if (!err) this.live.get(msg.subject.slice(this.base.length))?.abort();
+        if (!err) this.cancel(msg.subject.slice(base.length));
       },
     });
   }
 
-  /** A subject that aborts `abort` when anything is published to it, until `release()`. */
-  register(abort: AbortController): { subject: string; release: () => void } {
-    const token = (++this.counter).toString(36);
-    this.live.set(token, abort);
-    return { subject: this.base + token, release: () => this.live.delete(token) };
+  /** Aborts `abort` when the token's cancel arrives (or already arrived), until `release()`. */
+  register(token: string, abort: AbortController): () => void {
+    if (this.early.delete(token)) abort.abort();
+    else this.live.set(token, abort);
+    return () => this.live.delete(token);
+  }
+
+  close(): void {
+    this.sub.unsubscribe();
+  }
+
+  private cancel(token: string): void {
+    const abort = this.live.get(token);
+    if (abort) {
+      abort.abort();
+      return;
+    }
+    const now = Date.now();
+    if (this.early.size >= MAX_EARLY_CANCELS) {
+      for (const [t, expires] of this.early) {
+        if (expires > now && this.early.size < MAX_EARLY_CANCELS) break;
+        this.early.delete(t);
+      }
+    }
+    this.early.set(token, now + EARLY_CANCEL_TTL_MS);
   }
 }
 
@@ -109,7 +136,7 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
   let usage: Usage | null = null;
   // Only a stream can be cancelled by its caller (see the cancel subject below).
   let abort: AbortController | undefined;
-  let cancel: ReturnType<CancelRegistry["register"]> | undefined;
+  let release: (() => void) | undefined;
   let span: ReturnType<typeof startSpanFromCarrier> | undefined;
   try {
     const request = decodeInvokeRequest(msg.data);
@@ -127,10 +154,10 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
       throw new GatehouseError("permission_denied", `provider account '${meta.account}' is disabled`);
     }
     if (meta.stream) {
-      // The caller's disconnect reaches us here; the upstream request is aborted at once.
+      // The caller's disconnect reaches us through its cancel token; the upstream call is aborted.
       abort = new AbortController();
-      cancel = cancels.register(abort);
-      writer.start(cancel.subject);
+      if (meta.cancel) release = cancels.register(meta.cancel, abort);
+      if (abort.signal.aborted) throw new GatehouseError("invalid_request", "the client went away");
     }
     const result: InvokeResult = await target.client.invoke(
       { operation: meta.operation, dialect: meta.dialect, model: meta.model, body, stream: meta.stream },
@@ -169,7 +196,7 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
     span?.setAttribute("gatehouse.error_code", error.code);
     writer.error(error);
   } finally {
-    cancel?.release();
+    release?.();
     span?.setAttribute("http.response.status_code", status);
     span?.end();
     if (meta) {

@@ -1,9 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { encodeInvokeRequest, type Frame, traceCarrier, transportError } from "@gatehouse/bus";
 import {
   type Dialect,
   GatehouseError,
   INVOKE_ACTION,
   type InvokeMeta,
+  invokeCancelSubject,
   type Operation,
   subjectFor,
 } from "@gatehouse/contracts";
@@ -38,6 +40,7 @@ function invokeMetaJson(
   shape: InferenceShape,
   operation: Operation,
   dialect: Dialect,
+  cancel: string | undefined,
 ): string {
   const caller = callerOf(request);
   const meta: InvokeMeta = {
@@ -51,6 +54,7 @@ function invokeMetaJson(
     principal: { id: caller.principal.id, kind: caller.principal.kind },
     keyId: caller.keyId,
   };
+  if (cancel) meta.cancel = cancel;
   // Empty unless an OpenTelemetry SDK registered a propagator (OTEL_EXPORTER_OTLP_ENDPOINT).
   const trace = traceCarrier();
   if (trace) meta.trace = trace;
@@ -77,9 +81,14 @@ export async function forward(
     });
   }
   const body = request.rawBody ?? Buffer.from(JSON.stringify(request.body));
-  const payload = encodeInvokeRequest(invokeMetaJson(request, target, shape, operation, dialect), body);
+  // A stream's cancel token: 96 random bits, so no other caller can guess a subject that stops it.
+  const cancel = shape.stream ? randomBytes(12).toString("base64url") : undefined;
+  const payload = encodeInvokeRequest(
+    invokeMetaJson(request, target, shape, operation, dialect, cancel),
+    body,
+  );
   const subject = subjectFor(ctx.config.prefix, "dispatch", INVOKE_ACTION);
-  if (!shape.stream) {
+  if (cancel === undefined) {
     let frame: Frame;
     try {
       frame = await ctx.dispatch.request(subject, payload, ctx.config.dispatchTimeoutMs);
@@ -93,7 +102,15 @@ export async function forward(
       });
     return reply.code(frame.status).type("application/json").send(frame.body);
   }
-  return relayStream(ctx, request, reply, subject, payload, dialect);
+  return relayStream(
+    ctx,
+    request,
+    reply,
+    subject,
+    payload,
+    invokeCancelSubject(ctx.config.prefix, cancel),
+    dialect,
+  );
 }
 
 async function relayStream(
@@ -102,19 +119,19 @@ async function relayStream(
   reply: FastifyReply,
   subject: string,
   payload: Buffer,
+  cancelSubject: string,
   dialect: Dialect,
 ): Promise<FastifyReply> {
   const frames = ctx.dispatch.stream(subject, payload, {
     firstFrameTimeoutMs: ctx.config.dispatchTimeoutMs,
     idleTimeoutMs: ctx.config.streamIdleTimeoutMs,
   });
-  let cancelSubject: string | undefined;
   let clientGone = false;
   const raw = reply.raw;
   const onClose = () => {
     if (raw.writableFinished) return;
     clientGone = true;
-    if (cancelSubject) ctx.bus.nc.publish(cancelSubject);
+    ctx.bus.nc.publish(cancelSubject);
     void frames.return?.();
   };
   request.raw.socket?.once("close", onClose);
@@ -132,9 +149,6 @@ async function relayStream(
     for await (const frame of frames) {
       if (clientGone) break;
       switch (frame.kind) {
-        case "start":
-          cancelSubject = frame.cancelSubject;
-          break;
         case "chunk":
           if (!started) {
             started = true;
@@ -186,7 +200,6 @@ async function relayStream(
     uncork();
     request.raw.socket?.off("close", onClose);
     raw.off("close", onClose);
-    if (clientGone && cancelSubject) ctx.bus.nc.publish(cancelSubject);
   }
 }
 
