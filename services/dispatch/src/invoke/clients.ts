@@ -1,5 +1,8 @@
+import { decodeJson } from "@gatehouse/bus";
+import { AccessEventEnvelope, accessEventSubject } from "@gatehouse/contracts";
 import type { ClientOptions, ProviderAccount, ProviderClient } from "@gatehouse/providers";
 import { createProviderClient } from "@gatehouse/providers";
+import type { NatsConnection, Subscription } from "nats";
 
 /** A decrypted account as the invoke path needs it. */
 export interface LoadedAccount {
@@ -22,8 +25,9 @@ interface Entry {
 
 /**
  * Decrypted accounts are kept for a short time and each account keeps one provider client (one
- * pooled keep-alive connection set) until the account changes. Disable/delete events and local
- * updates drop entries at once; the TTL bounds staleness on other replicas.
+ * pooled keep-alive connection set) until the account changes. Disable/delete events drop an entry
+ * on every replica at once (`dropOnAccountEvents`); other changes (credentials, base URL, options)
+ * are picked up when the entry is older than the TTL.
  */
 export class ProviderClients {
   private readonly entries = new Map<string, Entry>();
@@ -61,4 +65,30 @@ export class ProviderClients {
     this.entries.clear();
     await Promise.allSettled(all.map((e) => e.client?.close()));
   }
+}
+
+/**
+ * Every dispatch replica forgets an account the moment any replica disables or deletes it (the
+ * access events dispatch itself publishes), so a deleted account's client is never reused — even if
+ * an account of the same name is created right after.
+ */
+export function dropOnAccountEvents(
+  nc: NatsConnection,
+  prefix: string,
+  clients: ProviderClients,
+): Subscription {
+  return nc.subscribe(accessEventSubject(prefix, "dispatch"), {
+    callback: (err, msg) => {
+      if (err) return;
+      let parsed: ReturnType<typeof AccessEventEnvelope.safeParse>;
+      try {
+        parsed = AccessEventEnvelope.safeParse(decodeJson(msg.data));
+      } catch {
+        return;
+      }
+      if (!parsed.success) return;
+      const event = parsed.data.event;
+      if (event.type === "account.disabled" || event.type === "account.deleted") clients.drop(event.account);
+    },
+  });
 }

@@ -6,7 +6,7 @@ import { loadAccount } from "../accounts/load.js";
 import type { DispatchConfig } from "../config.js";
 import { usageRecords } from "../db/usage-schema.js";
 import { startUsageConsumer } from "../usage/consumer.js";
-import { type AccountSource, ProviderClients } from "./clients.js";
+import { type AccountSource, dropOnAccountEvents, ProviderClients } from "./clients.js";
 import { invokeRoute } from "./handler.js";
 import { ensureUsageStream, UsagePublisher } from "./usage.js";
 
@@ -36,7 +36,11 @@ export async function setupInvoke(
     },
   };
   const clients = new ProviderClients(source, config.upstream, config.accountCacheTtlMs);
-  runtime.onStop("provider-clients", () => clients.close());
+  const accountEvents = dropOnAccountEvents(runtime.bus.nc, config.prefix, clients);
+  runtime.onStop("provider-clients", () => {
+    accountEvents.unsubscribe();
+    return clients.close();
+  });
   await ensureUsageStream(await runtime.bus.nc.jetstreamManager(), config.prefix);
   const consumer = await startUsageConsumer({
     nc: runtime.bus.nc,

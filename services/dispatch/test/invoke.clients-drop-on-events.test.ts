@@ -1,0 +1,90 @@
+import { randomUUID } from "node:crypto";
+import { type BusConnection, connectBus, encodeJson } from "@gatehouse/bus";
+import { type AccessEventEnvelope, accessEventSubject } from "@gatehouse/contracts";
+import { captureLogger, testNatsUrl, testPrefix, waitFor } from "@gatehouse/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AccountSource, dropOnAccountEvents, ProviderClients } from "../src/invoke/clients.js";
+
+const { logger } = captureLogger("clients-events-test");
+const prefix = testPrefix();
+let bus: BusConnection;
+const loads: string[] = [];
+
+const source: AccountSource = {
+  async load(name) {
+    loads.push(name);
+    return {
+      account: {
+        name,
+        type: "openai",
+        baseUrl: "http://127.0.0.1:9/v1",
+        credentials: { apiKey: "sk-x" },
+        options: {},
+      },
+      enabled: true,
+      version: randomUUID(),
+    };
+  },
+};
+
+const clients = new ProviderClients(
+  source,
+  { connectTimeoutMs: 1_000, firstByteTimeoutMs: 1_000, idleTimeoutMs: 1_000, maxRetries: 0 },
+  60_000,
+);
+
+beforeAll(async () => {
+  bus = await connectBus({ url: await testNatsUrl(), name: "clients-events-test", logger });
+  dropOnAccountEvents(bus.nc, prefix, clients);
+  await bus.nc.flush();
+});
+
+afterAll(async () => {
+  await clients.close();
+  await bus?.drain();
+});
+
+let sequence = 0;
+function publish(event: AccessEventEnvelope["event"]): void {
+  const envelope: AccessEventEnvelope = {
+    source: "dispatch",
+    sequence: ++sequence,
+    at: new Date().toISOString(),
+    event,
+  };
+  bus.nc.publish(accessEventSubject(prefix, "dispatch"), encodeJson(envelope));
+}
+
+const loadsOf = (name: string) => loads.filter((n) => n === name).length;
+
+describe("provider clients and account events", () => {
+  it("keep an account for the TTL, and forget it when it is disabled or deleted anywhere", async () => {
+    const first = await clients.get("acct-a");
+    await clients.get("acct-a");
+    expect(loadsOf("acct-a")).toBe(1);
+
+    publish({ type: "account.disabled", account: "acct-a" });
+    await waitFor(async () => {
+      await clients.get("acct-a");
+      return loadsOf("acct-a") === 2;
+    }, 2_000);
+    const second = await clients.get("acct-a");
+    expect(second?.client).not.toBe(first?.client);
+
+    publish({ type: "account.deleted", account: "acct-a" });
+    await waitFor(async () => {
+      await clients.get("acct-a");
+      return loadsOf("acct-a") === 3;
+    }, 2_000);
+  });
+
+  it("ignore other events and junk", async () => {
+    await clients.get("acct-b");
+    publish({ type: "grant.removed", subject: { kind: "user", id: randomUUID() }, account: "acct-b" });
+    bus.nc.publish(accessEventSubject(prefix, "dispatch"), new TextEncoder().encode("not json"));
+    await bus.nc.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    await clients.get("acct-b");
+    expect(loadsOf("acct-b")).toBe(1);
+  });
+});
