@@ -129,7 +129,8 @@ async function relayStream(
   let clientGone = false;
   const raw = reply.raw;
   const onClose = () => {
-    if (raw.writableFinished) return;
+    // Both the socket and the response report the close: one cancel is enough.
+    if (raw.writableFinished || clientGone) return;
     clientGone = true;
     ctx.bus.nc.publish(cancelSubject);
     void frames.return?.();
