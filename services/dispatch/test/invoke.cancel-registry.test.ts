@@ -1,7 +1,7 @@
 import { type BusConnection, connectBus } from "@gatehouse/bus";
 import { invokeCancelSubject } from "@gatehouse/contracts";
 import { captureLogger, testNatsUrl, testPrefix, waitFor } from "@gatehouse/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CancelRegistry } from "../src/invoke/handler.js";
 
 const { logger } = captureLogger("cancel-registry-test");
@@ -53,5 +53,18 @@ describe("stream cancel tokens", () => {
     release();
     await cancel("token-dddddddddddd");
     expect(done.signal.aborted).toBe(false);
+  });
+
+  it("forget an early cancel after a minute", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      await cancel("token-stale-eeeeeeee");
+      vi.setSystemTime(Date.now() + 61_000);
+      const later = new AbortController();
+      registry.register("token-stale-eeeeeeee", later);
+      expect(later.signal.aborted).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -49,8 +49,12 @@ export class CancelRegistry {
 
   /** Aborts `abort` when the token's cancel arrives (or already arrived), until `release()`. */
   register(token: string, abort: AbortController): () => void {
-    if (this.early.delete(token)) abort.abort();
-    else this.live.set(token, abort);
+    const expires = this.early.get(token);
+    if (expires !== undefined) {
+      this.early.delete(token);
+      if (expires > Date.now()) abort.abort();
+    }
+    if (!abort.signal.aborted) this.live.set(token, abort);
     return () => this.live.delete(token);
   }
 
@@ -64,12 +68,11 @@ export class CancelRegistry {
       abort.abort();
       return;
     }
+    // Oldest first (one TTL for all): drop what expired, and the oldest beyond the bound.
     const now = Date.now();
-    if (this.early.size >= MAX_EARLY_CANCELS) {
-      for (const [t, expires] of this.early) {
-        if (expires > now && this.early.size < MAX_EARLY_CANCELS) break;
-        this.early.delete(t);
-      }
+    for (const [t, expires] of this.early) {
+      if (expires > now && this.early.size < MAX_EARLY_CANCELS) break;
+      this.early.delete(t);
     }
     this.early.set(token, now + EARLY_CANCEL_TTL_MS);
   }
