@@ -1,3 +1,2 @@
 export * from "./config.js";
 export * from "./host.js";
-export * from "./main.js";

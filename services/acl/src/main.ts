@@ -1,4 +1,4 @@
-import { runMain } from "@gatehouse/service-host";
+import { runMain } from "@gatehouse/kit";
 import { buildApp } from "./app.js";
 import { loadConfig } from "./config.js";
 

@@ -1,13 +1,8 @@
-import {
-  ConfigError,
-  createLogger,
-  type HeapTuning,
-  type Logger,
-  missingFlagsMessage,
-  onSignals,
-  startTelemetry,
-  tuneHeap,
-} from "@gatehouse/kit";
+import { ConfigError } from "./config.js";
+import { createLogger, type Logger } from "./logger.js";
+import { type HeapTuning, missingFlagsMessage, tuneHeap } from "./memory.js";
+import { onSignals } from "./shutdown.js";
+import { startTelemetry } from "./telemetry.js";
 
 export interface MainOptions<C extends { logLevel: string; otlpEndpoint: string | undefined }> {
   service: string;
