@@ -17,18 +17,19 @@ import { Pool } from "undici";
 
 const upstream = new Pool(process.env.UPSTREAM ?? "", { connections: 128 });
 const subject = process.env.SUBJECT ?? "relay.invoke";
+const post = (body: Uint8Array) =>
+  upstream.request({
+    method: "POST",
+    path: "/v1/chat/completions",
+    headers: { "content-type": "application/json" },
+    body,
+  });
 const nc = await connect({ servers: process.env.NATS_URL ?? "127.0.0.1:4222", noAsyncTraces: true });
 nc.subscribe(subject, {
   queue: subject,
   callback: (_err, msg) => {
     if (msg.headers?.get("stream") === "1") return void relayStream(msg);
-    void upstream
-      .request({
-        method: "POST",
-        path: "/v1/chat/completions",
-        headers: { "content-type": "application/json" },
-        body: msg.data,
-      })
+    void post(msg.data)
       .then(async (res) => {
         const body = Buffer.from(await res.body.arrayBuffer());
         const reply = Buffer.allocUnsafe(2 + body.length);
@@ -45,13 +46,7 @@ await nc.flush();
 function relayStream(msg: Msg): void {
   const reply = msg.reply;
   if (!reply) return;
-  void upstream
-    .request({
-      method: "POST",
-      path: "/v1/chat/completions",
-      headers: { "content-type": "application/json" },
-      body: msg.data,
-    })
+  void post(msg.data)
     .then(async (res) => {
       let first = true;
       for await (const piece of res.body) {

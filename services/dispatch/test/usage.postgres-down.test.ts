@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { type BusConnection, connectBus } from "@gatehouse/bus";
 import { type UsageRecord, usageStreamName } from "@gatehouse/contracts";
@@ -18,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usageRecords } from "../src/db/usage-schema.js";
 import { UsagePublisher } from "../src/invoke/usage.js";
 import { startUsageConsumer, type UsageConsumer } from "../src/usage/consumer.js";
+import { usageRecord } from "./usage-record.js";
 
 const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
 const { logger } = captureLogger("usage-test");
@@ -30,21 +30,7 @@ let bus: BusConnection;
 let consumer: UsageConsumer;
 let usage: UsagePublisher;
 
-function record(): UsageRecord {
-  return {
-    requestId: randomUUID(),
-    at: new Date().toISOString(),
-    account: "openai-main",
-    model: "gpt-4o-mini",
-    operation: "chat",
-    principal: { id: randomUUID(), kind: "virtual_account" },
-    keyId: randomUUID(),
-    status: 200,
-    stream: false,
-    usage: { promptTokens: 3, completionTokens: 5, totalTokens: 8 },
-    durationMs: 12,
-  };
-}
+const record = (): UsageRecord => usageRecord();
 
 async function stored(): Promise<number> {
   const rows = await direct.drizzle({ usageRecords }).select({ n: count() }).from(usageRecords);

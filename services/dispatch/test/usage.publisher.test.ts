@@ -1,31 +1,17 @@
-import { randomUUID } from "node:crypto";
 import { type BusConnection, connectBus } from "@gatehouse/bus";
 import { type UsageRecord, usageStreamName } from "@gatehouse/contracts";
 import { captureLogger, testNatsUrl, testPrefix, waitFor } from "@gatehouse/testkit";
 import type { JetStreamManager } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureUsageStream, UsagePublisher } from "../src/invoke/usage.js";
+import { usageRecord } from "./usage-record.js";
 
 const { logger } = captureLogger("usage-publisher-test");
 const prefix = testPrefix();
 let bus: BusConnection;
 let jsm: JetStreamManager;
 
-function record(): UsageRecord {
-  return {
-    requestId: randomUUID(),
-    at: new Date().toISOString(),
-    account: "openai-main",
-    model: "gpt-4o-mini",
-    operation: "chat",
-    principal: { id: randomUUID(), kind: "virtual_account" },
-    keyId: randomUUID(),
-    status: 200,
-    stream: false,
-    usage: null,
-    durationMs: 3,
-  };
-}
+const record = (): UsageRecord => usageRecord({ usage: null, durationMs: 3 });
 
 const messages = async () => (await jsm.streams.info(usageStreamName(prefix))).state.messages;
 
