@@ -113,10 +113,6 @@ export class FrameWriter {
     private readonly replyTo: string,
   ) {}
 
-  get done(): boolean {
-    return this.finished;
-  }
-
   result(status: number, body: Payload, usage: unknown): void {
     this.finished = true;
     const usageText = usageJson(usage);
