@@ -42,6 +42,8 @@ export interface GatehouseOptions {
   nodeArgs?: string[];
   /** Extra environment for every Gatehouse process (e.g. a setting to compare). */
   env?: Record<string, string>;
+  /** The checkout whose built dist/ is started (default: this one); `pnpm bench:ab` starts two. */
+  root?: string;
 }
 
 export interface RunningGatehouse {
@@ -53,8 +55,6 @@ export interface RunningGatehouse {
   admin: AdminClient;
   processes: (MeasuredProcess & { child: Child })[];
 }
-
-const entry = (path: string) => join(REPO_ROOT, path);
 
 function baseEnv(options: {
   natsUrl: string;
@@ -78,6 +78,7 @@ function baseEnv(options: {
 /** Start one shape and wait until /readyz says ready; throws Unavailable with the reason otherwise. */
 export async function startGatehouse(options: GatehouseOptions): Promise<RunningGatehouse> {
   const { shape, cleanup } = options;
+  const entry = (path: string) => join(options.root ?? REPO_ROOT, path);
   const needed =
     shape === "one"
       ? ["packages/launcher/dist/main.js"]

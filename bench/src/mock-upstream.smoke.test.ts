@@ -35,4 +35,25 @@ describe("bench mock upstream and load helpers", () => {
     const slow = await runStreams(target, "ttfb", 1);
     expect(slow.events).toEqual([4]);
   });
+
+  it("answers include_usage as OpenAI does: usage null on every chunk, then a usage chunk", async () => {
+    const res = await fetch(target.url, {
+      method: "POST",
+      headers: target.headers,
+      body: JSON.stringify({
+        model: "bench-c3-d1",
+        messages: [{ role: "user", content: "hi" }],
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    });
+    const data = (await res.text())
+      .split("\n\n")
+      .filter((e) => e.startsWith("data: {"))
+      .map((e) => JSON.parse(e.slice(6)) as { choices: unknown[]; usage: unknown });
+    expect(data).toHaveLength(4);
+    expect(data.slice(0, 3).map((d) => d.usage)).toEqual([null, null, null]);
+    expect(data[3]?.choices).toEqual([]);
+    expect(data[3]?.usage).toMatchObject({ completion_tokens: 3 });
+  });
 });

@@ -64,13 +64,20 @@ function completion(model: string): string {
   });
 }
 
-function chunk(model: string, delta: Record<string, string>, finish: string | null): string {
+/** With `include_usage`, OpenAI's chunks all carry `"usage":null` until the final usage chunk. */
+function chunk(
+  model: string,
+  delta: Record<string, string>,
+  finish: string | null,
+  includeUsage: boolean,
+): string {
   return `data: ${JSON.stringify({
     id: "chatcmpl-bench",
     object: "chat.completion.chunk",
     created: 1_700_000_000,
     model,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    ...(includeUsage ? { usage: null } : {}),
   })}\n\n`;
 }
 
@@ -104,10 +111,10 @@ async function stream(
     closed = true;
   });
   // First chunk carries the role, like OpenAI; each later one a single token.
-  res.write(chunk(model, { role: "assistant", content: "" }, null));
+  res.write(chunk(model, { role: "assistant", content: "" }, null, includeUsage));
   for (let i = 1; i < shape.chunks && !closed; i++) {
     if (shape.delayMs > 0) await sleep(shape.delayMs);
-    res.write(chunk(model, { content: "x" }, i === shape.chunks - 1 ? "stop" : null));
+    res.write(chunk(model, { content: "x" }, i === shape.chunks - 1 ? "stop" : null, includeUsage));
   }
   if (includeUsage && !closed) res.write(usageChunk(model, shape.chunks));
   res.end("data: [DONE]\n\n");

@@ -14,6 +14,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { boundedInt, envOption, option, repeated } from "./cli.js";
 import { gatehouseTarget, provision, REPO_ROOT, startGatehouse, verifyAndWarm } from "./gatehouse.js";
 import { obtainNats } from "./infra.js";
 import { runAutocannon, runStreams } from "./load.js";
@@ -35,19 +36,6 @@ interface CpuProfile {
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function option(name: string, fallback: string): string {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit ? hit.slice(name.length + 3) : fallback;
-}
-
-function boundedInt(name: string, fallback: number, min: number, max: number): number {
-  const value = Number(option(name, String(fallback)));
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`--${name} must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
 
 /** Which package a script belongs to: `undici`, `@gatehouse/bus`, `node:internal`, … */
 export function packageOf(url: string): string {
@@ -186,15 +174,8 @@ async function main(): Promise<void> {
       shape,
       natsUrl,
       cleanup,
-      nodeArgs: [
-        ...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${out}`] : []),
-        ...process.argv.filter((a) => a.startsWith("--node-arg=")).map((a) => a.slice("--node-arg=".length)),
-      ],
-      env: Object.fromEntries(
-        process.argv
-          .filter((a) => a.startsWith("--env=") && a.includes("=", 6))
-          .map((a) => [a.slice(6, a.indexOf("=", 6)), a.slice(a.indexOf("=", 6) + 1)]),
-      ),
+      nodeArgs: [...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${out}`] : []), ...repeated("node-arg")],
+      env: envOption("env"),
     });
     const provisioned = await provision(gh, mockUrl);
     await verifyAndWarm(gh, provisioned);

@@ -8,11 +8,13 @@
  * those of the same Node version and shape in the soak table of docs/benchmarks.md, so the table
  * can hold Node 20, 22 and 24 side by side (run this script with each `node` to fill it).
  *
- *   pnpm bench:soak [-- --shape=one|separate] [--duration=S] [--env=NAME=VALUE …] [--write]
+ *   pnpm bench:soak [-- --shape=one|separate] [--duration=S] [--env=NAME=VALUE …]
+ *                   [--node-arg=FLAG …] [--write]
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { boundedInt, envOption, option, repeated } from "./cli.js";
 import { gatehouseTarget, provision, REPO_ROOT, startGatehouse, verifyAndWarm } from "./gatehouse.js";
 import { obtainNats } from "./infra.js";
 import { runAutocannon } from "./load.js";
@@ -22,11 +24,6 @@ import { Cleanup, sampleProc } from "./proc.js";
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const START = "<!-- soak:start -->";
 const END = "<!-- soak:end -->";
-
-function option(name: string, fallback: string): string {
-  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
-  return hit ? hit.slice(name.length + 3) : fallback;
-}
 
 export interface SoakRow {
   node: string;
@@ -87,15 +84,9 @@ export function mergeRows(doc: string, rows: SoakRow[], note: string): string {
 async function main(): Promise<void> {
   const shape = option("shape", "one");
   if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
-  const durationS = Number(option("duration", "120"));
-  if (!Number.isInteger(durationS) || durationS < 10 || durationS > 1_800) {
-    throw new Error("--duration must be an integer from 10 to 1800 (seconds)");
-  }
-  const env = Object.fromEntries(
-    process.argv
-      .filter((a) => a.startsWith("--env=") && a.includes("=", 6))
-      .map((a) => [a.slice(6, a.indexOf("=", 6)), a.slice(a.indexOf("=", 6) + 1)]),
-  );
+  const durationS = boundedInt("duration", 120, 10, 1_800);
+  const env = envOption("env");
+  const nodeArgs = repeated("node-arg");
   const cleanup = new Cleanup();
   process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
   const rows: SoakRow[] = [];
@@ -103,7 +94,7 @@ async function main(): Promise<void> {
     const { url: mockUrl } = await startMockProcess(cleanup);
     const natsUrl = await obtainNats(cleanup);
     log(`starting Gatehouse (${shape}) on Node ${process.version} …`);
-    const gh = await startGatehouse({ shape, natsUrl, cleanup, env });
+    const gh = await startGatehouse({ shape, natsUrl, cleanup, env, nodeArgs });
     const provisioned = await provision(gh, mockUrl);
     await verifyAndWarm(gh, provisioned);
     const target = gatehouseTarget(gh, provisioned);
@@ -147,11 +138,8 @@ async function main(): Promise<void> {
   for (const r of rows) console.log(formatRow(r));
   if (process.argv.includes("--write")) {
     const file = join(REPO_ROOT, "docs", "benchmarks.md");
-    const settings = Object.keys(env).length
-      ? `, with ${Object.entries(env)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(" ")}`
-      : "";
+    const given = [...nodeArgs, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
+    const settings = given.length ? `, with ${given.join(" ")}` : "";
     const note =
       `${durationS} s at c=64, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ` +
       `${cpus().length} cores${settings} (\`pnpm bench:soak -- --shape=${shape} --duration=${durationS} --write\`)`;

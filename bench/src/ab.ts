@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+/**
+ * `pnpm bench:ab`: two Gatehouse builds (or two settings of one build) side by side on the same mock
+ * upstream and NATS, the load alternating between them in A B B A order every round, so that this
+ * machine's drift (2× or more within an hour) hits both alike. Prints pooled percentiles for each
+ * and the difference B − A, and each round's p50 so a one-off can be told from a steady gap.
+ *
+ *   pnpm bench:ab -- [--base=DIR]            A: another checkout, built (default: this one, B's build)
+ *                    [--load=small|ttfb|stream200]  c=1 calls (autocannon), or sequential streams
+ *                                             (20 chunks 5 ms apart / 200 at once); default small
+ *                    [--rounds=N] (6; each target is measured twice a round)
+ *                    [--seconds=S] (small: 3 per measurement) [--streams=N] (ttfb/stream200: 25
+ *                    per measurement) [--shape=one|separate]
+ *                    [--env-a=NAME=VALUE …] [--env-b=NAME=VALUE …] [--node-arg-a=FLAG …] [--node-arg-b=FLAG …]
+ *
+ * A compare against a base build: `git worktree add ../base <commit>`, then `pnpm install` and
+ * `pnpm build` there. With no base and no settings it is an A/A run: the noise on this machine.
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { boundedInt, envOption, option, repeated } from "./cli.js";
+import {
+  gatehouseTarget,
+  provision,
+  REPO_ROOT,
+  type Shape,
+  startGatehouse,
+  verifyAndWarm,
+} from "./gatehouse.js";
+import { obtainNats } from "./infra.js";
+import { runAutocannon, runStreams } from "./load.js";
+import { startMockProcess } from "./mock-process.js";
+import { Cleanup } from "./proc.js";
+import { percentile } from "./stats.js";
+import type { ModelKind, Target } from "./targets.js";
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** What one side measured: the pooled figure (latency, or time to first chunk), and p50 per round. */
+export interface Side {
+  label: string;
+  values: number[];
+  totals: number[];
+  roundP50: number[];
+  failures: number;
+}
+
+const p = (values: readonly number[], q: number) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    q,
+  );
+const ms = (v: number) => (Number.isNaN(v) ? "–" : v.toFixed(3));
+const signed = (v: number) => (Number.isNaN(v) ? "–" : `${v >= 0 ? "+" : ""}${v.toFixed(3)}`);
+
+/** The comparison as a Markdown table: A, B and B − A at p50, p90 and p99 (and whole streams). */
+export function formatComparison(a: Side, b: Side, figure: string): string {
+  const rows: [string, (s: Side) => number][] = [
+    [`${figure} p50`, (s) => p(s.values, 50)],
+    [`${figure} p90`, (s) => p(s.values, 90)],
+    [`${figure} p99`, (s) => p(s.values, 99)],
+  ];
+  if (a.totals.length > 0) {
+    rows.push(["whole stream p50", (s) => p(s.totals, 50)], ["whole stream p99", (s) => p(s.totals, 99)]);
+  }
+  const lines = [
+    `| ms | A: ${a.label} | B: ${b.label} | B − A |`,
+    "|---|--:|--:|--:|",
+    ...rows.map(([name, f]) => `| ${name} | ${ms(f(a))} | ${ms(f(b))} | ${signed(f(b) - f(a))} |`),
+    `| n (failed) | ${a.values.length} (${a.failures}) | ${b.values.length} (${b.failures}) | |`,
+    `| p50 per round | ${a.roundP50.map(ms).join(" ")} | ${b.roundP50.map(ms).join(" ")} | |`,
+  ];
+  return lines.join("\n");
+}
+
+async function measure(target: Target, load: ModelKind, seconds: number, streams: number) {
+  if (load === "small") {
+    const sample = await runAutocannon(target, 1, seconds, "small");
+    return { values: sample.latenciesMs, totals: [], failures: sample.errors + sample.non2xx };
+  }
+  const sample = await runStreams(target, load, streams);
+  return { values: sample.ttfbMs, totals: sample.totalMs, failures: sample.errors + sample.non2xx };
+}
+
+async function main(): Promise<void> {
+  const base = resolve(option("base", REPO_ROOT));
+  if (!existsSync(resolve(base, "packages/launcher/dist/main.js"))) {
+    throw new Error(`--base=${base} is not a built checkout (run pnpm install && pnpm build there)`);
+  }
+  const load = option("load", "small");
+  if (load !== "small" && load !== "ttfb" && load !== "stream200") {
+    throw new Error("--load must be small, ttfb or stream200");
+  }
+  const shape = option("shape", "one");
+  if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
+  const rounds = boundedInt("rounds", 6, 1, 100);
+  const seconds = boundedInt("seconds", 3, 1, 120);
+  const streams = boundedInt("streams", 25, 1, 1_000);
+  const cleanup = new Cleanup();
+  process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
+  try {
+    const { url: mockUrl } = await startMockProcess(cleanup);
+    const natsUrl = await obtainNats(cleanup);
+    const start = async (name: "a" | "b", root: string) => {
+      const gh = await startGatehouse({
+        shape: shape as Shape,
+        natsUrl,
+        cleanup,
+        root,
+        env: envOption(`env-${name}`),
+        nodeArgs: repeated(`node-arg-${name}`),
+      });
+      const provisioned = await provision(gh, mockUrl);
+      await verifyAndWarm(gh, provisioned);
+      return gatehouseTarget(gh, provisioned);
+    };
+    log(`starting A (${base}) and B (${REPO_ROOT}), shape ${shape} …`);
+    const targets = [await start("a", base), await start("b", REPO_ROOT)] as const;
+    const describe = (name: "a" | "b", root: string) =>
+      [
+        root === REPO_ROOT ? "this checkout" : root,
+        ...repeated(`node-arg-${name}`),
+        ...repeated(`env-${name}`),
+      ].join(" ");
+    const sides: [Side, Side] = [
+      { label: describe("a", base), values: [], totals: [], roundP50: [], failures: 0 },
+      { label: describe("b", REPO_ROOT), values: [], totals: [], roundP50: [], failures: 0 },
+    ];
+    for (const t of targets) await measure(t, load, 2, 10); // warm-up: JIT, pools, caches
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? [0, 1, 1, 0] : [1, 0, 0, 1];
+      const perRound: [number[], number[]] = [[], []];
+      for (const i of order) {
+        const side = i === 0 ? 0 : 1;
+        const result = await measure(targets[side], load, seconds, streams);
+        sides[side].values.push(...result.values);
+        sides[side].totals.push(...result.totals);
+        sides[side].failures += result.failures;
+        perRound[side].push(...result.values);
+      }
+      sides[0].roundP50.push(p(perRound[0], 50));
+      sides[1].roundP50.push(p(perRound[1], 50));
+      log(`round ${round + 1}/${rounds}: p50 A ${ms(p(perRound[0], 50))} B ${ms(p(perRound[1], 50))}`);
+    }
+    const figure = load === "small" ? "latency (c=1)" : "first chunk";
+    console.log(`\n${load}, shape ${shape}, ${rounds} rounds, Node ${process.version}\n`);
+    console.log(formatComparison(sides[0], sides[1], figure));
+  } finally {
+    await cleanup.run();
+  }
+}
+
+if (process.argv[1]?.endsWith("ab.js")) {
+  main().catch((err: unknown) => {
+    log(`ab failed: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  });
+}
