@@ -12,6 +12,7 @@ import {
   Unavailable,
   verifyAndWarm,
 } from "./gatehouse.js";
+import { EXTRA_CROSSINGS, type HopResult, measureHops } from "./hops.js";
 import { obtainNats } from "./infra.js";
 import { runAutocannon, runStreams } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
@@ -30,7 +31,7 @@ import {
   table,
   writeResults,
 } from "./report.js";
-import { summarize } from "./stats.js";
+import { type Summary, summarize } from "./stats.js";
 import { TARGET_LABELS, type Target, type TargetKey, type UnavailableTarget } from "./targets.js";
 
 const config = loadBenchConfig(process.argv.slice(2), process.env);
@@ -203,6 +204,15 @@ async function main(): Promise<void> {
     if (s) atEnd.set(pid, s);
   }
 
+  // What one process hop costs here: the floor under the shape's added latency.
+  let hops: HopResult | undefined;
+  try {
+    log("process hops: loopback round trips to another process and within one");
+    hops = await measureHops(cleanup, config.rounds, config.quick ? 1_000 : 3_000);
+  } catch (err) {
+    log(`process hops not measured: ${(err as Error).message}`);
+  }
+
   // 5. Cold-cache key validation (after the load, so it does not disturb it).
   for (const r of running) {
     const p = (r as { provisioned?: Parameters<typeof measureColdKeys>[1] }).provisioned;
@@ -230,6 +240,7 @@ async function main(): Promise<void> {
     running,
     setups,
     streamFailures,
+    hops,
   });
   process.stdout.write(`\n${md}\n`);
   // Portkey's own failures (its streaming breaks on Node 20) are reported in the tables; they are
@@ -254,6 +265,36 @@ async function main(): Promise<void> {
   }
 }
 
+/** The hop table, and what the shape's extra crossings cost against the relay floor's added p50. */
+function renderHops(h: HopResult, relay: Summary | undefined, mock: Summary | undefined): string[] {
+  const other = summarize(h.otherProcessMs);
+  const same = summarize(h.sameProcessMs);
+  const floor =
+    relay && mock ? ` The relay floor added ${signed(relay.p50 - mock.p50)} ms p50 at c=1 in this run.` : "";
+  return [
+    "#### A process hop on this machine (ms)",
+    "",
+    table(
+      ["64-byte round trip over loopback TCP, sequential", "n", "p50", "p99", "max"],
+      [
+        [
+          "to a Node echo server in another process",
+          int(other.n),
+          ms(other.p50),
+          ms(other.p99),
+          ms(other.max),
+        ],
+        ["to a Node echo server in the same process", int(same.n), ms(same.p50), ms(same.p99), ms(same.max)],
+      ],
+    ),
+    "",
+    `A call through an HTTP → NATS → HTTP gateway crosses between processes ${EXTRA_CROSSINGS} times more than a direct call ` +
+      `(client → ingress → nats-server → dispatch → upstream and back): ${EXTRA_CROSSINGS / 2} round trips to another process, ` +
+      `${ms((EXTRA_CROSSINGS / 2) * other.p50)} ms at p50, before the gateway does any work.${floor}`,
+    "",
+  ];
+}
+
 interface RenderInput {
   started: Date;
   targets: Target[];
@@ -267,6 +308,7 @@ interface RenderInput {
   running: { gh: RunningGatehouse; cold?: ColdKeyResult; coldError?: string }[];
   setups: string[];
   streamFailures: Map<TargetKey, string>;
+  hops: HopResult | undefined;
 }
 
 function render(r: RenderInput): string {
@@ -319,6 +361,14 @@ function render(r: RenderInput): string {
     );
     out.push("");
   }
+  if (r.hops)
+    out.push(
+      ...renderHops(
+        r.hops,
+        pooledSummary(r.figures.get("c1")?.get("relay")),
+        pooledSummary(r.figures.get("c1")?.get(mockKey)),
+      ),
+    );
 
   for (const [kind, title, expect] of [
     ["ttfb", "Streaming, 20 chunks 5 ms apart: time to first chunk", "≈ 95 ms when no chunk is held back"],
