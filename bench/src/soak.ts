@@ -140,9 +140,16 @@ async function main(): Promise<void> {
     const file = join(REPO_ROOT, "docs", "benchmarks.md");
     const given = [...nodeArgs, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
     const settings = given.length ? `, with ${given.join(" ")}` : "";
+    const flags = [
+      `--shape=${shape}`,
+      `--duration=${durationS}`,
+      ...nodeArgs.map((a) => `--node-arg=${a}`),
+      ...Object.entries(env).map(([k, v]) => `--env=${k}=${v}`),
+      "--write",
+    ];
     const note =
       `${durationS} s at c=64, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, ` +
-      `${cpus().length} cores${settings} (\`pnpm bench:soak -- --shape=${shape} --duration=${durationS} --write\`)`;
+      `${cpus().length} cores${settings} (\`pnpm bench:soak -- ${flags.join(" ")}\`)`;
     writeFileSync(file, mergeRows(readFileSync(file, "utf8"), rows, note));
     log(`rows written to ${file}`);
   }
