@@ -23,4 +23,9 @@ describe("node memory flags", () => {
     const quoted = NODE_MEMORY_FLAGS.map((f) => `"${f}"`).join(", ");
     expect(read("../../../infra/Dockerfile")).toContain(`CMD ["node", ${quoted}, "dist/main.js"]`);
   });
+
+  it("come with one malloc arena in the container image (glibc reads it only at start-up)", () => {
+    const runtimeStage = read("../../../infra/Dockerfile").split(/^FROM /m).at(-1) ?? "";
+    expect(runtimeStage).toMatch(/^ENV MALLOC_ARENA_MAX=1$/m);
+  });
 });
