@@ -25,7 +25,10 @@ describe("node memory flags", () => {
   });
 
   it("come with one malloc arena in the container image (glibc reads it only at start-up)", () => {
-    const runtimeStage = read("../../../infra/Dockerfile").split(/^FROM /m).at(-1) ?? "";
+    const runtimeStage =
+      read("../../../infra/Dockerfile")
+        .split(/^FROM /m)
+        .at(-1) ?? "";
     expect(runtimeStage).toMatch(/^ENV MALLOC_ARENA_MAX=1$/m);
   });
 });
