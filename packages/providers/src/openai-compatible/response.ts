@@ -21,14 +21,6 @@ export function usageToOpenAIUsage(usage: Usage): OpenAIUsage {
   };
 }
 
-/**
- * The upstream's own JSON text of each chunk object `openAISseToChunks` yields, so that a chunk
- * passed on unchanged in the OpenAI dialect is relayed as the upstream wrote it instead of being
- * serialised again (`JSON.stringify` was about half of dispatch's per-chunk work). Chunks are not
- * modified between the two; one that were would have to be deleted from here.
- */
-const upstreamText = new WeakMap<object, string>();
-
 /** A stream of OpenAI-shaped chunk objects with the usage seen so far. */
 export interface UsageTrackingStream<TChunk> {
   chunks: AsyncIterable<TChunk>;
@@ -59,8 +51,6 @@ export function openAISseToChunks<TChunk extends { usage?: unknown }>(
       }
       const seen = openAIUsageToUsage(chunk.usage);
       if (seen !== null) usage = seen;
-      // A data field of several lines joins them with "\n", which cannot be written back as one.
-      if (!event.data.includes("\n")) upstreamText.set(chunk, event.data);
       yield chunk;
     }
     throw malformedUpstream("stream ended without [DONE]");
@@ -78,38 +68,15 @@ export async function* openAIChunksToFrames(
   wantsUsage: boolean,
 ): AsyncGenerator<string> {
   for await (const chunk of chunks) {
-    const text = upstreamText.get(chunk);
     if (!wantsUsage) {
       if (Array.isArray(chunk.choices) && chunk.choices.length === 0 && chunk.usage) continue;
       if ("usage" in chunk) {
-        const cut = chunk.usage === null && text !== undefined ? withoutTrailingNullUsage(text) : undefined;
-        if (cut !== undefined) {
-          yield `data: ${cut}\n\n`;
-          continue;
-        }
         const { usage: _dropped, ...rest } = chunk;
         yield `data: ${JSON.stringify(rest)}\n\n`;
         continue;
       }
     }
-    yield `data: ${text ?? JSON.stringify(chunk)}\n\n`;
+    yield `data: ${JSON.stringify(chunk)}\n\n`;
   }
   yield "data: [DONE]\n\n";
-}
-
-const NULL_USAGE = ',"usage":null}';
-
-/**
- * `{…,"usage":null}` → `{…}`, for the text of a chunk that parsed with `usage: null`; undefined when
- * the text has any other shape, and the caller serialises the object instead. This is OpenAI's
- * own layout for every chunk once usage is asked for (Gatehouse always asks). The suffix is the
- * top-level member: the text is valid JSON ending in `}`, so the `null` before that brace is a
- * value of the outermost object, and `,"` cannot occur unescaped inside a string. Cut only when it
- * is the text's one `"usage"`, so a duplicate key (JSON.parse keeps the last) is never left behind.
- */
-export function withoutTrailingNullUsage(text: string): string | undefined {
-  if (!text.endsWith(NULL_USAGE)) return undefined;
-  const at = text.length - NULL_USAGE.length;
-  if (text.indexOf('"usage"') !== at + 1) return undefined;
-  return `${text.slice(0, at)}}`;
 }
