@@ -15,6 +15,7 @@
  *
  * A compare against a base build: `git worktree add ../base <commit>`, then `pnpm install` and
  * `pnpm build` there. With no base and no settings it is an A/A run: the noise on this machine.
+ * Both sides start with this checkout's node flags (NODE_MEMORY_FLAGS) plus their own --node-arg-*.
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -83,7 +84,8 @@ async function measure(target: Target, load: ModelKind, seconds: number, streams
 }
 
 async function main(): Promise<void> {
-  const base = resolve(option("base", REPO_ROOT));
+  // pnpm runs the script in bench/; a relative --base means relative to where the command was typed.
+  const base = resolve(process.env.INIT_CWD ?? process.cwd(), option("base", REPO_ROOT));
   if (!existsSync(resolve(base, "packages/launcher/dist/main.js"))) {
     throw new Error(`--base=${base} is not a built checkout (run pnpm install && pnpm build there)`);
   }

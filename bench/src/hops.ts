@@ -53,30 +53,44 @@ async function connect(port: number, deadlineMs: number): Promise<Socket> {
 
 const MESSAGE = Buffer.alloc(64, 0x61);
 
+const ROUND_TRIP_TIMEOUT_MS = 5_000;
+
 /** `count` sequential round trips of a 64-byte message; each one's time in ms. */
-async function pingPong(socket: Socket, count: number): Promise<number[]> {
+export async function pingPong(socket: Socket, count: number): Promise<number[]> {
   const times: number[] = [];
   let received = 0;
   let started = 0;
-  let done: (() => void) | undefined;
+  let settle: ((err?: Error) => void) | undefined;
   const onData = (data: Buffer) => {
     received += data.length;
     if (received < MESSAGE.length) return;
     received = 0;
     times.push(performance.now() - started);
-    done?.();
+    settle?.();
   };
+  const onClose = () => settle?.(new Error("the echo connection closed"));
   socket.on("data", onData);
+  socket.on("close", onClose);
   try {
     for (let i = 0; i < count; i++) {
-      await new Promise<void>((resolve) => {
-        done = resolve;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => settle?.(new Error(`no echo within ${ROUND_TRIP_TIMEOUT_MS} ms`)),
+          ROUND_TRIP_TIMEOUT_MS,
+        );
+        settle = (err) => {
+          clearTimeout(timer);
+          settle = undefined;
+          if (err) reject(err);
+          else resolve();
+        };
         started = performance.now();
         socket.write(MESSAGE);
       });
     }
   } finally {
     socket.off("data", onData);
+    socket.off("close", onClose);
   }
   return times;
 }
@@ -84,16 +98,18 @@ async function pingPong(socket: Socket, count: number): Promise<number[]> {
 /** Alternates the two kinds of round trip over `rounds`, so the machine's drift hits both alike. */
 export async function measureHops(cleanup: Cleanup, rounds: number, perRound: number): Promise<HopResult> {
   const otherPort = await freePort();
-  spawnNode(
+  const echo = spawnNode(
     { name: "echo", args: [join(REPO_ROOT, "bench/dist/hops.js")], env: { PORT: String(otherPort) } },
     cleanup,
   );
   const local = await echoServer(0);
-  const localPort = (local.address() as { port: number }).port;
-  const other = await connect(otherPort, 10_000);
-  const same = await connect(localPort, 1_000);
+  const sockets: Socket[] = [];
   const result: HopResult = { otherProcessMs: [], sameProcessMs: [] };
   try {
+    const other = await connect(otherPort, 10_000);
+    sockets.push(other);
+    const same = await connect((local.address() as { port: number }).port, 1_000);
+    sockets.push(same);
     await pingPong(other, 200); // warm-up
     await pingPong(same, 200);
     for (let r = 0; r < rounds; r++) {
@@ -101,9 +117,9 @@ export async function measureHops(cleanup: Cleanup, rounds: number, perRound: nu
       result.sameProcessMs.push(...(await pingPong(same, perRound)));
     }
   } finally {
-    other.destroy();
-    same.destroy();
+    for (const socket of sockets) socket.destroy();
     local.close();
+    await echo.stop();
   }
   return result;
 }
