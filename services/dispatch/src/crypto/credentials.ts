@@ -1,10 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { type Credentials, GatehouseError } from "@gatehouse/contracts";
-
-const ALGORITHM = "aes-256-gcm";
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const VERSION = "v1";
+import { SealError, seal, unseal } from "@gatehouse/kit";
 
 /**
  * The additional authenticated data binds a ciphertext to its account row: copied into another
@@ -14,16 +9,9 @@ export function credentialsAad(accountId: string): Buffer {
   return Buffer.from(`gatehouse/dispatch/provider-account/${accountId}`, "utf8");
 }
 
-/** `v1.<iv>.<tag>.<ciphertext>`, base64url parts; a fresh random IV for every encryption. */
+/** AES-256-GCM under the master key (`seal` in @gatehouse/kit): `v1.<iv>.<tag>.<ciphertext>`. */
 export function sealCredentials(key: Buffer, accountId: string, credentials: Credentials): string {
-  if (key.length !== 32) throw new Error("master key must be 32 bytes");
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(credentialsAad(accountId));
-  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(credentials), "utf8"), cipher.final()]);
-  return [VERSION, iv, cipher.getAuthTag(), ciphertext]
-    .map((p) => (typeof p === "string" ? p : p.toString("base64url")))
-    .join(".");
+  return seal(key, credentialsAad(accountId), JSON.stringify(credentials));
 }
 
 /**
@@ -31,29 +19,15 @@ export function sealCredentials(key: Buffer, accountId: string, credentials: Cre
  * (for logs) says which account, never anything from the plaintext.
  */
 export function openCredentials(key: Buffer, accountId: string, sealed: string): Credentials {
-  const parts = sealed.split(".");
-  const [version, ivText, tagText, ctText] = parts;
-  if (parts.length !== 4 || version !== VERSION || !ivText || !tagText || ctText === undefined) {
-    throw undecryptable(accountId, "unknown ciphertext format");
-  }
-  const iv = Buffer.from(ivText, "base64url");
-  const tag = Buffer.from(tagText, "base64url");
-  if (iv.length !== IV_BYTES || tag.length !== TAG_BYTES)
-    throw undecryptable(accountId, "bad iv or tag length");
+  let plaintext: string;
   try {
-    const decipher = createDecipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(credentialsAad(accountId));
-    decipher.setAuthTag(tag);
-    const plaintext = Buffer.concat([decipher.update(Buffer.from(ctText, "base64url")), decipher.final()]);
-    return JSON.parse(plaintext.toString("utf8")) as Credentials;
+    plaintext = unseal(key, credentialsAad(accountId), sealed);
   } catch (err) {
-    throw undecryptable(accountId, "authentication failed", err);
+    if (!(err instanceof SealError)) throw err;
+    throw new GatehouseError("internal_error", "provider account credentials cannot be read", {
+      detail: `credentials of account ${accountId}: ${err.message} (wrong GATEHOUSE_MASTER_KEY or tampered row)`,
+      cause: err,
+    });
   }
-}
-
-function undecryptable(accountId: string, why: string, cause?: unknown): GatehouseError {
-  return new GatehouseError("internal_error", "provider account credentials cannot be read", {
-    detail: `credentials of account ${accountId}: ${why} (wrong GATEHOUSE_MASTER_KEY or tampered row)`,
-    ...(cause === undefined ? {} : { cause }),
-  });
+  return JSON.parse(plaintext) as Credentials;
 }
