@@ -1,0 +1,4 @@
+import { defineProject } from "vitest/config";
+import { sharedProject } from "../../vitest.shared.js";
+
+export default defineProject(sharedProject("egress"));
