@@ -72,6 +72,9 @@ function baseEnv(options: {
     GATEHOUSE_DATA_DIR: options.dataDir,
     LOG_LEVEL: "warn",
     HOST: "127.0.0.1",
+    // The mock upstream listens on 127.0.0.1; allowed explicitly, as an operator allows a
+    // self-hosted upstream (the separate-process shape runs without local mode).
+    GATEHOUSE_EGRESS_ALLOW: "127.0.0.1/32",
   };
 }
 

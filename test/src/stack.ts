@@ -56,6 +56,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     SHUTDOWN_TIMEOUT_MS: "3000",
     // A fresh credentials key per stack, as a deployment would set it (dispatch refuses to start without).
     GATEHOUSE_MASTER_KEY: randomBytes(32).toString("base64"),
+    // The mock upstreams and webhook receivers listen on 127.0.0.1: allowed as an operator allows a
+    // self-hosted upstream. Tests of the default policy pass GATEHOUSE_EGRESS_ALLOW: "" (unset).
+    GATEHOUSE_EGRESS_ALLOW: "127.0.0.1/32",
     ...options.env,
   };
   const logs = new LogSink();

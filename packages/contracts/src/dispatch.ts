@@ -97,14 +97,20 @@ export const CreateAccountRequest = z.object({
 });
 export type CreateAccountRequest = z.input<typeof CreateAccountRequest>;
 
-/** Absent fields stay as they are; `credentials` replaces the whole set, `baseUrl: null` clears it. */
+/**
+ * Absent fields stay as they are; `credentials` replaces the whole set, `baseUrl: null` clears it.
+ * `type`, `baseUrl`, `credentials` and `options` decide where the credentials go: tenant admins only.
+ * `enabled: false` revokes like `admin.accounts.disable`.
+ */
 export const UpdateAccountRequest = z.object({
   actor: Actor,
   name: AccountName,
+  type: ProviderType.optional(),
   baseUrl: z.string().max(2_048).nullable().optional(),
   credentials: Credentials.optional(),
   options: AccountOptions.optional(),
   models: AccountModels.optional(),
+  enabled: z.boolean().optional(),
 });
 export type UpdateAccountRequest = z.input<typeof UpdateAccountRequest>;
 

@@ -47,6 +47,8 @@ export const ERROR_CATALOG = {
   provider_rate_limited: { status: 429, retryable: true, level: "info", type: "rate_limit_error" },
   provider_error: { status: 502, retryable: true, level: "warn", type: "api_error" },
   provider_timeout: { status: 504, retryable: true, level: "warn", type: "timeout_error" },
+  /** The account's upstream resolved to an address the egress policy refuses; retrying cannot help. */
+  upstream_not_allowed: { status: 502, retryable: false, level: "warn", type: "api_error" },
   service_unavailable: { status: 503, retryable: true, level: "warn", type: "overloaded_error" },
   service_timeout: { status: 504, retryable: true, level: "warn", type: "timeout_error" },
   internal_error: { status: 500, retryable: true, level: "error", type: "api_error" },

@@ -1,3 +1,4 @@
+import { EgressPolicy, EMPTY_ALLOWLIST } from "@gatehouse/egress";
 import { describe, expect, it } from "vitest";
 import { accountConfigSchema, createProviderClient, PROVIDER_TYPES } from "./index.js";
 
@@ -60,6 +61,7 @@ describe("account config schemas", () => {
     };
     expect(() =>
       createProviderClient(account, {
+        egress: new EgressPolicy({ allow: EMPTY_ALLOWLIST, allowLoopback: false }),
         connectTimeoutMs: 1,
         firstByteTimeoutMs: 1,
         idleTimeoutMs: 1,

@@ -1,4 +1,5 @@
 import { GatehouseError } from "@gatehouse/contracts";
+import { EGRESS_REFUSED, egressConnector } from "@gatehouse/egress";
 import { type Dispatcher, Pool } from "undici";
 import { type ErrorContext, malformedUpstream, parseRetryAfterMs, upstreamHttpError } from "./errors.js";
 import { type SseEvent, SseParser } from "./sse.js";
@@ -49,6 +50,15 @@ export function networkError(error: unknown, signal: AbortSignal, accountName: s
   if (signal.aborted) return abortReason(signal);
   const code = errorCode(error);
   const detail = `${code ?? "unknown"}: ${error instanceof Error ? error.message : String(error)}`;
+  if (code === EGRESS_REFUSED) {
+    // The host and the address it resolved to stay in the detail (logs): callers learn only that
+    // the policy said no, not what an internal name resolves to.
+    return new GatehouseError(
+      "upstream_not_allowed",
+      `the provider for account ${accountName} is at an address this gateway's egress policy refuses`,
+      { detail },
+    );
+  }
   if (code !== undefined && TIMEOUT_CODES.has(code)) {
     return new GatehouseError(
       "provider_timeout",
@@ -106,7 +116,8 @@ export class Transport {
     const url = new URL(baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, "");
     this.pool = new Pool(url.origin, {
-      connect: { timeout: options.connectTimeoutMs },
+      // Every connection is checked against the egress policy on the address it is made to.
+      connect: egressConnector(options.egress, { timeout: options.connectTimeoutMs }),
       headersTimeout: options.firstByteTimeoutMs,
       bodyTimeout: options.idleTimeoutMs,
       keepAliveTimeout: 30_000,

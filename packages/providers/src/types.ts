@@ -1,4 +1,5 @@
 import type { ProviderType } from "@gatehouse/contracts";
+import type { EgressPolicy } from "@gatehouse/egress";
 import type { OpenAIChatChunk, OpenAIChatRequest, OpenAIChatResponse } from "./openai-compatible/wire.js";
 
 /** What the caller asked for. */
@@ -52,6 +53,8 @@ export interface ProviderClient {
 }
 
 export interface ClientOptions {
+  /** Where connections may go; checked on the resolved address of every connection. */
+  egress: EgressPolicy;
   connectTimeoutMs: number;
   /** Time from sending the request to the response headers. */
   firstByteTimeoutMs: number;

@@ -35,4 +35,25 @@ describe("dispatch config", () => {
       /USAGE_FLUSH_MS/,
     );
   });
+
+  it("refuses private egress by default, reads the allowlist, and lets local mode reach loopback", () => {
+    const key = randomBytes(32).toString("hex");
+    expect(loadConfig({ GATEHOUSE_MASTER_KEY: key }).egress).toEqual({
+      allow: { networks: [], hosts: [], suffixes: [] },
+      allowLoopback: false,
+    });
+    const allowed = loadConfig({
+      GATEHOUSE_MASTER_KEY: key,
+      GATEHOUSE_EGRESS_ALLOW: "10.0.0.0/8,ollama.internal",
+    });
+    expect(allowed.egress.allow).toEqual({
+      networks: [{ address: "10.0.0.0", prefix: 8 }],
+      hosts: ["ollama.internal"],
+      suffixes: [],
+    });
+    expect(loadConfig({ GATEHOUSE_LOCAL_MODE: "true" }).egress.allowLoopback).toBe(true);
+    expect(() => loadConfig({ GATEHOUSE_MASTER_KEY: key, GATEHOUSE_EGRESS_ALLOW: "10.0.0.0/40" })).toThrow(
+      /GATEHOUSE_EGRESS_ALLOW: "10\.0\.0\.0\/40": the prefix length/,
+    );
+  });
 });

@@ -1,3 +1,4 @@
+import { type EgressPolicyOptions, egressAllowEnv } from "@gatehouse/egress";
 import { env, parseEnv } from "@gatehouse/kit";
 import { type BaseConfig, baseEnv, toBaseConfig } from "@gatehouse/service-host";
 import { z } from "zod";
@@ -23,9 +24,12 @@ const schema = z
       .optional(),
     /**
      * One-process local mode (`pnpm start`): without a master key, one is generated once and kept in
-     * `<GATEHOUSE_DATA_DIR>/master.key` (mode 0600). Never set this on a shared deployment.
+     * `<GATEHOUSE_DATA_DIR>/master.key` (mode 0600), and provider calls may go to loopback (a local
+     * Ollama). Never set this on a shared deployment.
      */
     GATEHOUSE_LOCAL_MODE: env.bool(false),
+    /** Hosts and CIDRs provider calls may reach besides public addresses (`10.0.0.0/8,ollama.internal`). */
+    GATEHOUSE_EGRESS_ALLOW: egressAllowEnv(),
     /** The ingress access lease: disabling or deleting an account waits at most this long for replicas. */
     ACCESS_LEASE_MS: env.positiveMs(2_000),
     /** Upstream TCP/TLS connect timeout. */
@@ -60,6 +64,8 @@ export interface DispatchConfig extends BaseConfig {
   masterKey: Buffer | undefined;
   localMode: boolean;
   accessLeaseMs: number;
+  /** Where provider calls may connect (and which base URLs the admin API accepts). */
+  egress: EgressPolicyOptions;
   upstream: {
     connectTimeoutMs: number;
     firstByteTimeoutMs: number;
@@ -77,6 +83,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Dis
     masterKey: e.GATEHOUSE_MASTER_KEY === undefined ? undefined : parseMasterKey(e.GATEHOUSE_MASTER_KEY),
     localMode: e.GATEHOUSE_LOCAL_MODE,
     accessLeaseMs: e.ACCESS_LEASE_MS,
+    egress: { allow: e.GATEHOUSE_EGRESS_ALLOW, allowLoopback: e.GATEHOUSE_LOCAL_MODE },
     upstream: {
       connectTimeoutMs: e.UPSTREAM_CONNECT_TIMEOUT_MS,
       firstByteTimeoutMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,

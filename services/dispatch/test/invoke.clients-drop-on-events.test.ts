@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type BusConnection, connectBus, encodeJson } from "@gatehouse/bus";
 import { type AccessEventEnvelope, accessEventSubject } from "@gatehouse/contracts";
+import { EgressPolicy, EMPTY_ALLOWLIST } from "@gatehouse/egress";
 import { captureLogger, testNatsUrl, testPrefix, waitFor } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountSource, dropOnAccountEvents, ProviderClients } from "../src/invoke/clients.js";
@@ -29,7 +30,13 @@ const source: AccountSource = {
 
 const clients = new ProviderClients(
   source,
-  { connectTimeoutMs: 1_000, firstByteTimeoutMs: 1_000, idleTimeoutMs: 1_000, maxRetries: 0 },
+  {
+    egress: new EgressPolicy({ allow: EMPTY_ALLOWLIST, allowLoopback: false }),
+    connectTimeoutMs: 1_000,
+    firstByteTimeoutMs: 1_000,
+    idleTimeoutMs: 1_000,
+    maxRetries: 0,
+  },
   60_000,
 );
 

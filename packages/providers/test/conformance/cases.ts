@@ -1,4 +1,5 @@
 import type { GatehouseError } from "@gatehouse/contracts";
+import { EgressPolicy, parseEgressAllowlist } from "@gatehouse/egress";
 import {
   type MockUpstream,
   startAnthropicUpstream,
@@ -102,7 +103,14 @@ export const CASES: ProviderCase[] = [
 
 export const HTTP_CASES = CASES.filter((c) => c.caps.http);
 
+/** The mock upstreams listen on 127.0.0.1: allowed as an operator allows a self-hosted upstream. */
+export const LOOPBACK_ALLOWED = new EgressPolicy({
+  allow: parseEgressAllowlist("127.0.0.1/32"),
+  allowLoopback: false,
+});
+
 export const FAST: ClientOptions = {
+  egress: LOOPBACK_ALLOWED,
   connectTimeoutMs: 1_000,
   firstByteTimeoutMs: 2_000,
   idleTimeoutMs: 2_000,

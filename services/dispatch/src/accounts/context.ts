@@ -1,6 +1,7 @@
 import type { BusClient } from "@gatehouse/bus";
 import type { AccessEventBody, Actor, Propagation } from "@gatehouse/contracts";
 import type { Db, Tx } from "@gatehouse/db";
+import type { EgressPolicy } from "@gatehouse/egress";
 import type { Logger } from "@gatehouse/kit";
 import { type AuditEntry, appendAccessEvent, insertAudit } from "@gatehouse/outbox";
 import { auditEvents, type DispatchSchema, outbox } from "../db/schema.js";
@@ -14,6 +15,8 @@ export interface AccountsContext {
   /** Asks acl who manages an account: that relationship is acl's data, not ours. */
   readonly client: BusClient;
   readonly masterKey: Buffer;
+  /** Base URLs refused on their face are refused at the admin API; calls check the resolved address. */
+  readonly egress: EgressPolicy;
   readonly logger: Logger;
   readonly now: () => Date;
   /** Publish committed access events and wait (bounded) for ingress replicas to confirm them. */

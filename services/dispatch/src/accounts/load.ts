@@ -1,8 +1,27 @@
-import type { AccountModel, AccountOptions, Credentials, ProviderType } from "@gatehouse/contracts";
+import {
+  type AccountModel,
+  type AccountOptions,
+  type Credentials,
+  GatehouseError,
+  type ProviderType,
+} from "@gatehouse/contracts";
 import { eq } from "drizzle-orm";
 import { openCredentials } from "../crypto/credentials.js";
 import { providerAccounts } from "../db/schema.js";
-import type { DispatchDb } from "./context.js";
+import type { DispatchDb, DispatchTx } from "./context.js";
+import type { AccountRow } from "./view.js";
+
+/** The stored row for the admin API (credentials stay sealed); `not_found` when there is none. */
+export async function loadAccountRow(
+  db: DispatchDb | DispatchTx,
+  name: string,
+  forUpdate = false,
+): Promise<AccountRow> {
+  const query = db.select().from(providerAccounts).where(eq(providerAccounts.name, name));
+  const [row] = forUpdate ? await query.for("update") : await query;
+  if (!row) throw new GatehouseError("not_found", `provider account '${name}' not found`);
+  return row;
+}
 
 /** Everything needed to call a provider for one account, credentials decrypted. Keep it in memory only. */
 export interface LoadedAccount {

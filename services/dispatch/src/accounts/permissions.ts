@@ -5,18 +5,21 @@ export function isAdmin(actor: Actor): boolean {
   return actor.principal.kind === "user" && actor.principal.role === "admin";
 }
 
-async function deny(
+/** Audits a refused attempt (`detail` names what was attempted, never values) and returns the 403. */
+export async function deny(
   ctx: AccountsContext,
   actor: Actor,
   action: string,
   account: string | null,
   message: string,
-) {
+  detail?: Record<string, unknown>,
+): Promise<GatehouseError> {
   await writeAudit(ctx.db, actor, ctx.now(), {
     action,
     targetKind: "provider_account",
     targetId: account,
     outcome: "denied",
+    ...(detail === undefined ? {} : { detail }),
   });
   return new GatehouseError("permission_denied", message);
 }
@@ -40,6 +43,7 @@ export async function requireAccountRole(
   account: string,
   minimumRole: GrantRole,
   action: string,
+  detail?: Record<string, unknown>,
 ): Promise<void> {
   if (isAdmin(actor)) return;
   const { id, kind, role } = actor.principal;
@@ -57,6 +61,7 @@ export async function requireAccountRole(
       minimumRole === "manager"
         ? `managing provider account '${account}' needs the manager role on it`
         : `no access to provider account '${account}'`,
+      detail,
     );
   }
 }

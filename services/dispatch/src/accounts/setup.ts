@@ -1,4 +1,5 @@
 import type { Route } from "@gatehouse/bus";
+import { EgressPolicy } from "@gatehouse/egress";
 import { startAccessEventPublisher } from "@gatehouse/outbox";
 import type { ServiceRuntime } from "@gatehouse/service-host";
 import type { DispatchConfig } from "../config.js";
@@ -7,6 +8,7 @@ import { outbox, schema } from "../db/schema.js";
 import { accountRoutes } from "../handlers/accounts.js";
 import { accountAuditRoutes } from "../handlers/accounts-audit.js";
 import { catalogRoutes } from "../handlers/accounts-catalog.js";
+import { accountUpdateRoute } from "../handlers/accounts-update.js";
 import type { AccountsContext } from "./context.js";
 
 /**
@@ -29,13 +31,24 @@ export async function setupAccounts(
     leaseMs: config.accessLeaseMs,
     onStop: runtime.onStop,
   });
+  const egress = new EgressPolicy(config.egress);
+  runtime.logger.info({ egress: egress.describe() }, "egress policy: public addresses, plus these");
   const ctx: AccountsContext = {
     db,
     client: runtime.client,
     masterKey,
+    egress,
     logger: runtime.logger,
     now: () => new Date(),
     propagate: events.propagate,
   };
-  return { ctx, routes: [...accountRoutes(ctx), ...catalogRoutes(ctx), ...accountAuditRoutes(ctx)] };
+  return {
+    ctx,
+    routes: [
+      ...accountRoutes(ctx),
+      accountUpdateRoute(ctx),
+      ...catalogRoutes(ctx),
+      ...accountAuditRoutes(ctx),
+    ],
+  };
 }

@@ -4,6 +4,7 @@ import {
   GatehouseError,
   type ProviderType,
 } from "@gatehouse/contracts";
+import type { EgressPolicy } from "@gatehouse/egress";
 import { accountConfigSchema } from "@gatehouse/providers";
 
 export interface AccountConfigInput {
@@ -45,6 +46,16 @@ export function validateAccountConfig(type: ProviderType, input: AccountConfigIn
       })
       .join("; "),
   );
+}
+
+/**
+ * A new base URL the egress policy refuses on its face (an IP literal in a refused range, in any
+ * spelling the URL parser normalises, or `localhost`) is refused here, naming the rule. No DNS: a
+ * name is judged on the address each connection resolves to, at call time.
+ */
+export function requireEgressAllowed(egress: EgressPolicy, baseUrl: string): void {
+  const refusal = egress.checkUrl(baseUrl);
+  if (refusal) throw invalid(`baseUrl: ${refusal.message}`);
 }
 
 /** The rules for every type, with messages that say what to do. */

@@ -9,31 +9,16 @@ import {
   dispatchAdminAccountsEnable,
   dispatchAdminAccountsGet,
   dispatchAdminAccountsList,
-  dispatchAdminAccountsUpdate,
   GatehouseError,
-  type ProviderType,
 } from "@gatehouse/contracts";
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
-import {
-  type AccountsContext,
-  change,
-  type DispatchDb,
-  type DispatchTx,
-  revoking,
-  writeAudit,
-} from "../accounts/context.js";
+import { type AccountsContext, change, revoking, writeAudit } from "../accounts/context.js";
+import { loadAccountRow } from "../accounts/load.js";
 import { isAdmin, requireAccountRole, requireAdmin } from "../accounts/permissions.js";
-import { validateAccountConfig } from "../accounts/validate.js";
-import { type AccountRow, accountView } from "../accounts/view.js";
+import { requireEgressAllowed, validateAccountConfig } from "../accounts/validate.js";
+import { accountView } from "../accounts/view.js";
 import { sealCredentials } from "../crypto/credentials.js";
 import { providerAccounts } from "../db/schema.js";
-
-async function loadRow(db: DispatchDb | DispatchTx, name: string, forUpdate = false): Promise<AccountRow> {
-  const query = db.select().from(providerAccounts).where(eq(providerAccounts.name, name));
-  const [row] = forUpdate ? await query.for("update") : await query;
-  if (!row) throw new GatehouseError("not_found", `provider account '${name}' not found`);
-  return row;
-}
 
 function isUniqueViolation(err: unknown): boolean {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
@@ -42,29 +27,13 @@ function isUniqueViolation(err: unknown): boolean {
   return false;
 }
 
-/** Which model names changed, for the audit record (never the credentials, only that they changed). */
-function changedFields(req: {
-  baseUrl?: unknown;
-  credentials?: unknown;
-  options?: unknown;
-  models?: unknown;
-}) {
-  return Object.entries({
-    baseUrl: req.baseUrl,
-    credentials: req.credentials,
-    options: req.options,
-    models: req.models,
-  })
-    .filter(([, v]) => v !== undefined)
-    .map(([k]) => k);
-}
-
 export function accountRoutes(ctx: AccountsContext): Route[] {
   return [
     route(dispatchAdminAccountsCreate, async (req) => {
       await requireAdmin(ctx, req.actor, "account.create", req.name);
       const baseUrl = req.baseUrl ?? null;
       validateAccountConfig(req.type, { baseUrl, credentials: req.credentials, options: req.options });
+      if (baseUrl !== null) requireEgressAllowed(ctx.egress, baseUrl);
       const id = randomUUID();
       const now = ctx.now();
       try {
@@ -138,55 +107,14 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
 
     route(dispatchAdminAccountsGet, async (req) => {
       await requireAccountRole(ctx, req.actor, req.name, "user", "account.get");
-      return accountView(await loadRow(ctx.db, req.name));
-    }),
-
-    route(dispatchAdminAccountsUpdate, async (req) => {
-      await requireAccountRole(ctx, req.actor, req.name, "manager", "account.update");
-      const now = ctx.now();
-      return change(ctx, async (tx) => {
-        const current = await loadRow(tx, req.name, true);
-        const next = {
-          baseUrl: req.baseUrl === undefined ? current.baseUrl : req.baseUrl,
-          options: req.options ?? current.options,
-          models: req.models ?? current.models,
-        };
-        validateAccountConfig(current.type as ProviderType, {
-          baseUrl: next.baseUrl,
-          credentials: req.credentials,
-          options: next.options,
-        });
-        const [row] = await tx
-          .update(providerAccounts)
-          .set({
-            ...next,
-            ...(req.credentials === undefined
-              ? {}
-              : {
-                  credentialsCiphertext: sealCredentials(ctx.masterKey, current.id, req.credentials),
-                  credentialsSet: Object.keys(req.credentials).length > 0,
-                }),
-            updatedAt: now,
-          })
-          .where(eq(providerAccounts.id, current.id))
-          .returning();
-        if (!row) throw new Error("account update returned no row");
-        await writeAudit(tx, req.actor, now, {
-          action: "account.update",
-          targetKind: "provider_account",
-          targetId: row.name,
-          outcome: "success",
-          detail: { changed: changedFields(req) },
-        });
-        return accountView(row);
-      });
+      return accountView(await loadAccountRow(ctx.db, req.name));
     }),
 
     route(dispatchAdminAccountsDisable, async (req) => {
       await requireAccountRole(ctx, req.actor, req.name, "manager", "account.disable");
       const now = ctx.now();
       return revoking(ctx, async (tx, emit) => {
-        const current = await loadRow(tx, req.name, true);
+        const current = await loadAccountRow(tx, req.name, true);
         const [row] = await tx
           .update(providerAccounts)
           .set({ enabled: false, updatedAt: now })
@@ -209,7 +137,7 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
       await requireAccountRole(ctx, req.actor, req.name, "manager", "account.enable");
       const now = ctx.now();
       return change(ctx, async (tx) => {
-        const current = await loadRow(tx, req.name, true);
+        const current = await loadAccountRow(tx, req.name, true);
         const [row] = await tx
           .update(providerAccounts)
           .set({ enabled: true, updatedAt: now })
@@ -228,13 +156,13 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
 
     route(dispatchAdminAccountsDelete, async (req) => {
       await requireAdmin(ctx, req.actor, "account.delete", req.name);
-      await loadRow(ctx.db, req.name);
+      await loadAccountRow(ctx.db, req.name);
       // Grants go first: if the delete then fails the account merely lost its grants (safe), whereas
       // the other order could let a later account under the same name inherit them.
       await ctx.client.request(aclAdminGrantsPurgeAccount, { actor: req.actor, account: req.name });
       const now = ctx.now();
       return revoking(ctx, async (tx, emit) => {
-        const current = await loadRow(tx, req.name, true);
+        const current = await loadAccountRow(tx, req.name, true);
         await tx.delete(providerAccounts).where(eq(providerAccounts.id, current.id));
         await writeAudit(tx, req.actor, now, {
           action: "account.delete",

@@ -35,7 +35,11 @@ export async function setupInvoke(
       return { account, enabled: row.enabled, version };
     },
   };
-  const clients = new ProviderClients(source, config.upstream, config.accountCacheTtlMs);
+  const clients = new ProviderClients(
+    source,
+    { ...config.upstream, egress: accounts.egress },
+    config.accountCacheTtlMs,
+  );
   const accountEvents = dropOnAccountEvents(runtime.bus.nc, config.prefix, clients);
   runtime.onStop("provider-clients", () => {
     accountEvents.unsubscribe();

@@ -101,7 +101,8 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
       onRequest: ctx.authenticate,
       schema: {
         tags,
-        summary: "Update a provider account (admin or manager); credentials and models are replaced whole",
+        summary:
+          "Update a provider account: models and enabled (admin or manager); type, base_url, credentials and options (admin). Credentials and models are replaced whole",
         params: NameParams,
         body: UpdateAccountBody,
         response: { 200: AccountOut.extend(Propagated) },
@@ -112,10 +113,12 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
       const account = await ctx.client.request(dispatchAdminAccountsUpdate, {
         actor: actorOf(request),
         name: accountParam(request.params.name),
+        ...(b.type === undefined ? {} : { type: b.type }),
         ...(b.base_url === undefined ? {} : { baseUrl: b.base_url }),
         ...(b.credentials === undefined ? {} : { credentials: camelKeys(b.credentials) }),
         ...(b.options === undefined ? {} : { options: camelKeys(b.options) }),
         ...(b.models === undefined ? {} : { models: b.models.map(modelIn) }),
+        ...(b.enabled === undefined ? {} : { enabled: b.enabled }),
       });
       invalidateCatalog(ctx);
       return revokedOut(accountOut, account);

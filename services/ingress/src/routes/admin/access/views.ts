@@ -101,12 +101,21 @@ export const CreateAccountBody = z
   })
   .strict();
 
+const AdminOnly = "Tenant admins only: it decides where the account's credentials are sent.";
+
 export const UpdateAccountBody = z
   .object({
-    base_url: z.string().max(2_048).nullable().optional(),
-    credentials: CredentialsIn.optional(),
-    options: OptionsIn.optional(),
+    type: z.enum(PROVIDER_TYPES).optional().describe(`${AdminOnly} Needs credentials again.`),
+    base_url: z
+      .string()
+      .max(2_048)
+      .nullable()
+      .optional()
+      .describe(`${AdminOnly} Needs credentials again when the account has some.`),
+    credentials: CredentialsIn.optional().describe(`${AdminOnly} Replaces the whole set; write-only.`),
+    options: OptionsIn.optional().describe(AdminOnly),
     models: z.array(ModelIn).max(1_000).optional(),
+    enabled: z.boolean().optional().describe("false disables the account at once, like POST …/disable"),
   })
   .strict();
 
