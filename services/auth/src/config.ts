@@ -1,3 +1,4 @@
+import { type EgressPolicyOptions, egressAllowEnv } from "@gatehouse/egress";
 import { parseKey } from "@gatehouse/keys";
 import { env, parseEnv } from "@gatehouse/kit";
 import { type BaseConfig, baseEnv, toBaseConfig } from "@gatehouse/service-host";
@@ -37,6 +38,12 @@ const schema = z.object({
     .string()
     .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64")
     .optional(),
+  /** Longest one outbound delivery attempt may take (connect, headers, body). */
+  AUTH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** Hosts and CIDRs outbound webhooks may reach besides public addresses (`10.0.0.0/8,hooks.internal`). */
+  GATEHOUSE_EGRESS_ALLOW: egressAllowEnv(),
+  /** One-process local mode (`pnpm start`): outbound webhooks may also go to loopback. */
+  GATEHOUSE_LOCAL_MODE: env.bool(false),
   /** How often the outbound delivery worker looks for due deliveries. */
   AUTH_WEBHOOK_POLL_MS: env.positiveMs(1_000),
   /** Delivery attempts before a delivery is marked failed. */
@@ -56,6 +63,9 @@ const schema = z.object({
 
 export interface WebhookConfig {
   key: Buffer | undefined;
+  /** Where deliveries may connect (and which endpoint URLs the admin API accepts). */
+  egress: EgressPolicyOptions;
+  timeoutMs: number;
   pollMs: number;
   maxAttempts: number;
   retryBaseMs: number;
@@ -85,6 +95,8 @@ export function loadConfig(env: Record<string, string | undefined>): AuthConfig 
     propagationWaitMs: e.ACCESS_LEASE_MS,
     webhooks: {
       key: e.AUTH_WEBHOOK_KEY === undefined ? undefined : Buffer.from(e.AUTH_WEBHOOK_KEY, "base64"),
+      egress: { allow: e.GATEHOUSE_EGRESS_ALLOW, allowLoopback: e.GATEHOUSE_LOCAL_MODE },
+      timeoutMs: e.AUTH_WEBHOOK_TIMEOUT_MS,
       pollMs: e.AUTH_WEBHOOK_POLL_MS,
       maxAttempts: e.AUTH_WEBHOOK_MAX_ATTEMPTS,
       retryBaseMs: e.AUTH_WEBHOOK_RETRY_BASE_MS,

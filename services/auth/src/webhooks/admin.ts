@@ -14,6 +14,7 @@ import {
   type WebhookEndpoint,
   type WebhookSecret,
 } from "@gatehouse/contracts";
+import type { EgressPolicy } from "@gatehouse/egress";
 import { and, eq, type SQL } from "drizzle-orm";
 import { type AuthContext, change } from "../context.js";
 import { after, order, writeAudit } from "../db/queries.js";
@@ -25,7 +26,7 @@ import { sealSecret } from "./crypto.js";
 import { generateSecret } from "./signature.js";
 
 /** Admin API for webhook secrets (inbound), endpoints (outbound) and deliveries. All admin-only, all audited. */
-export function webhookAdminRoutes(ctx: AuthContext): Route[] {
+export function webhookAdminRoutes(ctx: AuthContext, egress: EgressPolicy): Route[] {
   const sealingKey = (): Buffer => {
     const key = ctx.config.webhooks.key;
     if (!key) throw new GatehouseError("conflict", "webhooks need AUTH_WEBHOOK_KEY to be configured on auth");
@@ -91,6 +92,9 @@ export function webhookAdminRoutes(ctx: AuthContext): Route[] {
 
     adminRoute(ctx, authAdminWebhookEndpointsCreate, async ({ actor, url, description, eventTypes }) => {
       requireAdmin(actor);
+      // Refused on its face (an internal IP literal, `localhost`); names are judged at connect time.
+      const refusal = egress.checkUrl(url);
+      if (refusal) throw new GatehouseError("validation_failed", `url: ${refusal.message}`);
       const key = sealingKey();
       const now = ctx.now();
       const id = randomUUID();

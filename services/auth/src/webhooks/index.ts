@@ -1,4 +1,5 @@
 import type { Route } from "@gatehouse/bus";
+import { EgressPolicy } from "@gatehouse/egress";
 import type { NatsConnection } from "nats";
 import type { AuthContext } from "../context.js";
 import { webhookAdminRoutes } from "./admin.js";
@@ -15,9 +16,11 @@ export async function setupWebhooks(
   prefix: string,
   onStop: (name: string, fn: () => Promise<void>) => void,
 ): Promise<Route[]> {
-  const worker = startWebhookWorker(ctx);
+  const egress = new EgressPolicy(ctx.config.webhooks.egress);
+  ctx.logger.info({ egress: egress.describe() }, "egress policy: public addresses, plus these");
+  const worker = startWebhookWorker(ctx, egress);
   onStop("webhook-worker", () => worker.stop());
   const stopGrants = await followGrantRemovals(ctx, nc, prefix);
   onStop("webhook-grant-follower", stopGrants);
-  return [inboundRoute(ctx), ...webhookAdminRoutes(ctx)];
+  return [inboundRoute(ctx), ...webhookAdminRoutes(ctx, egress)];
 }

@@ -1,9 +1,10 @@
 import { randomInt } from "node:crypto";
 import { AccessEventEnvelope, accessEventSubject } from "@gatehouse/contracts";
+import { type EgressPolicy, egressConnector } from "@gatehouse/egress";
 import { ensureAccessEventStream } from "@gatehouse/outbox";
 import { and, eq, gt, inArray, isNull, lte } from "drizzle-orm";
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type NatsConnection } from "nats";
-import { request } from "undici";
+import { Agent, type Dispatcher, request } from "undici";
 import type { AuthContext } from "../context.js";
 import { apiKeys } from "../db/schema.js";
 import { keyExpiryNotices, webhookDeliveries, webhookEndpoints } from "../db/webhooks-schema.js";
@@ -14,8 +15,25 @@ import { signedHeaders } from "./signature.js";
 /** A claimed delivery is invisible to other workers this long (a crashed worker's claim expires). */
 const CLAIM_MS = 60_000;
 const BATCH = 20;
-const SEND_TIMEOUT_MS = 10_000;
 const MAX_BACKOFF_MS = 3_600_000;
+
+/**
+ * What the deliveries list shows for an attempt that got no HTTP answer, whatever the cause:
+ * connection refused, reset, timed out, or not allowed by the egress policy all read the same, so
+ * an admin cannot use endpoints to learn which internal hosts and ports answer. The cause is in
+ * auth's log; HTTP statuses (from a host the policy allowed) are shown as they are.
+ */
+export const NO_HTTP_ANSWER =
+  "could not deliver: the endpoint gave no HTTP answer (the cause is in auth's log)";
+
+/** The connection pool deliveries go through: every connection is checked against the egress policy. */
+export function webhookDispatcher(egress: EgressPolicy, timeoutMs: number): Agent {
+  return new Agent({
+    connect: egressConnector(egress, { timeout: timeoutMs }),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+}
 
 /** Delay before attempt `attempt + 1`: exponential, capped, with "equal jitter" (half fixed, half random). */
 export function backoffMs(attempt: number, baseMs: number): number {
@@ -25,7 +43,7 @@ export function backoffMs(attempt: number, baseMs: number): number {
 }
 
 /** Sends due deliveries, at least once each, until they succeed or run out of attempts. */
-export async function deliverDue(ctx: AuthContext): Promise<number> {
+export async function deliverDue(ctx: AuthContext, dispatcher: Dispatcher): Promise<number> {
   const key = ctx.config.webhooks.key;
   if (!key) return 0;
   const now = ctx.now();
@@ -64,6 +82,7 @@ export async function deliverDue(ctx: AuthContext): Promise<number> {
       try {
         const secret = openSecret(key, endpoint.id, endpoint.secretCiphertext);
         const res = await request(endpoint.url, {
+          dispatcher,
           method: "POST",
           headers: {
             "content-type": "application/json",
@@ -71,14 +90,13 @@ export async function deliverDue(ctx: AuthContext): Promise<number> {
             ...signedHeaders(secret, `msg_${d.id}`, body, ctx.now()),
           },
           body,
-          headersTimeout: SEND_TIMEOUT_MS,
-          bodyTimeout: SEND_TIMEOUT_MS,
           // undici's request() does not follow redirects: a 3xx counts as a failed attempt.
         });
         status = res.statusCode;
         await res.body.dump();
       } catch (err) {
-        error = (err as Error).message.slice(0, 500);
+        error = NO_HTTP_ANSWER;
+        ctx.logger.info({ deliveryId: d.id, err }, "webhook delivery got no HTTP answer");
       }
       const attempts = d.attempts + 1;
       const ok = status !== null && status >= 200 && status < 300;
@@ -179,7 +197,8 @@ export async function followGrantRemovals(
 }
 
 /** Runs the delivery loop and the expiry scan until stopped. */
-export function startWebhookWorker(ctx: AuthContext): { stop(): Promise<void> } {
+export function startWebhookWorker(ctx: AuthContext, egress: EgressPolicy): { stop(): Promise<void> } {
+  const dispatcher = webhookDispatcher(egress, ctx.config.webhooks.timeoutMs);
   let stopped = false;
   let lastScan = 0;
   let wake: (() => void) | undefined;
@@ -190,7 +209,7 @@ export function startWebhookWorker(ctx: AuthContext): { stop(): Promise<void> } 
           lastScan = Date.now();
           await scanExpiring(ctx);
         }
-        while (!stopped && (await deliverDue(ctx)) === BATCH) {
+        while (!stopped && (await deliverDue(ctx, dispatcher)) === BATCH) {
           // a full batch: more may be due
         }
       } catch (err) {
@@ -210,6 +229,7 @@ export function startWebhookWorker(ctx: AuthContext): { stop(): Promise<void> } 
       stopped = true;
       wake?.();
       await loop;
+      await dispatcher.close();
     },
   };
 }
