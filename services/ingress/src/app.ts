@@ -7,6 +7,7 @@ import type { IngressConfig } from "./config.js";
 import type { IngressContext } from "./context.js";
 import { createAccessFeed } from "./events/follower.js";
 import { registerErrorHandling } from "./http/errors.js";
+import { acceptEmptyJsonBodies } from "./http/json-body.js";
 import { registerSchemas } from "./http/openapi.js";
 import { lazyChildLoggerFactory } from "./http/request-logger.js";
 import { featurePlugins } from "./plugins.js";
@@ -95,6 +96,7 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
       });
       app.decorateRequest("caller", undefined);
       registerErrorHandling(app);
+      acceptEmptyJsonBodies(app);
       await registerSchemas(app);
       for (const plugin of featurePlugins) await app.register(plugin, { ctx });
       // Stop accepting first; fastify.close() waits for in-flight requests (streams included).
