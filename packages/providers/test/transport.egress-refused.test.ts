@@ -2,15 +2,9 @@ import { EgressPolicy, EMPTY_ALLOWLIST } from "@gatehouse/egress";
 import { type MockUpstream, startOpenAIUpstream } from "@gatehouse/mock-upstreams";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProviderClient } from "../src/index.js";
-import { FAST, HELLO, rejection, signal } from "./conformance/cases.js";
+import { FAST, HELLO_CHAT, rejection, signal } from "./conformance/cases.js";
 
-const input = {
-  operation: "chat" as const,
-  dialect: "openai" as const,
-  model: "m",
-  body: HELLO,
-  stream: false,
-};
+const input = HELLO_CHAT;
 const DEFAULT_POLICY = new EgressPolicy({ allow: EMPTY_ALLOWLIST, allowLoopback: false });
 
 let upstream: MockUpstream;

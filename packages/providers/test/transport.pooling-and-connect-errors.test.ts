@@ -1,15 +1,9 @@
 import { startAnthropicUpstream, startGeminiUpstream, startOpenAIUpstream } from "@gatehouse/mock-upstreams";
 import { describe, expect, it } from "vitest";
 import { createProviderClient } from "../src/index.js";
-import { FAST, HELLO, rejection, signal } from "./conformance/cases.js";
+import { FAST, HELLO_CHAT, rejection, signal } from "./conformance/cases.js";
 
-const input = {
-  operation: "chat" as const,
-  dialect: "openai" as const,
-  model: "m",
-  body: HELLO,
-  stream: false,
-};
+const input = HELLO_CHAT;
 
 async function freePort(): Promise<number> {
   const probe = await startOpenAIUpstream();

@@ -153,6 +153,15 @@ export function chatInput(c: ProviderCase, body: Record<string, unknown>, stream
 
 export const HELLO = { messages: [{ role: "user", content: "Say hello" }] };
 
+/** A plain non-streaming OpenAI-dialect chat call, for transport tests. */
+export const HELLO_CHAT: InvokeInput = {
+  operation: "chat",
+  dialect: "openai",
+  model: "m",
+  body: HELLO,
+  stream: false,
+};
+
 export const WEATHER_TOOL = {
   type: "function",
   function: {
