@@ -52,11 +52,17 @@ const RANGES: ReadonlyArray<readonly [EgressRule, string, number]> = [
   ["multicast", "ff00::", 8],
 ];
 
+const family = (network: string) => (isIPv4(network) ? "ipv4" : "ipv6");
+
 const RULES: ReadonlyArray<readonly [EgressRule, BlockList]> = RANGES.map(([rule, network, prefix]) => {
   const list = new BlockList();
-  list.addSubnet(network, prefix, isIPv4(network) ? "ipv4" : "ipv6");
+  list.addSubnet(network, prefix, family(network));
   return [rule, list] as const;
 });
+
+/** Every refused range in one list: a public address (the usual case) costs one check, not one per rule. */
+const ANY_REFUSED = new BlockList();
+for (const [, network, prefix] of RANGES) ANY_REFUSED.addSubnet(network, prefix, family(network));
 
 /** The 16 bytes of an IPv6 address (zone id dropped), or undefined when it is not one. */
 export function ipv6Bytes(text: string): Uint8Array | undefined {
@@ -118,6 +124,7 @@ export function effectiveAddress(address: string): { address: string; family: "i
 /** Which rule refuses this IP address by default, or undefined for a globally reachable unicast address. */
 export function refusedRule(address: string): EgressRule | undefined {
   const target = effectiveAddress(address);
+  if (!ANY_REFUSED.check(target.address, target.family)) return undefined;
   for (const [rule, list] of RULES) if (list.check(target.address, target.family)) return rule;
   return undefined;
 }
