@@ -62,3 +62,11 @@ export function ingressPresenceSubject(prefix: string): string {
 export function ingressSyncSubject(prefix: string): string {
   return `${prefix}.v1.ingress.sync`;
 }
+
+/**
+ * The reply inbox prefix of a service's NATS connection (`_INBOX.<service>.…`). Per-service inboxes
+ * let the server's permissions (infra/nats/nats.conf) give each service its own replies only.
+ */
+export function inboxPrefixFor(service: ServiceName | "local"): string {
+  return `_INBOX.${service}`;
+}

@@ -13,6 +13,7 @@ import {
   type Endpoint,
   GATEHOUSE_VERSION,
   type HealthResponse,
+  inboxPrefixFor,
   type ServiceName,
 } from "@gatehouse/contracts";
 import { type Database, openDatabase } from "@gatehouse/db";
@@ -94,6 +95,8 @@ export function hostService(
           name: `gatehouse-${definition.service}`,
           logger,
           waitOnFirstConnect: true,
+          security: config.natsSecurity,
+          inboxPrefix: inboxPrefixFor(definition.service),
         });
         shutdown.add("nats", () => bus?.drain());
       }
