@@ -1,0 +1,49 @@
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { inboxPrefixFor, type ServiceName } from "@gatehouse/contracts";
+import { startNatsServer } from "@gatehouse/testkit";
+import { connect, type NatsConnection } from "nats";
+
+/** The configuration the compose stack runs NATS with: the tests read the very same file. */
+export const SHIPPED_NATS_CONFIG = fileURLToPath(new URL("../../infra/nats/nats.conf", import.meta.url));
+
+const SERVICES: ServiceName[] = ["auth", "acl", "dispatch", "ingress"];
+
+/** Like scripts/nats-secrets.sh: letters and digits, starting with a letter. */
+function password(): string {
+  return `gh${randomBytes(24).toString("hex")}`;
+}
+
+/**
+ * nats-server with infra/nats/nats.conf, its secrets from the environment as in compose, on free
+ * ports. `trace` logs every message that crosses it (payloads included).
+ */
+export async function startShippedNats(options: { trace?: boolean } = {}) {
+  const passwords = Object.fromEntries(SERVICES.map((s) => [s, password()])) as Record<ServiceName, string>;
+  const env = Object.fromEntries(
+    SERVICES.map((s) => [`GATEHOUSE_NATS_${s.toUpperCase()}_PASSWORD`, passwords[s]]),
+  );
+  const server = await startNatsServer({
+    configFile: SHIPPED_NATS_CONFIG,
+    env,
+    trace: options.trace ?? false,
+  });
+  return {
+    ...server,
+    passwords,
+    /** NATS_USER/NATS_PASSWORD for one service, as compose gives it. */
+    serviceEnv(service: ServiceName): Record<string, string> {
+      return { NATS_USER: service, NATS_PASSWORD: passwords[service] };
+    },
+    /** A raw connection as one service's user (with that service's inbox prefix). */
+    connectAs(service: ServiceName): Promise<NatsConnection> {
+      return connect({
+        servers: server.url,
+        user: service,
+        pass: passwords[service],
+        inboxPrefix: inboxPrefixFor(service),
+        maxReconnectAttempts: 0,
+      });
+    },
+  };
+}
