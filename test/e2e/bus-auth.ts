@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { inboxPrefixFor, type ServiceName } from "@gatehouse/contracts";
 import { startNatsServer } from "@gatehouse/testkit";
@@ -7,11 +7,19 @@ import { connect, type NatsConnection } from "nats";
 /** The configuration the compose stack runs NATS with: the tests read the very same file. */
 export const SHIPPED_NATS_CONFIG = fileURLToPath(new URL("../../infra/nats/nats.conf", import.meta.url));
 
+const SECRETS_SCRIPT = fileURLToPath(new URL("../../scripts/compose-secrets.sh", import.meta.url));
+
 const SERVICES: ServiceName[] = ["auth", "acl", "dispatch", "ingress"];
 
-/** Like scripts/nats-secrets.sh: letters and digits, starting with a letter. */
-function password(): string {
-  return `gh${randomBytes(24).toString("hex")}`;
+/** The secrets an operator makes for compose, by the documented command itself. */
+function composeSecrets(): Record<string, string> {
+  const out = execFileSync("sh", [SECRETS_SCRIPT], { encoding: "utf8" });
+  return Object.fromEntries(
+    out
+      .trim()
+      .split("\n")
+      .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+  );
 }
 
 /**
@@ -19,10 +27,13 @@ function password(): string {
  * ports. `trace` logs every message that crosses it (payloads included).
  */
 export async function startShippedNats(options: { trace?: boolean } = {}) {
-  const passwords = Object.fromEntries(SERVICES.map((s) => [s, password()])) as Record<ServiceName, string>;
-  const env = Object.fromEntries(
-    SERVICES.map((s) => [`GATEHOUSE_NATS_${s.toUpperCase()}_PASSWORD`, passwords[s]]),
-  );
+  const secrets = composeSecrets();
+  const variable = (s: ServiceName) => `GATEHOUSE_NATS_${s.toUpperCase()}_PASSWORD`;
+  const passwords = Object.fromEntries(SERVICES.map((s) => [s, secrets[variable(s)] ?? ""])) as Record<
+    ServiceName,
+    string
+  >;
+  const env = Object.fromEntries(SERVICES.map((s) => [variable(s), passwords[s]]));
   const server = await startNatsServer({
     configFile: SHIPPED_NATS_CONFIG,
     env,
