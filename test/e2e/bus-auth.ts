@@ -46,6 +46,13 @@ export async function startShippedNats(options: { trace?: boolean } = {}) {
     serviceEnv(service: ServiceName): Record<string, string> {
       return { NATS_USER: service, NATS_PASSWORD: passwords[service] };
     },
+    /** `serviceEnv` for every service: the stack's own NATS users, as compose runs it. */
+    serviceUsers(): Record<ServiceName, Record<string, string>> {
+      return Object.fromEntries(SERVICES.map((s) => [s, this.serviceEnv(s)])) as Record<
+        ServiceName,
+        Record<string, string>
+      >;
+    },
     /** A raw connection as one service's user (with that service's inbox prefix). */
     connectAs(service: ServiceName): Promise<NatsConnection> {
       return connect({

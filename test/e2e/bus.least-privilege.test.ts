@@ -29,12 +29,7 @@ beforeAll(async () => {
     prefix: "gatehouse",
     env: { GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey, ACCESS_LEASE_MS: "1000", USAGE_FLUSH_MS: "50" },
     ingressReplicas: 2,
-    serviceEnv: {
-      auth: nats.serviceEnv("auth"),
-      acl: nats.serviceEnv("acl"),
-      dispatch: nats.serviceEnv("dispatch"),
-      ingress: nats.serviceEnv("ingress"),
-    },
+    serviceEnv: nats.serviceUsers(),
   });
 });
 afterAll(async () => {
@@ -135,6 +130,8 @@ describe("the bus with infra/nats/nats.conf: every service its own user and subj
   });
 
   it("serves a chat call, an admin call and a confirmed revoke with per-service users", async () => {
+    // Readiness pings every service through the services API ($SRV discovery).
+    expect((await fetch(`${stack.url}/readyz`)).status).toBe(200);
     await createAccount(stack, adminKey, "mock-main", ["echo"]);
     const { va, key } = await newVirtualAccount(stack, adminKey, "app");
     await grant(stack, adminKey, "mock-main", { kind: "virtual_account", id: va.id });

@@ -15,12 +15,7 @@ beforeAll(async () => {
     natsUrl: nats.url,
     prefix: "gatehouse",
     env: { GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey },
-    serviceEnv: {
-      auth: nats.serviceEnv("auth"),
-      acl: nats.serviceEnv("acl"),
-      dispatch: nats.serviceEnv("dispatch"),
-      ingress: nats.serviceEnv("ingress"),
-    },
+    serviceEnv: nats.serviceUsers(),
   });
 });
 afterAll(async () => {
