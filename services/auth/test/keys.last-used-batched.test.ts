@@ -1,4 +1,4 @@
-import { authAdminPatsCreate, authAdminPatsList, authAdminUsersCreate } from "@gatehouse/contracts";
+import { authAdminPatsList, authAdminUsersCreate } from "@gatehouse/contracts";
 import { waitFor } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthHarness, createPat, startAuth, validate } from "./harness.js";

@@ -1,4 +1,4 @@
-import { authAdminPatsCreate, authAdminUsersCreate } from "@gatehouse/contracts";
+import { authAdminUsersCreate } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthHarness, createPat, startAuth, validate } from "./harness.js";
 

@@ -1,4 +1,4 @@
-import { authAdminPatsCreate, authAdminUsersCreate, authValidate } from "@gatehouse/contracts";
+import { authAdminUsersCreate, authValidate } from "@gatehouse/contracts";
 import { generateKey } from "@gatehouse/keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthHarness, createPat, startAuth, validate } from "./harness.js";
