@@ -51,6 +51,24 @@ describe("service processes", () => {
     },
   );
 
+  it.each(["auth", "acl", "dispatch", "ingress"])(
+    "%s refuses NATS credentials that do not go together, naming the variables and no secret",
+    async (service) => {
+      const { code, stderr } = await runToExit(service, {
+        NATS_PASSWORD: "secret-password-value",
+        NATS_TOKEN: "secret-token-value",
+        NATS_TLS_CERT: "/nonexistent/client.pem",
+        GATEHOUSE_MASTER_KEY: Buffer.alloc(32, 7).toString("base64"),
+      });
+      expect(code).toBe(2);
+      expect(stderr).toContain("NATS_USER: required when NATS_PASSWORD is set");
+      expect(stderr).toContain("set one way to authenticate to NATS");
+      expect(stderr).toContain("NATS_TLS_KEY: required when NATS_TLS_CERT is set");
+      expect(stderr).not.toContain("secret-password-value");
+      expect(stderr).not.toContain("secret-token-value");
+    },
+  );
+
   it("start as separate processes and stop cleanly on SIGTERM", async () => {
     const env = {
       NATS_URL: await testNatsUrl(),

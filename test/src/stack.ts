@@ -17,6 +17,12 @@ export interface TestStackOptions {
   env?: Record<string, string>;
   /** Ingress replicas, each with its own NATS connection. Default 1. */
   ingressReplicas?: number;
+  /** A NATS server of the test's own (default: the shared test server). */
+  natsUrl?: string;
+  /** The subject prefix (default: a fresh one per stack). */
+  prefix?: string;
+  /** Environment for one service only, over `env`: e.g. its own NATS_USER and NATS_PASSWORD. */
+  serviceEnv?: Partial<Record<BusServiceName | "ingress", Record<string, string>>>;
 }
 
 export interface TestStack {
@@ -34,7 +40,8 @@ export interface TestStack {
   stop(): Promise<void>;
 }
 
-const builders: Record<BusServiceName, (env: Record<string, string>, sink: LogSink) => HostedService> = {
+type Builders = Record<BusServiceName, (env: Record<string, string>, sink: LogSink) => HostedService>;
+const builders: Builders = {
   auth: (env, sink) => buildAuth(loadAuthConfig(env), { logger: sink.logger("auth") }),
   acl: (env, sink) => buildAcl(loadAclConfig(env), { logger: sink.logger("acl") }),
   dispatch: (env, sink) => buildDispatch(loadDispatchConfig(env), { logger: sink.logger("dispatch") }),
@@ -46,9 +53,9 @@ const builders: Record<BusServiceName, (env: Record<string, string>, sink: LogSi
  */
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const database = await createTestDatabase();
-  const prefix = testPrefix();
+  const prefix = options.prefix ?? testPrefix();
   const env: Record<string, string> = {
-    NATS_URL: await testNatsUrl(),
+    NATS_URL: options.natsUrl ?? (await testNatsUrl()),
     GATEHOUSE_PREFIX: prefix,
     DATABASE_URL: database.url,
     LOG_LEVEL: "debug",
@@ -62,6 +69,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     ...options.env,
   };
   const logs = new LogSink();
+  const envOf = (name: BusServiceName | "ingress") => ({ ...env, ...options.serviceEnv?.[name] });
   const services = {} as Record<BusServiceName, HostedService>;
   const ingress: IngressApp[] = [];
 
@@ -73,12 +81,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
 
   try {
     for (const name of ["auth", "acl", "dispatch"] as const) {
-      const svc = builders[name](env, logs);
+      const svc = builders[name](envOf(name), logs);
       await svc.start();
       services[name] = svc;
     }
     for (let i = 0; i < (options.ingressReplicas ?? 1); i++) {
-      const app = buildIngress(loadIngressConfig(env), { logger: logs.logger(`ingress-${i}`) });
+      const app = buildIngress(loadIngressConfig(envOf("ingress")), { logger: logs.logger(`ingress-${i}`) });
       await app.start();
       ingress.push(app);
     }
@@ -100,7 +108,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await services[name].stop();
     },
     async startService(name) {
-      const svc = builders[name](env, logs);
+      const svc = builders[name](envOf(name), logs);
       await svc.start();
       services[name] = svc;
     },

@@ -1,5 +1,6 @@
 import type { Logger } from "@gatehouse/kit";
 import type { NatsConnection } from "nats";
+import { type NatsSecurity, NO_NATS_SECURITY, natsConnectionSecurity } from "./security.js";
 import { connectCoalescing } from "./transport.js";
 
 export type { NatsConnection };
@@ -11,6 +12,13 @@ export interface BusConnectOptions {
   logger: Logger;
   /** Keep retrying the first connect instead of failing at once (container start order). */
   waitOnFirstConnect?: boolean;
+  /** Credentials and TLS (from `natsSecurityFrom`); default: none. */
+  security?: NatsSecurity;
+  /**
+   * Where this connection's replies arrive (`inboxPrefixFor(service)`): a per-service prefix lets
+   * the server's permissions give each service its own replies and nobody else's.
+   */
+  inboxPrefix?: string;
 }
 
 export interface BusConnection {
@@ -36,6 +44,8 @@ export async function connectBus(options: BusConnectOptions): Promise<BusConnect
     maxPingOut: 2,
     // Otherwise every request allocates an Error to keep its async stack: measurable on the hot path.
     noAsyncTraces: true,
+    ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
+    ...natsConnectionSecurity(options.security ?? NO_NATS_SECURITY),
   });
   let connected = true;
   const log = options.logger.child({ component: "nats" });

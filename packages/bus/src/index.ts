@@ -4,6 +4,7 @@ export * from "./connection.js";
 export * from "./frames.js";
 export * from "./health.js";
 export * from "./mux.js";
+export * from "./security.js";
 export * from "./service.js";
 export * from "./trace.js";
 export * from "./transport.js";

@@ -25,7 +25,8 @@ export class ReplyMux {
     private readonly nc: NatsConnection,
     private readonly service: string,
   ) {
-    this.base = `${createInbox()}.`;
+    // The connection's own inbox prefix: the server lets this service subscribe to that one only.
+    this.base = `${createInbox(inboxPrefixOf(nc))}.`;
     this.sub = nc.subscribe(`${this.base}*`, {
       callback: (err, msg) => {
         if (err) return;
@@ -89,6 +90,11 @@ export class ReplyMux {
 
   private readonly timeout = (detail: string) =>
     new GatehouseError("service_timeout", `the ${this.service} service did not answer in time`, { detail });
+}
+
+/** The `inboxPrefix` the connection was opened with (the `nats` client keeps it in its options). */
+export function inboxPrefixOf(nc: NatsConnection): string | undefined {
+  return (nc as unknown as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
 }
 
 type Waiter = { resolve: (r: IteratorResult<Frame>) => void; reject: (err: unknown) => void };

@@ -18,10 +18,19 @@ export const Principal = z.object({
 });
 export type Principal = z.infer<typeof Principal>;
 
-/** The caller of an admin endpoint, as ingress authenticated it. */
+/** SHA-256 of the full key text, lowercase hex. The key itself never crosses the bus. */
+export const KeyHash = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * The caller of an admin endpoint, as ingress authenticated it. A claim, not a proof: the service
+ * that acts re-checks `keyHash` (auth itself, acl and dispatch through `auth.actor.verify`) and acts
+ * as the principal that key belongs to now.
+ */
 export const Actor = z.object({
   principal: Principal,
   keyId: Uuid,
+  /** The hash of the key the caller presented: what makes the claim checkable. */
+  keyHash: KeyHash,
   requestId: z.string().max(128),
 });
 export type Actor = z.infer<typeof Actor>;

@@ -50,8 +50,12 @@ export function accessEventSubject(prefix: string, source: string): string {
 /** The product version every service reports to `$SRV.INFO`. */
 export const GATEHOUSE_VERSION = "0.1.0";
 
-export function heartbeatSubject(prefix: string): string {
-  return `${prefix}.v1.events.heartbeat`;
+/**
+ * One source's feed heartbeat: `<prefix>.v1.events.heartbeat.<source>` (`*` to hear them all). Per
+ * source, so the server's permissions let only the owning service speak for it.
+ */
+export function heartbeatSubject(prefix: string, source: string): string {
+  return `${prefix}.v1.events.heartbeat.${source}`;
 }
 
 export function ingressPresenceSubject(prefix: string): string {
@@ -61,4 +65,12 @@ export function ingressPresenceSubject(prefix: string): string {
 /** Every ingress replica subscribes (no queue group): one request, one answer per replica. */
 export function ingressSyncSubject(prefix: string): string {
   return `${prefix}.v1.ingress.sync`;
+}
+
+/**
+ * The reply inbox prefix of a service's NATS connection (`_INBOX.<service>.…`). Per-service inboxes
+ * let the server's permissions (infra/nats/nats.conf) give each service its own replies only.
+ */
+export function inboxPrefixFor(service: ServiceName | "local"): string {
+  return `_INBOX.${service}`;
 }

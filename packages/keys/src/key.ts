@@ -79,3 +79,9 @@ export function displayHint(text: string): string {
   if (!m) return "gatehouse_…";
   return `${KEY_PREFIX}_${m[1]}_${(m[2] ?? "").slice(0, 4)}…${text.slice(-4)}`;
 }
+
+/** A new key and the only forms of it that may leave the place it is shown: hash and hint. */
+export function mintKey(kind: KeyKindName): { key: string; keyHash: string; displayHint: string } {
+  const key = generateKey(kind);
+  return { key, keyHash: hashKey(key), displayHint: displayHint(key) };
+}

@@ -26,13 +26,19 @@ const logger = createLogger({ level: config.logLevel, service: "gatehouse" });
 const missing = missingFlagsMessage(heap);
 if (missing) logger.info(missing);
 const telemetry = await startTelemetry({ serviceName: "gatehouse", otlpEndpoint: config.otlpEndpoint });
-const nats = await obtainNats({ url: config.natsUrl, dataDir: config.dataDir, logger, pathVar: config.path });
+const nats = await obtainNats({
+  url: config.natsUrl,
+  dataDir: config.dataDir,
+  logger,
+  pathVar: config.path,
+  security: config.natsSecurity,
+});
 if (!nats) {
   process.stderr.write(`${NO_NATS_MESSAGE}\n`);
   process.exit(1);
 }
 try {
-  const stack = await startStack({ env: config.env, natsUrl: nats.url, logger });
+  const stack = await startStack({ env: config.env, natsUrl: nats.url, natsSecurity: nats.security, logger });
   onSignals(logger, async () => {
     await stack.stop();
     await nats.stop();

@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, mkdirSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { accessSync, constants, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, join, resolve } from "node:path";
+import { type NatsSecurity, NO_NATS_SECURITY, natsConnectionSecurity } from "@gatehouse/bus";
 import type { Logger } from "@gatehouse/kit";
 import { connect } from "nats";
 
@@ -14,9 +16,18 @@ export const NO_NATS_MESSAGE = [
   "  - or point at one: NATS_URL=nats://host:4222 pnpm start",
 ].join("\n");
 
-export async function natsAnswers(url: string, timeoutMs = 1_000): Promise<boolean> {
+export async function natsAnswers(
+  url: string,
+  timeoutMs = 1_000,
+  security: NatsSecurity = NO_NATS_SECURITY,
+): Promise<boolean> {
   try {
-    const nc = await connect({ servers: url, timeout: timeoutMs, maxReconnectAttempts: 0 });
+    const nc = await connect({
+      servers: url,
+      timeout: timeoutMs,
+      maxReconnectAttempts: 0,
+      ...natsConnectionSecurity(security),
+    });
     await nc.close();
     return true;
   } catch {
@@ -53,6 +64,8 @@ async function freePort(): Promise<number> {
 
 export interface LocalNats {
   url: string;
+  /** How to connect: the environment's credentials, or the token of the server we started. */
+  security: NatsSecurity;
   /** The nats-server child we started, if any. */
   child: ChildProcess | undefined;
   stop(): Promise<void>;
@@ -72,18 +85,32 @@ export async function obtainNats(options: {
   localUrl?: string;
   /** Also look in /usr/sbin and /usr/local/sbin, where distributions install nats-server. */
   searchSbin?: boolean;
+  /** Credentials for a given or already running server (NATS_USER, NATS_TOKEN, …). */
+  security?: NatsSecurity;
 }): Promise<LocalNats | undefined> {
-  if (options.url) return { url: options.url, child: undefined, stop: async () => {} };
+  const security = options.security ?? NO_NATS_SECURITY;
+  if (options.url) return { url: options.url, security, child: undefined, stop: async () => {} };
   const localUrl = options.localUrl ?? LOCAL_NATS_URL;
-  if (await natsAnswers(localUrl)) return { url: localUrl, child: undefined, stop: async () => {} };
+  if (await natsAnswers(localUrl, 1_000, security)) {
+    return { url: localUrl, security, child: undefined, stop: async () => {} };
+  }
   const binary = findOnPath("nats-server", options.pathVar, options.searchSbin ?? true);
   if (!binary) return undefined;
   const port = await freePort();
   const storeDir = resolve(options.dataDir, "nats");
   mkdirSync(storeDir, { recursive: true });
-  const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  // The server we start is this process's alone: a fresh token that only this process knows, kept
+  // in a file only its user can read (a command-line flag would show in `ps`), so another local
+  // program cannot join the bus and listen or answer on it.
+  const token = randomBytes(32).toString("base64url");
+  const configFile = join(storeDir, "launcher.conf");
+  writeFileSync(configFile, `authorization { token: "${token}" }\n`, { mode: 0o600 });
+  const started: NatsSecurity = { auth: { method: "token", token }, tls: undefined };
+  const child = spawn(
+    binary,
+    ["-c", configFile, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", storeDir],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4_000);
@@ -92,10 +119,11 @@ export async function obtainNats(options: {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) break;
-    if (await natsAnswers(url, 500)) {
+    if (await natsAnswers(url, 500, started)) {
       options.logger.info({ url, storeDir }, "started a local nats-server");
       return {
         url,
+        security: started,
         child,
         stop: () =>
           new Promise<void>((done) => {

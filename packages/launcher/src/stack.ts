@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { buildApp as buildAcl, loadConfig as loadAclConfig } from "@gatehouse/acl";
 import { buildApp as buildAuth, loadConfig as loadAuthConfig } from "@gatehouse/auth";
-import { connectBus } from "@gatehouse/bus";
+import { connectBus, type NatsSecurity } from "@gatehouse/bus";
+import { inboxPrefixFor } from "@gatehouse/contracts";
 import { openDatabase } from "@gatehouse/db";
 import { buildApp as buildDispatch, loadConfig as loadDispatchConfig } from "@gatehouse/dispatch";
 import {
@@ -14,6 +15,8 @@ import { createLogger, type Logger, Shutdown } from "@gatehouse/kit";
 export interface StackOptions {
   env: Record<string, string | undefined>;
   natsUrl: string;
+  /** How the shared connection authenticates (the services' own NATS_* settings are not used). */
+  natsSecurity: NatsSecurity;
   logger: Logger;
 }
 
@@ -42,7 +45,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       pgliteDir: join(authConfig.dataDir, "pglite"),
     });
     shutdown.add("database", () => database.close());
-    const bus = await connectBus({ url: options.natsUrl, name: "gatehouse-local", logger: options.logger });
+    const bus = await connectBus({
+      url: options.natsUrl,
+      name: "gatehouse-local",
+      logger: options.logger,
+      security: options.natsSecurity,
+      inboxPrefix: inboxPrefixFor("local"),
+    });
     shutdown.add("nats", () => bus.drain());
     const level = options.logger.level;
     const child = (service: string) => createLogger({ level, service });

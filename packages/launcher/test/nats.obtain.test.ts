@@ -31,11 +31,29 @@ describe("obtainNats", () => {
     });
     try {
       expect(nats?.child).toBeDefined();
-      expect(await natsAnswers(nats?.url ?? "")).toBe(true);
+      expect(await natsAnswers(nats?.url ?? "", 1_000, nats?.security)).toBe(true);
     } finally {
       await nats?.stop();
     }
-    expect(await natsAnswers(nats?.url ?? "", 300)).toBe(false);
+    expect(await natsAnswers(nats?.url ?? "", 300, nats?.security)).toBe(false);
+  });
+
+  it("lets no other local program onto the server it starts: a connection without its token is refused", async () => {
+    const binary = findOnPath("nats-server", "/usr/bin:/usr/local/bin") ?? "";
+    const nats = await obtainNats({
+      url: undefined,
+      dataDir,
+      logger,
+      localUrl: closedLocal,
+      pathVar: dirname(binary),
+    });
+    try {
+      expect(nats?.security.auth.method).toBe("token");
+      expect(await natsAnswers(nats?.url ?? "", 1_000, nats?.security)).toBe(true);
+      expect(await natsAnswers(nats?.url ?? "", 1_000)).toBe(false);
+    } finally {
+      await nats?.stop();
+    }
   });
 
   it("gives up when there is no NATS and no nats-server to start", async () => {

@@ -86,7 +86,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
       committedSequence: Number(rows[0]?.last ?? 0),
       at: new Date().toISOString(),
     };
-    nc.publish(heartbeatSubject(prefix), encodeJson(heartbeat));
+    nc.publish(heartbeatSubject(prefix, source), encodeJson(heartbeat));
   }
 
   const loop = (async () => {

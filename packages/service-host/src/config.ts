@@ -1,3 +1,4 @@
+import { type NatsSecurity, natsSecurityEnv, natsSecurityFrom } from "@gatehouse/bus";
 import { env } from "@gatehouse/kit";
 import { z } from "zod";
 
@@ -7,6 +8,8 @@ export const baseEnv = {
   LOG_LEVEL: env.logLevel(),
   /** NATS server(s), comma-separated. */
   NATS_URL: env.natsUrl(),
+  /** NATS credentials and TLS: NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS, NATS_NKEY_SEED(_FILE), NATS_TLS_*. */
+  ...natsSecurityEnv,
   /** First subject token of every subject, so tenants and tests can share one NATS server. */
   GATEHOUSE_PREFIX: env.prefix(),
   /** Postgres URL; when unset the service keeps its data in embedded PGlite under GATEHOUSE_DATA_DIR. */
@@ -24,6 +27,8 @@ const baseSchema = z.object(baseEnv);
 export interface BaseConfig {
   logLevel: string;
   natsUrl: string;
+  /** Credentials and TLS for NATS, checked and read at start. */
+  natsSecurity: NatsSecurity;
   prefix: string;
   databaseUrl: string | undefined;
   dataDir: string;
@@ -35,6 +40,7 @@ export function toBaseConfig(e: z.output<typeof baseSchema>): BaseConfig {
   return {
     logLevel: e.LOG_LEVEL,
     natsUrl: e.NATS_URL,
+    natsSecurity: natsSecurityFrom(e, e.NATS_URL),
     prefix: e.GATEHOUSE_PREFIX,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.GATEHOUSE_DATA_DIR,

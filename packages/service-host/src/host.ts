@@ -13,10 +13,12 @@ import {
   type Endpoint,
   GATEHOUSE_VERSION,
   type HealthResponse,
+  inboxPrefixFor,
   type ServiceName,
 } from "@gatehouse/contracts";
 import { type Database, openDatabase } from "@gatehouse/db";
 import { type Logger, Shutdown } from "@gatehouse/kit";
+import { type ActorProof, proveActors } from "./actor.js";
 import type { BaseConfig } from "./config.js";
 
 export interface HostDeps {
@@ -46,6 +48,8 @@ export interface ServiceDefinition {
   migrationsFolder?: string;
   /** Build the service's routes (and start any background work) once the database and NATS are up. */
   setup(runtime: ServiceRuntime): Promise<Array<Route | RawRoute>> | Array<Route | RawRoute>;
+  /** How the actor of every `admin.*` request is checked before its handler runs. */
+  actorProof(runtime: ServiceRuntime): ActorProof;
 }
 
 export interface HostedService {
@@ -94,6 +98,8 @@ export function hostService(
           name: `gatehouse-${definition.service}`,
           logger,
           waitOnFirstConnect: true,
+          security: config.natsSecurity,
+          inboxPrefix: inboxPrefixFor(definition.service),
         });
         shutdown.add("nats", () => bus?.drain());
       }
@@ -106,7 +112,7 @@ export function hostService(
         config,
         onStop: (name, close) => shutdown.add(name, close),
       };
-      const routes = await definition.setup(runtime);
+      const routes = proveActors(await definition.setup(runtime), definition.actorProof(runtime), logger);
       const db = database;
       const healthRoute = route(
         definition.health,

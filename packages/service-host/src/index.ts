@@ -1,2 +1,3 @@
+export * from "./actor.js";
 export * from "./config.js";
 export * from "./host.js";

@@ -1,9 +1,10 @@
 import { fileURLToPath } from "node:url";
 import { aclHealth } from "@gatehouse/contracts";
 import { startAccessEventPublisher } from "@gatehouse/outbox";
-import { type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
+import { actorProofFromAuth, type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
 import type { AclConfig } from "./config.js";
 import type { AclContext } from "./context.js";
+import { writeAudit } from "./db/audit.js";
 import { outbox, schema } from "./db/schema.js";
 import { auditRoutes } from "./handlers/audit.js";
 import { checkRoutes } from "./handlers/check.js";
@@ -39,6 +40,10 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
           propagate: events.propagate,
         };
         return [...checkRoutes(ctx), ...grantRoutes(ctx), ...teamRoutes(ctx), ...auditRoutes(ctx)];
+      },
+      actorProof: (runtime) => {
+        const db = runtime.database.drizzle(schema);
+        return actorProofFromAuth(runtime.client, (actor, entry) => writeAudit(db, actor, new Date(), entry));
       },
     },
     config,

@@ -6,7 +6,7 @@ import {
   aclCheck,
 } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AclHarness, actorOf, checkPrincipal, startAcl, user, virtualAccount } from "./harness.js";
+import { type AclHarness, checkPrincipal, startAcl, user, virtualAccount } from "./harness.js";
 
 let h: AclHarness;
 const admin = user("admin");
@@ -17,7 +17,7 @@ let teamId: string;
 
 beforeAll(async () => {
   h = await startAcl();
-  const asAdmin = actorOf(admin);
+  const asAdmin = h.ids.admin;
   await h.client.request(aclAdminGrantsCreate, {
     actor: asAdmin,
     account: "openai-main",

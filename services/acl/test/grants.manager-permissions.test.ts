@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  type Actor,
   aclAdminAuditList,
   aclAdminGrantsCreate,
   aclAdminGrantsDelete,
@@ -8,18 +9,23 @@ import {
   aclAdminTeamMembersAdd,
   aclAdminTeamsCreate,
   aclAdminTeamsList,
+  type Principal,
 } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AclHarness, actorOf, startAcl, user } from "./harness.js";
+import { type AclHarness, startAcl } from "./harness.js";
 
 let h: AclHarness;
-const admin = actorOf(user("admin"));
-const managerUser = user();
-const manager = actorOf(managerUser);
-const member = actorOf(user());
+let admin: Actor;
+let managerUser: Principal;
+let manager: Actor;
+let member: Actor;
 
 beforeAll(async () => {
   h = await startAcl();
+  admin = h.ids.admin;
+  manager = await h.ids.user();
+  managerUser = manager.principal;
+  member = await h.ids.user();
   await h.client.request(aclAdminGrantsCreate, {
     actor: admin,
     account: "openai-main",

@@ -1,4 +1,5 @@
 import {
+  type Actor,
   aclAdminAuditList,
   aclAdminGrantsCreate,
   aclAdminGrantsDelete,
@@ -11,13 +12,14 @@ import {
 } from "@gatehouse/contracts";
 import { waitFor } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AclHarness, actorOf, checkPrincipal, startAcl, streamEvents, user } from "./harness.js";
+import { type AclHarness, checkPrincipal, startAcl, streamEvents, user } from "./harness.js";
 
 let h: AclHarness;
-const admin = actorOf(user("admin"));
+let admin: Actor;
 
 beforeAll(async () => {
   h = await startAcl();
+  admin = h.ids.admin;
 });
 afterAll(async () => {
   await h?.stop();

@@ -1,12 +1,18 @@
 import { randomUUID } from "node:crypto";
+import {
+  buildApp as buildAuth,
+  loadConfig as loadAuthConfig,
+  type TestIdentities,
+  testIdentities,
+} from "@gatehouse/auth";
 import { BusClient, type BusConnection, connectBus } from "@gatehouse/bus";
 import {
   AccessEventEnvelope,
-  type Actor,
   accessEventStreamName,
   type CheckPrincipal,
   type Principal,
 } from "@gatehouse/contracts";
+import { generateKey } from "@gatehouse/keys";
 import type { HostedService } from "@gatehouse/service-host";
 import {
   captureLogger,
@@ -24,37 +30,47 @@ export interface AclHarness {
   bus: BusConnection;
   database: TestDatabase;
   app: HostedService;
+  /** Real users with real keys (acl asks auth to prove every admin actor). */
+  ids: TestIdentities;
   logs: () => string;
   stop(): Promise<void>;
 }
 
-/** The acl service on its own database and subject prefix, plus a client on its own connection. */
+/**
+ * The acl service on its own database and subject prefix, with auth beside it (acl checks admin
+ * actors with auth), plus a client on its own connection.
+ */
 export async function startAcl(): Promise<AclHarness> {
   const database = await createTestDatabase();
   const prefix = testPrefix();
   const natsUrl = await testNatsUrl();
   const { logger, text } = captureLogger("acl");
-  const app = buildApp(
-    loadConfig({
-      NATS_URL: natsUrl,
-      GATEHOUSE_PREFIX: prefix,
-      DATABASE_URL: database.url,
-      ACCESS_LEASE_MS: "500",
-    }),
-    { logger },
-  );
+  const adminKey = generateKey("pat");
+  const env = {
+    NATS_URL: natsUrl,
+    GATEHOUSE_PREFIX: prefix,
+    DATABASE_URL: database.url,
+    ACCESS_LEASE_MS: "500",
+    GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey,
+  };
+  const auth = buildAuth(loadAuthConfig(env), { logger, print: () => {} });
+  await auth.start();
+  const app = buildApp(loadConfig(env), { logger });
   await app.start();
   const bus = await connectBus({ url: natsUrl, name: "acl-test", logger, waitOnFirstConnect: true });
+  const client = new BusClient(bus.nc, prefix);
   return {
     prefix,
-    client: new BusClient(bus.nc, prefix),
+    client,
     bus,
     database,
     app,
+    ids: await testIdentities(client, adminKey),
     logs: text,
     async stop() {
       await bus.drain();
       await app.stop();
+      await auth.stop();
       await database.drop();
     },
   };
@@ -66,10 +82,6 @@ export function user(role: "admin" | "member" = "member"): Principal {
 
 export function virtualAccount(): Principal {
   return { id: randomUUID(), kind: "virtual_account", name: "va", role: "member" };
-}
-
-export function actorOf(principal: Principal): Actor {
-  return { principal, keyId: randomUUID(), requestId: `req-${randomUUID()}` };
 }
 
 export function checkPrincipal(p: Principal): CheckPrincipal {

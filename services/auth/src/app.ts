@@ -6,6 +6,7 @@ import { bootstrapAdmin } from "./bootstrap.js";
 import type { AuthConfig } from "./config.js";
 import type { AuthContext } from "./context.js";
 import { outbox, schema } from "./db/schema.js";
+import { actorVerifyRoute, localActorProof } from "./handlers/actor.js";
 import { auditRoute } from "./handlers/audit.js";
 import { meRoute } from "./handlers/me.js";
 import { patRoutes } from "./handlers/pats.js";
@@ -81,6 +82,7 @@ export function buildApp(config: AuthConfig, deps: AuthDeps): HostedService {
         const webhookRoutes = await setupWebhooks(ctx, runtime.bus.nc, config.prefix, runtime.onStop);
         return [
           validateRoute(ctx),
+          actorVerifyRoute(db, now),
           meRoute(ctx),
           ...userRoutes(ctx),
           ...patRoutes(ctx),
@@ -90,6 +92,7 @@ export function buildApp(config: AuthConfig, deps: AuthDeps): HostedService {
           ...webhookRoutes,
         ];
       },
+      actorProof: (runtime) => localActorProof(runtime.database.drizzle(schema), now),
     },
     config,
     deps,

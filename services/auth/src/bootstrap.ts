@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { displayHint, generateKey, hashKey } from "@gatehouse/keys";
 import { sql } from "drizzle-orm";
 import type { AuthDb } from "./context.js";
 import { writeAudit } from "./db/queries.js";
@@ -34,14 +35,17 @@ export async function bootstrapAdmin(
       externalId: null,
       createdAt: options.now,
     });
-    const { key, row } = await insertKey(tx, {
+    // Generated and printed here, never sent anywhere: the one key auth ever holds as text.
+    const key = options.key ?? generateKey("pat");
+    const row = await insertKey(tx, {
       kind: "pat",
       name: "bootstrap",
       userId: id,
       createdBy: null,
       expiresAt: null,
       now: options.now,
-      ...(options.key === undefined ? {} : { key: options.key }),
+      keyHash: hashKey(key),
+      displayHint: displayHint(key),
     });
     await writeAudit(
       tx,

@@ -1,6 +1,12 @@
 import { BusClient } from "@gatehouse/bus";
-import { type Actor, authValidate } from "@gatehouse/contracts";
-import { generateKey, hashKey } from "@gatehouse/keys";
+import {
+  type Actor,
+  authAdminPatsCreate,
+  authAdminVatsCreate,
+  authValidate,
+  type RequestOf,
+} from "@gatehouse/contracts";
+import { generateKey, hashKey, mintKey } from "@gatehouse/keys";
 import type { HostedService } from "@gatehouse/service-host";
 import { captureLogger, createTestDatabase, testNatsUrl, testPrefix } from "@gatehouse/testkit";
 import { connect, type NatsConnection } from "nats";
@@ -55,7 +61,12 @@ export async function startAuth(env: Record<string, string> = {}): Promise<AuthH
     client,
     nc,
     prefix,
-    admin: { principal: answer.principal, keyId: answer.key.id, requestId: "test-admin" },
+    admin: {
+      principal: answer.principal,
+      keyId: answer.key.id,
+      keyHash: hashKey(adminKey),
+      requestId: "test-admin",
+    },
     adminKey,
     advance: (ms) => {
       offsetMs += ms;
@@ -75,4 +86,18 @@ export async function startAuth(env: Record<string, string> = {}): Promise<AuthH
 /** Validate a key through NATS, as ingress does (hash only). */
 export function validate(h: AuthHarness, key: string) {
   return h.client.request(authValidate, { keyHash: hashKey(key) });
+}
+
+type WithoutKey<T> = Omit<T, "keyHash" | "displayHint">;
+
+/** Create a PAT as ingress does: the key is made here and only its hash and hint go to auth. */
+export async function createPat(h: AuthHarness, request: WithoutKey<RequestOf<typeof authAdminPatsCreate>>) {
+  const { key, ...form } = mintKey("pat");
+  return { ...(await h.client.request(authAdminPatsCreate, { ...request, ...form })), key };
+}
+
+/** Create a VAT as ingress does. */
+export async function createVat(h: AuthHarness, request: WithoutKey<RequestOf<typeof authAdminVatsCreate>>) {
+  const { key, ...form } = mintKey("vat");
+  return { ...(await h.client.request(authAdminVatsCreate, { ...request, ...form })), key };
 }

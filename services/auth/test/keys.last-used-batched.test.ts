@@ -1,7 +1,7 @@
-import { authAdminPatsCreate, authAdminPatsList, authAdminUsersCreate } from "@gatehouse/contracts";
+import { authAdminPatsList, authAdminUsersCreate } from "@gatehouse/contracts";
 import { waitFor } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthHarness, startAuth, validate } from "./harness.js";
+import { type AuthHarness, createPat, startAuth, validate } from "./harness.js";
 
 let h: AuthHarness;
 
@@ -19,7 +19,7 @@ describe("last-used times", () => {
       email: "lu@example.com",
       name: "lu",
     });
-    const pat = await h.client.request(authAdminPatsCreate, { actor: h.admin, userId: user.id, name: "k" });
+    const pat = await createPat(h, { actor: h.admin, userId: user.id, name: "k" });
     expect(pat.apiKey.lastUsedAt).toBeNull();
     const before = Date.now();
     for (let i = 0; i < 20; i++) await validate(h, pat.key);

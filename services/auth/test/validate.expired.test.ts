@@ -1,6 +1,6 @@
-import { authAdminPatsCreate, authAdminUsersCreate } from "@gatehouse/contracts";
+import { authAdminUsersCreate } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthHarness, startAuth, validate } from "./harness.js";
+import { type AuthHarness, createPat, startAuth, validate } from "./harness.js";
 
 let h: AuthHarness;
 
@@ -13,7 +13,7 @@ afterAll(async () => {
 
 async function newMemberPat(email: string, expiresAt?: string) {
   const user = await h.client.request(authAdminUsersCreate, { actor: h.admin, email, name: email });
-  const pat = await h.client.request(authAdminPatsCreate, {
+  const pat = await createPat(h, {
     actor: h.admin,
     userId: user.id,
     name: "laptop",

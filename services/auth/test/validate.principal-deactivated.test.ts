@@ -1,11 +1,10 @@
 import {
-  authAdminPatsCreate,
   authAdminUsersCreate,
   authAdminUsersDeactivate,
   authAdminUsersReactivate,
 } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthHarness, startAuth, validate } from "./harness.js";
+import { type AuthHarness, createPat, startAuth, validate } from "./harness.js";
 
 let h: AuthHarness;
 
@@ -18,7 +17,7 @@ afterAll(async () => {
 
 async function newMemberPat(email: string, expiresAt?: string) {
   const user = await h.client.request(authAdminUsersCreate, { actor: h.admin, email, name: email });
-  const pat = await h.client.request(authAdminPatsCreate, {
+  const pat = await createPat(h, {
     actor: h.admin,
     userId: user.id,
     name: "laptop",
@@ -30,7 +29,7 @@ async function newMemberPat(email: string, expiresAt?: string) {
 describe("auth.validate over NATS: principal deactivated", () => {
   it("principal_deactivated: every PAT of a deactivated user, including one minted just before", async () => {
     const { user, pat } = await newMemberPat("leaver@example.com");
-    const second = await h.client.request(authAdminPatsCreate, {
+    const second = await createPat(h, {
       actor: h.admin,
       userId: user.id,
       name: "ci",

@@ -1,13 +1,11 @@
 import {
-  authAdminPatsCreate,
   authAdminPatsRevoke,
   authAdminUsersCreate,
-  authAdminVatsCreate,
   authAdminVirtualAccountsCreate,
   authAdminVirtualAccountsDelete,
 } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthHarness, startAuth, validate } from "./harness.js";
+import { type AuthHarness, createPat, createVat, startAuth, validate } from "./harness.js";
 
 let h: AuthHarness;
 
@@ -20,7 +18,7 @@ afterAll(async () => {
 
 async function newMemberPat(email: string, expiresAt?: string) {
   const user = await h.client.request(authAdminUsersCreate, { actor: h.admin, email, name: email });
-  const pat = await h.client.request(authAdminPatsCreate, {
+  const pat = await createPat(h, {
     actor: h.admin,
     userId: user.id,
     name: "laptop",
@@ -41,7 +39,7 @@ describe("auth.validate over NATS: revoked", () => {
 
   it("revoked: every VAT of a deleted virtual account", async () => {
     const va = await h.client.request(authAdminVirtualAccountsCreate, { actor: h.admin, name: "gone" });
-    const vat = await h.client.request(authAdminVatsCreate, {
+    const vat = await createVat(h, {
       actor: h.admin,
       virtualAccountId: va.id,
       name: "k",

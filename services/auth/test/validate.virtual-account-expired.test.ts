@@ -1,11 +1,6 @@
-import {
-  authAdminPatsCreate,
-  authAdminUsersCreate,
-  authAdminVatsCreate,
-  authAdminVirtualAccountsCreate,
-} from "@gatehouse/contracts";
+import { authAdminUsersCreate, authAdminVirtualAccountsCreate } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthHarness, startAuth, validate } from "./harness.js";
+import { type AuthHarness, createPat, createVat, startAuth, validate } from "./harness.js";
 
 let h: AuthHarness;
 
@@ -18,7 +13,7 @@ afterAll(async () => {
 
 async function _newMemberPat(email: string, expiresAt?: string) {
   const user = await h.client.request(authAdminUsersCreate, { actor: h.admin, email, name: email });
-  const pat = await h.client.request(authAdminPatsCreate, {
+  const pat = await createPat(h, {
     actor: h.admin,
     userId: user.id,
     name: "laptop",
@@ -34,7 +29,7 @@ describe("auth.validate over NATS: virtual account expired", () => {
       name: "nightly-ci",
       expiresAt: new Date(Date.now() + 60_000).toISOString(),
     });
-    const vat = await h.client.request(authAdminVatsCreate, {
+    const vat = await createVat(h, {
       actor: h.admin,
       virtualAccountId: va.id,
       name: "deploy",

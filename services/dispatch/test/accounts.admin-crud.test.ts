@@ -1,4 +1,5 @@
 import {
+  type Actor,
   dispatchAdminAccountsCreate,
   dispatchAdminAccountsGet,
   dispatchAdminAccountsList,
@@ -11,15 +12,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DispatchDb } from "../src/accounts/context.js";
 import { loadAccount } from "../src/accounts/load.js";
 import { schema } from "../src/db/schema.js";
-import { actorOf, type DispatchHarness, startDispatch, user } from "./harness.js";
+import { type DispatchHarness, startDispatch } from "./harness.js";
 
 let h: DispatchHarness;
 let db: DispatchDb;
-const admin = actorOf(user("admin"));
+let admin: Actor;
 const SECRET = "sk-live-do-not-leak-1234567890";
 
 beforeAll(async () => {
   h = await startDispatch();
+  admin = h.ids.admin;
   db = drizzle(h.sql, { schema }) as unknown as DispatchDb;
 });
 afterAll(async () => {

@@ -1,4 +1,5 @@
 import {
+  type Actor,
   aclAdminGrantsCreate,
   aclAdminGrantsList,
   dispatchAdminAccountsCreate,
@@ -9,19 +10,25 @@ import {
   dispatchAdminAccountsList,
   dispatchAdminAccountsUpdate,
   dispatchCatalog,
+  type Principal,
 } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { actorOf, type DispatchHarness, startDispatch, streamEvents, user } from "./harness.js";
+import { type DispatchHarness, startDispatch, streamEvents } from "./harness.js";
 
 let h: DispatchHarness;
-const admin = actorOf(user("admin"));
-const managerUser = user();
-const manager = actorOf(managerUser);
-const memberUser = user();
-const member = actorOf(memberUser);
+let admin: Actor;
+let managerUser: Principal;
+let manager: Actor;
+let memberUser: Principal;
+let member: Actor;
 
 beforeAll(async () => {
   h = await startDispatch();
+  admin = h.ids.admin;
+  manager = await h.ids.user();
+  managerUser = manager.principal;
+  member = await h.ids.user();
+  memberUser = member.principal;
   for (const name of ["team-a", "team-b"]) {
     await h.client.request(dispatchAdminAccountsCreate, {
       actor: admin,

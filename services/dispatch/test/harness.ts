@@ -1,7 +1,14 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { buildApp as buildAcl, loadConfig as loadAclConfig } from "@gatehouse/acl";
+import {
+  buildApp as buildAuth,
+  loadConfig as loadAuthConfig,
+  type TestIdentities,
+  testIdentities,
+} from "@gatehouse/auth";
 import { BusClient, type BusConnection, connectBus } from "@gatehouse/bus";
-import { AccessEventEnvelope, type Actor, accessEventStreamName, type Principal } from "@gatehouse/contracts";
+import { AccessEventEnvelope, accessEventStreamName, type Principal } from "@gatehouse/contracts";
+import { generateKey } from "@gatehouse/keys";
 import type { HostedService } from "@gatehouse/service-host";
 import {
   captureLogger,
@@ -22,16 +29,22 @@ export interface DispatchHarness {
   database: TestDatabase;
   /** Direct SQL, for checking what is stored at rest. */
   sql: postgres.Sql;
+  /** Real users with real keys (dispatch and acl ask auth to prove every admin actor). */
+  ids: TestIdentities;
   logs: () => string;
   stop(): Promise<void>;
 }
 
-/** dispatch and acl (it asks acl who manages an account) on one test database and prefix. */
+/**
+ * dispatch, acl (it asks acl who manages an account) and auth (both ask it to prove admin actors)
+ * on one test database and prefix.
+ */
 export async function startDispatch(): Promise<DispatchHarness> {
   const database = await createTestDatabase();
   const prefix = testPrefix();
   const natsUrl = await testNatsUrl();
   const masterKey = randomBytes(32);
+  const adminKey = generateKey("pat");
   const { logger, text } = captureLogger("dispatch");
   const env = {
     NATS_URL: natsUrl,
@@ -39,18 +52,22 @@ export async function startDispatch(): Promise<DispatchHarness> {
     DATABASE_URL: database.url,
     ACCESS_LEASE_MS: "500",
     GATEHOUSE_MASTER_KEY: masterKey.toString("hex"),
+    GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey,
   };
   const apps: HostedService[] = [
+    buildAuth(loadAuthConfig(env), { logger, print: () => {} }),
     buildAcl(loadAclConfig(env), { logger }),
     buildApp(loadConfig(env), { logger }),
   ];
   for (const app of apps) await app.start();
   const bus = await connectBus({ url: natsUrl, name: "dispatch-test", logger, waitOnFirstConnect: true });
   const sql = postgres(database.url, { max: 2, onnotice: () => {} });
+  const client = new BusClient(bus.nc, prefix);
   return {
     prefix,
     masterKey,
-    client: new BusClient(bus.nc, prefix),
+    client,
+    ids: await testIdentities(client, adminKey),
     bus,
     database,
     sql,
@@ -66,10 +83,6 @@ export async function startDispatch(): Promise<DispatchHarness> {
 
 export function user(role: "admin" | "member" = "member"): Principal {
   return { id: randomUUID(), kind: "user", name: `u-${role}`, role };
-}
-
-export function actorOf(principal: Principal): Actor {
-  return { principal, keyId: randomUUID(), requestId: `req-${randomUUID()}` };
 }
 
 export async function streamEvents(h: DispatchHarness): Promise<AccessEventEnvelope[]> {

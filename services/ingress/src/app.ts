@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { BusClient, type BusConnection, connectBus, ReplyMux } from "@gatehouse/bus";
+import { inboxPrefixFor } from "@gatehouse/contracts";
 import { type Logger, Shutdown } from "@gatehouse/kit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { createAuthenticator } from "./auth/authenticate.js";
@@ -48,6 +49,8 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
           name: "gatehouse-ingress",
           logger: deps.logger,
           waitOnFirstConnect: true,
+          security: config.natsSecurity,
+          inboxPrefix: inboxPrefixFor("ingress"),
         });
         shutdown.add("nats", () => bus?.drain());
       }

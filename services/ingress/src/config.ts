@@ -1,3 +1,4 @@
+import { type NatsSecurity, natsSecurityEnv, natsSecurityFrom } from "@gatehouse/bus";
 import { env, parseEnv } from "@gatehouse/kit";
 import { z } from "zod";
 
@@ -10,6 +11,8 @@ const schema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   /** NATS server(s), comma-separated. */
   NATS_URL: env.natsUrl(),
+  /** NATS credentials and TLS: NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS, NATS_NKEY_SEED(_FILE), NATS_TLS_*. */
+  ...natsSecurityEnv,
   /** First subject token of every subject (see docs/architecture.md). */
   GATEHOUSE_PREFIX: env.prefix(),
   /** Largest accepted request body. Must stay below the NATS server's max_payload (1 MiB by default). */
@@ -51,6 +54,7 @@ export interface IngressConfig {
   port: number;
   host: string;
   natsUrl: string;
+  natsSecurity: NatsSecurity;
   prefix: string;
   bodyLimitBytes: number;
   busTimeoutMs: number;
@@ -73,6 +77,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Ing
     port: e.PORT,
     host: e.HOST,
     natsUrl: e.NATS_URL,
+    natsSecurity: natsSecurityFrom(e, e.NATS_URL),
     prefix: e.GATEHOUSE_PREFIX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     busTimeoutMs: e.BUS_TIMEOUT_MS,

@@ -8,6 +8,7 @@ const K = "00000000-0000-4000-8000-0000000000ff";
 const actor = (kind: "user" | "virtual_account", role: "admin" | "member", id = U1): Actor => ({
   principal: { id, kind, name: "x", role },
   keyId: K,
+  keyHash: "0".repeat(64),
   requestId: "r",
 });
 

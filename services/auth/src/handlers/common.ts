@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type Route, route } from "@gatehouse/bus";
 import { type Actor, type Endpoint, GatehouseError } from "@gatehouse/contracts";
-import { displayHint, generateKey, hashKey } from "@gatehouse/keys";
 import type { z } from "zod";
 import type { AuthContext, AuthTx } from "../context.js";
 import { writeAudit } from "../db/queries.js";
@@ -39,10 +38,19 @@ export function adminRoute<E extends Endpoint>(
   });
 }
 
-/** A new key, its stored forms, and its row. Only the returned `key` ever holds the text. */
+/** How a key is stored: its hash and display hint. The text stays with whoever generated it. */
+export interface StoredKeyForm {
+  keyHash: string;
+  displayHint: string;
+}
+
+/**
+ * A new key's row. Auth never sees the key text of keys created over the bus: the caller generated
+ * it where it is shown and sent only these forms.
+ */
 export async function insertKey(
   tx: AuthTx,
-  values: {
+  values: StoredKeyForm & {
     kind: "pat" | "vat";
     name: string;
     userId?: string;
@@ -50,18 +58,22 @@ export async function insertKey(
     createdBy: string | null;
     expiresAt: Date | null;
     now: Date;
-    /** A key supplied by the operator (bootstrap); otherwise one is generated. */
-    key?: string;
   },
 ) {
-  const key = values.key ?? generateKey(values.kind);
+  // The hint says which kind of key it is; a PAT must not be stored under a VAT's hint or back.
+  if (!values.displayHint.startsWith(`gatehouse_${values.kind}_`)) {
+    throw new GatehouseError(
+      "validation_failed",
+      `invalid request: displayHint is not a ${values.kind} hint`,
+    );
+  }
   const rows = await tx
     .insert(apiKeys)
     .values({
       id: randomUUID(),
       kind: values.kind,
-      keyHash: hashKey(key),
-      displayHint: displayHint(key),
+      keyHash: values.keyHash,
+      displayHint: values.displayHint,
       name: values.name,
       userId: values.userId ?? null,
       virtualAccountId: values.virtualAccountId ?? null,
@@ -72,7 +84,7 @@ export async function insertKey(
     .returning();
   const row = rows[0];
   if (!row) throw new Error("key insert returned no row");
-  return { key, row };
+  return row;
 }
 
 /** A requested expiry must be in the future. */

@@ -19,7 +19,7 @@ import { actorUserId, adminRoute, futureExpiry, insertKey } from "./common.js";
 
 export function patRoutes(ctx: AuthContext): Route[] {
   return [
-    adminRoute(ctx, authAdminPatsCreate, async ({ actor, userId, name, expiresAt }) => {
+    adminRoute(ctx, authAdminPatsCreate, async ({ actor, userId, name, expiresAt, keyHash, displayHint }) => {
       const ownerId = patOwnerFor(actor, userId);
       const now = ctx.now();
       const expiry = futureExpiry(expiresAt, now);
@@ -29,13 +29,15 @@ export function patRoutes(ctx: AuthContext): Route[] {
         if (owner.status !== "active") {
           throw new GatehouseError("conflict", "the user is deactivated; reactivate them first");
         }
-        const { key, row } = await insertKey(tx, {
+        const row = await insertKey(tx, {
           kind: "pat",
           name,
           userId: ownerId,
           createdBy: actorUserId(actor),
           expiresAt: expiry,
           now,
+          keyHash,
+          displayHint,
         });
         await writeAudit(
           tx,
@@ -49,7 +51,7 @@ export function patRoutes(ctx: AuthContext): Route[] {
           now,
         );
         await enqueueWebhook(tx, "key.created", keyEventData(row), now);
-        return { apiKey: apiKeyView(row), key };
+        return { apiKey: apiKeyView(row) };
       });
     }),
 

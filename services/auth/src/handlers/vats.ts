@@ -40,13 +40,13 @@ function earliest(a: Date | null, b: Date | null): Date | null {
 
 export function vatRoutes(ctx: AuthContext): Route[] {
   return [
-    adminRoute(ctx, authAdminVatsCreate, async ({ actor, virtualAccountId, name, expiresAt }) => {
+    adminRoute(ctx, authAdminVatsCreate, async ({ actor, virtualAccountId, name, expiresAt, ...form }) => {
       requireAdmin(actor);
       const now = ctx.now();
       const requested = futureExpiry(expiresAt, now);
       return change(ctx, async (tx) => {
         const va = await getLiveVirtualAccount(tx, virtualAccountId);
-        const { key, row } = await insertKey(tx, {
+        const row = await insertKey(tx, {
           kind: "vat",
           name,
           virtualAccountId,
@@ -54,6 +54,8 @@ export function vatRoutes(ctx: AuthContext): Route[] {
           // A key never outlives its virtual account.
           expiresAt: earliest(requested, va.expiresAt),
           now,
+          keyHash: form.keyHash,
+          displayHint: form.displayHint,
         });
         await writeAudit(
           tx,
@@ -67,7 +69,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
           now,
         );
         await enqueueWebhook(tx, "key.created", keyEventData(row), now);
-        return { apiKey: apiKeyView(row), key };
+        return { apiKey: apiKeyView(row) };
       });
     }),
 
@@ -91,7 +93,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
     adminRoute(
       ctx,
       authAdminVatsRegenerate,
-      async ({ actor, virtualAccountId, tokenId, gracePeriodSeconds }) => {
+      async ({ actor, virtualAccountId, tokenId, gracePeriodSeconds, keyHash, displayHint }) => {
         requireAdmin(actor);
         const now = ctx.now();
         return revoking(ctx, async (tx, emit) => {
@@ -101,7 +103,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
           if (old.replacedBy) throw new GatehouseError("conflict", "this token was already regenerated");
           if (old.expiresAt && old.expiresAt <= now)
             throw new GatehouseError("conflict", "this token has expired");
-          const { key, row } = await insertKey(tx, {
+          const row = await insertKey(tx, {
             kind: "vat",
             name: old.name,
             virtualAccountId,
@@ -109,6 +111,8 @@ export function vatRoutes(ctx: AuthContext): Route[] {
             // The new key keeps the old one's expiry (regenerating is not a way to extend access).
             expiresAt: earliest(old.expiresAt, va.expiresAt),
             now,
+            keyHash,
+            displayHint,
           });
           const rotation = rotationOf(old.expiresAt, now, gracePeriodSeconds);
           const previous = await tx
@@ -143,7 +147,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
             { ...keyEventData(row), previous_key_id: old.id, grace_period_seconds: gracePeriodSeconds },
             now,
           );
-          return { apiKey: apiKeyView(row), key, previous: apiKeyView(prev) };
+          return { apiKey: apiKeyView(row), previous: apiKeyView(prev) };
         });
       },
     ),

@@ -207,6 +207,7 @@ describe("KeyCache", () => {
       principal: { id: USER, kind: "user", name: "x", role: "member" },
       keyId: KEY_ID,
       keyKind: "pat",
+      keyHash: "a".repeat(64),
     } as const;
     cache.setPositive("a", c, 1_000, 0);
     cache.setPositive("b", c, 1_000, 0);

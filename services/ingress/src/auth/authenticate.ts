@@ -1,9 +1,8 @@
 import {
   type AccessEventEnvelope,
   authValidate,
-  type ErrorCode,
   GatehouseError,
-  type ValidateRefusal,
+  refusalError,
   type ValidateResponse,
 } from "@gatehouse/contracts";
 import { hashKey, parseKey } from "@gatehouse/keys";
@@ -12,17 +11,6 @@ import type { IngressContext } from "../context.js";
 import { dialectOf } from "../http/errors.js";
 import type { Caller } from "./caller.js";
 import { KeyCache } from "./key-cache.js";
-
-const REFUSALS: Record<ValidateRefusal, { code: ErrorCode; message: string }> = {
-  unknown: { code: "invalid_api_key", message: "the API key is not valid" },
-  expired: { code: "api_key_expired", message: "the API key has expired" },
-  revoked: { code: "api_key_revoked", message: "the API key has been revoked" },
-  principal_deactivated: { code: "principal_deactivated", message: "the key's user is deactivated" },
-  virtual_account_expired: {
-    code: "virtual_account_expired",
-    message: "the key's virtual account has expired",
-  },
-};
 
 /** The key text from `Authorization: Bearer`, or `x-api-key` on Anthropic-dialect routes. */
 export function keyFromHeaders(request: FastifyRequest): string | undefined {
@@ -94,7 +82,12 @@ export function createAuthenticator(
   function store(keyHash: string, answer: ValidateResponse): void {
     const now = Date.now();
     if (answer.outcome === "valid") {
-      const caller: Caller = { principal: answer.principal, keyId: answer.key.id, keyKind: answer.key.kind };
+      const caller: Caller = {
+        principal: answer.principal,
+        keyId: answer.key.id,
+        keyKind: answer.key.kind,
+        keyHash,
+      };
       cache.setPositive(keyHash, caller, answer.cacheTtlMs, now);
     } else if (answer.outcome === "unknown") {
       cache.setNegative(keyHash, answer.cacheTtlMs, now);
@@ -114,16 +107,13 @@ export function createAuthenticator(
     }
     const keyHash = hashKey(key);
     const hit = cache.get(keyHash, Date.now());
-    if (hit?.kind === "negative") throw new GatehouseError("invalid_api_key", REFUSALS.unknown.message);
+    if (hit?.kind === "negative") throw refusalError("unknown");
     if (hit?.kind === "positive" && ctx.feed.trusted()) {
       request.caller = hit.caller;
       return;
     }
     const answer = await ask(keyHash);
-    if (answer.outcome !== "valid") {
-      const refusal = REFUSALS[answer.outcome];
-      throw new GatehouseError(refusal.code, refusal.message);
-    }
-    request.caller = { principal: answer.principal, keyId: answer.key.id, keyKind: answer.key.kind };
+    if (answer.outcome !== "valid") throw refusalError(answer.outcome);
+    request.caller = { principal: answer.principal, keyId: answer.key.id, keyKind: answer.key.kind, keyHash };
   };
 }

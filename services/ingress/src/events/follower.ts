@@ -4,6 +4,7 @@ import { decodeJson, encodeJson } from "@gatehouse/bus";
 import {
   AccessEventEnvelope,
   accessEventStreamName,
+  accessEventSubject,
   type EventSource,
   FeedHeartbeat,
   heartbeatSubject,
@@ -122,7 +123,8 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
         } catch {
           continue;
         }
-        if (parsed.success) apply(parsed.data);
+        if (parsed.success && m.subject === accessEventSubject(prefix, parsed.data.source))
+          apply(parsed.data);
         else log.warn({ subject: m.subject }, "ignoring malformed access event");
       }
     })().catch((err: unknown) => {
@@ -173,12 +175,15 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
     async start() {
       running = true;
       subs.push(
-        bus.nc.subscribe(heartbeatSubject(prefix), {
+        bus.nc.subscribe(heartbeatSubject(prefix, "*"), {
           callback: (err, msg) => {
             if (err) return;
             try {
               const parsed = FeedHeartbeat.safeParse(decodeJson(msg.data));
-              if (parsed.success) onHeartbeat(parsed.data);
+              // Only the owning service may publish on its subject (infra/nats): believe no other.
+              if (parsed.success && msg.subject === heartbeatSubject(prefix, parsed.data.source)) {
+                onHeartbeat(parsed.data);
+              }
             } catch {
               // not JSON: ignore
             }

@@ -1,6 +1,5 @@
 import {
   type AclAuditEvent,
-  type Actor,
   GatehouseError,
   type Grant,
   isAccountName,
@@ -10,9 +9,9 @@ import {
   type Team,
   type TeamMember,
 } from "@gatehouse/contracts";
-import type { FastifyRequest } from "fastify";
 import { z } from "zod";
-import { callerOf } from "../../../auth/caller.js";
+
+export { actorOf } from "../../../auth/caller.js";
 
 /**
  * The public shapes of the access-control admin API: snake_case JSON, ISO-8601 times. The bus
@@ -21,11 +20,6 @@ import { callerOf } from "../../../auth/caller.js";
 const Id = z.uuid();
 const Time = z.string().describe("ISO-8601 date-time");
 const Price = z.number().min(0).max(1_000_000);
-
-export function actorOf(request: FastifyRequest): Actor {
-  const caller = callerOf(request);
-  return { principal: caller.principal, keyId: caller.keyId, requestId: request.id };
-}
 
 /** A name that cannot be an account is simply not found; it never reaches a service. */
 export function accountParam(name: string): string {

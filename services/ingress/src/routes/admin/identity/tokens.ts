@@ -9,6 +9,7 @@ import {
   authAdminVatsRegenerate,
   authAdminVatsRevoke,
 } from "@gatehouse/contracts";
+import { mintKey } from "@gatehouse/keys";
 import type { IngressContext } from "../../../context.js";
 import { Propagated, propagationOut, revokedOut } from "../propagation.js";
 import type { ZodApp } from "./index.js";
@@ -48,13 +49,17 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
     },
     async (request, reply) => {
       const { name, expires_at, user_id } = request.body;
+      // Generated here, where it is shown: auth gets only the hash and hint, the bus never the key.
+      const { key, keyHash, displayHint } = mintKey("pat");
       const created = await ctx.client.request(authAdminPatsCreate, {
         actor: actorOf(request),
         name,
+        keyHash,
+        displayHint,
         ...(expires_at === undefined ? {} : { expiresAt: expires_at }),
         ...(user_id === undefined ? {} : { userId: user_id }),
       });
-      return reply.code(201).send({ ...tokenOut(created.apiKey), key: created.key });
+      return reply.code(201).send({ ...tokenOut(created.apiKey), key });
     },
   );
 
@@ -152,13 +157,16 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
     },
     async (request, reply) => {
       const { name, expires_at } = request.body;
+      const { key, keyHash, displayHint } = mintKey("vat");
       const created = await ctx.client.request(authAdminVatsCreate, {
         actor: actorOf(request),
         virtualAccountId: request.params.id,
         name,
+        keyHash,
+        displayHint,
         ...(expires_at === undefined ? {} : { expiresAt: expires_at }),
       });
-      return reply.code(201).send({ ...tokenOut(created.apiKey), key: created.key });
+      return reply.code(201).send({ ...tokenOut(created.apiKey), key });
     },
   );
 
@@ -198,15 +206,18 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
       },
     },
     async (request) => {
+      const { key, keyHash, displayHint } = mintKey("vat");
       const r = await ctx.client.request(authAdminVatsRegenerate, {
         actor: actorOf(request),
         virtualAccountId: request.params.id,
         tokenId: request.params.tokenId,
         gracePeriodSeconds: request.body.grace_period_seconds,
+        keyHash,
+        displayHint,
       });
       return {
         ...tokenOut(r.apiKey),
-        key: r.key,
+        key,
         previous: tokenOut(r.previous),
         ...propagationOut(r.propagation),
       };

@@ -1,5 +1,4 @@
 import {
-  type Actor,
   type ApiKey,
   type AuditEvent,
   MAX_GRACE_PERIOD_SECONDS,
@@ -7,9 +6,9 @@ import {
   type User,
   type VirtualAccount,
 } from "@gatehouse/contracts";
-import type { FastifyRequest } from "fastify";
 import { z } from "zod";
-import { callerOf } from "../../../auth/caller.js";
+
+export { actorOf } from "../../../auth/caller.js";
 
 /**
  * The public shapes of the identity admin API: snake_case JSON, ISO-8601 times, uuid ids. The bus
@@ -196,12 +195,6 @@ export function meOut(m: MeResponse): z.infer<typeof MeOut> {
 
 export function page<T, U>(p: { items: T[]; nextCursor: string | null }, map: (t: T) => U) {
   return { data: p.items.map(map), next_cursor: p.nextCursor };
-}
-
-/** The authenticated caller as the auth service's admin endpoints expect it. */
-export function actorOf(request: FastifyRequest): Actor {
-  const caller = callerOf(request);
-  return { principal: caller.principal, keyId: caller.keyId, requestId: request.id };
 }
 
 /** Query paging in the bus contract's terms. */
