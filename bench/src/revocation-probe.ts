@@ -43,14 +43,19 @@ export interface KeyRun {
 const TAIL_MS = Number(process.env.REVOCATION_TAIL_MS ?? 50);
 const PER_KEY_TIMEOUT_MS = 10_000;
 
-export async function probeOnce(base: string, key: string, probe: ProbeRequest): Promise<number> {
-  const res = await request(`${base}${probe.path}`, {
+/** The probe as undici request options (path separate: a pool has its origin). */
+function options(key: string, probe: ProbeRequest) {
+  return {
     method: probe.method,
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
     body: probe.body,
     headersTimeout: 5_000,
     bodyTimeout: 5_000,
-  });
+  };
+}
+
+export async function probeOnce(base: string, key: string, probe: ProbeRequest): Promise<number> {
+  const res = await request(`${base}${probe.path}`, options(key, probe));
   await res.body.dump();
   return res.statusCode;
 }
@@ -80,14 +85,7 @@ async function probeLoop(
   while (!stop.done) {
     const sentAt = performance.now();
     try {
-      const res = await pool.request({
-        path: probe.path,
-        method: probe.method,
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: probe.body,
-        headersTimeout: 5_000,
-        bodyTimeout: 5_000,
-      });
+      const res = await pool.request({ path: probe.path, ...options(key, probe) });
       await res.body.dump();
       out.push({ sentAt, receivedAt: performance.now(), status: res.statusCode });
     } catch {
