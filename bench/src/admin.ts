@@ -111,7 +111,16 @@ export interface RevokeResult {
   status: number;
   ms: number;
   /** The propagation report, when the revoke response carries one. */
-  propagation: { replicas: number; confirmed: number; elapsedMs: number; complete: boolean } | undefined;
+  propagation:
+    | {
+        replicas: number;
+        confirmed: number;
+        elapsedMs: number;
+        complete: boolean;
+        /** False when the event had not reached the stream yet; absent from builds that do not say. */
+        published?: boolean;
+      }
+    | undefined;
 }
 
 export async function revokeVat(
@@ -134,6 +143,7 @@ function findPropagation(value: unknown, depth = 0): RevokeResult["propagation"]
       confirmed: o.confirmed,
       elapsedMs: elapsed,
       complete: o.complete === true,
+      ...(typeof o.published === "boolean" ? { published: o.published } : {}),
     };
   }
   for (const v of Object.values(o)) {

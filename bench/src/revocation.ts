@@ -1,110 +1,39 @@
 #!/usr/bin/env node
 import { cpus, release } from "node:os";
 import { join } from "node:path";
-import { Pool, request } from "undici";
+import { Pool } from "undici";
 import { createVirtualAccount, mintVat, revokeVat } from "./admin.js";
-import {
-  gatehouseModel,
-  provision,
-  REPO_ROOT,
-  startGatehouse,
-  Unavailable,
-  verifyAndWarm,
-} from "./gatehouse.js";
+import { provision, REPO_ROOT, startGatehouse, Unavailable, verifyAndWarm } from "./gatehouse.js";
 import { obtainNats } from "./infra.js";
 import { startMockProcess } from "./mock-process.js";
-import { Cleanup, sleep } from "./proc.js";
+import { Cleanup } from "./proc.js";
 import { ms, table, writeResults } from "./report.js";
+import {
+  CHAT_PROBE,
+  type KeyRun,
+  MODELS_PROBE,
+  measureRevoke,
+  probeOnce,
+  warmOnAll,
+} from "./revocation-probe.js";
+import { runStalled, type StalledResult } from "./revocation-stalled.js";
 import { summarize } from "./stats.js";
-import { chatBody } from "./targets.js";
 
 /**
  * Revocation propagation (issue 6): 3 ingress replicas as separate processes plus auth, acl and
  * dispatch. For each key: mint, warm it on every replica, probe every replica continuously, revoke
  * through replica A, and record when each replica first refuses (401), how long the revoke call
- * took, and any 2xx to a probe sent after the revoke call returned (must be none).
+ * took, and any 2xx to a probe sent after the revoke call returned (must be none). Then the same
+ * while the access-event stream refuses every publish (issue 13; `revocation-stalled.ts`).
  */
 const argv = process.argv.slice(2);
 const arg = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const KEYS = Number(arg("keys") ?? process.env.REVOCATION_KEYS ?? 200);
+const STALLED_KEYS = Number(arg("stalled-keys") ?? process.env.REVOCATION_STALLED_KEYS ?? 20);
 const REPLICAS = 3;
-/** After the last replica refuses, keep probing this long to catch a replica that flips back. */
-const TAIL_MS = Number(process.env.REVOCATION_TAIL_MS ?? 50);
-const PER_KEY_TIMEOUT_MS = 10_000;
 const WRITE = !argv.includes("--no-write");
 const log = (line: string) => process.stderr.write(`${line}\n`);
 let probeLabel = "";
-
-interface Probe {
-  sentAt: number;
-  receivedAt: number;
-  status: number;
-}
-
-interface KeyRun {
-  propagationMs: number;
-  revokeMs: number;
-  perReplicaMs: number[];
-  acceptsAfterReturn: number;
-  flipBacks: number;
-  otherStatuses: number;
-  refusedBeforeReturn: boolean;
-  propagation: Awaited<ReturnType<typeof revokeVat>>["propagation"];
-}
-
-/** One replica's continuous probe: sequential requests over one keep-alive connection until stopped. */
-async function probeLoop(
-  pool: Pool,
-  key: string,
-  probe: ProbeRequest,
-  stop: { done: boolean },
-  out: Probe[],
-) {
-  while (!stop.done) {
-    const sentAt = performance.now();
-    try {
-      const res = await pool.request({
-        path: probe.path,
-        method: probe.method,
-        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: probe.body,
-        headersTimeout: 5_000,
-        bodyTimeout: 5_000,
-      });
-      await res.body.dump();
-      out.push({ sentAt, receivedAt: performance.now(), status: res.statusCode });
-    } catch {
-      out.push({ sentAt, receivedAt: performance.now(), status: 0 });
-      await sleep(5);
-    }
-  }
-}
-
-interface ProbeRequest {
-  method: "GET" | "POST";
-  path: string;
-  body: string | undefined;
-}
-
-/** The full request path when chat completions can be provisioned; else `GET /v1/models` (auth + acl). */
-const CHAT_PROBE: ProbeRequest = {
-  method: "POST",
-  path: "/v1/chat/completions",
-  body: chatBody(gatehouseModel("small"), false),
-};
-const MODELS_PROBE: ProbeRequest = { method: "GET", path: "/v1/models", body: undefined };
-
-async function probeOnce(base: string, key: string, probe: ProbeRequest): Promise<number> {
-  const res = await request(`${base}${probe.path}`, {
-    method: probe.method,
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: probe.body,
-    headersTimeout: 5_000,
-    bodyTimeout: 5_000,
-  });
-  await res.body.dump();
-  return res.statusCode;
-}
 
 async function main(cleanup: Cleanup): Promise<string> {
   const natsUrl = await obtainNats(cleanup);
@@ -137,82 +66,36 @@ async function main(cleanup: Cleanup): Promise<string> {
   for (let i = 0; i < KEYS; i++) {
     const vat = await mintVat(gh.admin, virtualAccountId, `revoke-${i}`);
     // Warm: the key must be cached as valid on every replica before the revoke.
-    let warm = true;
-    for (const base of gh.ingressUrls) {
-      let ok = false;
-      for (let t = 0; t < 20 && !ok; t++) {
-        ok = (await probeOnce(base, vat.key, probe)) === 200;
-        if (!ok) await sleep(25);
-      }
-      warm &&= ok;
-    }
-    if (!warm) {
+    if (!(await warmOnAll(gh.ingressUrls, vat.key, probe))) {
       failures.push(`key ${i}: not accepted on every replica before the revoke`);
       continue;
     }
-    const stop = { done: false };
-    const probes: Probe[][] = pools.map(() => []);
-    const loops = pools.map((pool, r) => probeLoop(pool, vat.key, probe, stop, probes[r] ?? []));
-    await sleep(10);
-    const t0 = performance.now();
-    const revoke = await revokeVat(gh.admin, virtualAccountId, vat.id);
-    const t1 = performance.now();
-    if (revoke.status !== 200) {
-      stop.done = true;
-      await Promise.all(loops);
-      failures.push(`key ${i}: revoke answered ${revoke.status}`);
-      continue;
-    }
-    // Probe until every replica has refused, then a little longer, bounded.
-    const deadline = t0 + PER_KEY_TIMEOUT_MS;
-    let allRefusedAt = Number.NaN;
-    while (performance.now() < deadline) {
-      const firsts = probes.map((list) => list.find((x) => x.sentAt >= t0 && x.status === 401)?.receivedAt);
-      if (firsts.every((x) => x !== undefined)) {
-        allRefusedAt = Math.max(...(firsts as number[]));
-        if (performance.now() >= Math.max(allRefusedAt, t1) + TAIL_MS) break;
-      }
-      await sleep(2);
-    }
-    stop.done = true;
-    await Promise.all(loops);
-    if (!Number.isFinite(allRefusedAt)) {
-      failures.push(`key ${i}: not refused by every replica within ${PER_KEY_TIMEOUT_MS} ms`);
-    }
-    const perReplicaMs = probes.map((list) => {
-      const first = list.find((x) => x.sentAt >= t0 && x.status === 401);
-      return first ? first.receivedAt - t0 : Number.NaN;
-    });
-    let acceptsAfterReturn = 0;
-    let flipBacks = 0;
-    let otherStatuses = 0;
-    for (const list of probes) {
-      let refused = false;
-      for (const x of list) {
-        const ok = x.status >= 200 && x.status < 300;
-        if (ok && x.sentAt >= t1) acceptsAfterReturn++;
-        if (ok && refused) flipBacks++;
-        if (x.status === 401 && x.sentAt >= t0) refused = true;
-        if (!ok && x.status !== 401) otherStatuses++;
-      }
-    }
-    runs.push({
-      propagationMs: allRefusedAt - t0,
-      revokeMs: t1 - t0,
-      perReplicaMs,
-      acceptsAfterReturn,
-      flipBacks,
-      otherStatuses,
-      refusedBeforeReturn: allRefusedAt <= t1,
-      propagation: revoke.propagation,
-    });
+    const { run, failure } = await measureRevoke(pools, vat.key, probe, () =>
+      revokeVat(gh.admin, virtualAccountId, vat.id),
+    );
+    if (run) runs.push(run);
+    if (failure) failures.push(`key ${i}: ${failure}`);
     if ((i + 1) % 50 === 0) log(`${i + 1}/${KEYS} revocations`);
   }
-  return render(runs, failures, gh.database);
+  let stalled: StalledResult | undefined;
+  if (STALLED_KEYS > 0) {
+    log(`${STALLED_KEYS} revocations while the access-event stream refuses publishes …`);
+    stalled = await runStalled({
+      natsUrl,
+      prefix: gh.prefix,
+      urls: gh.ingressUrls,
+      pools,
+      admin: gh.admin,
+      virtualAccountId,
+      probe,
+      keys: STALLED_KEYS,
+    });
+  }
+  return render(runs, failures, gh.database, stalled);
 }
 
-function render(runs: KeyRun[], failures: string[], database: string): string {
-  const cpu = cpus();
+/** The figures and counts of one phase: the table, then what must be zero and what was seen. */
+function renderRuns(runs: KeyRun[], failures: string[]): string[] {
   const prop = summarize(runs.map((r) => r.propagationMs).filter(Number.isFinite));
   const call = summarize(runs.map((r) => r.revokeMs));
   const reported = runs.flatMap((r) => (r.propagation ? [r.propagation] : []));
@@ -221,44 +104,27 @@ function render(runs: KeyRun[], failures: string[], database: string): string {
   const flips = runs.reduce((a, r) => a + r.flipBacks, 0);
   const other = runs.reduce((a, r) => a + r.otherStatuses, 0);
   const before = runs.filter((r) => r.refusedBeforeReturn).length;
+  const row = (label: string, s: ReturnType<typeof summarize>) => [
+    label,
+    String(s.n),
+    ms(s.p50),
+    ms(s.p99),
+    ms(s.max),
+  ];
   const out: string[] = [];
-  out.push(`### Run of ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`);
-  out.push("");
-  out.push(
-    `Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), Linux ${release()}, Node ${process.version}. ` +
-      `${REPLICAS} ingress replicas + auth, acl, dispatch as separate processes on ${database}; ${runs.length} revocations ` +
-      `(of ${KEYS} attempted), each replica probed back to back with \`${probeLabel}\`.`,
-  );
-  out.push("");
   out.push(
     table(
       ["measurement (ms)", "n", "p50", "p99", "max"],
       [
-        [
-          "revoke call start → every replica refuses (401)",
-          String(prop.n),
-          ms(prop.p50),
-          ms(prop.p99),
-          ms(prop.max),
-        ],
-        [
-          "revoke call latency (`DELETE …/tokens/:id` through replica A)",
-          String(call.n),
-          ms(call.p50),
-          ms(call.p99),
-          ms(call.max),
-        ],
-        [
-          "confirmed-revoke wait reported by the response",
-          String(confirmed.n),
-          ms(confirmed.p50),
-          ms(confirmed.p99),
-          ms(confirmed.max),
-        ],
-        ...[0, 1, 2].map((r) => {
-          const s = summarize(runs.map((x) => x.perReplicaMs[r] ?? Number.NaN).filter(Number.isFinite));
-          return [`replica ${"ABC"[r]} first refusal`, String(s.n), ms(s.p50), ms(s.p99), ms(s.max)];
-        }),
+        row("revoke call start → every replica refuses (401)", prop),
+        row("revoke call latency (`DELETE …/tokens/:id` through replica A)", call),
+        row("confirmed-revoke wait reported by the response", confirmed),
+        ...[0, 1, 2].map((r) =>
+          row(
+            `replica ${"ABC"[r]} first refusal`,
+            summarize(runs.map((x) => x.perReplicaMs[r] ?? Number.NaN).filter(Number.isFinite)),
+          ),
+        ),
       ],
     ),
   );
@@ -268,14 +134,58 @@ function render(runs: KeyRun[], failures: string[], database: string): string {
   out.push(`- every replica refusing before the revoke call returned: ${before} of ${runs.length}`);
   out.push(`- probe answers other than 2xx/401: ${other}`);
   if (reported.length > 0) {
+    const unpublished = reported.filter((x) => x.published === false).length;
     out.push(
-      `- revoke responses with a propagation report: ${reported.length}; complete (all replicas confirmed): ${reported.filter((x) => x.complete).length}; replicas seen p50: ${summarize(reported.map((x) => x.replicas)).p50}`,
+      `- revoke responses with a propagation report: ${reported.length}; complete (all replicas confirmed): ${reported.filter((x) => x.complete).length}; not yet on the stream (\`published: false\`): ${unpublished}; replicas seen p50: ${summarize(reported.map((x) => x.replicas)).p50}`,
     );
   } else {
     out.push("- the revoke response carried no propagation report (replicas/confirmed/elapsedMs)");
   }
   if (failures.length > 0) out.push(`- **${failures.length} failures**: ${failures.slice(0, 5).join("; ")}`);
+  return out;
+}
+
+function render(runs: KeyRun[], failures: string[], database: string, stalled?: StalledResult): string {
+  const cpu = cpus();
+  const out: string[] = [];
+  out.push(`### Run of ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC`);
+  out.push("");
+  out.push(
+    `Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), Linux ${release()}, Node ${process.version}. ` +
+      `${REPLICAS} ingress replicas + auth, acl, dispatch as separate processes on ${database}; ${runs.length} revocations ` +
+      `(of ${KEYS} attempted), each replica probed back to back with \`${probeLabel}\`.`,
+  );
+  out.push("");
+  out.push(...renderRuns(runs, failures));
+  if (stalled) {
+    out.push("");
+    out.push("#### While the access-event stream refuses every publish");
+    out.push("");
+    out.push(
+      `${stalled.runs.length} keys (of ${STALLED_KEYS}) warm on every replica; then the stream's \`max_msgs\` set to its ` +
+        "message count with `discard: new` (core NATS unaffected), and each key revoked and probed as above.",
+    );
+    out.push("");
+    out.push(...renderRuns(stalled.runs, stalled.failures));
+    out.push(
+      `- replicas not trusting their caches while the stream refused: ${stalled.untrustedWhileStalled} of ${REPLICAS}`,
+    );
+    out.push(`- stream restored → every replica trusts its caches again: ${ms(stalled.retrustMs)} ms`);
+    out.push(
+      `- **2xx to the revoked keys after the stream was restored: ${stalled.acceptedAfterRestore}** (must be 0: no event marked applied before it arrived)`,
+    );
+    out.push(
+      `- a key minted after the restore accepted by every replica: ${stalled.freshAccepted ? "yes" : "no"}`,
+    );
+  }
   return out.join("\n");
+}
+
+/** Zero accepts after every revoke call returned, in every phase, and none after the restore. */
+function held(md: string): boolean {
+  const counts = [...md.matchAll(/after the revoke call returned: (\d+)\*\*/g)].map((m) => Number(m[1]));
+  const restored = [...md.matchAll(/after the stream was restored: (\d+)\*\*/g)].map((m) => Number(m[1]));
+  return counts.length > 0 && [...counts, ...restored].every((n) => n === 0);
 }
 
 const cleanup = new Cleanup();
@@ -290,7 +200,7 @@ hardStop.unref();
 try {
   const md = await main(cleanup);
   process.stdout.write(`\n${md}\n`);
-  if (md.includes("after the revoke call returned: 0**") === false) process.exitCode = 1;
+  if (!held(md)) process.exitCode = 1;
   if (WRITE) writeResults(join(REPO_ROOT, "docs/benchmarks.md"), "bench:revocation", md);
 } catch (err) {
   const reason = err instanceof Unavailable ? `unavailable: ${err.message}` : (err as Error).stack;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { IsoDateTime } from "./common.js";
 
 /**
  * Access events: every change that removes access. A service commits each one together with the
@@ -13,6 +14,14 @@ const SubjectRef = z.object({ kind: z.enum(["user", "team", "virtual_account"]),
 export const AccessEventBody = z.discriminatedUnion("type", [
   // auth
   z.object({ type: z.literal("key.revoked"), keyId: z.uuid(), keyHash: z.string(), reason: z.string() }),
+  // A key's life was shortened (a VAT regenerated with a grace period): caches drop what they hold
+  // for it, so no answer cached under the old expiry outlives the new one. Never the key itself.
+  z.object({
+    type: z.literal("key.expiry_shortened"),
+    keyId: z.uuid(),
+    keyHash: z.string(),
+    expiresAt: IsoDateTime,
+  }),
   z.object({ type: z.literal("user.deactivated"), userId: z.uuid() }),
   z.object({ type: z.literal("user.keys_revoked"), userId: z.uuid() }),
   z.object({ type: z.literal("keys.all_revoked") }),
@@ -37,13 +46,19 @@ export const AccessEventEnvelope = z.object({
 export type AccessEventEnvelope = z.infer<typeof AccessEventEnvelope>;
 
 /**
- * Published on core NATS by every outbox relay each poll: the newest sequence its service has
- * committed. A follower that has heard nothing for its lease, or stays behind a heartbeat, stops
- * trusting cached positives.
+ * Published on core NATS by every outbox relay each poll — also when it cannot publish to the
+ * stream: the newest sequence its service has committed, and how much of that the stream holds. A
+ * follower that has not heard every source within its lease, or lacks a committed event the stream
+ * does not hold, or stays behind a published one, stops trusting cached positives.
  */
 export const FeedHeartbeat = z.object({
   source: EventSource,
   committedSequence: z.number().int().min(0),
+  /**
+   * Every event up to here is in the stream; below `committedSequence` when the relay could not
+   * publish. Absent from relays that predate it, which heartbeat only after publishing everything.
+   */
+  publishedSequence: z.number().int().min(0).optional(),
   at: z.string(),
 });
 export type FeedHeartbeat = z.infer<typeof FeedHeartbeat>;
@@ -52,8 +67,16 @@ export type FeedHeartbeat = z.infer<typeof FeedHeartbeat>;
 export const IngressPresence = z.object({ replica: z.string(), at: z.string() });
 export type IngressPresence = z.infer<typeof IngressPresence>;
 
-/** Asked of every ingress replica after a revoke: answer once this source's sequence is applied. */
-export const SyncRequest = z.object({ source: EventSource, sequence: z.number().int().min(1) });
+/**
+ * Asked of every ingress replica after a revoke. A replica answers once it applied this source's
+ * sequence (`applied: true`) or once it stopped trusting cached positives until it does (`false`).
+ */
+export const SyncRequest = z.object({
+  source: EventSource,
+  sequence: z.number().int().min(1),
+  /** False when the event could not be written to the stream yet: replicas stop trusting at once. */
+  published: z.boolean().default(true),
+});
 export type SyncRequest = z.infer<typeof SyncRequest>;
 export const SyncResponse = z.object({ replica: z.string(), applied: z.boolean(), waitedMs: z.number() });
 export type SyncResponse = z.infer<typeof SyncResponse>;
@@ -64,8 +87,13 @@ export const Propagation = z.object({
   replicas: z.number().int().min(0),
   confirmed: z.number().int().min(0),
   elapsedMs: z.number(),
-  /** True when every live replica confirmed; false means the lease bounded the wait. */
+  /** True when every live replica confirmed it applied the event. */
   complete: z.boolean(),
+  /**
+   * False when the event is not in the stream yet (JetStream refused it): the relay keeps trying,
+   * and every replica that has not applied it answers from the owning service, not its cache.
+   */
+  published: z.boolean(),
 });
 export type Propagation = z.infer<typeof Propagation>;
 

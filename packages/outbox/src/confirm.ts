@@ -47,14 +47,17 @@ export class IngressRoster {
   }
 
   /**
-   * Ask every live replica to confirm it applied `sequence` of `source`; resolve when all have, or
-   * when the lease runs out — by then a replica that could not confirm no longer trusts its cache.
+   * Ask every live replica to confirm it applied `sequence` of `source`. A replica answers once it
+   * has, or once it stopped trusting its cached positives until it does — at once when the event is
+   * not `published` to the stream. Resolve when every live replica answered, or when the lease runs
+   * out: by then a replica that could not answer no longer trusts its cache.
    */
-  async confirm(source: EventSource, sequence: number): Promise<Propagation> {
+  async confirm(source: EventSource, sequence: number, published: boolean): Promise<Propagation> {
     const started = performance.now();
     const expected = new Set(this.live());
+    const answered = new Set<string>();
     const confirmed = new Set<string>();
-    const request: SyncRequest = { source, sequence };
+    const request: SyncRequest = { source, sequence, published };
     // A roster that has not yet heard two presence rounds may be missing replicas: then wait the whole
     // window and count whoever answers, rather than stopping at the replicas known so far.
     const warm = Date.now() - this.createdAt >= 2 * this.presenceIntervalMs;
@@ -68,8 +71,9 @@ export class IngressRoster {
           const parsed = SyncResponse.safeParse(safeJson(reply.data));
           if (!parsed.success) continue;
           if (!warm) expected.add(parsed.data.replica);
+          answered.add(parsed.data.replica);
           if (parsed.data.applied) confirmed.add(parsed.data.replica);
-          if (warm && [...expected].every((r) => confirmed.has(r))) break;
+          if (warm && [...expected].every((r) => answered.has(r))) break;
         }
       } catch {
         // No responders or a closed connection: nothing confirmed; the lease still bounds staleness.
@@ -82,6 +86,7 @@ export class IngressRoster {
       confirmed: [...expected].filter((r) => confirmed.has(r)).length,
       elapsedMs: Math.round((performance.now() - started) * 100) / 100,
       complete,
+      published,
     };
   }
 

@@ -25,8 +25,8 @@ export interface AccessEventPublisher {
   readonly relay: OutboxRelay;
   /**
    * After committing a transaction that appended access events: publish them now and wait until
-   * every live ingress replica confirmed the last one, or the lease passed. Returns the report a
-   * revoking call puts in its response.
+   * every live ingress replica applied the last one or stopped trusting its cache until it does,
+   * or the lease passed. Returns the report a revoking call puts in its response.
    */
   propagate(sequence: number): Promise<Propagation>;
 }
@@ -41,11 +41,17 @@ export function startAccessEventPublisher(options: AccessEventPublisherOptions):
   return {
     relay,
     async propagate(sequence) {
-      // Bounded: with NATS down the row stays committed and goes out when it returns.
-      await Promise.race([relay.flush(), delay(leaseMs)]);
-      const result = await roster.confirm(source, sequence);
+      // Bounded: with NATS down the row stays committed and goes out when it returns. A failed or
+      // unfinished attempt tells the replicas so, and they stop trusting at once instead of waiting.
+      const published = await Promise.race([relay.flush(), delay(leaseMs).then(() => false)]);
+      const result = await roster.confirm(source, sequence, published);
       // The confirmed-revoke timing is logged here and returned in the revoking call's response.
       if (result.complete) logger.info({ propagation: result }, "access event confirmed by ingress replicas");
+      else if (!published)
+        logger.error(
+          { propagation: result },
+          "access event not in the stream yet: ingress replicas answer from the owning service until it is",
+        );
       else logger.warn({ propagation: result }, "not every ingress replica confirmed an access event");
       return result;
     },

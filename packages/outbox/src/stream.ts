@@ -1,4 +1,9 @@
-import { accessEventStreamName, accessEventSubject } from "@gatehouse/contracts";
+import {
+  AccessEventEnvelope,
+  accessEventStreamName,
+  accessEventSubject,
+  type EventSource,
+} from "@gatehouse/contracts";
 import { type JetStreamManager, nanos, RetentionPolicy, StorageType } from "nats";
 
 /** Create the access-event stream for this prefix if it does not exist yet. */
@@ -27,4 +32,26 @@ export async function ensureAccessEventStream(jsm: JetStreamManager, prefix: str
     });
   }
   return name;
+}
+
+/** JetStream's "no message found" (JSNoMessageFoundErr). */
+const NO_MESSAGE_FOUND = 10037;
+
+/**
+ * The sequence of the newest event from `source` the stream holds (0 when it holds none): where a
+ * follower stands for that source when it starts reading after the stream's current end.
+ */
+export async function lastAccessEventSequence(
+  jsm: JetStreamManager,
+  stream: string,
+  prefix: string,
+  source: EventSource,
+): Promise<number> {
+  try {
+    const stored = await jsm.streams.getMessage(stream, { last_by_subj: accessEventSubject(prefix, source) });
+    return AccessEventEnvelope.parse(stored.json()).sequence;
+  } catch (err) {
+    if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === NO_MESSAGE_FOUND) return 0;
+    throw err;
+  }
 }

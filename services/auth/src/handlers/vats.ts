@@ -124,9 +124,17 @@ export function vatRoutes(ctx: AuthContext): Route[] {
             )
             .where(eq(apiKeys.id, old.id))
             .returning();
-          // With a grace period the old key runs out by expiry: ingress never caches it past then.
           if (rotation.revokeNow) {
             await emit({ type: "key.revoked", keyId: old.id, keyHash: old.keyHash, reason: "rotated" });
+          } else if (!old.expiresAt || rotation.expiresAt < old.expiresAt) {
+            // A shorter life is an access change: replicas cached the old key with a lifetime
+            // computed from its old expiry, and must not keep it past the new one.
+            await emit({
+              type: "key.expiry_shortened",
+              keyId: old.id,
+              keyHash: old.keyHash,
+              expiresAt: rotation.expiresAt.toISOString(),
+            });
           }
           await writeAudit(
             tx,

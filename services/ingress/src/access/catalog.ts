@@ -56,8 +56,9 @@ export class CatalogCache {
         fetchedAt: this.now(),
         accounts: new Map(answer.accounts.map((a) => [a.name, a])),
       };
-      // An answer fetched while an event was applied may predate it: use it once, do not keep it.
-      if (this.feed.epoch() === epoch) this.snapshot = snapshot;
+      // An answer fetched while an event was applied may predate it, and one fetched while the feed
+      // is untrusted may predate an event not received yet: use it once, do not keep it.
+      if (this.feed.epoch() === epoch && this.feed.trusted()) this.snapshot = snapshot;
       return snapshot;
     })();
     this.inflight = run;

@@ -12,6 +12,7 @@ function fakeFeed() {
   const resets = new Set<() => void>();
   const feed: AccessFeed = {
     trusted: () => trusted,
+    sourceTrust: () => ({ auth: trusted, acl: trusted, dispatch: trusted }),
     epoch: () => epoch,
     onEvent(l) {
       events.add(l);

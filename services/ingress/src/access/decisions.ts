@@ -84,6 +84,7 @@ export class DecisionCache {
         this.dropWhere((k, i) => k === "virtual_account" && i === event.virtualAccountId);
         return;
       case "key.revoked":
+      case "key.expiry_shortened":
       case "keys.all_revoked":
         // Keys are the authenticator's cache; a decision is about the principal, which is unchanged.
         return;

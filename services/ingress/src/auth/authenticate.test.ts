@@ -117,6 +117,18 @@ describe("authenticate", () => {
     expect(h.asked).toHaveLength(2);
   });
 
+  it("does not keep a positive fetched while the feed is not trusted, once it is trusted again", async () => {
+    // An event the replica has not received may already have ended the key; nothing would drop
+    // an entry stored now until that event arrives.
+    const h = harness([valid(), valid()]);
+    h.setTrusted(false);
+    const key = generateKey("pat");
+    await h.run(key);
+    h.setTrusted(true);
+    await h.run(key);
+    expect(h.asked).toHaveLength(2);
+  });
+
   it("accepts x-api-key only on Anthropic-dialect routes", async () => {
     const h = harness([valid()]);
     const key = generateKey("pat");
@@ -152,6 +164,12 @@ describe("authenticate", () => {
     const key = generateKey("pat");
     const cases: Array<AccessEventEnvelope["event"]> = [
       { type: "key.revoked", keyId: KEY_ID, keyHash: hashKey(key), reason: "x" },
+      {
+        type: "key.expiry_shortened",
+        keyId: KEY_ID,
+        keyHash: hashKey(key),
+        expiresAt: new Date(Date.now() + 1_000).toISOString(),
+      },
       { type: "user.deactivated", userId: USER },
       { type: "user.keys_revoked", userId: USER },
       { type: "keys.all_revoked" },

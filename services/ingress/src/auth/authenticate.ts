@@ -36,6 +36,10 @@ export function affectedBy(
   switch (e.type) {
     case "key.revoked":
       return (c, hash) => c.keyId === e.keyId || hash === e.keyHash;
+    case "key.expiry_shortened":
+      // Dropped rather than re-timed here: the next request asks auth, whose answer is cached only
+      // until the new expiry by auth's own clock.
+      return (c, hash) => c.keyId === e.keyId || hash === e.keyHash;
     case "user.deactivated":
     case "user.keys_revoked":
       return (c) => c.principal.id === e.userId;
@@ -82,6 +86,9 @@ export function createAuthenticator(
   function store(keyHash: string, answer: ValidateResponse): void {
     const now = Date.now();
     if (answer.outcome === "valid") {
+      // Not while the feed is untrusted: an event this replica has not received may already have
+      // ended the key, and nothing would drop the entry until that event arrives.
+      if (!ctx.feed.trusted()) return;
       const caller: Caller = {
         principal: answer.principal,
         keyId: answer.key.id,

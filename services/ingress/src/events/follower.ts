@@ -3,9 +3,8 @@ import type { BusConnection } from "@gatehouse/bus";
 import { decodeJson, encodeJson } from "@gatehouse/bus";
 import {
   AccessEventEnvelope,
-  accessEventStreamName,
   accessEventSubject,
-  type EventSource,
+  EventSource,
   FeedHeartbeat,
   heartbeatSubject,
   type IngressPresence,
@@ -15,9 +14,10 @@ import {
   type SyncResponse,
 } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
-import { ensureAccessEventStream } from "@gatehouse/outbox";
-import { type ConsumerMessages, DeliverPolicy, type Subscription } from "nats";
+import { ensureAccessEventStream, lastAccessEventSequence } from "@gatehouse/outbox";
+import { type ConsumerMessages, DeliverPolicy, type JetStreamManager, type Subscription } from "nats";
 import type { AccessFeed } from "./feed.js";
+import { FeedLedger } from "./ledger.js";
 
 export interface FollowerOptions {
   bus: BusConnection;
@@ -38,26 +38,31 @@ export interface AccessFeedFollower extends AccessFeed {
 /**
  * Follows the access-event stream for one ingress replica.
  *
- * Trust rules: cached positives are usable only while (a) NATS is connected, (b) the feed was heard
- * (an event or a heartbeat) within the lease, and (c) no source's heartbeat has been ahead of what
- * this replica applied for longer than the lease. A disconnect or a sequence gap drops every cached
- * positive at once; the ordered consumer then resumes from the stream where it left off.
+ * Trust rules (`FeedLedger`): cached positives are usable only while NATS is connected and every
+ * source — auth, acl and dispatch — is trusted: heard within the lease, and caught up with what it
+ * committed, or missing only events already in the stream for less than the lease. A disconnect, a
+ * sequence gap or events lost from the stream drop every cached positive at once; the ordered
+ * consumer then resumes from the stream where it left off.
  */
 export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
   const { bus, prefix, leaseMs } = options;
   const log = options.logger.child({ component: "access-feed" });
   const replica = randomUUID();
-  const applied: Partial<Record<EventSource, number>> = {};
-  const behindSince: Partial<Record<EventSource, number>> = {};
+  // Every source the contracts name, not the ones heard so far: a replica that never heard auth
+  // must not trust what it cached from auth (docs/revocation.md, "The lease").
+  const ledger = new FeedLedger(EventSource.options, leaseMs);
   const eventListeners = new Set<(e: AccessEventEnvelope) => void>();
   const resetListeners = new Set<() => void>();
   const syncWaiters = new Set<{ source: EventSource; sequence: number; resolve: () => void }>();
   let epoch = 0;
-  let lastHeard = 0;
   let running = false;
   let messages: ConsumerMessages | undefined;
+  let jsm: JetStreamManager | undefined;
+  let stream = "";
   const subs: Subscription[] = [];
   let presenceTimer: NodeJS.Timeout | undefined;
+  let overdueTimer: NodeJS.Timeout | undefined;
+  const lastLookup: Partial<Record<EventSource, number>> = {};
 
   function reset(reason: string): void {
     epoch++;
@@ -65,15 +70,18 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
     for (const l of resetListeners) l();
   }
 
+  function wakeWaiters(source: EventSource): void {
+    const applied = ledger.applied(source) ?? 0;
+    for (const w of syncWaiters) if (w.source === source && applied >= w.sequence) w.resolve();
+  }
+
   function apply(envelope: AccessEventEnvelope): void {
-    const last = applied[envelope.source];
-    if (last !== undefined && envelope.sequence <= last) return; // redelivery
-    if (last !== undefined && envelope.sequence > last + 1) {
-      log.warn({ source: envelope.source, last, got: envelope.sequence }, "gap in access events");
+    const outcome = ledger.receive(envelope.source, envelope.sequence, Date.now());
+    if (outcome === "duplicate") return;
+    if (outcome === "gap") {
+      log.warn({ source: envelope.source, got: envelope.sequence }, "gap in access events");
       reset("gap");
     }
-    applied[envelope.source] = envelope.sequence;
-    lastHeard = Date.now();
     epoch++;
     for (const l of eventListeners) {
       try {
@@ -83,37 +91,57 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
         reset("listener failure");
       }
     }
-    const behind = behindSince[envelope.source];
-    if (behind !== undefined) delete behindSince[envelope.source];
-    for (const w of syncWaiters) {
-      if (w.source === envelope.source && envelope.sequence >= w.sequence) w.resolve();
-    }
+    wakeWaiters(envelope.source);
   }
 
   function onHeartbeat(hb: FeedHeartbeat): void {
-    lastHeard = Date.now();
-    const mine = applied[hb.source];
-    if (mine === undefined) {
-      // First word from this source since we started: everything before now predates our caches.
-      applied[hb.source] = hb.committedSequence;
-      return;
-    }
-    if (hb.committedSequence > mine) behindSince[hb.source] ??= Date.now();
-    else delete behindSince[hb.source];
+    // A relay that predates `publishedSequence` heartbeats only once it has published everything.
+    ledger.heartbeat(
+      hb.source,
+      hb.committedSequence,
+      hb.publishedSequence ?? hb.committedSequence,
+      Date.now(),
+    );
   }
 
   function trusted(): boolean {
-    if (!running || !bus.isConnected()) return false;
+    return running && bus.isConnected() && ledger.trusted(Date.now());
+  }
+
+  /**
+   * Events the sources say are in the stream but that have not arrived within the lease: if the
+   * stream no longer holds them (age limit, purge) they never will. Then drop every cached positive
+   * and count them as applied — what is cached afterwards was fetched after they committed.
+   */
+  async function recoverLost(): Promise<void> {
+    if (!jsm) return;
     const now = Date.now();
-    if (now - lastHeard > leaseMs) return false;
-    for (const since of Object.values(behindSince))
-      if (since !== undefined && now - since > leaseMs) return false;
-    return true;
+    for (const { source, published } of ledger.overdue(now)) {
+      if (now - (lastLookup[source] ?? 0) < leaseMs) continue;
+      lastLookup[source] = now;
+      const held = await lastAccessEventSequence(jsm, stream, prefix, source);
+      if (held >= published) continue; // in the stream: the consumer will deliver it; stay untrusted
+      log.warn({ source, held, published }, "access events no longer in the stream");
+      reset("events lost from the stream");
+      ledger.rebase(source, published, Date.now());
+      wakeWaiters(source);
+    }
   }
 
   async function consume(): Promise<void> {
-    const stream = await ensureAccessEventStream(await bus.nc.jetstreamManager(), prefix);
-    const consumer = await bus.nc.jetstream().consumers.get(stream, { deliver_policy: DeliverPolicy.New });
+    jsm = await bus.nc.jetstreamManager();
+    stream = await ensureAccessEventStream(jsm, prefix);
+    // Read after the stream's current end, and take each source's baseline from what the stream
+    // holds for it: events this replica never receives are never counted as applied. A message
+    // published between the two steps is delivered and recognised as already counted.
+    const end = (await jsm.streams.info(stream)).state.last_seq;
+    for (const source of ledger.sources) {
+      ledger.baseline(source, await lastAccessEventSequence(jsm, stream, prefix, source), Date.now());
+    }
+    const consumer = await bus.nc.jetstream().consumers.get(stream, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: end + 1,
+    });
     messages = await consumer.consume();
     void (async () => {
       for await (const m of messages) {
@@ -138,16 +166,23 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
     bus.nc.publish(ingressPresenceSubject(prefix), encodeJson(presence));
   }
 
+  /**
+   * Answer once the event is applied, or once this replica has stopped trusting cached positives
+   * until it is: at once when the event is not in the stream or the source is not trusted anyway,
+   * else after half a lease, so the answer reaches the revoking service within its wait.
+   */
   async function answerSync(request: SyncRequest): Promise<SyncResponse> {
     const started = performance.now();
-    const done = () => (applied[request.source] ?? 0) >= request.sequence;
-    if (!done()) {
+    const { source, sequence } = request;
+    ledger.owed(source, sequence, request.published, Date.now());
+    const done = () => (ledger.applied(source) ?? 0) >= sequence;
+    if (!done() && request.published && ledger.distrust(source, Date.now()) === undefined) {
       await new Promise<void>((resolve) => {
-        const waiter = { source: request.source, sequence: request.sequence, resolve };
+        const waiter = { source, sequence, resolve };
         const timer = setTimeout(() => {
           syncWaiters.delete(waiter);
           resolve();
-        }, leaseMs);
+        }, leaseMs / 2);
         waiter.resolve = () => {
           clearTimeout(timer);
           syncWaiters.delete(waiter);
@@ -156,14 +191,29 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
         syncWaiters.add(waiter);
       });
     }
-    return { replica, applied: done(), waitedMs: Math.round((performance.now() - started) * 100) / 100 };
+    const applied = done();
+    if (!applied) ledger.hold(source, sequence);
+    return { replica, applied, waitedMs: Math.round((performance.now() - started) * 100) / 100 };
   }
 
   return {
     replica,
     trusted,
+    sourceTrust() {
+      const now = Date.now();
+      const out = {} as Record<EventSource, boolean>;
+      for (const s of ledger.sources) out[s] = ledger.distrust(s, now) === undefined;
+      return out;
+    },
     epoch: () => epoch,
-    applied: () => ({ ...applied }),
+    applied: () => {
+      const out: Partial<Record<EventSource, number>> = {};
+      for (const s of ledger.sources) {
+        const a = ledger.applied(s);
+        if (a !== undefined) out[s] = a;
+      }
+      return out;
+    },
     onEvent(listener) {
       eventListeners.add(listener);
       return () => eventListeners.delete(listener);
@@ -212,11 +262,16 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
       announce();
       presenceTimer = setInterval(announce, options.presenceIntervalMs);
       presenceTimer.unref();
-      log.info({ replica, stream: accessEventStreamName(prefix), leaseMs }, "following access events");
+      overdueTimer = setInterval(() => {
+        recoverLost().catch((err: unknown) => log.warn({ err }, "could not look up the access-event stream"));
+      }, leaseMs / 2);
+      overdueTimer.unref();
+      log.info({ replica, stream, leaseMs }, "following access events");
     },
     async stop() {
       running = false;
       clearInterval(presenceTimer);
+      clearInterval(overdueTimer);
       for (const s of subs) s.unsubscribe();
       await messages?.close();
       for (const w of syncWaiters) w.resolve();

@@ -36,15 +36,24 @@ export function createIngressMetrics(feed: AccessFeed): IngressMetrics {
   });
   const resets = new Counter({
     name: "gatehouse_access_feed_resets_total",
-    help: "Times this replica dropped every cached positive (gap, disconnect, lease lost)",
+    help: "Times this replica dropped every cached positive (gap, disconnect, events lost from the stream)",
     registers: [registry],
   });
   new Gauge({
     name: "gatehouse_access_feed_trusted",
-    help: "1 while this replica may answer from cached positives (feed heard within the lease), else 0",
+    help: "1 while this replica may answer from cached positives (every source trusted), else 0",
     registers: [registry],
     collect() {
       this.set(feed.trusted() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "gatehouse_access_feed_source_trusted",
+    help: "Per source service: 1 while it is heard within the lease and nothing it committed is missing here, else 0",
+    labelNames: ["source"] as const,
+    registers: [registry],
+    collect() {
+      for (const [source, ok] of Object.entries(feed.sourceTrust())) this.set({ source }, ok ? 1 : 0);
     },
   });
 

@@ -3,15 +3,23 @@ import { z } from "zod";
 
 /**
  * What a revoking admin call reports about its access event reaching the ingress replicas. The
- * call returned only after `confirmed` of `replicas` live replicas applied it, or after the lease
- * (`complete: false`), by which time an unconfirmed replica no longer trusts its cached keys.
+ * call returned once every live replica applied it (`confirmed`) or stopped trusting its cache
+ * until it does, or after the lease, by which time a replica that did not answer no longer trusts
+ * its cache either. Either way no replica answers from a stale cache once the call has returned.
  */
 export const PropagationOut = z
   .object({
     replicas: z.number().int().describe("Live ingress replicas asked to confirm"),
     confirmed: z.number().int().describe("Replicas that confirmed they applied the revocation"),
     elapsed_ms: z.number().describe("Time from commit to the last confirmation (or the lease)"),
-    complete: z.boolean().describe("False when the lease bounded the wait"),
+    complete: z
+      .boolean()
+      .describe("True when every replica applied the change; false is still safe (see `published`)"),
+    published: z
+      .boolean()
+      .describe(
+        "False when the access event could not be written to the event stream yet (JetStream refused it): it is retried, and until replicas receive it they answer from the owning service instead of their caches",
+      ),
   })
   .describe("Present when the call removed access; absent when it changed nothing");
 
@@ -25,6 +33,7 @@ export function propagationOut(p: Propagation | undefined): { propagation?: z.in
       confirmed: p.confirmed,
       elapsed_ms: p.elapsedMs,
       complete: p.complete,
+      published: p.published,
     },
   };
 }

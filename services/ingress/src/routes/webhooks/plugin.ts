@@ -1,6 +1,7 @@
 import { authWebhooksRevocations, GatehouseError } from "@gatehouse/contracts";
 import type { FastifyPluginAsync } from "fastify";
 import type { IngressContext } from "../../context.js";
+import { propagationOut } from "../admin/propagation.js";
 import { webhookAdminRoutes } from "../admin/webhooks/index.js";
 
 /** Revocation webhooks are small JSON documents; anything bigger is refused before it is read whole. */
@@ -52,16 +53,7 @@ export const webhookRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = async 
         if (result.duplicate) return { duplicate: true, matched: result.matched };
         return {
           matched: result.matched,
-          ...(result.propagation
-            ? {
-                propagation: {
-                  replicas: result.propagation.replicas,
-                  confirmed: result.propagation.confirmed,
-                  elapsed_ms: result.propagation.elapsedMs,
-                  complete: result.propagation.complete,
-                },
-              }
-            : {}),
+          ...propagationOut(result.propagation),
         };
       },
     );
