@@ -33,7 +33,8 @@ describe("migrations", () => {
     }
   });
 
-  it("run on embedded PGlite too", async () => {
+  // PGlite (Postgres in WebAssembly) boots in seconds on a quiet machine, far longer on a loaded one.
+  it("run on embedded PGlite too", { timeout: 180_000 }, async () => {
     const local = await openDatabase({});
     try {
       await local.migrate({ folder, service: "fixture" });

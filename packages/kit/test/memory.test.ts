@@ -40,7 +40,8 @@ describe("tuneHeap", () => {
 
   // The growing percent is a V8 flag, not a Node API: this proves the running Node still honours it
   // when set after start-up, the way tuneHeap sets it.
-  it("bounds the old generation when set after start-up", () => {
+  // Two child processes that churn the heap: seconds on a quiet machine, far more on a loaded one.
+  it("bounds the old generation when set after start-up", { timeout: 180_000 }, () => {
     const script = `
       const v8 = require("node:v8");
       if (process.argv[1] === "tuned") v8.setFlagsFromString("--heap-growing-percent=${DEFAULT_HEAP_GROWING_PERCENT}");

@@ -11,7 +11,7 @@ import { buildApp, loadConfig } from "../src/index.js";
 
 describe("auth on embedded PGlite (the laptop shape, no DATABASE_URL)", () => {
   // PGlite (Postgres in WebAssembly) takes seconds to boot on a busy 2-core machine.
-  it("migrates, bootstraps the admin and validates its key", { timeout: 40_000 }, async () => {
+  it("migrates, bootstraps the admin and validates its key", { timeout: 180_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "gatehouse-auth-"));
     const prefix = testPrefix();
     const natsUrl = await testNatsUrl();
