@@ -89,7 +89,7 @@ describe.each(CASES)("$type: Responses API", (c) => {
       .join("");
     expect(list.find((e) => e.type === "response.output_text.done")?.text).toBe(text);
     const completed = list.at(-1)?.response as { id: string; usage: { output_tokens: number } };
-    expect(completed.id).toBe((list[0]?.response as { id: string }).id);
+    expect(completed.id).toBe((list[0]?.response as { id?: string } | undefined)?.id);
     expect(completed.usage.output_tokens).toBeGreaterThan(0);
     expect(result.usage()?.completionTokens).toBe(completed.usage.output_tokens);
     expect(result.responses?.id()).toBe(completed.id);
@@ -114,7 +114,7 @@ describe.each(CASES)("$type: Responses API", (c) => {
     const added = list.find(
       (e) => e.type === "response.output_item.added" && (e.item as { type: string }).type === "function_call",
     );
-    expect((added?.item as { name: string }).name).toBe("get_weather");
+    expect((added?.item as { name?: string } | undefined)?.name).toBe("get_weather");
     const args = list
       .filter((e) => e.type === "response.function_call_arguments.delta")
       .map((e) => e.delta)
@@ -212,17 +212,15 @@ describe.each(CASES)("$type: Responses API", (c) => {
   });
 
   it("forwards only documented fields and refuses a conversation object", async () => {
-    await ctx
-      .client()
-      .invoke(
-        responsesInput(c, {
-          input: "hi",
-          base_url: "http://evil.example",
-          api_key: "k",
-          max_output_tokens: 64,
-        }),
-        signal(),
-      );
+    await ctx.client().invoke(
+      responsesInput(c, {
+        input: "hi",
+        base_url: "http://evil.example",
+        api_key: "k",
+        max_output_tokens: 64,
+      }),
+      signal(),
+    );
     if (c.caps.http) {
       const sent = JSON.stringify(ctx.up.requests.at(-1)?.body);
       expect(sent).not.toContain("evil");
