@@ -155,6 +155,24 @@ describe("structured output and errors", () => {
     expect(noResponse).toBeInstanceOf(OpenAI.NotFoundError);
   });
 
+  it("with Gatehouse's store off (the default) names the setting when a translated response is reused", async () => {
+    const client = world.openai();
+    const created = await client.responses.create({ model: "mock-main/echo", input: "hi" });
+    expect((created as unknown as { store: boolean }).store).toBe(false);
+    for (const attempt of [
+      () =>
+        client.responses.create({ model: "mock-main/echo", input: "more", previous_response_id: created.id }),
+      () => client.responses.retrieve(created.id),
+    ]) {
+      const error = await caught(attempt);
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((error as Error).message).toContain("GATEHOUSE_RESPONSE_STORE_DAYS");
+    }
+    // The provider keeps native responses: they work without Gatehouse's store.
+    const native = await client.responses.create({ model: "openai-main/gpt-4o-mini", input: "hi" });
+    expect((await client.responses.retrieve(native.id)).id).toBe(native.id);
+  });
+
   it("records one usage row per call with the operation 'responses'", async () => {
     const requestId = `responses-usage-${Date.now()}`;
     await world
