@@ -83,12 +83,7 @@ export interface ProviderClient {
   /** Whether this account's provider speaks the Responses API itself (and keeps responses). */
   readonly responsesNative: boolean;
   /** GET/DELETE/input_items/cancel on a response the provider keeps; only when `responsesNative`. */
-  responsesAction(
-    action: ResponsesAction,
-    id: string,
-    query: Record<string, string>,
-    signal: AbortSignal,
-  ): Promise<{ status: number; body: unknown }>;
+  responsesAction: ResponsesNativeCapability["responsesAction"];
   /** Closes pooled connections. */
   close(): Promise<void>;
 }

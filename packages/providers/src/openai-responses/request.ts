@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { invalidRequest } from "../errors.js";
-import { pickFields } from "../openai-compatible/request.js";
+import { describeIssue, pickFields } from "../openai-compatible/request.js";
 import type {
   OpenAIChatRequest,
   OpenAIContentPart,
@@ -119,13 +119,6 @@ const responsesShape = z.looseObject({
   background: z.boolean().nullish(),
   reasoning: z.looseObject({ effort: z.string().nullish() }).nullish(),
 });
-
-function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
-  if (issue === undefined) return "invalid request body";
-  const path = issue.path.length > 0 ? issue.path.join(".") : "body";
-  return `invalid request body: ${path}: ${issue.message}`;
-}
 
 /** Validates and whitelists a Responses request; the model and `stream` come from Gatehouse, never the body. */
 export function sanitiseOpenAIResponsesRequest(

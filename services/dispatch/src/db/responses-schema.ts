@@ -1,8 +1,6 @@
 import { sql } from "drizzle-orm";
-import { boolean, index, jsonb, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { dispatchSchema } from "./schema.js";
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
+import { boolean, index, jsonb, text, uuid } from "drizzle-orm/pg-core";
+import { dispatchSchema, ts } from "./schema.js";
 
 /**
  * Every response id Gatehouse handed out, with its owner: a provider's own (native: only the owner,
