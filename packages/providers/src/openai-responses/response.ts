@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { OpenAIChatResponse, OpenAIFinishReason } from "../openai-compatible/wire.js";
 import type { Usage } from "../types.js";
 import type {
@@ -12,8 +12,9 @@ import type {
 /** Responses Gatehouse answers itself (translated accounts) carry this prefix, so they can be told apart. */
 export const TRANSLATED_RESPONSE_PREFIX = "resp_gh";
 
+/** 122 random bits; randomUUID draws from a cached entropy pool, randomBytes asks OpenSSL every time. */
 function randomId(prefix: string): string {
-  return `${prefix}${randomBytes(20).toString("hex")}`;
+  return `${prefix}${randomUUID().replaceAll("-", "")}`;
 }
 
 export const newTranslatedResponseId = (): string => randomId(`${TRANSLATED_RESPONSE_PREFIX}_`);
