@@ -102,6 +102,25 @@ describe.each(TYPES)("OpenAI SDK responses through a %s account", (type) => {
   });
 });
 
+describe("a Responses stream that breaks off", () => {
+  it.each(["openai", "gemini"] as const)(
+    "through a %s account ends with the API's error event, numbered after the events before it",
+    async (type) => {
+      const p = world.byType(type);
+      p.upstream?.setNext({ kind: "errorMidStream", afterFrames: 3 });
+      const stream = await world
+        .openai()
+        .responses.create({ model: `${p.account}/${p.chatModel}`, input: "Say hello", stream: true });
+      const events: Array<{ type: string; sequence_number: number; code?: string }> = [];
+      for await (const event of stream) events.push(event as (typeof events)[number]);
+      const last = events.at(-1);
+      expect(last?.type).toBe("error");
+      expect(last?.code).toMatch(/^provider_/);
+      expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    },
+  );
+});
+
 describe("structured output and errors", () => {
   it("returns JSON that matches the caller's schema (text.format json_schema) on the mock account", async () => {
     const response = await world.openai().responses.create({
