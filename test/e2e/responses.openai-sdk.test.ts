@@ -3,7 +3,7 @@ import { generateKey } from "@gatehouse/keys";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { newVirtualAccount } from "./access-api.js";
-import { caught, type InferenceWorld, startInferenceWorld } from "./inference-harness.js";
+import { caught, type InferenceWorld, startInferenceWorld, WEATHER_TOOL } from "./inference-harness.js";
 
 let world: InferenceWorld;
 
@@ -16,16 +16,11 @@ afterAll(async () => {
 
 const TYPES = ["openai", "azure-openai", "anthropic", "gemini", "mock"] as const;
 
+/** The chat tests' tool in the Responses shape (flat, strict). */
 const WEATHER = {
   type: "function" as const,
-  name: "get_weather",
-  description: "Current weather for a city",
-  parameters: {
-    type: "object",
-    properties: { city: { type: "string" } },
-    required: ["city"],
-    additionalProperties: false,
-  },
+  ...WEATHER_TOOL.function,
+  parameters: { ...WEATHER_TOOL.function.parameters, additionalProperties: false },
   strict: true,
 };
 
