@@ -9,7 +9,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 data_dir="$(mktemp -d)"
-work_dir="$root/test/.readme-smoke-$$" # under test/ so `openai` and `@anthropic-ai/sdk` resolve
+work_dir="$root/test/.readme-smoke-$$" # under test/ so `openai`, `@anthropic-ai/sdk` and `ai` resolve
 out="$data_dir/gatehouse.out"
 pid=""
 
@@ -96,6 +96,11 @@ openai_out="$(cd "$work_dir" && timeout 60 node openai.mjs)"
 check "openai sdk: chat" "mock: hello" "$openai_out"
 check "openai sdk: stream with usage" " tokens" "$openai_out"
 check "openai sdk: embeddings" "8" "$openai_out"
+check "openai sdk: responses" "mock: hello responses" "$openai_out"
+check "openai sdk: responses stream" " output tokens" "$openai_out"
+
+ai_out="$(cd "$work_dir" && timeout 60 node ai-sdk.mjs)"
+check "vercel ai sdk: generateText" "mock: hello from ai" "$ai_out"
 
 anthropic_out="$(cd "$work_dir" && timeout 60 node anthropic.mjs)"
 check "anthropic sdk: message" "mock: hello" "$anthropic_out"

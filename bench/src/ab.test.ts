@@ -24,4 +24,19 @@ describe("bench:ab report", () => {
       "| whole stream p50 | 10.000 | 9.000 | -1.000 |",
     );
   });
+
+  it("adds throughput and its change when both sides counted calls", () => {
+    const side = (label: string, requests: number): Side => ({
+      label,
+      values: [1],
+      totals: [],
+      roundP50: [1],
+      failures: 0,
+      requests,
+      seconds: 10,
+    });
+    expect(formatComparison(side("chat", 1000), side("responses", 950), "latency (c=64)")).toContain(
+      "| throughput (req/s) | 100 | 95 | -5.0 % |",
+    );
+  });
 });

@@ -6,8 +6,12 @@
  * and the difference B − A, and each round's p50 so a one-off can be told from a steady gap.
  *
  *   pnpm bench:ab -- [--base=DIR]            A: another checkout, built (default: this one, B's build)
- *                    [--load=small|ttfb|stream200]  c=1 calls (autocannon), or sequential streams
- *                                             (20 chunks 5 ms apart / 200 at once); default small
+ *                    [--load=small|ttfb|stream200|responses]  c=1 calls (autocannon), or sequential
+ *                                             streams (20 chunks 5 ms apart / 200 at once); default small.
+ *                                             `responses`: one build (this checkout), one account, A a chat
+ *                                             call and B the same call through the Responses API
+ *                                             (translated to chat): what the translation costs
+ *                    [--connections=N] (small, responses: concurrent connections, default 1)
  *                    [--rounds=N] (6; each target is measured twice a round)
  *                    [--seconds=S] (small: 3 per measurement) [--streams=N] (ttfb/stream200: 25
  *                    per measurement) [--shape=one|separate]
@@ -21,6 +25,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { boundedInt, envOption, option, repeated } from "./cli.js";
 import {
+  gatehouseResponsesTarget,
   gatehouseTarget,
   provision,
   REPO_ROOT,
@@ -44,6 +49,9 @@ export interface Side {
   totals: number[];
   roundP50: number[];
   failures: number;
+  /** Completed calls and the seconds they took, for throughput (autocannon loads only). */
+  requests?: number;
+  seconds?: number;
 }
 
 const p = (values: readonly number[], q: number) =>
@@ -68,19 +76,54 @@ export function formatComparison(a: Side, b: Side, figure: string): string {
     `| ms | A: ${a.label} | B: ${b.label} | B − A |`,
     "|---|--:|--:|--:|",
     ...rows.map(([name, f]) => `| ${name} | ${ms(f(a))} | ${ms(f(b))} | ${signed(f(b) - f(a))} |`),
+  ];
+  const rate = (side: Side) => (side.requests ?? 0) / (side.seconds || Number.NaN);
+  if ((a.seconds ?? 0) > 0 && (b.seconds ?? 0) > 0) {
+    const change = ((rate(b) - rate(a)) / rate(a)) * 100;
+    lines.push(
+      `| throughput (req/s) | ${rate(a).toFixed(0)} | ${rate(b).toFixed(0)} | ${change >= 0 ? "+" : ""}${change.toFixed(1)} % |`,
+    );
+  }
+  lines.push(
     `| n (failed) | ${a.values.length} (${a.failures}) | ${b.values.length} (${b.failures}) | |`,
     `| p50 per round | ${a.roundP50.map(ms).join(" ")} | ${b.roundP50.map(ms).join(" ")} | |`,
-  ];
+  );
   return lines.join("\n");
 }
 
-async function measure(target: Target, load: ModelKind, seconds: number, streams: number) {
-  if (load === "small") {
-    const sample = await runAutocannon(target, 1, seconds, "small");
-    return { values: sample.latenciesMs, totals: [], failures: sample.errors + sample.non2xx };
+type Load = ModelKind | "responses";
+
+async function measure(target: Target, load: Load, seconds: number, streams: number, connections: number) {
+  if (load === "small" || load === "responses") {
+    const sample = await runAutocannon(target, connections, seconds, "small");
+    return {
+      values: sample.latenciesMs,
+      totals: [],
+      failures: sample.errors + sample.non2xx,
+      requests: sample.requests,
+      seconds: sample.durationS,
+    };
   }
   const sample = await runStreams(target, load, streams);
   return { values: sample.ttfbMs, totals: sample.totalMs, failures: sample.errors + sample.non2xx };
+}
+
+/** One build, one account: its chat completions (A) against the same call through /v1/responses (B). */
+async function startChatAndResponses(mockUrl: string, natsUrl: string, shape: Shape, cleanup: Cleanup) {
+  const gh = await startGatehouse({
+    shape,
+    natsUrl,
+    cleanup,
+    root: REPO_ROOT,
+    env: envOption("env-b"),
+    nodeArgs: repeated("node-arg-b"),
+  });
+  const provisioned = await provision(gh, mockUrl, { responses_api: "translated" });
+  await verifyAndWarm(gh, provisioned);
+  const responses = gatehouseResponsesTarget(gh, provisioned);
+  const probe = await runAutocannon(responses, 1, 1, "small");
+  if (probe.non2xx > 0 || probe.requests === 0) throw new Error("the Responses target does not answer 200");
+  return [gatehouseTarget(gh, provisioned), responses] as const;
 }
 
 async function main(): Promise<void> {
@@ -90,9 +133,10 @@ async function main(): Promise<void> {
     throw new Error(`--base=${base} is not a built checkout (run pnpm install && pnpm build there)`);
   }
   const load = option("load", "small");
-  if (load !== "small" && load !== "ttfb" && load !== "stream200") {
-    throw new Error("--load must be small, ttfb or stream200");
+  if (load !== "small" && load !== "ttfb" && load !== "stream200" && load !== "responses") {
+    throw new Error("--load must be small, ttfb, stream200 or responses");
   }
+  const connections = boundedInt("connections", 1, 1, 512);
   const shape = option("shape", "one");
   if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
   const rounds = boundedInt("rounds", 6, 1, 100);
@@ -116,35 +160,52 @@ async function main(): Promise<void> {
       await verifyAndWarm(gh, provisioned);
       return gatehouseTarget(gh, provisioned);
     };
-    log(`starting A (${base}) and B (${REPO_ROOT}), shape ${shape} …`);
-    const targets = [await start("a", base), await start("b", REPO_ROOT)] as const;
     const describe = (name: "a" | "b", root: string) =>
       [
         root === REPO_ROOT ? "this checkout" : root,
         ...repeated(`node-arg-${name}`),
         ...repeated(`env-${name}`),
       ].join(" ");
-    const sides: [Side, Side] = [
-      { label: describe("a", base), values: [], totals: [], roundP50: [], failures: 0 },
-      { label: describe("b", REPO_ROOT), values: [], totals: [], roundP50: [], failures: 0 },
-    ];
-    for (const t of targets) await measure(t, load, 2, 10); // warm-up: JIT, pools, caches
+    let targets: readonly [Target, Target];
+    let labels: [string, string];
+    if (load === "responses") {
+      log(`starting this checkout, shape ${shape}: chat (A) and Responses (B) on one account …`);
+      targets = await startChatAndResponses(mockUrl, natsUrl, shape as Shape, cleanup);
+      labels = ["chat completions", "Responses API"];
+    } else {
+      log(`starting A (${base}) and B (${REPO_ROOT}), shape ${shape} …`);
+      targets = [await start("a", base), await start("b", REPO_ROOT)] as const;
+      labels = [describe("a", base), describe("b", REPO_ROOT)];
+    }
+    const side = (label: string): Side => ({
+      label,
+      values: [],
+      totals: [],
+      roundP50: [],
+      failures: 0,
+      requests: 0,
+      seconds: 0,
+    });
+    const sides: [Side, Side] = [side(labels[0]), side(labels[1])];
+    for (const t of targets) await measure(t, load, 2, 10, connections); // warm-up: JIT, pools, caches
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? [0, 1, 1, 0] : [1, 0, 0, 1];
       const perRound: [number[], number[]] = [[], []];
       for (const i of order) {
         const side = i === 0 ? 0 : 1;
-        const result = await measure(targets[side], load, seconds, streams);
+        const result = await measure(targets[side], load, seconds, streams, connections);
         sides[side].values.push(...result.values);
         sides[side].totals.push(...result.totals);
         sides[side].failures += result.failures;
+        sides[side].requests = (sides[side].requests ?? 0) + (result.requests ?? 0);
+        sides[side].seconds = (sides[side].seconds ?? 0) + (result.seconds ?? 0);
         perRound[side].push(...result.values);
       }
       sides[0].roundP50.push(p(perRound[0], 50));
       sides[1].roundP50.push(p(perRound[1], 50));
       log(`round ${round + 1}/${rounds}: p50 A ${ms(p(perRound[0], 50))} B ${ms(p(perRound[1], 50))}`);
     }
-    const figure = load === "small" ? "latency (c=1)" : "first chunk";
+    const figure = load === "small" || load === "responses" ? `latency (c=${connections})` : "first chunk";
     console.log(`\n${load}, shape ${shape}, ${rounds} rounds, Node ${process.version}\n`);
     console.log(formatComparison(sides[0], sides[1], figure));
   } finally {

@@ -66,12 +66,13 @@ export async function createProviderAccount(
   name: string,
   baseUrl: string,
   models: readonly string[],
+  options: Json = {},
 ): Promise<void> {
   const list = models.map((m) => ({ name: m, kind: "chat" }));
   const credentials = { apiKey: "sk-bench-not-a-real-key" };
   await firstAccepted(client, "/api/v1/provider-accounts", [
-    { name, type: "openai", base_url: baseUrl, credentials, models: list },
-    { name, type: "openai", baseUrl, credentials, models: list },
+    { name, type: "openai", base_url: baseUrl, credentials, models: list, options },
+    { name, type: "openai", baseUrl, credentials, models: list, options },
   ]);
 }
 

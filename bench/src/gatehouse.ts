@@ -16,7 +16,7 @@ import {
 import { createDatabase, tempDir } from "./infra.js";
 import { BENCH_MODELS } from "./mock-upstream.js";
 import { type Child, type Cleanup, freePort, spawnNode, waitForHttp } from "./proc.js";
-import { chatBody, type MeasuredProcess, TARGET_LABELS, type Target } from "./targets.js";
+import { chatBody, type MeasuredProcess, responsesBody, TARGET_LABELS, type Target } from "./targets.js";
 
 /**
  * Starting Gatehouse for the benchmark and setting it up through its admin API, so that every
@@ -156,7 +156,15 @@ export interface Provisioned {
 }
 
 /** Provider account → the mock, a virtual account with a `user` grant on it, and one VAT. */
-export async function provision(gh: RunningGatehouse, mockUrl: string): Promise<Provisioned> {
+/**
+ * `accountOptions` go to the provider account as given, e.g. `{ responses_api: "translated" }`: the
+ * bench mock has no Responses endpoint, so Responses calls are answered through its chat completions.
+ */
+export async function provision(
+  gh: RunningGatehouse,
+  mockUrl: string,
+  accountOptions: Record<string, unknown> = {},
+): Promise<Provisioned> {
   const step = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -165,7 +173,7 @@ export async function provision(gh: RunningGatehouse, mockUrl: string): Promise<
     }
   };
   await step("create provider account", () =>
-    createProviderAccount(gh.admin, ACCOUNT, `${mockUrl}/v1`, BENCH_MODELS),
+    createProviderAccount(gh.admin, ACCOUNT, `${mockUrl}/v1`, BENCH_MODELS, accountOptions),
   );
   const virtualAccountId = await step("create virtual account", () =>
     createVirtualAccount(gh.admin, "bench-app"),
@@ -219,6 +227,16 @@ export async function verifyAndWarm(gh: RunningGatehouse, p: Provisioned): Promi
   if (denied.status !== 403 && denied.status !== 404) {
     throw new Unavailable(`access control not enforced: a VAT without a grant got ${denied.status}`);
   }
+}
+
+/** The same account and model through `POST /v1/responses` instead of chat completions. */
+export function gatehouseResponsesTarget(gh: RunningGatehouse, p: Provisioned): Target {
+  return {
+    ...gatehouseTarget(gh, p),
+    label: "Responses API (translated to chat)",
+    url: `${gh.ingressUrls[0]}/v1/responses`,
+    body: responsesBody,
+  };
 }
 
 export function gatehouseTarget(gh: RunningGatehouse, p: Provisioned): Target {

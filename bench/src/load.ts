@@ -30,7 +30,7 @@ export function runAutocannon(
         url: target.url,
         method: "POST",
         headers: target.headers,
-        body: chatBody(target.model(kind), false),
+        body: (target.body ?? chatBody)(target.model(kind), false),
         connections,
         pipelining: 1,
         duration: durationS,
@@ -80,7 +80,7 @@ export async function runStreams(target: Target, kind: ModelKind, count: number)
     errors: 0,
     firstError: undefined,
   };
-  const body = chatBody(target.model(kind), true);
+  const body = (target.body ?? chatBody)(target.model(kind), true);
   try {
     for (let i = 0; i < count; i++) {
       const started = performance.now();

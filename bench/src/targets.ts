@@ -15,6 +15,8 @@ export interface Target {
   url: string;
   headers: Record<string, string>;
   model(kind: ModelKind): string;
+  /** The request body for a model (default: a chat completion, `chatBody`). */
+  body?(model: string, stream: boolean): string;
   /** The target's own processes (CPU and RSS are reported for these). */
   processes: MeasuredProcess[];
 }
@@ -38,6 +40,16 @@ export function chatBody(model: string, stream: boolean): string {
     model,
     messages: [{ role: "user", content: "Say hello." }],
     max_tokens: 16,
+    ...(stream ? { stream: true } : {}),
+  });
+}
+
+/** The Responses API call that asks the same as `chatBody`. */
+export function responsesBody(model: string, stream: boolean): string {
+  return JSON.stringify({
+    model,
+    input: "Say hello.",
+    max_output_tokens: 16,
     ...(stream ? { stream: true } : {}),
   });
 }

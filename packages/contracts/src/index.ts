@@ -5,5 +5,6 @@ export * from "./dispatch.js";
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./invoke.js";
+export * from "./responses.js";
 export * from "./subjects.js";
 export * from "./webhooks.js";

@@ -26,7 +26,8 @@ export const INVOKE_PROTOCOL_VERSION = 2;
 export const FrameKind = z.enum(["result", "chunk", "end", "error"]);
 export type FrameKind = z.infer<typeof FrameKind>;
 
-export const Operation = z.enum(["chat", "embeddings", "completions"]);
+/** `responses` is OpenAI's Responses API (`POST /v1/responses`); its usage records say so. */
+export const Operation = z.enum(["chat", "embeddings", "completions", "responses"]);
 export type Operation = z.infer<typeof Operation>;
 
 export const Dialect = z.enum(["openai", "anthropic"]);

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { AnswerPlan } from "./behaviour.js";
+import { ResponsesStore, responsesErrorFrame } from "./openai-responses.js";
 import {
   type MockUpstream,
   type Route,
@@ -159,22 +160,45 @@ export function openAIEmbeddings(route: Route, body: Record<string, unknown>) {
   };
 }
 
-/** The parts of the OpenAI wire format that do not depend on how requests are routed. */
-export const openAIBodies = {
-  errorBody: openAIErrorBody,
-  json: (plan: AnswerPlan, route: Route) =>
-    route.operation === "completions" ? completionJson(plan, route) : chatJson(plan, route),
-  frames: (plan: AnswerPlan, route: Route, body: Record<string, unknown>) =>
-    route.operation === "completions" ? completionFrames(plan, route, body) : chatFrames(plan, route, body),
-  streamErrorFrame: (errorType: string | undefined, message: string | undefined) =>
-    `data: ${JSON.stringify({ error: { message: message ?? "The server had an error while processing your request.", type: errorType ?? "server_error", param: null, code: null } })}\n\n`,
-  embeddings: openAIEmbeddings,
-};
+/**
+ * The parts of the OpenAI wire format that do not depend on how requests are routed; one set per
+ * upstream, since stored responses live in it. `responsesPrefix` is where `/responses` lives.
+ */
+export function openAIBodies(responsesPrefix: string) {
+  const responses = new ResponsesStore();
+  return {
+    errorBody: openAIErrorBody,
+    json: (plan: AnswerPlan, route: Route, body: Record<string, unknown>) =>
+      route.operation === "completions"
+        ? completionJson(plan, route)
+        : route.operation === "responses"
+          ? responses.json(plan, route, body)
+          : chatJson(plan, route),
+    frames: (plan: AnswerPlan, route: Route, body: Record<string, unknown>) =>
+      route.operation === "completions"
+        ? completionFrames(plan, route, body)
+        : route.operation === "responses"
+          ? responses.frames(plan, route, body)
+          : chatFrames(plan, route, body),
+    streamErrorFrame: (errorType: string | undefined, message: string | undefined, route: Route) =>
+      route.operation === "responses"
+        ? responsesErrorFrame(errorType, message)
+        : `data: ${JSON.stringify({ error: { message: message ?? "The server had an error while processing your request.", type: errorType ?? "server_error", param: null, code: null } })}\n\n`,
+    embeddings: openAIEmbeddings,
+    checkRoute: (route: Route, body: Record<string, unknown>) =>
+      route.operation === "responses" ? responses.check(body) : null,
+    manage(method: string, url: URL) {
+      if (!url.pathname.startsWith(`${responsesPrefix}/`)) return null;
+      return responses.manage(method, url.pathname.slice(responsesPrefix.length));
+    },
+  };
+}
 
 const OPERATIONS: Record<string, Route["operation"]> = {
   "/v1/chat/completions": "chat",
   "/v1/embeddings": "embeddings",
   "/v1/completions": "completions",
+  "/v1/responses": "responses",
 };
 
 const EMBEDDINGS_ARGUMENTS = new Set(["input", "model", "encoding_format", "dimensions", "user"]);
@@ -191,7 +215,7 @@ export function unknownArgumentRefusal(url: URL, body: unknown): { status: numbe
   return { status: 400, body: openAIErrorBody(400, `Unrecognized request argument supplied: ${unknown}`) };
 }
 
-export const openAIWire: WireFormat = {
+export const createOpenAIWire = (): WireFormat => ({
   basePath: "/v1",
   route(method, url, body) {
     const operation = OPERATIONS[url.pathname];
@@ -214,10 +238,10 @@ export const openAIWire: WireFormat = {
       },
     };
   },
-  ...openAIBodies,
-};
+  ...openAIBodies("/v1/responses"),
+});
 
 /** An OpenAI-compatible server at `{url}` (which ends in `/v1`). */
 export function startOpenAIUpstream(options?: StartOptions): Promise<MockUpstream> {
-  return startMockUpstream(openAIWire, options);
+  return startMockUpstream(createOpenAIWire(), options);
 }

@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { type AnswerPlan, type Behaviour, planAnswer, type RecordedRequest } from "./behaviour.js";
 
 export interface Route {
-  operation: "chat" | "embeddings" | "completions";
+  operation: "chat" | "embeddings" | "completions" | "responses";
   stream: boolean;
   model: string;
 }
@@ -22,10 +22,14 @@ export interface WireFormat {
     apiKey: string,
     body: unknown,
   ): { status: number; body: unknown } | null;
+  /** Requests that read or manage stored state rather than ask for an answer (null: not one of them). */
+  manage?(method: string, url: URL): { status: number; body: unknown } | null;
+  /** A refusal of a routed request that depends on stored state (an unknown previous response). */
+  checkRoute?(route: Route, body: Record<string, unknown>): { status: number; body: unknown } | null;
   errorBody(status: number, message: string | undefined): unknown;
   json(plan: AnswerPlan, route: Route, body: Record<string, unknown>): unknown;
   frames(plan: AnswerPlan, route: Route, body: Record<string, unknown>): string[];
-  streamErrorFrame(errorType: string | undefined, message: string | undefined): string;
+  streamErrorFrame(errorType: string | undefined, message: string | undefined, route: Route): string;
   embeddings(route: Route, body: Record<string, unknown>): unknown;
 }
 
@@ -100,8 +104,14 @@ export async function startMockUpstream(wire: WireFormat, options: StartOptions 
     const refusal = wire.checkRequest(req.headers, url, apiKey, body);
     if (refusal !== null) return sendJson(res, refusal.status, refusal.body);
     const route = wire.route(req.method ?? "GET", url, body);
-    if (route === null) return sendJson(res, 404, wire.errorBody(404, "Not found"));
+    if (route === null) {
+      const managed = wire.manage?.(req.method ?? "GET", url) ?? null;
+      if (managed !== null) return sendJson(res, managed.status, managed.body);
+      return sendJson(res, 404, wire.errorBody(404, "Not found"));
+    }
     const params = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+    const stateRefusal = wire.checkRoute?.(route, params) ?? null;
+    if (stateRefusal !== null) return sendJson(res, stateRefusal.status, stateRefusal.body);
 
     const behaviour = queue.shift() ?? fallback;
     seq++;
@@ -131,7 +141,11 @@ export async function startMockUpstream(wire: WireFormat, options: StartOptions 
         break;
     }
     if (route.operation === "embeddings") return sendJson(res, 200, wire.embeddings(route, params));
-    const plan = planAnswer(behaviour, params.messages ?? params.contents ?? params.prompt, seq);
+    const plan = planAnswer(
+      behaviour,
+      params.messages ?? params.contents ?? params.prompt ?? params.input,
+      seq,
+    );
     if (!route.stream) {
       if (behaviour.kind === "errorMidStream")
         return sendJson(res, 500, wire.errorBody(500, behaviour.message));
@@ -159,7 +173,7 @@ export async function startMockUpstream(wire: WireFormat, options: StartOptions 
     }
     if (behaviour.kind === "hangMidStream") return;
     if (behaviour.kind === "errorMidStream")
-      res.write(wire.streamErrorFrame(behaviour.errorType, behaviour.message));
+      res.write(wire.streamErrorFrame(behaviour.errorType, behaviour.message, route));
     res.end();
   }
 

@@ -85,6 +85,48 @@ describe("OpenAI upstream", () => {
   });
 });
 
+describe("OpenAI upstream, Responses API", () => {
+  const h = { authorization: "Bearer test-key" };
+
+  it("streams the documented event sequence and keeps the response for retrieve, input_items and delete", async () => {
+    upstream = await startOpenAIUpstream();
+    const res = await post(
+      `${upstream.url}/responses`,
+      { model: "gpt-4o-mini", input: "hi", stream: true },
+      h,
+    );
+    const types = [...res.text.matchAll(/^event: ([\w.]+)$/gm)].map((m) => m[1]);
+    expect(types).toEqual([
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.output_text.delta",
+      "response.output_text.done",
+      "response.content_part.done",
+      "response.output_item.done",
+      "response.completed",
+    ]);
+    const id = /"id":"(resp_[^"]+)"/.exec(res.text)?.[1];
+    const get = await fetch(`${upstream.url}/responses/${id}`, { headers: h });
+    expect(((await get.json()) as { status: string }).status).toBe("completed");
+    const items = await fetch(`${upstream.url}/responses/${id}/input_items`, { headers: h });
+    expect(JSON.stringify(await items.json())).toContain('"text":"hi"');
+    expect((await fetch(`${upstream.url}/responses/${id}`, { method: "DELETE", headers: h })).status).toBe(
+      200,
+    );
+    expect((await fetch(`${upstream.url}/responses/${id}`, { headers: h })).status).toBe(404);
+    const unknown = await post(
+      `${upstream.url}/responses`,
+      { model: "m", input: "x", previous_response_id: "resp_nope" },
+      h,
+    );
+    expect(unknown.status).toBe(404);
+  });
+});
+
 describe("Azure upstream", () => {
   it("routes by deployment, needs api-version and the api-key header", async () => {
     upstream = await startAzureUpstream();

@@ -11,7 +11,9 @@ import {
   sanitiseOpenAIEmbeddingsRequest,
 } from "./openai-compatible/request.js";
 import { openAIChunksToFrames } from "./openai-compatible/response.js";
-import { createAdapter, supportsOperation } from "./registry.js";
+import { sanitiseOpenAIResponsesRequest } from "./openai-responses/request.js";
+import { responsesThroughChat } from "./openai-responses/translated.js";
+import { createAdapter, supportsOperation, supportsStructuredOutput } from "./registry.js";
 import type {
   ClientOptions,
   InvokeInput,
@@ -51,10 +53,32 @@ export function createProviderClient(account: ProviderAccount, options: ClientOp
           return embeddings(adapter, input, signal);
         case "completions":
           return completions(adapter, input, signal);
+        case "responses":
+          return responses(adapter, account, input, signal);
       }
+    },
+    responsesNative: adapter.responses !== undefined,
+    async responsesAction(action, id, query, signal) {
+      throwIfAborted(signal);
+      if (adapter.responsesAction === undefined) throw unsupportedOperation();
+      return adapter.responsesAction(action, id, query, signal);
     },
     close: () => adapter.close(),
   };
+}
+
+/** `POST /v1/responses`: straight through where the upstream speaks it, else through chat completions. */
+async function responses(
+  adapter: ProviderAdapter,
+  account: ProviderAccount,
+  input: InvokeInput,
+  signal: AbortSignal,
+): Promise<InvokeResult> {
+  if (input.dialect !== "openai") throw unsupportedOperation();
+  const request = sanitiseOpenAIResponsesRequest(input.body, input.model, input.stream);
+  if (adapter.responses !== undefined) return adapter.responses(request, signal);
+  const capabilities = { type: account.type, structuredOutput: supportsStructuredOutput(account.type) };
+  return responsesThroughChat(adapter, request, capabilities, input.responses, signal);
 }
 
 async function chatInOpenAIDialect(

@@ -1,5 +1,12 @@
 export { createProviderClient } from "./client.js";
 export {
+  RESPONSE_ID_PATTERN,
+  type ResponsesReferences,
+  responsesReferences,
+} from "./openai-responses/request.js";
+export { isTranslatedResponseId } from "./openai-responses/response.js";
+export type { ResponsesInputItem } from "./openai-responses/wire.js";
+export {
   type AccountConfigShape,
   accountConfigSchema,
   isProviderType,
@@ -17,5 +24,8 @@ export type {
   ProviderAccount,
   ProviderClient,
   ProviderType,
+  ResponsesAction,
+  ResponsesState,
+  ResponsesTrace,
   Usage,
 } from "./types.js";

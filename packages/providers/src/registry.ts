@@ -22,6 +22,8 @@ export interface AccountConfigShape {
 interface ProviderDefinition<TSchema extends z.ZodType<AccountConfigShape>> {
   schema: TSchema;
   operations: Readonly<Record<Operation, boolean>>;
+  /** Honours JSON output (`response_format`, a Responses `text.format`). */
+  structuredOutput: boolean;
   create(account: ProviderAccount, config: z.output<TSchema>, options: ClientOptions): ProviderAdapter;
 }
 
@@ -30,6 +32,7 @@ function define<TSchema extends z.ZodType<AccountConfigShape>>(definition: Provi
   return {
     schema: definition.schema as z.ZodType<AccountConfigShape>,
     operations: definition.operations,
+    structuredOutput: definition.structuredOutput,
     create(account: ProviderAccount, options: ClientOptions): ProviderAdapter {
       const parsed = definition.schema.safeParse({
         baseUrl: account.baseUrl,
@@ -52,27 +55,32 @@ function define<TSchema extends z.ZodType<AccountConfigShape>>(definition: Provi
 const PROVIDERS: { readonly [K in ProviderType]: ReturnType<typeof define> } = {
   openai: define({
     schema: openAIAccountConfig,
-    operations: { chat: true, embeddings: true, completions: true },
+    operations: { chat: true, embeddings: true, completions: true, responses: true },
+    structuredOutput: true,
     create: createOpenAIAdapter,
   }),
   "azure-openai": define({
     schema: azureAccountConfig,
-    operations: { chat: true, embeddings: true, completions: true },
+    operations: { chat: true, embeddings: true, completions: true, responses: true },
+    structuredOutput: true,
     create: createAzureOpenAIAdapter,
   }),
   anthropic: define({
     schema: anthropicAccountConfig,
-    operations: { chat: true, embeddings: false, completions: false },
+    operations: { chat: true, embeddings: false, completions: false, responses: true },
+    structuredOutput: false,
     create: createAnthropicAdapter,
   }),
   gemini: define({
     schema: geminiAccountConfig,
-    operations: { chat: true, embeddings: true, completions: false },
+    operations: { chat: true, embeddings: true, completions: false, responses: true },
+    structuredOutput: true,
     create: createGeminiAdapter,
   }),
   mock: define({
     schema: mockAccountConfig,
-    operations: { chat: true, embeddings: true, completions: true },
+    operations: { chat: true, embeddings: true, completions: true, responses: true },
+    structuredOutput: true,
     create: (account, config) => createMockAdapter(account, config),
   }),
 };
@@ -91,6 +99,10 @@ export function accountConfigSchema(type: ProviderType): z.ZodType<AccountConfig
 
 export function supportsOperation(type: ProviderType, operation: Operation): boolean {
   return PROVIDERS[type].operations[operation];
+}
+
+export function supportsStructuredOutput(type: ProviderType): boolean {
+  return PROVIDERS[type].structuredOutput;
 }
 
 export function createAdapter(account: ProviderAccount, options: ClientOptions): ProviderAdapter {

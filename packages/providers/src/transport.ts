@@ -6,6 +6,8 @@ import { type SseEvent, SseParser } from "./sse.js";
 import type { ClientOptions } from "./types.js";
 
 export interface UpstreamRequest {
+  /** Default POST; GET and DELETE carry no body. */
+  method?: "POST" | "GET" | "DELETE";
   /** Path and query, appended to the base URL's own path. */
   path: string;
   headers: Record<string, string>;
@@ -129,17 +131,21 @@ export class Transport {
     this.closeGraceMs = options.closeGraceMs ?? 30_000;
   }
 
-  /** Sends a POST; resolves with a 2xx response, or throws a catalog error (after retries). */
+  /** Sends a request (POST unless it says); resolves with a 2xx response, or throws a catalog error (after retries). */
   async post(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
     for (let attempt = 0; ; attempt++) {
       const canRetry = attempt < this.maxRetries;
       let response: Dispatcher.ResponseData;
       try {
+        const method = request.method ?? "POST";
         response = await this.pool.request({
-          method: "POST",
+          method,
           path: this.basePath + request.path,
-          headers: { "content-type": "application/json", accept: "application/json", ...request.headers },
-          body: JSON.stringify(request.body),
+          headers:
+            method === "POST"
+              ? { "content-type": "application/json", accept: "application/json", ...request.headers }
+              : { accept: "application/json", ...request.headers },
+          body: method === "POST" ? JSON.stringify(request.body) : undefined,
           signal: signal === NOT_CANCELLABLE ? undefined : signal,
         });
       } catch (error) {

@@ -1,9 +1,10 @@
 import type { ProviderType } from "@gatehouse/contracts";
 import type { EgressPolicy } from "@gatehouse/egress";
 import type { OpenAIChatChunk, OpenAIChatRequest, OpenAIChatResponse } from "./openai-compatible/wire.js";
+import type { ResponsesInputItem } from "./openai-responses/wire.js";
 
-/** What the caller asked for. */
-export type Operation = "chat" | "embeddings" | "completions";
+/** What the caller asked for. `responses` is OpenAI's Responses API (`POST /v1/responses`). */
+export type Operation = "chat" | "embeddings" | "completions" | "responses";
 
 /** The caller's API dialect: `/v1/chat/completions` & co. speak `openai`, `/v1/messages` speaks `anthropic`. */
 export type Dialect = "openai" | "anthropic";
@@ -28,26 +29,62 @@ export interface InvokeInput {
   model: string;
   body: Record<string, unknown>;
   stream: boolean;
+  /** Responses on a translated account: stored state the caller resolved (see `responsesReferences`). */
+  responses?: ResponsesState;
+}
+
+/** What a translated Responses call builds on, resolved by whoever keeps stored responses. */
+export interface ResponsesState {
+  /** The conversation `previous_response_id` continues: its items and answers, oldest first. */
+  history: readonly ResponsesInputItem[];
+  /** `item_reference` targets by id. */
+  items: ReadonlyMap<string, ResponsesInputItem>;
+  /** Whether the answer will be kept (shown as the Response object's `store`). */
+  store: boolean;
 }
 
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
   totalTokens: number;
+  /** Prompt tokens served from the provider's cache, where it says (included in promptTokens). */
+  cachedTokens?: number;
+  /** Completion tokens spent on reasoning, where it says (included in completionTokens). */
+  reasoningTokens?: number;
+}
+
+/** What a Responses call produced, for recording its owner and (translated) keeping it. */
+export interface ResponsesTrace {
+  /** The provider keeps this response itself (its id is the provider's). */
+  native: boolean;
+  /** The response id; for a native stream, known once its first event was read. */
+  id(): string | undefined;
+  /** Ids of the output items, once the answer is complete. */
+  itemIds(): string[];
+  /** Translated only, once complete: this request's input items (with ids) and the Response object. */
+  record(): { input: ResponsesInputItem[]; response: Record<string, unknown> } | undefined;
 }
 
 export type InvokeResult =
-  | { kind: "json"; status: number; body: unknown; usage: Usage | null }
+  | { kind: "json"; status: number; body: unknown; usage: Usage | null; responses?: ResponsesTrace }
   | {
       kind: "stream";
       /** Complete SSE frames in the caller's dialect. Throws a GatehouseError if the upstream fails mid-stream. */
       frames: AsyncIterable<string>;
       /** Known once `frames` is exhausted; null before, or if the upstream never said. */
       usage(): Usage | null;
+      responses?: ResponsesTrace;
     };
+
+/** Reading and managing a stored response on an account whose provider keeps them. */
+export type ResponsesAction = "get" | "delete" | "input_items" | "cancel";
 
 export interface ProviderClient {
   invoke(input: InvokeInput, signal: AbortSignal): Promise<InvokeResult>;
+  /** Whether this account's provider speaks the Responses API itself (and keeps responses). */
+  readonly responsesNative: boolean;
+  /** GET/DELETE/input_items/cancel on a response the provider keeps; only when `responsesNative`. */
+  responsesAction: ResponsesNativeCapability["responsesAction"];
   /** Closes pooled connections. */
   close(): Promise<void>;
 }
@@ -104,7 +141,19 @@ export interface AnthropicNativeCapability {
   anthropicMessages(request: Record<string, unknown>, signal: AbortSignal): Promise<InvokeResult>;
 }
 
+/** Adapters whose upstream speaks the Responses API natively: bodies pass through, responses stay there. */
+export interface ResponsesNativeCapability {
+  responses(request: Record<string, unknown>, signal: AbortSignal): Promise<InvokeResult>;
+  responsesAction(
+    action: ResponsesAction,
+    id: string,
+    query: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<{ status: number; body: unknown }>;
+}
+
 export type ProviderAdapter = ChatAdapter &
   Partial<EmbeddingsCapability> &
   Partial<CompletionsCapability> &
-  Partial<AnthropicNativeCapability>;
+  Partial<AnthropicNativeCapability> &
+  Partial<ResponsesNativeCapability>;

@@ -48,6 +48,11 @@ const schema = z
      * at most this much.
      */
     USAGE_FLUSH_MS: z.coerce.number().int().min(1).max(60_000).default(1_000),
+    /**
+     * Days Gatehouse keeps the responses it answers itself (Responses API on translated accounts), so
+     * `previous_response_id` and GET/DELETE work there. 0 (default): prompts and answers are not kept.
+     */
+    GATEHOUSE_RESPONSE_STORE_DAYS: z.coerce.number().int().min(0).max(3_650).default(0),
   })
   .superRefine((e, issue) => {
     if (e.GATEHOUSE_MASTER_KEY === undefined && !e.GATEHOUSE_LOCAL_MODE) {
@@ -74,6 +79,8 @@ export interface DispatchConfig extends BaseConfig {
   };
   accountCacheTtlMs: number;
   usageFlushMs: number;
+  /** 0: Gatehouse keeps no responses of its own. */
+  responseStoreDays: number;
 }
 
 export function loadConfig(environment: Record<string, string | undefined>): DispatchConfig {
@@ -92,5 +99,6 @@ export function loadConfig(environment: Record<string, string | undefined>): Dis
     },
     accountCacheTtlMs: e.ACCOUNT_CACHE_TTL_MS,
     usageFlushMs: e.USAGE_FLUSH_MS,
+    responseStoreDays: e.GATEHOUSE_RESPONSE_STORE_DAYS,
   };
 }

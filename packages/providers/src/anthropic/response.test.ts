@@ -37,7 +37,12 @@ describe("Anthropic → OpenAI responses", () => {
         ],
       },
     });
-    expect(out.usage).toEqual({ prompt_tokens: 582, completion_tokens: 89, total_tokens: 671 });
+    expect(out.usage).toEqual({
+      prompt_tokens: 582,
+      completion_tokens: 89,
+      total_tokens: 671,
+      prompt_tokens_details: { cached_tokens: 100 },
+    });
   });
 
   it("converts the streaming event sequence into OpenAI chunks with tool-call deltas and a usage chunk", () => {

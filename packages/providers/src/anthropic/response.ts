@@ -1,4 +1,5 @@
 import { type ErrorContext, malformedUpstream, upstreamStreamError } from "../errors.js";
+import { usageToOpenAIUsage } from "../openai-compatible/response.js";
 import type {
   OpenAIChatChunk,
   OpenAIChatResponse,
@@ -41,7 +42,10 @@ export function anthropicUsageToUsage(usage: Partial<AnthropicUsage>): Usage {
     (usage.cache_creation_input_tokens ?? 0) +
     (usage.cache_read_input_tokens ?? 0);
   const completionTokens = usage.output_tokens ?? 0;
-  return { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+  const out: Usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+  const cached = usage.cache_read_input_tokens ?? 0;
+  if (cached > 0) out.cachedTokens = cached;
+  return out;
 }
 
 export function anthropicMessageToOpenAIChat(message: AnthropicMessageResponse): OpenAIChatResponse {
@@ -77,11 +81,7 @@ export function anthropicMessageToOpenAIChat(message: AnthropicMessageResponse):
         logprobs: null,
       },
     ],
-    usage: {
-      prompt_tokens: usage.promptTokens,
-      completion_tokens: usage.completionTokens,
-      total_tokens: usage.totalTokens,
-    },
+    usage: usageToOpenAIUsage(usage),
   };
 }
 
@@ -155,11 +155,7 @@ export class AnthropicEventsToOpenAIChunks {
             created: this.created,
             model: this.model,
             choices: [],
-            usage: {
-              prompt_tokens: usage.promptTokens,
-              completion_tokens: usage.completionTokens,
-              total_tokens: usage.totalTokens,
-            },
+            usage: usageToOpenAIUsage(usage),
           },
         ];
       }

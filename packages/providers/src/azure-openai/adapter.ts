@@ -3,7 +3,7 @@ import { openAIErrorMessage } from "../openai-compatible/errors.js";
 import { Transport } from "../transport.js";
 import type { ClientOptions, ProviderAccount, ProviderAdapter } from "../types.js";
 import { type AzureAccountConfig, azureAuthHeaders } from "./auth.js";
-import { azureOperationPath } from "./request.js";
+import { azureDeployment, azureOperationPath } from "./request.js";
 
 export function createAzureOpenAIAdapter(
   account: ProviderAccount,
@@ -21,6 +21,8 @@ export function createAzureOpenAIAdapter(
       path: (operation, model) => azureOperationPath(config, operation, model),
       headers: azureAuthHeaders(config),
       accountName: account.name,
+      // The v1 Responses API: one path for every deployment, which is named as the body's model.
+      responses: { basePath: "/openai/v1/responses", model: (model) => azureDeployment(config, model) },
     },
     errors,
   );

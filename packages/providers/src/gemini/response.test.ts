@@ -19,7 +19,12 @@ describe("Gemini → OpenAI responses", () => {
       arguments: '{"city":"Boston"}',
     });
     expect(choice?.message.tool_calls?.[0]?.id).toMatch(/^call_/);
-    expect(out.usage).toEqual({ prompt_tokens: 25, completion_tokens: 15, total_tokens: 40 });
+    expect(out.usage).toEqual({
+      prompt_tokens: 25,
+      completion_tokens: 15,
+      total_tokens: 40,
+      completion_tokens_details: { reasoning_tokens: 3 },
+    });
   });
 
   it("a blocked prompt becomes content_filter with empty content", () => {

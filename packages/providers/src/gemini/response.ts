@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type ErrorContext, malformedUpstream, readErrorMessage, upstreamStreamError } from "../errors.js";
+import { usageToOpenAIUsage } from "../openai-compatible/response.js";
 import type {
   OpenAIChatChunk,
   OpenAIChatResponse,
@@ -40,11 +41,14 @@ export function geminiUsageToUsage(usage: GeminiUsageMetadata | undefined): Usag
   if (usage === undefined) return null;
   const promptTokens = usage.promptTokenCount ?? 0;
   const completionTokens = (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0);
-  return {
+  const out: Usage = {
     promptTokens,
     completionTokens,
     totalTokens: usage.totalTokenCount ?? promptTokens + completionTokens,
   };
+  if ((usage.cachedContentTokenCount ?? 0) > 0) out.cachedTokens = usage.cachedContentTokenCount;
+  if ((usage.thoughtsTokenCount ?? 0) > 0) out.reasoningTokens = usage.thoughtsTokenCount;
+  return out;
 }
 
 function newToolCallId(): string {
@@ -109,11 +113,7 @@ export function geminiResponseToOpenAIChat(
     ...(usage === null
       ? {}
       : {
-          usage: {
-            prompt_tokens: usage.promptTokens,
-            completion_tokens: usage.completionTokens,
-            total_tokens: usage.totalTokens,
-          },
+          usage: usageToOpenAIUsage(usage),
         }),
   };
 }
@@ -185,11 +185,7 @@ export class GeminiChunksToOpenAIChunks {
         created: this.created,
         model: this.model,
         choices: [],
-        usage: {
-          prompt_tokens: this.lastUsage.promptTokens,
-          completion_tokens: this.lastUsage.completionTokens,
-          total_tokens: this.lastUsage.totalTokens,
-        },
+        usage: usageToOpenAIUsage(this.lastUsage),
       },
     ];
   }

@@ -55,6 +55,8 @@ export type GeminiFinishReason =
 
 export interface GeminiUsageMetadata {
   promptTokenCount?: number;
+  /** Part of promptTokenCount served from a context cache. */
+  cachedContentTokenCount?: number;
   candidatesTokenCount?: number;
   thoughtsTokenCount?: number;
   totalTokenCount?: number;

@@ -43,8 +43,43 @@ export function mockChatAnswer(request: OpenAIChatRequest): MockAnswer {
     const args = JSON.stringify({ text: lastText });
     return { kind: "tool", name: tool.function.name, arguments: args, usage: usage(mockTokenCount(args)) };
   }
-  const text = `mock: ${lastText}`;
+  const format = request.response_format;
+  const text =
+    format?.type === "json_schema"
+      ? JSON.stringify(mockValueForSchema(format.json_schema.schema ?? {}, lastText))
+      : format?.type === "json_object"
+        ? JSON.stringify({ text: lastText })
+        : `mock: ${lastText}`;
   return { kind: "text", text, usage: usage(mockTokenCount(text)) };
+}
+
+/**
+ * Structured output from the mock: a value of the schema's shape, strings filled with the last user
+ * text, numbers with its word count, so a caller's schema parsing has something real to check.
+ */
+export function mockValueForSchema(schema: Record<string, unknown>, text: string, depth = 0): unknown {
+  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
+  if (depth > 8) return null;
+  switch (type) {
+    case "object": {
+      const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
+      return Object.fromEntries(
+        Object.entries(properties).map(([key, value]) => [key, mockValueForSchema(value, text, depth + 1)]),
+      );
+    }
+    case "array":
+      return [mockValueForSchema((schema.items ?? {}) as Record<string, unknown>, text, depth + 1)];
+    case "integer":
+    case "number":
+      return mockTokenCount(text);
+    case "boolean":
+      return true;
+    case "null":
+      return null;
+    default:
+      return text;
+  }
 }
 
 /** A unit vector from SHA-256 of the text: equal texts embed equally, different ones almost never. */

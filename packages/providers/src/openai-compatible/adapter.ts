@@ -1,4 +1,5 @@
 import { malformedUpstream } from "../errors.js";
+import { createNativeResponses } from "../openai-responses/native.js";
 import { readJson, readSse, type Transport } from "../transport.js";
 import type {
   AdapterResult,
@@ -6,6 +7,7 @@ import type {
   ChatResult,
   CompletionsCapability,
   EmbeddingsCapability,
+  ResponsesNativeCapability,
 } from "../types.js";
 import { openAISseToChunks, openAIUsageToUsage } from "./response.js";
 import type { OpenAIChatChunk, OpenAIChatRequest, OpenAIChatResponse } from "./wire.js";
@@ -17,9 +19,14 @@ export interface OpenAICompatibleEndpoints {
   headers: Record<string, string>;
   /** Named in public error messages. */
   accountName: string;
+  /** Where the server keeps the Responses API; absent when it has none (Responses calls are then translated). */
+  responses?: { basePath: string; model(model: string): string };
 }
 
-export type OpenAICompatibleAdapter = ChatAdapter & EmbeddingsCapability & CompletionsCapability;
+export type OpenAICompatibleAdapter = ChatAdapter &
+  EmbeddingsCapability &
+  CompletionsCapability &
+  Partial<ResponsesNativeCapability>;
 
 /** The shared base: OpenAI, Azure OpenAI, vLLM, Ollama, Groq, ... all compose this. */
 export function createOpenAICompatibleAdapter(
@@ -57,7 +64,16 @@ export function createOpenAICompatibleAdapter(
     };
   }
 
+  const native =
+    endpoints.responses === undefined
+      ? {}
+      : createNativeResponses(
+          transport,
+          { ...endpoints.responses, headers: endpoints.headers, accountName },
+          errors,
+        );
   return {
+    ...native,
     chat: (request: OpenAIChatRequest, signal): Promise<ChatResult> =>
       call<OpenAIChatResponse, OpenAIChatChunk>("chat", request, request.stream === true, signal),
     // OpenAI refuses unknown arguments, so embeddings bodies never carry `stream`.

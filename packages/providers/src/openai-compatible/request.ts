@@ -109,7 +109,7 @@ const chatShape = z.looseObject({
   stop: z.union([z.string(), z.array(z.string())]).nullish(),
 });
 
-function describeIssue(error: z.ZodError): string {
+export function describeIssue(error: z.ZodError): string {
   const issue = error.issues[0];
   if (issue === undefined) return "invalid request body";
   const path = issue.path.length > 0 ? issue.path.join(".") : "body";

@@ -10,14 +10,27 @@ export function openAIUsageToUsage(usage: unknown): Usage | null {
   const promptTokens = typeof u.prompt_tokens === "number" ? u.prompt_tokens : 0;
   const completionTokens = typeof u.completion_tokens === "number" ? u.completion_tokens : 0;
   const totalTokens = typeof u.total_tokens === "number" ? u.total_tokens : promptTokens + completionTokens;
-  return { promptTokens, completionTokens, totalTokens };
+  const out: Usage = { promptTokens, completionTokens, totalTokens };
+  const cached = (u.prompt_tokens_details as { cached_tokens?: unknown } | undefined)?.cached_tokens;
+  const reasoning = (u.completion_tokens_details as { reasoning_tokens?: unknown } | undefined)
+    ?.reasoning_tokens;
+  if (typeof cached === "number" && cached > 0) out.cachedTokens = cached;
+  if (typeof reasoning === "number" && reasoning > 0) out.reasoningTokens = reasoning;
+  return out;
 }
 
+/** Usage as OpenAI reports it, with the cached/reasoning details when the provider gave them. */
 export function usageToOpenAIUsage(usage: Usage): OpenAIUsage {
   return {
     prompt_tokens: usage.promptTokens,
     completion_tokens: usage.completionTokens,
     total_tokens: usage.totalTokens,
+    ...(usage.cachedTokens === undefined
+      ? {}
+      : { prompt_tokens_details: { cached_tokens: usage.cachedTokens } }),
+    ...(usage.reasoningTokens === undefined
+      ? {}
+      : { completion_tokens_details: { reasoning_tokens: usage.reasoningTokens } }),
   };
 }
 

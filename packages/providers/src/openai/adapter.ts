@@ -18,7 +18,14 @@ export function createOpenAIAdapter(
   };
   return createOpenAICompatibleAdapter(
     new Transport(config.baseUrl, options, errors),
-    { path: (operation) => PATHS[operation], headers: openAIAuthHeaders(config), accountName: account.name },
+    {
+      path: (operation) => PATHS[operation],
+      headers: openAIAuthHeaders(config),
+      accountName: account.name,
+      ...(config.options.responsesApi === "native"
+        ? { responses: { basePath: "/responses", model: (model: string) => model } }
+        : {}),
+    },
     errors,
   );
 }

@@ -8,8 +8,16 @@ export const openAIAccountConfig = z.strictObject({
   baseUrl: httpBaseUrl.nullish().transform((value) => value ?? OPENAI_DEFAULT_BASE_URL),
   credentials: apiKeyCredentials,
   options: z
-    .strictObject({ organization: z.string().min(1).optional(), project: z.string().min(1).optional() })
-    .default({}),
+    .strictObject({
+      organization: z.string().min(1).optional(),
+      project: z.string().min(1).optional(),
+      /**
+       * `native`: `/v1/responses` goes to the server's own Responses API (OpenAI, and servers that have
+       * one). `translated`: Gatehouse answers it through the server's chat completions.
+       */
+      responsesApi: z.enum(["native", "translated"]).default("native"),
+    })
+    .default({ responsesApi: "native" }),
 });
 export type OpenAIAccountConfig = z.output<typeof openAIAccountConfig>;
 

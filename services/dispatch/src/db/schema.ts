@@ -6,7 +6,7 @@ export const dispatchSchema = pgSchema("dispatch");
 export const outbox = outboxTable(dispatchSchema);
 
 // Application-clock timestamps in milliseconds, so cursors built from them round-trip exactly.
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
+export const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date", precision: 3 });
 
 export const providerAccounts = dispatchSchema.table(
   "provider_accounts",

@@ -9,6 +9,7 @@ import {
 import type { Logger } from "@gatehouse/kit";
 import { type InvokeResult, NOT_CANCELLABLE, type Usage } from "@gatehouse/providers";
 import type { NatsConnection, ServiceMsg, Subscription } from "nats";
+import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
 import type { ProviderClients } from "./clients.js";
 import type { UsagePublisher } from "./usage.js";
 
@@ -20,6 +21,7 @@ export interface InvokeDeps {
   logger: Logger;
   clients: ProviderClients;
   usage: UsagePublisher;
+  responses: ResponsesDeps;
 }
 
 /** How long a cancel for a stream this instance has not (yet) seen is remembered, and how many. */
@@ -162,21 +164,36 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
       if (meta.cancel) release = cancels.register(meta.cancel, abort);
       if (abort.signal.aborted) throw new GatehouseError("invalid_request", "the client went away");
     }
+    const session =
+      meta.operation === "responses"
+        ? await ResponsesSession.begin(deps.responses, meta, body, target.client)
+        : undefined;
     const result: InvokeResult = await target.client.invoke(
-      { operation: meta.operation, dialect: meta.dialect, model: meta.model, body, stream: meta.stream },
+      {
+        operation: meta.operation,
+        dialect: meta.dialect,
+        model: meta.model,
+        body,
+        stream: meta.stream,
+        ...(session?.state ? { responses: session.state } : {}),
+      },
       abort?.signal ?? NOT_CANCELLABLE,
     );
     if (result.kind === "json") {
       status = result.status;
       usage = result.usage;
+      await session?.finish(result);
       writer.result(result.status, JSON.stringify(result.body), result.usage);
       return;
     }
     for await (const frame of result.frames) {
       if (abort?.signal.aborted) break;
+      const recording = session?.seen(result);
+      if (recording) await recording;
       writer.chunk(frame);
     }
     usage = result.usage();
+    if (session && !abort?.signal.aborted) await session.finish(result);
     if (abort?.signal.aborted) {
       status = 499;
       writer.error(new GatehouseError("invalid_request", "the client went away"));

@@ -1,14 +1,21 @@
 import { createHash } from "node:crypto";
-import type { RawRoute } from "@gatehouse/bus";
+import type { RawRoute, Route } from "@gatehouse/bus";
 import type { ServiceRuntime } from "@gatehouse/service-host";
 import type { AccountsContext } from "../accounts/context.js";
 import { loadAccount } from "../accounts/load.js";
 import type { DispatchConfig } from "../config.js";
+import { responses as responsesTable } from "../db/responses-schema.js";
 import { usageRecords } from "../db/usage-schema.js";
+import { responsesRoutes, startResponsePurge } from "../responses/handlers.js";
+import type { ResponsesDeps } from "../responses/session.js";
+import { ResponseStore } from "../responses/store.js";
 import { startUsageConsumer } from "../usage/consumer.js";
 import { type AccountSource, dropOnAccountEvents, ProviderClients } from "./clients.js";
 import { invokeRoute } from "./handler.js";
 import { ensureUsageStream, UsagePublisher } from "./usage.js";
+
+/** Expired responses already read as gone; the purge only gives their space back. */
+const RESPONSE_PURGE_INTERVAL_MS = 10 * 60_000;
 
 /**
  * The invoke half of dispatch: provider clients per account (pooled keep-alive HTTP), the
@@ -18,7 +25,7 @@ export async function setupInvoke(
   config: DispatchConfig,
   runtime: ServiceRuntime,
   accounts: AccountsContext,
-): Promise<{ routes: RawRoute[]; clients: ProviderClients }> {
+): Promise<{ routes: Array<RawRoute | Route>; clients: ProviderClients }> {
   const source: AccountSource = {
     async load(name) {
       const row = await loadAccount(accounts.db, accounts.masterKey, name);
@@ -56,12 +63,20 @@ export async function setupInvoke(
   const usage = new UsagePublisher(runtime.bus.nc, config.prefix, runtime.logger, 200, config.usageFlushMs);
   // Registered after the consumer, so it runs first on stop: pending records go out before NATS drains.
   runtime.onStop("usage-publisher", () => usage.flush());
+  const responses: ResponsesDeps = {
+    store: new ResponseStore(runtime.database.drizzle({ responses: responsesTable })),
+    storeDays: config.responseStoreDays,
+    logger: runtime.logger,
+  };
+  const purge = startResponsePurge(responses, RESPONSE_PURGE_INTERVAL_MS);
+  runtime.onStop("response-purge", () => purge.stop());
   const route = invokeRoute({
     nc: runtime.bus.nc,
     prefix: config.prefix,
     logger: runtime.logger,
     clients,
     usage,
+    responses,
   });
-  return { routes: [route], clients };
+  return { routes: [route, ...responsesRoutes(responses, clients)], clients };
 }

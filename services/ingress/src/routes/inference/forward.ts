@@ -109,9 +109,12 @@ export async function forward(
     subject,
     payload,
     invokeCancelSubject(ctx.config.prefix, cancel),
-    dialect,
+    operation === "responses" ? "responses" : dialect,
   );
 }
+
+/** How a stream's events look: Responses streams number their events and name an error event. */
+type StreamDialect = Dialect | "responses";
 
 async function relayStream(
   ctx: IngressContext,
@@ -120,7 +123,7 @@ async function relayStream(
   subject: string,
   payload: Buffer,
   cancelSubject: string,
-  dialect: Dialect,
+  dialect: StreamDialect,
 ): Promise<FastifyReply> {
   const frames = ctx.dispatch.stream(subject, payload, {
     firstFrameTimeoutMs: ctx.config.dispatchTimeoutMs,
@@ -138,6 +141,8 @@ async function relayStream(
   request.raw.socket?.once("close", onClose);
   raw.once("close", onClose);
   let started = false;
+  // A Responses error event carries the next sequence number: one per event relayed so far.
+  let events = 0;
   // Chunks after the first that arrive in one event-loop turn (an upstream that sent many at once)
   // go to the client as one write at the end of the turn; the first goes out at once.
   let corked = false;
@@ -160,6 +165,7 @@ async function relayStream(
             raw.cork();
             setImmediate(uncork);
           }
+          if (dialect === "responses") events += countEvents(frame.data);
           if (!raw.write(frame.data)) {
             uncork();
             await waitDrain(raw);
@@ -175,7 +181,7 @@ async function relayStream(
           return reply;
         case "error":
           if (!started) throw frame.error;
-          writeStreamError(raw, dialect, frame.error);
+          writeStreamError(raw, dialect, frame.error, events);
           raw.end();
           return reply;
         case "result":
@@ -194,7 +200,7 @@ async function relayStream(
     const error = transportError(err, "dispatch");
     if (!started) throw error;
     request.log.warn({ code: error.code, detail: error.detail }, "stream failed after it started");
-    writeStreamError(raw, dialect, error);
+    writeStreamError(raw, dialect, error, events);
     raw.end();
     return reply;
   } finally {
@@ -217,7 +223,30 @@ function waitDrain(raw: NodeJS.WritableStream): Promise<void> {
 }
 
 /** An error after the 200 went out: an SSE error event in the caller's dialect, then the end. */
-function writeStreamError(raw: NodeJS.WritableStream, dialect: Dialect, error: GatehouseError): void {
+function writeStreamError(
+  raw: NodeJS.WritableStream,
+  dialect: StreamDialect,
+  error: GatehouseError,
+  sequence: number,
+): void {
+  if (dialect === "responses") {
+    const event = {
+      type: "error",
+      code: error.code,
+      message: error.message,
+      param: null,
+      sequence_number: sequence,
+    };
+    raw.write(`event: error\ndata: ${JSON.stringify(event)}\n\n`);
+    return;
+  }
   const body = JSON.stringify(errorBody(dialect, error.code, error.message));
   raw.write(dialect === "anthropic" ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`);
+}
+
+/** SSE events in a chunk frame (each ends with a blank line). */
+function countEvents(data: Buffer): number {
+  let n = 0;
+  for (let at = data.indexOf("\n\n"); at >= 0; at = data.indexOf("\n\n", at + 2)) n++;
+  return n;
 }

@@ -4,6 +4,7 @@ import secureJson from "secure-json-parse";
 import { type Caller, callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
 import { forward, type Target } from "./forward.js";
+import { storedResponseRoutes } from "./responses.js";
 import { checkShape } from "./shape.js";
 
 /** Resolves `<account>/<model>` and checks the caller may use it; the only source of the target. */
@@ -21,6 +22,7 @@ const ALLOWED_KINDS: Record<Operation | "messages", readonly ModelKind[]> = {
   embeddings: ["embedding"],
   // Many OpenAI-compatible servers answer legacy completions with their chat models too.
   completions: ["completion", "chat"],
+  responses: ["chat"],
 };
 
 /** A model listed for one kind of call is refused for another, saying which endpoint fits. */
@@ -88,6 +90,8 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
     app.post("/v1/chat/completions", openai, handler("chat", "openai"));
     app.post("/v1/completions", openai, handler("completions", "openai"));
     app.post("/v1/embeddings", openai, handler("embeddings", "openai"));
+    app.post("/v1/responses", openai, handler("responses", "openai"));
+    await app.register(storedResponseRoutes(authorizeModel), { ctx });
     app.post(
       "/v1/messages",
       { onRequest: ctx.authenticate, config: { dialect: "anthropic" as const }, schema: { hide: true } },

@@ -53,6 +53,14 @@ export function checkShape(body: unknown, operation: Operation | "messages"): In
       if (stream === true) fail("embeddings cannot stream", "stream");
       break;
     }
+    case "responses": {
+      const input = body.input;
+      if (input !== undefined && typeof input !== "string" && !Array.isArray(input))
+        fail("'input' must be a string or an array of items", "input");
+      if (Array.isArray(input))
+        for (const item of input) if (!isObject(item)) fail("every input item must be an object", "input");
+      break;
+    }
     case "completions": {
       const prompt = body.prompt;
       const ok = typeof prompt === "string" || (Array.isArray(prompt) && prompt.length > 0);

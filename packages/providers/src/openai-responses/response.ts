@@ -1,0 +1,149 @@
+import { randomUUID } from "node:crypto";
+import type { OpenAIChatResponse, OpenAIFinishReason } from "../openai-compatible/wire.js";
+import type { Usage } from "../types.js";
+import type {
+  ResponsesOutputItem,
+  ResponsesRequest,
+  ResponsesResponse,
+  ResponsesStatus,
+  ResponsesUsage,
+} from "./wire.js";
+
+/** Responses Gatehouse answers itself (translated accounts) carry this prefix, so they can be told apart. */
+export const TRANSLATED_RESPONSE_PREFIX = "resp_gh";
+
+/** 122 random bits; randomUUID draws from a cached entropy pool, randomBytes asks OpenSSL every time. */
+function randomId(prefix: string): string {
+  return `${prefix}${randomUUID().replaceAll("-", "")}`;
+}
+
+export const newTranslatedResponseId = (): string => randomId(`${TRANSLATED_RESPONSE_PREFIX}_`);
+export const newMessageItemId = (): string => randomId("msg_");
+export const newFunctionCallItemId = (): string => randomId("fc_");
+export const newInputItemId = (): string => randomId("item_");
+
+/** Whether Gatehouse minted this response id (on a translated account) rather than a provider. */
+export function isTranslatedResponseId(id: string): boolean {
+  return id.startsWith(`${TRANSLATED_RESPONSE_PREFIX}_`);
+}
+
+export function usageToResponsesUsage(usage: Usage | null): ResponsesUsage | null {
+  if (usage === null) return null;
+  return {
+    input_tokens: usage.promptTokens,
+    input_tokens_details: { cached_tokens: usage.cachedTokens ?? 0 },
+    output_tokens: usage.completionTokens,
+    output_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
+    total_tokens: usage.totalTokens,
+  };
+}
+
+/** Reads a Responses `usage` object (native answers) as the gateway's Usage. */
+export function responsesUsageToUsage(usage: unknown): Usage | null {
+  if (typeof usage !== "object" || usage === null) return null;
+  const u = usage as Partial<ResponsesUsage>;
+  const promptTokens = typeof u.input_tokens === "number" ? u.input_tokens : 0;
+  const completionTokens = typeof u.output_tokens === "number" ? u.output_tokens : 0;
+  const out: Usage = {
+    promptTokens,
+    completionTokens,
+    totalTokens: typeof u.total_tokens === "number" ? u.total_tokens : promptTokens + completionTokens,
+  };
+  const cached = u.input_tokens_details?.cached_tokens;
+  const reasoning = u.output_tokens_details?.reasoning_tokens;
+  if (typeof cached === "number" && cached > 0) out.cachedTokens = cached;
+  if (typeof reasoning === "number" && reasoning > 0) out.reasoningTokens = reasoning;
+  return out;
+}
+
+export function openAIFinishReasonToResponsesStatus(reason: OpenAIFinishReason | null | undefined): {
+  status: ResponsesStatus;
+  incomplete: { reason: string } | null;
+} {
+  if (reason === "length") return { status: "incomplete", incomplete: { reason: "max_output_tokens" } };
+  if (reason === "content_filter") return { status: "incomplete", incomplete: { reason: "content_filter" } };
+  return { status: "completed", incomplete: null };
+}
+
+/** Everything of a Response object that echoes the request rather than the answer. */
+export interface ResponseFrame {
+  id: string;
+  createdAt: number;
+  model: string;
+  request: ResponsesRequest;
+  /** Whether Gatehouse keeps this response (its store is on and the caller did not say `store: false`). */
+  store: boolean;
+}
+
+export function responseShell(
+  frame: ResponseFrame,
+  status: ResponsesStatus,
+  output: ResponsesOutputItem[],
+  usage: Usage | null,
+  incomplete: { reason: string } | null = null,
+): ResponsesResponse {
+  const r = frame.request;
+  return {
+    id: frame.id,
+    object: "response",
+    created_at: frame.createdAt,
+    status,
+    error: null,
+    incomplete_details: incomplete,
+    instructions: typeof r.instructions === "string" ? r.instructions : null,
+    max_output_tokens: r.max_output_tokens ?? null,
+    model: frame.model,
+    output,
+    parallel_tool_calls: r.parallel_tool_calls ?? true,
+    previous_response_id: r.previous_response_id ?? null,
+    reasoning: { effort: r.reasoning?.effort ?? null, summary: null },
+    store: frame.store,
+    temperature: r.temperature ?? null,
+    text: { format: r.text?.format ?? { type: "text" } },
+    tool_choice: r.tool_choice ?? "auto",
+    tools: r.tools ?? [],
+    top_p: r.top_p ?? null,
+    truncation: "disabled",
+    usage: usageToResponsesUsage(usage),
+    user: typeof r.user === "string" ? r.user : null,
+    metadata: r.metadata ?? {},
+  };
+}
+
+/** A non-streaming chat answer as a Response object. */
+export function openAIChatResponseToOpenAIResponse(
+  chat: OpenAIChatResponse,
+  frame: ResponseFrame,
+  usage: Usage | null,
+): ResponsesResponse {
+  const choice = chat.choices?.[0];
+  const message = choice?.message;
+  const output: ResponsesOutputItem[] = [];
+  const text = typeof message?.content === "string" ? message.content : "";
+  const refusal = typeof message?.refusal === "string" ? message.refusal : "";
+  const calls = message?.tool_calls ?? [];
+  if (text !== "" || refusal !== "" || calls.length === 0) {
+    output.push({
+      type: "message",
+      id: newMessageItemId(),
+      status: "completed",
+      role: "assistant",
+      content:
+        refusal !== ""
+          ? [{ type: "refusal", refusal }]
+          : [{ type: "output_text", text, annotations: [], logprobs: [] }],
+    });
+  }
+  for (const call of calls) {
+    output.push({
+      type: "function_call",
+      id: newFunctionCallItemId(),
+      call_id: call.id,
+      name: call.function.name,
+      arguments: call.function.arguments,
+      status: "completed",
+    });
+  }
+  const { status, incomplete } = openAIFinishReasonToResponsesStatus(choice?.finish_reason);
+  return responseShell(frame, status, output, usage, incomplete);
+}

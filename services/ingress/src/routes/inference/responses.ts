@@ -1,0 +1,61 @@
+import {
+  dispatchResponsesAct,
+  dispatchResponsesOwner,
+  GatehouseError,
+  ResponseId,
+  type ResponsesAction,
+} from "@gatehouse/contracts";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import { callerOf } from "../../auth/caller.js";
+import type { IngressContext } from "../../context.js";
+import type { AuthorizeModel } from "./plugin.js";
+
+/** Query parameters as strings: a repeated one (`include=a&include=b`) keeps its first value. */
+function flatQuery(query: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (typeof query !== "object" || query === null) return out;
+  for (const [key, value] of Object.entries(query)) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (typeof first === "string") out[key] = first;
+  }
+  return out;
+}
+
+/**
+ * `GET|DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`, `POST /v1/responses/{id}/cancel`.
+ * dispatch says which account the caller's response lives on (another caller's id is a 404, as an
+ * unknown one); access to that account is checked here as for any call; only then does dispatch act.
+ */
+export function storedResponseRoutes(
+  authorizeModel: AuthorizeModel,
+): FastifyPluginAsync<{ ctx: IngressContext }> {
+  return async (app, { ctx }) => {
+    const handler =
+      (action: ResponsesAction) =>
+      async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+        const { id } = request.params as { id: string };
+        if (!ResponseId.safeParse(id).success) {
+          throw new GatehouseError("not_found", "Response with this id not found.");
+        }
+        const caller = callerOf(request);
+        const principal = { id: caller.principal.id, kind: caller.principal.kind };
+        const owner = await ctx.client.request(dispatchResponsesOwner, { principal, id });
+        await authorizeModel(ctx, caller, `${owner.account}/${owner.model}`);
+        const answer = await ctx.client.request(
+          dispatchResponsesAct,
+          { principal, id, account: owner.account, action, query: flatQuery(request.query) },
+          { timeoutMs: ctx.config.dispatchTimeoutMs },
+        );
+        return reply.code(answer.status).type("application/json").send(answer.body);
+      };
+    const openai = {
+      onRequest: ctx.authenticate,
+      config: { dialect: "openai" as const },
+      schema: { hide: true },
+    };
+    app.get("/v1/responses/:id", openai, handler("get"));
+    app.delete("/v1/responses/:id", openai, handler("delete"));
+    app.get("/v1/responses/:id/input_items", openai, handler("input_items"));
+    app.post("/v1/responses/:id/cancel", openai, handler("cancel"));
+  };
+}
