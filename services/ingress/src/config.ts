@@ -40,6 +40,10 @@ const schema = z.object({
   ACCESS_LEASE_MS: z.coerce.number().int().min(200).max(60_000).default(2_000),
   /** How often this replica announces itself to revoking services. */
   PRESENCE_INTERVAL_MS: z.coerce.number().int().min(50).max(10_000).default(500),
+  /** Most models one `GET /v1/models` answer lists (`?limit=` asks for fewer, `?after=` goes on). */
+  MODELS_LIST_MAX: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  /** Bound on the per-account catalog cache, in models (an account weighs 1 + its models). */
+  CATALOG_CACHE_MAX_MODELS: z.coerce.number().int().min(1_001).max(10_000_000).default(100_000),
   /** Starts the OpenTelemetry SDK when set. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** How long shutdown may take (in-flight streams included). */
@@ -62,6 +66,8 @@ export interface IngressConfig {
   trustProxy: boolean;
   accessLeaseMs: number;
   presenceIntervalMs: number;
+  modelsListMax: number;
+  catalogCacheMaxModels: number;
   otlpEndpoint: string | undefined;
   shutdownTimeoutMs: number;
 }
@@ -84,6 +90,8 @@ export function loadConfig(environment: Record<string, string | undefined>): Ing
     trustProxy: e.TRUST_PROXY,
     accessLeaseMs: e.ACCESS_LEASE_MS,
     presenceIntervalMs: e.PRESENCE_INTERVAL_MS,
+    modelsListMax: e.MODELS_LIST_MAX,
+    catalogCacheMaxModels: e.CATALOG_CACHE_MAX_MODELS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
