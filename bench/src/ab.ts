@@ -74,7 +74,7 @@ export function formatComparison(a: Side, b: Side, figure: string): string {
   return lines.join("\n");
 }
 
-async function measure(target: Target, load: ModelKind, seconds: number, streams: number) {
+export async function measure(target: Target, load: ModelKind, seconds: number, streams: number) {
   if (load === "small") {
     const sample = await runAutocannon(target, 1, seconds, "small");
     return { values: sample.latenciesMs, totals: [], failures: sample.errors + sample.non2xx };
