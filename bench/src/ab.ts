@@ -9,7 +9,8 @@
  *                    [--load=small|ttfb|stream200]  c=1 calls (autocannon), or sequential streams
  *                                             (20 chunks 5 ms apart / 200 at once); default small
  *                    [--rounds=N] (6; each target is measured twice a round)
- *                    [--seconds=S] (small: 3 per measurement) [--streams=N] (ttfb/stream200: 25
+ *                    [--seconds=S] (small: 3 per measurement) [--connections=N] (small: 1)
+ *                    [--streams=N] (ttfb/stream200: 25
  *                    per measurement) [--shape=one|separate]
  *                    [--env-a=NAME=VALUE …] [--env-b=NAME=VALUE …] [--node-arg-a=FLAG …] [--node-arg-b=FLAG …]
  *
@@ -74,9 +75,15 @@ export function formatComparison(a: Side, b: Side, figure: string): string {
   return lines.join("\n");
 }
 
-export async function measure(target: Target, load: ModelKind, seconds: number, streams: number) {
+export async function measure(
+  target: Target,
+  load: ModelKind,
+  seconds: number,
+  streams: number,
+  connections = 1,
+) {
   if (load === "small") {
-    const sample = await runAutocannon(target, 1, seconds, "small");
+    const sample = await runAutocannon(target, connections, seconds, "small");
     return { values: sample.latenciesMs, totals: [], failures: sample.errors + sample.non2xx };
   }
   const sample = await runStreams(target, load, streams);
@@ -97,6 +104,7 @@ async function main(): Promise<void> {
   if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
   const rounds = boundedInt("rounds", 6, 1, 100);
   const seconds = boundedInt("seconds", 3, 1, 120);
+  const connections = boundedInt("connections", 1, 1, 1_000);
   const streams = boundedInt("streams", 25, 1, 1_000);
   const cleanup = new Cleanup();
   process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
@@ -128,13 +136,13 @@ async function main(): Promise<void> {
       { label: describe("a", base), values: [], totals: [], roundP50: [], failures: 0 },
       { label: describe("b", REPO_ROOT), values: [], totals: [], roundP50: [], failures: 0 },
     ];
-    for (const t of targets) await measure(t, load, 2, 10); // warm-up: JIT, pools, caches
+    for (const t of targets) await measure(t, load, 2, 10, connections); // warm-up: JIT, pools, caches
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? [0, 1, 1, 0] : [1, 0, 0, 1];
       const perRound: [number[], number[]] = [[], []];
       for (const i of order) {
         const side = i === 0 ? 0 : 1;
-        const result = await measure(targets[side], load, seconds, streams);
+        const result = await measure(targets[side], load, seconds, streams, connections);
         sides[side].values.push(...result.values);
         sides[side].totals.push(...result.totals);
         sides[side].failures += result.failures;
@@ -144,7 +152,7 @@ async function main(): Promise<void> {
       sides[1].roundP50.push(p(perRound[1], 50));
       log(`round ${round + 1}/${rounds}: p50 A ${ms(p(perRound[0], 50))} B ${ms(p(perRound[1], 50))}`);
     }
-    const figure = load === "small" ? "latency (c=1)" : "first chunk";
+    const figure = load === "small" ? `latency (c=${connections})` : "first chunk";
     console.log(`\n${load}, shape ${shape}, ${rounds} rounds, Node ${process.version}\n`);
     console.log(formatComparison(sides[0], sides[1], figure));
   } finally {

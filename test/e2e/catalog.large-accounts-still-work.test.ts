@@ -86,6 +86,11 @@ describe("a catalog larger than one NATS message", () => {
     }
     expect(seen).toHaveLength(BIG.length * MODELS + 1);
     expect(new Set(seen).size).toBe(seen.length);
+    for (const bad of ["limit=0", "limit=x", "limit=100001", "after=no-slash"]) {
+      const res = await call(stack, adminKey, "GET", `/v1/models?${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(res.body.error).toMatchObject({ type: "invalid_request_error", code: "invalid_request" });
+    }
   });
 
   it("pages the admin account listing in replies that each fit a NATS message", async () => {

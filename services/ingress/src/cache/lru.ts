@@ -7,6 +7,8 @@
 export class LruMap<K, V> {
   private readonly entries = new Map<K, { value: V; weight: number }>();
   private total = 0;
+  /** The most recently used key: a hit on it needs no re-insertion (the hot path's usual case). */
+  private newest: K | undefined;
 
   constructor(private readonly maxWeight: number) {}
 
@@ -23,8 +25,11 @@ export class LruMap<K, V> {
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    if (key !== this.newest) {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      this.newest = key;
+    }
     return entry.value;
   }
 
@@ -38,6 +43,7 @@ export class LruMap<K, V> {
     this.delete(key);
     if (weight > this.maxWeight) return;
     this.entries.set(key, { value, weight });
+    this.newest = key;
     this.total += weight;
     while (this.total > this.maxWeight) {
       const oldest = this.entries.keys().next();
@@ -51,6 +57,7 @@ export class LruMap<K, V> {
     if (!entry) return false;
     this.entries.delete(key);
     this.total -= entry.weight;
+    if (key === this.newest) this.newest = undefined;
     return true;
   }
 
@@ -64,5 +71,6 @@ export class LruMap<K, V> {
   clear(): void {
     this.entries.clear();
     this.total = 0;
+    this.newest = undefined;
   }
 }
