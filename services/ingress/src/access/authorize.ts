@@ -43,6 +43,7 @@ export function invalidateCatalog(ctx: IngressContext, account: string): void {
 export function findAccount(ctx: IngressContext, account: string): Promise<CatalogEntry | undefined> {
   return stateOf(ctx).catalog.find(account);
 }
+
 export function checkPrincipalOf(caller: Caller): CheckPrincipal {
   const { id, kind, role } = caller.principal;
   return { id, kind, role };
