@@ -93,7 +93,7 @@ export function formatComparison(a: Side, b: Side, figure: string): string {
 
 type Load = ModelKind | "responses";
 
-async function measure(target: Target, load: Load, seconds: number, streams: number, connections: number) {
+export async function measure(target: Target, load: Load, seconds: number, streams: number, connections = 1) {
   if (load === "small" || load === "responses") {
     const sample = await runAutocannon(target, connections, seconds, "small");
     return {

@@ -38,11 +38,22 @@ export const CheckResponse = z.object({
 });
 export type CheckResponse = z.infer<typeof CheckResponse>;
 
-export const AccountsRequest = z.object({ principal: CheckPrincipal });
+/**
+ * The accounts a principal holds a grant on, in name order, a page at a time: a principal may hold
+ * grants on any number of accounts, and one NATS message holds about 10,000 names.
+ */
+export const ACCOUNTS_PAGE_MAX = 1_000;
+export const AccountsRequest = z.object({
+  principal: CheckPrincipal,
+  after: AccountName.optional(),
+  limit: z.number().int().min(1).max(ACCOUNTS_PAGE_MAX).default(ACCOUNTS_PAGE_MAX),
+});
 export const AccountsResponse = z.object({
   /** True for tenant admins: every account, whether or not it is listed below. */
   all: z.boolean(),
   accounts: z.array(z.object({ account: AccountName, role: GrantRole })),
+  /** The `after` of the next page; `null` after the last. */
+  next: AccountName.nullable(),
 });
 export type AccountsResponse = z.infer<typeof AccountsResponse>;
 

@@ -49,11 +49,30 @@ export const AccountModel = z.object({
 });
 export type AccountModel = z.infer<typeof AccountModel>;
 
+/**
+ * Size bounds that keep every answer about one account inside one NATS message (1 MiB by default):
+ * the models (at most 1,000, at most 512 KiB as JSON) and the options (64 KiB) of the largest
+ * account, with its other fields, stay under 600 KiB. Lists are paged by the same measure.
+ */
+export const MAX_MODELS_PER_ACCOUNT = 1_000;
+export const MAX_ACCOUNT_MODELS_BYTES = 512 * 1024;
+export const MAX_ACCOUNT_OPTIONS_BYTES = 64 * 1024;
+/** A page of accounts stops before this many bytes of JSON (it always holds at least one account). */
+export const ACCOUNT_PAGE_MAX_BYTES = 512 * 1024;
+
+/** UTF-8 bytes of a value as JSON: what it weighs in a NATS message. */
+export function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value) ?? "", "utf8");
+}
+
 export const AccountModels = z
   .array(AccountModel)
-  .max(1_000)
+  .max(MAX_MODELS_PER_ACCOUNT)
   .refine((models) => new Set(models.map((m) => m.name)).size === models.length, {
     message: "model names must be unique within an account",
+  })
+  .refine((models) => jsonBytes(models) <= MAX_ACCOUNT_MODELS_BYTES, {
+    message: `the model list must be at most ${MAX_ACCOUNT_MODELS_BYTES / 1024} KiB as JSON`,
   });
 
 /** Credential fields by name (e.g. `apiKey`); values are secrets and never come back out. */
@@ -63,6 +82,10 @@ export type Credentials = z.infer<typeof Credentials>;
 /** Non-secret, type-specific settings (e.g. an Azure API version). */
 export const AccountOptions = z.record(z.string().min(1).max(128), z.unknown());
 export type AccountOptions = z.infer<typeof AccountOptions>;
+const BoundedAccountOptions = AccountOptions.refine(
+  (options) => jsonBytes(options) <= MAX_ACCOUNT_OPTIONS_BYTES,
+  { message: `options must be at most ${MAX_ACCOUNT_OPTIONS_BYTES / 1024} KiB as JSON` },
+);
 
 /** A provider account as every API shows it: never the credentials, only whether they are set. */
 export const ProviderAccount = z.object({
@@ -91,7 +114,7 @@ export const CreateAccountRequest = z.object({
   type: ProviderType,
   baseUrl: z.string().max(2_048).optional(),
   credentials: Credentials.default({}),
-  options: AccountOptions.default({}),
+  options: BoundedAccountOptions.default({}),
   models: AccountModels.default([]),
   enabled: z.boolean().default(true),
 });
@@ -108,7 +131,7 @@ export const UpdateAccountRequest = z.object({
   type: ProviderType.optional(),
   baseUrl: z.string().max(2_048).nullable().optional(),
   credentials: Credentials.optional(),
-  options: AccountOptions.optional(),
+  options: BoundedAccountOptions.optional(),
   models: AccountModels.optional(),
   enabled: z.boolean().optional(),
 });
@@ -124,11 +147,32 @@ export const CatalogAccount = z.object({
   name: AccountName,
   enabled: z.boolean(),
   createdAt: IsoDateTime,
-  models: z.array(z.object({ name: z.string(), kind: ModelKind })),
+  models: z.array(z.object({ name: z.string(), kind: ModelKind })).max(MAX_MODELS_PER_ACCOUNT),
 });
 export type CatalogAccount = z.infer<typeof CatalogAccount>;
-export const CatalogResponse = z.object({ accounts: z.array(CatalogAccount) });
-export type CatalogResponse = z.infer<typeof CatalogResponse>;
+
+/** One account's catalog entry: what a call resolves against (`null`: no such account). */
+export const CatalogAccountRequest = z.object({ name: AccountName });
+export const CatalogAccountResponse = z.object({ account: CatalogAccount.nullable() });
+export type CatalogAccountResponse = z.infer<typeof CatalogAccountResponse>;
+
+/**
+ * A page of the catalog in account-name order, after `after`: every account, or only `names`, and
+ * only enabled ones when asked. A page ends before `ACCOUNT_PAGE_MAX_BYTES`; `next` is the `after`
+ * of the next page, `null` after the last.
+ */
+export const CATALOG_NAMES_MAX = 1_000;
+export const CatalogListRequest = z.object({
+  after: AccountName.optional(),
+  names: z.array(AccountName).max(CATALOG_NAMES_MAX).optional(),
+  enabledOnly: z.boolean().default(false),
+});
+export type CatalogListRequest = z.input<typeof CatalogListRequest>;
+export const CatalogListResponse = z.object({
+  accounts: z.array(CatalogAccount),
+  next: AccountName.nullable(),
+});
+export type CatalogListResponse = z.infer<typeof CatalogListResponse>;
 
 export const DispatchAuditEvent = z.object({
   id: Uuid,
@@ -146,7 +190,18 @@ export const DispatchAuditEvent = z.object({
 export type DispatchAuditEvent = z.infer<typeof DispatchAuditEvent>;
 
 export const dispatchHealth = defineEndpoint("dispatch", "health", Empty, HealthResponse);
-export const dispatchCatalog = defineEndpoint("dispatch", "catalog", Empty, CatalogResponse);
+export const dispatchCatalogAccount = defineEndpoint(
+  "dispatch",
+  "catalog.account",
+  CatalogAccountRequest,
+  CatalogAccountResponse,
+);
+export const dispatchCatalogList = defineEndpoint(
+  "dispatch",
+  "catalog.list",
+  CatalogListRequest,
+  CatalogListResponse,
+);
 
 export const dispatchAdminAccountsCreate = defineEndpoint(
   "dispatch",

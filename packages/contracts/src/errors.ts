@@ -42,6 +42,12 @@ export const ERROR_CATALOG = {
   model_not_found: { status: 404, retryable: false, level: "info", type: "not_found_error" },
   conflict: { status: 409, retryable: false, level: "info", type: "invalid_request_error" },
   rate_limited: { status: 429, retryable: true, level: "info", type: "rate_limit_error" },
+  too_many_failed_authentications: {
+    status: 429,
+    retryable: true,
+    level: "info",
+    type: "rate_limit_error",
+  },
   provider_invalid_request: { status: 400, retryable: false, level: "info", type: "invalid_request_error" },
   provider_auth_failed: { status: 502, retryable: false, level: "warn", type: "api_error" },
   provider_rate_limited: { status: 429, retryable: true, level: "info", type: "rate_limit_error" },

@@ -106,14 +106,17 @@ describe("acl.accounts", () => {
     expect(await h.client.request(aclAccounts, { principal: checkPrincipal(alice) })).toEqual({
       all: false,
       accounts: [{ account: "openai-main", role: "user" }],
+      next: null,
     });
     expect(await h.client.request(aclAccounts, { principal: checkPrincipal(bob) })).toEqual({
       all: false,
       accounts: [{ account: "anthropic-main", role: "manager" }],
+      next: null,
     });
     expect(await h.client.request(aclAccounts, { principal: checkPrincipal(va) })).toEqual({
       all: false,
       accounts: [{ account: "openai-main", role: "user" }],
+      next: null,
     });
     expect(await h.client.request(aclAccounts, { principal: checkPrincipal(admin) })).toMatchObject({
       all: true,

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, bench, describe } from "vitest";
 // The bench measures ingress's authenticator against a real auth service; it is the only place
 // the two meet outside NATS, and it is not shipped.
 import { createAuthenticator } from "../../ingress/src/auth/authenticate.js";
+import { loadConfig } from "../../ingress/src/config.js";
 import type { IngressContext } from "../../ingress/src/context.js";
 import { type AuthHarness, startAuth } from "../test/harness.js";
 
@@ -25,10 +26,11 @@ function feed(trusted: boolean) {
   return { trusted: () => trusted, epoch: () => 1, onEvent: () => () => {}, onReset: () => () => {} };
 }
 function authenticator(trusted: boolean) {
-  return createAuthenticator({ feed: feed(trusted), client: h.client } as unknown as Omit<
-    IngressContext,
-    "authenticate"
-  >);
+  return createAuthenticator({
+    feed: feed(trusted),
+    client: h.client,
+    config: loadConfig({}),
+  } as unknown as Omit<IngressContext, "authenticate">);
 }
 type Hook = ReturnType<typeof createAuthenticator>;
 type FastifyRequest = Parameters<Hook>[0];
@@ -38,6 +40,7 @@ function request(): FastifyRequest {
   return {
     headers: { authorization: `Bearer ${key}` },
     routeOptions: { config: {} },
+    ip: "127.0.0.1",
     caller: undefined,
   } as unknown as FastifyRequest;
 }

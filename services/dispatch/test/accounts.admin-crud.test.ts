@@ -5,7 +5,8 @@ import {
   dispatchAdminAccountsList,
   dispatchAdminAccountsUpdate,
   dispatchAdminAuditList,
-  dispatchCatalog,
+  dispatchCatalogAccount,
+  dispatchCatalogList,
 } from "@gatehouse/contracts";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -135,16 +136,29 @@ describe("provider accounts: create, read, update", () => {
     });
     expect(second.items.map((a) => a.name)).toEqual(["other"]);
     expect(second.nextCursor).toBeNull();
-    const catalog = await h.client.request(dispatchCatalog, {});
-    expect(catalog.accounts).toEqual([
-      {
-        name: "openai-main",
-        enabled: true,
-        createdAt: expect.any(String),
-        models: [{ name: "gpt-4o", kind: "chat" }],
-      },
-      { name: "other", enabled: true, createdAt: expect.any(String), models: [] },
-    ]);
+    const openai = {
+      name: "openai-main",
+      enabled: true,
+      createdAt: expect.any(String),
+      models: [{ name: "gpt-4o", kind: "chat" }],
+    };
+    const other = { name: "other", enabled: true, createdAt: expect.any(String), models: [] };
+    expect(await h.client.request(dispatchCatalogList, {})).toEqual({
+      accounts: [openai, other],
+      next: null,
+    });
+    expect(await h.client.request(dispatchCatalogList, { after: "openai-main" })).toEqual({
+      accounts: [other],
+      next: null,
+    });
+    expect(await h.client.request(dispatchCatalogList, { names: ["other", "missing"] })).toEqual({
+      accounts: [other],
+      next: null,
+    });
+    expect(await h.client.request(dispatchCatalogAccount, { name: "openai-main" })).toEqual({
+      account: openai,
+    });
+    expect(await h.client.request(dispatchCatalogAccount, { name: "missing" })).toEqual({ account: null });
   });
 
   it("audits changes without credential values", async () => {

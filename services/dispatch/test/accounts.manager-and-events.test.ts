@@ -9,7 +9,7 @@ import {
   dispatchAdminAccountsGet,
   dispatchAdminAccountsList,
   dispatchAdminAccountsUpdate,
-  dispatchCatalog,
+  dispatchCatalogAccount,
   type Principal,
 } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -99,9 +99,7 @@ describe("who may change a provider account", () => {
     const disabled = await h.client.request(dispatchAdminAccountsDisable, { actor: manager, name: "team-a" });
     expect(disabled.enabled).toBe(false);
     await h.client.request(dispatchAdminAccountsDisable, { actor: manager, name: "team-a" });
-    expect(
-      (await h.client.request(dispatchCatalog, {})).accounts.find((a) => a.name === "team-a")?.enabled,
-    ).toBe(false);
+    expect((await h.client.request(dispatchCatalogAccount, { name: "team-a" })).account?.enabled).toBe(false);
     await h.client.request(dispatchAdminAccountsEnable, { actor: manager, name: "team-a" });
     const events = (await streamEvents(h)).map((e) => e.event);
     expect(events).toEqual([{ type: "account.disabled", account: "team-a" }]);

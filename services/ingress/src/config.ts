@@ -1,6 +1,38 @@
+import { isIP } from "node:net";
 import { type NatsSecurity, natsSecurityEnv, natsSecurityFrom } from "@gatehouse/bus";
 import { env, parseEnv } from "@gatehouse/kit";
 import { z } from "zod";
+
+const TRUST_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+function isTrustedProxyEntry(entry: string): boolean {
+  if (TRUST_NAMES.has(entry)) return true;
+  const [address = "", bits, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/**
+ * `true`/`false` as before, or the proxies to trust as addresses, CIDRs or `loopback`, `linklocal`,
+ * `uniquelocal` (comma-separated): the client is then the last X-Forwarded-For address that is not
+ * one of them, which a client cannot forge by sending its own header.
+ */
+const trustProxy = z
+  .string()
+  .default("false")
+  .transform((v, ctx): boolean | string[] => {
+    const lower = v.trim().toLowerCase();
+    if (["true", "1", "yes"].includes(lower)) return true;
+    if (["false", "0", "no"].includes(lower)) return false;
+    const entries = lower.split(",").map((e) => e.trim());
+    if (entries.every(isTrustedProxyEntry)) return entries;
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "must be true, false, or a comma-separated list of addresses, CIDRs, loopback, linklocal, uniquelocal",
+    });
+    return z.NEVER;
+  });
 
 const schema = z.object({
   /** pino level. */
@@ -34,8 +66,8 @@ const schema = z.object({
   REQUEST_TIMEOUT_MS: env.positiveMs(60_000),
   /** How long /readyz waits for each backing service's ping. */
   READY_PING_TIMEOUT_MS: env.positiveMs(500),
-  /** Trust X-Forwarded-* from the load balancer in front. */
-  TRUST_PROXY: env.bool(false),
+  /** Trust X-Forwarded-* from the load balancer in front: `true`, or only from the listed proxies. */
+  TRUST_PROXY: trustProxy,
   /**
    * Lease on cached positive answers: a replica that has not heard the access-event feed (events or
    * heartbeats) for this long, or stays behind it this long, asks auth/acl on every request.
@@ -43,6 +75,20 @@ const schema = z.object({
   ACCESS_LEASE_MS: z.coerce.number().int().min(200).max(60_000).default(2_000),
   /** How often this replica announces itself to revoking services. */
   PRESENCE_INTERVAL_MS: z.coerce.number().int().min(50).max(10_000).default(500),
+  /** Most models one `GET /v1/models` answer lists (`?limit=` asks for fewer, `?after=` goes on). */
+  MODELS_LIST_MAX: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  /** Bound on the per-account catalog cache, in models (an account weighs 1 + its models). */
+  CATALOG_CACHE_MAX_MODELS: z.coerce.number().int().min(1_001).max(10_000_000).default(100_000),
+  /** Failed authentications (well-formed keys, webhook signatures) a client address may have in a row. */
+  FAILED_AUTH_BURST: z.coerce.number().int().min(1).max(1_000_000).default(50),
+  /** How many failures per minute an address's allowance regains once spent. */
+  FAILED_AUTH_REFILL_PER_MINUTE: z.coerce.number().min(0.1).max(1_000_000).default(60),
+  /** Client addresses (IPv6: /64 networks) the failure limiter remembers at once. */
+  FAILED_AUTH_MAX_ADDRESSES: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
+  /** Valid keys cached (and as many remembered as once valid for the failure limiter). */
+  KEY_CACHE_MAX_KEYS: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  /** Unknown keys cached, apart from the valid ones so a flood of them evicts none. */
+  KEY_CACHE_MAX_UNKNOWN: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   /** Starts the OpenTelemetry SDK when set. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** How long shutdown may take (in-flight streams included). */
@@ -63,9 +109,15 @@ export interface IngressConfig {
   streamIdleTimeoutMs: number;
   requestTimeoutMs: number;
   readyPingTimeoutMs: number;
-  trustProxy: boolean;
+  /** Fastify's `trustProxy`: everything, nothing, or these proxies. */
+  trustProxy: boolean | string[];
   accessLeaseMs: number;
   presenceIntervalMs: number;
+  modelsListMax: number;
+  catalogCacheMaxModels: number;
+  failedAuth: { burst: number; refillPerMinute: number; maxAddresses: number };
+  keyCacheMaxKeys: number;
+  keyCacheMaxUnknown: number;
   otlpEndpoint: string | undefined;
   shutdownTimeoutMs: number;
 }
@@ -89,6 +141,15 @@ export function loadConfig(environment: Record<string, string | undefined>): Ing
     trustProxy: e.TRUST_PROXY,
     accessLeaseMs: e.ACCESS_LEASE_MS,
     presenceIntervalMs: e.PRESENCE_INTERVAL_MS,
+    modelsListMax: e.MODELS_LIST_MAX,
+    catalogCacheMaxModels: e.CATALOG_CACHE_MAX_MODELS,
+    failedAuth: {
+      burst: e.FAILED_AUTH_BURST,
+      refillPerMinute: e.FAILED_AUTH_REFILL_PER_MINUTE,
+      maxAddresses: e.FAILED_AUTH_MAX_ADDRESSES,
+    },
+    keyCacheMaxKeys: e.KEY_CACHE_MAX_KEYS,
+    keyCacheMaxUnknown: e.KEY_CACHE_MAX_UNKNOWN,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

@@ -53,3 +53,17 @@ export function accountRoles(held: HeldGrant[]): Array<{ account: string; role: 
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([account, role]) => ({ account, role }));
 }
+
+/**
+ * The first `limit` accounts of `held`, which holds up to `limit` + 1 accounts from each source in
+ * account order. Exact: a source cut at `limit` + 1 accounts reaches past the `limit`-th account of
+ * the union, so nothing at or before it is missing. `next` is set when more may follow.
+ */
+export function accountsPage(
+  held: HeldGrant[],
+  limit: number,
+): { accounts: Array<{ account: string; role: GrantRole }>; next: string | null } {
+  const all = accountRoles(held);
+  const accounts = all.slice(0, limit);
+  return { accounts, next: all.length > limit ? (accounts.at(-1)?.account ?? null) : null };
+}

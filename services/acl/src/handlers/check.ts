@@ -1,8 +1,8 @@
 import { type Route, route } from "@gatehouse/bus";
 import { aclAccounts, aclCheck } from "@gatehouse/contracts";
 import type { AclContext } from "../context.js";
-import { heldGrants } from "../db/queries.js";
-import { accountRoles, decide } from "../domain/decide.js";
+import { heldGrants, heldGrantsPage } from "../db/queries.js";
+import { accountsPage, decide } from "../domain/decide.js";
 
 /** The hot-path questions ingress asks on a cache miss: one indexed read each. */
 export function checkRoutes(ctx: AclContext): Route[] {
@@ -14,12 +14,10 @@ export function checkRoutes(ctx: AclContext): Route[] {
       return decide(req.principal, await heldGrants(ctx.db, req.principal, req.account), req.minimumRole);
     }),
     route(aclAccounts, async (req) => {
-      if (req.principal.kind === "user" && req.principal.role === "admin") {
-        return { all: true, accounts: accountRoles(await heldGrants(ctx.db, req.principal)) };
-      }
-      const held = await heldGrants(ctx.db, req.principal);
-      const usable = req.principal.kind === "virtual_account" ? held.filter((g) => g.via === "direct") : held;
-      return { all: false, accounts: accountRoles(usable) };
+      // Virtual accounts hold direct grants only: heldGrantsPage reads no team grants for them.
+      const held = await heldGrantsPage(ctx.db, req.principal, req.after, req.limit);
+      const all = req.principal.kind === "user" && req.principal.role === "admin";
+      return { all, ...accountsPage(held, req.limit) };
     }),
   ];
 }

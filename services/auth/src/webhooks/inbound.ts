@@ -12,6 +12,7 @@ import { writeAudit } from "../db/queries.js";
 import { apiKeys, users } from "../db/schema.js";
 import { webhookReceipts, webhookSecrets } from "../db/webhooks-schema.js";
 import { openSecret } from "./crypto.js";
+import { WebhookSecretCache } from "./secret-cache.js";
 import { verify } from "./signature.js";
 
 /**
@@ -21,9 +22,10 @@ import { verify } from "./signature.js";
  * keys answer `matched: false` exactly like a match would answer, minus the flag.
  */
 export function inboundRoute(ctx: AuthContext): Route {
+  const cache = new WebhookSecretCache();
   return route(authWebhooksRevocations, async (req): Promise<InboundWebhookResponse> => {
     const body = Buffer.from(req.bodyBase64, "base64");
-    const secrets = await liveSecrets(ctx);
+    const secrets = await liveSecrets(ctx, cache);
     const verdict = verify(secrets, req, body, ctx.now());
     if (verdict !== "ok") {
       ctx.logger.warn({ webhookId: req.id.slice(0, 64), verdict }, "inbound webhook refused");
@@ -81,19 +83,20 @@ export function inboundRoute(ctx: AuthContext): Route {
   });
 }
 
-async function liveSecrets(ctx: AuthContext): Promise<string[]> {
+async function liveSecrets(ctx: AuthContext, cache: WebhookSecretCache): Promise<string[]> {
   const key = ctx.config.webhooks.key;
   if (!key) return [];
-  const rows = await ctx.db.select().from(webhookSecrets);
-  const out: string[] = [];
-  for (const r of rows) {
+  const rows = await ctx.db
+    .select({ id: webhookSecrets.id, secretCiphertext: webhookSecrets.secretCiphertext })
+    .from(webhookSecrets);
+  return cache.secretsFor(rows, (r) => {
     try {
-      out.push(openSecret(key, r.id, r.secretCiphertext));
+      return openSecret(key, r.id, r.secretCiphertext);
     } catch (err) {
       ctx.logger.error({ err, secretId: r.id }, "cannot decrypt a webhook secret (wrong AUTH_WEBHOOK_KEY?)");
+      return undefined;
     }
-  }
-  return out;
+  });
 }
 
 interface Applied {

@@ -1,33 +1,18 @@
 import { type Route, route } from "@gatehouse/bus";
-import { dispatchCatalog } from "@gatehouse/contracts";
-import { asc } from "drizzle-orm";
+import { dispatchCatalogAccount, dispatchCatalogList } from "@gatehouse/contracts";
 import type { AccountsContext } from "../accounts/context.js";
-import { providerAccounts } from "../db/schema.js";
+import { catalogAccount, catalogPage } from "../accounts/pages.js";
 
 /**
- * What ingress resolves `<account>/<model>` against: names, enabled flags and model names/kinds.
- * Disabled accounts are included so ingress can answer 403 (not 404) for them.
+ * What ingress resolves `<account>/<model>` against: names, enabled flags and model names/kinds,
+ * one account at a time (a call) or a bounded page at a time (`GET /v1/models`). Disabled accounts
+ * are included unless asked otherwise, so ingress can answer 403 (not 404) for them.
  */
 export function catalogRoutes(ctx: AccountsContext): Route[] {
   return [
-    route(dispatchCatalog, async () => {
-      const rows = await ctx.db
-        .select({
-          name: providerAccounts.name,
-          enabled: providerAccounts.enabled,
-          createdAt: providerAccounts.createdAt,
-          models: providerAccounts.models,
-        })
-        .from(providerAccounts)
-        .orderBy(asc(providerAccounts.name));
-      return {
-        accounts: rows.map((r) => ({
-          name: r.name,
-          enabled: r.enabled,
-          createdAt: r.createdAt.toISOString(),
-          models: r.models.map((m) => ({ name: m.name, kind: m.kind })),
-        })),
-      };
-    }),
+    route(dispatchCatalogAccount, async (req) => ({ account: await catalogAccount(ctx.db, req.name) })),
+    route(dispatchCatalogList, (req) =>
+      catalogPage(ctx.db, { after: req.after, names: req.names, enabledOnly: req.enabledOnly }),
+    ),
   ];
 }

@@ -11,9 +11,10 @@ import {
   dispatchAdminAccountsList,
   GatehouseError,
 } from "@gatehouse/contracts";
-import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { type AccountsContext, change, revoking, writeAudit } from "../accounts/context.js";
 import { loadAccountRow } from "../accounts/load.js";
+import { accountsPage, decodeNameCursor } from "../accounts/pages.js";
 import { isAdmin, requireAccountRole, requireAdmin } from "../accounts/permissions.js";
 import { requireEgressAllowed, validateAccountConfig } from "../accounts/validate.js";
 import { accountView } from "../accounts/view.js";
@@ -74,35 +75,17 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
     }),
 
     route(dispatchAdminAccountsList, async (req) => {
-      // Members see the accounts they hold a grant on; admins see all.
-      let visible: string[] | undefined;
-      if (!isAdmin(req.actor)) {
-        const { id, kind, role } = req.actor.principal;
-        const held = await ctx.client.request(aclAccounts, { principal: { id, kind, role } });
-        visible = held.accounts.map((a) => a.account);
-        if (visible.length === 0) return { items: [], nextCursor: null };
-      }
-      // Names are unique and ordered, so the last name is the cursor.
-      const after =
-        req.cursor === undefined ? undefined : Buffer.from(req.cursor, "base64url").toString("utf8");
-      const rows = await ctx.db
-        .select()
-        .from(providerAccounts)
-        .where(
-          and(
-            after === undefined ? undefined : gt(providerAccounts.name, after),
-            visible === undefined ? undefined : inArray(providerAccounts.name, visible),
-          ),
-        )
-        .orderBy(asc(providerAccounts.name))
-        .limit(req.limit + 1);
-      const page = rows.slice(0, req.limit);
-      const last = page[page.length - 1];
-      return {
-        items: page.map(accountView),
-        nextCursor:
-          rows.length > req.limit && last ? Buffer.from(last.name, "utf8").toString("base64url") : null,
-      };
+      const after = decodeNameCursor(req.cursor);
+      if (isAdmin(req.actor)) return accountsPage(ctx.db, { after, limit: req.limit });
+      // Members see the accounts they hold a grant on, paged by acl: they may hold any number.
+      const { id, kind, role } = req.actor.principal;
+      const held = await ctx.client.request(aclAccounts, {
+        principal: { id, kind, role },
+        ...(after === undefined ? {} : { after }),
+        limit: req.limit,
+      });
+      const names = held.accounts.map((a) => a.account);
+      return accountsPage(ctx.db, { after, names, limit: req.limit, namesContinue: held.next });
     }),
 
     route(dispatchAdminAccountsGet, async (req) => {

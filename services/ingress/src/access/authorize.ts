@@ -1,15 +1,9 @@
-import {
-  aclAccounts,
-  aclCheck,
-  type CheckPrincipal,
-  GatehouseError,
-  type ModelKind,
-} from "@gatehouse/contracts";
+import { aclCheck, type CheckPrincipal, GatehouseError, type ModelKind } from "@gatehouse/contracts";
 import type { Caller } from "../auth/caller.js";
 import type { IngressContext } from "../context.js";
-import { CatalogCache } from "./catalog.js";
+import { CatalogCache, type CatalogEntry } from "./catalog.js";
 import { DecisionCache } from "./decisions.js";
-import { modelId, parseModelRef } from "./model-ref.js";
+import { parseModelRef } from "./model-ref.js";
 
 /** Short backstops: events remove entries at once; the TTL only bounds what an event cannot reach. */
 const CATALOG_TTL_MS = 5_000;
@@ -31,6 +25,7 @@ function stateOf(ctx: IngressContext): AccessState {
       catalog: new CatalogCache(ctx.client, ctx.feed, {
         ttlMs: CATALOG_TTL_MS,
         missRefreshMs: CATALOG_MISS_REFRESH_MS,
+        maxModels: ctx.config.catalogCacheMaxModels,
       }),
       decisions: new DecisionCache(ctx.feed, DECISION_TTL_MS),
     };
@@ -39,9 +34,14 @@ function stateOf(ctx: IngressContext): AccessState {
   return state;
 }
 
-/** After an admin change made through this replica, the next lookup sees it without waiting. */
-export function invalidateCatalog(ctx: IngressContext): void {
-  stateOf(ctx).catalog.drop();
+/** After an admin change to `account` made through this replica, the next lookup sees it at once. */
+export function invalidateCatalog(ctx: IngressContext, account: string): void {
+  stateOf(ctx).catalog.drop(account);
+}
+
+/** The account's catalog entry (cached), or `undefined` when there is no such account. */
+export function findAccount(ctx: IngressContext, account: string): Promise<CatalogEntry | undefined> {
+  return stateOf(ctx).catalog.find(account);
 }
 
 export function checkPrincipalOf(caller: Caller): CheckPrincipal {
@@ -72,7 +72,8 @@ function notFound(value: string): GatehouseError {
  *
  * - not a string → 400; no slash, unknown account, model not listed → 404 `model_not_found`
  * - no grant → 403 `permission_denied` naming the account; disabled account → 403
- * - a cold check is one `acl.check` round trip (plus the catalog when it is not cached)
+ * - a cold check is one round trip: `acl.check` and, when the account is not cached,
+ *   `dispatch.catalog.account`, sent together
  */
 export async function authorizeModel(
   ctx: IngressContext,
@@ -85,62 +86,38 @@ export async function authorizeModel(
   const ref = parseModelRef(modelField);
   if (!ref) throw notFound(modelField);
   const { catalog, decisions } = stateOf(ctx);
-  const found = await catalog.find(ref.account, ref.model);
-  const listed = found.account?.models.find((m) => m.name === ref.model);
-  if (!found.account || !listed) throw notFound(modelField);
-
   const principal = checkPrincipalOf(caller);
-  if (!decisions.allowed(principal, ref.account)) {
-    const epoch = ctx.feed.epoch();
-    const decision = await ctx.client.request(aclCheck, {
-      principal,
-      account: ref.account,
-      model: ref.model,
-    });
-    if (!decision.allowed) {
-      throw new GatehouseError(
-        "permission_denied",
-        `You do not have access to provider account '${ref.account}'. Ask an admin or one of its managers for a grant.`,
-      );
-    }
-    decisions.remember(principal, ref.account, epoch);
+  // A cold account asks dispatch and acl at once: one round trip, not two. The answers are read in
+  // the order the checks are documented in, so the outcome is the same as asking one after the other.
+  const grant = decisions.allowed(principal, ref.account)
+    ? undefined
+    : checkGrant(ctx, decisions, principal, ref.account, ref.model);
+  grant?.catch(() => {}); // awaited below; not unhandled if the catalog lookup throws first
+  const found = await catalog.find(ref.account, ref.model);
+  const kind = found?.models.get(ref.model);
+  if (!found || kind === undefined) throw notFound(modelField);
+  if (grant !== undefined && !(await grant)) {
+    throw new GatehouseError(
+      "permission_denied",
+      `You do not have access to provider account '${ref.account}'. Ask an admin or one of its managers for a grant.`,
+    );
   }
   // Checked after the grant so a caller without access learns nothing about the account's state.
-  if (!found.account.enabled) {
+  if (!found.enabled) {
     throw new GatehouseError("permission_denied", `Provider account '${ref.account}' is disabled.`);
   }
-  return { account: ref.account, model: ref.model, kind: listed.kind };
+  return { account: ref.account, model: ref.model, kind };
 }
 
-export interface CallableModel {
-  id: string;
-  account: string;
-  model: string;
-  kind: ModelKind;
-  created: number;
-}
-
-/** Exactly the `account/model` ids the caller may call right now (enabled accounts only). */
-export async function callableModels(ctx: IngressContext, caller: Caller): Promise<CallableModel[]> {
-  const { catalog } = stateOf(ctx);
-  const [held, accounts] = await Promise.all([
-    ctx.client.request(aclAccounts, { principal: checkPrincipalOf(caller) }),
-    catalog.all(),
-  ]);
-  const granted = new Set(held.accounts.map((a) => a.account));
-  const out: CallableModel[] = [];
-  for (const account of accounts) {
-    if (!account.enabled || !(held.all || granted.has(account.name))) continue;
-    const created = Math.floor(Date.parse(account.createdAt) / 1000);
-    for (const m of account.models) {
-      out.push({
-        id: modelId(account.name, m.name),
-        account: account.name,
-        model: m.name,
-        kind: m.kind,
-        created,
-      });
-    }
-  }
-  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+async function checkGrant(
+  ctx: IngressContext,
+  decisions: DecisionCache,
+  principal: CheckPrincipal,
+  account: string,
+  model: string,
+): Promise<boolean> {
+  const epoch = ctx.feed.epoch();
+  const decision = await ctx.client.request(aclCheck, { principal, account, model });
+  if (decision.allowed) decisions.remember(principal, account, epoch);
+  return decision.allowed;
 }

@@ -1,29 +1,61 @@
 import type { BusClient } from "@gatehouse/bus";
-import { type CatalogAccount, dispatchCatalog } from "@gatehouse/contracts";
+import { type CatalogAccount, dispatchCatalogAccount, type ModelKind } from "@gatehouse/contracts";
+import { LruMap } from "../cache/lru.js";
 import type { AccessFeed } from "../events/feed.js";
 
 export interface CatalogOptions {
-  /** How long a fetched catalog is used while the access feed is trusted. */
+  /** How long a fetched account is used while the access feed is trusted. */
   ttlMs: number;
-  /** A miss on a cached catalog refetches at most this often (a new account, a new model). */
+  /**
+   * A cached account that does not list the model asked for, or is disabled, is fetched again once
+   * it is this old; an unknown account is remembered this long. Additions (an account, a model, a
+   * re-enable) made through another replica are seen within it.
+   */
   missRefreshMs: number;
+  /** Bound on the cache: the models of all cached accounts (each account weighs 1 + its models). */
+  maxModels: number;
+  /** Bound on remembered unknown account names, kept apart so made-up names never evict real ones. */
+  maxUnknown?: number;
   now?: () => number;
 }
 
-interface Snapshot {
+/** One provider account as a call resolves against it. */
+export interface CatalogEntry {
+  readonly name: string;
+  readonly enabled: boolean;
+  /** Unix seconds, for `created` in the model list. */
+  readonly created: number;
+  readonly models: ReadonlyMap<string, ModelKind>;
+}
+
+interface Cached {
+  entry: CatalogEntry;
   fetchedAt: number;
-  accounts: Map<string, CatalogAccount>;
+}
+
+function toEntry(a: CatalogAccount): CatalogEntry {
+  return {
+    name: a.name,
+    enabled: a.enabled,
+    created: Math.floor(Date.parse(a.createdAt) / 1000),
+    models: new Map(a.models.map((m) => [m.name, m.kind])),
+  };
 }
 
 /**
- * The provider-account catalog dispatch serves, cached. Whether an account is enabled is an access
- * fact, so the cached copy is used only while the feed is trusted and is dropped on account events;
- * otherwise every lookup asks dispatch (concurrent lookups share one request).
+ * The provider-account catalog, one account at a time: a call looks up its own account (one
+ * `dispatch.catalog.account` round trip when cold), so the size of the whole catalog never matters.
+ * Whether an account is enabled is an access fact: a cached entry is used only while the feed is
+ * trusted and is dropped by that account's events. Unknown names are remembered briefly in a
+ * bounded map of their own. Concurrent lookups of one account share one request.
  */
 export class CatalogCache {
-  private snapshot: Snapshot | undefined;
-  private inflight: Promise<Snapshot> | undefined;
+  private readonly known: LruMap<string, Cached>;
+  private readonly unknown: LruMap<string, number>;
+  private readonly inflight = new Map<string, Promise<CatalogEntry | undefined>>();
   private readonly now: () => number;
+  /** Moves on every `drop`, so an answer fetched before a local admin change is not kept. */
+  private generation = 0;
 
   constructor(
     private readonly client: BusClient,
@@ -31,65 +63,73 @@ export class CatalogCache {
     private readonly options: CatalogOptions,
   ) {
     this.now = options.now ?? Date.now;
-    feed.onEvent((e) => {
-      if (e.event.type === "account.disabled" || e.event.type === "account.deleted") this.drop();
+    this.known = new LruMap(options.maxModels);
+    this.unknown = new LruMap(options.maxUnknown ?? 10_000);
+    feed.onEvent(({ event }) => {
+      if (event.type === "account.disabled" || event.type === "account.deleted") this.drop(event.account);
     });
-    feed.onReset(() => this.drop());
+    feed.onReset(() => this.known.clear());
   }
 
-  drop(): void {
-    this.snapshot = undefined;
+  /** Forget one account (an admin change made through this replica), so the next lookup asks. */
+  drop(name: string): void {
+    this.generation++;
+    this.known.delete(name);
+    this.unknown.delete(name);
+    this.inflight.delete(name);
   }
 
-  private fresh(): Snapshot | undefined {
-    const s = this.snapshot;
-    if (!s || !this.feed.trusted() || this.now() - s.fetchedAt > this.options.ttlMs) return undefined;
-    return s;
-  }
-
-  private fetch(): Promise<Snapshot> {
-    if (this.inflight) return this.inflight;
-    const epoch = this.feed.epoch();
-    const run = (async () => {
-      const answer = await this.client.request(dispatchCatalog, {});
-      const snapshot: Snapshot = {
-        fetchedAt: this.now(),
-        accounts: new Map(answer.accounts.map((a) => [a.name, a])),
-      };
-      // An answer fetched while an event was applied may predate it, and one fetched while the feed
-      // is untrusted may predate an event not received yet: use it once, do not keep it.
-      if (this.feed.epoch() === epoch && this.feed.trusted()) this.snapshot = snapshot;
-      return snapshot;
-    })();
-    this.inflight = run;
-    void run
-      .finally(() => {
-        if (this.inflight === run) this.inflight = undefined;
-      })
-      .catch(() => {});
-    return run;
-  }
-
-  /** Every account, from cache when it may be used. */
-  async all(): Promise<CatalogAccount[]> {
-    return [...(this.fresh() ?? (await this.fetch())).accounts.values()];
+  /** How many accounts are cached (known and unknown). */
+  get size(): number {
+    return this.known.size + this.unknown.size;
   }
 
   /**
-   * The account, when it lists `model`. A miss on a cached copy refetches (rate-limited) so an
-   * account or model added on another replica is found without waiting for the TTL.
+   * The account (`undefined`: no such account). `model` is the model the caller asked for: a cached
+   * entry that does not list it is refetched when older than `missRefreshMs`, so a model added
+   * through another replica is found without waiting for the TTL.
    */
-  async find(account: string, model: string): Promise<{ account?: CatalogAccount; listed: boolean }> {
-    let snap = this.fresh();
-    const cached = snap !== undefined;
-    snap ??= await this.fetch();
-    let entry = snap.accounts.get(account);
-    let listed = entry?.models.some((m) => m.name === model) ?? false;
-    if (!listed && cached && this.now() - snap.fetchedAt >= this.options.missRefreshMs) {
-      snap = await this.fetch();
-      entry = snap.accounts.get(account);
-      listed = entry?.models.some((m) => m.name === model) ?? false;
+  async find(name: string, model?: string): Promise<CatalogEntry | undefined> {
+    const now = this.now();
+    const cached = this.known.get(name);
+    if (cached && this.feed.trusted()) {
+      const age = now - cached.fetchedAt;
+      const missed = !cached.entry.enabled || (model !== undefined && !cached.entry.models.has(model));
+      if (age <= this.options.ttlMs && !(missed && age >= this.options.missRefreshMs)) return cached.entry;
     }
-    return entry ? { account: entry, listed } : { listed: false };
+    // An unknown name only ever refuses, so it may be used whether or not the feed is trusted.
+    const unknownUntil = this.unknown.get(name);
+    if (!cached && unknownUntil !== undefined && unknownUntil > now) return undefined;
+    return this.fetch(name);
+  }
+
+  private fetch(name: string): Promise<CatalogEntry | undefined> {
+    const running = this.inflight.get(name);
+    if (running) return running;
+    const epoch = this.feed.epoch();
+    const generation = this.generation;
+    const run = (async () => {
+      const { account } = await this.client.request(dispatchCatalogAccount, { name });
+      const now = this.now();
+      const entry = account ? toEntry(account) : undefined;
+      // An answer fetched while an event was applied may predate it: use it once, do not keep it.
+      if (this.feed.epoch() !== epoch || this.generation !== generation) return entry;
+      if (entry) {
+        this.unknown.delete(name);
+        // Fetched while the feed is untrusted, it may predate an event not received yet: not kept.
+        if (this.feed.trusted()) this.known.set(name, { entry, fetchedAt: now }, 1 + entry.models.size);
+      } else {
+        this.known.delete(name);
+        this.unknown.set(name, now + this.options.missRefreshMs);
+      }
+      return entry;
+    })();
+    this.inflight.set(name, run);
+    void run
+      .finally(() => {
+        if (this.inflight.get(name) === run) this.inflight.delete(name);
+      })
+      .catch(() => {});
+    return run;
   }
 }

@@ -1,43 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { AccessEventBody, AccessEventEnvelope } from "@gatehouse/contracts";
 import { describe, expect, it } from "vitest";
-import type { AccessFeed } from "../events/feed.js";
+import { fakeFeed } from "../../test/fake-feed.js";
 import { DecisionCache } from "./decisions.js";
-
-function fakeFeed() {
-  let trusted = true;
-  let epoch = 1;
-  let seq = 0;
-  const events = new Set<(e: AccessEventEnvelope) => void>();
-  const resets = new Set<() => void>();
-  const feed: AccessFeed = {
-    trusted: () => trusted,
-    sourceTrust: () => ({ auth: trusted, acl: trusted, dispatch: trusted }),
-    epoch: () => epoch,
-    onEvent(l) {
-      events.add(l);
-      return () => events.delete(l);
-    },
-    onReset(l) {
-      resets.add(l);
-      return () => resets.delete(l);
-    },
-  };
-  return {
-    feed,
-    setTrusted: (v: boolean) => {
-      trusted = v;
-    },
-    emit(event: AccessEventBody) {
-      epoch++;
-      for (const l of events) l({ source: "acl", sequence: ++seq, at: new Date().toISOString(), event });
-    },
-    reset() {
-      epoch++;
-      for (const l of resets) l();
-    },
-  };
-}
 
 const alice = { id: randomUUID(), kind: "user" as const, role: "member" as const };
 const bob = { id: randomUUID(), kind: "user" as const, role: "member" as const };

@@ -1,8 +1,8 @@
 export {
   type AuthorizedModel,
   authorizeModel,
-  type CallableModel,
-  callableModels,
+  findAccount,
   invalidateCatalog,
 } from "./authorize.js";
+export { type CallableModel, callableModels } from "./listing.js";
 export { modelId, parseModelRef } from "./model-ref.js";

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { IngressContext } from "../context.js";
 import { createAuthenticator } from "./authenticate.js";
 import type { Caller } from "./caller.js";
+import { FailureLimiter } from "./failure-limiter.js";
 import { KeyCache } from "./key-cache.js";
 
 const USER = "00000000-0000-4000-8000-000000000001";
@@ -51,19 +52,24 @@ function harness(answers: Array<ValidateResponse | (() => ValidateResponse)>) {
       return typeof next === "function" ? next() : next;
     },
   };
-  const cache = new KeyCache(100);
+  const cache = new KeyCache({ maxKeys: 100, maxUnknown: 100 });
+  let now = 1_000_000;
+  const limiter = new FailureLimiter({ burst: 3, refillPerMinute: 60, maxAddresses: 100, now: () => now });
   const authenticate = createAuthenticator(
     { feed, client } as unknown as Omit<IngressContext, "authenticate">,
     cache,
+    limiter,
   );
   async function run(
     key: string | undefined,
     dialect: "openai" | "anthropic" = "openai",
     header = "authorization",
+    ip = "203.0.113.7",
   ) {
     const request = {
       headers: key === undefined ? {} : { [header]: header === "authorization" ? `Bearer ${key}` : key },
       routeOptions: { config: { dialect } },
+      ip,
       caller: undefined as Caller | undefined,
     } as unknown as FastifyRequest;
     await authenticate.call(undefined as never, request, {} as FastifyReply);
@@ -73,6 +79,9 @@ function harness(answers: Array<ValidateResponse | (() => ValidateResponse)>) {
     run,
     asked,
     cache,
+    advance: (ms: number) => {
+      now += ms;
+    },
     setTrusted: (t: boolean) => {
       trusted = t;
     },
@@ -218,23 +227,94 @@ describe("authenticate", () => {
   });
 });
 
+describe("failed authentications per client address", () => {
+  const unknown = { outcome: "unknown", cacheTtlMs: 5_000, asOfSequence: 1 } as const;
+
+  it("refuses an address's well-formed keys with 429 after its burst of failures, without asking auth", async () => {
+    const h = harness([unknown, unknown, unknown, unknown, unknown]);
+    for (let i = 0; i < 3; i++) {
+      await expect(h.run(generateKey("vat"))).rejects.toMatchObject({ code: "invalid_api_key" });
+    }
+    const refused = h.run(generateKey("vat"));
+    await expect(refused).rejects.toMatchObject({ code: "too_many_failed_authentications", status: 429 });
+    await expect(refused).rejects.toMatchObject({ retryAfterSeconds: 1 });
+    expect(h.asked).toHaveLength(3);
+    // Another address is not affected; this one may fail once more after a second.
+    await expect(h.run(generateKey("vat"), "openai", "authorization", "198.51.100.1")).rejects.toMatchObject({
+      code: "invalid_api_key",
+    });
+    h.advance(1_000);
+    await expect(h.run(generateKey("vat"))).rejects.toMatchObject({ code: "invalid_api_key" });
+    await expect(h.run(generateKey("vat"))).rejects.toMatchObject({
+      code: "too_many_failed_authentications",
+    });
+  });
+
+  it("never refuses a key it has seen valid, cached or not, while its address is throttled", async () => {
+    const h = harness([valid(), unknown, unknown, unknown, valid()]);
+    const real = generateKey("pat");
+    await h.run(real);
+    for (let i = 0; i < 3; i++)
+      await expect(h.run(generateKey("vat"))).rejects.toMatchObject({ code: "invalid_api_key" });
+    await expect(h.run(generateKey("vat"))).rejects.toMatchObject({
+      code: "too_many_failed_authentications",
+    });
+    expect(await h.run(real)).toMatchObject({ keyId: KEY_ID });
+    // Even when the cached answer may not be used (lease lost) and auth must be asked again.
+    h.reset();
+    h.setTrusted(false);
+    expect(await h.run(real)).toMatchObject({ keyId: KEY_ID });
+    expect(h.asked.filter((x) => x === hashKey(real))).toHaveLength(2);
+  });
+
+  it("limits a revoked key like any other failure once the revocation is heard", async () => {
+    const key = generateKey("pat");
+    const revoked = { outcome: "revoked", cacheTtlMs: 0, asOfSequence: 2 } as const;
+    const h = harness([valid(), revoked, revoked, revoked]);
+    await h.run(key);
+    h.emit({ type: "key.revoked", keyId: KEY_ID, keyHash: hashKey(key), reason: "x" });
+    for (let i = 0; i < 3; i++) await expect(h.run(key)).rejects.toMatchObject({ code: "api_key_revoked" });
+    await expect(h.run(key)).rejects.toMatchObject({ code: "too_many_failed_authentications" });
+    expect(h.asked).toHaveLength(4);
+  });
+
+  it("counts neither missing nor malformed keys (they cost nothing to refuse)", async () => {
+    const h = harness([]);
+    for (let i = 0; i < 10; i++) {
+      await expect(h.run(undefined)).rejects.toMatchObject({ code: "missing_api_key" });
+      await expect(h.run("gatehouse_pat_short")).rejects.toMatchObject({ code: "malformed_api_key" });
+    }
+    await expect(h.run(generateKey("pat"))).resolves.toMatchObject({ keyId: KEY_ID });
+  });
+});
+
 describe("KeyCache", () => {
-  it("evicts the least recently used entry past its bound and expires entries", () => {
-    const cache = new KeyCache(2);
-    const c = {
-      principal: { id: USER, kind: "user", name: "x", role: "member" },
-      keyId: KEY_ID,
-      keyKind: "pat",
-      keyHash: "a".repeat(64),
-    } as const;
+  const c = {
+    principal: { id: USER, kind: "user", name: "x", role: "member" },
+    keyId: KEY_ID,
+    keyKind: "pat",
+    keyHash: "a".repeat(64),
+  } as const;
+
+  it("evicts the least recently used valid key past its bound and expires entries", () => {
+    const cache = new KeyCache({ maxKeys: 2, maxUnknown: 2 });
     cache.setPositive("a", c, 1_000, 0);
     cache.setPositive("b", c, 1_000, 0);
     cache.get("a", 1);
-    cache.setNegative("c", 1_000, 1);
+    cache.setPositive("c", c, 1_000, 1);
     expect(cache.get("b", 2)).toBeUndefined();
     expect(cache.get("a", 2)?.kind).toBe("positive");
     expect(cache.get("a", 1_000)).toBeUndefined();
     cache.setPositive("z", c, 0, 0);
     expect(cache.get("z", 0)).toBeUndefined();
+  });
+
+  it("keeps unknown keys apart: any number of them evicts no valid key", () => {
+    const cache = new KeyCache({ maxKeys: 2, maxUnknown: 2 });
+    cache.setPositive("real", c, 60_000, 0);
+    for (let i = 0; i < 1_000; i++) cache.setNegative(`junk-${i}`, 5_000, 0);
+    expect(cache.get("real", 1)?.kind).toBe("positive");
+    expect(cache.get("junk-999", 1)?.kind).toBe("negative");
+    expect(cache.get("junk-0", 1)).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import type { FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 import type { IngressContext } from "../context.js";
 import { dialectOf } from "../http/errors.js";
 import type { Caller } from "./caller.js";
+import { clientKey, FailureLimiter } from "./failure-limiter.js";
 import { KeyCache } from "./key-cache.js";
 
 /** The key text from `Authorization: Bearer`, or `x-api-key` on Anthropic-dialect routes. */
@@ -52,15 +53,29 @@ export function affectedBy(
   }
 }
 
+/** What a too-many-failures refusal says, in either dialect. */
+export function tooManyFailures(retryAfterSeconds: number, what = "authentications"): GatehouseError {
+  return new GatehouseError(
+    "too_many_failed_authentications",
+    `too many failed ${what} from this address; retry after ${retryAfterSeconds} s`,
+    { retryAfterSeconds },
+  );
+}
+
 /**
  * The authentication pre-handler. Malformed keys are refused here without any I/O; otherwise only
  * the key's SHA-256 goes to `auth.validate`. Cached positives are used only while the access feed
  * is trusted; auth events drop what they affect. An auth outage surfaces as the bus error (503/504),
  * never as 401.
+ *
+ * Well-formed keys that fail draw on their client address's allowance (`FailureLimiter`); once it is
+ * spent, keys from that address are refused with 429 without asking auth — unless this replica has
+ * seen the key valid, so a real key is never refused because its address also sends junk.
  */
 export function createAuthenticator(
   ctx: Omit<IngressContext, "authenticate">,
-  cache = new KeyCache(),
+  cache = new KeyCache({ maxKeys: ctx.config.keyCacheMaxKeys, maxUnknown: ctx.config.keyCacheMaxUnknown }),
+  limiter = new FailureLimiter(ctx.config.failedAuth),
 ): preHandlerAsyncHookHandler {
   ctx.feed.onEvent((envelope) => {
     const predicate = affectedBy(envelope);
@@ -95,7 +110,14 @@ export function createAuthenticator(
         keyKind: answer.key.kind,
         keyHash,
       };
-      cache.setPositive(keyHash, caller, answer.cacheTtlMs, now);
+      const expiresAt = Date.parse(answer.key.expiresAt ?? "");
+      cache.setPositive(
+        keyHash,
+        caller,
+        answer.cacheTtlMs,
+        now,
+        Number.isNaN(expiresAt) ? undefined : expiresAt,
+      );
     } else if (answer.outcome === "unknown") {
       cache.setNegative(keyHash, answer.cacheTtlMs, now);
     }
@@ -113,14 +135,26 @@ export function createAuthenticator(
       throw new GatehouseError("malformed_api_key", "the API key is malformed (check for a typo)");
     }
     const keyHash = hashKey(key);
-    const hit = cache.get(keyHash, Date.now());
-    if (hit?.kind === "negative") throw refusalError("unknown");
+    const now = Date.now();
+    const hit = cache.get(keyHash, now);
     if (hit?.kind === "positive" && ctx.feed.trusted()) {
       request.caller = hit.caller;
       return;
     }
+    const address = clientKey(request.ip);
+    if (!cache.knownValidKey(keyHash, now)) {
+      const wait = limiter.retryAfterSeconds(address);
+      if (wait > 0) throw tooManyFailures(wait);
+    }
+    if (hit?.kind === "negative") {
+      limiter.fail(address);
+      throw refusalError("unknown");
+    }
     const answer = await ask(keyHash);
-    if (answer.outcome !== "valid") throw refusalError(answer.outcome);
+    if (answer.outcome !== "valid") {
+      limiter.fail(address);
+      throw refusalError(answer.outcome);
+    }
     request.caller = { principal: answer.principal, keyId: answer.key.id, keyKind: answer.key.kind, keyHash };
   };
 }

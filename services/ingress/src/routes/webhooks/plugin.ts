@@ -1,5 +1,7 @@
 import { authWebhooksRevocations, GatehouseError } from "@gatehouse/contracts";
 import type { FastifyPluginAsync } from "fastify";
+import { tooManyFailures } from "../../auth/authenticate.js";
+import { clientKey, FailureLimiter } from "../../auth/failure-limiter.js";
 import type { IngressContext } from "../../context.js";
 import { propagationOut } from "../admin/propagation.js";
 import { webhookAdminRoutes } from "../admin/webhooks/index.js";
@@ -12,8 +14,12 @@ const BODY_LIMIT = 64 * 1024;
  * and only auth holds the secrets. The body is kept as raw bytes (the signature covers them exactly)
  * and forwarded with the three headers; auth verifies, applies once per `webhook-id`, and answers
  * after the commit and the confirmed revoke. The body is never logged: it may carry a leaked key.
+ *
+ * Anyone can call it, so failed verifications draw on the client address's allowance like failed
+ * keys do (its own, same settings); an address that has spent it gets 429 without reaching auth.
  */
 export const webhookRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = async (app, { ctx }) => {
+  const limiter = new FailureLimiter(ctx.config.failedAuth);
   await app.register(async (inbound) => {
     inbound.removeAllContentTypeParsers();
     inbound.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: BODY_LIMIT }, (_req, body, done) => {
@@ -23,6 +29,9 @@ export const webhookRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = async 
       "/webhooks/revocations",
       { bodyLimit: BODY_LIMIT, schema: { hide: true } },
       async (request) => {
+        const address = clientKey(request.ip);
+        const wait = limiter.retryAfterSeconds(address);
+        if (wait > 0) throw tooManyFailures(wait, "webhook verifications");
         const header = (name: string) => {
           const v = request.headers[name];
           return typeof v === "string" ? v : undefined;
@@ -38,18 +47,25 @@ export const webhookRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = async 
           timestamp.length > 32 ||
           signature.length > 4096
         ) {
+          limiter.fail(address);
           throw new GatehouseError(
             "invalid_webhook_signature",
             "webhook-id, webhook-timestamp and webhook-signature are required",
           );
         }
         const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        const result = await ctx.client.request(authWebhooksRevocations, {
-          id,
-          timestamp,
-          signature,
-          bodyBase64: body.toString("base64"),
-        });
+        const result = await ctx.client
+          .request(authWebhooksRevocations, {
+            id,
+            timestamp,
+            signature,
+            bodyBase64: body.toString("base64"),
+          })
+          .catch((err: unknown) => {
+            if (err instanceof GatehouseError && err.code === "invalid_webhook_signature")
+              limiter.fail(address);
+            throw err;
+          });
         if (result.duplicate) return { duplicate: true, matched: result.matched };
         return {
           matched: result.matched,

@@ -54,7 +54,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
         ...(b.models === undefined ? {} : { models: b.models.map(modelIn) }),
         ...(b.enabled === undefined ? {} : { enabled: b.enabled }),
       });
-      invalidateCatalog(ctx);
+      invalidateCatalog(ctx, account.name);
       return reply.code(201).send(accountOut(account));
     },
   );
@@ -120,7 +120,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
         ...(b.models === undefined ? {} : { models: b.models.map(modelIn) }),
         ...(b.enabled === undefined ? {} : { enabled: b.enabled }),
       });
-      invalidateCatalog(ctx);
+      invalidateCatalog(ctx, account.name);
       return revokedOut(accountOut, account);
     },
   );
@@ -141,7 +141,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
         actor: actorOf(request),
         name: accountParam(request.params.name),
       });
-      invalidateCatalog(ctx);
+      invalidateCatalog(ctx, account.name);
       return revokedOut(accountOut, account);
     },
   );
@@ -165,7 +165,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
           actor: actorOf(request),
           name: accountParam(request.params.name),
         });
-        invalidateCatalog(ctx);
+        invalidateCatalog(ctx, account.name);
         const propagation = "propagation" in account ? account.propagation : undefined;
         return { ...accountOut(account), ...propagationOut(propagation) };
       },
