@@ -80,23 +80,24 @@ export class ResponsesSession {
     if (refs.previousResponseId !== undefined) {
       const previous = await deps.store.owned(refs.previousResponseId, owner);
       if (previous === undefined) throw responseNotFound(refs.previousResponseId);
-      if (native && (!previous.native || previous.account !== meta.account)) {
+      // ingress checked the caller's access to this call's account only: a conversation kept on
+      // another account (one the caller may since have lost) is never replayed through this one.
+      if (previous.account !== meta.account) {
         throw new GatehouseError(
           "invalid_request",
-          `previous_response_id: response '${refs.previousResponseId}' was made on provider account '${previous.account}'; continue it there`,
+          `previous_response_id: response '${refs.previousResponseId}' was made on provider account '${previous.account}'; continue it with a model of that account`,
         );
       }
-      if (!native) {
-        if (previous.native) {
-          throw new GatehouseError(
-            "invalid_request",
-            `previous_response_id: response '${refs.previousResponseId}' is kept by the provider of account '${previous.account}'; continue it there`,
-          );
-        }
-        history = conversationOf(previous);
+      if (previous.native !== native) {
+        throw new GatehouseError(
+          "invalid_request",
+          `previous_response_id: response '${refs.previousResponseId}' is kept by ${previous.native ? "the provider" : "Gatehouse"}, not where this call goes`,
+        );
       }
+      if (!native) history = conversationOf(previous);
     }
-    const rows = await deps.store.withItems(refs.itemIds, owner);
+    // Items are looked up on this call's account only, for the same reason.
+    const rows = await deps.store.withItems(refs.itemIds, owner, meta.account);
     const owned = new Set(rows.flatMap((row) => row.itemIds));
     const missing = refs.itemIds.find((id) => !owned.has(id));
     if (missing !== undefined) throw new GatehouseError("not_found", `Item with id '${missing}' not found.`);
