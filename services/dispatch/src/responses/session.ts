@@ -97,7 +97,8 @@ export class ResponsesSession {
       if (!native) history = conversationOf(previous);
     }
     // Items are looked up on this call's account only, for the same reason.
-    const rows = await deps.store.withItems(refs.itemIds, owner, meta.account);
+    const rows =
+      refs.itemIds.length === 0 ? [] : await deps.store.withItems(refs.itemIds, owner, meta.account);
     const owned = new Set(rows.flatMap((row) => row.itemIds));
     const missing = refs.itemIds.find((id) => !owned.has(id));
     if (missing !== undefined) throw new GatehouseError("not_found", `Item with id '${missing}' not found.`);
@@ -132,8 +133,10 @@ export class ResponsesSession {
         this.deps.store.recordNative({ id, owner, ...this.target(), itemIds: trace.itemIds() }),
       );
     }
+    // Nothing to keep: skip building the record (it mints an id per input item).
+    if (!this.state?.store) return undefined;
     const record = trace.record();
-    if (!this.state?.store || record === undefined) return undefined;
+    if (record === undefined) return undefined;
     const itemIds = [
       ...record.input.flatMap((item) => (typeof item.id === "string" ? [item.id] : [])),
       ...trace.itemIds(),
