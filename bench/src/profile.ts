@@ -244,7 +244,7 @@ async function main(): Promise<void> {
       console.log(`| ${f.name} | ${f.ms.toFixed(0)} | ${((100 * f.ms) / summary.totalMs).toFixed(1)} |`);
     }
   }
-  console.log(`\nprofiles: ${out}`);
+  console.log(`\nprofiles: ${out} (measured load: ${window.fromUs}–${window.toUs} µs, ${served} requests)`);
 }
 
 main().catch((err: unknown) => {
