@@ -19,6 +19,13 @@ export function storeOff(what: string): GatehouseError {
   );
 }
 
+/**
+ * How many items a translated conversation may carry into one call, as many as one request's input may:
+ * each turn keeps the whole conversation before it, so without a bound a chain of calls grows its rows
+ * (and the chat request sent upstream) without end.
+ */
+export const MAX_CONVERSATION_ITEMS = 10_000;
+
 export function responseNotFound(id: string): GatehouseError {
   return new GatehouseError("not_found", `Response with id '${id}' not found.`);
 }
@@ -94,7 +101,16 @@ export class ResponsesSession {
           `previous_response_id: response '${refs.previousResponseId}' is kept by ${previous.native ? "the provider" : "Gatehouse"}, not where this call goes`,
         );
       }
-      if (!native) history = conversationOf(previous);
+      if (!native) {
+        history = conversationOf(previous);
+        const added = Array.isArray(body.input) ? body.input.length : 1;
+        if (history.length + added > MAX_CONVERSATION_ITEMS) {
+          throw new GatehouseError(
+            "invalid_request",
+            `previous_response_id: the conversation would hold more than ${MAX_CONVERSATION_ITEMS} items; start a new one`,
+          );
+        }
+      }
     }
     // Items are looked up on this call's account only, for the same reason.
     const rows =
