@@ -36,7 +36,7 @@ import {
 import { obtainNats } from "./infra.js";
 import { runAutocannon, runStreams } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
-import { Cleanup } from "./proc.js";
+import { Cleanup, sampleProc } from "./proc.js";
 import { percentile } from "./stats.js";
 import type { ModelKind, Target } from "./targets.js";
 
@@ -52,6 +52,8 @@ export interface Side {
   /** Completed calls and the seconds they took, for throughput (autocannon loads only). */
   requests?: number;
   seconds?: number;
+  /** CPU the target's own processes used while this side was measured (user + system, ms). */
+  cpuMs?: number;
 }
 
 const p = (values: readonly number[], q: number) =>
@@ -82,6 +84,13 @@ export function formatComparison(a: Side, b: Side, figure: string): string {
     const change = ((rate(b) - rate(a)) / rate(a)) * 100;
     lines.push(
       `| throughput (req/s) | ${rate(a).toFixed(0)} | ${rate(b).toFixed(0)} | ${change >= 0 ? "+" : ""}${change.toFixed(1)} % |`,
+    );
+  }
+  const cpuPerRequest = (side: Side) => ((side.cpuMs ?? 0) * 1000) / (side.requests || Number.NaN);
+  if ((a.cpuMs ?? 0) > 0 && (b.cpuMs ?? 0) > 0) {
+    const change = ((cpuPerRequest(b) - cpuPerRequest(a)) / cpuPerRequest(a)) * 100;
+    lines.push(
+      `| Gatehouse CPU µs per request | ${cpuPerRequest(a).toFixed(0)} | ${cpuPerRequest(b).toFixed(0)} | ${change >= 0 ? "+" : ""}${change.toFixed(1)} % |`,
     );
   }
   lines.push(
@@ -193,7 +202,11 @@ async function main(): Promise<void> {
       const perRound: [number[], number[]] = [[], []];
       for (const i of order) {
         const side = i === 0 ? 0 : 1;
-        const result = await measure(targets[side], load, seconds, streams, connections);
+        const target = targets[side];
+        const cpu = () => target.processes.reduce((sum, proc) => sum + (sampleProc(proc.pid)?.cpuMs ?? 0), 0);
+        const cpuBefore = cpu();
+        const result = await measure(target, load, seconds, streams, connections);
+        sides[side].cpuMs = (sides[side].cpuMs ?? 0) + cpu() - cpuBefore;
         sides[side].values.push(...result.values);
         sides[side].totals.push(...result.totals);
         sides[side].failures += result.failures;

@@ -11,11 +11,19 @@
  *                      [--env=NAME=VALUE …] (extra environment for Gatehouse, e.g. --env=USAGE_FLUSH_MS=50)
  *                      [--load=stream|stream200]  (sequential streams instead of autocannon — 20
  *                                        chunks 5 ms apart, or 200 at once: time to first chunk)
+ *                      [--load=responses] (the same c=N load as POST /v1/responses, translated to chat)
  */
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { boundedInt, envOption, option, repeated } from "./cli.js";
-import { gatehouseTarget, provision, REPO_ROOT, startGatehouse, verifyAndWarm } from "./gatehouse.js";
+import {
+  gatehouseResponsesTarget,
+  gatehouseTarget,
+  provision,
+  REPO_ROOT,
+  startGatehouse,
+  verifyAndWarm,
+} from "./gatehouse.js";
 import { obtainNats } from "./infra.js";
 import { runAutocannon, runStreams } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
@@ -177,11 +185,17 @@ async function main(): Promise<void> {
       nodeArgs: [...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${out}`] : []), ...repeated("node-arg")],
       env: envOption("env"),
     });
-    const provisioned = await provision(gh, mockUrl);
-    await verifyAndWarm(gh, provisioned);
-    const target = gatehouseTarget(gh, provisioned);
-    await runAutocannon(target, connections, 2); // warm-up: JIT, pools, caches
     const load = option("load", "json");
+    // The bench mock has chat completions only: a Responses load is translated, as on most accounts.
+    const provisioned = await provision(
+      gh,
+      mockUrl,
+      load === "responses" ? { responses_api: "translated" } : undefined,
+    );
+    await verifyAndWarm(gh, provisioned);
+    const target =
+      load === "responses" ? gatehouseResponsesTarget(gh, provisioned) : gatehouseTarget(gh, provisioned);
+    await runAutocannon(target, connections, 2); // warm-up: JIT, pools, caches
     if (load === "stream" || load === "stream200") {
       log(`load: sequential streams for ${durationS} s`);
       window.fromUs = nowUs();
@@ -230,7 +244,7 @@ async function main(): Promise<void> {
       console.log(`| ${f.name} | ${f.ms.toFixed(0)} | ${((100 * f.ms) / summary.totalMs).toFixed(1)} |`);
     }
   }
-  console.log(`\nprofiles: ${out}`);
+  console.log(`\nprofiles: ${out} (measured load: ${window.fromUs}–${window.toUs} µs, ${served} requests)`);
 }
 
 main().catch((err: unknown) => {

@@ -29,6 +29,38 @@ export const REDACT_PATHS = [
   "*.masterKey",
 ];
 
+/**
+ * What a database error would otherwise put in a log line: drizzle's query error carries the bound
+ * values (a kept response's prompt, for one) in `params` and in its message; Postgres errors
+ * (postgres.js, PGlite) carry row values in `detail` ("Failing row contains (...)") and `where`.
+ */
+const DB_VALUE_FIELDS = new Set(["params", "parameters", "detail", "where", "query", "cause"]);
+
+function frames(stack: string | undefined): string {
+  return (stack ?? "")
+    .split("\n")
+    .filter((line) => line.startsWith("    at "))
+    .join("\n");
+}
+
+/** An error chain with every bound value a database put into it taken out; other errors as they are. */
+export function withoutQueryValues(err: unknown, depth = 0): unknown {
+  if (!(err instanceof Error) || depth > 8) return err;
+  const isQuery = "params" in err && "query" in err;
+  const isDb = "severity" in err;
+  const cause = err.cause instanceof Error ? withoutQueryValues(err.cause, depth + 1) : err.cause;
+  if (!isQuery && !isDb && cause === err.cause) return err;
+  const message = isQuery ? `Failed query: ${String((err as { query: unknown }).query)}` : err.message;
+  const copy = new Error(message) as Error & Record<string, unknown>;
+  copy.name = err.name;
+  copy.stack = `${err.name}: ${message}\n${frames(err.stack)}`;
+  for (const [key, value] of Object.entries(err)) {
+    if (!(isQuery || isDb) || !DB_VALUE_FIELDS.has(key)) copy[key] = value;
+  }
+  if (cause !== undefined) copy.cause = cause;
+  return copy;
+}
+
 export interface LoggerConfig {
   level: string;
   service: string;
@@ -41,6 +73,7 @@ export function createLogger(config: LoggerConfig): Logger {
     level: config.level,
     base: { service: config.service },
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    serializers: { err: (err: unknown) => pino.stdSerializers.err(withoutQueryValues(err) as Error) },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return config.destination ? pino(options, config.destination) : pino(options);

@@ -66,7 +66,15 @@ export interface ResponsesTrace {
 }
 
 export type InvokeResult =
-  | { kind: "json"; status: number; body: unknown; usage: Usage | null; responses?: ResponsesTrace }
+  | {
+      kind: "json";
+      status: number;
+      body: unknown;
+      /** `JSON.stringify(body)`, when the adapter could write it more cheaply itself. */
+      bodyJson?: string;
+      usage: Usage | null;
+      responses?: ResponsesTrace;
+    }
   | {
       kind: "stream";
       /** Complete SSE frames in the caller's dialect. Throws a GatehouseError if the upstream fails mid-stream. */

@@ -43,8 +43,10 @@ describe("the response store", () => {
     expect((await store.owned("resp_gh_a", alice))?.account).toBe("mock-main");
     expect(await store.owned("resp_gh_a", bob)).toBeUndefined();
     expect(await store.owned("resp_gh_a", { ...alice, kind: "user" })).toBeUndefined();
-    expect((await store.withItems(["msg_1"], alice)).map((r) => r.id)).toEqual(["resp_gh_a"]);
-    expect(await store.withItems(["msg_1"], bob)).toEqual([]);
+    expect((await store.withItems(["msg_1"], alice, "mock-main")).map((r) => r.id)).toEqual(["resp_gh_a"]);
+    expect(await store.withItems(["msg_1"], bob, "mock-main")).toEqual([]);
+    // An item kept on another account is not this call's to reference.
+    expect(await store.withItems(["msg_1"], alice, "mock-other")).toEqual([]);
   });
 
   it("never hands a provider's response id to a second owner", async () => {

@@ -134,7 +134,8 @@ export function sanitiseOpenAIResponsesRequest(
   }
   const out = { ...pickFields(body, RESPONSES_FIELDS), model } as ResponsesRequest;
   if (stream) out.stream = true;
-  else delete out.stream;
+  // Only when present: a delete turns the object into a slow dictionary for every later read.
+  else if (out.stream !== undefined) delete out.stream;
   return out;
 }
 

@@ -6,6 +6,7 @@ import {
   newTranslatedResponseId,
   openAIChatResponseToOpenAIResponse,
   type ResponseFrame,
+  responseJson,
 } from "./response.js";
 import { OpenAIChunksToResponsesEvents, responsesEventToFrame } from "./stream.js";
 import type { ResponsesInputItem, ResponsesRequest, ResponsesResponse } from "./wire.js";
@@ -70,6 +71,7 @@ export async function responsesThroughChat(
       kind: "json",
       status: result.status,
       body,
+      bodyJson: responseJson(body),
       usage: result.usage,
       responses: traceOf(request, resolved, () => body),
     };

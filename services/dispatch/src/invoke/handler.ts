@@ -183,7 +183,7 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
       status = result.status;
       usage = result.usage;
       await session?.finish(result);
-      writer.result(result.status, JSON.stringify(result.body), result.usage);
+      writer.result(result.status, result.bodyJson ?? JSON.stringify(result.body), result.usage);
       return;
     }
     for await (const frame of result.frames) {

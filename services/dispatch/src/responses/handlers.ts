@@ -18,7 +18,17 @@ export function inputItemsPage(row: ResponseRow, query: Record<string, string>) 
   const ordered = query.order === "asc" ? all : [...all].reverse();
   const limit = Math.min(MAX_PAGE, Math.max(1, Number.parseInt(query.limit ?? "20", 10) || 20));
   let start = 0;
-  if (query.after !== undefined) start = ordered.findIndex((item) => item.id === query.after) + 1;
+  if (query.after !== undefined) {
+    // An unknown cursor must not restart from the top: a client paging until has_more is false would never end.
+    const at = ordered.findIndex((item) => item.id === query.after);
+    if (at < 0) {
+      throw new GatehouseError(
+        "invalid_request",
+        `invalid query parameter 'after': no item '${query.after}' in this response's input`,
+      );
+    }
+    start = at + 1;
+  }
   const data = ordered.slice(start, start + limit);
   return {
     object: "list",

@@ -19,6 +19,13 @@ export function storeOff(what: string): GatehouseError {
   );
 }
 
+/**
+ * How many items a translated conversation may carry into one call, as many as one request's input may:
+ * each turn keeps the whole conversation before it, so without a bound a chain of calls grows its rows
+ * (and the chat request sent upstream) without end.
+ */
+export const MAX_CONVERSATION_ITEMS = 10_000;
+
 export function responseNotFound(id: string): GatehouseError {
   return new GatehouseError("not_found", `Response with id '${id}' not found.`);
 }
@@ -80,23 +87,34 @@ export class ResponsesSession {
     if (refs.previousResponseId !== undefined) {
       const previous = await deps.store.owned(refs.previousResponseId, owner);
       if (previous === undefined) throw responseNotFound(refs.previousResponseId);
-      if (native && (!previous.native || previous.account !== meta.account)) {
+      // ingress checked the caller's access to this call's account only: a conversation kept on
+      // another account (one the caller may since have lost) is never replayed through this one.
+      if (previous.account !== meta.account) {
         throw new GatehouseError(
           "invalid_request",
-          `previous_response_id: response '${refs.previousResponseId}' was made on provider account '${previous.account}'; continue it there`,
+          `previous_response_id: response '${refs.previousResponseId}' was made on provider account '${previous.account}'; continue it with a model of that account`,
+        );
+      }
+      if (previous.native !== native) {
+        throw new GatehouseError(
+          "invalid_request",
+          `previous_response_id: response '${refs.previousResponseId}' is kept by ${previous.native ? "the provider" : "Gatehouse"}, not where this call goes`,
         );
       }
       if (!native) {
-        if (previous.native) {
+        history = conversationOf(previous);
+        const added = Array.isArray(body.input) ? body.input.length : 1;
+        if (history.length + added > MAX_CONVERSATION_ITEMS) {
           throw new GatehouseError(
             "invalid_request",
-            `previous_response_id: response '${refs.previousResponseId}' is kept by the provider of account '${previous.account}'; continue it there`,
+            `previous_response_id: the conversation would hold more than ${MAX_CONVERSATION_ITEMS} items; start a new one`,
           );
         }
-        history = conversationOf(previous);
       }
     }
-    const rows = await deps.store.withItems(refs.itemIds, owner);
+    // Items are looked up on this call's account only, for the same reason.
+    const rows =
+      refs.itemIds.length === 0 ? [] : await deps.store.withItems(refs.itemIds, owner, meta.account);
     const owned = new Set(rows.flatMap((row) => row.itemIds));
     const missing = refs.itemIds.find((id) => !owned.has(id));
     if (missing !== undefined) throw new GatehouseError("not_found", `Item with id '${missing}' not found.`);
@@ -131,8 +149,10 @@ export class ResponsesSession {
         this.deps.store.recordNative({ id, owner, ...this.target(), itemIds: trace.itemIds() }),
       );
     }
+    // Nothing to keep: skip building the record (it mints an id per input item).
+    if (!this.state?.store) return undefined;
     const record = trace.record();
-    if (!this.state?.store || record === undefined) return undefined;
+    if (record === undefined) return undefined;
     const itemIds = [
       ...record.input.flatMap((item) => (typeof item.id === "string" ? [item.id] : [])),
       ...trace.itemIds(),

@@ -43,8 +43,8 @@ export class ResponseStore {
     return row?.ownerKind === owner.kind ? row : undefined;
   }
 
-  /** The caller's unexpired responses that produced (or took as input) any of these items. */
-  async withItems(ids: readonly string[], owner: Owner): Promise<ResponseRow[]> {
+  /** The caller's unexpired responses on `account` that produced (or took as input) any of these items. */
+  async withItems(ids: readonly string[], owner: Owner, account: string): Promise<ResponseRow[]> {
     if (ids.length === 0) return [];
     const rows = await this.db
       .select()
@@ -52,6 +52,7 @@ export class ResponseStore {
       .where(
         and(
           eq(responses.ownerId, owner.id),
+          eq(responses.account, account),
           arrayOverlaps(responses.itemIds, [...ids]),
           gt(responses.expiresAt, this.now()),
         ),

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import secureJson from "secure-json-parse";
 import { type Caller, callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
+import { nestsDeeperThan, tooDeepError } from "../../http/json-body.js";
 import { forward, type Target } from "./forward.js";
 import { storedResponseRoutes } from "./responses.js";
 import { checkShape } from "./shape.js";
@@ -48,6 +49,10 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
     app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
       const buffer = body as Buffer;
       request.rawBody = buffer;
+      if (nestsDeeperThan(buffer)) {
+        done(tooDeepError(), undefined);
+        return;
+      }
       try {
         done(null, secureJson.parse(buffer, undefined, { protoAction: "error", constructorAction: "error" }));
       } catch (err) {

@@ -21,6 +21,23 @@ function flatQuery(query: unknown): Record<string, string> {
   return out;
 }
 
+const ITEM_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * `input_items` paging as OpenAI documents it (`limit` 1–100, `order` asc|desc, `after` an item id),
+ * checked here so a bad value is a 400 naming it rather than a silent default.
+ */
+function checkInputItemsQuery(query: Record<string, string>): void {
+  const bad = (param: string, rule: string): never => {
+    throw new GatehouseError("invalid_request", `invalid query parameter '${param}': ${rule}`);
+  };
+  const { limit, order, after } = query;
+  if (limit !== undefined && !(/^\d{1,3}$/.test(limit) && Number(limit) >= 1 && Number(limit) <= 100))
+    bad("limit", "must be an integer from 1 to 100");
+  if (order !== undefined && order !== "asc" && order !== "desc") bad("order", "must be 'asc' or 'desc'");
+  if (after !== undefined && !ITEM_ID.test(after)) bad("after", "must be an item id");
+}
+
 /**
  * `GET|DELETE /v1/responses/{id}`, `GET /v1/responses/{id}/input_items`, `POST /v1/responses/{id}/cancel`.
  * dispatch says which account the caller's response lives on (another caller's id is a 404, as an
@@ -37,13 +54,15 @@ export function storedResponseRoutes(
         if (!ResponseId.safeParse(id).success) {
           throw new GatehouseError("not_found", "Response with this id not found.");
         }
+        const query = flatQuery(request.query);
+        if (action === "input_items") checkInputItemsQuery(query);
         const caller = callerOf(request);
         const principal = { id: caller.principal.id, kind: caller.principal.kind };
         const owner = await ctx.client.request(dispatchResponsesOwner, { principal, id });
         await authorizeModel(ctx, caller, `${owner.account}/${owner.model}`);
         const answer = await ctx.client.request(
           dispatchResponsesAct,
-          { principal, id, account: owner.account, action, query: flatQuery(request.query) },
+          { principal, id, account: owner.account, action, query },
           { timeoutMs: ctx.config.dispatchTimeoutMs },
         );
         return reply.code(answer.status).type("application/json").send(answer.body);

@@ -1,0 +1,56 @@
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "./logger.js";
+
+/** drizzle-orm's DrizzleQueryError, as 0.45 builds it (kit does not depend on drizzle). */
+class DrizzleQueryError extends Error {
+  constructor(
+    readonly query: string,
+    readonly params: unknown[],
+    cause: Error,
+  ) {
+    super(`Failed query: ${query}\nparams: ${params}`);
+    this.cause = cause;
+  }
+}
+
+function capture() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return {
+    logger: createLogger({ level: "info", service: "test", destination }),
+    text: () => lines.join(""),
+  };
+}
+
+describe("logging a database error", () => {
+  it("keeps the query and the reason, never the bound values", () => {
+    const { logger, text } = capture();
+    const pg = Object.assign(new Error('new row for relation "responses" violates check constraint'), {
+      severity: "ERROR",
+      code: "23514",
+      detail: "Failing row contains (resp_1, the launch codes are 0000).",
+    });
+    const err = new DrizzleQueryError(
+      'insert into "dispatch"."responses" ("id", "input") values ($1, $2)',
+      ["resp_1", '[{"content":"the launch codes are 0000"}]'],
+      pg,
+    );
+    logger.warn({ err }, "could not record a response's owner");
+    const line = text();
+    expect(line).toContain('insert into \\"dispatch\\".\\"responses\\"');
+    expect(line).toContain("violates check constraint");
+    expect(line).not.toContain("launch codes");
+  });
+
+  it("leaves other errors as they were", () => {
+    const { logger, text } = capture();
+    logger.error({ err: Object.assign(new Error("boom"), { detail: "why it went boom" }) }, "failed");
+    expect(text()).toContain("why it went boom");
+  });
+});
