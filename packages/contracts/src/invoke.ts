@@ -30,6 +30,7 @@ export type FrameKind = z.infer<typeof FrameKind>;
 export const Operation = z.enum(["chat", "embeddings", "completions", "responses"]);
 export type Operation = z.infer<typeof Operation>;
 
+/** The caller's API dialect: `/v1/chat/completions` & co. speak `openai`, `/v1/messages` speaks `anthropic`. */
 export const Dialect = z.enum(["openai", "anthropic"]);
 export type Dialect = z.infer<typeof Dialect>;
 
@@ -65,6 +66,10 @@ export const Usage = z.object({
   promptTokens: z.number().int().min(0),
   completionTokens: z.number().int().min(0),
   totalTokens: z.number().int().min(0),
+  /** Prompt tokens served from the provider's cache, where it says (included in promptTokens). */
+  cachedTokens: z.number().min(0).optional(),
+  /** Completion tokens spent on reasoning, where it says (included in completionTokens). */
+  reasoningTokens: z.number().min(0).optional(),
 });
 export type Usage = z.infer<typeof Usage>;
 

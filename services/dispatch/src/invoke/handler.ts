@@ -4,10 +4,11 @@ import {
   INVOKE_ACTION,
   InvokeMeta,
   invokeCancelSubject,
+  type Usage,
   type UsageRecord,
 } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
-import { type InvokeResult, NOT_CANCELLABLE, type Usage } from "@gatehouse/providers";
+import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
 import type { NatsConnection, ServiceMsg, Subscription } from "nats";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
 import type { ProviderClients } from "./clients.js";

@@ -1,11 +1,15 @@
-import { ERROR_CATALOG, type ErrorCode, type ErrorType, GatehouseError } from "@gatehouse/contracts";
+import {
+  type Dialect,
+  ERROR_CATALOG,
+  type ErrorCode,
+  type ErrorType,
+  GatehouseError,
+} from "@gatehouse/contracts";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-
-/** The API dialect a route answers in; set per route with `config: { dialect }`. */
-export type Dialect = "openai" | "anthropic";
 
 declare module "fastify" {
   interface FastifyContextConfig {
+    /** The API dialect a route answers in (errors included). */
     dialect?: Dialect;
   }
 }
