@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PrincipalKind } from "./common.js";
+import { ACCOUNT_NAME_MAX, MODEL_NAME_MAX } from "./dispatch.js";
 import { subjectFor } from "./subjects.js";
 
 /**
@@ -36,9 +37,9 @@ export type Dialect = z.infer<typeof Dialect>;
 
 export const InvokeMeta = z.object({
   /** Provider account, as authorized at ingress. The only source of the target. */
-  account: z.string().min(1).max(63),
+  account: z.string().min(1).max(ACCOUNT_NAME_MAX),
   /** Model within the account (may contain slashes). */
-  model: z.string().min(1).max(256),
+  model: z.string().min(1).max(MODEL_NAME_MAX),
   operation: Operation,
   dialect: Dialect,
   stream: z.boolean(),
