@@ -32,7 +32,7 @@ port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>
 # Start the gateway the way the README says, in the background, in its own process group.
 if [ "${SKIP_BUILD:-0}" = "1" ]; then
   set -m
-  GATEHOUSE_DATA_DIR="$data_dir" PORT="$port" LOG_LEVEL=warn node packages/launcher/dist/main.js >"$out" 2>&1 &
+  GATEHOUSE_DATA_DIR="$data_dir" PORT="$port" LOG_LEVEL=warn packages/launcher/bin/gatehouse >"$out" 2>&1 &
   pid=$!
   set +m
 else

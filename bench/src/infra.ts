@@ -3,12 +3,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "nats";
+import { findOnPath, LOCAL_NATS_URL, natsAnswers } from "@gatehouse/launcher/nats";
 import postgres from "postgres";
 import { type Cleanup, freePort, sleep } from "./proc.js";
 
 const DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres";
-const DEFAULT_NATS = "nats://127.0.0.1:4222";
 
 export function tempDir(cleanup: Cleanup, label: string): string {
   const dir = mkdtempSync(join(tmpdir(), `gatehouse-bench-${label}-`));
@@ -16,34 +15,31 @@ export function tempDir(cleanup: Cleanup, label: string): string {
   return dir;
 }
 
-async function natsAnswers(url: string): Promise<boolean> {
-  try {
-    const nc = await connect({ servers: url, timeout: 1_000, maxReconnectAttempts: 0 });
-    await nc.close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** BENCH_NATS_URL, else a server on the default port, else `nats-server -js` from PATH on a free port. */
+/**
+ * BENCH_NATS_URL, else a server on the default port, else `nats-server -js` from PATH on a free port.
+ * The probing and the search are the launcher's; the server started here is open (no token, unlike
+ * the launcher's own), because the bench's processes and probes connect with the URL alone.
+ */
 export async function obtainNats(cleanup: Cleanup): Promise<string> {
   const fromEnv = process.env.BENCH_NATS_URL;
   if (fromEnv) return fromEnv;
-  if (await natsAnswers(DEFAULT_NATS)) return DEFAULT_NATS;
-  const port = await freePort();
-  const store = tempDir(cleanup, "nats");
-  const child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], {
-    stdio: "ignore",
-  });
-  child.on("error", () => {});
-  cleanup.add("stop nats-server", () => {
-    if (child.exitCode === null) child.kill("SIGTERM");
-  });
-  const url = `nats://127.0.0.1:${port}`;
-  for (let i = 0; i < 50; i++) {
-    if (await natsAnswers(url)) return url;
-    await sleep(100);
+  if (await natsAnswers(LOCAL_NATS_URL)) return LOCAL_NATS_URL;
+  const binary = findOnPath("nats-server", process.env.PATH ?? "");
+  if (binary) {
+    const port = await freePort();
+    const store = tempDir(cleanup, "nats");
+    const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], {
+      stdio: "ignore",
+    });
+    child.on("error", () => {});
+    cleanup.add("stop nats-server", () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+    });
+    const url = `nats://127.0.0.1:${port}`;
+    for (let i = 0; i < 50; i++) {
+      if (await natsAnswers(url, 500)) return url;
+      await sleep(100);
+    }
   }
   throw new Error(
     "no NATS: set BENCH_NATS_URL, run nats-server -js on 127.0.0.1:4222, or put nats-server on PATH",

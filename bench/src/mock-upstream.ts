@@ -7,6 +7,11 @@ import type { AddressInfo } from "node:net";
  * bodies and drop unknown headers, so the stream's shape rides in the model name, which every gateway
  * passes through: `bench-c<chunks>-d<delayMs>` (e.g. `bench-c200-d0`). A direct caller may instead
  * set `x-mock-chunks` / `x-mock-delay-ms`.
+ *
+ * Not packages/mock-upstreams (the tests' scriptable upstreams): that one records every request and
+ * builds each answer from a behaviour plan, and answered ~20 % fewer small calls at c=64 on this
+ * machine (docs/benchmarks.md, "The bench's own mock upstream"); the mock must not be the bottleneck
+ * the gateway is measured against.
  */
 export interface MockUpstreamOptions {
   port?: number;

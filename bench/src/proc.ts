@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { createLogger, Shutdown } from "@gatehouse/kit";
 
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every mainstream kernel). */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -19,33 +20,14 @@ export async function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Closers run LIFO, once, each bounded; registered right after the resource is acquired. */
-export class Cleanup {
-  private readonly closers: { name: string; fn: () => Promise<void> | void }[] = [];
-  private ran = false;
-
-  add(name: string, fn: () => Promise<void> | void): void {
-    this.closers.push({ name, fn });
-  }
-
-  async run(timeoutMs = 15_000): Promise<void> {
-    if (this.ran) return;
-    this.ran = true;
-    for (const { name, fn } of this.closers.reverse()) {
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        await Promise.race([
-          Promise.resolve().then(fn),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error("timed out")), timeoutMs);
-          }),
-        ]);
-      } catch (err) {
-        process.stderr.write(`cleanup ${name}: ${(err as Error).message}\n`);
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+/**
+ * A benchmark's closers: kit's Shutdown (LIFO, once, under one deadline), registered right after
+ * each resource is acquired; a step that fails or times out is logged on stderr, which keeps stdout
+ * for the results.
+ */
+export class Cleanup extends Shutdown {
+  constructor(timeoutMs = 60_000) {
+    super(createLogger({ level: "warn", service: "bench", destination: process.stderr }), timeoutMs);
   }
 }
 

@@ -1,6 +1,12 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, release } from "node:os";
+import type { ColdKeyResult } from "./coldkeys.js";
+import type { BenchConfig } from "./config.js";
+import type { RunningGatehouse } from "./gatehouse.js";
+import { EXTRA_CROSSINGS, type HopResult } from "./hops.js";
+import type { ProcSample, ProcWatch } from "./proc.js";
 import { type Summary, summarize } from "./stats.js";
-import type { TargetKey } from "./targets.js";
+import { TARGET_LABELS, type Target, type TargetKey, type UnavailableTarget } from "./targets.js";
 
 /** Markers around a generated section of docs/benchmarks.md; the text between them is replaced. */
 export function markers(section: string): { start: string; end: string } {
@@ -51,4 +57,305 @@ export function writeResults(file: string, section: string, generated: string): 
   if (a < 0 || b < a) text = `${text.trimEnd()}\n\n${body}\n`;
   else text = `${text.slice(0, a)}${body}${text.slice(b + end.length)}`;
   writeFileSync(file, text);
+}
+
+/** The hop table, and what the shape's extra crossings cost against the relay floor's added p50. */
+function renderHops(h: HopResult, relay: Summary | undefined, mock: Summary | undefined): string[] {
+  const other = summarize(h.otherProcessMs);
+  const same = summarize(h.sameProcessMs);
+  const floor =
+    relay && mock ? ` The relay floor added ${signed(relay.p50 - mock.p50)} ms p50 at c=1 in this run.` : "";
+  return [
+    "#### A process hop on this machine (ms)",
+    "",
+    table(
+      ["64-byte round trip over loopback TCP, sequential", "n", "p50", "p99", "max"],
+      [
+        [
+          "to a Node echo server in another process",
+          int(other.n),
+          ms(other.p50),
+          ms(other.p99),
+          ms(other.max),
+        ],
+        ["to a Node echo server in the same process", int(same.n), ms(same.p50), ms(same.p99), ms(same.max)],
+      ],
+    ),
+    "",
+    `A call through an HTTP → NATS → HTTP gateway crosses between processes ${EXTRA_CROSSINGS} times more than a direct call ` +
+      `(client → ingress → nats-server → dispatch → upstream and back): ${EXTRA_CROSSINGS / 2} round trips to another process, ` +
+      `${ms((EXTRA_CROSSINGS / 2) * other.p50)} ms at p50, before the gateway does any work.${floor}`,
+    "",
+  ];
+}
+
+export interface RenderInput {
+  config: BenchConfig;
+  started: Date;
+  targets: Target[];
+  unavailable: UnavailableTarget[];
+  figures: Figures;
+  streamsExtra: Map<string, { spread: number[]; events: number[] }>;
+  afterWarmup: Map<number, ProcSample>;
+  atEnd: Map<number, ProcSample>;
+  cpuAtC64: Map<number, { cpuMs: number; requests: number }>;
+  watch: ProcWatch;
+  running: { gh: RunningGatehouse; cold?: ColdKeyResult; coldError?: string }[];
+  setups: string[];
+  streamFailures: Map<TargetKey, string>;
+  hops: HopResult | undefined;
+}
+
+/** The markdown of a `pnpm bench` run, written to docs/benchmarks.md between the `bench` markers. */
+export function render(r: RenderInput): string {
+  const { config } = r;
+  const cpu = cpus();
+  const out: string[] = [];
+  const mode = config.quick ? "quick" : "full";
+  out.push(`### Run of ${r.started.toISOString().slice(0, 16).replace("T", " ")} UTC (${mode} mode)`);
+  out.push("");
+  out.push(
+    `Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), Linux ${release()}, Node ${process.version}. ` +
+      `Each non-streaming figure: ${config.rounds} round(s) × ${config.durationS} s per target after a ${config.warmupS} s warm-up; ` +
+      `streaming: ${config.rounds} × ${config.streams} sequential streams per target. Targets alternate within every round.`,
+  );
+  for (const s of r.setups) out.push(`- ${s}`);
+  for (const u of r.unavailable) out.push(`- **${u.label}: unavailable** — ${u.unavailable}`);
+  out.push("");
+
+  const mockKey: TargetKey = "mock";
+  const has = (k: TargetKey) => r.targets.some((t) => t.key === k);
+  for (const [figure, title] of [
+    ["c1", "Non-streaming, concurrency 1"],
+    ["c64", "Non-streaming, concurrency 64"],
+  ] as const) {
+    const byTarget = r.figures.get(figure);
+    if (!byTarget) continue;
+    const base = pooledSummary(byTarget.get(mockKey));
+    const relay = pooledSummary(byTarget.get("relay"));
+    out.push(`#### ${title} (latency in ms)`);
+    out.push("");
+    out.push(
+      table(
+        ["target", "req/s", "p50", "p99", "max", "added p50", "added p99", "p50 over relay floor", "errors"],
+        r.targets.map((t) => {
+          const s = pooledSummary(byTarget.get(t.key));
+          if (!s) return [t.label, "–", "–", "–", "–", "–", "–", "–", "–"];
+          const isBase = t.key === mockKey;
+          return [
+            t.label,
+            int(s.rps),
+            ms(s.p50),
+            ms(s.p99),
+            ms(s.max),
+            isBase || !base ? "–" : signed(s.p50 - base.p50),
+            isBase || !base ? "–" : signed(s.p99 - base.p99),
+            !relay || isBase || t.key === "relay" ? "–" : signed(s.p50 - relay.p50),
+            s.errors === 0 ? "0" : `**${s.errors}**`,
+          ];
+        }),
+      ),
+    );
+    out.push("");
+  }
+  if (r.hops)
+    out.push(
+      ...renderHops(
+        r.hops,
+        pooledSummary(r.figures.get("c1")?.get("relay")),
+        pooledSummary(r.figures.get("c1")?.get(mockKey)),
+      ),
+    );
+
+  for (const [kind, title, expect] of [
+    ["ttfb", "Streaming, 20 chunks 5 ms apart: time to first chunk", "≈ 95 ms when no chunk is held back"],
+    ["stream200", "Streaming, 200 chunks back to back: first chunk and whole stream", ""],
+  ] as const) {
+    const first = r.figures.get(`${kind}-first`);
+    const total = r.figures.get(`${kind}-total`);
+    if (!first || !total) continue;
+    const b1 = pooledSummary(first.get(mockKey));
+    const bt = pooledSummary(total.get(mockKey));
+    const r1 = pooledSummary(first.get("relay"));
+    out.push(`#### ${title} (ms)`);
+    out.push("");
+    out.push(
+      table(
+        [
+          "target",
+          "first p50",
+          "first p99",
+          "added first p50",
+          "first p50 over relay floor",
+          "total p50",
+          "total p99",
+          "added total p50",
+          `first→last p50${expect ? ` (${expect})` : ""}`,
+          "SSE events p50",
+          "errors",
+        ],
+        r.targets.map((t) => {
+          const f = pooledSummary(first.get(t.key));
+          const tt = pooledSummary(total.get(t.key));
+          const extra = r.streamsExtra.get(`${kind}:${t.key}`);
+          if (!f || !tt) return [t.label, ...Array(10).fill("–")];
+          const isBase = t.key === mockKey;
+          return [
+            t.label,
+            ms(f.p50),
+            ms(f.p99),
+            isBase || !b1 ? "–" : signed(f.p50 - b1.p50),
+            !r1 || isBase || t.key === "relay" ? "–" : signed(f.p50 - r1.p50),
+            ms(tt.p50),
+            ms(tt.p99),
+            isBase || !bt ? "–" : signed(tt.p50 - bt.p50),
+            ms(summarize(extra?.spread ?? []).p50),
+            int(summarize(extra?.events ?? []).p50),
+            f.errors === 0 ? "0" : `**${f.errors}**`,
+          ];
+        }),
+      ),
+    );
+    out.push("");
+  }
+  for (const [key, failure] of r.streamFailures)
+    out.push(`- **${TARGET_LABELS[key]} streaming errors**: ${failure}`);
+  if (r.streamFailures.size > 0) out.push("");
+
+  if (has("portkey")) {
+    const rows: string[][] = [];
+    for (const t of r.targets.filter((x) => x.key.startsWith("gatehouse"))) {
+      for (const figure of ["c1", "c64"]) {
+        const by = r.figures.get(figure);
+        const g = pooledSummary(by?.get(t.key));
+        const p = pooledSummary(by?.get("portkey"));
+        const m = pooledSummary(by?.get(mockKey));
+        if (!g || !p || !m) continue;
+        rows.push([
+          `${t.label}, c=${figure.slice(1)}`,
+          ratio(g.rps, p.rps),
+          ratio(g.p50, p.p50),
+          ratio(g.p99, p.p99),
+          ratio(g.max, p.max),
+          ratio(g.p50 - m.p50, p.p50 - m.p50),
+          ratio(g.p99 - m.p99, p.p99 - m.p99),
+        ]);
+      }
+      for (const kind of ["ttfb", "stream200"]) {
+        const g = pooledSummary(r.figures.get(`${kind}-first`)?.get(t.key));
+        const p = pooledSummary(r.figures.get(`${kind}-first`)?.get("portkey"));
+        const gt = pooledSummary(r.figures.get(`${kind}-total`)?.get(t.key));
+        const pt = pooledSummary(r.figures.get(`${kind}-total`)?.get("portkey"));
+        if (!g || !p || !gt || !pt) continue;
+        rows.push([
+          `${t.label}, stream ${kind} (first chunk / total)`,
+          "–",
+          ratio(g.p50, p.p50),
+          ratio(g.p99, p.p99),
+          "–",
+          ratio(gt.p50, pt.p50),
+          ratio(gt.p99, pt.p99),
+        ]);
+      }
+    }
+    if (rows.length > 0) {
+      out.push("#### Gatehouse ÷ Portkey (throughput: higher is better; latencies: lower is better)");
+      out.push("");
+      out.push(
+        table(
+          [
+            "figure",
+            "req/s",
+            "p50",
+            "p99",
+            "max",
+            "added p50 (stream: total p50)",
+            "added p99 (stream: total p99)",
+          ],
+          rows,
+        ),
+      );
+      out.push("");
+    }
+  }
+
+  out.push("#### Processes: CPU and memory");
+  out.push("");
+  const procRows: string[][] = [];
+  for (const t of r.targets) {
+    for (const p of t.processes) {
+      const w = r.afterWarmup.get(p.pid);
+      const e = r.atEnd.get(p.pid);
+      const c = r.cpuAtC64.get(p.pid);
+      const growth = w && e ? e.rssKb - w.rssKb : Number.NaN;
+      procRows.push([
+        `${t.label}: ${p.name}`,
+        w && e ? ((e.cpuMs - w.cpuMs) / 1000).toFixed(1) : "–",
+        c && c.requests > 0 ? int((c.cpuMs * 1000) / c.requests) : "–",
+        mb(w?.rssKb ?? 0),
+        mb(e?.rssKb ?? 0),
+        Number.isFinite(growth)
+          ? `${growth >= 0 ? "+" : ""}${mb(Math.abs(growth)) === "–" ? "0.0" : (growth / 1024).toFixed(1)}`
+          : "–",
+        mb(Math.max(e?.hwmKb ?? 0, r.watch.peakKb(p.pid))),
+      ]);
+    }
+  }
+  out.push(
+    table(
+      [
+        "process",
+        "CPU s (whole measured run)",
+        "CPU µs per request at c=64",
+        "RSS MB after warm-up",
+        "RSS MB at end",
+        "RSS growth MB",
+        "peak RSS MB (VmHWM)",
+      ],
+      procRows,
+    ),
+  );
+  out.push("");
+
+  for (const x of r.running) {
+    const label = TARGET_LABELS[x.gh.shape === "one" ? "gatehouse-one" : "gatehouse-separate"];
+    if (x.coldError) {
+      out.push(`Cold-cache key validation, ${label}: **failed** — ${x.coldError}`);
+      out.push("");
+      continue;
+    }
+    if (!x.cold) continue;
+    const f = summarize(x.cold.firstMs);
+    const s = summarize(x.cold.secondMs);
+    const v = summarize(x.cold.natsValidateMs);
+    out.push(`#### Key validation with a cold cache, ${label} (ms)`);
+    out.push("");
+    out.push(
+      table(
+        ["measurement", "n", "p50", "p99", "max"],
+        [
+          [
+            "first request with a fresh VAT (ingress cache miss)",
+            String(f.n),
+            ms(f.p50),
+            ms(f.p99),
+            ms(f.max),
+          ],
+          ["second request, same VAT (cache hit)", String(s.n), ms(s.p50), ms(s.p99), ms(s.max)],
+          ["difference of the two (p50)", "", signed(f.p50 - s.p50), "", ""],
+          [
+            "`auth.validate` over NATS directly (NATS + auth + Postgres)",
+            String(v.n),
+            ms(v.p50),
+            ms(v.p99),
+            ms(v.max),
+          ],
+        ],
+      ),
+    );
+    if (x.cold.failures.length > 0)
+      out.push(`\n**${x.cold.failures.length} failures**: ${x.cold.failures.slice(0, 3).join("; ")}`);
+    out.push("");
+  }
+  return out.join("\n");
 }

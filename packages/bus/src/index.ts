@@ -1,5 +1,6 @@
 export * from "./client.js";
 export * from "./codec.js";
+export * from "./config.js";
 export * from "./connection.js";
 export * from "./frames.js";
 export * from "./health.js";

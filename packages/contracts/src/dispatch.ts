@@ -18,6 +18,7 @@ export type ProviderType = z.infer<typeof ProviderType>;
  * JavaScript's `$` without the `m` flag matches only at the very end, so a trailing newline fails too.
  */
 export const ACCOUNT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const ACCOUNT_NAME_MAX = 63;
 export const AccountName = z
   .string()
   .regex(ACCOUNT_NAME_PATTERN, "must be 1-63 lowercase letters, digits or inner dashes");
@@ -30,11 +31,16 @@ export function isAccountName(value: string): boolean {
 export const ModelKind = z.enum(["chat", "embedding", "completion"]);
 export type ModelKind = z.infer<typeof ModelKind>;
 
+/** The longest model name within an account: the catalog's, and the invoke envelope's. */
+export const MODEL_NAME_MAX = 256;
+/** The longest model id `<account>/<model>` a caller may send: both names at their longest. */
+export const MODEL_ID_MAX = ACCOUNT_NAME_MAX + 1 + MODEL_NAME_MAX;
+
 /** Upstream model names may contain slashes (`meta-llama/Llama-3-70b`) but no whitespace or controls. */
 export const ModelName = z
   .string()
   .min(1)
-  .max(256)
+  .max(MODEL_NAME_MAX)
   .regex(/^[^\s\p{Cc}]+$/u, "must not contain whitespace or control characters");
 
 const Price = z.number().min(0).max(1_000_000);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PrincipalKind } from "./common.js";
+import { ACCOUNT_NAME_MAX, MODEL_NAME_MAX } from "./dispatch.js";
 import { subjectFor } from "./subjects.js";
 
 /**
@@ -30,14 +31,15 @@ export type FrameKind = z.infer<typeof FrameKind>;
 export const Operation = z.enum(["chat", "embeddings", "completions", "responses"]);
 export type Operation = z.infer<typeof Operation>;
 
+/** The caller's API dialect: `/v1/chat/completions` & co. speak `openai`, `/v1/messages` speaks `anthropic`. */
 export const Dialect = z.enum(["openai", "anthropic"]);
 export type Dialect = z.infer<typeof Dialect>;
 
 export const InvokeMeta = z.object({
   /** Provider account, as authorized at ingress. The only source of the target. */
-  account: z.string().min(1).max(63),
+  account: z.string().min(1).max(ACCOUNT_NAME_MAX),
   /** Model within the account (may contain slashes). */
-  model: z.string().min(1).max(256),
+  model: z.string().min(1).max(MODEL_NAME_MAX),
   operation: Operation,
   dialect: Dialect,
   stream: z.boolean(),
@@ -65,6 +67,10 @@ export const Usage = z.object({
   promptTokens: z.number().int().min(0),
   completionTokens: z.number().int().min(0),
   totalTokens: z.number().int().min(0),
+  /** Prompt tokens served from the provider's cache, where it says (included in promptTokens). */
+  cachedTokens: z.number().min(0).optional(),
+  /** Completion tokens spent on reasoning, where it says (included in completionTokens). */
+  reasoningTokens: z.number().min(0).optional(),
 });
 export type Usage = z.infer<typeof Usage>;
 

@@ -28,6 +28,12 @@ export function parseEnv<S extends z.ZodType>(
   );
 }
 
+const natsUrl = () =>
+  z
+    .string()
+    .regex(/^(nats|tls|ws|wss):\/\/[^\s]+$/, "must be a nats:// URL (comma-separate several)")
+    .or(z.string().regex(/^[^\s:/]+:\d+$/, "must be host:port or a nats:// URL"));
+
 /** Shared variable shapes, so every service spells them the same way. */
 export const env = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
@@ -43,15 +49,45 @@ export const env = {
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be one NATS subject token: letters, digits, '_' or '-'")
       .default("gatehouse"),
-  natsUrl: () =>
-    z
-      .string()
-      .regex(/^(nats|tls|ws|wss):\/\/[^\s]+$/, "must be a nats:// URL (comma-separate several)")
-      .or(z.string().regex(/^[^\s:/]+:\d+$/, "must be host:port or a nats:// URL"))
-      .default("nats://127.0.0.1:4222"),
+  natsUrl: () => natsUrl().default("nats://127.0.0.1:4222"),
+  /** A NATS URL with no default: unset stays undefined (zod applies an inner default first). */
+  optionalNatsUrl: () => natsUrl().optional(),
   databaseUrl: () =>
     z
       .string()
       .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
       .optional(),
 };
+
+/**
+ * Variables every Gatehouse process reads, the bus services, ingress and the launcher alike. Each
+ * spreads them into its own schema and reads them back with `toProcessConfig`.
+ */
+export function processEnv(shutdownTimeoutMs = 10_000) {
+  return {
+    /** pino level. */
+    LOG_LEVEL: env.logLevel(),
+    /** Starts the OpenTelemetry SDK and exports traces there over OTLP/HTTP when set. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+    /** How long shutdown may take before the process gives up on the remaining steps. */
+    SHUTDOWN_TIMEOUT_MS: env.positiveMs(shutdownTimeoutMs),
+  };
+}
+
+export interface ProcessConfig {
+  logLevel: string;
+  otlpEndpoint: string | undefined;
+  shutdownTimeoutMs: number;
+}
+
+export function toProcessConfig(e: {
+  LOG_LEVEL: string;
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
+  SHUTDOWN_TIMEOUT_MS: number;
+}): ProcessConfig {
+  return {
+    logLevel: e.LOG_LEVEL,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

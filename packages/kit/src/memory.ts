@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { z } from "zod";
 import { parseEnv } from "./config.js";
@@ -10,15 +12,26 @@ import { parseEnv } from "./config.js";
  * full GC, and that limit also counts the young generation's capacity on top. Two settings bound it:
  *
  * - The young generation's size, which only a node flag given at start-up can set
- *   (`NODE_MEMORY_FLAGS`; `v8.setFlagsFromString` after start-up does not resize a heap). The root
- *   `pnpm start` script and the launcher's `gatehouse` bin pass it; other ways of starting a service
- *   must pass it themselves, and `tuneHeap` reports when it is missing.
+ *   (`v8.setFlagsFromString` after start-up does not resize a heap). The flags are written once, in
+ *   this package's `bin/gatehouse-node`, through which every start path runs node (each package's
+ *   `start` script, the root `pnpm start`, the launcher's `gatehouse` bin, the container image);
+ *   a process started some other way must pass them itself, and `tuneHeap` reports when it did not.
  * - The old generation's growing factor, which V8 reads at every full GC and so can be set from
  *   inside the process: `tuneHeap` sets it, whatever started the process.
  */
 
+/** The script that runs node with Gatehouse's start-up flags. */
+export const GATEHOUSE_NODE: string = fileURLToPath(new URL("../bin/gatehouse-node", import.meta.url));
+
+/** The flags on `bin/gatehouse-node`'s `GATEHOUSE_NODE_FLAGS="…"` line (src/ and dist/ both sit beside bin/). */
+export function nodeFlagsOf(script: string): string[] {
+  const line = /^GATEHOUSE_NODE_FLAGS="([^"]*)"$/m.exec(script);
+  if (!line?.[1]) throw new Error("bin/gatehouse-node has no GATEHOUSE_NODE_FLAGS line");
+  return line[1].split(/\s+/).filter((flag) => flag !== "");
+}
+
 /** Node flags every Gatehouse process should start with: young generation 2 × 4 MB. */
-export const NODE_MEMORY_FLAGS: readonly string[] = ["--max-semi-space-size=4"];
+export const NODE_MEMORY_FLAGS: readonly string[] = nodeFlagsOf(readFileSync(GATEHOUSE_NODE, "utf8"));
 
 /**
  * The old generation may grow this many percent over what the last full GC kept before the next

@@ -1,21 +1,20 @@
-import { type NatsSecurity, natsSecurityEnv, natsSecurityFrom } from "@gatehouse/bus";
+import type { NatsSecurity } from "@gatehouse/bus";
 import { env, parseEnv } from "@gatehouse/kit";
+import { baseEnv, toBaseConfig } from "@gatehouse/service-host";
 import { z } from "zod";
 
 const schema = z.object({
-  LOG_LEVEL: env.logLevel(),
+  /** The launcher reads what every service reads (it hands the same environment to each). */
+  ...baseEnv,
   /** NATS to use; when unset, 127.0.0.1:4222 if it answers, else a nats-server from PATH. */
-  NATS_URL: env.natsUrl().optional(),
-  /** Credentials and TLS for NATS_URL or a server on 127.0.0.1:4222 (not for one it starts itself). */
-  ...natsSecurityEnv,
-  GATEHOUSE_DATA_DIR: z.string().min(1).default(".gatehouse"),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  NATS_URL: env.optionalNatsUrl(),
   PATH: z.string().default(""),
 });
 
 export interface LauncherConfig {
   logLevel: string;
   natsUrl: string | undefined;
+  /** Credentials and TLS for NATS_URL or a server on 127.0.0.1:4222 (not for one it starts itself). */
   natsSecurity: NatsSecurity;
   dataDir: string;
   otlpEndpoint: string | undefined;
@@ -26,12 +25,13 @@ export interface LauncherConfig {
 
 export function loadConfig(environment: Record<string, string | undefined>): LauncherConfig {
   const e = parseEnv(schema, environment);
+  const base = toBaseConfig({ ...e, NATS_URL: e.NATS_URL ?? "" });
   return {
-    logLevel: e.LOG_LEVEL,
+    logLevel: base.logLevel,
     natsUrl: e.NATS_URL,
-    natsSecurity: natsSecurityFrom(e, e.NATS_URL),
-    dataDir: e.GATEHOUSE_DATA_DIR,
-    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    natsSecurity: base.natsSecurity,
+    dataDir: base.dataDir,
+    otlpEndpoint: base.otlpEndpoint,
     path: e.PATH,
     env: environment,
   };

@@ -45,4 +45,16 @@ describe("SseParser", () => {
     const parser = new SseParser();
     expect([...parser.push("data: tail"), ...parser.end()]).toEqual([{ event: "message", data: "tail" }]);
   });
+
+  it("hands each push its own events: a later push does not change an earlier answer", () => {
+    const parser = new SseParser();
+    const first = parser.push("data: a\n");
+    const second = parser.push("\ndata: b\n\n");
+    expect(first).toEqual([]);
+    expect(second).toEqual([
+      { event: "message", data: "a" },
+      { event: "message", data: "b" },
+    ]);
+    expect(parser.end()).toEqual([]);
+  });
 });

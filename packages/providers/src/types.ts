@@ -1,16 +1,14 @@
-import type { ProviderType } from "@gatehouse/contracts";
+import type { Dialect, Operation, ProviderType, Usage } from "@gatehouse/contracts";
 import type { EgressPolicy } from "@gatehouse/egress";
 import type { OpenAIChatChunk, OpenAIChatRequest, OpenAIChatResponse } from "./openai-compatible/wire.js";
 import type { ResponsesInputItem } from "./openai-responses/wire.js";
 
-/** What the caller asked for. `responses` is OpenAI's Responses API (`POST /v1/responses`). */
-export type Operation = "chat" | "embeddings" | "completions" | "responses";
-
-/** The caller's API dialect: `/v1/chat/completions` & co. speak `openai`, `/v1/messages` speaks `anthropic`. */
-export type Dialect = "openai" | "anthropic";
-
-/** The catalog of provider types lives in contracts (dispatch stores it); the registry must cover every one. */
-export type { ProviderType } from "@gatehouse/contracts";
+/**
+ * The vocabulary lives in contracts: the operation and dialect travel in ingress's invoke envelope,
+ * usage in the usage records, and the catalog of provider types is what dispatch stores (the
+ * registry must cover every one).
+ */
+export type { Dialect, Operation, ProviderType, Usage } from "@gatehouse/contracts";
 
 /** A decrypted provider account as dispatch loads it. */
 export interface ProviderAccount {
@@ -41,16 +39,6 @@ export interface ResponsesState {
   items: ReadonlyMap<string, ResponsesInputItem>;
   /** Whether the answer will be kept (shown as the Response object's `store`). */
   store: boolean;
-}
-
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  /** Prompt tokens served from the provider's cache, where it says (included in promptTokens). */
-  cachedTokens?: number;
-  /** Completion tokens spent on reasoning, where it says (included in completionTokens). */
-  reasoningTokens?: number;
 }
 
 /** What a Responses call produced, for recording its owner and (translated) keeping it. */

@@ -18,7 +18,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  registry?.close();
   await ingressSide?.drain();
   await dispatchSide?.drain();
 });

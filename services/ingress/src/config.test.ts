@@ -26,4 +26,18 @@ describe("ingress config", () => {
     expect(() => loadConfig({ FAILED_AUTH_BURST: "0" })).toThrow(/FAILED_AUTH_BURST/);
     expect(() => loadConfig({ CATALOG_CACHE_MAX_MODELS: "1000" })).toThrow(/CATALOG_CACHE_MAX_MODELS/);
   });
+
+  it("reads the base environment every process shares, with a longer shutdown for streams", () => {
+    const c = loadConfig({ LOG_LEVEL: "warn", GATEHOUSE_PREFIX: "tenant-a", NATS_TOKEN: "t" });
+    expect([c.logLevel, c.prefix, c.natsUrl, c.otlpEndpoint]).toEqual([
+      "warn",
+      "tenant-a",
+      "nats://127.0.0.1:4222",
+      undefined,
+    ]);
+    expect(c.natsSecurity.auth).toEqual({ method: "token", token: "t" });
+    expect(c.shutdownTimeoutMs).toBe(15_000);
+    expect(() => loadConfig({ GATEHOUSE_PREFIX: "a.b" })).toThrow(/GATEHOUSE_PREFIX/);
+    expect(() => loadConfig({ SHUTDOWN_TIMEOUT_MS: "0" })).toThrow(/SHUTDOWN_TIMEOUT_MS/);
+  });
 });

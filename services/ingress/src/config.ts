@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
-import { type NatsSecurity, natsSecurityEnv, natsSecurityFrom } from "@gatehouse/bus";
-import { env, parseEnv } from "@gatehouse/kit";
+import { type BusConfig, busEnv, toBusConfig } from "@gatehouse/bus";
+import { env, type ProcessConfig, parseEnv, processEnv, toProcessConfig } from "@gatehouse/kit";
 import { z } from "zod";
 
 const TRUST_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
@@ -35,18 +35,13 @@ const trustProxy = z
   });
 
 const schema = z.object({
-  /** pino level. */
-  LOG_LEVEL: env.logLevel(),
+  /** Shutdown may take 15 s here: in-flight streams are finished first. */
+  ...processEnv(15_000),
+  ...busEnv,
   /** HTTP port; 0 picks a free one (tests). */
   PORT: env.port(8080),
   /** Interface to listen on; containers set 0.0.0.0. */
   HOST: z.string().min(1).default("127.0.0.1"),
-  /** NATS server(s), comma-separated. */
-  NATS_URL: env.natsUrl(),
-  /** NATS credentials and TLS: NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS, NATS_NKEY_SEED(_FILE), NATS_TLS_*. */
-  ...natsSecurityEnv,
-  /** First subject token of every subject (see docs/architecture.md). */
-  GATEHOUSE_PREFIX: env.prefix(),
   /** Largest accepted request body. Must stay below the NATS server's max_payload (1 MiB by default). */
   BODY_LIMIT_BYTES: z.coerce
     .number()
@@ -89,19 +84,11 @@ const schema = z.object({
   KEY_CACHE_MAX_KEYS: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   /** Unknown keys cached, apart from the valid ones so a flood of them evicts none. */
   KEY_CACHE_MAX_UNKNOWN: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
-  /** Starts the OpenTelemetry SDK when set. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
-  /** How long shutdown may take (in-flight streams included). */
-  SHUTDOWN_TIMEOUT_MS: env.positiveMs(15_000),
 });
 
-export interface IngressConfig {
-  logLevel: string;
+export interface IngressConfig extends ProcessConfig, BusConfig {
   port: number;
   host: string;
-  natsUrl: string;
-  natsSecurity: NatsSecurity;
-  prefix: string;
   bodyLimitBytes: number;
   busTimeoutMs: number;
   adminTimeoutMs: number;
@@ -118,19 +105,15 @@ export interface IngressConfig {
   failedAuth: { burst: number; refillPerMinute: number; maxAddresses: number };
   keyCacheMaxKeys: number;
   keyCacheMaxUnknown: number;
-  otlpEndpoint: string | undefined;
-  shutdownTimeoutMs: number;
 }
 
 export function loadConfig(environment: Record<string, string | undefined>): IngressConfig {
   const e = parseEnv(schema, environment);
   return {
-    logLevel: e.LOG_LEVEL,
+    ...toProcessConfig(e),
+    ...toBusConfig(e),
     port: e.PORT,
     host: e.HOST,
-    natsUrl: e.NATS_URL,
-    natsSecurity: natsSecurityFrom(e, e.NATS_URL),
-    prefix: e.GATEHOUSE_PREFIX,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     busTimeoutMs: e.BUS_TIMEOUT_MS,
     adminTimeoutMs: e.ADMIN_TIMEOUT_MS,
@@ -150,7 +133,5 @@ export function loadConfig(environment: Record<string, string | undefined>): Ing
     },
     keyCacheMaxKeys: e.KEY_CACHE_MAX_KEYS,
     keyCacheMaxUnknown: e.KEY_CACHE_MAX_UNKNOWN,
-    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { generateSecret, signature, signedHeaders, verify } from "./signature.js";
 
@@ -42,5 +43,16 @@ describe("Standard Webhooks signatures", () => {
     expect(verify([s], headers, body, new Date(now.getTime() - 301_000))).toBe("bad_timestamp");
     expect(verify([s], { ...headers, timestamp: "soon" }, body, now)).toBe("bad_timestamp");
     expect(verify([], headers, body, now)).toBe("bad_signature");
+  });
+
+  it("signs the body's bytes as they are, multi-byte UTF-8 included", () => {
+    const secret = generateSecret();
+    const raw = Buffer.from('{"name":"Zoë — 東京 🚀"}');
+    const mac = createHmac("sha256", Buffer.from(secret.slice("whsec_".length), "base64"))
+      .update(`msg_4.${SPEC_TS}.`)
+      .update(raw)
+      .digest("base64");
+    expect(signature(secret, "msg_4", SPEC_TS, raw)).toBe(`v1,${mac}`);
+    expect(signature(secret, "msg_4", SPEC_TS, new Uint8Array(raw))).toBe(`v1,${mac}`);
   });
 });

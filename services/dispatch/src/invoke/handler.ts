@@ -4,11 +4,12 @@ import {
   INVOKE_ACTION,
   InvokeMeta,
   invokeCancelSubject,
+  type Usage,
   type UsageRecord,
 } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
-import { type InvokeResult, NOT_CANCELLABLE, type Usage } from "@gatehouse/providers";
-import type { NatsConnection, ServiceMsg, Subscription } from "nats";
+import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
+import type { NatsConnection, ServiceMsg } from "nats";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
 import type { ProviderClients } from "./clients.js";
 import type { UsagePublisher } from "./usage.js";
@@ -38,11 +39,11 @@ const MAX_EARLY_CANCELS = 10_000;
 export class CancelRegistry {
   private readonly live = new Map<string, AbortController>();
   private readonly early = new Map<string, number>();
-  private readonly sub: Subscription;
 
   constructor(nc: NatsConnection, prefix: string) {
     const base = invokeCancelSubject(prefix, "");
-    this.sub = nc.subscribe(`${base}*`, {
+    // Lives as long as the connection: the service stops by draining it.
+    nc.subscribe(`${base}*`, {
       callback: (err, msg) => {
         if (!err) this.cancel(msg.subject.slice(base.length));
       },
@@ -58,10 +59,6 @@ export class CancelRegistry {
     }
     if (!abort.signal.aborted) this.live.set(token, abort);
     return () => this.live.delete(token);
-  }
-
-  close(): void {
-    this.sub.unsubscribe();
   }
 
   private cancel(token: string): void {
@@ -85,22 +82,15 @@ export class CancelRegistry {
  * contracts/invoke.ts). The account named there is the only target — nothing in the body can change it.
  */
 export function invokeRoute(deps: InvokeDeps): RawRoute {
-  const inflight = new Set<Promise<void>>();
   const cancels = new CancelRegistry(deps.nc, deps.prefix);
-  const route: RawRoute & { inflight: Set<Promise<void>> } = {
+  return {
     raw: true,
     service: "dispatch",
     action: INVOKE_ACTION,
-    inflight,
     handler: (msg) => {
-      const done = handleInvoke(deps, cancels, msg).catch((err: unknown) =>
-        deps.logger.error({ err }, "invoke failed"),
-      );
-      inflight.add(done);
-      void done.finally(() => inflight.delete(done));
+      handleInvoke(deps, cancels, msg).catch((err: unknown) => deps.logger.error({ err }, "invoke failed"));
     },
   };
-  return route;
 }
 
 function parseMeta(metaJson: string): InvokeMeta {

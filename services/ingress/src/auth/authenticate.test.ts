@@ -1,4 +1,4 @@
-import type { AccessEventEnvelope, ValidateResponse } from "@gatehouse/contracts";
+import type { AccessEventEnvelope, Dialect, ValidateResponse } from "@gatehouse/contracts";
 import { generateKey, hashKey } from "@gatehouse/keys";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { describe, expect, it } from "vitest";
@@ -62,7 +62,7 @@ function harness(answers: Array<ValidateResponse | (() => ValidateResponse)>) {
   );
   async function run(
     key: string | undefined,
-    dialect: "openai" | "anthropic" = "openai",
+    dialect: Dialect = "openai",
     header = "authorization",
     ip = "203.0.113.7",
   ) {

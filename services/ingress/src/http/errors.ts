@@ -1,11 +1,9 @@
-import { ERROR_CATALOG, type ErrorCode, type ErrorType, GatehouseError } from "@gatehouse/contracts";
+import { type Dialect, ERROR_CATALOG, type ErrorCode, GatehouseError } from "@gatehouse/contracts";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-
-/** The API dialect a route answers in; set per route with `config: { dialect }`. */
-export type Dialect = "openai" | "anthropic";
 
 declare module "fastify" {
   interface FastifyContextConfig {
+    /** The API dialect a route answers in (errors included). */
     dialect?: Dialect;
   }
 }
@@ -19,21 +17,12 @@ export function openAIErrorBody(code: ErrorCode, message: string, param: string 
   return { error: { message, type: ERROR_CATALOG[code].type, param, code } };
 }
 
-const ANTHROPIC_TYPES: Record<ErrorType, string> = {
-  invalid_request_error: "invalid_request_error",
-  authentication_error: "authentication_error",
-  permission_error: "permission_error",
-  not_found_error: "not_found_error",
-  rate_limit_error: "rate_limit_error",
-  request_too_large: "request_too_large",
-  api_error: "api_error",
-  overloaded_error: "overloaded_error",
-  timeout_error: "timeout_error",
-};
-
-/** Anthropic error JSON: `{"type":"error","error":{"type","message"}}`. */
+/**
+ * Anthropic error JSON: `{"type":"error","error":{"type","message"}}`. The catalog's error types are
+ * Anthropic's own names (OpenAI's `type` uses the same ones), so they go out as they are.
+ */
 export function anthropicErrorBody(code: ErrorCode, message: string) {
-  return { type: "error", error: { type: ANTHROPIC_TYPES[ERROR_CATALOG[code].type], message } };
+  return { type: "error", error: { type: ERROR_CATALOG[code].type, message } };
 }
 
 export function errorBody(dialect: Dialect, code: ErrorCode, message: string) {

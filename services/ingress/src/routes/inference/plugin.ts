@@ -1,4 +1,4 @@
-import { type Dialect, GatehouseError, type Operation } from "@gatehouse/contracts";
+import { type Dialect, GatehouseError, type ModelKind, type Operation } from "@gatehouse/contracts";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import secureJson from "secure-json-parse";
 import { type Caller, callerOf } from "../../auth/caller.js";
@@ -14,8 +14,6 @@ export type AuthorizeModel = (
   caller: Caller,
   model: string,
 ) => Promise<Target & { kind: ModelKind }>;
-
-type ModelKind = "chat" | "embedding" | "completion";
 
 const ALLOWED_KINDS: Record<Operation | "messages", readonly ModelKind[]> = {
   chat: ["chat"],

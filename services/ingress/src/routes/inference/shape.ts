@@ -1,4 +1,4 @@
-import { GatehouseError, type Operation } from "@gatehouse/contracts";
+import { GatehouseError, MODEL_ID_MAX, type Operation } from "@gatehouse/contracts";
 
 /**
  * A cheap shape check at the edge: enough to refuse nonsense with a clear 400 in the caller's
@@ -23,7 +23,7 @@ export function checkShape(body: unknown, operation: Operation | "messages"): In
   const model = body.model;
   if (typeof model !== "string" || model.length === 0)
     fail("'model' is required and must be a string", "model");
-  if (model.length > 320) fail("'model' is too long", "model");
+  if (model.length > MODEL_ID_MAX) fail("'model' is too long", "model");
   const stream = body.stream;
   if (stream !== undefined && stream !== null && typeof stream !== "boolean")
     fail("'stream' must be a boolean", "stream");

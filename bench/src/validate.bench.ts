@@ -1,6 +1,6 @@
 /**
- * Validation latency: `pnpm --filter @gatehouse/auth bench` (or `npx vitest bench --run --project auth`
- * from the repo root). Needs Postgres and NATS as the integration tests do. Prints p50/p99 per case.
+ * Validation latency: `pnpm bench:validate` (= `npx vitest bench --run --project bench validate` from
+ * the repo root). Needs Postgres and NATS as the integration tests do. Prints p50/p99 per case.
  *
  * - cold: ingress's authenticator with no usable cache, so every call is parse + SHA-256 + one
  *   `auth.validate` round trip over NATS + one indexed Postgres read in auth.
@@ -8,17 +8,56 @@
  * - warm: the same authenticator with a trusted feed and the answer cached: no I/O at all.
  */
 
-import { authAdminPatsCreate, authValidate } from "@gatehouse/contracts";
-import { hashKey } from "@gatehouse/keys";
+import { buildApp as buildAuth, loadConfig as loadAuthConfig, testIdentities } from "@gatehouse/auth";
+import { BusClient } from "@gatehouse/bus";
+import { type Actor, authAdminPatsCreate, authValidate } from "@gatehouse/contracts";
+// The bench measures ingress's authenticator against a real auth service: the one place the two
+// meet outside NATS, through each service's package entry, and not shipped.
+import { createAuthenticator, type IngressContext, loadConfig } from "@gatehouse/ingress";
+import { generateKey, hashKey, mintKey } from "@gatehouse/keys";
+import { createLogger } from "@gatehouse/kit";
+import { createTestDatabase, testNatsUrl, testPrefix } from "@gatehouse/testkit";
+import { connect } from "nats";
 import { afterAll, beforeAll, bench, describe } from "vitest";
-// The bench measures ingress's authenticator against a real auth service; it is the only place
-// the two meet outside NATS, and it is not shipped.
-import { createAuthenticator } from "../../ingress/src/auth/authenticate.js";
-import { loadConfig } from "../../ingress/src/config.js";
-import type { IngressContext } from "../../ingress/src/context.js";
-import { type AuthHarness, startAuth } from "../test/harness.js";
 
-let h: AuthHarness;
+interface AuthUnderTest {
+  client: BusClient;
+  admin: Actor;
+  stop(): Promise<void>;
+}
+
+/** The auth service on its own database and subject prefix, bootstrapped with a known admin key. */
+async function startAuth(): Promise<AuthUnderTest> {
+  const database = await createTestDatabase();
+  const prefix = testPrefix();
+  const natsUrl = await testNatsUrl();
+  const adminKey = generateKey("pat");
+  const service = buildAuth(
+    loadAuthConfig({
+      NATS_URL: natsUrl,
+      GATEHOUSE_PREFIX: prefix,
+      DATABASE_URL: database.url,
+      GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey,
+      AUTH_LAST_USED_FLUSH_MS: "1000",
+    }),
+    { logger: createLogger({ level: "warn", service: "auth" }), print: () => {} },
+  );
+  await service.start();
+  const nc = await connect({ servers: natsUrl });
+  const client = new BusClient(nc, prefix);
+  const { admin } = await testIdentities(client, adminKey);
+  return {
+    client,
+    admin,
+    async stop() {
+      await nc.close();
+      await service.stop();
+      await database.drop();
+    },
+  };
+}
+
+let h: AuthUnderTest;
 let key = "";
 const samples: Record<string, number[]> = { cold: [], bus: [], warm: [] };
 
@@ -49,8 +88,10 @@ let cold: ReturnType<typeof authenticator>;
 let warm: ReturnType<typeof authenticator>;
 
 beforeAll(async () => {
-  h = await startAuth({ AUTH_LAST_USED_FLUSH_MS: "1000" });
-  key = (await h.client.request(authAdminPatsCreate, { actor: h.admin, name: "bench" })).key;
+  h = await startAuth();
+  const { key: minted, ...form } = mintKey("pat");
+  await h.client.request(authAdminPatsCreate, { actor: h.admin, name: "bench", ...form });
+  key = minted;
   cold = authenticator(false);
   warm = authenticator(true);
   await warm.call(undefined as never, request(), {} as FastifyReply);
