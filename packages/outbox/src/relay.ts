@@ -105,7 +105,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
           event: row.payload,
         };
         await js.publish(accessEventSubject(prefix, source), encodeJson(envelope), {
-          msgID: `${source}:${row.sequence}`,
+          msgID: `${source}:${row.sequence}:${row.createdAt}`,
         });
         await db.update(table).set({ publishedAt: sql`now()` }).where(eq(table.sequence, row.sequence));
         // Sequences have no gaps and rows go out in order: everything up to this one is in the stream.
@@ -143,6 +143,8 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
           await publishUpTo(p);
           published = p.published >= p.committed;
         } catch (err) {
+          // The stream may be gone (deleted by an operator): make sure of it again on the next pass.
+          streamReady = false;
           log.warn(
             { err, committed: p.committed, published: p.published },
             "outbox relay could not publish; will retry",

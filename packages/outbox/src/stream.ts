@@ -22,7 +22,8 @@ export async function ensureAccessEventStream(jsm: JetStreamManager, prefix: str
       storage: StorageType.File,
       retention: RetentionPolicy.Limits,
       max_age: nanos(7 * 24 * 3600 * 1000),
-      // The relay's msg id is `<source>:<sequence>`: a re-publish after a crash is dropped.
+      // The relay's msg id is `<source>:<sequence>:<created_at>`: a re-publish after a crash is
+      // dropped, but not a new event that reuses a sequence after the source's history was reset.
       duplicate_window: nanos(10 * 60 * 1000),
     });
   } catch (err) {

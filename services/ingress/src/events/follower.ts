@@ -63,6 +63,8 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
   let presenceTimer: NodeJS.Timeout | undefined;
   let overdueTimer: NodeJS.Timeout | undefined;
   const lastLookup: Partial<Record<EventSource, number>> = {};
+  /** Per source: what was applied when its overdue events were last found in the stream, undelivered. */
+  const undelivered: Partial<Record<EventSource, number | undefined>> = {};
 
   function reset(reason: string): void {
     epoch++;
@@ -96,12 +98,21 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
 
   function onHeartbeat(hb: FeedHeartbeat): void {
     // A relay that predates `publishedSequence` heartbeats only once it has published everything.
-    ledger.heartbeat(
+    const outcome = ledger.heartbeat(
       hb.source,
       hb.committedSequence,
       hb.publishedSequence ?? hb.committedSequence,
       Date.now(),
     );
+    if (outcome === "ok") return;
+    log.warn(
+      { source: hb.source, committed: hb.committedSequence, applied: ledger.applied(hb.source) },
+      outcome === "rewound"
+        ? "access-event source went backwards (history reset?)"
+        : "following the access-event source's new history",
+    );
+    reset(outcome === "rewound" ? "source sequence went backwards" : "source history restarted");
+    wakeWaiters(hb.source);
   }
 
   function trusted(): boolean {
@@ -120,7 +131,20 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
       if (now - (lastLookup[source] ?? 0) < leaseMs) continue;
       lastLookup[source] = now;
       const held = await lastAccessEventSequence(jsm, stream, prefix, source);
-      if (held >= published) continue; // in the stream: the consumer will deliver it; stay untrusted
+      if (held >= published) {
+        // In the stream: the consumer should deliver it; stay untrusted. Still not delivered a lease
+        // later, with nothing applied meanwhile: the consumer is stuck — the stream was deleted and
+        // made again, and its positions started over below where the consumer stands. Follow anew.
+        const applied = ledger.applied(source);
+        if (undelivered[source] !== applied) {
+          undelivered[source] = applied;
+          continue;
+        }
+        delete undelivered[source];
+        await refollow(`${source}'s events are in the stream but are not delivered`);
+        return;
+      }
+      delete undelivered[source];
       log.warn({ source, held, published }, "access events no longer in the stream");
       reset("events lost from the stream");
       ledger.rebase(source, published, Date.now());
@@ -128,7 +152,21 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
     }
   }
 
-  async function consume(): Promise<void> {
+  /**
+   * Drop every cached positive and read the stream again from its current end, counting what it
+   * holds as applied: whatever is cached afterwards was fetched after those events committed.
+   */
+  async function refollow(reason: string): Promise<void> {
+    log.warn({ reason }, "following the access-event stream anew");
+    reset(reason);
+    const old = messages;
+    messages = undefined;
+    await old?.close()?.catch(() => {});
+    await consume(true);
+    for (const source of ledger.sources) wakeWaiters(source);
+  }
+
+  async function consume(again = false): Promise<void> {
     jsm = await bus.nc.jetstreamManager();
     stream = await ensureAccessEventStream(jsm, prefix);
     // Read after the stream's current end, and take each source's baseline from what the stream
@@ -136,15 +174,18 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
     // published between the two steps is delivered and recognised as already counted.
     const end = (await jsm.streams.info(stream)).state.last_seq;
     for (const source of ledger.sources) {
-      ledger.baseline(source, await lastAccessEventSequence(jsm, stream, prefix, source), Date.now());
+      const held = await lastAccessEventSequence(jsm, stream, prefix, source);
+      if (again) ledger.rebase(source, held, Date.now());
+      else ledger.baseline(source, held, Date.now());
     }
     const consumer = await bus.nc.jetstream().consumers.get(stream, {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: end + 1,
     });
-    messages = await consumer.consume();
+    const iter = await consumer.consume();
+    messages = iter;
     void (async () => {
-      for await (const m of messages) {
+      for await (const m of iter) {
         let parsed: ReturnType<typeof AccessEventEnvelope.safeParse>;
         try {
           parsed = AccessEventEnvelope.safeParse(m.json());
@@ -262,8 +303,15 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
       announce();
       presenceTimer = setInterval(announce, options.presenceIntervalMs);
       presenceTimer.unref();
+      let recovering = false;
       overdueTimer = setInterval(() => {
-        recoverLost().catch((err: unknown) => log.warn({ err }, "could not look up the access-event stream"));
+        if (recovering) return;
+        recovering = true;
+        recoverLost()
+          .catch((err: unknown) => log.warn({ err }, "could not look up the access-event stream"))
+          .finally(() => {
+            recovering = false;
+          });
       }, leaseMs / 2);
       overdueTimer.unref();
       log.info({ replica, stream, leaseMs }, "following access events");
