@@ -32,7 +32,7 @@ export class ReplyMux {
     this.sub = nc.subscribe(`${this.base}*`, {
       callback: (err, msg) => {
         if (err) return;
-        this.pending.get(msg.subject.slice(this.base.length))?.deliver(msg);
+        this.pending.get(msg.subject.slice(this.base.length))?.settle(msg);
       },
     });
     // The server refuses a publish this user may not make with an error, not a reply: fail the
@@ -51,7 +51,8 @@ export class ReplyMux {
   private refused(subject: string): void {
     for (const p of this.pending.values()) {
       if (p.subject !== subject) continue;
-      p.fail(
+      p.settle(
+        undefined,
         new GatehouseError("service_unavailable", `the ${this.service} service is unavailable`, {
           detail: `nats: permissions violation for publish to ${subject}`,
         }),
@@ -66,39 +67,40 @@ export class ReplyMux {
   }
 
   /** One request, one reply frame (`result` or `error`; anything else is the caller's to refuse). */
-  async request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<SequencedFrame> {
-    return toFrame(await this.requestMsg(subject, payload, timeoutMs), this.service);
+  request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<SequencedFrame> {
+    return this.call(subject, payload, timeoutMs, undefined, this.readFrame);
   }
 
   /** One request, its reply as it came; "no responders" and the timeout are thrown as catalog errors. */
   requestMsg(subject: string, payload: Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
+    return this.call(subject, payload, timeoutMs, headers, this.readMsg);
+  }
+
+  private call<T>(
+    subject: string,
+    payload: Uint8Array,
+    timeoutMs: number,
+    headers: MsgHdrs | undefined,
+    read: (msg: Msg) => T,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const token = (++this.counter).toString(36);
       const timer = setTimeout(() => {
         this.pending.delete(token);
         reject(this.timeout(`no reply within ${timeoutMs} ms`));
       }, timeoutMs);
-      const fail = (err: unknown) => {
-        clearTimeout(timer);
-        this.pending.delete(token);
-        reject(err);
-      };
       this.pending.set(token, {
         subject,
-        deliver: (msg) => {
-          if (msg.data.byteLength === 0 && msg.headers?.code === 503) {
-            fail(
-              new GatehouseError("service_unavailable", `the ${this.service} service is unavailable`, {
-                detail: "nats: no responders",
-              }),
-            );
-            return;
-          }
+        settle: (msg, err) => {
           clearTimeout(timer);
           this.pending.delete(token);
-          resolve(msg);
+          if (msg === undefined) return reject(err);
+          try {
+            resolve(read(msg));
+          } catch (readErr) {
+            reject(readErr);
+          }
         },
-        fail,
       });
       try {
         this.nc.publish(
@@ -114,6 +116,17 @@ export class ReplyMux {
     });
   }
 
+  private readonly readFrame = (msg: Msg): SequencedFrame => toFrame(msg, this.service);
+
+  private readonly readMsg = (msg: Msg): Msg => {
+    if (msg.data.byteLength === 0 && msg.headers?.code === 503) {
+      throw new GatehouseError("service_unavailable", `the ${this.service} service is unavailable`, {
+        detail: "nats: no responders",
+      });
+    }
+    return msg;
+  };
+
   /**
    * A streamed request: yields frames in order until `result`, `end` or `error`. A missing sequence
    * number, "no responders", or silence past the timeouts end the iteration with an error.
@@ -121,7 +134,10 @@ export class ReplyMux {
   stream(subject: string, payload: Uint8Array, options: FrameStreamOptions): AsyncIterableIterator<Frame> {
     const token = (++this.counter).toString(36);
     const stream = new FrameStream(options, this.service, () => this.pending.delete(token), this.timeout);
-    this.pending.set(token, { subject, deliver: (msg) => stream.push(msg), fail: (err) => stream.fail(err) });
+    this.pending.set(token, {
+      subject,
+      settle: (msg, err) => (msg === undefined ? stream.fail(err) : stream.push(msg)),
+    });
     try {
       this.nc.publish(subject, payload, { reply: this.base + token });
     } catch (err) {
@@ -157,8 +173,8 @@ export function inboxPrefixOf(nc: NatsConnection): string | undefined {
 /** A request waiting for its reply, and the subject it was sent on (to match a refused publish). */
 interface Pending {
   subject: string;
-  deliver(msg: Msg): void;
-  fail(err: unknown): void;
+  /** The reply, or (no message) the error that ends the request. */
+  settle(msg: Msg | undefined, err?: unknown): void;
 }
 
 type Waiter = { resolve: (r: IteratorResult<Frame>) => void; reject: (err: unknown) => void };
