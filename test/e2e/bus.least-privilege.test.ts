@@ -93,6 +93,14 @@ describe("the bus with infra/nats/nats.conf: every service its own user and subj
     expect(log).toContain(violation("ingress", "gatehouse.v1.events.heartbeat.auth"));
     expect(log).toContain(violation("ingress", "gatehouse.v1.auth.validate", "Subscription"));
     expect(answering.isClosed()).toBe(true);
+    // Nor create the access-event stream (whoever creates it chooses where the server republishes).
+    await expect(
+      (await nc.jetstreamManager()).streams.add({
+        name: "gatehouse_access_events",
+        subjects: ["gatehouse.v1.events.access.*"],
+      }),
+    ).rejects.toBeDefined();
+    expect(nats.log()).toContain(violation("ingress", "$JS.API.STREAM.CREATE.gatehouse_access_events"));
     const after = (await (await nc.jetstreamManager()).streams.info("gatehouse_access_events")).state;
     expect(after.last_seq).toBe(before.last_seq);
   });
@@ -213,6 +221,7 @@ describe("the bus with infra/nats/nats.conf: every service its own user and subj
         violation("ingress", "gatehouse.v1.events.heartbeat.auth"),
         violation("ingress", "gatehouse.v1.auth.validate", "Subscription"),
         violation("ingress", "_INBOX.acl.victim.1"),
+        violation("ingress", "$JS.API.STREAM.CREATE.gatehouse_access_events"),
         violation("dispatch", "_INBOX.ingress.auth.victim.1"),
       ]),
     );

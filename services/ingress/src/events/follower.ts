@@ -14,10 +14,13 @@ import {
   type SyncResponse,
 } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
-import { ensureAccessEventStream, lastAccessEventSequence } from "@gatehouse/outbox";
+import { awaitAccessEventStream, lastAccessEventSequence } from "@gatehouse/outbox";
 import { type ConsumerMessages, DeliverPolicy, type JetStreamManager, type Subscription } from "nats";
 import type { AccessFeed } from "./feed.js";
 import { FeedLedger } from "./ledger.js";
+
+/** How long a replica waits for the services to create the access-event stream before giving up. */
+const STREAM_WAIT_MS = 30_000;
 
 export interface FollowerOptions {
   bus: BusConnection;
@@ -166,9 +169,17 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
     for (const source of ledger.sources) wakeWaiters(source);
   }
 
-  async function consume(again = false): Promise<void> {
+  async function consume(again = false, onWait?: () => void): Promise<void> {
     jsm = await bus.nc.jetstreamManager();
-    stream = await ensureAccessEventStream(jsm, prefix);
+    // Never created here: ingress may only read the stream (infra/nats/nats.conf).
+    stream = await awaitAccessEventStream(jsm, prefix, {
+      timeoutMs: STREAM_WAIT_MS,
+      onWait: () => {
+        log.info("waiting for the access-event stream (auth, acl and dispatch create it)");
+        onWait?.();
+      },
+      stopped: () => !running,
+    });
     // Read after the stream's current end, and take each source's baseline from what the stream
     // holds for it: events this replica never receives are never counted as applied. A message
     // published between the two steps is delivered and recognised as already counted.
@@ -184,6 +195,7 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
     });
     const iter = await consumer.consume();
     messages = iter;
+    log.info({ replica, stream, leaseMs, from: end + 1 }, "following access events");
     void (async () => {
       for await (const m of iter) {
         let parsed: ReturnType<typeof AccessEventEnvelope.safeParse>;
@@ -198,6 +210,29 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
       }
     })().catch((err: unknown) => {
       if (running) log.error({ err }, "access-event consumer stopped");
+    });
+  }
+
+  /**
+   * Start following: resolves once following, or once it is waiting for the services to create the
+   * stream (it goes on waiting, and trying again, behind: until then no source has a baseline and
+   * nothing cached is trusted). A failure before any waiting — JetStream off, say — is thrown.
+   */
+  function follow(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let waiting = false;
+      const attempt = (): void => {
+        consume(false, () => {
+          waiting = true;
+          resolve();
+        }).then(resolve, (err: unknown) => {
+          if (!waiting) return reject(err);
+          if (!running) return;
+          log.error({ err }, "not following access events; trying again");
+          setTimeout(attempt, 1_000).unref();
+        });
+      };
+      attempt();
     });
   }
 
@@ -299,7 +334,7 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
           if (status.type === "reconnect") announce();
         }
       })();
-      await consume();
+      await follow();
       announce();
       presenceTimer = setInterval(announce, options.presenceIntervalMs);
       presenceTimer.unref();
@@ -314,7 +349,6 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
           });
       }, leaseMs / 2);
       overdueTimer.unref();
-      log.info({ replica, stream, leaseMs }, "following access events");
     },
     async stop() {
       running = false;
