@@ -57,6 +57,14 @@ describe("docker-compose.yml: only the load balancer faces the host", () => {
     expect(networksOf("acl").every(internal)).toBe(true);
   });
 
+  it("does not serve /metrics on the published port", () => {
+    const nginx = readFileSync(
+      fileURLToPath(new URL("../../infra/nginx/nginx.conf", import.meta.url)),
+      "utf8",
+    );
+    expect(nginx).toMatch(/location = \/metrics \{ return 404; \}/);
+  });
+
   it("runs dispatch outside local mode, so it needs a real master key", () => {
     expect(compose.services.dispatch?.environment?.GATEHOUSE_LOCAL_MODE).toBe("false");
   });
