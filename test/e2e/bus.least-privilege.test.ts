@@ -93,8 +93,51 @@ describe("the bus with infra/nats/nats.conf: every service its own user and subj
     expect(log).toContain(violation("ingress", "gatehouse.v1.events.heartbeat.auth"));
     expect(log).toContain(violation("ingress", "gatehouse.v1.auth.validate", "Subscription"));
     expect(answering.isClosed()).toBe(true);
+    // Nor create the access-event stream (whoever creates it chooses where the server republishes).
+    await expect(
+      (await nc.jetstreamManager()).streams.add({
+        name: "gatehouse_access_events",
+        subjects: ["gatehouse.v1.events.access.*"],
+      }),
+    ).rejects.toBeDefined();
+    expect(nats.log()).toContain(violation("ingress", "$JS.API.STREAM.CREATE.gatehouse_access_events"));
     const after = (await (await nc.jetstreamManager()).streams.info("gatehouse_access_events")).state;
     expect(after.last_seq).toBe(before.last_seq);
+  });
+
+  it("does not let the ingress user answer what a service asked: it may reply on sync inboxes only", async () => {
+    // acl's own requests (auth.actor.verify among them) are answered on `_INBOX.acl.<id>.<token>`.
+    const acl = await as("acl");
+    const heard: string[] = [];
+    acl.subscribe("_INBOX.acl.victim.*", { callback: (_err, msg) => heard.push(msg.subject) });
+    acl.subscribe("_INBOX.acl.sync.victim", { callback: (_err, msg) => heard.push(msg.subject) });
+    await acl.flush();
+    const nc = await as("ingress");
+    const forged = encodeJson({ principal: { kind: "user", id: randomUUID(), role: "admin" } });
+    nc.publish("_INBOX.acl.victim.1", forged);
+    nc.publish("_INBOX.acl.sync.victim", encodeJson({ replica: "r", applied: true, waitedMs: 0 }));
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(nats.log()).toContain(violation("ingress", "_INBOX.acl.victim.1"));
+    expect(heard).toEqual(["_INBOX.acl.sync.victim"]);
+  });
+
+  it("does not let a service answer what ingress asked another: dispatch cannot pose as auth", async () => {
+    // dispatch sees ingress's reply subjects for what it is asked; auth's answers go elsewhere.
+    const ingress = await as("ingress");
+    const heard: string[] = [];
+    ingress.subscribe("_INBOX.ingress.auth.victim.*", { callback: (_err, msg) => heard.push(msg.subject) });
+    ingress.subscribe("_INBOX.ingress.dispatch.victim.*", {
+      callback: (_err, msg) => heard.push(msg.subject),
+    });
+    await ingress.flush();
+    const nc = await as("dispatch");
+    nc.publish("_INBOX.ingress.auth.victim.1", encodeJson({ valid: true }));
+    nc.publish("_INBOX.ingress.dispatch.victim.1", encodeJson({}));
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(nats.log()).toContain(violation("dispatch", "_INBOX.ingress.auth.victim.1"));
+    expect(heard).toEqual(["_INBOX.ingress.dispatch.victim.1"]);
   });
 
   it("refuses a forged actor at auth, acl and dispatch, even from the user allowed to ask them", async () => {
@@ -177,6 +220,9 @@ describe("the bus with infra/nats/nats.conf: every service its own user and subj
         violation("ingress", "gatehouse.v1.events.access.auth"),
         violation("ingress", "gatehouse.v1.events.heartbeat.auth"),
         violation("ingress", "gatehouse.v1.auth.validate", "Subscription"),
+        violation("ingress", "_INBOX.acl.victim.1"),
+        violation("ingress", "$JS.API.STREAM.CREATE.gatehouse_access_events"),
+        violation("dispatch", "_INBOX.ingress.auth.victim.1"),
       ]),
     );
   });

@@ -9,6 +9,7 @@ import {
 } from "@gatehouse/contracts";
 import { type Msg, type NatsConnection, type NatsError, headers as natsHeaders } from "nats";
 import { decodeJson, encodeJson } from "./codec.js";
+import { ReplyMux } from "./mux.js";
 import { injectTraceContext } from "./trace.js";
 
 export const SERVICE_ERROR_HEADER = "Nats-Service-Error";
@@ -35,6 +36,8 @@ export interface BusClientOptions {
  */
 export class BusClient {
   private readonly adminTimeoutMs: number;
+  /** One reply inbox per service asked (`replyInboxPrefix`): only that service may answer there. */
+  private readonly muxes = new Map<string, ReplyMux>();
 
   constructor(
     readonly nc: NatsConnection,
@@ -84,11 +87,13 @@ export class BusClient {
     }
     const h = natsHeaders();
     injectTraceContext(h);
+    let mux = this.muxes.get(service);
+    if (!mux) {
+      mux = new ReplyMux(this.nc, service);
+      this.muxes.set(service, mux);
+    }
     try {
-      return await this.nc.request(subject, data, {
-        timeout: options.timeoutMs ?? this.defaultTimeoutMs,
-        headers: h,
-      });
+      return await mux.requestMsg(subject, data, options.timeoutMs ?? this.defaultTimeoutMs, h);
     } catch (err) {
       throw transportError(err, service);
     }

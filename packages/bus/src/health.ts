@@ -1,5 +1,6 @@
 import { microServiceName, type ServiceName } from "@gatehouse/contracts";
-import type { NatsConnection } from "nats";
+import { createInbox, type NatsConnection } from "nats";
+import { replyInboxPrefix } from "./mux.js";
 
 /**
  * Ping one service through the NATS services API (`$SRV.PING.<name>`). Resolves true when at least one
@@ -12,7 +13,12 @@ export async function pingService(
   timeoutMs = 1_000,
 ): Promise<boolean> {
   try {
-    await nc.request(`$SRV.PING.${microServiceName(prefix, service)}`, undefined, { timeout: timeoutMs });
+    // On the inbox only `service` may answer (infra/nats/nats.conf), not the connection's shared one.
+    await nc.request(`$SRV.PING.${microServiceName(prefix, service)}`, undefined, {
+      timeout: timeoutMs,
+      noMux: true,
+      reply: createInbox(replyInboxPrefix(nc, service)),
+    });
     return true;
   } catch {
     return false;

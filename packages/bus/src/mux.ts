@@ -1,5 +1,5 @@
 import { GatehouseError } from "@gatehouse/contracts";
-import { createInbox, type Msg, type NatsConnection, type Subscription } from "nats";
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "nats";
 import { transportError } from "./client.js";
 import { type Frame, type SequencedFrame, toFrame } from "./frames.js";
 
@@ -17,22 +17,48 @@ export interface FrameStreamOptions {
  */
 export class ReplyMux {
   private readonly base: string;
-  private readonly pending = new Map<string, (msg: Msg) => void>();
+  private readonly pending = new Map<string, Pending>();
   private readonly sub: Subscription;
+  private readonly statuses: AsyncIterator<unknown> & { stop?: () => void };
   private counter = 0;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly service: string,
   ) {
-    // The connection's own inbox prefix: the server lets this service subscribe to that one only.
-    this.base = `${createInbox(inboxPrefixOf(nc))}.`;
+    // The connection's own inbox prefix (the server lets this service subscribe to that one only),
+    // then the service asked: the server lets only that service publish there.
+    this.base = `${createInbox(replyInboxPrefix(nc, service))}.`;
     this.sub = nc.subscribe(`${this.base}*`, {
       callback: (err, msg) => {
         if (err) return;
-        this.pending.get(msg.subject.slice(this.base.length))?.(msg);
+        this.pending.get(msg.subject.slice(this.base.length))?.settle(msg);
       },
     });
+    // The server refuses a publish this user may not make with an error, not a reply: fail the
+    // request that made it at once (as the client's own request() does) rather than at its timeout.
+    const statuses = nc.status();
+    this.statuses = statuses as unknown as ReplyMux["statuses"];
+    void (async () => {
+      for await (const status of statuses) {
+        const ctx = (status as { permissionContext?: { operation?: string; subject?: string } })
+          .permissionContext;
+        if (ctx?.operation === "publish" && ctx.subject) this.refused(ctx.subject);
+      }
+    })().catch(() => {});
+  }
+
+  private refused(subject: string): void {
+    for (const p of this.pending.values()) {
+      if (p.subject !== subject) continue;
+      p.settle(
+        undefined,
+        new GatehouseError("service_unavailable", `the ${this.service} service is unavailable`, {
+          detail: `nats: permissions violation for publish to ${subject}`,
+        }),
+      );
+      return;
+    }
   }
 
   /** Requests waiting for an answer (for tests and metrics). */
@@ -42,23 +68,46 @@ export class ReplyMux {
 
   /** One request, one reply frame (`result` or `error`; anything else is the caller's to refuse). */
   request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<SequencedFrame> {
+    return this.call(subject, payload, timeoutMs, undefined, this.readFrame);
+  }
+
+  /** One request, its reply as it came; "no responders" and the timeout are thrown as catalog errors. */
+  requestMsg(subject: string, payload: Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
+    return this.call(subject, payload, timeoutMs, headers, this.readMsg);
+  }
+
+  private call<T>(
+    subject: string,
+    payload: Uint8Array,
+    timeoutMs: number,
+    headers: MsgHdrs | undefined,
+    read: (msg: Msg) => T,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const token = (++this.counter).toString(36);
       const timer = setTimeout(() => {
         this.pending.delete(token);
         reject(this.timeout(`no reply within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(token, (msg) => {
-        clearTimeout(timer);
-        this.pending.delete(token);
-        try {
-          resolve(toFrame(msg, this.service));
-        } catch (err) {
-          reject(err);
-        }
+      this.pending.set(token, {
+        subject,
+        settle: (msg, err) => {
+          clearTimeout(timer);
+          this.pending.delete(token);
+          if (msg === undefined) return reject(err);
+          try {
+            resolve(read(msg));
+          } catch (readErr) {
+            reject(readErr);
+          }
+        },
       });
       try {
-        this.nc.publish(subject, payload, { reply: this.base + token });
+        this.nc.publish(
+          subject,
+          payload,
+          headers ? { reply: this.base + token, headers } : { reply: this.base + token },
+        );
       } catch (err) {
         clearTimeout(timer);
         this.pending.delete(token);
@@ -67,6 +116,17 @@ export class ReplyMux {
     });
   }
 
+  private readonly readFrame = (msg: Msg): SequencedFrame => toFrame(msg, this.service);
+
+  private readonly readMsg = (msg: Msg): Msg => {
+    if (msg.data.byteLength === 0 && msg.headers?.code === 503) {
+      throw new GatehouseError("service_unavailable", `the ${this.service} service is unavailable`, {
+        detail: "nats: no responders",
+      });
+    }
+    return msg;
+  };
+
   /**
    * A streamed request: yields frames in order until `result`, `end` or `error`. A missing sequence
    * number, "no responders", or silence past the timeouts end the iteration with an error.
@@ -74,7 +134,10 @@ export class ReplyMux {
   stream(subject: string, payload: Uint8Array, options: FrameStreamOptions): AsyncIterableIterator<Frame> {
     const token = (++this.counter).toString(36);
     const stream = new FrameStream(options, this.service, () => this.pending.delete(token), this.timeout);
-    this.pending.set(token, (msg) => stream.push(msg));
+    this.pending.set(token, {
+      subject,
+      settle: (msg, err) => (msg === undefined ? stream.fail(err) : stream.push(msg)),
+    });
     try {
       this.nc.publish(subject, payload, { reply: this.base + token });
     } catch (err) {
@@ -85,6 +148,7 @@ export class ReplyMux {
 
   close(): void {
     this.sub.unsubscribe();
+    this.statuses.stop?.();
     this.pending.clear();
   }
 
@@ -92,9 +156,25 @@ export class ReplyMux {
     new GatehouseError("service_timeout", `the ${this.service} service did not answer in time`, { detail });
 }
 
+/**
+ * Where `target`'s replies to this connection arrive: `<inbox prefix>.<target>`. Each service asked
+ * gets its own inboxes, and infra/nats/nats.conf lets only that service publish to them, so a
+ * service answering one request cannot forge the answer to a request sent to another.
+ */
+export function replyInboxPrefix(nc: NatsConnection, target: string): string {
+  return `${inboxPrefixOf(nc) ?? "_INBOX"}.${target}`;
+}
+
 /** The `inboxPrefix` the connection was opened with (the `nats` client keeps it in its options). */
 export function inboxPrefixOf(nc: NatsConnection): string | undefined {
   return (nc as unknown as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+}
+
+/** A request waiting for its reply, and the subject it was sent on (to match a refused publish). */
+interface Pending {
+  subject: string;
+  /** The reply, or (no message) the error that ends the request. */
+  settle(msg: Msg | undefined, err?: unknown): void;
 }
 
 type Waiter = { resolve: (r: IteratorResult<Frame>) => void; reject: (err: unknown) => void };

@@ -74,3 +74,12 @@ export function ingressSyncSubject(prefix: string): string {
 export function inboxPrefixFor(service: ServiceName | "local"): string {
   return `_INBOX.${service}`;
 }
+
+/**
+ * Where a revoking service collects ingress replicas' sync answers: `<inbox prefix>.sync.<id>`,
+ * apart from the inboxes its own requests' answers arrive on. The ingress user may publish to
+ * this one only, so it cannot answer (or forge) what a service asked auth, acl or dispatch.
+ */
+export function syncInboxPrefix(connectionInboxPrefix: string | undefined): string {
+  return `${connectionInboxPrefix ?? "_INBOX"}.sync`;
+}

@@ -1,4 +1,4 @@
-import { decodeJson, encodeJson } from "@gatehouse/bus";
+import { decodeJson, encodeJson, inboxPrefixOf } from "@gatehouse/bus";
 import {
   type EventSource,
   IngressPresence,
@@ -7,8 +7,9 @@ import {
   type Propagation,
   type SyncRequest,
   SyncResponse,
+  syncInboxPrefix,
 } from "@gatehouse/contracts";
-import { type NatsConnection, RequestStrategy, type Subscription } from "nats";
+import { createInbox, type NatsConnection, type Subscription } from "nats";
 
 /**
  * Tracks which ingress replicas are alive from their presence announcements, and asks all of them
@@ -62,12 +63,18 @@ export class IngressRoster {
     // window and count whoever answers, rather than stopping at the replicas known so far.
     const warm = Date.now() - this.createdAt >= 2 * this.presenceIntervalMs;
     if (expected.size > 0 || !warm) {
+      // Not requestMany: its replies come to the connection's shared inbox, where this service's own
+      // requests are answered too, and the ingress user may publish only to the sync inboxes.
+      const inbox = createInbox(syncInboxPrefix(inboxPrefixOf(this.nc)));
+      const maxWait = warm ? this.leaseMs : Math.min(this.leaseMs, 2 * this.presenceIntervalMs);
+      let timer: NodeJS.Timeout | undefined;
       try {
-        const replies = await this.nc.requestMany(ingressSyncSubject(this.prefix), encodeJson(request), {
-          strategy: RequestStrategy.Timer,
-          maxWait: warm ? this.leaseMs : Math.min(this.leaseMs, 2 * this.presenceIntervalMs),
-        });
+        const replies = this.nc.subscribe(inbox);
+        timer = setTimeout(() => replies.unsubscribe(), maxWait);
+        this.nc.publish(ingressSyncSubject(this.prefix), encodeJson(request), { reply: inbox });
         for await (const reply of replies) {
+          // "No responders" (a status message, no body): nobody is listening.
+          if (reply.data.length === 0 && reply.headers?.code === 503) break;
           const parsed = SyncResponse.safeParse(safeJson(reply.data));
           if (!parsed.success) continue;
           if (!warm) expected.add(parsed.data.replica);
@@ -75,8 +82,11 @@ export class IngressRoster {
           if (parsed.data.applied) confirmed.add(parsed.data.replica);
           if (warm && [...expected].every((r) => answered.has(r))) break;
         }
+        replies.unsubscribe();
       } catch {
-        // No responders or a closed connection: nothing confirmed; the lease still bounds staleness.
+        // A closed connection: nothing confirmed; the lease still bounds staleness.
+      } finally {
+        clearTimeout(timer);
       }
     }
     const complete = [...expected].every((r) => confirmed.has(r));

@@ -13,6 +13,9 @@ import type { NatsConnection } from "nats";
 import { ensureAccessEventStream } from "./stream.js";
 import type { OutboxTable } from "./table.js";
 
+/** How often an idle relay makes sure the access-event stream still exists. */
+const STREAM_RECHECK_MS = 10_000;
+
 export interface RelayOptions {
   // biome-ignore lint/suspicious/noExplicitAny: any service's schema; only the outbox table is touched.
   db: Db<any>;
@@ -63,6 +66,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
   const batchSize = options.batchSize ?? 200;
   const js = nc.jetstream();
   let streamReady = false;
+  let streamCheckedAt = 0;
   let stopped = false;
   let wake: (() => void) | undefined;
   let kicked = false;
@@ -86,9 +90,12 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
 
   /** Publish unpublished rows up to `p.committed`, advancing `p.published` row by row. */
   async function publishUpTo(p: Progress): Promise<void> {
-    if (!streamReady) {
+    // Looked at again now and then: a stream an operator deleted is made again even while nothing
+    // is published (followers wait for it; they may not create it).
+    if (!streamReady || Date.now() - streamCheckedAt > STREAM_RECHECK_MS) {
       await ensureAccessEventStream(await nc.jetstreamManager(), prefix);
       streamReady = true;
+      streamCheckedAt = Date.now();
     }
     while (p.published < p.committed && !stopped) {
       const rows = await db
@@ -105,7 +112,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
           event: row.payload,
         };
         await js.publish(accessEventSubject(prefix, source), encodeJson(envelope), {
-          msgID: `${source}:${row.sequence}`,
+          msgID: `${source}:${row.sequence}:${row.createdAt}`,
         });
         await db.update(table).set({ publishedAt: sql`now()` }).where(eq(table.sequence, row.sequence));
         // Sequences have no gaps and rows go out in order: everything up to this one is in the stream.
@@ -143,6 +150,8 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
           await publishUpTo(p);
           published = p.published >= p.committed;
         } catch (err) {
+          // The stream may be gone (deleted by an operator): make sure of it again on the next pass.
+          streamReady = false;
           log.warn(
             { err, committed: p.committed, published: p.published },
             "outbox relay could not publish; will retry",

@@ -157,7 +157,8 @@ export async function scanExpiring(ctx: AuthContext): Promise<number> {
 
 /**
  * acl's `grant.removed` events, from the access-event stream through a durable consumer shared by
- * every auth instance: each event is enqueued once (dedup key `acl:<sequence>`), acked after commit.
+ * every auth instance: each event is enqueued once (dedup key `acl:<sequence>:<committed at>`), acked
+ * after commit.
  */
 export async function followGrantRemovals(
   ctx: AuthContext,
@@ -182,7 +183,10 @@ export async function followGrantRemovals(
         const env = AccessEventEnvelope.safeParse(m.json());
         const outbound = env.success ? outboundForAccessEvent(env.data.event) : undefined;
         if (env.success && outbound?.type === "grant.removed") {
-          await enqueueWebhook(ctx.db, outbound.type, outbound.data, ctx.now(), `acl:${env.data.sequence}`);
+          // The sequence alone would take a new event for an old one after acl's history was reset
+          // (database restored or recreated); with its commit time, only a redelivery matches.
+          const dedupKey = `acl:${env.data.sequence}:${env.data.at}`;
+          await enqueueWebhook(ctx.db, outbound.type, outbound.data, ctx.now(), dedupKey);
         }
         m.ack();
       } catch (err) {

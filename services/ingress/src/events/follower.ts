@@ -14,10 +14,13 @@ import {
   type SyncResponse,
 } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
-import { ensureAccessEventStream, lastAccessEventSequence } from "@gatehouse/outbox";
+import { awaitAccessEventStream, lastAccessEventSequence } from "@gatehouse/outbox";
 import { type ConsumerMessages, DeliverPolicy, type JetStreamManager, type Subscription } from "nats";
 import type { AccessFeed } from "./feed.js";
 import { FeedLedger } from "./ledger.js";
+
+/** How long a replica waits for the services to create the access-event stream before giving up. */
+const STREAM_WAIT_MS = 30_000;
 
 export interface FollowerOptions {
   bus: BusConnection;
@@ -63,6 +66,8 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
   let presenceTimer: NodeJS.Timeout | undefined;
   let overdueTimer: NodeJS.Timeout | undefined;
   const lastLookup: Partial<Record<EventSource, number>> = {};
+  /** Per source: what was applied when its overdue events were last found in the stream, undelivered. */
+  const undelivered: Partial<Record<EventSource, number | undefined>> = {};
 
   function reset(reason: string): void {
     epoch++;
@@ -96,12 +101,21 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
 
   function onHeartbeat(hb: FeedHeartbeat): void {
     // A relay that predates `publishedSequence` heartbeats only once it has published everything.
-    ledger.heartbeat(
+    const outcome = ledger.heartbeat(
       hb.source,
       hb.committedSequence,
       hb.publishedSequence ?? hb.committedSequence,
       Date.now(),
     );
+    if (outcome === "ok") return;
+    log.warn(
+      { source: hb.source, committed: hb.committedSequence, applied: ledger.applied(hb.source) },
+      outcome === "rewound"
+        ? "access-event source went backwards (history reset?)"
+        : "following the access-event source's new history",
+    );
+    reset(outcome === "rewound" ? "source sequence went backwards" : "source history restarted");
+    wakeWaiters(hb.source);
   }
 
   function trusted(): boolean {
@@ -120,7 +134,20 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
       if (now - (lastLookup[source] ?? 0) < leaseMs) continue;
       lastLookup[source] = now;
       const held = await lastAccessEventSequence(jsm, stream, prefix, source);
-      if (held >= published) continue; // in the stream: the consumer will deliver it; stay untrusted
+      if (held >= published) {
+        // In the stream: the consumer should deliver it; stay untrusted. Still not delivered a lease
+        // later, with nothing applied meanwhile: the consumer is stuck — the stream was deleted and
+        // made again, and its positions started over below where the consumer stands. Follow anew.
+        const applied = ledger.applied(source);
+        if (undelivered[source] !== applied) {
+          undelivered[source] = applied;
+          continue;
+        }
+        delete undelivered[source];
+        await refollow(`${source}'s events are in the stream but are not delivered`);
+        return;
+      }
+      delete undelivered[source];
       log.warn({ source, held, published }, "access events no longer in the stream");
       reset("events lost from the stream");
       ledger.rebase(source, published, Date.now());
@@ -128,23 +155,49 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
     }
   }
 
-  async function consume(): Promise<void> {
+  /**
+   * Drop every cached positive and read the stream again from its current end, counting what it
+   * holds as applied: whatever is cached afterwards was fetched after those events committed.
+   */
+  async function refollow(reason: string): Promise<void> {
+    log.warn({ reason }, "following the access-event stream anew");
+    reset(reason);
+    const old = messages;
+    messages = undefined;
+    await old?.close()?.catch(() => {});
+    await consume(true);
+    for (const source of ledger.sources) wakeWaiters(source);
+  }
+
+  async function consume(again = false, onWait?: () => void): Promise<void> {
     jsm = await bus.nc.jetstreamManager();
-    stream = await ensureAccessEventStream(jsm, prefix);
+    // Never created here: ingress may only read the stream (infra/nats/nats.conf).
+    stream = await awaitAccessEventStream(jsm, prefix, {
+      timeoutMs: STREAM_WAIT_MS,
+      onWait: () => {
+        log.info("waiting for the access-event stream (auth, acl and dispatch create it)");
+        onWait?.();
+      },
+      stopped: () => !running,
+    });
     // Read after the stream's current end, and take each source's baseline from what the stream
     // holds for it: events this replica never receives are never counted as applied. A message
     // published between the two steps is delivered and recognised as already counted.
     const end = (await jsm.streams.info(stream)).state.last_seq;
     for (const source of ledger.sources) {
-      ledger.baseline(source, await lastAccessEventSequence(jsm, stream, prefix, source), Date.now());
+      const held = await lastAccessEventSequence(jsm, stream, prefix, source);
+      if (again) ledger.rebase(source, held, Date.now());
+      else ledger.baseline(source, held, Date.now());
     }
     const consumer = await bus.nc.jetstream().consumers.get(stream, {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: end + 1,
     });
-    messages = await consumer.consume();
+    const iter = await consumer.consume();
+    messages = iter;
+    log.info({ replica, stream, leaseMs, from: end + 1 }, "following access events");
     void (async () => {
-      for await (const m of messages) {
+      for await (const m of iter) {
         let parsed: ReturnType<typeof AccessEventEnvelope.safeParse>;
         try {
           parsed = AccessEventEnvelope.safeParse(m.json());
@@ -157,6 +210,29 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
       }
     })().catch((err: unknown) => {
       if (running) log.error({ err }, "access-event consumer stopped");
+    });
+  }
+
+  /**
+   * Start following: resolves once following, or once it is waiting for the services to create the
+   * stream (it goes on waiting, and trying again, behind: until then no source has a baseline and
+   * nothing cached is trusted). A failure before any waiting — JetStream off, say — is thrown.
+   */
+  function follow(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let waiting = false;
+      const attempt = (): void => {
+        consume(false, () => {
+          waiting = true;
+          resolve();
+        }).then(resolve, (err: unknown) => {
+          if (!waiting) return reject(err);
+          if (!running) return;
+          log.error({ err }, "not following access events; trying again");
+          setTimeout(attempt, 1_000).unref();
+        });
+      };
+      attempt();
     });
   }
 
@@ -258,15 +334,21 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
           if (status.type === "reconnect") announce();
         }
       })();
-      await consume();
+      await follow();
       announce();
       presenceTimer = setInterval(announce, options.presenceIntervalMs);
       presenceTimer.unref();
+      let recovering = false;
       overdueTimer = setInterval(() => {
-        recoverLost().catch((err: unknown) => log.warn({ err }, "could not look up the access-event stream"));
+        if (recovering) return;
+        recovering = true;
+        recoverLost()
+          .catch((err: unknown) => log.warn({ err }, "could not look up the access-event stream"))
+          .finally(() => {
+            recovering = false;
+          });
       }, leaseMs / 2);
       overdueTimer.unref();
-      log.info({ replica, stream, leaseMs }, "following access events");
     },
     async stop() {
       running = false;

@@ -110,4 +110,32 @@ describe("FeedLedger", () => {
     expect(l.overdue(1_200)).toEqual([]);
     expect(l.trusted(1_200)).toBe(true);
   });
+
+  it("distrusts a source that goes backwards, and follows its new history only after a whole lease", () => {
+    const l = caughtUp(5);
+    expect(l.heartbeat("auth", 1, 1, 100)).toBe("rewound");
+    expect(l.distrust("auth", 100)).toBe("rewound");
+    // Its new event 2 looks like one already applied: it must not make the source look caught up.
+    expect(l.receive("auth", 2, 150)).toBe("duplicate");
+    expect(l.heartbeat("auth", 2, 2, 600)).toBe("ok");
+    expect(l.trusted(600)).toBe(false);
+    for (const s of ["acl", "dispatch"] as const) l.heartbeat(s, 5, 5, 1_150);
+    expect(l.heartbeat("auth", 3, 2, 1_150)).toBe("restarted");
+    // Follows what the stream holds of the new history: event 3 is not in it yet, and counts when it comes.
+    expect(l.applied("auth")).toBe(2);
+    expect(l.distrust("auth", 1_150)).toBe("unpublished");
+    expect(l.receive("auth", 3, 1_200)).toBe("applied");
+    expect(l.trusted(1_200)).toBe(true);
+  });
+
+  it("takes a heartbeat one behind, from another replica of the source, for what it is", () => {
+    const l = caughtUp(5);
+    expect(l.receive("auth", 6, 100)).toBe("applied");
+    // Relay B published 6 after relay A read "committed 5"; A's heartbeat arrives late.
+    expect(l.heartbeat("auth", 5, 5, 110)).toBe("rewound");
+    expect(l.trusted(110)).toBe(false);
+    expect(l.heartbeat("auth", 6, 6, 150)).toBe("ok");
+    expect(l.trusted(150)).toBe(true);
+    expect(l.applied("auth")).toBe(6);
+  });
 });

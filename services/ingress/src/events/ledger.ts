@@ -11,7 +11,21 @@ export type Distrust =
   /** The source committed events the stream does not hold (its relay cannot publish). */
   | "unpublished"
   /** Behind a published event for longer than the lease, or a revoke's confirmation gave up. */
-  | "behind";
+  | "behind"
+  /**
+   * The source says it committed less than this replica applied: its outbox history was reset
+   * (database restored or recreated). Its new events reuse sequence numbers already counted here.
+   */
+  | "rewound";
+
+/** What a heartbeat told the caller to do besides recording it. */
+export type HeartbeatOutcome =
+  /** Recorded; nothing else to do. */
+  | "ok"
+  /** The source went backwards: drop every cached positive now (its new events look like old ones). */
+  | "rewound"
+  /** It stayed behind for the whole lease: the replica now follows its new history. Drop them again. */
+  | "restarted";
 
 interface SourceState {
   /** When the last heartbeat arrived (this replica's clock). */
@@ -26,6 +40,8 @@ interface SourceState {
   behindSince: number | undefined;
   /** A revoke's confirmation gave up waiting: refuse until this sequence is applied. */
   holdUntil: number;
+  /** When heartbeats started saying the source committed less than was applied; undefined if not. */
+  rewoundSince: number | undefined;
 }
 
 /**
@@ -55,6 +71,7 @@ export class FeedLedger {
         published: 0,
         behindSince: undefined,
         holdUntil: 0,
+        rewoundSince: undefined,
       });
     }
   }
@@ -78,14 +95,45 @@ export class FeedLedger {
     this.settle(s, now);
   }
 
-  /** A relay's heartbeat: what its service committed, and how much of that the stream holds. */
-  heartbeat(source: EventSource, committed: number, published: number, now: number): void {
+  /**
+   * A relay's heartbeat: what its service committed, and how much of that the stream holds.
+   *
+   * A committed sequence below what this replica applied means one of two things: a heartbeat
+   * from another replica of the source that read its outbox just before a newer event went out
+   * (it is followed within one poll by a heartbeat that is not behind), or a source whose history
+   * was reset — a restored or recreated database numbers its new events from where it stands, so
+   * they arrive with sequences this replica counts as applied and would drop as redeliveries. The
+   * replica cannot tell the two apart from one heartbeat, so it distrusts the source at once
+   * ("rewound": the caller drops every cached positive) and, if the source stays behind for the
+   * whole lease, follows the new history from what the stream holds of it ("restarted": the
+   * caller drops them again). A revocation numbered in the new history is never taken for an old
+   * one already applied: nothing cached survives the rewind, and nothing is cached while it lasts.
+   */
+  heartbeat(source: EventSource, committed: number, published: number, now: number): HeartbeatOutcome {
     const s = this.of(source);
-    if (!s) return;
+    if (!s) return "ok";
     s.heardAt = now;
+    if (s.applied !== undefined && committed < s.applied) {
+      if (s.rewoundSince === undefined) {
+        s.rewoundSince = now;
+        return "rewound";
+      }
+      if (now - s.rewoundSince <= this.leaseMs) return "ok";
+      const inStream = Math.min(published, committed);
+      s.applied = inStream;
+      s.committed = committed;
+      s.published = inStream;
+      s.holdUntil = 0;
+      s.rewoundSince = undefined;
+      s.behindSince = undefined;
+      this.settle(s, now);
+      return "restarted";
+    }
+    s.rewoundSince = undefined;
     s.committed = Math.max(s.committed, committed);
     s.published = Math.max(s.published, Math.min(published, committed));
     this.settle(s, now);
+    return "ok";
   }
 
   /**
@@ -144,6 +192,7 @@ export class FeedLedger {
     if (s.heardAt === undefined) return "unheard";
     if (now - s.heardAt > this.leaseMs) return "silent";
     if (s.applied === undefined) return "no-baseline";
+    if (s.rewoundSince !== undefined) return "rewound";
     if (s.applied >= s.committed) return undefined;
     if (s.committed > s.published) return "unpublished";
     if (s.applied < s.holdUntil) return "behind";

@@ -4,7 +4,8 @@ import { createIngressMetrics } from "./registry.js";
 
 /**
  * `GET /metrics` in the Prometheus text format. Unauthenticated like `/healthz`: it carries counts
- * and timings, never keys or names; keep it off the public listener at the load balancer if needed.
+ * and timings, never keys or names. The shipped load balancer (infra/nginx) does not serve it on the
+ * published port; put the same rule in front of any other deployment.
  */
 export const metricsRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = async (app, { ctx }) => {
   const metrics = createIngressMetrics(ctx.feed);
