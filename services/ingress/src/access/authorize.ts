@@ -7,6 +7,8 @@ import { parseModelRef } from "./model-ref.js";
 
 /** Short backstops: events remove entries at once; the TTL only bounds what an event cannot reach. */
 const CATALOG_TTL_MS = 5_000;
+/** An account past its TTL still answers calls this long while it is fetched again (see CatalogOptions). */
+const CATALOG_STALE_MS = 30_000;
 const CATALOG_MISS_REFRESH_MS = 500;
 const DECISION_TTL_MS = 30_000;
 
@@ -24,6 +26,7 @@ function stateOf(ctx: IngressContext): AccessState {
     state = {
       catalog: new CatalogCache(ctx.client, ctx.feed, {
         ttlMs: CATALOG_TTL_MS,
+        staleMs: CATALOG_STALE_MS,
         missRefreshMs: CATALOG_MISS_REFRESH_MS,
         maxModels: ctx.config.catalogCacheMaxModels,
       }),
