@@ -15,6 +15,7 @@ import {
 import { EXTRA_CROSSINGS, type HopResult, measureHops } from "./hops.js";
 import { obtainNats } from "./infra.js";
 import { runAutocannon, runStreams } from "./load.js";
+import { type ManyStreamsSample, poolManyStreams, runManyStreams } from "./many-streams.js";
 import { startMockProcess } from "./mock-process.js";
 import { startPortkey } from "./portkey.js";
 import { Cleanup, type ProcSample, ProcWatch, sampleProc } from "./proc.js";
@@ -226,7 +227,20 @@ async function main(): Promise<void> {
   }
   watch.stop();
 
-  // 6. Report.
+  // 6. Many streams at once, last, so that their memory peaks do not colour the figures above.
+  // Portkey is left out: its streaming fails on Node 20 already one stream at a time.
+  const many = new Map<TargetKey, ManyStreamsSample[]>();
+  for (let round = 1; round <= config.rounds; round++) {
+    for (const t of targets.filter((x) => x.key !== "portkey")) {
+      log(`round ${round}/${config.rounds}: ${t.label}, ${config.manyStreams} concurrent streams`);
+      const s = await runManyStreams(t, config.manyStreams);
+      if (s.errors > 0)
+        log(`  ${s.errors} failed: ${[...s.failures].map(([k, n]) => `${k} ×${n}`).join(", ")}`);
+      many.set(t.key, [...(many.get(t.key) ?? []), s]);
+    }
+  }
+
+  // 7. Report.
   const md = render({
     started,
     targets,
@@ -241,6 +255,7 @@ async function main(): Promise<void> {
     setups,
     streamFailures,
     hops,
+    many,
   });
   process.stdout.write(`\n${md}\n`);
   // Portkey's own failures (its streaming breaks on Node 20) are reported in the tables; they are
@@ -263,6 +278,47 @@ async function main(): Promise<void> {
     writeResults(file, "bench", md);
     log(`wrote ${file}`);
   }
+}
+
+function renderManyStreams(targets: Target[], many: Map<TargetKey, ManyStreamsSample[]>): string[] {
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const t of targets) {
+    const s = poolManyStreams(many.get(t.key) ?? []);
+    if (!s) continue;
+    const first = summarize(s.ttfbMs);
+    const total = summarize(s.totalMs);
+    const peaks = t.processes.map((p) => `${p.name} ${mb(s.peakRssKb.get(p.pid) ?? 0)}`);
+    rows.push([
+      t.label,
+      int(s.count),
+      s.errors === 0 ? "0" : `**${s.errors}**`,
+      ms(first.p50),
+      ms(first.p99),
+      ms(total.p50),
+      ms(total.p99),
+      peaks.join(", "),
+    ]);
+    if (s.errors > 0) {
+      notes.push(`- **${t.label}**: ${[...s.failures].map(([k, n]) => `${k} ×${n}`).join(", ")}`);
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    `#### ${int(config.manyStreams)} streams at once, 20 chunks 5 ms apart (ms)`,
+    "",
+    `${config.rounds} round(s) per target; each round starts ${int(config.manyStreams)} streaming calls together, ` +
+      "each on its own connection. An error is any non-2xx, socket error, timeout or stream that ended " +
+      "before `data: [DONE]`. Peak RSS is sampled every 100 ms during these rounds only.",
+    "",
+    table(
+      ["target", "streams", "errors", "first p50", "first p99", "total p50", "total p99", "peak RSS MB"],
+      rows,
+    ),
+    "",
+    ...notes,
+    ...(notes.length > 0 ? [""] : []),
+  ];
 }
 
 /** The hop table, and what the shape's extra crossings cost against the relay floor's added p50. */
@@ -309,6 +365,7 @@ interface RenderInput {
   setups: string[];
   streamFailures: Map<TargetKey, string>;
   hops: HopResult | undefined;
+  many: Map<TargetKey, ManyStreamsSample[]>;
 }
 
 function render(r: RenderInput): string {
@@ -424,6 +481,8 @@ function render(r: RenderInput): string {
   for (const [key, failure] of r.streamFailures)
     out.push(`- **${TARGET_LABELS[key]} streaming errors**: ${failure}`);
   if (r.streamFailures.size > 0) out.push("");
+
+  out.push(...renderManyStreams(r.targets, r.many));
 
   if (has("portkey")) {
     const rows: string[][] = [];
