@@ -7,6 +7,8 @@ export interface BenchConfig {
   rounds: number;
   /** Sequential streams per target per round, for each streaming figure. */
   streams: number;
+  /** Concurrent streams in the many-streams figure (1,000; 200 under --quick). */
+  manyStreams: number;
   /** Fresh keys for the cold-cache validation figures. */
   coldKeys: number;
   concurrency: number[];
@@ -38,6 +40,7 @@ export function loadBenchConfig(argv: string[], env: Record<string, string | und
     warmupS: pick("warmup", "BENCH_WARMUP_S", 3, 1),
     rounds: Math.round(pick("rounds", "BENCH_ROUNDS", 3, 1)),
     streams: Math.round(pick("streams", "BENCH_STREAMS", 100, 30)),
+    manyStreams: Math.round(pick("many-streams", "BENCH_MANY_STREAMS", 1_000, 200)),
     coldKeys: Math.round(pick("cold-keys", "BENCH_COLD_KEYS", 200, 50)),
     concurrency: [1, 64],
     write: flag(argv, "no-write") === undefined && env.BENCH_WRITE !== "0",

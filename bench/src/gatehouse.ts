@@ -44,6 +44,11 @@ export interface GatehouseOptions {
   env?: Record<string, string>;
   /** The checkout whose built dist/ is started (default: this one); `pnpm bench:ab` starts two. */
   root?: string;
+  /**
+   * "postgres" (default): a fresh database on the local Postgres, PGlite only when none answers;
+   * "pglite": embedded PGlite, the default of `pnpm start` on a laptop.
+   */
+  database?: "postgres" | "pglite";
 }
 
 export interface RunningGatehouse {
@@ -90,7 +95,10 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Running
   if (missing.length > 0) throw new Unavailable(`not built (${missing.join(", ")}): run pnpm build`);
 
   const prefix = `bench${randomBytes(4).toString("hex")}`;
-  const db = await createDatabase(cleanup, shape);
+  const db =
+    options.database === "pglite"
+      ? { url: undefined, describe: "embedded PGlite" }
+      : await createDatabase(cleanup, shape);
   const adminKey = generateKey("pat");
   const secrets = {
     GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey,

@@ -67,6 +67,18 @@ export interface StreamSample {
   firstError: string | undefined;
 }
 
+/** One streaming request to the target's endpoint over `pool`. */
+export function postStream(pool: Pool, target: Target, body: string, timeoutMs: number) {
+  return pool.request({
+    path: new URL(target.url).pathname,
+    method: "POST",
+    headers: target.headers,
+    body,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+}
+
 /** N sequential streaming requests over one keep-alive connection, timed with undici. */
 export async function runStreams(target: Target, kind: ModelKind, count: number): Promise<StreamSample> {
   const url = new URL(target.url);
@@ -89,14 +101,7 @@ export async function runStreams(target: Target, kind: ModelKind, count: number)
       let events = 0;
       let text = "";
       try {
-        const res = await pool.request({
-          path: url.pathname,
-          method: "POST",
-          headers: target.headers,
-          body,
-          headersTimeout: 10_000,
-          bodyTimeout: 10_000,
-        });
+        const res = await postStream(pool, target, body, 10_000);
         for await (const part of res.body) {
           const now = performance.now();
           if (first < 0) first = now;

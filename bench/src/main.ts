@@ -14,6 +14,7 @@ import {
 import { type HopResult, measureHops } from "./hops.js";
 import { obtainNats } from "./infra.js";
 import { runAutocannon, runStreams } from "./load.js";
+import { type ManyStreamsSample, runManyStreams } from "./many-streams.js";
 import { startMockProcess } from "./mock-process.js";
 import { startPortkey } from "./portkey.js";
 import { Cleanup, type ProcSample, ProcWatch, sampleProc } from "./proc.js";
@@ -213,7 +214,20 @@ async function main(): Promise<void> {
   }
   watch.stop();
 
-  // 6. Report.
+  // 6. Many streams at once, last, so that their memory peaks do not colour the figures above.
+  // Portkey is left out: its streaming fails on Node 20 already one stream at a time.
+  const many = new Map<TargetKey, ManyStreamsSample[]>();
+  for (let round = 1; round <= config.rounds; round++) {
+    for (const t of targets.filter((x) => x.key !== "portkey")) {
+      log(`round ${round}/${config.rounds}: ${t.label}, ${config.manyStreams} concurrent streams`);
+      const s = await runManyStreams(t, config.manyStreams);
+      if (s.errors > 0)
+        log(`  ${s.errors} failed: ${[...s.failures].map(([k, n]) => `${k} ×${n}`).join(", ")}`);
+      many.set(t.key, [...(many.get(t.key) ?? []), s]);
+    }
+  }
+
+  // 7. Report.
   const md = render({
     config,
     started,
@@ -229,6 +243,7 @@ async function main(): Promise<void> {
     setups,
     streamFailures,
     hops,
+    many,
   });
   process.stdout.write(`\n${md}\n`);
   // Portkey's own failures (its streaming breaks on Node 20) are reported in the tables; they are

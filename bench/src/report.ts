@@ -4,6 +4,7 @@ import type { ColdKeyResult } from "./coldkeys.js";
 import type { BenchConfig } from "./config.js";
 import type { RunningGatehouse } from "./gatehouse.js";
 import { EXTRA_CROSSINGS, type HopResult } from "./hops.js";
+import { type ManyStreamsSample, poolManyStreams } from "./many-streams.js";
 import type { ProcSample, ProcWatch } from "./proc.js";
 import { type Summary, summarize } from "./stats.js";
 import { TARGET_LABELS, type Target, type TargetKey, type UnavailableTarget } from "./targets.js";
@@ -59,6 +60,51 @@ export function writeResults(file: string, section: string, generated: string): 
   writeFileSync(file, text);
 }
 
+function renderManyStreams(
+  config: BenchConfig,
+  targets: Target[],
+  many: Map<TargetKey, ManyStreamsSample[]>,
+): string[] {
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const t of targets) {
+    const s = poolManyStreams(many.get(t.key) ?? []);
+    if (!s) continue;
+    const first = summarize(s.ttfbMs);
+    const total = summarize(s.totalMs);
+    const peaks = t.processes.map((p) => `${p.name} ${mb(s.peakRssKb.get(p.pid) ?? 0)}`);
+    rows.push([
+      t.label,
+      int(s.count),
+      s.errors === 0 ? "0" : `**${s.errors}**`,
+      ms(first.p50),
+      ms(first.p99),
+      ms(total.p50),
+      ms(total.p99),
+      peaks.join(", "),
+    ]);
+    if (s.errors > 0) {
+      notes.push(`- **${t.label}**: ${[...s.failures].map(([k, n]) => `${k} ×${n}`).join(", ")}`);
+    }
+  }
+  if (rows.length === 0) return [];
+  return [
+    `#### ${int(config.manyStreams)} streams at once, 20 chunks 5 ms apart (ms)`,
+    "",
+    `${config.rounds} round(s) per target; each round starts ${int(config.manyStreams)} streaming calls together, ` +
+      "each on its own connection. An error is any non-2xx, socket error, timeout or stream that ended " +
+      "before `data: [DONE]`. Peak RSS is sampled every 100 ms during these rounds only.",
+    "",
+    table(
+      ["target", "streams", "errors", "first p50", "first p99", "total p50", "total p99", "peak RSS MB"],
+      rows,
+    ),
+    "",
+    ...notes,
+    ...(notes.length > 0 ? [""] : []),
+  ];
+}
+
 /** The hop table, and what the shape's extra crossings cost against the relay floor's added p50. */
 function renderHops(h: HopResult, relay: Summary | undefined, mock: Summary | undefined): string[] {
   const other = summarize(h.otherProcessMs);
@@ -104,6 +150,7 @@ export interface RenderInput {
   setups: string[];
   streamFailures: Map<TargetKey, string>;
   hops: HopResult | undefined;
+  many: Map<TargetKey, ManyStreamsSample[]>;
 }
 
 /** The markdown of a `pnpm bench` run, written to docs/benchmarks.md between the `bench` markers. */
@@ -221,6 +268,8 @@ export function render(r: RenderInput): string {
   for (const [key, failure] of r.streamFailures)
     out.push(`- **${TARGET_LABELS[key]} streaming errors**: ${failure}`);
   if (r.streamFailures.size > 0) out.push("");
+
+  out.push(...renderManyStreams(config, r.targets, r.many));
 
   if (has("portkey")) {
     const rows: string[][] = [];

@@ -5,6 +5,7 @@ const row = (node: string, shape: string, process: string, peakMb: number): Soak
   node,
   shape,
   process,
+  idleMb: 90,
   afterWarmupMb: 100,
   endMb: 101,
   peakMb,
@@ -27,10 +28,10 @@ describe("the soak table", () => {
     text = mergeRows(text, [row("v20.20.2", "one", "gatehouse", 128)], "again");
     const rows = text.split("\n").filter((l) => l.startsWith("| v"));
     expect(rows).toEqual([
-      "| v20.20.2 | one | gatehouse | 100 | 101 | 128 | 100 → 101 | 4,321 |",
-      "| v20.20.2 | separate | dispatch | 100 | 101 | 120 | 100 → 101 | 4,321 |",
-      "| v20.20.2 | separate | ingress | 100 | 101 | 99 | 100 → 101 | 4,321 |",
-      "| v22.23.3 | one | gatehouse | 100 | 101 | 150 | 100 → 101 | 4,321 |",
+      "| v20.20.2 | one | gatehouse | 90 | 100 | 101 | 128 | 100 → 101 | 4,321 |",
+      "| v20.20.2 | separate | dispatch | 90 | 100 | 101 | 120 | 100 → 101 | 4,321 |",
+      "| v20.20.2 | separate | ingress | 90 | 100 | 101 | 99 | 100 → 101 | 4,321 |",
+      "| v22.23.3 | one | gatehouse | 90 | 100 | 101 | 150 | 100 → 101 | 4,321 |",
     ]);
     const notes = text.split("\n").filter((l) => l.startsWith("- v"));
     expect(notes).toEqual([
@@ -39,6 +40,20 @@ describe("the soak table", () => {
       "- v22.23.3, one: second",
     ]);
     expect(text.endsWith("<!-- soak:end -->\n\nafter")).toBe(true);
+  });
+
+  it("keeps a PGlite row apart from the same shape on Postgres, and gives older rows an empty idle cell", () => {
+    const old = [
+      "<!-- soak:start -->",
+      "| v20.20.2 | one | gatehouse | 126 | 134 | 139 | 129 → 131 | 1,927 |",
+      "<!-- soak:end -->",
+    ].join("\n");
+    const text = mergeRows(old, [row("v20.20.2", "one, PGlite", "gatehouse", 300)], "pglite");
+    expect(text.split("\n").filter((l) => l.startsWith("| v"))).toEqual([
+      "| v20.20.2 | one | gatehouse | – | 126 | 134 | 139 | 129 → 131 | 1,927 |",
+      "| v20.20.2 | one, PGlite | gatehouse | 90 | 100 | 101 | 300 | 100 → 101 | 4,321 |",
+    ]);
+    expect(text).toContain("| node | shape | process | RSS idle after start, MB | RSS after warm-up, MB |");
   });
 
   it("refuses a document without the markers", () => {

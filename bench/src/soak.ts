@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 /**
  * `pnpm bench:soak`: memory over a long run. Starts the mock upstream and one Gatehouse shape (auth
- * and access control on, as in `pnpm bench`), warms it up at c=16, then holds c=64 for the given
- * time while sampling every Gatehouse process's RSS from /proc once a second. Prints, per process:
- * RSS after the warm-up, at the end, the peak (VmHWM included), and the average of the first and the
- * second half — growth shows as a second half above the first. With --write, the rows replace
+ * and access control on, as in `pnpm bench`) on Postgres or, with --db=pglite, on embedded PGlite
+ * as `pnpm start` runs on a laptop; records each process's RSS idle after start, warms it up at
+ * c=16, then holds c=64 for the given time while sampling every Gatehouse process's RSS from /proc
+ * once a second. Prints, per process: RSS idle after start, after the warm-up, at the end, the peak
+ * (VmHWM included), and the average of the first and the second half — growth shows as a second
+ * half above the first. With --write, the rows replace
  * those of the same Node version and shape in the soak table of docs/benchmarks.md, so the table
  * can hold Node 20, 22 and 24 side by side (run this script with each `node` to fill it).
  *
- *   pnpm bench:soak [-- --shape=one|separate] [--duration=S] [--env=NAME=VALUE …]
+ *   pnpm bench:soak [-- --shape=one|separate] [--db=postgres|pglite] [--duration=S] [--env=NAME=VALUE …]
  *                   [--node-arg=FLAG …] [--write]
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -29,6 +31,8 @@ export interface SoakRow {
   node: string;
   shape: string;
   process: string;
+  /** RSS a few seconds after the process answered /readyz, before any call. */
+  idleMb: number;
   afterWarmupMb: number;
   endMb: number;
   peakMb: number;
@@ -45,7 +49,7 @@ export function rowKey(r: Pick<SoakRow, "node" | "shape" | "process">): string {
 }
 
 export function formatRow(r: SoakRow): string {
-  return `| ${rowKey(r)} | ${r.afterWarmupMb} | ${r.endMb} | ${r.peakMb} | ${r.firstHalfMb} → ${r.secondHalfMb} | ${r.reqPerS.toLocaleString("en-US")} |`;
+  return `| ${rowKey(r)} | ${r.idleMb} | ${r.afterWarmupMb} | ${r.endMb} | ${r.peakMb} | ${r.firstHalfMb} → ${r.secondHalfMb} | ${r.reqPerS.toLocaleString("en-US")} |`;
 }
 
 /**
@@ -61,7 +65,8 @@ export function mergeRows(doc: string, rows: SoakRow[], note: string): string {
     .slice(start + START.length, end)
     .split("\n")
     .filter((line) => /^\| v\d/.test(line))
-    .filter((line) => ![...replaced].some((prefix) => line.startsWith(`| ${prefix}`)));
+    .filter((line) => ![...replaced].some((prefix) => line.startsWith(`| ${prefix}`)))
+    .map(withIdleCell);
   const lines = [...kept, ...rows.map(formatRow)].sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   const notes = doc
     .slice(start + START.length, end)
@@ -71,8 +76,8 @@ export function mergeRows(doc: string, rows: SoakRow[], note: string): string {
   const shapeNote = `- ${rows[0]?.node}, ${rows[0]?.shape}: ${note}`;
   const body = [
     "",
-    "| node | shape | process | RSS after warm-up, MB | RSS at end, MB | peak, MB | average 1st → 2nd half, MB | req/s |",
-    "|---|---|---|--:|--:|--:|--:|--:|",
+    "| node | shape | process | RSS idle after start, MB | RSS after warm-up, MB | RSS at end, MB | peak, MB | average 1st → 2nd half, MB | req/s |",
+    "|---|---|---|--:|--:|--:|--:|--:|--:|",
     ...lines,
     "",
     ...[...notes, shapeNote].sort((a, b) => a.localeCompare(b, "en", { numeric: true })),
@@ -81,9 +86,24 @@ export function mergeRows(doc: string, rows: SoakRow[], note: string): string {
   return doc.slice(0, start + START.length) + body + doc.slice(end);
 }
 
+/** Rows written before the idle column existed get "–" there. */
+function withIdleCell(line: string): string {
+  const cells = line.split("|");
+  // "| node | shape | process | 8 figures |" splits into 10 parts without the idle figure.
+  if (cells.length !== 10) return line;
+  cells.splice(4, 0, " – ");
+  return cells.join("|");
+}
+
+/** How long a freshly started process is left alone before its idle RSS is read. */
+const IDLE_SETTLE_MS = 5_000;
+
 async function main(): Promise<void> {
   const shape = option("shape", "one");
   if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
+  const database = option("db", "postgres");
+  if (database !== "postgres" && database !== "pglite") throw new Error("--db must be postgres or pglite");
+  const label = database === "pglite" ? `${shape}, PGlite` : shape;
   const durationS = boundedInt("duration", 120, 10, 1_800);
   const env = envOption("env");
   const nodeArgs = repeated("node-arg");
@@ -93,8 +113,10 @@ async function main(): Promise<void> {
   try {
     const { url: mockUrl } = await startMockProcess(cleanup);
     const natsUrl = await obtainNats(cleanup);
-    log(`starting Gatehouse (${shape}) on Node ${process.version} …`);
-    const gh = await startGatehouse({ shape, natsUrl, cleanup, env, nodeArgs });
+    log(`starting Gatehouse (${label}) on Node ${process.version} …`);
+    const gh = await startGatehouse({ shape, natsUrl, cleanup, env, nodeArgs, database });
+    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+    const idle = new Map(gh.processes.map((p) => [p.pid, sampleProc(p.pid)?.rssKb ?? 0]));
     const provisioned = await provision(gh, mockUrl);
     await verifyAndWarm(gh, provisioned);
     const target = gatehouseTarget(gh, provisioned);
@@ -122,8 +144,9 @@ async function main(): Promise<void> {
       const half = Math.floor(rss.length / 2);
       rows.push({
         node: process.version,
-        shape,
+        shape: label,
         process: p.name,
+        idleMb: mb(idle.get(p.pid) ?? 0),
         afterWarmupMb: mb(rss[0] ?? 0),
         endMb: mb(rss.at(-1) ?? 0),
         peakMb: mb(peaks.get(p.pid) ?? 0),
@@ -142,6 +165,7 @@ async function main(): Promise<void> {
     const settings = given.length ? `, with ${given.join(" ")}` : "";
     const flags = [
       `--shape=${shape}`,
+      ...(database === "pglite" ? ["--db=pglite"] : []),
       `--duration=${durationS}`,
       ...nodeArgs.map((a) => `--node-arg=${a}`),
       ...Object.entries(env).map(([k, v]) => `--env=${k}=${v}`),

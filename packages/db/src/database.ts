@@ -1,8 +1,8 @@
-import { mkdirSync } from "node:fs";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
 import { migrate as migratePostgres } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { startPglite } from "./pglite.js";
 
 /** A drizzle database over either driver. Queries take `Db | Tx` so they run in or out of a transaction. */
 export type Db<S extends Record<string, unknown> = Record<string, never>> = PgDatabase<PgQueryResultHKT, S>;
@@ -88,14 +88,11 @@ function openPostgres(url: string, max: number): Database {
 
 /** PGlite and its drizzle driver load only when used: a process on Postgres never pays for them. */
 async function openPglite(dir: string | undefined): Promise<Database> {
-  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
-    import("@electric-sql/pglite"),
+  const [client, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+    startPglite(dir),
     import("drizzle-orm/pglite"),
     import("drizzle-orm/pglite/migrator"),
   ]);
-  if (dir) mkdirSync(dir, { recursive: true });
-  const client = dir ? new PGlite(dir) : new PGlite();
-  await client.waitReady;
   // PGlite is one connection in one process: migrations cannot race, but they must not interleave
   // with each other either, so they queue on this promise.
   let queue: Promise<unknown> = Promise.resolve();

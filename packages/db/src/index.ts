@@ -1,1 +1,2 @@
 export * from "./database.js";
+export { PGLITE_SETTINGS, pgliteStartParams } from "./pglite.js";

@@ -7,12 +7,16 @@ import { parseModelRef } from "./model-ref.js";
 
 /** Short backstops: events remove entries at once; the TTL only bounds what an event cannot reach. */
 const CATALOG_TTL_MS = 5_000;
+/** An account past its TTL still answers calls this long while it is fetched again (see CatalogOptions). */
+const CATALOG_STALE_MS = 30_000;
 const CATALOG_MISS_REFRESH_MS = 500;
 const DECISION_TTL_MS = 30_000;
 
 interface AccessState {
   catalog: CatalogCache;
   decisions: DecisionCache;
+  /** `acl.check`s on their way, shared by calls asking the same while no event was applied. */
+  checks: Map<string, { epoch: number; allowed: Promise<boolean> }>;
 }
 
 // One cache pair per ingress context, created on first use so the module has no import-time state.
@@ -24,10 +28,12 @@ function stateOf(ctx: IngressContext): AccessState {
     state = {
       catalog: new CatalogCache(ctx.client, ctx.feed, {
         ttlMs: CATALOG_TTL_MS,
+        staleMs: CATALOG_STALE_MS,
         missRefreshMs: CATALOG_MISS_REFRESH_MS,
         maxModels: ctx.config.catalogCacheMaxModels,
       }),
       decisions: new DecisionCache(ctx.feed, DECISION_TTL_MS),
+      checks: new Map(),
     };
     states.set(ctx, state);
   }
@@ -85,13 +91,14 @@ export async function authorizeModel(
   }
   const ref = parseModelRef(modelField);
   if (!ref) throw notFound(modelField);
-  const { catalog, decisions } = stateOf(ctx);
+  const state = stateOf(ctx);
+  const { catalog, decisions } = state;
   const principal = checkPrincipalOf(caller);
   // A cold account asks dispatch and acl at once: one round trip, not two. The answers are read in
   // the order the checks are documented in, so the outcome is the same as asking one after the other.
   const grant = decisions.allowed(principal, ref.account)
     ? undefined
-    : checkGrant(ctx, decisions, principal, ref.account, ref.model);
+    : checkGrant(ctx, state, principal, ref.account, ref.model);
   grant?.catch(() => {}); // awaited below; not unhandled if the catalog lookup throws first
   const found = await catalog.find(ref.account, ref.model);
   const kind = found?.models.get(ref.model);
@@ -109,15 +116,36 @@ export async function authorizeModel(
   return { account: ref.account, model: ref.model, kind };
 }
 
-async function checkGrant(
+/**
+ * One `acl.check`, shared with calls that ask the same (principal, account, model) while it is on its
+ * way and no event has been applied since it left, with a trusted feed: when a busy decision expired
+ * under a burst, a thousand identical checks made many of them time out (504). A call that comes
+ * after an event, or while the feed is untrusted, asks on its own.
+ */
+function checkGrant(
   ctx: IngressContext,
-  decisions: DecisionCache,
+  state: AccessState,
   principal: CheckPrincipal,
   account: string,
   model: string,
 ): Promise<boolean> {
   const epoch = ctx.feed.epoch();
-  const decision = await ctx.client.request(aclCheck, { principal, account, model });
-  if (decision.allowed) decisions.remember(principal, account, epoch);
-  return decision.allowed;
+  const key = [principal.id, principal.kind, principal.role, account, model].join("\u0000");
+  const trusted = ctx.feed.trusted();
+  const shared = trusted ? state.checks.get(key) : undefined;
+  if (shared && shared.epoch === epoch) return shared.allowed;
+  const allowed = (async () => {
+    const decision = await ctx.client.request(aclCheck, { principal, account, model });
+    if (decision.allowed) state.decisions.remember(principal, account, epoch);
+    return decision.allowed;
+  })();
+  if (trusted) {
+    state.checks.set(key, { epoch, allowed });
+    void allowed
+      .finally(() => {
+        if (state.checks.get(key)?.allowed === allowed) state.checks.delete(key);
+      })
+      .catch(() => {});
+  }
+  return allowed;
 }

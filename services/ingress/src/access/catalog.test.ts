@@ -5,15 +5,17 @@ import { fakeFeed } from "../../test/fake-feed.js";
 import { CatalogCache } from "./catalog.js";
 
 /** dispatch's catalog as a map the test edits; every lookup is counted, and may be held open. */
-function world(options: { maxModels?: number } = {}) {
+function world(options: { maxModels?: number; staleMs?: number } = {}) {
   const accounts = new Map<string, CatalogAccount>();
   const asked: string[] = [];
   let gate: Promise<void> | undefined;
+  let failing = false;
   const client = {
     request: async (_endpoint: unknown, payload: { name: string }) => {
       asked.push(payload.name);
       const answer = accounts.get(payload.name) ?? null;
       await gate;
+      if (failing) throw new Error("the dispatch service did not answer in time");
       return { account: answer && structuredClone(answer) };
     },
   } as unknown as BusClient;
@@ -22,6 +24,7 @@ function world(options: { maxModels?: number } = {}) {
   const cache = new CatalogCache(client, f.feed, {
     ttlMs: 5_000,
     missRefreshMs: 500,
+    ...(options.staleMs === undefined ? {} : { staleMs: options.staleMs }),
     maxModels: options.maxModels ?? 10_000,
     maxUnknown: 100,
     now: () => now,
@@ -39,6 +42,9 @@ function world(options: { maxModels?: number } = {}) {
     add,
     accounts,
     feed: f,
+    fail: (on: boolean) => {
+      failing = on;
+    },
     advance: (ms: number) => {
       now += ms;
     },
@@ -65,6 +71,38 @@ describe("CatalogCache", () => {
     w.advance(5_001);
     await w.cache.find("a", "m");
     expect(w.asked).toEqual(["a", "a"]);
+  });
+
+  it("past its TTL, answers from the entry while one refresh runs, and keeps doing so if it fails", async () => {
+    const w = world({ staleMs: 30_000 });
+    w.add("a", ["m"]);
+    await w.cache.find("a", "m");
+    w.advance(5_001);
+    w.accounts.get("a")?.models.push({ name: "m2", kind: "chat" });
+    const release = w.hold();
+    const answers = await Promise.all([w.cache.find("a", "m"), w.cache.find("a", "m")]);
+    expect(answers.map((a) => a?.models.has("m"))).toEqual([true, true]);
+    expect(w.asked).toEqual(["a", "a"]);
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect((await w.cache.find("a", "m2"))?.models.has("m2")).toBe(true);
+    expect(w.asked).toEqual(["a", "a"]);
+    // A refresh that fails leaves the entry in use until the stale window ends; then calls wait.
+    w.advance(5_001);
+    w.fail(true);
+    expect((await w.cache.find("a", "m"))?.name).toBe("a");
+    w.advance(30_000);
+    await expect(w.cache.find("a", "m")).rejects.toThrow(/did not answer/);
+  });
+
+  it("past its TTL, does not answer from the entry while the feed is not trusted", async () => {
+    const w = world({ staleMs: 30_000 });
+    w.add("a", ["m"]);
+    await w.cache.find("a", "m");
+    w.advance(5_001);
+    w.feed.setTrusted(false);
+    w.fail(true);
+    await expect(w.cache.find("a", "m")).rejects.toThrow(/did not answer/);
   });
 
   it("asks every time while the feed is not trusted, concurrent lookups sharing one request", async () => {

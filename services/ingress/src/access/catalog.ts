@@ -7,6 +7,13 @@ export interface CatalogOptions {
   /** How long a fetched account is used while the access feed is trusted. */
   ttlMs: number;
   /**
+   * After `ttlMs`, how much longer the account is still used, while the feed is trusted, as it is
+   * fetched again in the background (default 0: calls wait for the fetch). Under a burst, a lookup
+   * that every waiting call shares goes to a dispatch that is busy with the burst; when it timed out
+   * (3 s), every call waiting on it failed with 504.
+   */
+  staleMs?: number;
+  /**
    * A cached account that does not list the model asked for, or is disabled, is fetched again once
    * it is this old; an unknown account is remembered this long. Additions (an account, a model, a
    * re-enable) made through another replica are seen within it.
@@ -95,7 +102,13 @@ export class CatalogCache {
     if (cached && this.feed.trusted()) {
       const age = now - cached.fetchedAt;
       const missed = !cached.entry.enabled || (model !== undefined && !cached.entry.models.has(model));
-      if (age <= this.options.ttlMs && !(missed && age >= this.options.missRefreshMs)) return cached.entry;
+      if (!(missed && age >= this.options.missRefreshMs)) {
+        if (age <= this.options.ttlMs) return cached.entry;
+        if (age <= this.options.ttlMs + (this.options.staleMs ?? 0)) {
+          this.fetch(name).catch(() => {});
+          return cached.entry;
+        }
+      }
     }
     // An unknown name only ever refuses, so it may be used whether or not the feed is trusted.
     const unknownUntil = this.unknown.get(name);

@@ -97,6 +97,18 @@ function harness(answers: Array<ValidateResponse | (() => ValidateResponse)>) {
   };
 }
 
+/** A harness whose first validation is overtaken by an event (the epoch moves while it waits). */
+function overtakenThen(...later: ValidateResponse[]) {
+  const h: ReturnType<typeof harness> = harness([
+    () => {
+      h.bumpEpoch();
+      return valid();
+    },
+    ...later,
+  ]);
+  return h;
+}
+
 describe("authenticate", () => {
   it("refuses missing and malformed keys without asking auth", async () => {
     const h = harness([]);
@@ -115,6 +127,33 @@ describe("authenticate", () => {
     expect(await h.run(key)).toMatchObject({ keyId: KEY_ID, keyKind: "pat" });
     expect(await h.run(key)).toMatchObject({ keyId: KEY_ID });
     expect(h.asked).toEqual([hashKey(key)]);
+  });
+
+  it("shares one validation among concurrent calls with one key while the feed is trusted", async () => {
+    const h = harness([valid()]);
+    const key = generateKey("pat");
+    const callers = await Promise.all(Array.from({ length: 50 }, () => h.run(key)));
+    expect(callers.every((c) => c?.keyId === KEY_ID)).toBe(true);
+    expect(h.asked).toEqual([hashKey(key)]);
+  });
+
+  it("asks again for a call that joined a validation an event overtook", async () => {
+    const key = generateKey("pat");
+    const h = overtakenThen({ outcome: "revoked", cacheTtlMs: 0, asOfSequence: 2 });
+    const both = await Promise.allSettled([h.run(key), h.run(key)]);
+    expect(both.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(h.asked).toHaveLength(2);
+  });
+
+  it("asks every time while the feed is not trusted, concurrent calls too", async () => {
+    const h = harness([valid(), valid(), valid(), valid()]);
+    h.setTrusted(false);
+    const key = generateKey("pat");
+    await h.run(key);
+    await h.run(key);
+    expect(h.asked).toHaveLength(2);
+    await Promise.all([h.run(key), h.run(key)]);
+    expect(h.asked).toHaveLength(4);
   });
 
   it("asks every time while the feed is not trusted", async () => {
@@ -211,15 +250,7 @@ describe("authenticate", () => {
 
   it("does not cache an answer fetched while the epoch moved; it asks once more", async () => {
     const key = generateKey("pat");
-    let h: ReturnType<typeof harness> | undefined;
-    h = harness([
-      () => {
-        h?.bumpEpoch();
-        return valid();
-      },
-      valid(),
-      valid(),
-    ]);
+    const h = overtakenThen(valid(), valid());
     await h.run(key);
     expect(h.asked).toHaveLength(2);
     await h.run(key);

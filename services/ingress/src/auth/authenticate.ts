@@ -98,6 +98,26 @@ export function createAuthenticator(
     return second;
   }
 
+  // Concurrent calls with one key that is not cached share one validation, while the feed is
+  // trusted: when a busy key's entry expired under a burst (1,000 streams at once), each call asked
+  // auth itself, and a thousand identical validations made many of them time out (504). Sharing is
+  // safe then: `ask` asks again when an event was applied while it waited, so a call that joins after
+  // an event still gets an answer given after it. While the feed is untrusted every call asks alone.
+  const inflight = new Map<string, Promise<ValidateResponse>>();
+  function validate(keyHash: string): Promise<ValidateResponse> {
+    if (!ctx.feed.trusted()) return ask(keyHash);
+    const running = inflight.get(keyHash);
+    if (running) return running;
+    const run = ask(keyHash);
+    inflight.set(keyHash, run);
+    void run
+      .finally(() => {
+        if (inflight.get(keyHash) === run) inflight.delete(keyHash);
+      })
+      .catch(() => {});
+    return run;
+  }
+
   function store(keyHash: string, answer: ValidateResponse): void {
     const now = Date.now();
     if (answer.outcome === "valid") {
@@ -150,7 +170,7 @@ export function createAuthenticator(
       limiter.fail(address);
       throw refusalError("unknown");
     }
-    const answer = await ask(keyHash);
+    const answer = await validate(keyHash);
     if (answer.outcome !== "valid") {
       limiter.fail(address);
       throw refusalError(answer.outcome);
