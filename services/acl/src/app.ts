@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
+import { startAccessEventPublisher } from "@gatehouse/access-events";
 import { aclHealth } from "@gatehouse/contracts";
-import { startAccessEventPublisher } from "@gatehouse/outbox";
 import { actorProofFromAuth, type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
 import type { AclConfig } from "./config.js";
 import type { AclContext } from "./context.js";

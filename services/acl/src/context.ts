@@ -1,7 +1,7 @@
+import { appendAccessEvent } from "@gatehouse/access-events";
 import type { AccessEventBody, Actor, Propagation } from "@gatehouse/contracts";
 import type { Db, Tx } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
-import { appendAccessEvent } from "@gatehouse/outbox";
 import { type AclSchema, outbox } from "./db/schema.js";
 
 export type AclDb = Db<AclSchema>;

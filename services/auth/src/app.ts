@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
+import { startAccessEventPublisher } from "@gatehouse/access-events";
 import { authHealth } from "@gatehouse/contracts";
-import { startAccessEventPublisher } from "@gatehouse/outbox";
 import { type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
 import { bootstrapAdmin } from "./bootstrap.js";
 import type { AuthConfig } from "./config.js";

@@ -1,5 +1,5 @@
+import { type AuditEntry, insertAudit } from "@gatehouse/access-events";
 import type { Actor } from "@gatehouse/contracts";
-import { type AuditEntry, insertAudit } from "@gatehouse/outbox";
 import type { AclDb, AclTx } from "../context.js";
 import { auditEvents } from "./schema.js";
 

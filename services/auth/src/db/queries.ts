@@ -1,5 +1,5 @@
+import { type AuditEntry, insertAudit } from "@gatehouse/access-events";
 import { type Actor, GatehouseError } from "@gatehouse/contracts";
-import { type AuditEntry, insertAudit } from "@gatehouse/outbox";
 import { type AnyColumn, and, asc, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { AuthDb, AuthTx } from "../context.js";
 import { decodeCursor } from "../domain/cursor.js";

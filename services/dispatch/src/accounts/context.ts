@@ -1,9 +1,9 @@
+import { type AuditEntry, appendAccessEvent, insertAudit } from "@gatehouse/access-events";
 import type { BusClient } from "@gatehouse/bus";
 import type { AccessEventBody, Actor, Propagation } from "@gatehouse/contracts";
 import type { Db, Tx } from "@gatehouse/db";
 import type { EgressPolicy } from "@gatehouse/egress";
 import type { Logger } from "@gatehouse/kit";
-import { type AuditEntry, appendAccessEvent, insertAudit } from "@gatehouse/outbox";
 import { auditEvents, type DispatchSchema, outbox } from "../db/schema.js";
 
 export type DispatchDb = Db<DispatchSchema>;

@@ -1,6 +1,6 @@
+import { startAccessEventPublisher } from "@gatehouse/access-events";
 import type { Route } from "@gatehouse/bus";
 import { EgressPolicy } from "@gatehouse/egress";
-import { startAccessEventPublisher } from "@gatehouse/outbox";
 import type { ServiceRuntime } from "@gatehouse/service-host";
 import type { DispatchConfig } from "../config.js";
 import { resolveMasterKey } from "../crypto/master-key.js";

@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { BusConnection } from "@gatehouse/bus";
-import { decodeJson, encodeJson } from "@gatehouse/bus";
+import {
+  accessEventStream,
+  decodeJson,
+  encodeJson,
+  ensureStream,
+  lastAccessEventSequence,
+} from "@gatehouse/bus";
 import {
   AccessEventEnvelope,
   accessEventSubject,
@@ -14,7 +20,6 @@ import {
   type SyncResponse,
 } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
-import { ensureAccessEventStream, lastAccessEventSequence } from "@gatehouse/outbox";
 import { type ConsumerMessages, DeliverPolicy, type JetStreamManager, type Subscription } from "nats";
 import type { AccessFeed } from "./feed.js";
 import { FeedLedger } from "./ledger.js";
@@ -130,7 +135,7 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
 
   async function consume(): Promise<void> {
     jsm = await bus.nc.jetstreamManager();
-    stream = await ensureAccessEventStream(jsm, prefix);
+    stream = await ensureStream(jsm, accessEventStream(prefix));
     // Read after the stream's current end, and take each source's baseline from what the stream
     // holds for it: events this replica never receives are never counted as applied. A message
     // published between the two steps is delivered and recognised as already counted.

@@ -1,4 +1,4 @@
-import { encodeJson } from "@gatehouse/bus";
+import { accessEventStream, encodeJson, ensureStream } from "@gatehouse/bus";
 import {
   type AccessEventEnvelope,
   accessEventSubject,
@@ -10,7 +10,6 @@ import type { Db } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
 import { and, asc, eq, isNull, lte, max, sql } from "drizzle-orm";
 import type { NatsConnection } from "nats";
-import { ensureAccessEventStream } from "./stream.js";
 import type { OutboxTable } from "./table.js";
 
 export interface RelayOptions {
@@ -87,7 +86,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
   /** Publish unpublished rows up to `p.committed`, advancing `p.published` row by row. */
   async function publishUpTo(p: Progress): Promise<void> {
     if (!streamReady) {
-      await ensureAccessEventStream(await nc.jetstreamManager(), prefix);
+      await ensureStream(await nc.jetstreamManager(), accessEventStream(prefix));
       streamReady = true;
     }
     while (p.published < p.committed && !stopped) {
