@@ -1,3 +1,4 @@
+export * from "./admin.js";
 export * from "./append.js";
 export * from "./audit.js";
 export * from "./confirm.js";

@@ -1,11 +1,9 @@
-import { appendAccessEvent } from "@gatehouse/access-events";
-import type { AccessEventBody, Actor, Propagation } from "@gatehouse/contracts";
+import type { AdminChanges } from "@gatehouse/access-events";
 import type { Db, Tx } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
 import type { AuthConfig } from "./config.js";
-import { type AuthSchema, outbox } from "./db/schema.js";
+import type { AuthSchema } from "./db/schema.js";
 import type { LastUsedBatcher } from "./last-used.js";
-import { enqueueWebhook, outboundForAccessEvent } from "./webhooks/outbound.js";
 
 export type AuthDb = Db<AuthSchema>;
 export type AuthTx = Tx<AuthSchema>;
@@ -18,51 +16,8 @@ export interface AuthContext {
   readonly lastUsed: LastUsedBatcher;
   readonly now: () => Date;
   /**
-   * Called after a transaction that appended access events committed: publishes them and waits
-   * (bounded) until ingress replicas confirm they applied them.
+   * Admin changes: each with its audit row, its access events and their outbound webhooks in one
+   * transaction, propagated before it returns.
    */
-  readonly propagate: (sequence: number) => Promise<Propagation>;
+  readonly changes: AdminChanges<AuthSchema>;
 }
-
-/** Emit an access event inside the transaction of the change that causes it. */
-export type Emit = (event: AccessEventBody) => Promise<void>;
-
-/**
- * Run an admin change in one transaction: the change, its audit row and any access events commit
- * together. Access events are propagated after the commit, before the call returns.
- */
-export async function change<T>(ctx: AuthContext, fn: (tx: AuthTx, emit: Emit) => Promise<T>): Promise<T> {
-  return (await changeReporting(ctx, fn)).value;
-}
-
-/**
- * `change`, for calls that revoke: also answers how the access event reached the ingress replicas
- * (undefined when the change emitted none, e.g. revoking what was already revoked).
- */
-export async function changeReporting<T>(
-  ctx: AuthContext,
-  fn: (tx: AuthTx, emit: Emit) => Promise<T>,
-): Promise<{ value: T; propagation: Propagation | undefined }> {
-  let last = 0;
-  const value = await ctx.db.transaction(async (tx) =>
-    fn(tx, async (event) => {
-      last = await appendAccessEvent(tx, outbox, "auth", event);
-      // Outbound webhooks for the same change, queued in the same transaction.
-      const outbound = outboundForAccessEvent(event);
-      if (outbound) await enqueueWebhook(tx, outbound.type, outbound.data, ctx.now());
-    }),
-  );
-  const propagation = last > 0 ? await ctx.propagate(last) : undefined;
-  return { value, propagation };
-}
-
-/** The response of a revoking call: its result plus the propagation report, when there is one. */
-export async function revoking<T extends object>(
-  ctx: AuthContext,
-  fn: (tx: AuthTx, emit: Emit) => Promise<T>,
-): Promise<T & { propagation?: Propagation }> {
-  const { value, propagation } = await changeReporting(ctx, fn);
-  return propagation ? { ...value, propagation } : value;
-}
-
-export type { Actor };

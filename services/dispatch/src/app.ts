@@ -1,10 +1,10 @@
 import { fileURLToPath } from "node:url";
+import { insertAudit } from "@gatehouse/access-events";
 import { dispatchHealth } from "@gatehouse/contracts";
 import { actorProofFromAuth, type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
-import { writeAudit } from "./accounts/context.js";
 import { setupAccounts } from "./accounts/setup.js";
 import type { DispatchConfig } from "./config.js";
-import { schema } from "./db/schema.js";
+import { auditEvents, schema } from "./db/schema.js";
 import { setupInvoke } from "./invoke/setup.js";
 
 // Resolved from the module, so it works from src (tests) and dist (production) alike.
@@ -24,7 +24,9 @@ export function buildApp(config: DispatchConfig, deps: HostDeps): HostedService 
       },
       actorProof: (runtime) => {
         const db = runtime.database.drizzle(schema);
-        return actorProofFromAuth(runtime.client, (actor, entry) => writeAudit(db, actor, new Date(), entry));
+        return actorProofFromAuth(runtime.client, (actor, entry) =>
+          insertAudit(db, auditEvents, actor, entry, new Date()),
+        );
       },
     },
     config,

@@ -1,12 +1,12 @@
-import { startAccessEventPublisher } from "@gatehouse/access-events";
+import { startAdminChanges } from "@gatehouse/access-events";
 import type { Route } from "@gatehouse/bus";
+import { dispatchAdminAuditList } from "@gatehouse/contracts";
 import { EgressPolicy } from "@gatehouse/egress";
 import type { ServiceRuntime } from "@gatehouse/service-host";
 import type { DispatchConfig } from "../config.js";
 import { resolveMasterKey } from "../crypto/master-key.js";
-import { outbox, schema } from "../db/schema.js";
+import { auditEvents, outbox, schema } from "../db/schema.js";
 import { accountRoutes } from "../handlers/accounts.js";
-import { accountAuditRoutes } from "../handlers/accounts-audit.js";
 import { catalogRoutes } from "../handlers/accounts-catalog.js";
 import { accountUpdateRoute } from "../handlers/accounts-update.js";
 import type { AccountsContext } from "./context.js";
@@ -21,10 +21,11 @@ export async function setupAccounts(
 ): Promise<{ ctx: AccountsContext; routes: Route[] }> {
   const masterKey = await resolveMasterKey(config, runtime.logger);
   const db = runtime.database.drizzle(schema);
-  const events = startAccessEventPublisher({
+  const changes = startAdminChanges({
     db,
-    table: outbox,
     source: "dispatch",
+    outbox,
+    audit: auditEvents,
     nc: runtime.bus.nc,
     prefix: config.prefix,
     logger: runtime.logger,
@@ -40,7 +41,7 @@ export async function setupAccounts(
     egress,
     logger: runtime.logger,
     now: () => new Date(),
-    propagate: events.propagate,
+    changes,
   };
   return {
     ctx,
@@ -48,7 +49,7 @@ export async function setupAccounts(
       ...accountRoutes(ctx),
       accountUpdateRoute(ctx),
       ...catalogRoutes(ctx),
-      ...accountAuditRoutes(ctx),
+      changes.auditRoute(dispatchAdminAuditList),
     ],
   };
 }

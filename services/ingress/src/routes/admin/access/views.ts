@@ -1,5 +1,5 @@
 import {
-  type AclAuditEvent,
+  type AuditEvent,
   GatehouseError,
   type Grant,
   isAccountName,
@@ -218,7 +218,7 @@ export const AuditOut = z.object({
   outcome: z.enum(["success", "denied"]),
   detail: z.record(z.string(), z.unknown()),
 });
-export function auditOut(e: AclAuditEvent): z.infer<typeof AuditOut> {
+export function auditOut(e: AuditEvent): z.infer<typeof AuditOut> {
   return {
     id: e.id,
     at: e.at,
