@@ -150,31 +150,55 @@ export function auditView(row: AuditTable["$inferSelect"]): AuditEvent {
   };
 }
 
+/** What every admin handler of a service gets; a service's context extends it with its own. */
+export interface AdminContext<S extends AnySchema> {
+  readonly db: Db<S>;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  /** Admin changes: each with its audit row and access events in one transaction, propagated before it returns. */
+  readonly changes: AdminChanges<S>;
+}
+
+/** What a hosted service's runtime offers the publisher (a `ServiceRuntime` of packages/service-host). */
+export interface AdminRuntime {
+  readonly bus: { readonly nc: NatsConnection };
+  readonly logger: Logger;
+  readonly config: { readonly prefix: string };
+  onStop(name: string, close: () => Promise<void> | void): void;
+}
+
 export interface AdminSetup<S extends AnySchema> {
   db: Db<S>;
   source: EventSource;
   outbox: OutboxTable;
   audit: AuditTable;
-  nc: NatsConnection;
-  prefix: string;
-  logger: Logger;
   /** The ingress access lease: how long a revoke waits for the relay, and then for confirmations. */
   leaseMs: number;
-  onStop(name: string, close: () => Promise<void> | void): void;
   now?: () => Date;
   onEvent?: (tx: Tx<S>, event: AccessEventBody) => Promise<void>;
 }
 
 /** Start the service's access-event publisher (relay and ingress roster) and answer its admin changes. */
-export function startAdminChanges<S extends AnySchema>(setup: AdminSetup<S>): AdminChanges<S> {
-  const events = startAccessEventPublisher({ ...setup, table: setup.outbox });
-  return new AdminChanges({
+export function startAdminChanges<S extends AnySchema>(
+  runtime: AdminRuntime,
+  setup: AdminSetup<S>,
+): AdminChanges<S> {
+  const events = startAccessEventPublisher({
     db: setup.db,
+    table: setup.outbox,
     source: setup.source,
-    outbox: setup.outbox,
-    audit: setup.audit,
-    now: setup.now ?? (() => new Date()),
-    propagate: events.propagate,
-    ...(setup.onEvent ? { onEvent: setup.onEvent } : {}),
+    nc: runtime.bus.nc,
+    prefix: runtime.config.prefix,
+    logger: runtime.logger,
+    leaseMs: setup.leaseMs,
+    onStop: (name, close) => runtime.onStop(name, close),
   });
+  const { leaseMs: _, now = () => new Date(), ...tables } = setup;
+  return new AdminChanges({ ...tables, now, propagate: events.propagate });
+}
+
+/** An audit writer over one service's audit table, for refusals recorded outside any change (actor proofs). */
+export function auditWriter<S extends AnySchema>(db: Db<S>, table: AuditTable) {
+  return (actor: Actor | "system", entry: AuditEntry): Promise<void> =>
+    insertAudit(db, table, actor, entry, new Date());
 }

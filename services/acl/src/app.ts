@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { insertAudit, startAdminChanges } from "@gatehouse/access-events";
+import { auditWriter, startAdminChanges } from "@gatehouse/access-events";
 import { aclAdminAuditList, aclHealth } from "@gatehouse/contracts";
 import { actorProofFromAuth, type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
 import type { AclConfig } from "./config.js";
@@ -21,16 +21,12 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
       migrationsFolder,
       setup: (runtime) => {
         const db = runtime.database.drizzle(schema);
-        const changes = startAdminChanges({
+        const changes = startAdminChanges(runtime, {
           db,
           source: "acl",
           outbox,
           audit: auditEvents,
-          nc: runtime.bus.nc,
-          prefix: config.prefix,
-          logger: runtime.logger,
           leaseMs: config.accessLeaseMs,
-          onStop: runtime.onStop,
         });
         const ctx: AclContext = { db, logger: runtime.logger, now: () => new Date(), changes };
         return [
@@ -40,12 +36,8 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
           changes.auditRoute(aclAdminAuditList),
         ];
       },
-      actorProof: (runtime) => {
-        const db = runtime.database.drizzle(schema);
-        return actorProofFromAuth(runtime.client, (actor, entry) =>
-          insertAudit(db, auditEvents, actor, entry, new Date()),
-        );
-      },
+      actorProof: (runtime) =>
+        actorProofFromAuth(runtime.client, auditWriter(runtime.database.drizzle(schema), auditEvents)),
     },
     config,
     deps,

@@ -56,16 +56,12 @@ export function buildApp(config: AuthConfig, deps: AuthDeps): HostedService {
           }
         }
 
-        const changes = startAdminChanges({
+        const changes = startAdminChanges(runtime, {
           db,
           source: "auth",
           outbox,
           audit: auditEvents,
-          nc: runtime.bus.nc,
-          prefix: config.prefix,
-          logger,
           leaseMs: config.propagationWaitMs,
-          onStop: runtime.onStop,
           now,
           // Outbound webhooks for the same change, queued in the same transaction.
           onEvent: async (tx, event) => {

@@ -1,6 +1,5 @@
-import type { AdminChanges } from "@gatehouse/access-events";
+import type { AdminContext } from "@gatehouse/access-events";
 import type { Db, Tx } from "@gatehouse/db";
-import type { Logger } from "@gatehouse/kit";
 import type { AuthConfig } from "./config.js";
 import type { AuthSchema } from "./db/schema.js";
 import type { LastUsedBatcher } from "./last-used.js";
@@ -8,16 +7,11 @@ import type { LastUsedBatcher } from "./last-used.js";
 export type AuthDb = Db<AuthSchema>;
 export type AuthTx = Tx<AuthSchema>;
 
-/** What every handler gets. */
-export interface AuthContext {
-  readonly db: AuthDb;
+/**
+ * What every handler gets. Its admin changes also queue, in the same transaction, the outbound
+ * webhooks of the access events they emit.
+ */
+export interface AuthContext extends AdminContext<AuthSchema> {
   readonly config: AuthConfig;
-  readonly logger: Logger;
   readonly lastUsed: LastUsedBatcher;
-  readonly now: () => Date;
-  /**
-   * Admin changes: each with its audit row, its access events and their outbound webhooks in one
-   * transaction, propagated before it returns.
-   */
-  readonly changes: AdminChanges<AuthSchema>;
 }

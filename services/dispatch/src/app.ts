@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { insertAudit } from "@gatehouse/access-events";
+import { auditWriter } from "@gatehouse/access-events";
 import { dispatchHealth } from "@gatehouse/contracts";
 import { actorProofFromAuth, type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
 import { setupAccounts } from "./accounts/setup.js";
@@ -22,12 +22,8 @@ export function buildApp(config: DispatchConfig, deps: HostDeps): HostedService 
         const invoke = await setupInvoke(config, runtime, accounts.ctx);
         return [...accounts.routes, ...invoke.routes];
       },
-      actorProof: (runtime) => {
-        const db = runtime.database.drizzle(schema);
-        return actorProofFromAuth(runtime.client, (actor, entry) =>
-          insertAudit(db, auditEvents, actor, entry, new Date()),
-        );
-      },
+      actorProof: (runtime) =>
+        actorProofFromAuth(runtime.client, auditWriter(runtime.database.drizzle(schema), auditEvents)),
     },
     config,
     deps,

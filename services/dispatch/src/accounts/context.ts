@@ -1,23 +1,17 @@
-import type { AdminChanges } from "@gatehouse/access-events";
+import type { AdminContext } from "@gatehouse/access-events";
 import type { BusClient } from "@gatehouse/bus";
 import type { Db, Tx } from "@gatehouse/db";
 import type { EgressPolicy } from "@gatehouse/egress";
-import type { Logger } from "@gatehouse/kit";
 import type { DispatchSchema } from "../db/schema.js";
 
 export type DispatchDb = Db<DispatchSchema>;
 export type DispatchTx = Tx<DispatchSchema>;
 
 /** What the provider-account handlers get. */
-export interface AccountsContext {
-  readonly db: DispatchDb;
+export interface AccountsContext extends AdminContext<DispatchSchema> {
   /** Asks acl who manages an account: that relationship is acl's data, not ours. */
   readonly client: BusClient;
   readonly masterKey: Buffer;
   /** Base URLs refused on their face are refused at the admin API; calls check the resolved address. */
   readonly egress: EgressPolicy;
-  readonly logger: Logger;
-  readonly now: () => Date;
-  /** Admin changes: each with its audit row and access events in one transaction, propagated before it returns. */
-  readonly changes: AdminChanges<DispatchSchema>;
 }

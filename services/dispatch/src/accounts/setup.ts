@@ -21,16 +21,12 @@ export async function setupAccounts(
 ): Promise<{ ctx: AccountsContext; routes: Route[] }> {
   const masterKey = await resolveMasterKey(config, runtime.logger);
   const db = runtime.database.drizzle(schema);
-  const changes = startAdminChanges({
+  const changes = startAdminChanges(runtime, {
     db,
     source: "dispatch",
     outbox,
     audit: auditEvents,
-    nc: runtime.bus.nc,
-    prefix: config.prefix,
-    logger: runtime.logger,
     leaseMs: config.accessLeaseMs,
-    onStop: runtime.onStop,
   });
   const egress = new EgressPolicy(config.egress);
   runtime.logger.info({ egress: egress.describe() }, "egress policy: public addresses, plus these");

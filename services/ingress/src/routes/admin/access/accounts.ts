@@ -1,13 +1,5 @@
-import {
-  dispatchAdminAccountsCreate,
-  dispatchAdminAccountsDelete,
-  dispatchAdminAccountsDisable,
-  dispatchAdminAccountsEnable,
-  dispatchAdminAccountsGet,
-  dispatchAdminAccountsList,
-  dispatchAdminAccountsUpdate,
-  type ProviderAccount,
-} from "@gatehouse/contracts";
+import type { Propagation, ProviderAccount } from "@gatehouse/contracts";
+import * as bus from "@gatehouse/contracts";
 import type { z } from "zod";
 import { invalidateCatalog } from "../../../access/authorize.js";
 import type { IngressContext } from "../../../context.js";
@@ -44,9 +36,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
   const base = "/api/v1/provider-accounts";
   const named = ({ params }: { params: { name: string } }) => ({ name: accountParam(params.name) });
   // A change to an account reaches this replica's catalog at once (the others by its access event).
-  const changed = (
-    account: ProviderAccount & { propagation?: Parameters<typeof revokedOut>[1]["propagation"] },
-  ) => {
+  const changed = (account: ProviderAccount & { propagation?: Propagation }) => {
     invalidateCatalog(ctx, account.name);
     return revokedOut(accountOut, account);
   };
@@ -59,7 +49,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
     body: CreateAccountBody,
     response: AccountOut,
     status: 201,
-    endpoint: dispatchAdminAccountsCreate,
+    endpoint: bus.dispatchAdminAccountsCreate,
     // A create's base_url is never null (the body schema says so), only an update's may clear it.
     request: ({ body }) => ({
       ...(accountFields(body) as { baseUrl?: string }),
@@ -77,7 +67,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
     summary: "List provider accounts (admins: all; others: those they hold a grant on)",
     querystring: PageQuery,
     item: AccountOut,
-    endpoint: dispatchAdminAccountsList,
+    endpoint: bus.dispatchAdminAccountsList,
     view: accountOut,
   });
   adminRoute(app, ctx, {
@@ -87,7 +77,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
     summary: "Get a provider account",
     params: NameParams,
     response: AccountOut,
-    endpoint: dispatchAdminAccountsGet,
+    endpoint: bus.dispatchAdminAccountsGet,
     request: named,
     view: accountOut,
   });
@@ -100,7 +90,7 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
     params: NameParams,
     body: UpdateAccountBody,
     response: Changed,
-    endpoint: dispatchAdminAccountsUpdate,
+    endpoint: bus.dispatchAdminAccountsUpdate,
     request: (http) => ({ ...named(http), ...accountFields(http.body) }),
     view: changed,
   });
@@ -111,17 +101,17 @@ export function accountRoutes(app: ZodApp, ctx: IngressContext): void {
     summary: "Delete a provider account and every grant on it (admin)",
     params: NameParams,
     response: Changed,
-    endpoint: dispatchAdminAccountsDelete,
+    endpoint: bus.dispatchAdminAccountsDelete,
     request: named,
     view: changed,
   });
   for (const [action, endpoint, summary] of [
     [
       "disable",
-      dispatchAdminAccountsDisable,
+      bus.dispatchAdminAccountsDisable,
       "Disable a provider account (admin or manager): calls stop at once",
     ],
-    ["enable", dispatchAdminAccountsEnable, "Enable a provider account (admin or manager)"],
+    ["enable", bus.dispatchAdminAccountsEnable, "Enable a provider account (admin or manager)"],
   ] as const) {
     adminRoute(app, ctx, {
       method: "POST",

@@ -1,14 +1,4 @@
-import {
-  aclAdminAuditList,
-  aclAdminTeamMembersAdd,
-  aclAdminTeamMembersList,
-  aclAdminTeamMembersRemove,
-  aclAdminTeamsCreate,
-  aclAdminTeamsDelete,
-  aclAdminTeamsGet,
-  aclAdminTeamsList,
-  dispatchAdminAuditList,
-} from "@gatehouse/contracts";
+import * as bus from "@gatehouse/contracts";
 import { actorOf } from "../../../auth/caller.js";
 import type { IngressContext } from "../../../context.js";
 import { adminList, adminRoute, listOf, pageArgs, pageView, snakeView, type ZodApp } from "../http.js";
@@ -44,7 +34,7 @@ export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
     body: CreateTeamBody,
     response: TeamOut,
     status: 201,
-    endpoint: aclAdminTeamsCreate,
+    endpoint: bus.aclAdminTeamsCreate,
     request: ({ body }) => body,
     view: teamOut,
   });
@@ -54,7 +44,7 @@ export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
     summary: "List teams (admin)",
     querystring: PageQuery,
     item: TeamOut,
-    endpoint: aclAdminTeamsList,
+    endpoint: bus.aclAdminTeamsList,
     view: teamOut,
   });
   adminRoute(app, ctx, {
@@ -64,7 +54,7 @@ export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
     summary: "Get a team (admin)",
     params: TeamParams,
     response: TeamOut,
-    endpoint: aclAdminTeamsGet,
+    endpoint: bus.aclAdminTeamsGet,
     request: team,
     view: teamOut,
   });
@@ -75,7 +65,7 @@ export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
     summary: "Delete a team and its grants (admin): members lose what the team gave them at once",
     params: TeamParams,
     response: TeamDeleted,
-    endpoint: aclAdminTeamsDelete,
+    endpoint: bus.aclAdminTeamsDelete,
     request: team,
     view: snakeView(TeamDeleted),
   });
@@ -86,7 +76,7 @@ export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
     params: TeamParams,
     querystring: PageQuery,
     item: MemberOut,
-    endpoint: aclAdminTeamMembersList,
+    endpoint: bus.aclAdminTeamMembersList,
     request: ({ params }) => ({ teamId: params.id }),
     view: memberOut,
   });
@@ -99,7 +89,7 @@ export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
     body: AddMemberBody,
     response: MemberOut,
     status: 201,
-    endpoint: aclAdminTeamMembersAdd,
+    endpoint: bus.aclAdminTeamMembersAdd,
     request: ({ params, body }) => ({ teamId: params.id, userId: body.user_id }),
     view: memberOut,
   });
@@ -110,7 +100,7 @@ export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
     summary: "Remove a user from a team (admin): takes effect on every replica before this returns",
     params: MemberParams,
     response: MemberRemoved,
-    endpoint: aclAdminTeamMembersRemove,
+    endpoint: bus.aclAdminTeamMembersRemove,
     request: ({ params }) => ({ teamId: params.id, userId: params.userId }),
     view: snakeView(MemberRemoved),
   });
@@ -129,7 +119,8 @@ export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
       },
     },
     async (request) => {
-      const endpoint = request.query.source === "dispatch" ? dispatchAdminAuditList : aclAdminAuditList;
+      const endpoint =
+        request.query.source === "dispatch" ? bus.dispatchAdminAuditList : bus.aclAdminAuditList;
       const args = { actor: actorOf(request), ...pageArgs(request.query) };
       return pageView(auditOut)(await ctx.client.request(endpoint, args));
     },

@@ -1,14 +1,5 @@
-import {
-  authAdminWebhookDeliveriesList,
-  authAdminWebhookEndpointsCreate,
-  authAdminWebhookEndpointsDelete,
-  authAdminWebhookEndpointsList,
-  authAdminWebhookSecretsCreate,
-  authAdminWebhookSecretsDelete,
-  authAdminWebhookSecretsList,
-  OutboundEventType,
-  WebhookUrl,
-} from "@gatehouse/contracts";
+import * as bus from "@gatehouse/contracts";
+import { OutboundEventType, WebhookUrl } from "@gatehouse/contracts";
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
 import type { IngressContext } from "../../../context.js";
@@ -56,7 +47,7 @@ export const webhookAdminRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = a
     body: z.strictObject({ name: z.string().trim().min(1).max(200) }),
     response: SecretOut.extend({ secret: Shown }),
     status: 201,
-    endpoint: authAdminWebhookSecretsCreate,
+    endpoint: bus.authAdminWebhookSecretsCreate,
     request: ({ body }) => body,
     view: (r) => ({ ...secretOut(r.webhookSecret), secret: r.secret }),
   });
@@ -65,7 +56,7 @@ export const webhookAdminRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = a
     tags,
     summary: "List inbound webhook secrets (admin)",
     item: SecretOut,
-    endpoint: authAdminWebhookSecretsList,
+    endpoint: bus.authAdminWebhookSecretsList,
     view: secretOut,
   });
   adminRoute(app, ctx, {
@@ -75,7 +66,7 @@ export const webhookAdminRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = a
     summary: "Delete an inbound webhook secret (admin)",
     params: IdParams,
     response: SecretOut,
-    endpoint: authAdminWebhookSecretsDelete,
+    endpoint: bus.authAdminWebhookSecretsDelete,
     request: byId,
     view: secretOut,
   });
@@ -92,7 +83,7 @@ export const webhookAdminRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = a
     }),
     response: EndpointOut.extend({ secret: Shown }),
     status: 201,
-    endpoint: authAdminWebhookEndpointsCreate,
+    endpoint: bus.authAdminWebhookEndpointsCreate,
     request: ({ body }) => ({ url: body.url, description: body.description, eventTypes: body.event_types }),
     view: (r) => ({ ...endpointOut(r.endpoint), secret: r.secret }),
   });
@@ -101,7 +92,7 @@ export const webhookAdminRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = a
     tags,
     summary: "List outbound webhook endpoints (admin)",
     item: EndpointOut,
-    endpoint: authAdminWebhookEndpointsList,
+    endpoint: bus.authAdminWebhookEndpointsList,
     view: endpointOut,
   });
   adminRoute(app, ctx, {
@@ -111,7 +102,7 @@ export const webhookAdminRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = a
     summary: "Delete an outbound webhook endpoint and its deliveries (admin)",
     params: IdParams,
     response: EndpointOut,
-    endpoint: authAdminWebhookEndpointsDelete,
+    endpoint: bus.authAdminWebhookEndpointsDelete,
     request: byId,
     view: endpointOut,
   });
@@ -124,7 +115,7 @@ export const webhookAdminRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = a
       status: z.enum(["pending", "delivered", "failed"]).optional(),
     }),
     item: DeliveryOut,
-    endpoint: authAdminWebhookDeliveriesList,
+    endpoint: bus.authAdminWebhookDeliveriesList,
     request: ({ query: { endpoint_id, status } }) => camelArgs({ endpoint_id, status }),
     view: deliveryOut,
   });
