@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { isAdmin } from "@gatehouse/access-events";
 import { type Route, route } from "@gatehouse/bus";
 import {
+  type Actor,
   aclAccounts,
   aclAdminGrantsPurgeAccount,
   dispatchAdminAccountsCreate,
@@ -97,59 +98,8 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
       return accountView(await loadAccountRow(ctx.db, req.name));
     }),
 
-    route(dispatchAdminAccountsDisable, async (req) => {
-      await requireAccountRole(ctx, req.actor, req.name, "manager", "account.disable");
-      const now = ctx.now();
-      return ctx.changes.revoking(async (tx, emit) => {
-        const current = await loadAccountRow(tx, req.name, true);
-        const [row] = await tx
-          .update(providerAccounts)
-          .set({ enabled: false, updatedAt: now })
-          .where(eq(providerAccounts.id, current.id))
-          .returning();
-        if (!row) throw new Error("account update returned no row");
-        await ctx.changes.audit(
-          tx,
-          req.actor,
-          {
-            action: "account.disable",
-            targetKind: "provider_account",
-            targetId: row.name,
-            outcome: "success",
-          },
-          now,
-        );
-        // Disabling twice removes nothing the second time.
-        if (current.enabled) await emit({ type: "account.disabled", account: row.name });
-        return accountView(row);
-      });
-    }),
-
-    route(dispatchAdminAccountsEnable, async (req) => {
-      await requireAccountRole(ctx, req.actor, req.name, "manager", "account.enable");
-      const now = ctx.now();
-      return ctx.changes.run(async (tx) => {
-        const current = await loadAccountRow(tx, req.name, true);
-        const [row] = await tx
-          .update(providerAccounts)
-          .set({ enabled: true, updatedAt: now })
-          .where(eq(providerAccounts.id, current.id))
-          .returning();
-        if (!row) throw new Error("account update returned no row");
-        await ctx.changes.audit(
-          tx,
-          req.actor,
-          {
-            action: "account.enable",
-            targetKind: "provider_account",
-            targetId: row.name,
-            outcome: "success",
-          },
-          now,
-        );
-        return accountView(row);
-      });
-    }),
+    route(dispatchAdminAccountsDisable, (req) => setEnabled(ctx, req.actor, req.name, false)),
+    route(dispatchAdminAccountsEnable, (req) => setEnabled(ctx, req.actor, req.name, true)),
 
     route(dispatchAdminAccountsDelete, async (req) => {
       await ctx.changes.requireAdmin(req.actor, {
@@ -182,4 +132,24 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
       });
     }),
   ];
+}
+
+/** Enable or disable an account; disabling an enabled one removes access, so it goes out as an access event. */
+async function setEnabled(ctx: AccountsContext, actor: Actor, name: string, enabled: boolean) {
+  const action = enabled ? "account.enable" : "account.disable";
+  await requireAccountRole(ctx, actor, name, "manager", action);
+  const now = ctx.now();
+  return ctx.changes.revoking(async (tx, emit) => {
+    const current = await loadAccountRow(tx, name, true);
+    const [row] = await tx
+      .update(providerAccounts)
+      .set({ enabled, updatedAt: now })
+      .where(eq(providerAccounts.id, current.id))
+      .returning();
+    if (!row) throw new Error("account update returned no row");
+    await ctx.changes.audit(tx, actor, { action, targetKind: "provider_account", targetId: row.name }, now);
+    // Disabling twice removes nothing the second time.
+    if (!enabled && current.enabled) await emit({ type: "account.disabled", account: row.name });
+    return accountView(row);
+  });
 }
