@@ -47,14 +47,17 @@ export function pageView<T, U>(view: (item: T) => U) {
 /** `api_version` → `apiVersion`. */
 export const camel = (key: string) => key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
+type Camel<K extends string> = K extends `${infer H}_${infer T}` ? `${H}${Capitalize<Camel<T>>}` : K;
+type Camelled<T> = { [K in keyof T as K extends string ? Camel<K> : K]: T[K] };
+
 /** The fields of a snake_case body as the bus request's camelCase ones; absent fields stay absent. */
-export function camelArgs<T extends Record<string, unknown>>(body: T): Record<string, unknown> {
+export function camelArgs<T extends Record<string, unknown>>(body: T): Camelled<T> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) if (value !== undefined) out[camel(key)] = value;
-  return out;
+  return out as Camelled<T>;
 }
 
-type Def = { type: string; innerType?: z.ZodType; element?: z.ZodType; shape?: Record<string, z.ZodType> };
+type Def = { type: string; innerType?: z.ZodType; element?: z.ZodType };
 const defOf = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
 
 /** The schema under `optional`, `nullable` and `default`: what a present, non-null value looks like. */

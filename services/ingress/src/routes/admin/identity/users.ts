@@ -35,7 +35,7 @@ export function userRoutes(app: ZodApp, ctx: IngressContext): void {
     response: UserOut,
     status: 201,
     endpoint: authAdminUsersCreate,
-    request: ({ body }) => camelArgs(body) as typeof body & { externalId?: string },
+    request: ({ body }) => camelArgs(body),
     view: userOut,
   });
   adminList(app, ctx, {

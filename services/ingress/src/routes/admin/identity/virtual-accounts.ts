@@ -24,7 +24,7 @@ export function virtualAccountRoutes(app: ZodApp, ctx: IngressContext): void {
     response: VirtualAccountOut,
     status: 201,
     endpoint: authAdminVirtualAccountsCreate,
-    request: ({ body }) => camelArgs(body) as typeof body,
+    request: ({ body }) => camelArgs(body),
     view: virtualAccountOut,
   });
   adminList(app, ctx, {
