@@ -7,5 +7,6 @@ export * from "./health.js";
 export * from "./mux.js";
 export * from "./security.js";
 export * from "./service.js";
+export * from "./streams.js";
 export * from "./trace.js";
 export * from "./transport.js";

@@ -1,6 +1,17 @@
 import { z } from "zod";
-import { Actor, Empty, HealthResponse, IsoDateTime, Principal, Uuid } from "./common.js";
-import { AccountName, DispatchAuditEvent } from "./dispatch.js";
+import {
+  Actor,
+  AuditPage,
+  Empty,
+  HealthResponse,
+  IsoDateTime,
+  ListRequest,
+  Page,
+  Principal,
+  pageOf,
+  Uuid,
+} from "./common.js";
+import { AccountName } from "./dispatch.js";
 import { Propagated } from "./events.js";
 import { defineEndpoint } from "./subjects.js";
 
@@ -86,18 +97,6 @@ export const TeamMember = z.object({
 });
 export type TeamMember = z.infer<typeof TeamMember>;
 
-/** Audit rows have the same shape in every service. */
-export const AclAuditEvent = DispatchAuditEvent;
-export type AclAuditEvent = z.infer<typeof AclAuditEvent>;
-
-const Page = {
-  limit: z.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(512).optional(),
-};
-function pageOfItems<T extends z.ZodType>(item: T) {
-  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
-}
-
 export const CreateGrantRequest = z.object({
   actor: Actor,
   account: AccountName,
@@ -114,7 +113,6 @@ export const CreateTeamRequest = z.object({
   name: TeamName,
   description: z.string().max(2_000).default(""),
 });
-export const AclListRequest = z.object({ actor: Actor, ...Page });
 export const TeamIdRequest = z.object({ actor: Actor, teamId: Uuid });
 export const ListMembersRequest = z.object({ actor: Actor, teamId: Uuid, ...Page });
 export const MemberRequest = z.object({ actor: Actor, teamId: Uuid, userId: Uuid });
@@ -128,7 +126,7 @@ export const aclAdminGrantsList = defineEndpoint(
   "acl",
   "admin.grants.list",
   ListGrantsRequest,
-  pageOfItems(Grant),
+  pageOf(Grant),
 );
 export const aclAdminGrantsDelete = defineEndpoint(
   "acl",
@@ -146,7 +144,7 @@ export const aclAdminGrantsPurgeAccount = defineEndpoint(
 );
 
 export const aclAdminTeamsCreate = defineEndpoint("acl", "admin.teams.create", CreateTeamRequest, Team);
-export const aclAdminTeamsList = defineEndpoint("acl", "admin.teams.list", AclListRequest, pageOfItems(Team));
+export const aclAdminTeamsList = defineEndpoint("acl", "admin.teams.list", ListRequest, pageOf(Team));
 export const aclAdminTeamsGet = defineEndpoint("acl", "admin.teams.get", TeamIdRequest, Team);
 export const aclAdminTeamsDelete = defineEndpoint(
   "acl",
@@ -164,7 +162,7 @@ export const aclAdminTeamMembersList = defineEndpoint(
   "acl",
   "admin.teams.members.list",
   ListMembersRequest,
-  pageOfItems(TeamMember),
+  pageOf(TeamMember),
 );
 export const aclAdminTeamMembersRemove = defineEndpoint(
   "acl",
@@ -172,9 +170,4 @@ export const aclAdminTeamMembersRemove = defineEndpoint(
   MemberRequest,
   TeamMember.extend(Propagated),
 );
-export const aclAdminAuditList = defineEndpoint(
-  "acl",
-  "admin.audit.list",
-  AclListRequest,
-  pageOfItems(AclAuditEvent),
-);
+export const aclAdminAuditList = defineEndpoint("acl", "admin.audit.list", ListRequest, AuditPage);

@@ -1,5 +1,18 @@
 import { z } from "zod";
-import { Actor, Empty, HealthResponse, IsoDateTime, KeyHash, Principal, UserRole, Uuid } from "./common.js";
+import {
+  Actor,
+  AuditPage,
+  Empty,
+  HealthResponse,
+  IsoDateTime,
+  KeyHash,
+  ListRequest,
+  Page,
+  Principal,
+  pageOf,
+  UserRole,
+  Uuid,
+} from "./common.js";
 import { type ErrorCode, GatehouseError } from "./errors.js";
 import { Propagated } from "./events.js";
 import { defineEndpoint } from "./subjects.js";
@@ -79,16 +92,6 @@ export const authActorVerify = defineEndpoint(
 // answers `permission_denied` / `not_found` / `conflict` as service errors.
 // ---------------------------------------------------------------------------------------------
 
-const Page = {
-  limit: z.number().int().min(1).max(200).default(50),
-  /** Opaque cursor from the previous page's `nextCursor`. */
-  cursor: z.string().max(512).optional(),
-};
-
-function pageOfItems<T extends z.ZodType>(item: T) {
-  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
-}
-
 export const UserStatus = z.enum(["active", "deactivated"]);
 export type UserStatus = z.infer<typeof UserStatus>;
 
@@ -146,22 +149,6 @@ export const NewKey = {
 export const CreatedKey = z.object({ apiKey: ApiKey });
 export type CreatedKey = z.infer<typeof CreatedKey>;
 
-export const AuditOutcome = z.enum(["success", "denied"]);
-export const AuditEvent = z.object({
-  id: Uuid,
-  at: IsoDateTime,
-  actorKind: z.enum(["user", "virtual_account", "system"]),
-  actorId: Uuid.nullable(),
-  actorKeyId: Uuid.nullable(),
-  action: z.string(),
-  targetKind: z.string(),
-  targetId: z.string().nullable(),
-  requestId: z.string().nullable(),
-  outcome: AuditOutcome,
-  detail: z.record(z.string(), z.unknown()),
-});
-export type AuditEvent = z.infer<typeof AuditEvent>;
-
 const Name = z.string().trim().min(1).max(200);
 const FutureTime = IsoDateTime;
 /** Regenerate may keep the old VAT alive at most this long. */
@@ -182,7 +169,6 @@ export const CreateUserRequest = z.object({
   role: UserRole.default("member"),
   externalId: z.string().min(1).max(256).optional(),
 });
-export const ListRequest = z.object({ actor: Actor, ...Page });
 export const IdRequest = z.object({ actor: Actor, id: Uuid });
 export const CountResponse = z.object({ revoked: z.number().int().min(0) });
 
@@ -230,7 +216,7 @@ export const RegenerateVatResponse = z.object({
 
 export const authAdminMe = defineEndpoint("auth", "admin.me", z.object({ actor: Actor }), MeResponse);
 export const authAdminUsersCreate = defineEndpoint("auth", "admin.users.create", CreateUserRequest, User);
-export const authAdminUsersList = defineEndpoint("auth", "admin.users.list", ListRequest, pageOfItems(User));
+export const authAdminUsersList = defineEndpoint("auth", "admin.users.list", ListRequest, pageOf(User));
 export const authAdminUsersGet = defineEndpoint("auth", "admin.users.get", IdRequest, User);
 export const authAdminUsersDeactivate = defineEndpoint(
   "auth",
@@ -241,12 +227,7 @@ export const authAdminUsersDeactivate = defineEndpoint(
 export const authAdminUsersReactivate = defineEndpoint("auth", "admin.users.reactivate", IdRequest, User);
 
 export const authAdminPatsCreate = defineEndpoint("auth", "admin.pats.create", CreatePatRequest, CreatedKey);
-export const authAdminPatsList = defineEndpoint(
-  "auth",
-  "admin.pats.list",
-  ListPatsRequest,
-  pageOfItems(ApiKey),
-);
+export const authAdminPatsList = defineEndpoint("auth", "admin.pats.list", ListPatsRequest, pageOf(ApiKey));
 export const authAdminPatsRevoke = defineEndpoint("auth", "admin.pats.revoke", IdRequest, RevokedKey);
 export const authAdminPatsRevokeAllForUser = defineEndpoint(
   "auth",
@@ -271,7 +252,7 @@ export const authAdminVirtualAccountsList = defineEndpoint(
   "auth",
   "admin.virtual_accounts.list",
   ListRequest,
-  pageOfItems(VirtualAccount),
+  pageOf(VirtualAccount),
 );
 export const authAdminVirtualAccountsGet = defineEndpoint(
   "auth",
@@ -287,12 +268,7 @@ export const authAdminVirtualAccountsDelete = defineEndpoint(
 );
 
 export const authAdminVatsCreate = defineEndpoint("auth", "admin.vats.create", CreateVatRequest, CreatedKey);
-export const authAdminVatsList = defineEndpoint(
-  "auth",
-  "admin.vats.list",
-  ListVatsRequest,
-  pageOfItems(ApiKey),
-);
+export const authAdminVatsList = defineEndpoint("auth", "admin.vats.list", ListVatsRequest, pageOf(ApiKey));
 export const authAdminVatsRegenerate = defineEndpoint(
   "auth",
   "admin.vats.regenerate",
@@ -301,9 +277,4 @@ export const authAdminVatsRegenerate = defineEndpoint(
 );
 export const authAdminVatsRevoke = defineEndpoint("auth", "admin.vats.revoke", VatRequest, RevokedKey);
 
-export const authAdminAuditList = defineEndpoint(
-  "auth",
-  "admin.audit.list",
-  ListRequest,
-  pageOfItems(AuditEvent),
-);
+export const authAdminAuditList = defineEndpoint("auth", "admin.audit.list", ListRequest, AuditPage);

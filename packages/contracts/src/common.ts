@@ -35,16 +35,46 @@ export const Actor = z.object({
 });
 export type Actor = z.infer<typeof Actor>;
 
-export const PageQuery = z.object({
+/** The paging fields of every admin list request (keyset paging: the cursor is opaque). */
+export const Page = {
   limit: z.number().int().min(1).max(200).default(50),
   /** Opaque cursor from the previous page's `nextCursor`. */
   cursor: z.string().max(512).optional(),
-});
+};
+export const PageQuery = z.object(Page);
 export type PageQuery = z.infer<typeof PageQuery>;
 
+/** One page of an admin list: its items and where the next page starts (null on the last). */
 export function pageOf<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
+
+/** An admin list request with nothing to filter on: who asks, and which page. */
+export const ListRequest = z.object({ actor: Actor, ...Page });
+export type ListRequest = z.input<typeof ListRequest>;
+
+export const AuditOutcome = z.enum(["success", "denied"]);
+
+/**
+ * One row of an audit log. Every service that changes state keeps one of its own (auth: identity,
+ * acl: grants and teams, dispatch: provider accounts), all in this shape.
+ */
+export const AuditEvent = z.object({
+  id: Uuid,
+  at: IsoDateTime,
+  actorKind: z.enum(["user", "virtual_account", "system"]),
+  actorId: Uuid.nullable(),
+  actorKeyId: Uuid.nullable(),
+  action: z.string(),
+  targetKind: z.string(),
+  targetId: z.string().nullable(),
+  requestId: z.string().nullable(),
+  outcome: AuditOutcome,
+  detail: z.record(z.string(), z.unknown()),
+});
+export type AuditEvent = z.infer<typeof AuditEvent>;
+export const AuditPage = pageOf(AuditEvent);
+export type AuditPage = z.infer<typeof AuditPage>;
 
 /** Health answer every bus service gives on `<prefix>.v1.<service>.health`. */
 export const HealthResponse = z.object({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Actor, Empty, HealthResponse, IsoDateTime, Uuid } from "./common.js";
+import { Actor, AuditPage, Empty, HealthResponse, IsoDateTime, ListRequest, pageOf, Uuid } from "./common.js";
 import { Propagated } from "./events.js";
 import { defineEndpoint } from "./subjects.js";
 
@@ -109,11 +109,6 @@ export const ProviderAccount = z.object({
 });
 export type ProviderAccount = z.infer<typeof ProviderAccount>;
 
-const Page = {
-  limit: z.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(512).optional(),
-};
-
 export const CreateAccountRequest = z.object({
   actor: Actor,
   name: AccountName,
@@ -144,9 +139,8 @@ export const UpdateAccountRequest = z.object({
 export type UpdateAccountRequest = z.input<typeof UpdateAccountRequest>;
 
 export const AccountNameRequest = z.object({ actor: Actor, name: AccountName });
-export const ListAccountsRequest = z.object({ actor: Actor, ...Page });
 
-export const AccountPage = z.object({ items: z.array(ProviderAccount), nextCursor: z.string().nullable() });
+export const AccountPage = pageOf(ProviderAccount);
 
 /** What ingress needs to resolve `<account>/<model>`: no credentials, no URLs. */
 export const CatalogAccount = z.object({
@@ -180,21 +174,6 @@ export const CatalogListResponse = z.object({
 });
 export type CatalogListResponse = z.infer<typeof CatalogListResponse>;
 
-export const DispatchAuditEvent = z.object({
-  id: Uuid,
-  at: IsoDateTime,
-  actorKind: z.enum(["user", "virtual_account", "system"]),
-  actorId: Uuid.nullable(),
-  actorKeyId: Uuid.nullable(),
-  action: z.string(),
-  targetKind: z.string(),
-  targetId: z.string().nullable(),
-  requestId: z.string().nullable(),
-  outcome: z.enum(["success", "denied"]),
-  detail: z.record(z.string(), z.unknown()),
-});
-export type DispatchAuditEvent = z.infer<typeof DispatchAuditEvent>;
-
 export const dispatchHealth = defineEndpoint("dispatch", "health", Empty, HealthResponse);
 export const dispatchCatalogAccount = defineEndpoint(
   "dispatch",
@@ -218,7 +197,7 @@ export const dispatchAdminAccountsCreate = defineEndpoint(
 export const dispatchAdminAccountsList = defineEndpoint(
   "dispatch",
   "admin.accounts.list",
-  ListAccountsRequest,
+  ListRequest,
   AccountPage,
 );
 export const dispatchAdminAccountsGet = defineEndpoint(
@@ -251,9 +230,4 @@ export const dispatchAdminAccountsDelete = defineEndpoint(
   AccountNameRequest,
   ProviderAccount.extend(Propagated),
 );
-export const dispatchAdminAuditList = defineEndpoint(
-  "dispatch",
-  "admin.audit.list",
-  ListAccountsRequest,
-  z.object({ items: z.array(DispatchAuditEvent), nextCursor: z.string().nullable() }),
-);
+export const dispatchAdminAuditList = defineEndpoint("dispatch", "admin.audit.list", ListRequest, AuditPage);

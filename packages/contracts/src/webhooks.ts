@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Actor, IsoDateTime, Uuid } from "./common.js";
+import { Actor, IsoDateTime, ListRequest, Page, pageOf, Uuid } from "./common.js";
 import { Propagated } from "./events.js";
 import { defineEndpoint } from "./subjects.js";
 
@@ -95,11 +95,6 @@ export type WebhookDelivery = z.infer<typeof WebhookDelivery>;
 /** Outbound URLs: http(s) only. */
 export const WebhookUrl = z.url({ protocol: /^https?$/ }).max(2_048);
 
-const page = { limit: z.number().int().min(1).max(200).default(50), cursor: z.string().max(512).optional() };
-function pageOf<T extends z.ZodType>(item: T) {
-  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
-}
-
 export const authWebhooksRevocations = defineEndpoint(
   "auth",
   "webhooks.revocations",
@@ -115,7 +110,7 @@ export const authAdminWebhookSecretsCreate = defineEndpoint(
 export const authAdminWebhookSecretsList = defineEndpoint(
   "auth",
   "admin.webhook_secrets.list",
-  z.object({ actor: Actor, ...page }),
+  ListRequest,
   pageOf(WebhookSecret),
 );
 export const authAdminWebhookSecretsDelete = defineEndpoint(
@@ -138,7 +133,7 @@ export const authAdminWebhookEndpointsCreate = defineEndpoint(
 export const authAdminWebhookEndpointsList = defineEndpoint(
   "auth",
   "admin.webhook_endpoints.list",
-  z.object({ actor: Actor, ...page }),
+  ListRequest,
   pageOf(WebhookEndpoint),
 );
 export const authAdminWebhookEndpointsDelete = defineEndpoint(
@@ -150,6 +145,6 @@ export const authAdminWebhookEndpointsDelete = defineEndpoint(
 export const authAdminWebhookDeliveriesList = defineEndpoint(
   "auth",
   "admin.webhook_deliveries.list",
-  z.object({ actor: Actor, endpointId: Uuid.optional(), status: DeliveryStatus.optional(), ...page }),
+  z.object({ actor: Actor, endpointId: Uuid.optional(), status: DeliveryStatus.optional(), ...Page }),
   pageOf(WebhookDelivery),
 );

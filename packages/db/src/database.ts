@@ -121,3 +121,11 @@ async function openPglite(dir: string | undefined): Promise<Database> {
     close: () => client.close(),
   };
 }
+
+/** Postgres unique_violation (23505), whether drizzle wrapped the driver's error or not. */
+export function isUniqueViolation(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === "23505") return true;
+  }
+  return false;
+}

@@ -1,12 +1,10 @@
 import { fileURLToPath } from "node:url";
-import { aclHealth } from "@gatehouse/contracts";
-import { startAccessEventPublisher } from "@gatehouse/outbox";
+import { auditWriter, startAdminChanges } from "@gatehouse/access-events";
+import { aclAdminAuditList, aclHealth } from "@gatehouse/contracts";
 import { actorProofFromAuth, type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
 import type { AclConfig } from "./config.js";
 import type { AclContext } from "./context.js";
-import { writeAudit } from "./db/audit.js";
-import { outbox, schema } from "./db/schema.js";
-import { auditRoutes } from "./handlers/audit.js";
+import { auditEvents, outbox, schema } from "./db/schema.js";
 import { checkRoutes } from "./handlers/check.js";
 import { grantRoutes } from "./handlers/grants.js";
 import { teamRoutes } from "./handlers/teams.js";
@@ -23,28 +21,23 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
       migrationsFolder,
       setup: (runtime) => {
         const db = runtime.database.drizzle(schema);
-        const events = startAccessEventPublisher({
+        const changes = startAdminChanges(runtime, {
           db,
-          table: outbox,
           source: "acl",
-          nc: runtime.bus.nc,
-          prefix: config.prefix,
-          logger: runtime.logger,
+          outbox,
+          audit: auditEvents,
           leaseMs: config.accessLeaseMs,
-          onStop: runtime.onStop,
         });
-        const ctx: AclContext = {
-          db,
-          logger: runtime.logger,
-          now: () => new Date(),
-          propagate: events.propagate,
-        };
-        return [...checkRoutes(ctx), ...grantRoutes(ctx), ...teamRoutes(ctx), ...auditRoutes(ctx)];
+        const ctx: AclContext = { db, logger: runtime.logger, now: () => new Date(), changes };
+        return [
+          ...checkRoutes(ctx),
+          ...grantRoutes(ctx),
+          ...teamRoutes(ctx),
+          changes.auditRoute(aclAdminAuditList),
+        ];
       },
-      actorProof: (runtime) => {
-        const db = runtime.database.drizzle(schema);
-        return actorProofFromAuth(runtime.client, (actor, entry) => writeAudit(db, actor, new Date(), entry));
-      },
+      actorProof: (runtime) =>
+        actorProofFromAuth(runtime.client, auditWriter(runtime.database.drizzle(schema), auditEvents)),
     },
     config,
     deps,

@@ -42,3 +42,34 @@ describe("acl acts only for an actor auth proves", () => {
     ).rejects.toMatchObject({ code: "permission_denied" });
   });
 });
+
+describe("keyset paging", () => {
+  it("answers a cursor it did not issue as every admin list does: validation_failed", async () => {
+    for (const endpoint of [aclAdminTeamsList, aclAdminAuditList]) {
+      await expect(
+        h.client.request(endpoint, { actor: h.ids.admin, cursor: "bm90LWEtY3Vyc29y" }),
+      ).rejects.toMatchObject({ code: "validation_failed" });
+    }
+  });
+
+  it("pages the audit log newest first, each row once", async () => {
+    for (const name of ["page-a", "page-b", "page-c"]) {
+      await h.client.request(aclAdminTeamsCreate, { actor: h.ids.admin, name });
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await h.client.request(aclAdminAuditList, {
+        actor: h.ids.admin,
+        limit: 1,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      seen.push(...page.items.map((e) => e.id));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined && seen.length < 1_000);
+    const all = await h.client.request(aclAdminAuditList, { actor: h.ids.admin, limit: 200 });
+    expect(seen).toEqual(all.items.map((e) => e.id));
+    const times = all.items.map((e) => e.at);
+    expect([...times].sort().reverse()).toEqual(times);
+  });
+});

@@ -1,13 +1,12 @@
 import { fileURLToPath } from "node:url";
-import { authHealth } from "@gatehouse/contracts";
-import { startAccessEventPublisher } from "@gatehouse/outbox";
+import { startAdminChanges } from "@gatehouse/access-events";
+import { authAdminAuditList, authHealth } from "@gatehouse/contracts";
 import { type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
 import { bootstrapAdmin } from "./bootstrap.js";
 import type { AuthConfig } from "./config.js";
 import type { AuthContext } from "./context.js";
-import { outbox, schema } from "./db/schema.js";
+import { auditEvents, outbox, schema } from "./db/schema.js";
 import { actorVerifyRoute, localActorProof } from "./handlers/actor.js";
-import { auditRoute } from "./handlers/audit.js";
 import { meRoute } from "./handlers/me.js";
 import { patRoutes } from "./handlers/pats.js";
 import { userRoutes } from "./handlers/users.js";
@@ -16,6 +15,7 @@ import { vatRoutes } from "./handlers/vats.js";
 import { virtualAccountRoutes } from "./handlers/virtual-accounts.js";
 import { LastUsedBatcher } from "./last-used.js";
 import { setupWebhooks } from "./webhooks/index.js";
+import { enqueueWebhook, outboundForAccessEvent } from "./webhooks/outbound.js";
 
 export interface AuthDeps extends HostDeps {
   /**
@@ -56,15 +56,18 @@ export function buildApp(config: AuthConfig, deps: AuthDeps): HostedService {
           }
         }
 
-        const events = startAccessEventPublisher({
+        const changes = startAdminChanges(runtime, {
           db,
-          table: outbox,
           source: "auth",
-          nc: runtime.bus.nc,
-          prefix: config.prefix,
-          logger,
+          outbox,
+          audit: auditEvents,
           leaseMs: config.propagationWaitMs,
-          onStop: runtime.onStop,
+          now,
+          // Outbound webhooks for the same change, queued in the same transaction.
+          onEvent: async (tx, event) => {
+            const outbound = outboundForAccessEvent(event);
+            if (outbound) await enqueueWebhook(tx, outbound.type, outbound.data, now());
+          },
         });
 
         const lastUsed = new LastUsedBatcher(db, logger, config.lastUsedFlushMs);
@@ -77,7 +80,7 @@ export function buildApp(config: AuthConfig, deps: AuthDeps): HostedService {
           logger,
           lastUsed,
           now,
-          propagate: events.propagate,
+          changes,
         };
         const webhookRoutes = await setupWebhooks(ctx, runtime.bus.nc, config.prefix, runtime.onStop);
         return [
@@ -88,7 +91,7 @@ export function buildApp(config: AuthConfig, deps: AuthDeps): HostedService {
           ...patRoutes(ctx),
           ...virtualAccountRoutes(ctx),
           ...vatRoutes(ctx),
-          auditRoute(ctx),
+          changes.auditRoute(authAdminAuditList),
           ...webhookRoutes,
         ];
       },

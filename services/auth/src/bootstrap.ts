@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { insertAudit } from "@gatehouse/access-events";
 import { displayHint, generateKey, hashKey } from "@gatehouse/keys";
 import { sql } from "drizzle-orm";
 import type { AuthDb } from "./context.js";
-import { writeAudit } from "./db/queries.js";
-import { users } from "./db/schema.js";
+import { auditEvents, users } from "./db/schema.js";
 import { insertKey } from "./handlers/common.js";
 
 export interface BootstrapResult {
@@ -47,8 +47,9 @@ export async function bootstrapAdmin(
       keyHash: hashKey(key),
       displayHint: displayHint(key),
     });
-    await writeAudit(
+    await insertAudit(
       tx,
+      auditEvents,
       "system",
       {
         action: "bootstrap",

@@ -1,68 +1,17 @@
-import type { AccessEventBody, Actor, Propagation } from "@gatehouse/contracts";
+import type { AdminContext } from "@gatehouse/access-events";
 import type { Db, Tx } from "@gatehouse/db";
-import type { Logger } from "@gatehouse/kit";
-import { appendAccessEvent } from "@gatehouse/outbox";
 import type { AuthConfig } from "./config.js";
-import { type AuthSchema, outbox } from "./db/schema.js";
+import type { AuthSchema } from "./db/schema.js";
 import type { LastUsedBatcher } from "./last-used.js";
-import { enqueueWebhook, outboundForAccessEvent } from "./webhooks/outbound.js";
 
 export type AuthDb = Db<AuthSchema>;
 export type AuthTx = Tx<AuthSchema>;
 
-/** What every handler gets. */
-export interface AuthContext {
-  readonly db: AuthDb;
+/**
+ * What every handler gets. Its admin changes also queue, in the same transaction, the outbound
+ * webhooks of the access events they emit.
+ */
+export interface AuthContext extends AdminContext<AuthSchema> {
   readonly config: AuthConfig;
-  readonly logger: Logger;
   readonly lastUsed: LastUsedBatcher;
-  readonly now: () => Date;
-  /**
-   * Called after a transaction that appended access events committed: publishes them and waits
-   * (bounded) until ingress replicas confirm they applied them.
-   */
-  readonly propagate: (sequence: number) => Promise<Propagation>;
 }
-
-/** Emit an access event inside the transaction of the change that causes it. */
-export type Emit = (event: AccessEventBody) => Promise<void>;
-
-/**
- * Run an admin change in one transaction: the change, its audit row and any access events commit
- * together. Access events are propagated after the commit, before the call returns.
- */
-export async function change<T>(ctx: AuthContext, fn: (tx: AuthTx, emit: Emit) => Promise<T>): Promise<T> {
-  return (await changeReporting(ctx, fn)).value;
-}
-
-/**
- * `change`, for calls that revoke: also answers how the access event reached the ingress replicas
- * (undefined when the change emitted none, e.g. revoking what was already revoked).
- */
-export async function changeReporting<T>(
-  ctx: AuthContext,
-  fn: (tx: AuthTx, emit: Emit) => Promise<T>,
-): Promise<{ value: T; propagation: Propagation | undefined }> {
-  let last = 0;
-  const value = await ctx.db.transaction(async (tx) =>
-    fn(tx, async (event) => {
-      last = await appendAccessEvent(tx, outbox, "auth", event);
-      // Outbound webhooks for the same change, queued in the same transaction.
-      const outbound = outboundForAccessEvent(event);
-      if (outbound) await enqueueWebhook(tx, outbound.type, outbound.data, ctx.now());
-    }),
-  );
-  const propagation = last > 0 ? await ctx.propagate(last) : undefined;
-  return { value, propagation };
-}
-
-/** The response of a revoking call: its result plus the propagation report, when there is one. */
-export async function revoking<T extends object>(
-  ctx: AuthContext,
-  fn: (tx: AuthTx, emit: Emit) => Promise<T>,
-): Promise<T & { propagation?: Propagation }> {
-  const { value, propagation } = await changeReporting(ctx, fn);
-  return propagation ? { ...value, propagation } : value;
-}
-
-export type { Actor };

@@ -1,10 +1,10 @@
 import { fileURLToPath } from "node:url";
+import { auditWriter } from "@gatehouse/access-events";
 import { dispatchHealth } from "@gatehouse/contracts";
 import { actorProofFromAuth, type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
-import { writeAudit } from "./accounts/context.js";
 import { setupAccounts } from "./accounts/setup.js";
 import type { DispatchConfig } from "./config.js";
-import { schema } from "./db/schema.js";
+import { auditEvents, schema } from "./db/schema.js";
 import { setupInvoke } from "./invoke/setup.js";
 
 // Resolved from the module, so it works from src (tests) and dist (production) alike.
@@ -22,10 +22,8 @@ export function buildApp(config: DispatchConfig, deps: HostDeps): HostedService 
         const invoke = await setupInvoke(config, runtime, accounts.ctx);
         return [...accounts.routes, ...invoke.routes];
       },
-      actorProof: (runtime) => {
-        const db = runtime.database.drizzle(schema);
-        return actorProofFromAuth(runtime.client, (actor, entry) => writeAudit(db, actor, new Date(), entry));
-      },
+      actorProof: (runtime) =>
+        actorProofFromAuth(runtime.client, auditWriter(runtime.database.drizzle(schema), auditEvents)),
     },
     config,
     deps,

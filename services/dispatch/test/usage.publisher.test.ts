@@ -1,9 +1,9 @@
-import { type BusConnection, connectBus } from "@gatehouse/bus";
+import { type BusConnection, connectBus, ensureStream, usageStream } from "@gatehouse/bus";
 import { type UsageRecord, usageStreamName } from "@gatehouse/contracts";
 import { captureLogger, testNatsUrl, testPrefix, waitFor } from "@gatehouse/testkit";
 import type { JetStreamManager } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureUsageStream, UsagePublisher } from "../src/invoke/usage.js";
+import { UsagePublisher } from "../src/invoke/usage.js";
 import { usageRecord } from "./usage-record.js";
 
 const { logger } = captureLogger("usage-publisher-test");
@@ -18,7 +18,7 @@ const messages = async () => (await jsm.streams.info(usageStreamName(prefix))).s
 beforeAll(async () => {
   bus = await connectBus({ url: await testNatsUrl(), name: "usage-publisher-test", logger });
   jsm = await bus.nc.jetstreamManager();
-  await ensureUsageStream(jsm, prefix);
+  await ensureStream(jsm, usageStream(prefix));
 });
 
 afterAll(async () => {

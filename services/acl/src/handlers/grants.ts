@@ -8,12 +8,11 @@ import {
   GatehouseError,
   type Grant,
 } from "@gatehouse/contracts";
-import { and, asc, eq, gt, or } from "drizzle-orm";
-import { type AclContext, change, revoking } from "../context.js";
-import { writeAudit } from "../db/audit.js";
-import { decodeCursor, pageFrom } from "../db/cursor.js";
+import { isUniqueViolation, keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
+import { and, eq } from "drizzle-orm";
+import type { AclContext } from "../context.js";
 import { grants, teams } from "../db/schema.js";
-import { isUniqueViolation, requireAdmin, requireManager } from "./common.js";
+import { requireManager } from "./common.js";
 
 type GrantRow = typeof grants.$inferSelect;
 
@@ -34,7 +33,7 @@ export function grantRoutes(ctx: AclContext): Route[] {
       await requireManager(ctx, req.actor, req.account, "grant.create");
       const now = ctx.now();
       try {
-        return await change(ctx, async (tx) => {
+        return await ctx.changes.run(async (tx) => {
           if (req.subject.kind === "team") {
             const team = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, req.subject.id));
             if (team.length === 0) throw new GatehouseError("not_found", "team not found");
@@ -52,13 +51,18 @@ export function grantRoutes(ctx: AclContext): Route[] {
             })
             .returning();
           if (!row) throw new Error("grant insert returned no row");
-          await writeAudit(tx, req.actor, now, {
-            action: "grant.create",
-            targetKind: "grant",
-            targetId: row.id,
-            outcome: "success",
-            detail: { account: row.account, subject: req.subject, role: row.role },
-          });
+          await ctx.changes.audit(
+            tx,
+            req.actor,
+            {
+              action: "grant.create",
+              targetKind: "grant",
+              targetId: row.id,
+              outcome: "success",
+              detail: { account: row.account, subject: req.subject, role: row.role },
+            },
+            now,
+          );
           return grantView(row);
         });
       } catch (err) {
@@ -72,22 +76,13 @@ export function grantRoutes(ctx: AclContext): Route[] {
 
     route(aclAdminGrantsList, async (req) => {
       await requireManager(ctx, req.actor, req.account, "grant.list");
-      const after = decodeCursor(req.cursor);
       const rows = await ctx.db
         .select()
         .from(grants)
         .where(
-          and(
-            eq(grants.account, req.account),
-            after
-              ? or(
-                  gt(grants.createdAt, after.at),
-                  and(eq(grants.createdAt, after.at), gt(grants.id, after.id)),
-                )
-              : undefined,
-          ),
+          and(eq(grants.account, req.account), keysetAfter(grants.createdAt, grants.id, req.cursor, "asc")),
         )
-        .orderBy(asc(grants.createdAt), asc(grants.id))
+        .orderBy(...keysetOrder(grants.createdAt, grants.id, "asc"))
         .limit(req.limit + 1);
       return pageFrom(rows, req.limit, (r) => ({ at: r.createdAt, id: r.id }), grantView);
     }),
@@ -95,23 +90,28 @@ export function grantRoutes(ctx: AclContext): Route[] {
     route(aclAdminGrantsDelete, async (req) => {
       await requireManager(ctx, req.actor, req.account, "grant.delete");
       const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
+      return ctx.changes.revoking(async (tx, emit) => {
         const [row] = await tx
           .delete(grants)
           .where(and(eq(grants.id, req.grantId), eq(grants.account, req.account)))
           .returning();
         if (!row) throw new GatehouseError("not_found", "grant not found on this account");
-        await writeAudit(tx, req.actor, now, {
-          action: "grant.delete",
-          targetKind: "grant",
-          targetId: row.id,
-          outcome: "success",
-          detail: {
-            account: row.account,
-            subject: { kind: row.subjectKind, id: row.subjectId },
-            role: row.role,
+        await ctx.changes.audit(
+          tx,
+          req.actor,
+          {
+            action: "grant.delete",
+            targetKind: "grant",
+            targetId: row.id,
+            outcome: "success",
+            detail: {
+              account: row.account,
+              subject: { kind: row.subjectKind, id: row.subjectId },
+              role: row.role,
+            },
           },
-        });
+          now,
+        );
         await emit({
           type: "grant.removed",
           subject: { kind: row.subjectKind, id: row.subjectId },
@@ -122,9 +122,13 @@ export function grantRoutes(ctx: AclContext): Route[] {
     }),
 
     route(aclAdminGrantsPurgeAccount, async (req) => {
-      await requireAdmin(ctx, req.actor, "grant.purge_account", "provider_account", req.account);
+      await ctx.changes.requireAdmin(req.actor, {
+        action: "grant.purge_account",
+        targetKind: "provider_account",
+        targetId: req.account,
+      });
       const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
+      return ctx.changes.revoking(async (tx, emit) => {
         const rows = await tx.delete(grants).where(eq(grants.account, req.account)).returning();
         for (const row of rows) {
           await emit({
@@ -133,13 +137,18 @@ export function grantRoutes(ctx: AclContext): Route[] {
             account: row.account,
           });
         }
-        await writeAudit(tx, req.actor, now, {
-          action: "grant.purge_account",
-          targetKind: "provider_account",
-          targetId: req.account,
-          outcome: "success",
-          detail: { removed: rows.length },
-        });
+        await ctx.changes.audit(
+          tx,
+          req.actor,
+          {
+            action: "grant.purge_account",
+            targetKind: "provider_account",
+            targetId: req.account,
+            outcome: "success",
+            detail: { removed: rows.length },
+          },
+          now,
+        );
         return { removed: rows.length };
       });
     }),

@@ -12,12 +12,10 @@ import {
   type Team,
   type TeamMember,
 } from "@gatehouse/contracts";
-import { and, asc, count, eq, gt, or } from "drizzle-orm";
-import { type AclContext, type AclTx, change, revoking } from "../context.js";
-import { writeAudit } from "../db/audit.js";
-import { decodeCursor, pageFrom } from "../db/cursor.js";
+import { isUniqueViolation, keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
+import { and, count, eq } from "drizzle-orm";
+import type { AclContext, AclTx } from "../context.js";
 import { grants, teamMembers, teams } from "../db/schema.js";
-import { isUniqueViolation, requireAdmin } from "./common.js";
 
 type TeamRow = typeof teams.$inferSelect;
 type MemberRow = typeof teamMembers.$inferSelect;
@@ -57,10 +55,14 @@ async function loadTeam(db: AclContext["db"] | AclTx, teamId: string): Promise<T
 export function teamRoutes(ctx: AclContext): Route[] {
   return [
     route(aclAdminTeamsCreate, async (req) => {
-      await requireAdmin(ctx, req.actor, "team.create", "team", null);
+      await ctx.changes.requireAdmin(req.actor, {
+        action: "team.create",
+        targetKind: "team",
+        targetId: null,
+      });
       const now = ctx.now();
       try {
-        return await change(ctx, async (tx) => {
+        return await ctx.changes.run(async (tx) => {
           const [row] = await tx
             .insert(teams)
             .values({
@@ -72,13 +74,18 @@ export function teamRoutes(ctx: AclContext): Route[] {
             })
             .returning();
           if (!row) throw new Error("team insert returned no row");
-          await writeAudit(tx, req.actor, now, {
-            action: "team.create",
-            targetKind: "team",
-            targetId: row.id,
-            outcome: "success",
-            detail: { name: row.name },
-          });
+          await ctx.changes.audit(
+            tx,
+            req.actor,
+            {
+              action: "team.create",
+              targetKind: "team",
+              targetId: row.id,
+              outcome: "success",
+              detail: { name: row.name },
+            },
+            now,
+          );
           return teamView(row, 0);
         });
       } catch (err) {
@@ -88,17 +95,12 @@ export function teamRoutes(ctx: AclContext): Route[] {
     }),
 
     route(aclAdminTeamsList, async (req) => {
-      await requireAdmin(ctx, req.actor, "team.list", "team", null);
-      const after = decodeCursor(req.cursor);
+      await ctx.changes.requireAdmin(req.actor, { action: "team.list", targetKind: "team", targetId: null });
       const rows = await ctx.db
         .select()
         .from(teams)
-        .where(
-          after
-            ? or(gt(teams.createdAt, after.at), and(eq(teams.createdAt, after.at), gt(teams.id, after.id)))
-            : undefined,
-        )
-        .orderBy(asc(teams.createdAt), asc(teams.id))
+        .where(keysetAfter(teams.createdAt, teams.id, req.cursor, "asc"))
+        .orderBy(...keysetOrder(teams.createdAt, teams.id, "asc"))
         .limit(req.limit + 1);
       const counts = new Map<string, number>();
       for (const r of rows) counts.set(r.id, await memberCount(ctx.db, r.id));
@@ -111,15 +113,23 @@ export function teamRoutes(ctx: AclContext): Route[] {
     }),
 
     route(aclAdminTeamsGet, async (req) => {
-      await requireAdmin(ctx, req.actor, "team.get", "team", req.teamId);
+      await ctx.changes.requireAdmin(req.actor, {
+        action: "team.get",
+        targetKind: "team",
+        targetId: req.teamId,
+      });
       const row = await loadTeam(ctx.db, req.teamId);
       return teamView(row, await memberCount(ctx.db, row.id));
     }),
 
     route(aclAdminTeamsDelete, async (req) => {
-      await requireAdmin(ctx, req.actor, "team.delete", "team", req.teamId);
+      await ctx.changes.requireAdmin(req.actor, {
+        action: "team.delete",
+        targetKind: "team",
+        targetId: req.teamId,
+      });
       const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
+      return ctx.changes.revoking(async (tx, emit) => {
         const row = await loadTeam(tx, req.teamId);
         const members = await memberCount(tx, row.id);
         // Grants to the team go with it: a later team cannot inherit them. Memberships cascade.
@@ -128,36 +138,50 @@ export function teamRoutes(ctx: AclContext): Route[] {
           .where(and(eq(grants.subjectKind, "team"), eq(grants.subjectId, row.id)))
           .returning({ account: grants.account });
         await tx.delete(teams).where(eq(teams.id, row.id));
-        await writeAudit(tx, req.actor, now, {
-          action: "team.delete",
-          targetKind: "team",
-          targetId: row.id,
-          outcome: "success",
-          detail: { name: row.name, members, grantsRemoved: removedGrants.map((g) => g.account) },
-        });
+        await ctx.changes.audit(
+          tx,
+          req.actor,
+          {
+            action: "team.delete",
+            targetKind: "team",
+            targetId: row.id,
+            outcome: "success",
+            detail: { name: row.name, members, grantsRemoved: removedGrants.map((g) => g.account) },
+          },
+          now,
+        );
         await emit({ type: "team.deleted", teamId: row.id });
         return teamView(row, members);
       });
     }),
 
     route(aclAdminTeamMembersAdd, async (req) => {
-      await requireAdmin(ctx, req.actor, "team.member.add", "team", req.teamId);
+      await ctx.changes.requireAdmin(req.actor, {
+        action: "team.member.add",
+        targetKind: "team",
+        targetId: req.teamId,
+      });
       const now = ctx.now();
       try {
-        return await change(ctx, async (tx) => {
+        return await ctx.changes.run(async (tx) => {
           await loadTeam(tx, req.teamId);
           const [row] = await tx
             .insert(teamMembers)
             .values({ teamId: req.teamId, userId: req.userId, addedAt: now, addedBy: req.actor.principal.id })
             .returning();
           if (!row) throw new Error("member insert returned no row");
-          await writeAudit(tx, req.actor, now, {
-            action: "team.member.add",
-            targetKind: "team",
-            targetId: req.teamId,
-            outcome: "success",
-            detail: { userId: req.userId },
-          });
+          await ctx.changes.audit(
+            tx,
+            req.actor,
+            {
+              action: "team.member.add",
+              targetKind: "team",
+              targetId: req.teamId,
+              outcome: "success",
+              detail: { userId: req.userId },
+            },
+            now,
+          );
           return memberView(row);
         });
       } catch (err) {
@@ -167,45 +191,52 @@ export function teamRoutes(ctx: AclContext): Route[] {
     }),
 
     route(aclAdminTeamMembersList, async (req) => {
-      await requireAdmin(ctx, req.actor, "team.member.list", "team", req.teamId);
+      await ctx.changes.requireAdmin(req.actor, {
+        action: "team.member.list",
+        targetKind: "team",
+        targetId: req.teamId,
+      });
       await loadTeam(ctx.db, req.teamId);
-      const after = decodeCursor(req.cursor);
       const rows = await ctx.db
         .select()
         .from(teamMembers)
         .where(
           and(
             eq(teamMembers.teamId, req.teamId),
-            after
-              ? or(
-                  gt(teamMembers.addedAt, after.at),
-                  and(eq(teamMembers.addedAt, after.at), gt(teamMembers.userId, after.id)),
-                )
-              : undefined,
+            keysetAfter(teamMembers.addedAt, teamMembers.userId, req.cursor, "asc"),
           ),
         )
-        .orderBy(asc(teamMembers.addedAt), asc(teamMembers.userId))
+        .orderBy(...keysetOrder(teamMembers.addedAt, teamMembers.userId, "asc"))
         .limit(req.limit + 1);
       return pageFrom(rows, req.limit, (r) => ({ at: r.addedAt, id: r.userId }), memberView);
     }),
 
     route(aclAdminTeamMembersRemove, async (req) => {
-      await requireAdmin(ctx, req.actor, "team.member.remove", "team", req.teamId);
+      await ctx.changes.requireAdmin(req.actor, {
+        action: "team.member.remove",
+        targetKind: "team",
+        targetId: req.teamId,
+      });
       const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
+      return ctx.changes.revoking(async (tx, emit) => {
         await loadTeam(tx, req.teamId);
         const [row] = await tx
           .delete(teamMembers)
           .where(and(eq(teamMembers.teamId, req.teamId), eq(teamMembers.userId, req.userId)))
           .returning();
         if (!row) throw new GatehouseError("not_found", "the user is not a member of this team");
-        await writeAudit(tx, req.actor, now, {
-          action: "team.member.remove",
-          targetKind: "team",
-          targetId: req.teamId,
-          outcome: "success",
-          detail: { userId: req.userId },
-        });
+        await ctx.changes.audit(
+          tx,
+          req.actor,
+          {
+            action: "team.member.remove",
+            targetKind: "team",
+            targetId: req.teamId,
+            outcome: "success",
+            detail: { userId: req.userId },
+          },
+          now,
+        );
         await emit({ type: "team_member.removed", teamId: req.teamId, userId: req.userId });
         return memberView(row);
       });

@@ -1,24 +1,10 @@
-import { type Actor, GatehouseError } from "@gatehouse/contracts";
-import { type AuditEntry, insertAudit } from "@gatehouse/outbox";
-import { type AnyColumn, and, asc, desc, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { GatehouseError } from "@gatehouse/contracts";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { AuthDb, AuthTx } from "../context.js";
-import { decodeCursor } from "../domain/cursor.js";
 import type { KeyRecord } from "../domain/validate.js";
-import { apiKeys, auditEvents, outbox, users, virtualAccounts } from "./schema.js";
+import { apiKeys, outbox, users, virtualAccounts } from "./schema.js";
 
 type Q = AuthDb | AuthTx;
-
-/** Keyset condition for pages ordered by (created-at, id). */
-export function after(at: AnyColumn, id: AnyColumn, cursor: string | undefined, dir: "asc" | "desc"): SQL {
-  const pos = decodeCursor(cursor);
-  if (!pos) return sql`true`;
-  const op = dir === "asc" ? sql`>` : sql`<`;
-  return sql`(${at}, ${id}) ${op} (${pos.at.toISOString()}::timestamptz, ${pos.id}::uuid)`;
-}
-
-export function order(at: AnyColumn, id: AnyColumn, dir: "asc" | "desc") {
-  return dir === "asc" ? [asc(at), asc(id)] : [desc(at), desc(id)];
-}
 
 /** The key and its owner, plus the auth outbox's newest sequence read in the same snapshot. */
 export async function findKeyForValidation(
@@ -77,19 +63,4 @@ export async function getLiveVirtualAccount(db: Q, id: string) {
   const row = rows[0];
   if (!row) throw new GatehouseError("not_found", "no such virtual account");
   return row;
-}
-
-export type { AuditEntry };
-
-/** One audit row; call inside the transaction of the change it records. */
-export function writeAudit(db: Q, actor: Actor | "system", entry: AuditEntry, at: Date): Promise<void> {
-  return insertAudit(db, auditEvents, actor, entry, at);
-}
-
-/** Postgres unique_violation, through drizzle's error wrapper or not. */
-export function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err, i = 0; e && i < 4; e = (e as { cause?: unknown }).cause, i++) {
-    if ((e as { code?: unknown }).code === "23505") return true;
-  }
-  return false;
 }

@@ -1,4 +1,4 @@
-import { auditTable, outboxTable } from "@gatehouse/outbox";
+import { auditTable, outboxTable } from "@gatehouse/access-events";
 import { sql } from "drizzle-orm";
 import { index, pgSchema, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 

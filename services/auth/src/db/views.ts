@@ -1,5 +1,5 @@
-import type { ApiKey, AuditEvent, User, VirtualAccount } from "@gatehouse/contracts";
-import type { apiKeys, auditEvents, users, virtualAccounts } from "./schema.js";
+import type { ApiKey, User, VirtualAccount } from "@gatehouse/contracts";
+import type { apiKeys, users, virtualAccounts } from "./schema.js";
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
@@ -41,21 +41,5 @@ export function apiKeyView(row: typeof apiKeys.$inferSelect): ApiKey {
     revokedAt: iso(row.revokedAt),
     revokedReason: row.revokedReason,
     replacedBy: row.replacedBy,
-  };
-}
-
-export function auditView(row: typeof auditEvents.$inferSelect): AuditEvent {
-  return {
-    id: row.id,
-    at: row.at.toISOString(),
-    actorKind: row.actorKind,
-    actorId: row.actorId,
-    actorKeyId: row.actorKeyId,
-    action: row.action,
-    targetKind: row.targetKind,
-    targetId: row.targetId,
-    requestId: row.requestId,
-    outcome: row.outcome,
-    detail: row.detail,
   };
 }

@@ -1,6 +1,7 @@
+import { requireAdmin } from "@gatehouse/access-events";
 import type { Actor } from "@gatehouse/contracts";
 import { describe, expect, it } from "vitest";
-import { patOwnerFor, requireAdmin, requirePatOwnerOrAdmin, requireSelfOrAdmin } from "./policy.js";
+import { patOwnerFor, requirePatOwnerOrAdmin, requireSelfOrAdmin } from "./policy.js";
 
 const U1 = "00000000-0000-4000-8000-000000000001";
 const U2 = "00000000-0000-4000-8000-000000000002";

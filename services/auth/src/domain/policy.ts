@@ -1,3 +1,4 @@
+import { isAdmin } from "@gatehouse/access-events";
 import { type Actor, GatehouseError } from "@gatehouse/contracts";
 
 /**
@@ -5,14 +6,6 @@ import { type Actor, GatehouseError } from "@gatehouse/contracts";
  * themselves; everything else needs a tenant admin. A refusal is 403, never 404, so a member learns
  * nothing new but also gets an honest answer.
  */
-export function isAdmin(actor: Actor): boolean {
-  return actor.principal.kind === "user" && actor.principal.role === "admin";
-}
-
-export function requireAdmin(actor: Actor): void {
-  if (!isAdmin(actor)) throw new GatehouseError("permission_denied", "this action needs an admin");
-}
-
 /** The user whose PATs the actor acts on; members may only name themselves. */
 export function patOwnerFor(actor: Actor, requestedUserId: string | undefined): string {
   if (actor.principal.kind !== "user") {

@@ -1,3 +1,4 @@
+import { insertAudit } from "@gatehouse/access-events";
 import { type Route, route } from "@gatehouse/bus";
 import {
   type Actor,
@@ -8,7 +9,8 @@ import {
 } from "@gatehouse/contracts";
 import type { ActorProof } from "@gatehouse/service-host";
 import type { AuthDb } from "../context.js";
-import { findKeyForValidation, writeAudit } from "../db/queries.js";
+import { findKeyForValidation } from "../db/queries.js";
+import { auditEvents } from "../db/schema.js";
 import { judgeKey } from "../domain/validate.js";
 
 const NO_CACHE = { positiveTtlMs: 0, negativeTtlMs: 0 };
@@ -39,7 +41,7 @@ export async function verifyActor(db: AuthDb, actor: Actor, now: Date): Promise<
 export function localActorProof(db: AuthDb, now: () => Date): ActorProof {
   return {
     verify: (actor) => verifyActor(db, actor, now()),
-    audit: (actor, entry) => writeAudit(db, actor, entry, now()),
+    audit: (actor, entry) => insertAudit(db, auditEvents, actor, entry, now()),
   };
 }
 

@@ -3,7 +3,7 @@ import { type Route, route } from "@gatehouse/bus";
 import { type Actor, type Endpoint, GatehouseError } from "@gatehouse/contracts";
 import type { z } from "zod";
 import type { AuthContext, AuthTx } from "../context.js";
-import { writeAudit } from "../db/queries.js";
+
 import { apiKeys } from "../db/schema.js";
 
 /**
@@ -21,17 +21,19 @@ export function adminRoute<E extends Endpoint>(
       return await handler(req);
     } catch (err) {
       if (err instanceof GatehouseError && err.code === "permission_denied") {
-        await writeAudit(
-          ctx.db,
-          req.actor,
-          {
-            action: endpoint.action.replace(/^admin\./, ""),
-            targetKind: endpoint.action.split(".")[1] ?? "unknown",
-            targetId: typeof req.id === "string" ? req.id : null,
-            outcome: "denied",
-          },
-          ctx.now(),
-        ).catch((auditErr: unknown) => ctx.logger.warn({ err: auditErr }, "could not audit a refusal"));
+        await ctx.changes
+          .audit(
+            ctx.db,
+            req.actor,
+            {
+              action: endpoint.action.replace(/^admin\./, ""),
+              targetKind: endpoint.action.split(".")[1] ?? "unknown",
+              targetId: typeof req.id === "string" ? req.id : null,
+              outcome: "denied",
+            },
+            ctx.now(),
+          )
+          .catch((auditErr: unknown) => ctx.logger.warn({ err: auditErr }, "could not audit a refusal"));
       }
       throw err;
     }

@@ -1,3 +1,4 @@
+import { isAdmin, requireAdmin } from "@gatehouse/access-events";
 import type { Route } from "@gatehouse/bus";
 import {
   authAdminPatsCreate,
@@ -7,13 +8,13 @@ import {
   authAdminPatsRevokeAllForUser,
   GatehouseError,
 } from "@gatehouse/contracts";
+import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, eq, isNull } from "drizzle-orm";
-import { type AuthContext, change, revoking } from "../context.js";
-import { after, getUser, order, writeAudit } from "../db/queries.js";
+import type { AuthContext } from "../context.js";
+import { getUser } from "../db/queries.js";
 import { apiKeys } from "../db/schema.js";
 import { apiKeyView } from "../db/views.js";
-import { pageFrom } from "../domain/cursor.js";
-import { isAdmin, patOwnerFor, requireAdmin, requirePatOwnerOrAdmin } from "../domain/policy.js";
+import { patOwnerFor, requirePatOwnerOrAdmin } from "../domain/policy.js";
 import { enqueueWebhook, keyEventData } from "../webhooks/outbound.js";
 import { actorUserId, adminRoute, futureExpiry, insertKey } from "./common.js";
 
@@ -23,7 +24,7 @@ export function patRoutes(ctx: AuthContext): Route[] {
       const ownerId = patOwnerFor(actor, userId);
       const now = ctx.now();
       const expiry = futureExpiry(expiresAt, now);
-      return change(ctx, async (tx) => {
+      return ctx.changes.run(async (tx) => {
         // Locked so a concurrent deactivation cannot miss a key minted in the same instant.
         const owner = await getUser(tx, ownerId, true);
         if (owner.status !== "active") {
@@ -39,7 +40,7 @@ export function patRoutes(ctx: AuthContext): Route[] {
           keyHash,
           displayHint,
         });
-        await writeAudit(
+        await ctx.changes.audit(
           tx,
           actor,
           {
@@ -64,17 +65,17 @@ export function patRoutes(ctx: AuthContext): Route[] {
           and(
             eq(apiKeys.userId, ownerId),
             eq(apiKeys.kind, "pat"),
-            after(apiKeys.createdAt, apiKeys.id, cursor, "asc"),
+            keysetAfter(apiKeys.createdAt, apiKeys.id, cursor, "asc"),
           ),
         )
-        .orderBy(...order(apiKeys.createdAt, apiKeys.id, "asc"))
+        .orderBy(...keysetOrder(apiKeys.createdAt, apiKeys.id, "asc"))
         .limit(limit + 1);
       return pageFrom(rows, limit, (r) => ({ at: r.createdAt, id: r.id }), apiKeyView);
     }),
 
     adminRoute(ctx, authAdminPatsRevoke, async ({ actor, id }) => {
       const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
+      return ctx.changes.revoking(async (tx, emit) => {
         const rows = await tx
           .select()
           .from(apiKeys)
@@ -92,7 +93,12 @@ export function patRoutes(ctx: AuthContext): Route[] {
           .where(eq(apiKeys.id, id))
           .returning();
         await emit({ type: "key.revoked", keyId: pat.id, keyHash: pat.keyHash, reason });
-        await writeAudit(tx, actor, { action: "pats.revoke", targetKind: "api_key", targetId: id }, now);
+        await ctx.changes.audit(
+          tx,
+          actor,
+          { action: "pats.revoke", targetKind: "api_key", targetId: id },
+          now,
+        );
         const row = updated[0];
         if (!row) throw new Error("key update returned no row");
         return apiKeyView(row);
@@ -102,7 +108,7 @@ export function patRoutes(ctx: AuthContext): Route[] {
     adminRoute(ctx, authAdminPatsRevokeAllForUser, async ({ actor, id }) => {
       requireAdmin(actor);
       const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
+      return ctx.changes.revoking(async (tx, emit) => {
         await getUser(tx, id, true);
         const revoked = await tx
           .update(apiKeys)
@@ -110,7 +116,7 @@ export function patRoutes(ctx: AuthContext): Route[] {
           .where(and(eq(apiKeys.userId, id), eq(apiKeys.kind, "pat"), isNull(apiKeys.revokedAt)))
           .returning({ id: apiKeys.id });
         await emit({ type: "user.keys_revoked", userId: id });
-        await writeAudit(
+        await ctx.changes.audit(
           tx,
           actor,
           {
@@ -128,7 +134,7 @@ export function patRoutes(ctx: AuthContext): Route[] {
     adminRoute(ctx, authAdminPatsRevokeAll, async ({ actor }) => {
       requireAdmin(actor);
       const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
+      return ctx.changes.revoking(async (tx, emit) => {
         // Every PAT, the caller's own included: this is the "we leaked a PAT somewhere" button.
         // Virtual account tokens are not PATs and keep working.
         const revoked = await tx
@@ -137,7 +143,7 @@ export function patRoutes(ctx: AuthContext): Route[] {
           .where(and(eq(apiKeys.kind, "pat"), isNull(apiKeys.revokedAt)))
           .returning({ id: apiKeys.id });
         await emit({ type: "keys.all_revoked" });
-        await writeAudit(
+        await ctx.changes.audit(
           tx,
           actor,
           {

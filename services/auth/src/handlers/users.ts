@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { requireAdmin } from "@gatehouse/access-events";
 import type { Route } from "@gatehouse/bus";
 import {
   authAdminUsersCreate,
@@ -8,13 +9,13 @@ import {
   authAdminUsersReactivate,
   GatehouseError,
 } from "@gatehouse/contracts";
+import { isUniqueViolation, keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, eq, isNull } from "drizzle-orm";
-import { type AuthContext, change, revoking } from "../context.js";
-import { after, getUser, isUniqueViolation, order, writeAudit } from "../db/queries.js";
+import type { AuthContext } from "../context.js";
+import { getUser } from "../db/queries.js";
 import { apiKeys, users } from "../db/schema.js";
 import { userView } from "../db/views.js";
-import { pageFrom } from "../domain/cursor.js";
-import { requireAdmin, requireSelfOrAdmin } from "../domain/policy.js";
+import { requireSelfOrAdmin } from "../domain/policy.js";
 import { adminRoute } from "./common.js";
 
 export function userRoutes(ctx: AuthContext): Route[] {
@@ -23,7 +24,7 @@ export function userRoutes(ctx: AuthContext): Route[] {
       requireAdmin(actor);
       const now = ctx.now();
       try {
-        return await change(ctx, async (tx) => {
+        return await ctx.changes.run(async (tx) => {
           const rows = await tx
             .insert(users)
             .values({
@@ -38,7 +39,7 @@ export function userRoutes(ctx: AuthContext): Route[] {
             .returning();
           const row = rows[0];
           if (!row) throw new Error("user insert returned no row");
-          await writeAudit(
+          await ctx.changes.audit(
             tx,
             actor,
             { action: "users.create", targetKind: "user", targetId: row.id, detail: { email, role } },
@@ -59,8 +60,8 @@ export function userRoutes(ctx: AuthContext): Route[] {
       const rows = await ctx.db
         .select()
         .from(users)
-        .where(after(users.createdAt, users.id, cursor, "asc"))
-        .orderBy(...order(users.createdAt, users.id, "asc"))
+        .where(keysetAfter(users.createdAt, users.id, cursor, "asc"))
+        .orderBy(...keysetOrder(users.createdAt, users.id, "asc"))
         .limit(limit + 1);
       return pageFrom(rows, limit, (r) => ({ at: r.createdAt, id: r.id }), userView);
     }),
@@ -76,7 +77,7 @@ export function userRoutes(ctx: AuthContext): Route[] {
         throw new GatehouseError("conflict", "you cannot deactivate yourself");
       }
       const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
+      return ctx.changes.revoking(async (tx, emit) => {
         const user = await getUser(tx, id, true);
         if (user.status === "deactivated") return userView(user);
         const rows = await tx
@@ -91,7 +92,7 @@ export function userRoutes(ctx: AuthContext): Route[] {
           .where(and(eq(apiKeys.userId, id), eq(apiKeys.kind, "pat"), isNull(apiKeys.revokedAt)))
           .returning({ id: apiKeys.id });
         await emit({ type: "user.deactivated", userId: id });
-        await writeAudit(
+        await ctx.changes.audit(
           tx,
           actor,
           {
@@ -111,7 +112,7 @@ export function userRoutes(ctx: AuthContext): Route[] {
     adminRoute(ctx, authAdminUsersReactivate, async ({ actor, id }) => {
       requireAdmin(actor);
       const now = ctx.now();
-      return change(ctx, async (tx) => {
+      return ctx.changes.run(async (tx) => {
         const user = await getUser(tx, id, true);
         if (user.status === "active") return userView(user);
         const rows = await tx
@@ -119,7 +120,12 @@ export function userRoutes(ctx: AuthContext): Route[] {
           .set({ status: "active", deactivatedAt: null })
           .where(eq(users.id, id))
           .returning();
-        await writeAudit(tx, actor, { action: "users.reactivate", targetKind: "user", targetId: id }, now);
+        await ctx.changes.audit(
+          tx,
+          actor,
+          { action: "users.reactivate", targetKind: "user", targetId: id },
+          now,
+        );
         const row = rows[0];
         if (!row) throw new Error("user update returned no row");
         return userView(row);

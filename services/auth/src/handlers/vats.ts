@@ -1,3 +1,4 @@
+import { requireAdmin } from "@gatehouse/access-events";
 import type { Route } from "@gatehouse/bus";
 import {
   authAdminVatsCreate,
@@ -6,13 +7,12 @@ import {
   authAdminVatsRevoke,
   GatehouseError,
 } from "@gatehouse/contracts";
+import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, eq } from "drizzle-orm";
-import { type AuthContext, type AuthTx, change, revoking } from "../context.js";
-import { after, getLiveVirtualAccount, order, writeAudit } from "../db/queries.js";
+import type { AuthContext, AuthTx } from "../context.js";
+import { getLiveVirtualAccount } from "../db/queries.js";
 import { apiKeys } from "../db/schema.js";
 import { apiKeyView } from "../db/views.js";
-import { pageFrom } from "../domain/cursor.js";
-import { requireAdmin } from "../domain/policy.js";
 import { rotationOf } from "../domain/validate.js";
 import { enqueueWebhook, keyEventData } from "../webhooks/outbound.js";
 import { actorUserId, adminRoute, futureExpiry, insertKey } from "./common.js";
@@ -44,7 +44,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
       requireAdmin(actor);
       const now = ctx.now();
       const requested = futureExpiry(expiresAt, now);
-      return change(ctx, async (tx) => {
+      return ctx.changes.run(async (tx) => {
         const va = await getLiveVirtualAccount(tx, virtualAccountId);
         const row = await insertKey(tx, {
           kind: "vat",
@@ -57,7 +57,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
           keyHash: form.keyHash,
           displayHint: form.displayHint,
         });
-        await writeAudit(
+        await ctx.changes.audit(
           tx,
           actor,
           {
@@ -82,10 +82,10 @@ export function vatRoutes(ctx: AuthContext): Route[] {
         .where(
           and(
             eq(apiKeys.virtualAccountId, virtualAccountId),
-            after(apiKeys.createdAt, apiKeys.id, cursor, "asc"),
+            keysetAfter(apiKeys.createdAt, apiKeys.id, cursor, "asc"),
           ),
         )
-        .orderBy(...order(apiKeys.createdAt, apiKeys.id, "asc"))
+        .orderBy(...keysetOrder(apiKeys.createdAt, apiKeys.id, "asc"))
         .limit(limit + 1);
       return pageFrom(rows, limit, (r) => ({ at: r.createdAt, id: r.id }), apiKeyView);
     }),
@@ -96,7 +96,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
       async ({ actor, virtualAccountId, tokenId, gracePeriodSeconds, keyHash, displayHint }) => {
         requireAdmin(actor);
         const now = ctx.now();
-        return revoking(ctx, async (tx, emit) => {
+        return ctx.changes.revoking(async (tx, emit) => {
           const va = await getLiveVirtualAccount(tx, virtualAccountId);
           const old = await lockVat(tx, virtualAccountId, tokenId);
           if (old.revokedAt) throw new GatehouseError("conflict", "this token is revoked");
@@ -136,7 +136,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
               expiresAt: rotation.expiresAt.toISOString(),
             });
           }
-          await writeAudit(
+          await ctx.changes.audit(
             tx,
             actor,
             {
@@ -163,7 +163,7 @@ export function vatRoutes(ctx: AuthContext): Route[] {
     adminRoute(ctx, authAdminVatsRevoke, async ({ actor, virtualAccountId, tokenId }) => {
       requireAdmin(actor);
       const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
+      return ctx.changes.revoking(async (tx, emit) => {
         await getLiveVirtualAccount(tx, virtualAccountId);
         const vat = await lockVat(tx, virtualAccountId, tokenId);
         if (vat.revokedAt) return apiKeyView(vat);
@@ -173,7 +173,12 @@ export function vatRoutes(ctx: AuthContext): Route[] {
           .where(eq(apiKeys.id, vat.id))
           .returning();
         await emit({ type: "key.revoked", keyId: vat.id, keyHash: vat.keyHash, reason: "revoked_by_admin" });
-        await writeAudit(tx, actor, { action: "vats.revoke", targetKind: "api_key", targetId: vat.id }, now);
+        await ctx.changes.audit(
+          tx,
+          actor,
+          { action: "vats.revoke", targetKind: "api_key", targetId: vat.id },
+          now,
+        );
         const row = updated[0];
         if (!row) throw new Error("key update returned no row");
         return apiKeyView(row);

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { requireAdmin } from "@gatehouse/access-events";
 import type { Route } from "@gatehouse/bus";
 import {
   authAdminVirtualAccountsCreate,
@@ -7,13 +8,12 @@ import {
   authAdminVirtualAccountsList,
   GatehouseError,
 } from "@gatehouse/contracts";
+import { isUniqueViolation, keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, eq, isNull } from "drizzle-orm";
-import { type AuthContext, change, revoking } from "../context.js";
-import { after, getLiveVirtualAccount, isUniqueViolation, order, writeAudit } from "../db/queries.js";
+import type { AuthContext } from "../context.js";
+import { getLiveVirtualAccount } from "../db/queries.js";
 import { apiKeys, virtualAccounts } from "../db/schema.js";
 import { virtualAccountView } from "../db/views.js";
-import { pageFrom } from "../domain/cursor.js";
-import { requireAdmin } from "../domain/policy.js";
 import { actorUserId, adminRoute, futureExpiry } from "./common.js";
 
 export function virtualAccountRoutes(ctx: AuthContext): Route[] {
@@ -23,7 +23,7 @@ export function virtualAccountRoutes(ctx: AuthContext): Route[] {
       const now = ctx.now();
       const expiry = futureExpiry(expiresAt, now);
       try {
-        return await change(ctx, async (tx) => {
+        return await ctx.changes.run(async (tx) => {
           const rows = await tx
             .insert(virtualAccounts)
             .values({
@@ -37,7 +37,7 @@ export function virtualAccountRoutes(ctx: AuthContext): Route[] {
             .returning();
           const row = rows[0];
           if (!row) throw new Error("virtual account insert returned no row");
-          await writeAudit(
+          await ctx.changes.audit(
             tx,
             actor,
             {
@@ -66,10 +66,10 @@ export function virtualAccountRoutes(ctx: AuthContext): Route[] {
         .where(
           and(
             isNull(virtualAccounts.deletedAt),
-            after(virtualAccounts.createdAt, virtualAccounts.id, cursor, "asc"),
+            keysetAfter(virtualAccounts.createdAt, virtualAccounts.id, cursor, "asc"),
           ),
         )
-        .orderBy(...order(virtualAccounts.createdAt, virtualAccounts.id, "asc"))
+        .orderBy(...keysetOrder(virtualAccounts.createdAt, virtualAccounts.id, "asc"))
         .limit(limit + 1);
       return pageFrom(rows, limit, (r) => ({ at: r.createdAt, id: r.id }), virtualAccountView);
     }),
@@ -82,7 +82,7 @@ export function virtualAccountRoutes(ctx: AuthContext): Route[] {
     adminRoute(ctx, authAdminVirtualAccountsDelete, async ({ actor, id }) => {
       requireAdmin(actor);
       const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
+      return ctx.changes.revoking(async (tx, emit) => {
         await getLiveVirtualAccount(tx, id);
         const rows = await tx
           .update(virtualAccounts)
@@ -96,7 +96,7 @@ export function virtualAccountRoutes(ctx: AuthContext): Route[] {
           .where(and(eq(apiKeys.virtualAccountId, id), isNull(apiKeys.revokedAt)))
           .returning({ id: apiKeys.id });
         await emit({ type: "virtual_account.deleted", virtualAccountId: id });
-        await writeAudit(
+        await ctx.changes.audit(
           tx,
           actor,
           {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { requireAdmin } from "@gatehouse/access-events";
 import type { Route } from "@gatehouse/bus";
 import {
   authAdminWebhookDeliveriesList,
@@ -14,13 +15,11 @@ import {
   type WebhookEndpoint,
   type WebhookSecret,
 } from "@gatehouse/contracts";
+import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import type { EgressPolicy } from "@gatehouse/egress";
 import { and, eq, type SQL } from "drizzle-orm";
-import { type AuthContext, change } from "../context.js";
-import { after, order, writeAudit } from "../db/queries.js";
+import type { AuthContext } from "../context.js";
 import { webhookDeliveries, webhookEndpoints, webhookSecrets } from "../db/webhooks-schema.js";
-import { pageFrom } from "../domain/cursor.js";
-import { requireAdmin } from "../domain/policy.js";
 import { actorUserId, adminRoute } from "../handlers/common.js";
 import { sealSecret } from "./crypto.js";
 import { generateSecret } from "./signature.js";
@@ -39,7 +38,7 @@ export function webhookAdminRoutes(ctx: AuthContext, egress: EgressPolicy): Rout
       const now = ctx.now();
       const id = randomUUID();
       const secret = generateSecret();
-      return change(ctx, async (tx) => {
+      return ctx.changes.run(async (tx) => {
         const rows = await tx
           .insert(webhookSecrets)
           .values({
@@ -50,7 +49,7 @@ export function webhookAdminRoutes(ctx: AuthContext, egress: EgressPolicy): Rout
             createdBy: actorUserId(actor),
           })
           .returning();
-        await writeAudit(
+        await ctx.changes.audit(
           tx,
           actor,
           { action: "webhook_secrets.create", targetKind: "webhook_secret", targetId: id, detail: { name } },
@@ -67,8 +66,8 @@ export function webhookAdminRoutes(ctx: AuthContext, egress: EgressPolicy): Rout
       const rows = await ctx.db
         .select()
         .from(webhookSecrets)
-        .where(after(webhookSecrets.createdAt, webhookSecrets.id, cursor, "asc"))
-        .orderBy(...order(webhookSecrets.createdAt, webhookSecrets.id, "asc"))
+        .where(keysetAfter(webhookSecrets.createdAt, webhookSecrets.id, cursor, "asc"))
+        .orderBy(...keysetOrder(webhookSecrets.createdAt, webhookSecrets.id, "asc"))
         .limit(limit + 1);
       return pageFrom(rows, limit, (r) => ({ at: r.createdAt, id: r.id }), secretView);
     }),
@@ -76,11 +75,11 @@ export function webhookAdminRoutes(ctx: AuthContext, egress: EgressPolicy): Rout
     adminRoute(ctx, authAdminWebhookSecretsDelete, async ({ actor, id }) => {
       requireAdmin(actor);
       const now = ctx.now();
-      return change(ctx, async (tx) => {
+      return ctx.changes.run(async (tx) => {
         const rows = await tx.delete(webhookSecrets).where(eq(webhookSecrets.id, id)).returning();
         const row = rows[0];
         if (!row) throw new GatehouseError("not_found", "no such webhook secret");
-        await writeAudit(
+        await ctx.changes.audit(
           tx,
           actor,
           { action: "webhook_secrets.delete", targetKind: "webhook_secret", targetId: id },
@@ -99,7 +98,7 @@ export function webhookAdminRoutes(ctx: AuthContext, egress: EgressPolicy): Rout
       const now = ctx.now();
       const id = randomUUID();
       const secret = generateSecret();
-      return change(ctx, async (tx) => {
+      return ctx.changes.run(async (tx) => {
         const rows = await tx
           .insert(webhookEndpoints)
           .values({
@@ -112,7 +111,7 @@ export function webhookAdminRoutes(ctx: AuthContext, egress: EgressPolicy): Rout
             createdBy: actorUserId(actor),
           })
           .returning();
-        await writeAudit(
+        await ctx.changes.audit(
           tx,
           actor,
           {
@@ -134,8 +133,8 @@ export function webhookAdminRoutes(ctx: AuthContext, egress: EgressPolicy): Rout
       const rows = await ctx.db
         .select()
         .from(webhookEndpoints)
-        .where(after(webhookEndpoints.createdAt, webhookEndpoints.id, cursor, "asc"))
-        .orderBy(...order(webhookEndpoints.createdAt, webhookEndpoints.id, "asc"))
+        .where(keysetAfter(webhookEndpoints.createdAt, webhookEndpoints.id, cursor, "asc"))
+        .orderBy(...keysetOrder(webhookEndpoints.createdAt, webhookEndpoints.id, "asc"))
         .limit(limit + 1);
       return pageFrom(rows, limit, (r) => ({ at: r.createdAt, id: r.id }), endpointView);
     }),
@@ -143,11 +142,11 @@ export function webhookAdminRoutes(ctx: AuthContext, egress: EgressPolicy): Rout
     adminRoute(ctx, authAdminWebhookEndpointsDelete, async ({ actor, id }) => {
       requireAdmin(actor);
       const now = ctx.now();
-      return change(ctx, async (tx) => {
+      return ctx.changes.run(async (tx) => {
         const rows = await tx.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)).returning();
         const row = rows[0];
         if (!row) throw new GatehouseError("not_found", "no such webhook endpoint");
-        await writeAudit(
+        await ctx.changes.audit(
           tx,
           actor,
           {
@@ -164,14 +163,16 @@ export function webhookAdminRoutes(ctx: AuthContext, egress: EgressPolicy): Rout
 
     adminRoute(ctx, authAdminWebhookDeliveriesList, async ({ actor, endpointId, status, limit, cursor }) => {
       requireAdmin(actor);
-      const conditions: SQL[] = [after(webhookDeliveries.createdAt, webhookDeliveries.id, cursor, "desc")];
+      const conditions: SQL[] = [
+        keysetAfter(webhookDeliveries.createdAt, webhookDeliveries.id, cursor, "desc"),
+      ];
       if (endpointId) conditions.push(eq(webhookDeliveries.endpointId, endpointId));
       if (status) conditions.push(eq(webhookDeliveries.status, status));
       const rows = await ctx.db
         .select()
         .from(webhookDeliveries)
         .where(and(...conditions))
-        .orderBy(...order(webhookDeliveries.createdAt, webhookDeliveries.id, "desc"))
+        .orderBy(...keysetOrder(webhookDeliveries.createdAt, webhookDeliveries.id, "desc"))
         .limit(limit + 1);
       return pageFrom(rows, limit, (r) => ({ at: r.createdAt, id: r.id }), deliveryView);
     }),

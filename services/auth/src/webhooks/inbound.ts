@@ -1,3 +1,4 @@
+import type { Emit } from "@gatehouse/access-events";
 import { type Route, route } from "@gatehouse/bus";
 import {
   authWebhooksRevocations,
@@ -7,8 +8,8 @@ import {
 } from "@gatehouse/contracts";
 import { hashKey, parseKey } from "@gatehouse/keys";
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { type AuthContext, type AuthTx, changeReporting, type Emit } from "../context.js";
-import { writeAudit } from "../db/queries.js";
+import type { AuthContext, AuthTx } from "../context.js";
+
 import { apiKeys, users } from "../db/schema.js";
 import { webhookReceipts, webhookSecrets } from "../db/webhooks-schema.js";
 import { openSecret } from "./crypto.js";
@@ -43,7 +44,7 @@ export function inboundRoute(ctx: AuthContext): Route {
     }
     const event = parsed.data;
     const now = ctx.now();
-    const { value, propagation } = await changeReporting(ctx, async (tx, emit) => {
+    const { value, propagation } = await ctx.changes.reporting(async (tx, emit) => {
       const fresh = await tx
         .insert(webhookReceipts)
         .values({ webhookId: req.id, receivedAt: now, type: event.type, matched: "no" })
@@ -56,7 +57,7 @@ export function inboundRoute(ctx: AuthContext): Route {
         .set({ matched: matched.target ? "yes" : "no" })
         .where(eq(webhookReceipts.webhookId, req.id));
       // Audited like an admin change; a key value never reaches the audit row, only its id.
-      await writeAudit(
+      await ctx.changes.audit(
         tx,
         "system",
         {

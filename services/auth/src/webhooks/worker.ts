@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
+import { accessEventStream, ensureStream } from "@gatehouse/bus";
 import { AccessEventEnvelope, accessEventSubject } from "@gatehouse/contracts";
 import { type EgressPolicy, egressConnector } from "@gatehouse/egress";
-import { ensureAccessEventStream } from "@gatehouse/outbox";
 import { and, eq, gt, inArray, isNull, lte } from "drizzle-orm";
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type NatsConnection } from "nats";
 import { Agent, type Dispatcher, request } from "undici";
@@ -166,7 +166,7 @@ export async function followGrantRemovals(
   prefix: string,
 ): Promise<() => Promise<void>> {
   const jsm = await nc.jetstreamManager();
-  const stream = await ensureAccessEventStream(jsm, prefix);
+  const stream = await ensureStream(jsm, accessEventStream(prefix));
   const durable = "auth-outbound-webhooks";
   await jsm.consumers.add(stream, {
     durable_name: durable,

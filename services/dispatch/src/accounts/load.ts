@@ -9,7 +9,7 @@ import { eq } from "drizzle-orm";
 import { openCredentials } from "../crypto/credentials.js";
 import { providerAccounts } from "../db/schema.js";
 import type { DispatchDb, DispatchTx } from "./context.js";
-import type { AccountRow } from "./view.js";
+import { type AccountRow, accountBasics } from "./view.js";
 
 /** The stored row for the admin API (credentials stay sealed); `not_found` when there is none. */
 export async function loadAccountRow(
@@ -48,13 +48,7 @@ export async function loadAccount(
   const [row] = await db.select().from(providerAccounts).where(eq(providerAccounts.name, name));
   if (!row) return undefined;
   return {
-    id: row.id,
-    name: row.name,
-    type: row.type as ProviderType,
-    baseUrl: row.baseUrl,
-    options: row.options,
+    ...accountBasics(row),
     credentials: openCredentials(masterKey, row.id, row.credentialsCiphertext),
-    models: row.models,
-    enabled: row.enabled,
   };
 }

@@ -2,10 +2,10 @@ import {
   ACCOUNT_PAGE_MAX_BYTES,
   type CatalogAccount,
   type CatalogListResponse,
-  GatehouseError,
   isAccountName,
   type ProviderAccount,
 } from "@gatehouse/contracts";
+import { decodeCursor, encodeCursor } from "@gatehouse/db";
 import { and, asc, eq, gt, inArray, type SQL, sql } from "drizzle-orm";
 import { providerAccounts } from "../db/schema.js";
 import type { DispatchDb } from "./context.js";
@@ -126,17 +126,10 @@ export async function accountsPage(
           .where(inArray(providerAccounts.name, names))
           .orderBy(asc(providerAccounts.name));
   const next = cut ? names.at(-1) : (where.namesContinue ?? undefined);
-  return { items: rows.map(accountView), nextCursor: next === undefined ? null : encodeNameCursor(next) };
+  return { items: rows.map(accountView), nextCursor: next === undefined ? null : encodeCursor(next) };
 }
 
-// Names are unique and ordered, so the last name of a page is the cursor.
-export function encodeNameCursor(name: string): string {
-  return Buffer.from(name, "utf8").toString("base64url");
-}
-
+// Names are unique and ordered, so the last name of a page is the cursor's position.
 export function decodeNameCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  const name = Buffer.from(cursor, "base64url").toString("utf8");
-  if (!isAccountName(name)) throw new GatehouseError("invalid_request", "cursor is not valid");
-  return name;
+  return decodeCursor(cursor, (name) => (isAccountName(name) ? name : undefined));
 }

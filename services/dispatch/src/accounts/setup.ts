@@ -1,12 +1,12 @@
+import { startAdminChanges } from "@gatehouse/access-events";
 import type { Route } from "@gatehouse/bus";
+import { dispatchAdminAuditList } from "@gatehouse/contracts";
 import { EgressPolicy } from "@gatehouse/egress";
-import { startAccessEventPublisher } from "@gatehouse/outbox";
 import type { ServiceRuntime } from "@gatehouse/service-host";
 import type { DispatchConfig } from "../config.js";
 import { resolveMasterKey } from "../crypto/master-key.js";
-import { outbox, schema } from "../db/schema.js";
+import { auditEvents, outbox, schema } from "../db/schema.js";
 import { accountRoutes } from "../handlers/accounts.js";
-import { accountAuditRoutes } from "../handlers/accounts-audit.js";
 import { catalogRoutes } from "../handlers/accounts-catalog.js";
 import { accountUpdateRoute } from "../handlers/accounts-update.js";
 import type { AccountsContext } from "./context.js";
@@ -21,15 +21,12 @@ export async function setupAccounts(
 ): Promise<{ ctx: AccountsContext; routes: Route[] }> {
   const masterKey = await resolveMasterKey(config, runtime.logger);
   const db = runtime.database.drizzle(schema);
-  const events = startAccessEventPublisher({
+  const changes = startAdminChanges(runtime, {
     db,
-    table: outbox,
     source: "dispatch",
-    nc: runtime.bus.nc,
-    prefix: config.prefix,
-    logger: runtime.logger,
+    outbox,
+    audit: auditEvents,
     leaseMs: config.accessLeaseMs,
-    onStop: runtime.onStop,
   });
   const egress = new EgressPolicy(config.egress);
   runtime.logger.info({ egress: egress.describe() }, "egress policy: public addresses, plus these");
@@ -40,7 +37,7 @@ export async function setupAccounts(
     egress,
     logger: runtime.logger,
     now: () => new Date(),
-    propagate: events.propagate,
+    changes,
   };
   return {
     ctx,
@@ -48,7 +45,7 @@ export async function setupAccounts(
       ...accountRoutes(ctx),
       accountUpdateRoute(ctx),
       ...catalogRoutes(ctx),
-      ...accountAuditRoutes(ctx),
+      changes.auditRoute(dispatchAdminAuditList),
     ],
   };
 }

@@ -1,5 +1,5 @@
+import { auditTable, outboxTable } from "@gatehouse/access-events";
 import type { AccountModel, AccountOptions } from "@gatehouse/contracts";
-import { auditTable, outboxTable } from "@gatehouse/outbox";
 import { boolean, jsonb, pgSchema, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 export const dispatchSchema = pgSchema("dispatch");

@@ -1,3 +1,4 @@
+import { isAdmin } from "@gatehouse/access-events";
 import { type Route, route } from "@gatehouse/bus";
 import {
   dispatchAdminAccountsUpdate,
@@ -5,9 +6,9 @@ import {
   type UpdateAccountRequest,
 } from "@gatehouse/contracts";
 import { eq } from "drizzle-orm";
-import { type AccountsContext, revoking, writeAudit } from "../accounts/context.js";
+import type { AccountsContext } from "../accounts/context.js";
 import { loadAccountRow } from "../accounts/load.js";
-import { deny, isAdmin, requireAccountRole } from "../accounts/permissions.js";
+import { requireAccountRole } from "../accounts/permissions.js";
 import {
   type AccountChange,
   ADMIN_ONLY_FIELDS,
@@ -41,18 +42,15 @@ export function accountUpdateRoute(ctx: AccountsContext): Route {
     if (!admin) {
       const attempted = adminOnlyChanges(req, await loadAccountRow(ctx.db, name));
       if (attempted.length > 0) {
-        throw await deny(
-          ctx,
+        throw await ctx.changes.deny(
           actor,
-          "account.update",
-          name,
+          { action: "account.update", targetKind: "provider_account", targetId: name, detail: { attempted } },
           `changing ${attempted.join(", ")} of provider account '${name}' needs a tenant admin; managers may change models and enabled, and grant access`,
-          { attempted },
         );
       }
     }
     const now = ctx.now();
-    return revoking(ctx, async (tx, emit) => {
+    return ctx.changes.revoking(async (tx, emit) => {
       const current = await loadAccountRow(tx, name, true);
       // What a manager sent for admin-only fields equals what was stored when checked above; the
       // locked row wins, so a concurrent admin change is never undone by a manager's stale copy.
@@ -82,13 +80,18 @@ export function accountUpdateRoute(ctx: AccountsContext): Route {
         .where(eq(providerAccounts.id, current.id))
         .returning();
       if (!row) throw new Error("account update returned no row");
-      await writeAudit(tx, actor, now, {
-        action: "account.update",
-        targetKind: "provider_account",
-        targetId: row.name,
-        outcome: "success",
-        detail: { changed: fieldsOf(admin ? req : { models: req.models, enabled: req.enabled }) },
-      });
+      await ctx.changes.audit(
+        tx,
+        actor,
+        {
+          action: "account.update",
+          targetKind: "provider_account",
+          targetId: row.name,
+          outcome: "success",
+          detail: { changed: fieldsOf(admin ? req : { models: req.models, enabled: req.enabled }) },
+        },
+        now,
+      );
       if (current.enabled && !row.enabled) await emit({ type: "account.disabled", account: row.name });
       return accountView(row);
     });

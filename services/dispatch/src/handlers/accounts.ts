@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { isAdmin } from "@gatehouse/access-events";
 import { type Route, route } from "@gatehouse/bus";
 import {
+  type Actor,
   aclAccounts,
   aclAdminGrantsPurgeAccount,
   dispatchAdminAccountsCreate,
@@ -11,34 +13,32 @@ import {
   dispatchAdminAccountsList,
   GatehouseError,
 } from "@gatehouse/contracts";
+import { isUniqueViolation } from "@gatehouse/db";
 import { eq } from "drizzle-orm";
-import { type AccountsContext, change, revoking, writeAudit } from "../accounts/context.js";
+import type { AccountsContext } from "../accounts/context.js";
 import { loadAccountRow } from "../accounts/load.js";
 import { accountsPage, decodeNameCursor } from "../accounts/pages.js";
-import { isAdmin, requireAccountRole, requireAdmin } from "../accounts/permissions.js";
+import { requireAccountRole } from "../accounts/permissions.js";
 import { requireEgressAllowed, validateAccountConfig } from "../accounts/validate.js";
 import { accountView } from "../accounts/view.js";
 import { sealCredentials } from "../crypto/credentials.js";
 import { providerAccounts } from "../db/schema.js";
 
-function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === "23505") return true;
-  }
-  return false;
-}
-
 export function accountRoutes(ctx: AccountsContext): Route[] {
   return [
     route(dispatchAdminAccountsCreate, async (req) => {
-      await requireAdmin(ctx, req.actor, "account.create", req.name);
+      await ctx.changes.requireAdmin(req.actor, {
+        action: "account.create",
+        targetKind: "provider_account",
+        targetId: req.name,
+      });
       const baseUrl = req.baseUrl ?? null;
       validateAccountConfig(req.type, { baseUrl, credentials: req.credentials, options: req.options });
       if (baseUrl !== null) requireEgressAllowed(ctx.egress, baseUrl);
       const id = randomUUID();
       const now = ctx.now();
       try {
-        return await change(ctx, async (tx) => {
+        return await ctx.changes.run(async (tx) => {
           const [row] = await tx
             .insert(providerAccounts)
             .values({
@@ -57,13 +57,18 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
             })
             .returning();
           if (!row) throw new Error("account insert returned no row");
-          await writeAudit(tx, req.actor, now, {
-            action: "account.create",
-            targetKind: "provider_account",
-            targetId: row.name,
-            outcome: "success",
-            detail: { type: row.type, models: row.models.length, enabled: row.enabled },
-          });
+          await ctx.changes.audit(
+            tx,
+            req.actor,
+            {
+              action: "account.create",
+              targetKind: "provider_account",
+              targetId: row.name,
+              outcome: "success",
+              detail: { type: row.type, models: row.models.length, enabled: row.enabled },
+            },
+            now,
+          );
           return accountView(row);
         });
       } catch (err) {
@@ -93,70 +98,58 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
       return accountView(await loadAccountRow(ctx.db, req.name));
     }),
 
-    route(dispatchAdminAccountsDisable, async (req) => {
-      await requireAccountRole(ctx, req.actor, req.name, "manager", "account.disable");
-      const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
-        const current = await loadAccountRow(tx, req.name, true);
-        const [row] = await tx
-          .update(providerAccounts)
-          .set({ enabled: false, updatedAt: now })
-          .where(eq(providerAccounts.id, current.id))
-          .returning();
-        if (!row) throw new Error("account update returned no row");
-        await writeAudit(tx, req.actor, now, {
-          action: "account.disable",
-          targetKind: "provider_account",
-          targetId: row.name,
-          outcome: "success",
-        });
-        // Disabling twice removes nothing the second time.
-        if (current.enabled) await emit({ type: "account.disabled", account: row.name });
-        return accountView(row);
-      });
-    }),
-
-    route(dispatchAdminAccountsEnable, async (req) => {
-      await requireAccountRole(ctx, req.actor, req.name, "manager", "account.enable");
-      const now = ctx.now();
-      return change(ctx, async (tx) => {
-        const current = await loadAccountRow(tx, req.name, true);
-        const [row] = await tx
-          .update(providerAccounts)
-          .set({ enabled: true, updatedAt: now })
-          .where(eq(providerAccounts.id, current.id))
-          .returning();
-        if (!row) throw new Error("account update returned no row");
-        await writeAudit(tx, req.actor, now, {
-          action: "account.enable",
-          targetKind: "provider_account",
-          targetId: row.name,
-          outcome: "success",
-        });
-        return accountView(row);
-      });
-    }),
+    route(dispatchAdminAccountsDisable, (req) => setEnabled(ctx, req.actor, req.name, false)),
+    route(dispatchAdminAccountsEnable, (req) => setEnabled(ctx, req.actor, req.name, true)),
 
     route(dispatchAdminAccountsDelete, async (req) => {
-      await requireAdmin(ctx, req.actor, "account.delete", req.name);
+      await ctx.changes.requireAdmin(req.actor, {
+        action: "account.delete",
+        targetKind: "provider_account",
+        targetId: req.name,
+      });
       await loadAccountRow(ctx.db, req.name);
       // Grants go first: if the delete then fails the account merely lost its grants (safe), whereas
       // the other order could let a later account under the same name inherit them.
       await ctx.client.request(aclAdminGrantsPurgeAccount, { actor: req.actor, account: req.name });
       const now = ctx.now();
-      return revoking(ctx, async (tx, emit) => {
+      return ctx.changes.revoking(async (tx, emit) => {
         const current = await loadAccountRow(tx, req.name, true);
         await tx.delete(providerAccounts).where(eq(providerAccounts.id, current.id));
-        await writeAudit(tx, req.actor, now, {
-          action: "account.delete",
-          targetKind: "provider_account",
-          targetId: current.name,
-          outcome: "success",
-          detail: { type: current.type },
-        });
+        await ctx.changes.audit(
+          tx,
+          req.actor,
+          {
+            action: "account.delete",
+            targetKind: "provider_account",
+            targetId: current.name,
+            outcome: "success",
+            detail: { type: current.type },
+          },
+          now,
+        );
         await emit({ type: "account.deleted", account: current.name });
         return accountView(current);
       });
     }),
   ];
+}
+
+/** Enable or disable an account; disabling an enabled one removes access, so it goes out as an access event. */
+async function setEnabled(ctx: AccountsContext, actor: Actor, name: string, enabled: boolean) {
+  const action = enabled ? "account.enable" : "account.disable";
+  await requireAccountRole(ctx, actor, name, "manager", action);
+  const now = ctx.now();
+  return ctx.changes.revoking(async (tx, emit) => {
+    const current = await loadAccountRow(tx, name, true);
+    const [row] = await tx
+      .update(providerAccounts)
+      .set({ enabled, updatedAt: now })
+      .where(eq(providerAccounts.id, current.id))
+      .returning();
+    if (!row) throw new Error("account update returned no row");
+    await ctx.changes.audit(tx, actor, { action, targetKind: "provider_account", targetId: row.name }, now);
+    // Disabling twice removes nothing the second time.
+    if (!enabled && current.enabled) await emit({ type: "account.disabled", account: row.name });
+    return accountView(row);
+  });
 }

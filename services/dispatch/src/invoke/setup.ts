@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { RawRoute, Route } from "@gatehouse/bus";
+import { ensureStream, type RawRoute, type Route, usageStream } from "@gatehouse/bus";
 import type { ServiceRuntime } from "@gatehouse/service-host";
 import type { AccountsContext } from "../accounts/context.js";
 import { loadAccount } from "../accounts/load.js";
@@ -12,7 +12,7 @@ import { ResponseStore } from "../responses/store.js";
 import { startUsageConsumer } from "../usage/consumer.js";
 import { type AccountSource, dropOnAccountEvents, ProviderClients } from "./clients.js";
 import { invokeRoute } from "./handler.js";
-import { ensureUsageStream, UsagePublisher } from "./usage.js";
+import { UsagePublisher } from "./usage.js";
 
 /** Expired responses already read as gone; the purge only gives their space back. */
 const RESPONSE_PURGE_INTERVAL_MS = 10 * 60_000;
@@ -52,7 +52,7 @@ export async function setupInvoke(
     accountEvents.unsubscribe();
     return clients.close();
   });
-  await ensureUsageStream(await runtime.bus.nc.jetstreamManager(), config.prefix);
+  await ensureStream(await runtime.bus.nc.jetstreamManager(), usageStream(config.prefix));
   const consumer = await startUsageConsumer({
     nc: runtime.bus.nc,
     prefix: config.prefix,

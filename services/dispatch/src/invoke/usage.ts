@@ -1,34 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { encodeJson } from "@gatehouse/bus";
-import { type UsageRecord, usageStreamName, usageSubject } from "@gatehouse/contracts";
+import { type UsageRecord, usageSubject } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
-import { type JetStreamManager, type NatsConnection, nanos, RetentionPolicy, StorageType } from "nats";
-
-/** The usage stream buffers records until a dispatch instance has stored them (work-queue retention). */
-export async function ensureUsageStream(jsm: JetStreamManager, prefix: string): Promise<string> {
-  const name = usageStreamName(prefix);
-  try {
-    await jsm.streams.info(name);
-    return name;
-  } catch {
-    // create below
-  }
-  try {
-    await jsm.streams.add({
-      name,
-      subjects: [usageSubject(prefix)],
-      storage: StorageType.File,
-      retention: RetentionPolicy.Workqueue,
-      max_age: nanos(7 * 24 * 3600 * 1000),
-      duplicate_window: nanos(2 * 60 * 1000),
-    });
-  } catch (err) {
-    await jsm.streams.info(name).catch(() => {
-      throw err;
-    });
-  }
-  return name;
-}
+import type { NatsConnection } from "nats";
 
 /**
  * Collects usage records off the request path and publishes them to JetStream in batches (one

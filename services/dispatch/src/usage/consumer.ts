@@ -1,11 +1,10 @@
-import { decodeJson } from "@gatehouse/bus";
+import { decodeJson, ensureStream, usageStream } from "@gatehouse/bus";
 import { UsageRecord } from "@gatehouse/contracts";
 import type { Db } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
 import { AckPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from "nats";
 import { z } from "zod";
 import { insertUsageRows, toRow, type UsageRow } from "../db/usage-insert.js";
-import { ensureUsageStream } from "../invoke/usage.js";
 
 export interface UsageConsumerOptions {
   nc: NatsConnection;
@@ -37,7 +36,7 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
   const log = options.logger.child({ component: "usage-consumer" });
   const batchSize = options.batchSize ?? 200;
   const retryDelayMs = options.retryDelayMs ?? 2_000;
-  const stream = await ensureUsageStream(await nc.jetstreamManager(), prefix);
+  const stream = await ensureStream(await nc.jetstreamManager(), usageStream(prefix));
   const jsm = await nc.jetstreamManager();
   try {
     await jsm.consumers.info(stream, DURABLE);

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { BusConnection } from "@gatehouse/bus";
-import { decodeJson, encodeJson } from "@gatehouse/bus";
+import { awaitStream, decodeJson, encodeJson, lastAccessEventSequence } from "@gatehouse/bus";
 import {
   AccessEventEnvelope,
+  accessEventStreamName,
   accessEventSubject,
   EventSource,
   FeedHeartbeat,
@@ -14,7 +15,6 @@ import {
   type SyncResponse,
 } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
-import { awaitAccessEventStream, lastAccessEventSequence } from "@gatehouse/outbox";
 import { type ConsumerMessages, DeliverPolicy, type JetStreamManager, type Subscription } from "nats";
 import type { AccessFeed } from "./feed.js";
 import { FeedLedger } from "./ledger.js";
@@ -172,7 +172,8 @@ export function createAccessFeed(options: FollowerOptions): AccessFeedFollower {
   async function consume(again = false, onWait?: () => void): Promise<void> {
     jsm = await bus.nc.jetstreamManager();
     // Never created here: ingress may only read the stream (infra/nats/nats.conf).
-    stream = await awaitAccessEventStream(jsm, prefix, {
+    stream = await awaitStream(jsm, accessEventStreamName(prefix), {
+      createdBy: "auth, acl and dispatch",
       timeoutMs: STREAM_WAIT_MS,
       onWait: () => {
         log.info("waiting for the access-event stream (auth, acl and dispatch create it)");

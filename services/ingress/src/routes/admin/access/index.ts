@@ -1,14 +1,9 @@
-import type { FastifyInstance, FastifyPluginAsync } from "fastify";
-import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { FastifyPluginAsync } from "fastify";
 import type { IngressContext } from "../../../context.js";
+import { typed } from "../http.js";
 import { accountRoutes } from "./accounts.js";
 import { grantRoutes } from "./grants.js";
 import { teamRoutes } from "./teams.js";
-
-function typed(app: FastifyInstance) {
-  return app.withTypeProvider<ZodTypeProvider>();
-}
-export type ZodApp = ReturnType<typeof typed>;
 
 /**
  * The access-control admin API under /api/v1: provider accounts, grants, teams and their audit log.

@@ -1,171 +1,111 @@
-import {
-  aclAdminAuditList,
-  aclAdminTeamMembersAdd,
-  aclAdminTeamMembersList,
-  aclAdminTeamMembersRemove,
-  aclAdminTeamsCreate,
-  aclAdminTeamsDelete,
-  aclAdminTeamsGet,
-  aclAdminTeamsList,
-  dispatchAdminAuditList,
-} from "@gatehouse/contracts";
+import * as bus from "@gatehouse/contracts";
+import { actorOf } from "../../../auth/caller.js";
 import type { IngressContext } from "../../../context.js";
-import { Propagated, revokedOut } from "../propagation.js";
-import type { ZodApp } from "./index.js";
+import { adminList, adminRoute, listOf, pageArgs, pageView, snakeView, type ZodApp } from "../http.js";
+import { Propagated } from "../propagation.js";
 import {
   AddMemberBody,
   AuditOut,
   AuditQuery,
-  actorOf,
   auditOut,
   CreateTeamBody,
-  listOf,
   MemberOut,
   MemberParams,
   memberOut,
   PageQuery,
-  page,
-  pageArgs,
   TeamOut,
   TeamParams,
   teamOut,
 } from "./views.js";
 
+const TeamDeleted = TeamOut.extend(Propagated);
+const MemberRemoved = MemberOut.extend(Propagated);
+
 /** Teams are admin-managed (acl refuses everyone else). */
 export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
   const tags = ["teams"];
+  const team = ({ params }: { params: { id: string } }) => ({ teamId: params.id });
 
-  app.post(
-    "/api/v1/teams",
-    {
-      onRequest: ctx.authenticate,
-      schema: { tags, summary: "Create a team (admin)", body: CreateTeamBody, response: { 201: TeamOut } },
-    },
-    async (request, reply) => {
-      const team = await ctx.client.request(aclAdminTeamsCreate, {
-        actor: actorOf(request),
-        name: request.body.name,
-        ...(request.body.description === undefined ? {} : { description: request.body.description }),
-      });
-      return reply.code(201).send(teamOut(team));
-    },
-  );
+  adminRoute(app, ctx, {
+    method: "POST",
+    url: "/api/v1/teams",
+    tags,
+    summary: "Create a team (admin)",
+    body: CreateTeamBody,
+    response: TeamOut,
+    status: 201,
+    endpoint: bus.aclAdminTeamsCreate,
+    request: ({ body }) => body,
+    view: teamOut,
+  });
+  adminList(app, ctx, {
+    url: "/api/v1/teams",
+    tags,
+    summary: "List teams (admin)",
+    querystring: PageQuery,
+    item: TeamOut,
+    endpoint: bus.aclAdminTeamsList,
+    view: teamOut,
+  });
+  adminRoute(app, ctx, {
+    method: "GET",
+    url: "/api/v1/teams/:id",
+    tags,
+    summary: "Get a team (admin)",
+    params: TeamParams,
+    response: TeamOut,
+    endpoint: bus.aclAdminTeamsGet,
+    request: team,
+    view: teamOut,
+  });
+  adminRoute(app, ctx, {
+    method: "DELETE",
+    url: "/api/v1/teams/:id",
+    tags,
+    summary: "Delete a team and its grants (admin): members lose what the team gave them at once",
+    params: TeamParams,
+    response: TeamDeleted,
+    endpoint: bus.aclAdminTeamsDelete,
+    request: team,
+    view: snakeView(TeamDeleted),
+  });
+  adminList(app, ctx, {
+    url: "/api/v1/teams/:id/members",
+    tags,
+    summary: "List a team's members (admin)",
+    params: TeamParams,
+    querystring: PageQuery,
+    item: MemberOut,
+    endpoint: bus.aclAdminTeamMembersList,
+    request: ({ params }) => ({ teamId: params.id }),
+    view: memberOut,
+  });
+  adminRoute(app, ctx, {
+    method: "POST",
+    url: "/api/v1/teams/:id/members",
+    tags,
+    summary: "Add a user to a team (admin)",
+    params: TeamParams,
+    body: AddMemberBody,
+    response: MemberOut,
+    status: 201,
+    endpoint: bus.aclAdminTeamMembersAdd,
+    request: ({ params, body }) => ({ teamId: params.id, userId: body.user_id }),
+    view: memberOut,
+  });
+  adminRoute(app, ctx, {
+    method: "DELETE",
+    url: "/api/v1/teams/:id/members/:userId",
+    tags,
+    summary: "Remove a user from a team (admin): takes effect on every replica before this returns",
+    params: MemberParams,
+    response: MemberRemoved,
+    endpoint: bus.aclAdminTeamMembersRemove,
+    request: ({ params }) => ({ teamId: params.id, userId: params.userId }),
+    view: snakeView(MemberRemoved),
+  });
 
-  app.get(
-    "/api/v1/teams",
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "List teams (admin)",
-        querystring: PageQuery,
-        response: { 200: listOf(TeamOut) },
-      },
-    },
-    async (request) =>
-      page(
-        await ctx.client.request(aclAdminTeamsList, { actor: actorOf(request), ...pageArgs(request.query) }),
-        teamOut,
-      ),
-  );
-
-  app.get(
-    "/api/v1/teams/:id",
-    {
-      onRequest: ctx.authenticate,
-      schema: { tags, summary: "Get a team (admin)", params: TeamParams, response: { 200: TeamOut } },
-    },
-    async (request) =>
-      teamOut(
-        await ctx.client.request(aclAdminTeamsGet, { actor: actorOf(request), teamId: request.params.id }),
-      ),
-  );
-
-  app.delete(
-    "/api/v1/teams/:id",
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "Delete a team and its grants (admin): members lose what the team gave them at once",
-        params: TeamParams,
-        response: { 200: TeamOut.extend(Propagated) },
-      },
-    },
-    async (request) =>
-      revokedOut(
-        teamOut,
-        await ctx.client.request(aclAdminTeamsDelete, { actor: actorOf(request), teamId: request.params.id }),
-      ),
-  );
-
-  app.get(
-    "/api/v1/teams/:id/members",
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "List a team's members (admin)",
-        params: TeamParams,
-        querystring: PageQuery,
-        response: { 200: listOf(MemberOut) },
-      },
-    },
-    async (request) =>
-      page(
-        await ctx.client.request(aclAdminTeamMembersList, {
-          actor: actorOf(request),
-          teamId: request.params.id,
-          ...pageArgs(request.query),
-        }),
-        memberOut,
-      ),
-  );
-
-  app.post(
-    "/api/v1/teams/:id/members",
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "Add a user to a team (admin)",
-        params: TeamParams,
-        body: AddMemberBody,
-        response: { 201: MemberOut },
-      },
-    },
-    async (request, reply) => {
-      const member = await ctx.client.request(aclAdminTeamMembersAdd, {
-        actor: actorOf(request),
-        teamId: request.params.id,
-        userId: request.body.user_id,
-      });
-      return reply.code(201).send(memberOut(member));
-    },
-  );
-
-  app.delete(
-    "/api/v1/teams/:id/members/:userId",
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "Remove a user from a team (admin): takes effect on every replica before this returns",
-        params: MemberParams,
-        response: { 200: MemberOut.extend(Propagated) },
-      },
-    },
-    async (request) =>
-      revokedOut(
-        memberOut,
-        await ctx.client.request(aclAdminTeamMembersRemove, {
-          actor: actorOf(request),
-          teamId: request.params.id,
-          userId: request.params.userId,
-        }),
-      ),
-  );
-
+  // One list over two services' audit logs, so it picks its endpoint per request.
   app.get(
     "/api/v1/access-audit-events",
     {
@@ -179,12 +119,10 @@ export function teamRoutes(app: ZodApp, ctx: IngressContext): void {
       },
     },
     async (request) => {
+      const endpoint =
+        request.query.source === "dispatch" ? bus.dispatchAdminAuditList : bus.aclAdminAuditList;
       const args = { actor: actorOf(request), ...pageArgs(request.query) };
-      const result =
-        request.query.source === "dispatch"
-          ? await ctx.client.request(dispatchAdminAuditList, args)
-          : await ctx.client.request(aclAdminAuditList, args);
-      return page(result, auditOut);
+      return pageView(auditOut)(await ctx.client.request(endpoint, args));
     },
   );
 }

@@ -1,44 +1,26 @@
 import {
-  type AclAuditEvent,
   GatehouseError,
-  type Grant,
   isAccountName,
   ModelKind,
   PROVIDER_TYPES,
   type ProviderAccount,
-  type Team,
-  type TeamMember,
 } from "@gatehouse/contracts";
 import { z } from "zod";
-
-export { actorOf } from "../../../auth/caller.js";
+import { camel, Id, PageQuery as ListQuery, snakeView, Time } from "../http.js";
 
 /**
  * The public shapes of the access-control admin API: snake_case JSON, ISO-8601 times. The bus
  * contracts stay camelCase; these mappers are the only place the two meet.
  */
-const Id = z.uuid();
-const Time = z.string().describe("ISO-8601 date-time");
 const Price = z.number().min(0).max(1_000_000);
+
+/** As every list's query, but an empty cursor reaches the service (the published document says so). */
+export const PageQuery = ListQuery.extend({ cursor: z.string().max(512).optional() });
 
 /** A name that cannot be an account is simply not found; it never reaches a service. */
 export function accountParam(name: string): string {
   if (!isAccountName(name)) throw new GatehouseError("not_found", "provider account not found");
   return name;
-}
-
-export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(512).optional(),
-});
-export function pageArgs(q: z.infer<typeof PageQuery>) {
-  return q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
-}
-export function listOf<T extends z.ZodType>(item: T) {
-  return z.object({ data: z.array(item), next_cursor: z.string().nullable() });
-}
-export function page<I, O>(p: { items: I[]; nextCursor: string | null }, view: (i: I) => O) {
-  return { data: p.items.map(view), next_cursor: p.nextCursor };
 }
 
 export const ModelIn = z
@@ -70,12 +52,7 @@ export function modelIn(m: z.infer<typeof ModelIn>) {
  * top-level names are converted: values (and nested keys such as Azure deployment names) are kept.
  */
 export function camelKeys<T>(record: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(
-    Object.entries(record).map(([key, value]) => [
-      key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
-      value,
-    ]),
-  );
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [camel(key), value]));
 }
 
 const CredentialsIn = z
@@ -127,24 +104,17 @@ export const AccountOut = z.object({
   created_by: Id.nullable(),
 });
 
-export function accountOut(a: ProviderAccount): z.infer<typeof AccountOut> {
+const accountFields = snakeView(AccountOut);
+
+export function accountOut(a: ProviderAccount): z.input<typeof AccountOut> {
   return {
-    id: a.id,
-    name: a.name,
-    type: a.type,
-    base_url: a.baseUrl,
-    options: a.options,
-    credentials_set: a.credentialsSet,
+    ...accountFields(a),
     models: a.models.map((m) => ({
       name: m.name,
       kind: m.kind,
       input_price_per_mtok: m.inputPricePerMTok ?? null,
       output_price_per_mtok: m.outputPricePerMTok ?? null,
     })),
-    enabled: a.enabled,
-    created_at: a.createdAt,
-    updated_at: a.updatedAt,
-    created_by: a.createdBy,
   };
 }
 
@@ -166,16 +136,8 @@ export const GrantOut = z.object({
   created_at: Time,
   created_by: Id.nullable(),
 });
-export function grantOut(g: Grant): z.infer<typeof GrantOut> {
-  return {
-    id: g.id,
-    account: g.account,
-    subject: g.subject,
-    role: g.role,
-    created_at: g.createdAt,
-    created_by: g.createdBy,
-  };
-}
+
+export const grantOut = snakeView(GrantOut);
 
 export const CreateTeamBody = z
   .object({ name: z.string().trim().min(1).max(200), description: z.string().max(2_000).optional() })
@@ -188,21 +150,11 @@ export const TeamOut = z.object({
   created_at: Time,
   created_by: Id.nullable(),
 });
-export function teamOut(t: Team): z.infer<typeof TeamOut> {
-  return {
-    id: t.id,
-    name: t.name,
-    description: t.description,
-    member_count: t.memberCount,
-    created_at: t.createdAt,
-    created_by: t.createdBy,
-  };
-}
+export const teamOut = snakeView(TeamOut);
 export const AddMemberBody = z.object({ user_id: Id }).strict();
 export const MemberOut = z.object({ team_id: Id, user_id: Id, added_at: Time, added_by: Id.nullable() });
-export function memberOut(m: TeamMember): z.infer<typeof MemberOut> {
-  return { team_id: m.teamId, user_id: m.userId, added_at: m.addedAt, added_by: m.addedBy };
-}
+
+export const memberOut = snakeView(MemberOut);
 
 export const AuditQuery = PageQuery.extend({ source: z.enum(["acl", "dispatch"]).default("acl") });
 export const AuditOut = z.object({
@@ -218,18 +170,4 @@ export const AuditOut = z.object({
   outcome: z.enum(["success", "denied"]),
   detail: z.record(z.string(), z.unknown()),
 });
-export function auditOut(e: AclAuditEvent): z.infer<typeof AuditOut> {
-  return {
-    id: e.id,
-    at: e.at,
-    actor_kind: e.actorKind,
-    actor_id: e.actorId,
-    actor_key_id: e.actorKeyId,
-    action: e.action,
-    target_kind: e.targetKind,
-    target_id: e.targetId,
-    request_id: e.requestId,
-    outcome: e.outcome,
-    detail: e.detail,
-  };
-}
+export const auditOut = snakeView(AuditOut);

@@ -1,16 +1,10 @@
-import type { FastifyInstance, FastifyPluginAsync } from "fastify";
-import type { ZodTypeProvider } from "fastify-type-provider-zod";
+import type { FastifyPluginAsync } from "fastify";
 import type { IngressContext } from "../../../context.js";
+import { typed } from "../http.js";
 import { auditRoutes } from "./audit.js";
 import { tokenRoutes } from "./tokens.js";
 import { userRoutes } from "./users.js";
 import { virtualAccountRoutes } from "./virtual-accounts.js";
-
-export type ZodApp = ReturnType<typeof typed>;
-
-function typed(app: FastifyInstance) {
-  return app.withTypeProvider<ZodTypeProvider>();
-}
 
 /**
  * The identity admin API under /api/v1: users, personal access tokens, virtual accounts and their

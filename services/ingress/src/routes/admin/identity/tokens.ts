@@ -10,20 +10,15 @@ import {
   authAdminVatsRevoke,
 } from "@gatehouse/contracts";
 import { mintKey } from "@gatehouse/keys";
+import { actorOf } from "../../../auth/caller.js";
 import type { IngressContext } from "../../../context.js";
+import { adminList, adminRoute, IdParams, snakeView, type ZodApp } from "../http.js";
 import { Propagated, propagationOut, revokedOut } from "../propagation.js";
-import type { ZodApp } from "./index.js";
 import {
-  actorOf,
   CreatedTokenOut,
   CreatePatBody,
   CreateVatBody,
-  IdParams,
   ListPatsQuery,
-  listOf,
-  PageQuery,
-  page,
-  pageArgs,
   RegenerateBody,
   RegeneratedTokenOut,
   RevokedCountOut,
@@ -31,6 +26,9 @@ import {
   TokenParams,
   tokenOut,
 } from "./views.js";
+
+const Revoked = TokenOut.extend(Propagated);
+const RevokedCount = RevokedCountOut.extend(Propagated);
 
 export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
   const pats = ["personal access tokens"];
@@ -63,85 +61,50 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
     },
   );
 
-  app.get(
-    "/api/v1/personal-access-tokens",
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags: pats,
-        summary: "List personal access tokens (yours; admins may pass user_id)",
-        querystring: ListPatsQuery,
-        response: { 200: listOf(TokenOut) },
-      },
-    },
-    async (request) => {
-      const { user_id } = request.query;
-      return page(
-        await ctx.client.request(authAdminPatsList, {
-          actor: actorOf(request),
-          ...pageArgs(request.query),
-          ...(user_id === undefined ? {} : { userId: user_id }),
-        }),
-        tokenOut,
-      );
-    },
-  );
+  adminList(app, ctx, {
+    url: "/api/v1/personal-access-tokens",
+    tags: pats,
+    summary: "List personal access tokens (yours; admins may pass user_id)",
+    querystring: ListPatsQuery,
+    item: TokenOut,
+    endpoint: authAdminPatsList,
+    request: ({ query }) => (query.user_id === undefined ? {} : { userId: query.user_id }),
+    view: tokenOut,
+  });
 
-  app.delete(
-    "/api/v1/personal-access-tokens/:id",
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags: pats,
-        summary: "Revoke a personal access token (your own; admins any)",
-        params: IdParams,
-        response: { 200: TokenOut.extend(Propagated) },
-      },
-    },
-    async (request) =>
-      revokedOut(
-        tokenOut,
-        await ctx.client.request(authAdminPatsRevoke, { actor: actorOf(request), id: request.params.id }),
-      ),
-  );
+  adminRoute(app, ctx, {
+    method: "DELETE",
+    url: "/api/v1/personal-access-tokens/:id",
+    tags: pats,
+    summary: "Revoke a personal access token (your own; admins any)",
+    params: IdParams,
+    response: Revoked,
+    endpoint: authAdminPatsRevoke,
+    request: ({ params }) => ({ id: params.id }),
+    view: (answer) => revokedOut(tokenOut, answer),
+  });
 
-  app.post(
-    "/api/v1/users/:id/personal-access-tokens/revoke-all",
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags: pats,
-        summary: "Revoke every personal access token of a user (admin)",
-        params: IdParams,
-        response: { 200: RevokedCountOut.extend(Propagated) },
-      },
-    },
-    async (request) =>
-      revokedOut(
-        (r) => ({ revoked: r.revoked }),
-        await ctx.client.request(authAdminPatsRevokeAllForUser, {
-          actor: actorOf(request),
-          id: request.params.id,
-        }),
-      ),
-  );
+  adminRoute(app, ctx, {
+    method: "POST",
+    url: "/api/v1/users/:id/personal-access-tokens/revoke-all",
+    tags: pats,
+    summary: "Revoke every personal access token of a user (admin)",
+    params: IdParams,
+    response: RevokedCount,
+    endpoint: authAdminPatsRevokeAllForUser,
+    request: ({ params }) => ({ id: params.id }),
+    view: snakeView(RevokedCount),
+  });
 
-  app.post(
-    "/api/v1/personal-access-tokens/revoke-all",
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags: pats,
-        summary: "Revoke every personal access token in the organisation, the caller's included (admin)",
-        response: { 200: RevokedCountOut.extend(Propagated) },
-      },
-    },
-    async (request) =>
-      revokedOut(
-        (r) => ({ revoked: r.revoked }),
-        await ctx.client.request(authAdminPatsRevokeAll, { actor: actorOf(request) }),
-      ),
-  );
+  adminRoute(app, ctx, {
+    method: "POST",
+    url: "/api/v1/personal-access-tokens/revoke-all",
+    tags: pats,
+    summary: "Revoke every personal access token in the organisation, the caller's included (admin)",
+    response: RevokedCount,
+    endpoint: authAdminPatsRevokeAll,
+    view: snakeView(RevokedCount),
+  });
 
   app.post(
     "/api/v1/virtual-accounts/:id/tokens",
@@ -170,28 +133,16 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
     },
   );
 
-  app.get(
-    "/api/v1/virtual-accounts/:id/tokens",
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags: vats,
-        summary: "List a virtual account's tokens (admin)",
-        params: IdParams,
-        querystring: PageQuery,
-        response: { 200: listOf(TokenOut) },
-      },
-    },
-    async (request) =>
-      page(
-        await ctx.client.request(authAdminVatsList, {
-          actor: actorOf(request),
-          virtualAccountId: request.params.id,
-          ...pageArgs(request.query),
-        }),
-        tokenOut,
-      ),
-  );
+  adminList(app, ctx, {
+    url: "/api/v1/virtual-accounts/:id/tokens",
+    tags: vats,
+    summary: "List a virtual account's tokens (admin)",
+    params: IdParams,
+    item: TokenOut,
+    endpoint: authAdminVatsList,
+    request: ({ params }) => ({ virtualAccountId: params.id }),
+    view: tokenOut,
+  });
 
   app.post(
     "/api/v1/virtual-accounts/:id/tokens/:tokenId/regenerate",
@@ -224,25 +175,15 @@ export function tokenRoutes(app: ZodApp, ctx: IngressContext): void {
     },
   );
 
-  app.delete(
-    "/api/v1/virtual-accounts/:id/tokens/:tokenId",
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags: vats,
-        summary: "Revoke a virtual account token at once (admin)",
-        params: TokenParams,
-        response: { 200: TokenOut.extend(Propagated) },
-      },
-    },
-    async (request) =>
-      revokedOut(
-        tokenOut,
-        await ctx.client.request(authAdminVatsRevoke, {
-          actor: actorOf(request),
-          virtualAccountId: request.params.id,
-          tokenId: request.params.tokenId,
-        }),
-      ),
-  );
+  adminRoute(app, ctx, {
+    method: "DELETE",
+    url: "/api/v1/virtual-accounts/:id/tokens/:tokenId",
+    tags: vats,
+    summary: "Revoke a virtual account token at once (admin)",
+    params: TokenParams,
+    response: Revoked,
+    endpoint: authAdminVatsRevoke,
+    request: ({ params }) => ({ virtualAccountId: params.id, tokenId: params.tokenId }),
+    view: (answer) => revokedOut(tokenOut, answer),
+  });
 }

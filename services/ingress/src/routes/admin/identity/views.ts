@@ -1,21 +1,11 @@
-import {
-  type ApiKey,
-  type AuditEvent,
-  MAX_GRACE_PERIOD_SECONDS,
-  type MeResponse,
-  type User,
-  type VirtualAccount,
-} from "@gatehouse/contracts";
+import { type ApiKey, type AuditEvent, MAX_GRACE_PERIOD_SECONDS } from "@gatehouse/contracts";
 import { z } from "zod";
-
-export { actorOf } from "../../../auth/caller.js";
+import { Id, PageQuery, snakeView, Time } from "../http.js";
 
 /**
  * The public shapes of the identity admin API: snake_case JSON, ISO-8601 times, uuid ids. The bus
  * contracts stay camelCase; these mappers are the only place the two meet.
  */
-const Id = z.uuid();
-const Time = z.string().describe("ISO-8601 date-time");
 const Name = z.string().trim().min(1).max(200);
 const FutureTime = z.iso.datetime({ offset: true });
 
@@ -90,16 +80,6 @@ export const MeOut = z.object({
   virtual_account: VirtualAccountOut.nullable(),
 });
 
-export function listOf<T extends z.ZodType>(item: T) {
-  return z.object({ data: z.array(item), next_cursor: z.string().nullable() });
-}
-
-export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().min(1).max(512).optional(),
-});
-
-export const IdParams = z.object({ id: Id });
 export const TokenParams = z.object({ id: Id, tokenId: Id });
 
 export const CreateUserBody = z.strictObject({
@@ -129,45 +109,18 @@ export const RegenerateBody = z.strictObject({
     .describe("How long the old key keeps working; 0 revokes it at once"),
 });
 
-export function userOut(u: User): z.infer<typeof UserOut> {
-  return {
-    id: u.id,
-    email: u.email,
-    name: u.name,
-    role: u.role,
-    status: u.status,
-    external_id: u.externalId,
-    created_at: u.createdAt,
-    deactivated_at: u.deactivatedAt,
-  };
-}
+export const userOut = snakeView(UserOut);
+export const virtualAccountOut = snakeView(VirtualAccountOut);
+export const meOut = snakeView(MeOut);
 
-export function virtualAccountOut(v: VirtualAccount): z.infer<typeof VirtualAccountOut> {
-  return {
-    id: v.id,
-    name: v.name,
-    description: v.description,
-    expires_at: v.expiresAt,
-    created_at: v.createdAt,
-    created_by: v.createdBy,
-  };
-}
+const tokenFields = snakeView(TokenOut);
 
-export function tokenOut(k: ApiKey): z.infer<typeof TokenOut> {
+/** A key's owner is one id on the bus; the REST shape names which kind it is. */
+export function tokenOut(k: ApiKey): z.input<typeof TokenOut> {
   return {
-    id: k.id,
-    kind: k.kind,
-    name: k.name,
-    display_hint: k.displayHint,
+    ...tokenFields(k),
     user_id: k.kind === "pat" ? k.principalId : null,
     virtual_account_id: k.kind === "vat" ? k.principalId : null,
-    created_at: k.createdAt,
-    created_by: k.createdBy,
-    expires_at: k.expiresAt,
-    last_used_at: k.lastUsedAt,
-    revoked_at: k.revokedAt,
-    revoked_reason: k.revokedReason,
-    replaced_by: k.replacedBy,
   };
 }
 
@@ -182,22 +135,4 @@ export function auditOut(a: AuditEvent): z.infer<typeof AuditEventOut> {
     outcome: a.outcome,
     detail: a.detail,
   };
-}
-
-export function meOut(m: MeResponse): z.infer<typeof MeOut> {
-  return {
-    principal: m.principal,
-    key_id: m.keyId,
-    user: m.user ? userOut(m.user) : null,
-    virtual_account: m.virtualAccount ? virtualAccountOut(m.virtualAccount) : null,
-  };
-}
-
-export function page<T, U>(p: { items: T[]; nextCursor: string | null }, map: (t: T) => U) {
-  return { data: p.items.map(map), next_cursor: p.nextCursor };
-}
-
-/** Query paging in the bus contract's terms. */
-export function pageArgs(q: { limit: number; cursor?: string | undefined }) {
-  return q.cursor === undefined ? { limit: q.limit } : { limit: q.limit, cursor: q.cursor };
 }

@@ -1,24 +1,10 @@
-import {
-  authAdminWebhookDeliveriesList,
-  authAdminWebhookEndpointsCreate,
-  authAdminWebhookEndpointsDelete,
-  authAdminWebhookEndpointsList,
-  authAdminWebhookSecretsCreate,
-  authAdminWebhookSecretsDelete,
-  authAdminWebhookSecretsList,
-  OutboundEventType,
-  type WebhookDelivery,
-  type WebhookEndpoint,
-  type WebhookSecret,
-  WebhookUrl,
-} from "@gatehouse/contracts";
+import * as bus from "@gatehouse/contracts";
+import { OutboundEventType, WebhookUrl } from "@gatehouse/contracts";
 import type { FastifyPluginAsync } from "fastify";
-import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { IngressContext } from "../../../context.js";
-import { actorOf, IdParams, listOf, PageQuery, page, pageArgs } from "../identity/views.js";
+import { adminList, adminRoute, camelArgs, IdParams, PageQuery, snakeView, Time, typed } from "../http.js";
 
-const Time = z.string().describe("ISO-8601 date-time");
 const SecretOut = z.object({ id: z.uuid(), name: z.string(), created_at: Time });
 const EndpointOut = z.object({
   id: z.uuid(),
@@ -42,183 +28,95 @@ const DeliveryOut = z.object({
 });
 const Shown = z.string().describe("The signing secret (whsec_…). Shown only in this response; store it now.");
 
-const secretOut = (s: WebhookSecret) => ({ id: s.id, name: s.name, created_at: s.createdAt });
-const endpointOut = (e: WebhookEndpoint) => ({
-  id: e.id,
-  url: e.url,
-  description: e.description,
-  event_types: e.eventTypes,
-  created_at: e.createdAt,
-});
-const deliveryOut = (d: WebhookDelivery) => ({
-  id: d.id,
-  endpoint_id: d.endpointId,
-  event_type: d.eventType,
-  status: d.status,
-  attempts: d.attempts,
-  last_status: d.lastStatus,
-  last_error: d.lastError,
-  created_at: d.createdAt,
-  next_attempt_at: d.nextAttemptAt,
-  delivered_at: d.deliveredAt,
-  payload: d.payload,
-});
+const secretOut = snakeView(SecretOut);
+const endpointOut = snakeView(EndpointOut);
+const deliveryOut = snakeView(DeliveryOut);
 
 /** Admin API for revocation webhooks: inbound signing secrets, outbound endpoints, deliveries. */
 export const webhookAdminRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = async (plain, { ctx }) => {
-  const app = plain.withTypeProvider<ZodTypeProvider>();
+  const app = typed(plain);
   const tags = ["webhooks"];
   const base = "/api/v1/webhooks";
+  const byId = ({ params }: { params: { id: string } }) => ({ id: params.id });
 
-  app.post(
-    `${base}/secrets`,
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "Create a signing secret for inbound revocation webhooks (admin)",
-        body: z.strictObject({ name: z.string().trim().min(1).max(200) }),
-        response: { 201: SecretOut.extend({ secret: Shown }) },
-      },
-    },
-    async (request, reply) => {
-      const r = await ctx.client.request(authAdminWebhookSecretsCreate, {
-        actor: actorOf(request),
-        name: request.body.name,
-      });
-      return reply.code(201).send({ ...secretOut(r.webhookSecret), secret: r.secret });
-    },
-  );
-  app.get(
-    `${base}/secrets`,
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "List inbound webhook secrets (admin)",
-        querystring: PageQuery,
-        response: { 200: listOf(SecretOut) },
-      },
-    },
-    async (request) =>
-      page(
-        await ctx.client.request(authAdminWebhookSecretsList, {
-          actor: actorOf(request),
-          ...pageArgs(request.query),
-        }),
-        secretOut,
-      ),
-  );
-  app.delete(
-    `${base}/secrets/:id`,
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "Delete an inbound webhook secret (admin)",
-        params: IdParams,
-        response: { 200: SecretOut },
-      },
-    },
-    async (request) =>
-      secretOut(
-        await ctx.client.request(authAdminWebhookSecretsDelete, {
-          actor: actorOf(request),
-          id: request.params.id,
-        }),
-      ),
-  );
+  adminRoute(app, ctx, {
+    method: "POST",
+    url: `${base}/secrets`,
+    tags,
+    summary: "Create a signing secret for inbound revocation webhooks (admin)",
+    body: z.strictObject({ name: z.string().trim().min(1).max(200) }),
+    response: SecretOut.extend({ secret: Shown }),
+    status: 201,
+    endpoint: bus.authAdminWebhookSecretsCreate,
+    request: ({ body }) => body,
+    view: (r) => ({ ...secretOut(r.webhookSecret), secret: r.secret }),
+  });
+  adminList(app, ctx, {
+    url: `${base}/secrets`,
+    tags,
+    summary: "List inbound webhook secrets (admin)",
+    item: SecretOut,
+    endpoint: bus.authAdminWebhookSecretsList,
+    view: secretOut,
+  });
+  adminRoute(app, ctx, {
+    method: "DELETE",
+    url: `${base}/secrets/:id`,
+    tags,
+    summary: "Delete an inbound webhook secret (admin)",
+    params: IdParams,
+    response: SecretOut,
+    endpoint: bus.authAdminWebhookSecretsDelete,
+    request: byId,
+    view: secretOut,
+  });
 
-  app.post(
-    `${base}/endpoints`,
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "Register an endpoint for outbound events (admin)",
-        body: z.strictObject({
-          url: WebhookUrl,
-          description: z.string().max(2_000).default(""),
-          event_types: z.array(OutboundEventType).min(1),
-        }),
-        response: { 201: EndpointOut.extend({ secret: Shown }) },
-      },
-    },
-    async (request, reply) => {
-      const { url, description, event_types } = request.body;
-      const r = await ctx.client.request(authAdminWebhookEndpointsCreate, {
-        actor: actorOf(request),
-        url,
-        description,
-        eventTypes: event_types,
-      });
-      return reply.code(201).send({ ...endpointOut(r.endpoint), secret: r.secret });
-    },
-  );
-  app.get(
-    `${base}/endpoints`,
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "List outbound webhook endpoints (admin)",
-        querystring: PageQuery,
-        response: { 200: listOf(EndpointOut) },
-      },
-    },
-    async (request) =>
-      page(
-        await ctx.client.request(authAdminWebhookEndpointsList, {
-          actor: actorOf(request),
-          ...pageArgs(request.query),
-        }),
-        endpointOut,
-      ),
-  );
-  app.delete(
-    `${base}/endpoints/:id`,
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "Delete an outbound webhook endpoint and its deliveries (admin)",
-        params: IdParams,
-        response: { 200: EndpointOut },
-      },
-    },
-    async (request) =>
-      endpointOut(
-        await ctx.client.request(authAdminWebhookEndpointsDelete, {
-          actor: actorOf(request),
-          id: request.params.id,
-        }),
-      ),
-  );
-  app.get(
-    `${base}/deliveries`,
-    {
-      onRequest: ctx.authenticate,
-      schema: {
-        tags,
-        summary: "List outbound deliveries, newest first, with their state (admin)",
-        querystring: PageQuery.extend({
-          endpoint_id: z.uuid().optional(),
-          status: z.enum(["pending", "delivered", "failed"]).optional(),
-        }),
-        response: { 200: listOf(DeliveryOut) },
-      },
-    },
-    async (request) => {
-      const { endpoint_id, status } = request.query;
-      return page(
-        await ctx.client.request(authAdminWebhookDeliveriesList, {
-          actor: actorOf(request),
-          ...pageArgs(request.query),
-          ...(endpoint_id === undefined ? {} : { endpointId: endpoint_id }),
-          ...(status === undefined ? {} : { status }),
-        }),
-        deliveryOut,
-      );
-    },
-  );
+  adminRoute(app, ctx, {
+    method: "POST",
+    url: `${base}/endpoints`,
+    tags,
+    summary: "Register an endpoint for outbound events (admin)",
+    body: z.strictObject({
+      url: WebhookUrl,
+      description: z.string().max(2_000).default(""),
+      event_types: z.array(OutboundEventType).min(1),
+    }),
+    response: EndpointOut.extend({ secret: Shown }),
+    status: 201,
+    endpoint: bus.authAdminWebhookEndpointsCreate,
+    request: ({ body }) => ({ url: body.url, description: body.description, eventTypes: body.event_types }),
+    view: (r) => ({ ...endpointOut(r.endpoint), secret: r.secret }),
+  });
+  adminList(app, ctx, {
+    url: `${base}/endpoints`,
+    tags,
+    summary: "List outbound webhook endpoints (admin)",
+    item: EndpointOut,
+    endpoint: bus.authAdminWebhookEndpointsList,
+    view: endpointOut,
+  });
+  adminRoute(app, ctx, {
+    method: "DELETE",
+    url: `${base}/endpoints/:id`,
+    tags,
+    summary: "Delete an outbound webhook endpoint and its deliveries (admin)",
+    params: IdParams,
+    response: EndpointOut,
+    endpoint: bus.authAdminWebhookEndpointsDelete,
+    request: byId,
+    view: endpointOut,
+  });
+  adminList(app, ctx, {
+    url: `${base}/deliveries`,
+    tags,
+    summary: "List outbound deliveries, newest first, with their state (admin)",
+    querystring: PageQuery.extend({
+      endpoint_id: z.uuid().optional(),
+      status: z.enum(["pending", "delivered", "failed"]).optional(),
+    }),
+    item: DeliveryOut,
+    endpoint: bus.authAdminWebhookDeliveriesList,
+    request: ({ query: { endpoint_id, status } }) => camelArgs({ endpoint_id, status }),
+    view: deliveryOut,
+  });
 };

@@ -1,8 +1,13 @@
-import { type BusConnection, connectBus } from "@gatehouse/bus";
 import { accessEventStreamName } from "@gatehouse/contracts";
 import { captureLogger, testNatsUrl, testPrefix } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { awaitAccessEventStream, ensureAccessEventStream } from "../src/index.js";
+import {
+  accessEventStream,
+  awaitStream,
+  type BusConnection,
+  connectBus,
+  ensureStream,
+} from "../src/index.js";
 
 const { logger } = captureLogger("stream-wait-test");
 let bus: BusConnection;
@@ -23,7 +28,8 @@ describe("a follower waits for the access-event stream and never creates it", ()
     prefixes.push(prefix);
     const jsm = await bus.nc.jetstreamManager();
     let waited = false;
-    const waiting = awaitAccessEventStream(jsm, prefix, {
+    const waiting = awaitStream(jsm, accessEventStreamName(prefix), {
+      createdBy: "auth, acl and dispatch",
       timeoutMs: 20_000,
       pollMs: 50,
       onWait: () => {
@@ -33,16 +39,20 @@ describe("a follower waits for the access-event stream and never creates it", ()
     await new Promise((r) => setTimeout(r, 200));
     expect(waited).toBe(true);
     await expect(jsm.streams.info(accessEventStreamName(prefix))).rejects.toBeDefined();
-    await ensureAccessEventStream(jsm, prefix);
+    await ensureStream(jsm, accessEventStream(prefix));
     await expect(waiting).resolves.toBe(accessEventStreamName(prefix));
   });
 
   it("gives up with a message that says who creates it", async () => {
     const prefix = testPrefix();
     const jsm = await bus.nc.jetstreamManager();
-    await expect(awaitAccessEventStream(jsm, prefix, { timeoutMs: 100, pollMs: 20 })).rejects.toThrow(
-      /auth, acl and dispatch create it/,
-    );
+    await expect(
+      awaitStream(jsm, accessEventStreamName(prefix), {
+        createdBy: "auth, acl and dispatch",
+        timeoutMs: 100,
+        pollMs: 20,
+      }),
+    ).rejects.toThrow(/auth, acl and dispatch create it/);
     await expect(jsm.streams.info(accessEventStreamName(prefix))).rejects.toBeDefined();
   });
 });

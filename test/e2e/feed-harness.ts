@@ -1,14 +1,15 @@
-import { type BusConnection, connectBus } from "@gatehouse/bus";
-import { type AccessEventBody, accessEventStreamName, type EventSource } from "@gatehouse/contracts";
-import { type Database, openDatabase } from "@gatehouse/db";
-import type { Logger } from "@gatehouse/kit";
 import {
   appendAccessEvent,
   type OutboxRelay,
   type OutboxTable,
   outboxTable,
   startOutboxRelay,
-} from "@gatehouse/outbox";
+} from "@gatehouse/access-events";
+import { type BusConnection, connectBus } from "@gatehouse/bus";
+import { type AccessEventBody, accessEventStreamName, type EventSource } from "@gatehouse/contracts";
+import { type Database, openDatabase } from "@gatehouse/db";
+import { type AccessFeedFollower, createAccessFeed } from "@gatehouse/ingress";
+import type { Logger } from "@gatehouse/kit";
 import {
   captureLogger,
   createTestDatabase,
@@ -19,7 +20,6 @@ import {
 import { sql } from "drizzle-orm";
 import { pgSchema } from "drizzle-orm/pg-core";
 import { DiscardPolicy, type StreamConfig } from "nats";
-import { type AccessFeedFollower, createAccessFeed } from "../src/events/follower.js";
 
 export const SOURCES: readonly EventSource[] = ["auth", "acl", "dispatch"];
 

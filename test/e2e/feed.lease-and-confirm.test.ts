@@ -1,9 +1,9 @@
+import { IngressRoster } from "@gatehouse/access-events";
 import type { AccessEventEnvelope } from "@gatehouse/contracts";
-import { IngressRoster } from "@gatehouse/outbox";
+import type { AccessFeedFollower } from "@gatehouse/ingress";
 import { waitFor } from "@gatehouse/testkit";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AccessFeedFollower } from "../src/events/follower.js";
 import { FeedHarness } from "./feed-harness.js";
 
 const LEASE_MS = 600;

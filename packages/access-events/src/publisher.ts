@@ -1,20 +1,10 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { EventSource, Propagation } from "@gatehouse/contracts";
-import type { Db } from "@gatehouse/db";
-import type { Logger } from "@gatehouse/kit";
-import type { NatsConnection } from "nats";
+import type { Propagation } from "@gatehouse/contracts";
 import { IngressRoster } from "./confirm.js";
-import { type OutboxRelay, startOutboxRelay } from "./relay.js";
-import type { OutboxTable } from "./table.js";
+import { type OutboxRelay, type RelayOptions, startOutboxRelay } from "./relay.js";
 
-export interface AccessEventPublisherOptions {
-  // biome-ignore lint/suspicious/noExplicitAny: any service's schema; only the outbox table is touched.
-  db: Db<any>;
-  table: OutboxTable;
-  source: EventSource;
-  nc: NatsConnection;
-  prefix: string;
-  logger: Logger;
+/** The relay's options (its poll and batch defaults), plus what waiting for the replicas needs. */
+export interface AccessEventPublisherOptions extends RelayOptions {
   /** The ingress access lease: how long a revoke waits for the relay, and then for confirmations. */
   leaseMs: number;
   /** Register a closer with the service's shutdown. */

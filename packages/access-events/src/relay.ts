@@ -1,4 +1,4 @@
-import { encodeJson } from "@gatehouse/bus";
+import { accessEventStream, encodeJson, ensureStream } from "@gatehouse/bus";
 import {
   type AccessEventEnvelope,
   accessEventSubject,
@@ -10,7 +10,6 @@ import type { Db } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
 import { and, asc, eq, isNull, lte, max, sql } from "drizzle-orm";
 import type { NatsConnection } from "nats";
-import { ensureAccessEventStream } from "./stream.js";
 import type { OutboxTable } from "./table.js";
 
 /** How often an idle relay makes sure the access-event stream still exists. */
@@ -93,7 +92,7 @@ export function startOutboxRelay(options: RelayOptions): OutboxRelay {
     // Looked at again now and then: a stream an operator deleted is made again even while nothing
     // is published (followers wait for it; they may not create it).
     if (!streamReady || Date.now() - streamCheckedAt > STREAM_RECHECK_MS) {
-      await ensureAccessEventStream(await nc.jetstreamManager(), prefix);
+      await ensureStream(await nc.jetstreamManager(), accessEventStream(prefix));
       streamReady = true;
       streamCheckedAt = Date.now();
     }

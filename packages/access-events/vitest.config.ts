@@ -1,4 +1,4 @@
 import { defineProject } from "vitest/config";
 import { sharedProject } from "../../vitest.shared.js";
 
-export default defineProject(sharedProject("outbox"));
+export default defineProject(sharedProject("access-events"));

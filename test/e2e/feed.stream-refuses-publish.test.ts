@@ -1,5 +1,5 @@
+import { IngressRoster } from "@gatehouse/access-events";
 import { accessEventStreamName } from "@gatehouse/contracts";
-import { IngressRoster } from "@gatehouse/outbox";
 import { waitFor } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FeedHarness, SOURCES } from "./feed-harness.js";

@@ -1,0 +1,132 @@
+import {
+  AccessEventEnvelope,
+  accessEventStreamName,
+  accessEventSubject,
+  type EventSource,
+  usageStreamName,
+  usageSubject,
+} from "@gatehouse/contracts";
+import { type JetStreamManager, nanos, RetentionPolicy, StorageType } from "nats";
+
+/** What a JetStream stream of ours is: its name, its subjects and how long it keeps what. */
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+  retention: RetentionPolicy;
+  maxAgeMs: number;
+  /** Messages with a msg id seen within this window are dropped: a re-publish after a crash is free. */
+  duplicateWindowMs: number;
+}
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+
+/**
+ * Access events, kept a week for followers that reconnect. The relay's msg id is
+ * `<source>:<sequence>:<created_at>`: a re-publish after a crash is dropped, but not a new event that
+ * reuses a sequence after the source's history was reset.
+ */
+export function accessEventStream(prefix: string): StreamSpec {
+  return {
+    name: accessEventStreamName(prefix),
+    subjects: [accessEventSubject(prefix, "*")],
+    retention: RetentionPolicy.Limits,
+    maxAgeMs: WEEK_MS,
+    duplicateWindowMs: 10 * 60 * 1000,
+  };
+}
+
+/** Usage records, buffered until a dispatch instance has stored them (work-queue retention). */
+export function usageStream(prefix: string): StreamSpec {
+  return {
+    name: usageStreamName(prefix),
+    subjects: [usageSubject(prefix)],
+    retention: RetentionPolicy.Workqueue,
+    maxAgeMs: WEEK_MS,
+    duplicateWindowMs: 2 * 60 * 1000,
+  };
+}
+
+/** Create the stream if it does not exist yet (file storage); answers its name. */
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<string> {
+  const { name } = spec;
+  try {
+    await jsm.streams.info(name);
+    return name;
+  } catch {
+    // not there yet
+  }
+  try {
+    await jsm.streams.add({
+      name,
+      subjects: spec.subjects,
+      storage: StorageType.File,
+      retention: spec.retention,
+      max_age: nanos(spec.maxAgeMs),
+      duplicate_window: nanos(spec.duplicateWindowMs),
+    });
+  } catch (err) {
+    // Another replica created it between our info and add.
+    await jsm.streams.info(name).catch(() => {
+      throw err;
+    });
+  }
+  return name;
+}
+
+/** JetStream's "stream not found" (JSStreamNotFoundErr). */
+const STREAM_NOT_FOUND = 10059;
+
+/**
+ * Wait for a stream that other services create, without creating it: a follower (ingress) needs only
+ * to read the access-event stream, and whoever may create a stream chooses its whole configuration —
+ * a `republish` would have the server publish on subjects that user may not. Throws once `timeoutMs`
+ * has passed; `onWait` is called once, when the first look finds nothing.
+ */
+export async function awaitStream(
+  jsm: JetStreamManager,
+  name: string,
+  options: {
+    timeoutMs: number;
+    pollMs?: number;
+    onWait?: () => void;
+    stopped?: () => boolean;
+    createdBy: string;
+  },
+): Promise<string> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await jsm.streams.info(name);
+      return name;
+    } catch (err) {
+      if ((err as { api_error?: { err_code?: number } }).api_error?.err_code !== STREAM_NOT_FOUND) throw err;
+    }
+    if (attempt === 0) options.onWait?.();
+    if (Date.now() >= deadline || options.stopped?.()) {
+      throw new Error(`the stream ${name} does not exist: ${options.createdBy} create it when they start`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
+  }
+}
+
+/** JetStream's "no message found" (JSNoMessageFoundErr). */
+const NO_MESSAGE_FOUND = 10037;
+
+/**
+ * The sequence of the newest event from `source` the stream holds (0 when it holds none): where a
+ * follower stands for that source when it starts reading after the stream's current end.
+ */
+export async function lastAccessEventSequence(
+  jsm: JetStreamManager,
+  stream: string,
+  prefix: string,
+  source: EventSource,
+): Promise<number> {
+  try {
+    const stored = await jsm.streams.getMessage(stream, { last_by_subj: accessEventSubject(prefix, source) });
+    return AccessEventEnvelope.parse(stored.json()).sequence;
+  } catch (err) {
+    if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === NO_MESSAGE_FOUND) return 0;
+    throw err;
+  }
+}
