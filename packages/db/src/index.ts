@@ -1,3 +1,3 @@
 export * from "./database.js";
-export { PGLITE_SETTINGS, pgliteStartParams } from "./pglite.js";
 export * from "./paging.js";
+export { PGLITE_SETTINGS, pgliteStartParams } from "./pglite.js";
