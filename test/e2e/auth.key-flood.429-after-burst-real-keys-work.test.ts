@@ -85,17 +85,22 @@ async function attempt(key: string, from: string) {
   return { status: res.status, retryAfter: res.headers.get("retry-after"), body };
 }
 
-async function validationsSettled(): Promise<number> {
+/**
+ * All `auth.validate` requests seen so far, except those for `except` (a real key may be asked about
+ * again when a busy machine lets the lease lapse; that is not what these counts are about).
+ */
+async function validationsSettled(except?: string): Promise<number> {
   await nc.flush();
+  const skip = except === undefined ? undefined : hashKey(except);
   let total = 0;
-  for (const n of validations.values()) total += n;
+  for (const [hash, n] of validations) if (hash !== skip) total += n;
   return total;
 }
 
 describe("a flood of made-up keys from one address", () => {
   it("gets 429 after a burst of 50 failures while a real key from that address keeps working", async () => {
     expect((await chat(realKey, FLOODER)).choices[0]?.message.content).toBe("mock: hi");
-    const before = await validationsSettled();
+    const before = await validationsSettled(realKey);
 
     const statuses: number[] = [];
     for (let i = 0; i < 120; i++) {
@@ -113,7 +118,7 @@ describe("a flood of made-up keys from one address", () => {
     }
     expect(statuses).toEqual([...Array(50).fill(401), ...Array(70).fill(429)]);
     // Only the failures that were let through cost an auth request.
-    expect((await validationsSettled()) - before).toBe(statuses.filter((s) => s === 401).length);
+    expect((await validationsSettled(realKey)) - before).toBe(statuses.filter((s) => s === 401).length);
     // Another address is not held back by this one's failures.
     expect((await attempt(generateKey("vat"), "203.0.113.6")).status).toBe(401);
   });
