@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { encodeInvokeRequest, type Frame, traceCarrier, transportError } from "@gatehouse/bus";
+import { encodeInvokeRequest, type Frame, maxPayloadOf, traceCarrier, transportError } from "@gatehouse/bus";
 import {
   type Dialect,
   GatehouseError,
   INVOKE_ACTION,
   type InvokeMeta,
   invokeCancelSubject,
+  invokeCreditSubject,
   type Operation,
+  STREAM_CREDIT_WINDOW_BYTES,
   subjectFor,
 } from "@gatehouse/contracts";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -40,7 +42,7 @@ function invokeMetaJson(
   shape: InferenceShape,
   operation: Operation,
   dialect: Dialect,
-  cancel: string | undefined,
+  cancel: string,
 ): string {
   const caller = callerOf(request);
   const meta: InvokeMeta = {
@@ -53,8 +55,8 @@ function invokeMetaJson(
     requestId: request.id,
     principal: { id: caller.principal.id, kind: caller.principal.kind },
     keyId: caller.keyId,
+    cancel,
   };
-  if (cancel) meta.cancel = cancel;
   // Empty unless an OpenTelemetry SDK registered a propagator (OTEL_EXPORTER_OTLP_ENDPOINT).
   const trace = traceCarrier();
   if (trace) meta.trace = trace;
@@ -62,9 +64,10 @@ function invokeMetaJson(
 }
 
 /**
- * Send an authorized inference request to dispatch and relay the answer. Non-streaming answers are
- * one NATS request/reply; streams are written to the client frame by frame as they arrive, and the
- * HTTP status is committed only with the first chunk, so failures before it are proper HTTP errors.
+ * Send an authorized inference request to dispatch and relay the answer. A non-streaming answer is
+ * one request (its reply reassembled from part frames when it is large); streams are written to the
+ * client frame by frame as they arrive, and the HTTP status is committed only with the first chunk,
+ * so failures before it are proper HTTP errors. A client that leaves cancels the upstream call.
  */
 export async function forward(
   ctx: IngressContext,
@@ -81,36 +84,69 @@ export async function forward(
     });
   }
   const body = request.rawBody ?? Buffer.from(JSON.stringify(request.body));
-  // A stream's cancel token: 96 random bits, so no other caller can guess a subject that stops it.
-  const cancel = shape.stream ? randomBytes(12).toString("base64url") : undefined;
+  // The call's cancel (and a stream's credit) token: 96 random bits, so no other caller can guess a
+  // subject that stops it.
+  const token = randomBytes(12).toString("base64url");
   const payload = encodeInvokeRequest(
-    invokeMetaJson(request, target, shape, operation, dialect, cancel),
+    invokeMetaJson(request, target, shape, operation, dialect, token),
     body,
   );
   const subject = subjectFor(ctx.config.prefix, "dispatch", INVOKE_ACTION);
-  if (cancel === undefined) {
-    let frame: Frame;
-    try {
-      frame = await ctx.dispatch.request(subject, payload, ctx.config.dispatchTimeoutMs);
-    } catch (err) {
-      throw transportError(err, "dispatch");
-    }
-    if (frame.kind === "error") throw frame.error;
-    if (frame.kind !== "result")
-      throw new GatehouseError("internal_error", "internal error", {
-        detail: `unexpected ${frame.kind} frame`,
-      });
-    return reply.code(frame.status).type("application/json").send(frame.body);
-  }
+  if (!shape.stream) return relayAnswer(ctx, request, reply, subject, payload, token);
   return relayStream(
     ctx,
     request,
     reply,
     subject,
     payload,
-    invokeCancelSubject(ctx.config.prefix, cancel),
+    token,
     operation === "responses" ? "responses" : dialect,
   );
+}
+
+async function relayAnswer(
+  ctx: IngressContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  subject: string,
+  payload: Buffer,
+  token: string,
+): Promise<FastifyReply> {
+  const raw = reply.raw;
+  let clientGone = false;
+  const cancel = () => ctx.bus.nc.publish(invokeCancelSubject(ctx.config.prefix, token));
+  // The response's close is reported when the client's connection goes before an answer was sent.
+  const onClose = () => {
+    if (raw.writableFinished || clientGone) return;
+    clientGone = true;
+    cancel();
+  };
+  raw.once("close", onClose);
+  let frame: Frame;
+  try {
+    frame = await ctx.dispatch.request(subject, payload, ctx.config.dispatchTimeoutMs, {
+      maxBytes: ctx.config.maxResponseBytes,
+      idleTimeoutMs: ctx.config.streamIdleTimeoutMs,
+    });
+  } catch (err) {
+    // Dispatch may still be sending parts of an answer this replica refused: stop it.
+    if (err instanceof GatehouseError && err.code === "response_too_large") cancel();
+    throw transportError(err, "dispatch");
+  } finally {
+    raw.off("close", onClose);
+  }
+  if (clientGone) {
+    request.log.info({ code: "client_closed" }, "client disconnected before the answer; upstream cancelled");
+    reply.hijack();
+    raw.destroy();
+    return reply;
+  }
+  if (frame.kind === "error") throw frame.error;
+  if (frame.kind !== "result")
+    throw new GatehouseError("internal_error", "internal error", {
+      detail: `unexpected ${frame.kind} frame`,
+    });
+  return reply.code(frame.status).type("application/json").send(frame.body);
 }
 
 /** How a stream's events look: Responses streams number their events and name an error event. */
@@ -122,13 +158,20 @@ async function relayStream(
   reply: FastifyReply,
   subject: string,
   payload: Buffer,
-  cancelSubject: string,
+  token: string,
   dialect: StreamDialect,
 ): Promise<FastifyReply> {
   const frames = ctx.dispatch.stream(subject, payload, {
     firstFrameTimeoutMs: ctx.config.dispatchTimeoutMs,
     idleTimeoutMs: ctx.config.streamIdleTimeoutMs,
+    // Dispatch stays within the credit window; one oversized upstream event may exceed it by a frame or two.
+    maxQueuedBytes: STREAM_CREDIT_WINDOW_BYTES + 2 * maxPayloadOf(ctx.bus.nc),
   });
+  const cancelSubject = invokeCancelSubject(ctx.config.prefix, token);
+  const creditSubject = invokeCreditSubject(ctx.config.prefix, token);
+  // Chunk bytes the client has taken, and how many of them dispatch has been told about.
+  let written = 0;
+  let acknowledged = 0;
   let clientGone = false;
   const raw = reply.raw;
   const onClose = () => {
@@ -168,7 +211,23 @@ async function relayStream(
           if (dialect === "responses") events += countEvents(frame.data);
           if (!raw.write(frame.data)) {
             uncork();
-            await waitDrain(raw);
+            if (!(await waitDrain(raw, ctx.config.streamWriteTimeoutMs))) {
+              // The client took nothing for that long: end its stream and free the upstream.
+              clientGone = true;
+              ctx.bus.nc.publish(cancelSubject, "stream_write_timeout");
+              void frames.return?.();
+              request.log.info(
+                { code: "stream_write_timeout", written },
+                "client read nothing for too long; stream ended, upstream cancelled",
+              );
+              raw.destroy();
+              return reply;
+            }
+          }
+          written += frame.data.byteLength;
+          if (written - acknowledged >= STREAM_CREDIT_WINDOW_BYTES / 2) {
+            acknowledged = written;
+            ctx.bus.nc.publish(creditSubject, String(written));
           }
           break;
         case "end":
@@ -185,8 +244,9 @@ async function relayStream(
           raw.end();
           return reply;
         case "result":
+        case "part":
           throw new GatehouseError("internal_error", "internal error", {
-            detail: "result frame in a stream",
+            detail: `${frame.kind} frame in a stream`,
           });
       }
     }
@@ -210,13 +270,17 @@ async function relayStream(
   }
 }
 
-function waitDrain(raw: NodeJS.WritableStream): Promise<void> {
+/** True once the client took the buffered bytes (or went away), false after `timeoutMs` without. */
+function waitDrain(raw: NodeJS.WritableStream, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = () => {
+    const settle = (drained: boolean) => {
+      clearTimeout(timer);
       raw.off("drain", done);
       raw.off("close", done);
-      resolve();
+      resolve(drained);
     };
+    const done = () => settle(true);
+    const timer = setTimeout(() => settle(false), timeoutMs);
     raw.once("drain", done);
     raw.once("close", done);
   });
