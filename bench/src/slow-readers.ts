@@ -17,7 +17,14 @@ import { connect, type Socket } from "node:net";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { boundedInt, envOption, option } from "./cli.js";
-import { gatehouseTarget, provision, REPO_ROOT, startGatehouse, verifyAndWarm } from "./gatehouse.js";
+import {
+  ACCOUNT,
+  gatehouseTarget,
+  provision,
+  REPO_ROOT,
+  startGatehouse,
+  verifyAndWarm,
+} from "./gatehouse.js";
 import { obtainNats } from "./infra.js";
 import { runAutocannon } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
@@ -36,7 +43,10 @@ function rssKb(pids: number[]): number {
 }
 
 /** Opens a connection, asks for the stream, and stops reading once the status line is in. */
-function slowReader(target: Target, model: string): Promise<{ socket: Socket; status: number }> {
+function slowReader(
+  target: Target,
+  model: string,
+): Promise<{ socket: Socket; status: number; head: string }> {
   const url = new URL(target.url);
   const body = chatBody(model, true);
   return new Promise((resolve, reject) => {
@@ -48,7 +58,11 @@ function slowReader(target: Target, model: string): Promise<{ socket: Socket; st
       socket.pause(); // never read again
       socket.off("error", reject);
       socket.on("error", () => {});
-      resolve({ socket, status: Number(data.toString("latin1", 9, 12)) });
+      resolve({
+        socket,
+        status: Number(data.toString("latin1", 9, 12)),
+        head: data.toString("latin1", 0, 400),
+      });
     });
     const headers = Object.entries({ ...target.headers, "content-length": String(Buffer.byteLength(body)) })
       .map(([k, v]) => `${k}: ${v}\r\n`)
@@ -80,13 +94,24 @@ async function main(): Promise<void> {
     const before = await runAutocannon(target, 4, 10);
     const rssBefore = rssKb(pids);
     log(`opening ${clients} slow readers …`);
-    const readers = await Promise.all(
-      Array.from({ length: clients }, () => slowReader(target, SLOW_READER_MODEL)),
-    );
+    // In groups of 25, as clients arrive, rather than 200 in one instant.
+    const readers: Awaited<ReturnType<typeof slowReader>>[] = [];
+    for (let i = 0; i < clients; i += 25) {
+      const group = Math.min(25, clients - i);
+      readers.push(
+        ...(await Promise.all(
+          Array.from({ length: group }, () => slowReader(target, `${ACCOUNT}/${SLOW_READER_MODEL}`)),
+        )),
+      );
+    }
     cleanup.add("slow readers", () => {
       for (const r of readers) r.socket.destroy();
     });
     const refused = readers.filter((r) => r.status !== 200).length;
+    if (refused > 0)
+      log(
+        `${refused} slow readers were not answered 200; the first: ${readers.find((r) => r.status !== 200)?.head}`,
+      );
     let peak = rssKb(pids);
     const timer = setInterval(() => {
       peak = Math.max(peak, rssKb(pids));

@@ -94,7 +94,7 @@ function usageJson(usage: unknown): string {
 }
 
 /** A batch of chunks is cut at this size (half a credit window: ingress acknowledges per half). */
-const MAX_CHUNK_BATCH_BYTES = 64 * 1024;
+const MAX_CHUNK_BATCH_BYTES = 32 * 1024;
 /** NATS's default `max_payload`, used until the server's own figure is known. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 /**

@@ -229,7 +229,7 @@ describe("FrameWriter and the coalescing transport", () => {
     );
   });
 
-  it("cuts a batch at 64 KiB (half a credit window)", async () => {
+  it("cuts a batch at 32 KiB (half a credit window)", async () => {
     const subject = `${prefix}.big`;
     const sizes: number[] = [];
     subs.push(bus.nc.subscribe(subject, { callback: (_e, m) => sizes.push(m.data.byteLength) }));
@@ -240,7 +240,7 @@ describe("FrameWriter and the coalescing transport", () => {
     for (let i = 0; i < 600; i++) writer.chunk(piece);
     writer.end(null);
     await bus.nc.flush();
-    expect(sizes.length).toBe(12); // first, 9 × 64 + 24 pieces, end
-    expect(Math.max(...sizes)).toBeLessThan(65 * 1024);
+    expect(sizes.length).toBe(21); // first, 18 × 32 + 24 pieces, end
+    expect(Math.max(...sizes)).toBeLessThan(33 * 1024);
   });
 });

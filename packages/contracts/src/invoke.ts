@@ -33,7 +33,7 @@ export const INVOKE_PROTOCOL_VERSION = 3;
  * half window, so a client that reads keeps the stream flowing without a wait, and a small stream
  * (under a window) sends no acknowledgement at all.
  */
-export const STREAM_CREDIT_WINDOW_BYTES = 128 * 1024;
+export const STREAM_CREDIT_WINDOW_BYTES = 64 * 1024;
 
 export const FrameKind = z.enum(["result", "part", "chunk", "end", "error"]);
 export type FrameKind = z.infer<typeof FrameKind>;

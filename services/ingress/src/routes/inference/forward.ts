@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import { encodeInvokeRequest, type Frame, maxPayloadOf, traceCarrier, transportError } from "@gatehouse/bus";
 import {
   type Dialect,
@@ -27,6 +27,22 @@ declare module "fastify" {
 export interface Target {
   account: string;
   model: string;
+}
+
+/**
+ * Cancel tokens come out of a pool of random bytes refilled 4 KiB at a time: every call now has
+ * one, and a randomBytes() call per request cost ~10 µs here against well under 1 µs.
+ */
+const tokenPool = Buffer.alloc(4096);
+let tokenAt = tokenPool.length;
+function newCallToken(): string {
+  if (tokenAt + 12 > tokenPool.length) {
+    randomFillSync(tokenPool);
+    tokenAt = 0;
+  }
+  const token = tokenPool.toString("base64url", tokenAt, tokenAt + 12);
+  tokenAt += 12;
+  return token;
 }
 
 const SSE_HEADERS = {
@@ -86,7 +102,7 @@ export async function forward(
   const body = request.rawBody ?? Buffer.from(JSON.stringify(request.body));
   // The call's cancel (and a stream's credit) token: 96 random bits, so no other caller can guess a
   // subject that stops it.
-  const token = randomBytes(12).toString("base64url");
+  const token = newCallToken();
   const payload = encodeInvokeRequest(
     invokeMetaJson(request, target, shape, operation, dialect, token),
     body,
