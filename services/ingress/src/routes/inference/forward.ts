@@ -145,8 +145,8 @@ async function relayAnswer(
       idleTimeoutMs: ctx.config.streamIdleTimeoutMs,
     });
   } catch (err) {
-    // Dispatch may still be sending parts of an answer this replica refused: stop it.
-    if (err instanceof GatehouseError && err.code === "response_too_large") cancel();
+    // This replica gave up on the call (too large, timed out): whatever dispatch still does for it is waste.
+    cancel();
     throw transportError(err, "dispatch");
   } finally {
     raw.off("close", onClose);
@@ -188,6 +188,8 @@ async function relayStream(
   // Chunk bytes the client has taken, and how many of them dispatch has been told about.
   let written = 0;
   let acknowledged = 0;
+  // Set once dispatch sent its terminal frame: nothing is left there to cancel.
+  let dispatchEnded = false;
   let clientGone = false;
   const raw = reply.raw;
   const onClose = () => {
@@ -255,6 +257,7 @@ async function relayStream(
           raw.end();
           return reply;
         case "error":
+          dispatchEnded = true;
           if (!started) throw frame.error;
           writeStreamError(raw, dialect, frame.error, events);
           raw.end();
@@ -273,6 +276,8 @@ async function relayStream(
     }
     return reply;
   } catch (err) {
+    // The stream failed on this side (silence, a gap, an overrun): stop the upstream call as well.
+    if (!clientGone && !dispatchEnded) ctx.bus.nc.publish(cancelSubject);
     const error = transportError(err, "dispatch");
     if (!started) throw error;
     request.log.warn({ code: error.code, detail: error.detail }, "stream failed after it started");
