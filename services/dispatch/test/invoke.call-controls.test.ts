@@ -113,6 +113,21 @@ describe("stream credit", () => {
     call.release();
   });
 
+  it("acknowledgements short of the window still show the client alive: the timeout starts over", async () => {
+    const call = controls.register("token-credit-jjjjjjjj");
+    const wait = call.waitForCredit(STREAM_CREDIT_WINDOW_BYTES * 4, 2_000);
+    for (let i = 1; i <= 6; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      await credit("token-credit-jjjjjjjj", i * 100);
+    }
+    // 3 s of waiting on a 2 s timeout, and still not cancelled.
+    expect(call.abort.signal.aborted).toBe(false);
+    await credit("token-credit-jjjjjjjj", STREAM_CREDIT_WINDOW_BYTES * 4);
+    await wait;
+    expect(call.abort.signal.aborted).toBe(false);
+    call.release();
+  });
+
   it("a cancel ends the wait", async () => {
     const call = controls.register("token-credit-iiiiiiii");
     const wait = call.waitForCredit(STREAM_CREDIT_WINDOW_BYTES, 60_000);

@@ -32,20 +32,22 @@ export class CallControl {
   /** Chunk bytes ingress has written to its client (it acknowledges every half window). */
   private acked = 0;
   private wake: (() => void) | undefined;
+  private waitTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly release: () => void) {}
 
   /**
    * Undefined while fewer than a window of `sent` bytes wait for ingress's acknowledgement; else a
    * promise that settles once they do, or the call was cancelled. Waiting longer than `timeoutMs`
-   * cancels the call (`stream_write_timeout`): ingress ends such a stream itself before that, so
-   * this only bounds what a lost acknowledgement or a vanished ingress could hold.
+   * without hearing any acknowledgement cancels the call (`stream_write_timeout`): ingress ends such
+   * a stream itself before that, so this only bounds what a vanished ingress could hold.
    */
   waitForCredit(sent: number, timeoutMs: number): Promise<void> | undefined {
     if (sent - this.acked < STREAM_CREDIT_WINDOW_BYTES || this.abort.signal.aborted) return undefined;
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
+        this.waitTimer = undefined;
         this.abort.signal.removeEventListener("abort", done);
         this.wake = undefined;
         resolve();
@@ -57,6 +59,7 @@ export class CallControl {
           }),
         );
       }, timeoutMs);
+      this.waitTimer = timer;
       this.abort.signal.addEventListener("abort", done);
       this.wake = () => {
         if (sent - this.acked < STREAM_CREDIT_WINDOW_BYTES) done();
@@ -64,8 +67,10 @@ export class CallControl {
     });
   }
 
+  /** Any acknowledgement shows ingress and its client alive: the wait's timeout starts over. */
   credit(bytes: number): void {
     if (bytes > this.acked) this.acked = bytes;
+    this.waitTimer?.refresh();
     this.wake?.();
   }
 }

@@ -216,7 +216,7 @@ async function relayStream(
     for await (const frame of frames) {
       if (clientGone) break;
       switch (frame.kind) {
-        case "chunk":
+        case "chunk": {
           if (!started) {
             started = true;
             reply.hijack();
@@ -227,8 +227,10 @@ async function relayStream(
             setImmediate(uncork);
           }
           if (dialect === "responses") events += countEvents(frame.data);
+          let waited = false;
           if (!raw.write(frame.data)) {
             uncork();
+            waited = true;
             if (!(await waitDrain(raw, ctx.config.streamWriteTimeoutMs))) {
               // The client took nothing for that long: end its stream and free the upstream.
               clientGone = true;
@@ -243,11 +245,16 @@ async function relayStream(
             }
           }
           written += frame.data.byteLength;
-          if (written - acknowledged >= STREAM_CREDIT_WINDOW_BYTES / 2) {
+          // Every half window; and after a wait, so a slow but live client keeps dispatch waiting on.
+          if (
+            written - acknowledged >= STREAM_CREDIT_WINDOW_BYTES / 2 ||
+            (waited && written > acknowledged)
+          ) {
             acknowledged = written;
             ctx.bus.nc.publish(creditSubject, String(written));
           }
           break;
+        }
         case "end":
           if (!started) {
             // An upstream stream with no chunks at all: still a well-formed (empty) SSE answer.
