@@ -123,7 +123,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       throw new GatehouseError("permission_denied", `provider account '${meta.account}' is disabled`);
     }
     if (meta.cancel) control = controls.register(meta.cancel);
-    const signal = control?.abort.signal ?? NOT_CANCELLABLE;
+    const signal = control?.signal.asAbortSignal() ?? NOT_CANCELLABLE;
     signal.throwIfAborted();
     const session =
       meta.operation === "responses"
@@ -165,7 +165,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     if (session) await session.finish(result);
     writer.end(usage);
   } catch (err) {
-    const reason = control?.abort.signal.aborted ? control.abort.signal.reason : undefined;
+    const reason = control?.signal.aborted ? control.signal.reason : undefined;
     const error =
       reason instanceof GatehouseError
         ? reason
