@@ -30,8 +30,11 @@ export interface MockUpstream {
 
 const MODEL_SHAPE = /-c(\d{1,5})(?:-d(\d{1,4}))?$/;
 
+/** A ~800 KB stream (4,200 chunks of ~190 bytes): what `pnpm bench:slow-readers` asks for. */
+export const SLOW_READER_MODEL = "bench-c4200-d0";
+
 /** Model ids the benchmark registers with Gatehouse's provider account. */
-export const BENCH_MODELS = ["bench-small", "bench-c200-d0", "bench-c20-d5"] as const;
+export const BENCH_MODELS = ["bench-small", "bench-c200-d0", "bench-c20-d5", SLOW_READER_MODEL] as const;
 
 interface StreamShape {
   chunks: number;
@@ -115,11 +118,16 @@ async function stream(
   req.socket.once("close", () => {
     closed = true;
   });
-  // First chunk carries the role, like OpenAI; each later one a single token.
+  // First chunk carries the role, like OpenAI; each later one a single token. A client that does
+  // not keep up is waited for, as a real server's socket makes it wait.
   res.write(chunk(model, { role: "assistant", content: "" }, null, includeUsage));
   for (let i = 1; i < shape.chunks && !closed; i++) {
     if (shape.delayMs > 0) await sleep(shape.delayMs);
-    res.write(chunk(model, { content: "x" }, i === shape.chunks - 1 ? "stop" : null, includeUsage));
+    if (!res.write(chunk(model, { content: "x" }, i === shape.chunks - 1 ? "stop" : null, includeUsage)))
+      await new Promise<void>((resolve) => {
+        res.once("drain", resolve);
+        req.socket.once("close", resolve);
+      });
   }
   if (includeUsage && !closed) res.write(usageChunk(model, shape.chunks));
   res.end("data: [DONE]\n\n");

@@ -16,8 +16,9 @@ import { expedite } from "./transport.js";
  *
  * request: [version u8][meta length u32 BE][meta: UTF-8 JSON][the caller's body, byte for byte]
  * frame:   [version u8][kind u8][seq u32 BE][kind-specific part]
- *   result: [status u16 BE][usage length u16 BE][usage JSON][response body]
- *   chunk:  [one or more SSE frames]
+ *   part:   [bytes of the response body]           (only when the body does not fit in the result)
+ *   result: [status u16 BE][usage length u16 BE][usage JSON][the rest of the response body]
+ *   chunk:  [SSE bytes; an event may be cut across frames]
  *   end:    [usage JSON or none] error: [ErrorReply JSON]
  */
 
@@ -28,6 +29,7 @@ const MAX_USAGE_BYTES = 0xffff;
 
 const KIND_CODE: Record<FrameKind, number> = {
   result: 0x52,
+  part: 0x50,
   chunk: 0x43,
   end: 0x45,
   error: 0x58,
@@ -91,8 +93,21 @@ function usageJson(usage: unknown): string {
   return Buffer.byteLength(json) <= MAX_USAGE_BYTES ? json : "";
 }
 
-/** A batch of chunks is cut at this size, well under NATS's default 1 MB `max_payload`. */
-const MAX_CHUNK_BATCH_BYTES = 256 * 1024;
+/** A batch of chunks is cut at this size (half a credit window: ingress acknowledges per half). */
+const MAX_CHUNK_BATCH_BYTES = 32 * 1024;
+/** NATS's default `max_payload`, used until the server's own figure is known. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/**
+ * A large answer waits for the server to take each this many bytes before it hands over more, so
+ * dispatch never holds more than this of it in its NATS write buffer.
+ */
+const PACE_BYTES = 4 * 1024 * 1024;
+
+/** The server's `max_payload` as the connection was told it (frames must stay below it). */
+export function maxPayloadOf(nc: NatsConnection): number {
+  const max = (nc as { info?: { max_payload?: number } }).info?.max_payload;
+  return typeof max === "number" && max > FRAME_HEAD + 1024 ? max : DEFAULT_MAX_PAYLOAD;
+}
 
 /**
  * Answering side of the frames protocol. A stream's first chunk is published at once (and written
@@ -100,6 +115,11 @@ const MAX_CHUNK_BATCH_BYTES = 256 * 1024;
  * — an upstream that sent many at once — travel as one `chunk` frame at the end of the turn, so
  * the caller parses and writes one message instead of hundreds. Nothing waits past the turn it was
  * produced in, so no chunk is held back from the client.
+ *
+ * No frame is larger than the server's `max_payload`: a large answer goes as `part` frames and the
+ * result, a large chunk as several chunk frames. A frame that cannot be published ends the call:
+ * an `error` frame takes its sequence number (so the caller hears at once), and `failed` tells the
+ * handler to stop reading the upstream.
  */
 export class FrameWriter {
   private seq = 0;
@@ -107,31 +127,90 @@ export class FrameWriter {
   private pending: Payload[] = [];
   private pendingBytes = 0;
   private flushScheduled = false;
+  private failure: unknown;
+  private readonly maxFrame: number;
+  /** Chunk bytes handed to `chunk()` so far (flow control compares it with the caller's credit). */
+  chunkBytes = 0;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly replyTo: string,
-  ) {}
+    maxPayload = maxPayloadOf(nc),
+  ) {
+    this.maxFrame = maxPayload - FRAME_HEAD;
+  }
 
-  result(status: number, body: Payload, usage: unknown): void {
-    this.finished = true;
+  /** Whether a frame could not be published (the call has ended; stop producing). */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** The publish failure that ended the call, if one did. */
+  get failureCause(): unknown {
+    return this.failure;
+  }
+
+  /**
+   * The non-streaming answer. One frame when it fits (synchronous); otherwise `part` frames paced by
+   * the server's acknowledgements, then the result (the promise settles when all went out or failed).
+   */
+  result(status: number, body: Payload, usage: unknown): void | Promise<void> {
+    if (this.finished) return;
     const usageText = usageJson(usage);
     const usageLength = Buffer.byteLength(usageText);
-    const buffer = frame("result", 0, 4 + usageLength + byteLength(body));
+    const bodyLength = byteLength(body);
+    if (4 + usageLength + bodyLength <= this.maxFrame) {
+      this.finished = true;
+      const buffer = frame("result", this.seq + 1, 4 + usageLength + bodyLength);
+      buffer.writeUInt16BE(status, FRAME_HEAD);
+      buffer.writeUInt16BE(usageLength, FRAME_HEAD + 2);
+      put(buffer, put(buffer, RESULT_HEAD, usageText), body);
+      this.publish(buffer);
+      return;
+    }
+    return this.resultInParts(status, typeof body === "string" ? Buffer.from(body) : body, usageText);
+  }
+
+  private async resultInParts(status: number, body: Uint8Array, usageText: string): Promise<void> {
+    const usageLength = Buffer.byteLength(usageText);
+    const lastRoom = this.maxFrame - 4 - usageLength;
+    let at = 0;
+    let sinceFlush = 0;
+    while (body.byteLength - at > lastRoom) {
+      const piece = body.subarray(at, at + this.maxFrame);
+      if (!this.send("part", piece)) return;
+      at += piece.byteLength;
+      sinceFlush += piece.byteLength;
+      if (sinceFlush >= PACE_BYTES) {
+        sinceFlush = 0;
+        try {
+          await this.nc.flush();
+        } catch (err) {
+          this.fail(err);
+          return;
+        }
+        if (this.finished) return;
+      }
+    }
+    const rest = body.subarray(at);
+    this.finished = true;
+    const buffer = frame("result", this.seq + 1, 4 + usageLength + rest.byteLength);
     buffer.writeUInt16BE(status, FRAME_HEAD);
     buffer.writeUInt16BE(usageLength, FRAME_HEAD + 2);
-    put(buffer, put(buffer, RESULT_HEAD, usageText), body);
-    this.nc.publish(this.replyTo, buffer);
+    put(buffer, put(buffer, RESULT_HEAD, usageText), rest);
+    this.publish(buffer);
   }
 
   chunk(data: Payload): void {
-    if (this.seq === 0 && this.pending.length === 0) {
-      this.send("chunk", ++this.seq, data);
-      expedite(this.nc);
+    if (this.finished) return;
+    const size = byteLength(data);
+    this.chunkBytes += size;
+    if (this.seq === 0 && this.pending.length === 0 && size <= this.maxFrame) {
+      if (this.send("chunk", data)) expedite(this.nc);
       return;
     }
     this.pending.push(data);
-    this.pendingBytes += byteLength(data);
+    this.pendingBytes += size;
     if (this.pendingBytes >= MAX_CHUNK_BATCH_BYTES) this.flushChunks();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -141,46 +220,101 @@ export class FrameWriter {
 
   end(usage: unknown): void {
     this.flushChunks();
+    if (this.finished) return;
     this.finished = true;
-    this.send("end", this.seq + 1, usageJson(usage));
+    this.send("end", usageJson(usage));
   }
 
   error(error: GatehouseError): void {
     if (this.finished) return;
     this.flushChunks();
+    if (this.finished) return;
     this.finished = true;
-    const reply: ErrorReply = { code: error.code, message: error.message };
-    if (error.retryAfterSeconds !== undefined) reply.retryAfterSeconds = error.retryAfterSeconds;
-    this.send("error", this.seq + 1, JSON.stringify(reply));
+    this.send("error", errorJson(error));
   }
 
-  /** Publishes the chunks held since the first as one frame; at the end of a turn it is written at once. */
+  /** Publishes the chunks held since the first as one frame (several if they exceed a frame). */
   private readonly flushChunks = (): void => {
     this.flushScheduled = false;
-    if (this.pending.length === 0) return;
-    const buffer = frame("chunk", ++this.seq, this.pendingBytes);
-    let at = FRAME_HEAD;
-    for (const p of this.pending) at = put(buffer, at, p);
+    if (this.pending.length === 0 || this.finished) return;
+    const pending = this.pending;
+    const bytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.nc.publish(this.replyTo, buffer);
+    if (bytes <= this.maxFrame) {
+      const buffer = frame("chunk", this.seq + 1, bytes);
+      let at = FRAME_HEAD;
+      for (const p of pending) at = put(buffer, at, p);
+      if (!this.publish(buffer)) return;
+    } else {
+      // More than one frame holds (an upstream event larger than max_payload): cut the bytes anywhere.
+      const data = Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (const p of pending) at = put(data, at, p);
+      for (let from = 0; from < bytes; from += this.maxFrame) {
+        if (!this.send("chunk", data.subarray(from, from + this.maxFrame))) return;
+      }
+    }
     expedite(this.nc);
   };
 
-  private send(kind: FrameKind, seq: number, data: Payload): void {
-    const buffer = frame(kind, seq, byteLength(data));
+  /** Publishes the next frame; false (and the call ended) when it could not be published. */
+  private send(kind: FrameKind, data: Payload): boolean {
+    const buffer = frame(kind, this.seq + 1, byteLength(data));
     put(buffer, FRAME_HEAD, data);
-    this.nc.publish(this.replyTo, buffer);
+    return this.publish(buffer);
   }
+
+  private publish(buffer: Buffer): boolean {
+    try {
+      this.nc.publish(this.replyTo, buffer);
+      this.seq++;
+      return true;
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+  }
+
+  /**
+   * A frame did not go out: the call is over. The error frame takes the lost frame's number, so the
+   * caller ends the call at once instead of waiting for its timeout; if even that cannot be
+   * published (the connection is gone), the caller's own timeouts are what is left.
+   */
+  private fail(err: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    this.finished = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const error = new GatehouseError("internal_error", "the answer could not be delivered", {
+      detail: `publish failed: ${err instanceof Error ? err.message : String(err)}`,
+    });
+    const buffer = frame("error", this.seq + 1, 0);
+    const reply = Buffer.concat([buffer, Buffer.from(errorJson(error))]);
+    try {
+      this.nc.publish(this.replyTo, reply);
+      this.seq++;
+    } catch {
+      // nothing more can be sent on this connection
+    }
+  }
+}
+
+function errorJson(error: GatehouseError): string {
+  const reply: ErrorReply = { code: error.code, message: error.message };
+  if (error.retryAfterSeconds !== undefined) reply.retryAfterSeconds = error.retryAfterSeconds;
+  return JSON.stringify(reply);
 }
 
 export type Frame =
   | { kind: "result"; status: number; body: Buffer; usage: string | undefined }
+  | { kind: "part"; data: Buffer }
   | { kind: "chunk"; data: Buffer }
   | { kind: "end"; usage: Buffer }
   | { kind: "error"; error: GatehouseError };
 
-/** A decoded frame and its sequence number (0 for `result`). */
+/** A decoded frame and its sequence number. */
 export type SequencedFrame = Frame & { seq: number };
 
 /** Read one reply frame; throws for "no responders" and for anything that is not a frame. */
@@ -218,6 +352,7 @@ export function toFrame(msg: Msg, service: string): SequencedFrame {
       };
     }
     case "chunk":
+    case "part":
       return { kind, seq, data: rest };
     case "end":
       return { kind, seq, usage: rest };

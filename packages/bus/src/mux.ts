@@ -8,6 +8,11 @@ export interface FrameStreamOptions {
   firstFrameTimeoutMs: number;
   /** Longest gap between frames once streaming. */
   idleTimeoutMs: number;
+  /**
+   * Most bytes of frames held unread: a producer that respects the credit window never comes near
+   * it; one that does not ends the stream (`internal_error`) rather than growing this process.
+   */
+  maxQueuedBytes?: number;
 }
 
 /**
@@ -66,23 +71,90 @@ export class ReplyMux {
     return this.pending.size;
   }
 
-  /** One request, one reply frame (`result` or `error`; anything else is the caller's to refuse). */
-  request(subject: string, payload: Uint8Array, timeoutMs: number): Promise<SequencedFrame> {
-    return this.call(subject, payload, timeoutMs, undefined, this.readFrame);
+  /**
+   * One request, one answer: a `result` (reassembled from its `part` frames when it came in several)
+   * or an `error`; anything else is the caller's to refuse. An answer larger than `maxBytes` is
+   * refused as `response_too_large` as soon as its parts say so; once parts flow, silence longer
+   * than `idleTimeoutMs` ends the wait.
+   */
+  request(
+    subject: string,
+    payload: Uint8Array,
+    timeoutMs: number,
+    limits: { maxBytes?: number; idleTimeoutMs?: number } = {},
+  ): Promise<SequencedFrame> {
+    return new Promise((resolve, reject) => {
+      const token = (++this.counter).toString(36);
+      let timer = setTimeout(() => {
+        this.pending.delete(token);
+        reject(this.timeout(`no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      let parts: Buffer[] | undefined;
+      let partBytes = 0;
+      let expected = 1;
+      const fail = (err: unknown) => {
+        clearTimeout(timer);
+        this.pending.delete(token);
+        reject(err);
+      };
+      const onFrame = (msg: Msg) => {
+        let frame: SequencedFrame;
+        try {
+          frame = toFrame(msg, this.service);
+        } catch (err) {
+          fail(err);
+          return;
+        }
+        if (frame.kind !== "error" && frame.seq !== expected) {
+          fail(
+            new GatehouseError("internal_error", "the answer was interrupted", {
+              detail: `frame ${frame.seq} arrived, expected ${expected}`,
+            }),
+          );
+          return;
+        }
+        expected++;
+        if (frame.kind === "part") {
+          partBytes += frame.data.byteLength;
+          if (partBytes > (limits.maxBytes ?? Number.POSITIVE_INFINITY)) {
+            fail(responseTooLarge(limits.maxBytes ?? 0));
+            return;
+          }
+          parts ??= [];
+          parts.push(frame.data);
+          if (limits.idleTimeoutMs !== undefined && parts.length === 1) {
+            clearTimeout(timer);
+            const idle = limits.idleTimeoutMs;
+            timer = setTimeout(() => fail(this.timeout(`no frame within ${idle} ms`)), idle);
+          } else if (limits.idleTimeoutMs !== undefined) timer.refresh();
+          return;
+        }
+        clearTimeout(timer);
+        this.pending.delete(token);
+        if (frame.kind === "result" && parts !== undefined) {
+          if (partBytes + frame.body.byteLength > (limits.maxBytes ?? Number.POSITIVE_INFINITY)) {
+            reject(responseTooLarge(limits.maxBytes ?? 0));
+            return;
+          }
+          parts.push(frame.body);
+          frame = { ...frame, body: Buffer.concat(parts, partBytes + frame.body.byteLength) };
+        }
+        resolve(frame);
+      };
+      this.pending.set(token, {
+        subject,
+        settle: (msg, err) => (msg === undefined ? fail(err) : onFrame(msg)),
+      });
+      try {
+        this.nc.publish(subject, payload, { reply: this.base + token });
+      } catch (err) {
+        fail(transportError(err, this.service));
+      }
+    });
   }
 
   /** One request, its reply as it came; "no responders" and the timeout are thrown as catalog errors. */
   requestMsg(subject: string, payload: Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
-    return this.call(subject, payload, timeoutMs, headers, this.readMsg);
-  }
-
-  private call<T>(
-    subject: string,
-    payload: Uint8Array,
-    timeoutMs: number,
-    headers: MsgHdrs | undefined,
-    read: (msg: Msg) => T,
-  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const token = (++this.counter).toString(36);
       const timer = setTimeout(() => {
@@ -96,7 +168,7 @@ export class ReplyMux {
           this.pending.delete(token);
           if (msg === undefined) return reject(err);
           try {
-            resolve(read(msg));
+            resolve(this.readMsg(msg));
           } catch (readErr) {
             reject(readErr);
           }
@@ -115,8 +187,6 @@ export class ReplyMux {
       }
     });
   }
-
-  private readonly readFrame = (msg: Msg): SequencedFrame => toFrame(msg, this.service);
 
   private readonly readMsg = (msg: Msg): Msg => {
     if (msg.data.byteLength === 0 && msg.headers?.code === 503) {
@@ -165,6 +235,16 @@ export function replyInboxPrefix(nc: NatsConnection, target: string): string {
   return `${inboxPrefixOf(nc) ?? "_INBOX"}.${target}`;
 }
 
+function responseTooLarge(maxBytes: number): GatehouseError {
+  return new GatehouseError(
+    "response_too_large",
+    "the provider's answer is larger than this gateway relays",
+    {
+      detail: `answer over ${maxBytes} bytes`,
+    },
+  );
+}
+
 /** The `inboxPrefix` the connection was opened with (the `nats` client keeps it in its options). */
 export function inboxPrefixOf(nc: NatsConnection): string | undefined {
   return (nc as unknown as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
@@ -181,6 +261,7 @@ type Waiter = { resolve: (r: IteratorResult<Frame>) => void; reject: (err: unkno
 
 class FrameStream implements AsyncIterableIterator<Frame> {
   private readonly queue: Msg[] = [];
+  private queuedBytes = 0;
   private waiter: Waiter | undefined;
   private failure: unknown;
   private finished = false;
@@ -211,6 +292,17 @@ class FrameStream implements AsyncIterableIterator<Frame> {
     }
     const waiter = this.waiter;
     if (waiter === undefined) {
+      this.queuedBytes += msg.data.byteLength;
+      if (this.queuedBytes > (this.options.maxQueuedBytes ?? Number.POSITIVE_INFINITY)) {
+        this.queue.length = 0;
+        this.queuedBytes = 0;
+        this.fail(
+          new GatehouseError("internal_error", "the response stream was interrupted", {
+            detail: `more than ${this.options.maxQueuedBytes} bytes of frames waiting`,
+          }),
+        );
+        return;
+      }
       this.queue.push(msg);
       return;
     }
@@ -238,6 +330,7 @@ class FrameStream implements AsyncIterableIterator<Frame> {
   next(): Promise<IteratorResult<Frame>> {
     const msg = this.queue.shift();
     if (msg !== undefined) {
+      this.queuedBytes -= msg.data.byteLength;
       try {
         return Promise.resolve(this.read(msg));
       } catch (err) {
@@ -257,6 +350,7 @@ class FrameStream implements AsyncIterableIterator<Frame> {
   return(): Promise<IteratorResult<Frame>> {
     this.finish();
     this.queue.length = 0;
+    this.queuedBytes = 0;
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.resolve({ done: true, value: undefined });

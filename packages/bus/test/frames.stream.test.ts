@@ -229,7 +229,7 @@ describe("FrameWriter and the coalescing transport", () => {
     );
   });
 
-  it("cuts a batch at 256 KiB", async () => {
+  it("cuts a batch at 32 KiB (half a credit window)", async () => {
     const subject = `${prefix}.big`;
     const sizes: number[] = [];
     subs.push(bus.nc.subscribe(subject, { callback: (_e, m) => sizes.push(m.data.byteLength) }));
@@ -240,7 +240,7 @@ describe("FrameWriter and the coalescing transport", () => {
     for (let i = 0; i < 600; i++) writer.chunk(piece);
     writer.end(null);
     await bus.nc.flush();
-    expect(sizes.length).toBe(5); // first, 256 + 256 + 88 pieces, end
-    expect(Math.max(...sizes)).toBeLessThan(300 * 1024);
+    expect(sizes.length).toBe(21); // first, 18 × 32 + 24 pieces, end
+    expect(Math.max(...sizes)).toBeLessThan(33 * 1024);
   });
 });

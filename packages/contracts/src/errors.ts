@@ -18,7 +18,7 @@ export type ErrorType =
   | "timeout_error";
 
 export interface ErrorSpec {
-  readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504;
+  readonly status: 400 | 401 | 403 | 404 | 408 | 409 | 413 | 415 | 422 | 429 | 499 | 500 | 502 | 503 | 504;
   readonly retryable: boolean;
   readonly level: LogLevel;
   readonly type: ErrorType;
@@ -55,6 +55,15 @@ export const ERROR_CATALOG = {
   provider_timeout: { status: 504, retryable: true, level: "warn", type: "timeout_error" },
   /** The account's upstream resolved to an address the egress policy refuses; retrying cannot help. */
   upstream_not_allowed: { status: 502, retryable: false, level: "warn", type: "api_error" },
+  /** The provider's answer is larger than MAX_RESPONSE_BYTES; nothing of it reached the caller. */
+  response_too_large: { status: 502, retryable: false, level: "warn", type: "api_error" },
+  /**
+   * The caller went away before its answer was complete (nginx's 499). No caller ever reads it; it
+   * is what usage records and logs say about a cancelled call.
+   */
+  client_closed: { status: 499, retryable: false, level: "info", type: "invalid_request_error" },
+  /** A stream's client read nothing for STREAM_WRITE_TIMEOUT_MS; the gateway ended it. */
+  stream_write_timeout: { status: 408, retryable: false, level: "info", type: "timeout_error" },
   service_unavailable: { status: 503, retryable: true, level: "warn", type: "overloaded_error" },
   service_timeout: { status: 504, retryable: true, level: "warn", type: "timeout_error" },
   internal_error: { status: 500, retryable: true, level: "error", type: "api_error" },

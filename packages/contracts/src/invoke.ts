@@ -10,21 +10,33 @@ import { subjectFor } from "./subjects.js";
  * was a measurable share of the hot path. The layout is in packages/bus/src/frames.ts.
  *
  * Replies are frames published to the request's reply subject, each starting with the protocol
- * version, its kind and a sequence number:
- *  - non-streaming: one `result` frame carrying the HTTP status, the Usage JSON when known and the
- *    response body in the caller's dialect;
- *  - streaming: `chunk` frames (one or more complete SSE frames each), numbered from 1, then
- *    exactly one `end` (Usage JSON or nothing) or `error` frame, numbered next. Ingress picks the
- *    stream's cancel token (`InvokeMeta.cancel`) itself, so a client that goes away can stop the
- *    upstream call at any moment, even before dispatch has answered anything: it publishes to
- *    `invokeCancelSubject(prefix, token)`, which every dispatch instance listens to;
- *  - any failure before the first chunk: one `error` frame carrying ErrorReply JSON.
+ * version, its kind and a sequence number, and each below the NATS server's `max_payload`:
+ *  - non-streaming: `part` frames numbered from 1 carrying the response body's first bytes when it
+ *    does not fit in one message, then one `result` frame (numbered next) carrying the HTTP status,
+ *    the Usage JSON when known and the rest of the body in the caller's dialect;
+ *  - streaming: `chunk` frames (SSE bytes in the caller's dialect, cut anywhere), numbered from 1,
+ *    then exactly one `end` (Usage JSON or nothing) or `error` frame, numbered next;
+ *  - any failure before the terminal frame: one `error` frame carrying ErrorReply JSON.
+ * Every call carries a cancel token chosen by ingress (`InvokeMeta.cancel`), so a client that goes
+ * away can stop the upstream call at any moment, even before dispatch has answered anything: ingress
+ * publishes to `invokeCancelSubject(prefix, token)` (payload: the catalog code saying why, empty for
+ * `client_closed`), which every dispatch instance listens to. A stream is flow-controlled: dispatch
+ * sends at most `STREAM_CREDIT_WINDOW_BYTES` of chunk data beyond what ingress has acknowledged on
+ * `invokeCreditSubject(prefix, token)` (payload: the decimal count of chunk bytes written to the
+ * client so far), and reads nothing more from the upstream until it has.
  * A payload of another protocol version is refused by both sides, never guessed at.
  */
 export const INVOKE_ACTION = "invoke";
-export const INVOKE_PROTOCOL_VERSION = 2;
+export const INVOKE_PROTOCOL_VERSION = 3;
 
-export const FrameKind = z.enum(["result", "chunk", "end", "error"]);
+/**
+ * Chunk bytes dispatch may send ahead of ingress's acknowledgements. Ingress acknowledges every
+ * half window, so a client that reads keeps the stream flowing without a wait, and a small stream
+ * (under a window) sends no acknowledgement at all.
+ */
+export const STREAM_CREDIT_WINDOW_BYTES = 64 * 1024;
+
+export const FrameKind = z.enum(["result", "part", "chunk", "end", "error"]);
 export type FrameKind = z.infer<typeof FrameKind>;
 
 /** `responses` is OpenAI's Responses API (`POST /v1/responses`); its usage records say so. */
@@ -48,7 +60,7 @@ export const InvokeMeta = z.object({
   requestId: z.string().max(128),
   principal: z.object({ id: z.uuid(), kind: PrincipalKind }),
   keyId: z.uuid(),
-  /** A stream's cancel token (see `invokeCancelSubject`); random, chosen by ingress. */
+  /** The call's cancel and credit token (see `invokeCancelSubject`); random, chosen by ingress. */
   cancel: z
     .string()
     .regex(/^[A-Za-z0-9_-]{16,64}$/)
@@ -58,9 +70,14 @@ export const InvokeMeta = z.object({
 });
 export type InvokeMeta = z.infer<typeof InvokeMeta>;
 
-/** Publishing anything here aborts the stream whose `InvokeMeta.cancel` is `token`. */
+/** Publishing here aborts the call whose `InvokeMeta.cancel` is `token`. */
 export function invokeCancelSubject(prefix: string, token: string): string {
   return `${subjectFor(prefix, "dispatch", "cancel")}.${token}`;
+}
+
+/** Ingress's acknowledgements of a stream's chunk bytes (see `STREAM_CREDIT_WINDOW_BYTES`). */
+export function invokeCreditSubject(prefix: string, token: string): string {
+  return `${subjectFor(prefix, "dispatch", "credit")}.${token}`;
 }
 
 export const Usage = z.object({

@@ -38,6 +38,9 @@ const natsUrl = () =>
 export const env = {
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   positiveMs: (fallback: number) => z.coerce.number().int().min(1).max(3_600_000).default(fallback),
+  /** A size in bytes within [min, max]. */
+  bytes: (fallback: number, min: number, max: number) =>
+    z.coerce.number().int().min(min).max(max).default(fallback),
   bool: (fallback: boolean) =>
     z
       .enum(["true", "false", "1", "0", "yes", "no"])

@@ -1,7 +1,10 @@
 /** What the next request to a mock upstream gets. Whether it streams is decided by the request itself. */
 export type Behaviour =
-  /** A normal answer: `text` (default "Hello from the mock upstream."), streamed in `chunks` pieces `chunkDelayMs` apart. */
-  | { kind: "answer"; text?: string; chunks?: number; chunkDelayMs?: number }
+  /**
+   * A normal answer: `text` (default "Hello from the mock upstream."), streamed in `chunks` pieces
+   * `chunkDelayMs` apart; a non-streaming one is sent after `delayMs` (a slow call).
+   */
+  | { kind: "answer"; text?: string; chunks?: number; chunkDelayMs?: number; delayMs?: number }
   /** The model calls a tool; streamed as the provider streams tool calls (argument JSON in pieces). */
   | { kind: "toolCall"; name: string; arguments?: Record<string, unknown>; chunkDelayMs?: number }
   /** An HTTP error; `body` defaults to the provider's own error JSON for that status. */

@@ -44,6 +44,12 @@ export interface MockUpstream {
   readonly connectionsClosed: number;
   /** Client connections currently open. */
   readonly connectionsOpen: number;
+  /**
+   * Stream frames the client has taken so far (over all requests). The server writes a frame only
+   * once the socket took the last one, as a real server under backpressure does, so a client that
+   * stops reading stops this count.
+   */
+  readonly framesSent: number;
   /** Resolves when the next client connection closes (or rejects after `timeoutMs`). */
   waitForConnectionClose(timeoutMs?: number): Promise<void>;
   /** Queues behaviours for the next requests, one each, in order. */
@@ -81,6 +87,7 @@ export async function startMockUpstream(wire: WireFormat, options: StartOptions 
   let fallback: Behaviour = options.defaultBehaviour ?? { kind: "answer" };
   let closed = 0;
   let open = 0;
+  let framesSent = 0;
   let seq = 0;
   let closeWaiters: Array<() => void> = [];
   const sockets = new Set<Socket>();
@@ -154,6 +161,10 @@ export async function startMockUpstream(wire: WireFormat, options: StartOptions 
         res.write('{"id":');
         return;
       }
+      if (behaviour.kind === "answer" && behaviour.delayMs !== undefined) {
+        await sleep(behaviour.delayMs);
+        if (res.destroyed || req.socket.destroyed) return;
+      }
       return sendJson(res, 200, wire.json(plan, route, params));
     }
     const frames = wire.frames(plan, route, params);
@@ -168,7 +179,19 @@ export async function startMockUpstream(wire: WireFormat, options: StartOptions 
     for (const [i, frame] of frames.entries()) {
       if (i >= stopAfter) break;
       if (res.destroyed) return;
-      res.write(frame);
+      if (!res.write(frame)) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off("drain", done);
+            res.off("close", done);
+            resolve();
+          };
+          res.once("drain", done);
+          res.once("close", done);
+        });
+        if (res.destroyed) return;
+      }
+      framesSent++;
       if (delay > 0) await sleep(delay);
     }
     if (behaviour.kind === "hangMidStream") return;
@@ -209,6 +232,9 @@ export async function startMockUpstream(wire: WireFormat, options: StartOptions 
     },
     get connectionsOpen() {
       return open;
+    },
+    get framesSent() {
+      return framesSent;
     },
     waitForConnectionClose(timeoutMs = 5_000) {
       return new Promise<void>((resolve, reject) => {

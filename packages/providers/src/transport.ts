@@ -18,6 +18,53 @@ export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData["body"];
+  /** Longest body `readJson` reads before refusing the answer as `response_too_large`. */
+  maxBytes: number;
+}
+
+/** Default of `ClientOptions.maxResponseBytes`. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** An error answer is read for its message only. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+function responseTooLarge(accountName: string, detail: string): GatehouseError {
+  return new GatehouseError(
+    "response_too_large",
+    `the answer of the provider for account ${accountName} is larger than this gateway relays`,
+    { detail },
+  );
+}
+
+/**
+ * Reads a whole body, refusing it as soon as it is known to exceed `limit` bytes (its
+ * content-length, or the bytes read so far): the upstream connection is closed, nothing is kept.
+ */
+async function readBounded(
+  body: Dispatcher.ResponseData["body"],
+  headers: UpstreamResponse["headers"],
+  limit: number,
+  accountName: string,
+): Promise<string> {
+  const declared = Number(headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    body.on("error", () => {});
+    body.destroy();
+    throw responseTooLarge(accountName, `content-length ${declared} over ${limit} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += (chunk as Buffer).byteLength;
+    if (bytes > limit) {
+      body.on("error", () => {});
+      body.destroy();
+      throw responseTooLarge(accountName, `over ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1
+    ? (chunks[0] as Buffer).toString("utf8")
+    : Buffer.concat(chunks, bytes).toString("utf8");
 }
 
 /** Network errors that happen before the request reached the provider, so a retry cannot duplicate work. */
@@ -109,6 +156,7 @@ export class Transport {
   private readonly retryBaseDelayMs: number;
   private readonly maxRetryWaitMs: number;
   private readonly closeGraceMs: number;
+  private readonly maxResponseBytes: number;
 
   constructor(
     baseUrl: string,
@@ -129,6 +177,7 @@ export class Transport {
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 200;
     this.maxRetryWaitMs = options.maxRetryWaitMs ?? 10_000;
     this.closeGraceMs = options.closeGraceMs ?? 30_000;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /** Sends a request (POST unless it says); resolves with a 2xx response, or throws a catalog error (after retries). */
@@ -157,10 +206,16 @@ export class Transport {
         throw networkError(error, signal, this.errors.accountName);
       }
       const { statusCode, headers, body } = response;
-      if (statusCode >= 200 && statusCode < 300) return { status: statusCode, headers, body };
+      if (statusCode >= 200 && statusCode < 300)
+        return { status: statusCode, headers, body, maxBytes: this.maxResponseBytes };
       let text: string;
       try {
-        text = await body.text();
+        text = await readBounded(body, {}, MAX_ERROR_BODY_BYTES, this.errors.accountName).catch(
+          (error: unknown) => {
+            if (error instanceof GatehouseError && error.code === "response_too_large") return "";
+            throw error;
+          },
+        );
       } catch (error) {
         throw networkError(error, signal, this.errors.accountName);
       }
@@ -197,7 +252,7 @@ export class Transport {
 export async function readJson(response: UpstreamResponse, signal: AbortSignal, accountName: string) {
   let text: string;
   try {
-    text = await response.body.text();
+    text = await readBounded(response.body, response.headers, response.maxBytes, accountName);
   } catch (error) {
     throw networkError(error, signal, accountName);
   }

@@ -101,6 +101,8 @@ export interface ClientOptions {
   retryBaseDelayMs?: number;
   /** A Retry-After longer than this is not waited for: the 429 goes back to the caller. Default 10 s. */
   maxRetryWaitMs?: number;
+  /** A non-streaming answer larger than this is refused (`response_too_large`). Default 64 MiB. */
+  maxResponseBytes?: number;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -40,6 +40,17 @@ const schema = z
     UPSTREAM_IDLE_TIMEOUT_MS: env.positiveMs(120_000),
     /** Retries before the first byte reaches the caller, for connect errors, 429 and 5xx only (0–2). */
     UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(2).default(2),
+    /**
+     * Largest non-streaming answer relayed (upstream body and the answer sent on); a larger one ends
+     * the call at once with 502 `response_too_large`. Answers travel in frames under the NATS
+     * server's max_payload, so this is not bound by it. Keep it equal to ingress's.
+     */
+    MAX_RESPONSE_BYTES: env.bytes(64 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+    /**
+     * A stream whose client has read nothing for this long is ended by ingress; dispatch waiting for
+     * ingress's acknowledgement gives up (and cancels the upstream) 5 s after it. Keep it equal to ingress's.
+     */
+    STREAM_WRITE_TIMEOUT_MS: env.positiveMs(60_000),
     /** How long a decrypted account is reused before it is read again (updates elsewhere show up by then). */
     ACCOUNT_CACHE_TTL_MS: env.positiveMs(5_000),
     /**
@@ -76,7 +87,10 @@ export interface DispatchConfig extends BaseConfig {
     firstByteTimeoutMs: number;
     idleTimeoutMs: number;
     maxRetries: number;
+    maxResponseBytes: number;
   };
+  /** How long a stream waits for ingress's acknowledgement before it is cancelled. */
+  streamCreditTimeoutMs: number;
   accountCacheTtlMs: number;
   usageFlushMs: number;
   /** 0: Gatehouse keeps no responses of its own. */
@@ -96,7 +110,9 @@ export function loadConfig(environment: Record<string, string | undefined>): Dis
       firstByteTimeoutMs: e.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
       idleTimeoutMs: e.UPSTREAM_IDLE_TIMEOUT_MS,
       maxRetries: e.UPSTREAM_MAX_RETRIES,
+      maxResponseBytes: e.MAX_RESPONSE_BYTES,
     },
+    streamCreditTimeoutMs: e.STREAM_WRITE_TIMEOUT_MS + 5_000,
     accountCacheTtlMs: e.ACCOUNT_CACHE_TTL_MS,
     usageFlushMs: e.USAGE_FLUSH_MS,
     responseStoreDays: e.GATEHOUSE_RESPONSE_STORE_DAYS,

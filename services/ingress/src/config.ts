@@ -55,8 +55,19 @@ const schema = z.object({
   ADMIN_TIMEOUT_MS: env.positiveMs(15_000),
   /** Longest wait for a provider call through dispatch (non-streaming), or for a stream's first frame. */
   DISPATCH_TIMEOUT_MS: env.positiveMs(600_000),
-  /** Longest gap between two frames of a stream before ingress gives up on it. */
+  /** Longest gap between two frames of a stream (or parts of a large answer) before ingress gives up on it. */
   STREAM_IDLE_TIMEOUT_MS: env.positiveMs(300_000),
+  /**
+   * A stream whose client has not taken a write for this long is ended and its upstream call
+   * cancelled (memory per slow client stays bounded either way; this frees the upstream). Keep it
+   * equal to dispatch's.
+   */
+  STREAM_WRITE_TIMEOUT_MS: env.positiveMs(60_000),
+  /**
+   * Largest non-streaming answer relayed; a larger one is answered with 502 `response_too_large`.
+   * Answers travel in frames under NATS's max_payload, so this is not bound by it. Keep it equal to dispatch's.
+   */
+  MAX_RESPONSE_BYTES: env.bytes(64 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
   /** Close connections whose request headers and body have not arrived by then (slowloris guard). */
   REQUEST_TIMEOUT_MS: env.positiveMs(60_000),
   /** How long /readyz waits for each backing service's ping. */
@@ -94,6 +105,8 @@ export interface IngressConfig extends ProcessConfig, BusConfig {
   adminTimeoutMs: number;
   dispatchTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  streamWriteTimeoutMs: number;
+  maxResponseBytes: number;
   requestTimeoutMs: number;
   readyPingTimeoutMs: number;
   /** Fastify's `trustProxy`: everything, nothing, or these proxies. */
@@ -119,6 +132,8 @@ export function loadConfig(environment: Record<string, string | undefined>): Ing
     adminTimeoutMs: e.ADMIN_TIMEOUT_MS,
     dispatchTimeoutMs: e.DISPATCH_TIMEOUT_MS,
     streamIdleTimeoutMs: e.STREAM_IDLE_TIMEOUT_MS,
+    streamWriteTimeoutMs: e.STREAM_WRITE_TIMEOUT_MS,
+    maxResponseBytes: e.MAX_RESPONSE_BYTES,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     readyPingTimeoutMs: e.READY_PING_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY,

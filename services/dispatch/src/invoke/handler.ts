@@ -3,7 +3,6 @@ import {
   GatehouseError,
   INVOKE_ACTION,
   InvokeMeta,
-  invokeCancelSubject,
   type Usage,
   type UsageRecord,
 } from "@gatehouse/contracts";
@@ -12,6 +11,7 @@ import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
 import type { NatsConnection, ServiceMsg } from "nats";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
 import type { ProviderClients } from "./clients.js";
+import { type CallControl, CallControls } from "./controls.js";
 import type { UsagePublisher } from "./usage.js";
 
 const decoder = new TextDecoder();
@@ -23,58 +23,10 @@ export interface InvokeDeps {
   clients: ProviderClients;
   usage: UsagePublisher;
   responses: ResponsesDeps;
-}
-
-/** How long a cancel for a stream this instance has not (yet) seen is remembered, and how many. */
-const EARLY_CANCEL_TTL_MS = 60_000;
-const MAX_EARLY_CANCELS = 10_000;
-
-/**
- * Cancelling streams: ingress picks each stream's token and publishes to its cancel subject when the
- * caller goes away; every dispatch instance listens on one wildcard subscription and aborts the
- * stream it holds under that token. A cancel can overtake its own request (the caller left at once,
- * or this instance is slow to pick the request up): tokens it does not hold are remembered for a
- * minute, and a stream registered under one is aborted before its upstream call is made.
- */
-export class CancelRegistry {
-  private readonly live = new Map<string, AbortController>();
-  private readonly early = new Map<string, number>();
-
-  constructor(nc: NatsConnection, prefix: string) {
-    const base = invokeCancelSubject(prefix, "");
-    // Lives as long as the connection: the service stops by draining it.
-    nc.subscribe(`${base}*`, {
-      callback: (err, msg) => {
-        if (!err) this.cancel(msg.subject.slice(base.length));
-      },
-    });
-  }
-
-  /** Aborts `abort` when the token's cancel arrives (or already arrived), until `release()`. */
-  register(token: string, abort: AbortController): () => void {
-    const expires = this.early.get(token);
-    if (expires !== undefined) {
-      this.early.delete(token);
-      if (expires > Date.now()) abort.abort();
-    }
-    if (!abort.signal.aborted) this.live.set(token, abort);
-    return () => this.live.delete(token);
-  }
-
-  private cancel(token: string): void {
-    const abort = this.live.get(token);
-    if (abort) {
-      abort.abort();
-      return;
-    }
-    // Oldest first (one TTL for all): drop what expired, and the oldest beyond the bound.
-    const now = Date.now();
-    for (const [t, expires] of this.early) {
-      if (expires > now && this.early.size < MAX_EARLY_CANCELS) break;
-      this.early.delete(t);
-    }
-    this.early.set(token, now + EARLY_CANCEL_TTL_MS);
-  }
+  /** Largest non-streaming answer sent on (MAX_RESPONSE_BYTES). */
+  maxResponseBytes: number;
+  /** How long a stream waits for ingress's acknowledgement before it is cancelled. */
+  streamCreditTimeoutMs: number;
 }
 
 /**
@@ -82,13 +34,13 @@ export class CancelRegistry {
  * contracts/invoke.ts). The account named there is the only target — nothing in the body can change it.
  */
 export function invokeRoute(deps: InvokeDeps): RawRoute {
-  const cancels = new CancelRegistry(deps.nc, deps.prefix);
+  const controls = new CallControls(deps.nc, deps.prefix);
   return {
     raw: true,
     service: "dispatch",
     action: INVOKE_ACTION,
     handler: (msg) => {
-      handleInvoke(deps, cancels, msg).catch((err: unknown) => deps.logger.error({ err }, "invoke failed"));
+      handleInvoke(deps, controls, msg).catch((err: unknown) => deps.logger.error({ err }, "invoke failed"));
     },
   };
 }
@@ -122,16 +74,36 @@ function parseBody(data: Uint8Array): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: ServiceMsg): Promise<void> {
+/** The JSON answer, refused when it is larger than the gateway relays (checked without a second pass when it can be). */
+function answerText(text: string, maxBytes: number): string {
+  if (text.length > maxBytes || (text.length * 3 > maxBytes && Buffer.byteLength(text) > maxBytes)) {
+    throw new GatehouseError(
+      "response_too_large",
+      "the provider's answer is larger than this gateway relays",
+      {
+        detail: `answer over ${maxBytes} bytes`,
+      },
+    );
+  }
+  return text;
+}
+
+/** A frame that could not be published ended the call; what it is recorded as. */
+function deliveryFailed(writer: FrameWriter): GatehouseError {
+  return new GatehouseError("internal_error", "the answer could not be delivered", {
+    cause: writer.failureCause,
+  });
+}
+
+async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: ServiceMsg): Promise<void> {
   if (!msg.reply) return;
   const started = performance.now();
   const writer = new FrameWriter(deps.nc, msg.reply);
   let meta: InvokeMeta | undefined;
   let status = 200;
   let usage: Usage | null = null;
-  // Only a stream can be cancelled by its caller (see the cancel subject below).
-  let abort: AbortController | undefined;
-  let release: (() => void) | undefined;
+  // The caller's disconnect (or a stream's unread client) reaches us through its token.
+  let control: CallControl | undefined;
   let span: ReturnType<typeof startSpanFromCarrier> | undefined;
   try {
     const request = decodeInvokeRequest(msg.data);
@@ -148,12 +120,9 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
     if (!target.loaded.enabled) {
       throw new GatehouseError("permission_denied", `provider account '${meta.account}' is disabled`);
     }
-    if (meta.stream) {
-      // The caller's disconnect reaches us through its cancel token; the upstream call is aborted.
-      abort = new AbortController();
-      if (meta.cancel) release = cancels.register(meta.cancel, abort);
-      if (abort.signal.aborted) throw new GatehouseError("invalid_request", "the client went away");
-    }
+    if (meta.cancel) control = controls.register(meta.cancel);
+    const signal = control?.signal.asAbortSignal() ?? NOT_CANCELLABLE;
+    signal.throwIfAborted();
     const session =
       meta.operation === "responses"
         ? await ResponsesSession.begin(deps.responses, meta, body, target.client)
@@ -167,37 +136,41 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
         stream: meta.stream,
         ...(session?.state ? { responses: session.state } : {}),
       },
-      abort?.signal ?? NOT_CANCELLABLE,
+      signal,
     );
     if (result.kind === "json") {
-      status = result.status;
+      const text = answerText(result.bodyJson ?? JSON.stringify(result.body), deps.maxResponseBytes);
       usage = result.usage;
       await session?.finish(result);
-      writer.result(result.status, result.bodyJson ?? JSON.stringify(result.body), result.usage);
+      signal.throwIfAborted();
+      status = result.status;
+      await writer.result(result.status, text, result.usage);
+      if (writer.failed) throw deliveryFailed(writer);
       return;
     }
     for await (const frame of result.frames) {
-      if (abort?.signal.aborted) break;
+      if (signal.aborted || writer.failed) break;
       const recording = session?.seen(result);
       if (recording) await recording;
       writer.chunk(frame);
+      // Flow control: nothing more is read from the upstream until ingress's client has caught up.
+      const wait = control?.waitForCredit(writer.chunkBytes, deps.streamCreditTimeoutMs);
+      if (wait) await wait;
     }
     usage = result.usage();
-    if (session && !abort?.signal.aborted) await session.finish(result);
-    if (abort?.signal.aborted) {
-      status = 499;
-      writer.error(new GatehouseError("invalid_request", "the client went away"));
-    } else {
-      writer.end(usage);
-    }
+    signal.throwIfAborted();
+    if (writer.failed) throw deliveryFailed(writer);
+    if (session) await session.finish(result);
+    writer.end(usage);
   } catch (err) {
+    const reason = control?.signal.aborted ? control.signal.reason : undefined;
     const error =
-      err instanceof GatehouseError
-        ? err
-        : abort?.signal.aborted
-          ? new GatehouseError("invalid_request", "the client went away")
+      reason instanceof GatehouseError
+        ? reason
+        : err instanceof GatehouseError
+          ? err
           : new GatehouseError("internal_error", "internal error", { cause: err });
-    status = abort?.signal.aborted ? 499 : error.status;
+    status = error.status;
     if (error.status >= 500)
       deps.logger[error.spec.level](
         { code: error.code, detail: error.detail, err: error.cause },
@@ -206,7 +179,7 @@ async function handleInvoke(deps: InvokeDeps, cancels: CancelRegistry, msg: Serv
     span?.setAttribute("gatehouse.error_code", error.code);
     writer.error(error);
   } finally {
-    release?.();
+    control?.release();
     span?.setAttribute("http.response.status_code", status);
     span?.end();
     if (meta) {

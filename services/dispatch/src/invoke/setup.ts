@@ -77,6 +77,8 @@ export async function setupInvoke(
     clients,
     usage,
     responses,
+    maxResponseBytes: config.upstream.maxResponseBytes,
+    streamCreditTimeoutMs: config.streamCreditTimeoutMs,
   });
   return { routes: [route, ...responsesRoutes(responses, clients)], clients };
 }

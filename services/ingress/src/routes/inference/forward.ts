@@ -1,12 +1,15 @@
-import { randomBytes } from "node:crypto";
-import { encodeInvokeRequest, type Frame, traceCarrier, transportError } from "@gatehouse/bus";
+import { randomFillSync } from "node:crypto";
+import type { Socket } from "node:net";
+import { encodeInvokeRequest, type Frame, maxPayloadOf, traceCarrier, transportError } from "@gatehouse/bus";
 import {
   type Dialect,
   GatehouseError,
   INVOKE_ACTION,
   type InvokeMeta,
   invokeCancelSubject,
+  invokeCreditSubject,
   type Operation,
+  STREAM_CREDIT_WINDOW_BYTES,
   subjectFor,
 } from "@gatehouse/contracts";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -27,6 +30,22 @@ export interface Target {
   model: string;
 }
 
+/**
+ * Cancel tokens come out of a pool of random bytes refilled 4 KiB at a time: every call now has
+ * one, and a randomBytes() call per request cost ~10 µs here against well under 1 µs.
+ */
+const tokenPool = Buffer.alloc(4096);
+let tokenAt = tokenPool.length;
+function newCallToken(): string {
+  if (tokenAt + 12 > tokenPool.length) {
+    randomFillSync(tokenPool);
+    tokenAt = 0;
+  }
+  const token = tokenPool.toString("base64url", tokenAt, tokenAt + 12);
+  tokenAt += 12;
+  return token;
+}
+
 const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
   "cache-control": "no-cache",
@@ -40,7 +59,7 @@ function invokeMetaJson(
   shape: InferenceShape,
   operation: Operation,
   dialect: Dialect,
-  cancel: string | undefined,
+  cancel: string,
 ): string {
   const caller = callerOf(request);
   const meta: InvokeMeta = {
@@ -53,8 +72,8 @@ function invokeMetaJson(
     requestId: request.id,
     principal: { id: caller.principal.id, kind: caller.principal.kind },
     keyId: caller.keyId,
+    cancel,
   };
-  if (cancel) meta.cancel = cancel;
   // Empty unless an OpenTelemetry SDK registered a propagator (OTEL_EXPORTER_OTLP_ENDPOINT).
   const trace = traceCarrier();
   if (trace) meta.trace = trace;
@@ -62,9 +81,10 @@ function invokeMetaJson(
 }
 
 /**
- * Send an authorized inference request to dispatch and relay the answer. Non-streaming answers are
- * one NATS request/reply; streams are written to the client frame by frame as they arrive, and the
- * HTTP status is committed only with the first chunk, so failures before it are proper HTTP errors.
+ * Send an authorized inference request to dispatch and relay the answer. A non-streaming answer is
+ * one request (its reply reassembled from part frames when it is large); streams are written to the
+ * client frame by frame as they arrive, and the HTTP status is committed only with the first chunk,
+ * so failures before it are proper HTTP errors. A client that leaves cancels the upstream call.
  */
 export async function forward(
   ctx: IngressContext,
@@ -81,36 +101,93 @@ export async function forward(
     });
   }
   const body = request.rawBody ?? Buffer.from(JSON.stringify(request.body));
-  // A stream's cancel token: 96 random bits, so no other caller can guess a subject that stops it.
-  const cancel = shape.stream ? randomBytes(12).toString("base64url") : undefined;
+  // The call's cancel (and a stream's credit) token: 96 random bits, so no other caller can guess a
+  // subject that stops it.
+  const token = newCallToken();
   const payload = encodeInvokeRequest(
-    invokeMetaJson(request, target, shape, operation, dialect, cancel),
+    invokeMetaJson(request, target, shape, operation, dialect, token),
     body,
   );
   const subject = subjectFor(ctx.config.prefix, "dispatch", INVOKE_ACTION);
-  if (cancel === undefined) {
-    let frame: Frame;
-    try {
-      frame = await ctx.dispatch.request(subject, payload, ctx.config.dispatchTimeoutMs);
-    } catch (err) {
-      throw transportError(err, "dispatch");
-    }
-    if (frame.kind === "error") throw frame.error;
-    if (frame.kind !== "result")
-      throw new GatehouseError("internal_error", "internal error", {
-        detail: `unexpected ${frame.kind} frame`,
-      });
-    return reply.code(frame.status).type("application/json").send(frame.body);
-  }
+  if (!shape.stream) return relayAnswer(ctx, request, reply, subject, payload, token);
   return relayStream(
     ctx,
     request,
     reply,
     subject,
     payload,
-    invokeCancelSubject(ctx.config.prefix, cancel),
+    token,
     operation === "responses" ? "responses" : dialect,
   );
+}
+
+/**
+ * Calls waiting for an answer on a client connection. One `close` listener per connection, added the
+ * first time a call waits on it, rather than a listener added and removed per call: that churn on
+ * the response cost ~10 % of c=64 throughput (`pnpm bench:ab`). A Set, as pipelined requests on one
+ * connection may wait at once.
+ */
+const kWaiting = Symbol("gatehouse.waitingCalls");
+type WatchedSocket = Socket & { [kWaiting]?: Set<() => void> };
+
+function waitingCalls(socket: Socket): Set<() => void> {
+  const watched = socket as WatchedSocket;
+  let calls = watched[kWaiting];
+  if (calls === undefined) {
+    const created = new Set<() => void>();
+    calls = created;
+    watched[kWaiting] = created;
+    socket.once("close", () => {
+      for (const leave of created) leave();
+      created.clear();
+    });
+  }
+  return calls;
+}
+
+async function relayAnswer(
+  ctx: IngressContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  subject: string,
+  payload: Buffer,
+  token: string,
+): Promise<FastifyReply> {
+  const raw = reply.raw;
+  let clientGone = false;
+  const cancel = () => ctx.bus.nc.publish(invokeCancelSubject(ctx.config.prefix, token));
+  const onClose = () => {
+    if (clientGone) return;
+    clientGone = true;
+    cancel();
+  };
+  const waiting = request.raw.socket ? waitingCalls(request.raw.socket) : undefined;
+  waiting?.add(onClose);
+  let frame: Frame;
+  try {
+    frame = await ctx.dispatch.request(subject, payload, ctx.config.dispatchTimeoutMs, {
+      maxBytes: ctx.config.maxResponseBytes,
+      idleTimeoutMs: ctx.config.streamIdleTimeoutMs,
+    });
+  } catch (err) {
+    // This replica gave up on the call (too large, timed out): whatever dispatch still does for it is waste.
+    cancel();
+    throw transportError(err, "dispatch");
+  } finally {
+    waiting?.delete(onClose);
+  }
+  if (clientGone) {
+    request.log.info({ code: "client_closed" }, "client disconnected before the answer; upstream cancelled");
+    reply.hijack();
+    raw.destroy();
+    return reply;
+  }
+  if (frame.kind === "error") throw frame.error;
+  if (frame.kind !== "result")
+    throw new GatehouseError("internal_error", "internal error", {
+      detail: `unexpected ${frame.kind} frame`,
+    });
+  return reply.code(frame.status).type("application/json").send(frame.body);
 }
 
 /** How a stream's events look: Responses streams number their events and name an error event. */
@@ -122,13 +199,22 @@ async function relayStream(
   reply: FastifyReply,
   subject: string,
   payload: Buffer,
-  cancelSubject: string,
+  token: string,
   dialect: StreamDialect,
 ): Promise<FastifyReply> {
   const frames = ctx.dispatch.stream(subject, payload, {
     firstFrameTimeoutMs: ctx.config.dispatchTimeoutMs,
     idleTimeoutMs: ctx.config.streamIdleTimeoutMs,
+    // Dispatch stays within the credit window; one oversized upstream event may exceed it by a frame or two.
+    maxQueuedBytes: STREAM_CREDIT_WINDOW_BYTES + 2 * maxPayloadOf(ctx.bus.nc),
   });
+  const cancelSubject = invokeCancelSubject(ctx.config.prefix, token);
+  const creditSubject = invokeCreditSubject(ctx.config.prefix, token);
+  // Chunk bytes the client has taken, and how many of them dispatch has been told about.
+  let written = 0;
+  let acknowledged = 0;
+  // Set once dispatch sent its terminal frame: nothing is left there to cancel.
+  let dispatchEnded = false;
   let clientGone = false;
   const raw = reply.raw;
   const onClose = () => {
@@ -155,7 +241,7 @@ async function relayStream(
     for await (const frame of frames) {
       if (clientGone) break;
       switch (frame.kind) {
-        case "chunk":
+        case "chunk": {
           if (!started) {
             started = true;
             reply.hijack();
@@ -166,11 +252,34 @@ async function relayStream(
             setImmediate(uncork);
           }
           if (dialect === "responses") events += countEvents(frame.data);
+          let waited = false;
           if (!raw.write(frame.data)) {
             uncork();
-            await waitDrain(raw);
+            waited = true;
+            if (!(await waitDrain(raw, ctx.config.streamWriteTimeoutMs))) {
+              // The client took nothing for that long: end its stream and free the upstream.
+              clientGone = true;
+              ctx.bus.nc.publish(cancelSubject, "stream_write_timeout");
+              void frames.return?.();
+              request.log.info(
+                { code: "stream_write_timeout", written },
+                "client read nothing for too long; stream ended, upstream cancelled",
+              );
+              raw.destroy();
+              return reply;
+            }
+          }
+          written += frame.data.byteLength;
+          // Every half window; and after a wait, so a slow but live client keeps dispatch waiting on.
+          if (
+            written - acknowledged >= STREAM_CREDIT_WINDOW_BYTES / 2 ||
+            (waited && written > acknowledged)
+          ) {
+            acknowledged = written;
+            ctx.bus.nc.publish(creditSubject, String(written));
           }
           break;
+        }
         case "end":
           if (!started) {
             // An upstream stream with no chunks at all: still a well-formed (empty) SSE answer.
@@ -180,13 +289,15 @@ async function relayStream(
           raw.end();
           return reply;
         case "error":
+          dispatchEnded = true;
           if (!started) throw frame.error;
           writeStreamError(raw, dialect, frame.error, events);
           raw.end();
           return reply;
         case "result":
+        case "part":
           throw new GatehouseError("internal_error", "internal error", {
-            detail: "result frame in a stream",
+            detail: `${frame.kind} frame in a stream`,
           });
       }
     }
@@ -197,6 +308,8 @@ async function relayStream(
     }
     return reply;
   } catch (err) {
+    // The stream failed on this side (silence, a gap, an overrun): stop the upstream call as well.
+    if (!clientGone && !dispatchEnded) ctx.bus.nc.publish(cancelSubject);
     const error = transportError(err, "dispatch");
     if (!started) throw error;
     request.log.warn({ code: error.code, detail: error.detail }, "stream failed after it started");
@@ -210,13 +323,17 @@ async function relayStream(
   }
 }
 
-function waitDrain(raw: NodeJS.WritableStream): Promise<void> {
+/** True once the client took the buffered bytes (or went away), false after `timeoutMs` without. */
+function waitDrain(raw: NodeJS.WritableStream, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = () => {
+    const settle = (drained: boolean) => {
+      clearTimeout(timer);
       raw.off("drain", done);
       raw.off("close", done);
-      resolve();
+      resolve(drained);
     };
+    const done = () => settle(true);
+    const timer = setTimeout(() => settle(false), timeoutMs);
     raw.once("drain", done);
     raw.once("close", done);
   });
