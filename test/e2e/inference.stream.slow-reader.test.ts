@@ -103,6 +103,47 @@ describe("a stream whose client never reads", () => {
     expect(row).toEqual({ status: 408, stream: true });
   }, 60_000);
 
+  it("a client that reads late gets one event larger than many NATS messages whole", async () => {
+    // One upstream event of 12 MB: more than ingress holds unread for a stream (a window and two
+    // frames), so dispatch must send it within the credit window like any other chunk data.
+    const big = "y".repeat(12 * 1024 * 1024);
+    upstream().setNext({ kind: "answer", text: big, chunks: 1 });
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(new URL(`${world.stack.url}/v1/chat/completions`), {
+        method: "POST",
+        headers: { authorization: `Bearer ${world.vat}`, "content-type": "application/json" },
+      });
+      req.on("response", (res) => {
+        expect(res.statusCode).toBe(200);
+        res.pause(); // a client on a slow link: it reads after a while (well within the write timeout)
+        const parts: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => parts.push(chunk));
+        res.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
+        res.on("error", reject);
+        setTimeout(() => res.resume(), 1_500);
+      });
+      req.on("error", reject);
+      req.end(
+        JSON.stringify({
+          model: "openai-main/gpt-4o-mini",
+          messages: [{ role: "user", content: "one big event" }],
+          stream: true,
+        }),
+      );
+    });
+    expect(body).not.toContain('"error"');
+    const text = body
+      .split("\n\n")
+      .filter((e) => e.startsWith("data: {"))
+      .map(
+        (e) =>
+          (JSON.parse(e.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta
+            .content ?? "",
+      )
+      .join("");
+    expect(text.length).toBe(big.length);
+  }, 60_000);
+
   it("a reading client gets the same large stream whole", async () => {
     upstream().setNext({ kind: "answer", text: TEXT, chunks: FRAMES });
     const stream = await world.openai().chat.completions.create({

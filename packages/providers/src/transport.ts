@@ -264,7 +264,8 @@ export async function readJson(response: UpstreamResponse, signal: AbortSignal, 
 }
 
 /**
- * Iterates the SSE events of a response. Stopping early (break/return, or abort) destroys the body,
+ * Iterates the SSE events of a response; an event larger than `maxBytes` (counted from the chunk
+ * after the last complete one, so up to a read's size more) ends it as `response_too_large`. Stopping early (break/return, or abort) destroys the body,
  * which closes the upstream connection so the provider stops generating. Stopping right after the
  * stream's terminal event (`isTerminal`) instead drains the few remaining bytes, so the keep-alive
  * connection goes back to the pool.
@@ -278,9 +279,17 @@ export async function* readSse(
   const parser = new SseParser();
   let finished = false;
   let terminal = false;
+  // Bytes read since an event last completed: an event is bounded like a whole answer
+  // (`maxBytes`), or an upstream that never ends one would grow this process without limit.
+  let unfinished = 0;
   try {
     for await (const chunk of response.body.iterator({ destroyOnReturn: false })) {
-      for (const event of parser.push(chunk as Uint8Array)) {
+      const events = parser.push(chunk as Uint8Array);
+      unfinished = events.length > 0 ? 0 : unfinished + (chunk as Uint8Array).byteLength;
+      if (unfinished > response.maxBytes) {
+        throw responseTooLarge(accountName, `a stream event over ${response.maxBytes} bytes`);
+      }
+      for (const event of events) {
         terminal = isTerminal(event);
         yield event;
       }

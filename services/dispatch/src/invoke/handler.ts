@@ -3,6 +3,7 @@ import {
   GatehouseError,
   INVOKE_ACTION,
   InvokeMeta,
+  STREAM_CREDIT_WINDOW_BYTES,
   type Usage,
   type UsageRecord,
 } from "@gatehouse/contracts";
@@ -88,6 +89,28 @@ function answerText(text: string, maxBytes: number): string {
   return text;
 }
 
+/**
+ * An upstream event larger than this goes out in slices of it, each within the credit window: sent
+ * whole, one large event (an image in a Responses stream) outran the window by megabytes, and ingress,
+ * which holds at most a window and two frames unread for a stream, ended it when its client was slow.
+ */
+const SLICE_BYTES = STREAM_CREDIT_WINDOW_BYTES / 2;
+
+async function sendInSlices(
+  writer: FrameWriter,
+  control: CallControl | undefined,
+  frame: string,
+  timeoutMs: number,
+): Promise<void> {
+  const bytes = Buffer.from(frame);
+  for (let at = 0; at < bytes.byteLength; at += SLICE_BYTES) {
+    if (writer.failed || control?.signal.aborted) return;
+    writer.chunk(bytes.subarray(at, at + SLICE_BYTES));
+    const wait = control?.waitForCredit(writer.chunkBytes, timeoutMs);
+    if (wait) await wait;
+  }
+}
+
 /** A frame that could not be published ended the call; what it is recorded as. */
 function deliveryFailed(writer: FrameWriter): GatehouseError {
   return new GatehouseError("internal_error", "the answer could not be delivered", {
@@ -152,10 +175,12 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       if (signal.aborted || writer.failed) break;
       const recording = session?.seen(result);
       if (recording) await recording;
-      writer.chunk(frame);
       // Flow control: nothing more is read from the upstream until ingress's client has caught up.
-      const wait = control?.waitForCredit(writer.chunkBytes, deps.streamCreditTimeoutMs);
-      if (wait) await wait;
+      if (frame.length <= SLICE_BYTES) {
+        writer.chunk(frame);
+        const wait = control?.waitForCredit(writer.chunkBytes, deps.streamCreditTimeoutMs);
+        if (wait) await wait;
+      } else await sendInSlices(writer, control, frame, deps.streamCreditTimeoutMs);
     }
     usage = result.usage();
     signal.throwIfAborted();

@@ -105,7 +105,7 @@ describe("CatalogCache", () => {
     await expect(w.cache.find("a", "m")).rejects.toThrow(/did not answer/);
   });
 
-  it("asks every time while the feed is not trusted, concurrent lookups sharing one request", async () => {
+  it("asks every time while the feed is not trusted, concurrent lookups too", async () => {
     const w = world();
     w.add("a", ["m"]);
     await w.cache.find("a");
@@ -114,7 +114,25 @@ describe("CatalogCache", () => {
     const both = Promise.all([w.cache.find("a"), w.cache.find("a")]);
     release();
     await both;
-    expect(w.asked).toEqual(["a", "a"]);
+    expect(w.asked).toEqual(["a", "a", "a"]);
+  });
+
+  it("gives a lookup made after the feed stopped being trusted or was reset no answer read before", async () => {
+    // dispatch read the account before a disable committed; this replica never heard the event, so
+    // the disable returned once the lease ran out (feed untrusted) — or the replica reset.
+    for (const lose of ["trust", "reset"] as const) {
+      const w = world();
+      w.add("a", ["m"]);
+      const release = w.hold();
+      const before = w.cache.find("a", "m");
+      w.add("a", ["m"], false);
+      if (lose === "trust") w.feed.setTrusted(false);
+      else w.feed.reset();
+      const after = w.cache.find("a", "m");
+      release();
+      expect((await before)?.enabled).toBe(true);
+      expect((await after)?.enabled, lose).toBe(false);
+    }
   });
 
   it("drops an account on its disable or delete event, and everything on a reset", async () => {

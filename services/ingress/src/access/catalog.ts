@@ -54,12 +54,14 @@ function toEntry(a: CatalogAccount): CatalogEntry {
  * `dispatch.catalog.account` round trip when cold), so the size of the whole catalog never matters.
  * Whether an account is enabled is an access fact: a cached entry is used only while the feed is
  * trusted and is dropped by that account's events. Unknown names are remembered briefly in a
- * bounded map of their own. Concurrent lookups of one account share one request.
+ * bounded map of their own. Concurrent lookups of one account share one request while the feed is
+ * trusted and no event was applied since it left.
  */
 export class CatalogCache {
   private readonly known: LruMap<string, Cached>;
   private readonly unknown: LruMap<string, number>;
-  private readonly inflight = new Map<string, Promise<CatalogEntry | undefined>>();
+  /** Lookups on their way, with the feed epoch each left at (shared only while it has not moved). */
+  private readonly inflight = new Map<string, { epoch: number; run: Promise<CatalogEntry | undefined> }>();
   private readonly now: () => number;
   /** Moves on every `drop`, so an answer fetched before a local admin change is not kept. */
   private generation = 0;
@@ -116,10 +118,16 @@ export class CatalogCache {
     return this.fetch(name);
   }
 
+  /**
+   * Lookups are shared only while the feed is trusted and no event was applied since the shared one
+   * left: an account disabled while this replica could not hear it is disabled for good once the
+   * disable returned (by lease), and a lookup that left before then may have read it enabled.
+   */
   private fetch(name: string): Promise<CatalogEntry | undefined> {
-    const running = this.inflight.get(name);
-    if (running) return running;
     const epoch = this.feed.epoch();
+    const trusted = this.feed.trusted();
+    const running = trusted ? this.inflight.get(name) : undefined;
+    if (running && running.epoch === epoch) return running.run;
     const generation = this.generation;
     const run = (async () => {
       const { account } = await this.client.request(dispatchCatalogAccount, { name });
@@ -137,10 +145,12 @@ export class CatalogCache {
       }
       return entry;
     })();
-    this.inflight.set(name, run);
+    if (!trusted) return run;
+    const shared = { epoch, run };
+    this.inflight.set(name, shared);
     void run
       .finally(() => {
-        if (this.inflight.get(name) === run) this.inflight.delete(name);
+        if (this.inflight.get(name) === shared) this.inflight.delete(name);
       })
       .catch(() => {});
     return run;

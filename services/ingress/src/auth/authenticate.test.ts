@@ -97,15 +97,17 @@ function harness(answers: Array<ValidateResponse | (() => ValidateResponse)>) {
   };
 }
 
-/** A harness whose first validation is overtaken by an event (the epoch moves while it waits). */
+/**
+ * A harness whose first validation is overtaken by an event: the epoch moves after the request has
+ * left (calls made at once join it first), before its answer arrives.
+ */
 function overtakenThen(...later: ValidateResponse[]) {
-  const h: ReturnType<typeof harness> = harness([
-    () => {
-      h.bumpEpoch();
-      return valid();
-    },
-    ...later,
-  ]);
+  const overtaken = async () => {
+    await null;
+    h.bumpEpoch();
+    return valid();
+  };
+  const h: ReturnType<typeof harness> = harness([overtaken as unknown as () => ValidateResponse, ...later]);
   return h;
 }
 
@@ -143,6 +145,42 @@ describe("authenticate", () => {
     const both = await Promise.allSettled([h.run(key), h.run(key)]);
     expect(both.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     expect(h.asked).toHaveLength(2);
+  });
+
+  it("does not give a call that came after an event the answer to a retry sent before it", async () => {
+    // The first validation is overtaken by an unrelated event, so it is asked again; auth reads the key
+    // for that retry before a revoke commits, and its answer is slow. The revoke's event is applied here
+    // and the revoke returns; a call after that must not take the retry's (valid) answer.
+    const key = generateKey("pat");
+    let retrySent!: () => void;
+    const sent = new Promise<void>((resolve) => {
+      retrySent = resolve;
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const readBeforeRevoke = async () => {
+      retrySent();
+      await held;
+      return valid();
+    };
+    const h: ReturnType<typeof harness> = harness([
+      () => {
+        h.bumpEpoch();
+        return valid();
+      },
+      readBeforeRevoke as unknown as () => ValidateResponse,
+      { outcome: "revoked", cacheTtlMs: 0, asOfSequence: 3 },
+    ]);
+    const early = h.run(key);
+    await sent;
+    h.bumpEpoch(); // the revoke's event is applied; the revoke returns
+    const late = h.run(key);
+    release();
+    await expect(early).resolves.toMatchObject({ keyId: KEY_ID }); // it came before the revoke returned
+    await expect(late).rejects.toMatchObject({ code: "api_key_revoked" });
+    expect(h.asked).toHaveLength(3);
   });
 
   it("asks every time while the feed is not trusted, concurrent calls too", async () => {

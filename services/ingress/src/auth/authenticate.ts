@@ -83,7 +83,8 @@ export function createAuthenticator(
   });
   ctx.feed.onReset(() => cache.clearPositives());
 
-  async function ask(keyHash: string): Promise<ValidateResponse> {
+  /** `sent` hears the feed epoch at which each request to auth leaves (the first, and a retry). */
+  async function ask(keyHash: string, sent?: (epoch: number) => void): Promise<ValidateResponse> {
     const epoch = ctx.feed.epoch();
     const answer = await ctx.client.request(authValidate, { keyHash });
     if (ctx.feed.epoch() === epoch) {
@@ -93,6 +94,7 @@ export function createAuthenticator(
     // An event was applied while we waited: this answer may predate it. Ask once more and cache
     // the second answer only if nothing moved again.
     const retryEpoch = ctx.feed.epoch();
+    sent?.(retryEpoch);
     const second = await ctx.client.request(authValidate, { keyHash });
     if (ctx.feed.epoch() === retryEpoch) store(keyHash, second);
     return second;
@@ -100,22 +102,30 @@ export function createAuthenticator(
 
   // Concurrent calls with one key that is not cached share one validation, while the feed is
   // trusted: when a busy key's entry expired under a burst (1,000 streams at once), each call asked
-  // auth itself, and a thousand identical validations made many of them time out (504). Sharing is
-  // safe then: `ask` asks again when an event was applied while it waited, so a call that joins after
-  // an event still gets an answer given after it. While the feed is untrusted every call asks alone.
-  const inflight = new Map<string, Promise<ValidateResponse>>();
+  // auth itself, and a thousand identical validations made many of them time out (504). A call joins
+  // only a request that left at the feed's current epoch, so no event (a revoke that has returned)
+  // was applied since it left; `ask` asks again when one is applied while it waits. A call that comes
+  // after an event asks anew, and calls after it share that. While the feed is untrusted every call
+  // asks alone.
+  const inflight = new Map<string, { epoch: number; answer: Promise<ValidateResponse> }>();
   function validate(keyHash: string): Promise<ValidateResponse> {
     if (!ctx.feed.trusted()) return ask(keyHash);
     const running = inflight.get(keyHash);
-    if (running) return running;
-    const run = ask(keyHash);
-    inflight.set(keyHash, run);
-    void run
+    if (running && running.epoch === ctx.feed.epoch()) return running.answer;
+    // `sent` runs only after the first request's await, when `shared` exists.
+    const shared: { epoch: number; answer: Promise<ValidateResponse> } = {
+      epoch: ctx.feed.epoch(),
+      answer: ask(keyHash, (epoch) => {
+        shared.epoch = epoch;
+      }),
+    };
+    inflight.set(keyHash, shared);
+    void shared.answer
       .finally(() => {
-        if (inflight.get(keyHash) === run) inflight.delete(keyHash);
+        if (inflight.get(keyHash) === shared) inflight.delete(keyHash);
       })
       .catch(() => {});
-    return run;
+    return shared.answer;
   }
 
   function store(keyHash: string, answer: ValidateResponse): void {

@@ -205,7 +205,8 @@ async function relayStream(
   const frames = ctx.dispatch.stream(subject, payload, {
     firstFrameTimeoutMs: ctx.config.dispatchTimeoutMs,
     idleTimeoutMs: ctx.config.streamIdleTimeoutMs,
-    // Dispatch stays within the credit window; one oversized upstream event may exceed it by a frame or two.
+    // Dispatch stays within the credit window, a large upstream event included (it is sent in slices);
+    // the margin covers a frame or two in flight around an acknowledgement.
     maxQueuedBytes: STREAM_CREDIT_WINDOW_BYTES + 2 * maxPayloadOf(ctx.bus.nc),
   });
   const cancelSubject = invokeCancelSubject(ctx.config.prefix, token);
