@@ -104,6 +104,17 @@ export const UsageRecord = z.object({
   stream: z.boolean(),
   usage: Usage.nullable(),
   durationMs: z.number(),
+  /**
+   * USD at the model's prices when the call was made (`inputPricePerMTok`/`outputPricePerMTok`;
+   * cached prompt tokens billed as input). `null` when the model has no price or no tokens are known.
+   */
+  costUsd: z.number().min(0).nullable().default(null),
+  /** Milliseconds from dispatch receiving the call to the first byte of the answer sent on. */
+  ttftMs: z.number().min(0).optional(),
+  /** The token counts were counted by Gatehouse (an aborted stream), not reported by the provider. */
+  estimated: z.boolean().optional(),
+  /** The principal's teams, when known. */
+  teamIds: z.array(z.uuid()).max(1_000).optional(),
 });
 export type UsageRecord = z.infer<typeof UsageRecord>;
 

@@ -15,6 +15,7 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     stream: false,
     usage: { promptTokens: 3, completionTokens: 5, totalTokens: 8 },
     durationMs: 12,
+    costUsd: null,
     ...overrides,
   };
 }

@@ -11,6 +11,7 @@ import type { ResponsesDeps } from "../responses/session.js";
 import { ResponseStore } from "../responses/store.js";
 import { startUsageConsumer } from "../usage/consumer.js";
 import { type AccountSource, dropOnAccountEvents, ProviderClients } from "./clients.js";
+import { pricesOf } from "./cost.js";
 import { invokeRoute } from "./handler.js";
 import { UsagePublisher } from "./usage.js";
 
@@ -39,7 +40,7 @@ export async function setupInvoke(
       };
       // A new client (and connection pool) whenever anything that shapes the upstream call changes.
       const version = createHash("sha256").update(JSON.stringify(account)).digest("hex");
-      return { account, enabled: row.enabled, version };
+      return { account, enabled: row.enabled, prices: pricesOf(row.models), version };
     },
   };
   const clients = new ProviderClients(
