@@ -93,6 +93,12 @@ export type Usage = z.infer<typeof Usage>;
 
 /** One usage record per completed call, buffered in JetStream until dispatch stores it. */
 export const UsageRecord = z.object({
+  /**
+   * The record's identity, chosen by dispatch: what makes storing it idempotent. Not the request id,
+   * which a caller may choose (`x-request-id`) and so could reuse to have a second call go unrecorded.
+   * Absent only on records published before it existed.
+   */
+  id: z.uuid().optional(),
   requestId: z.string(),
   at: z.string(),
   account: z.string(),

@@ -4,6 +4,7 @@ import type { UsageRecord } from "@gatehouse/contracts";
 /** A usage record as dispatch makes one per call; `overrides` for what a test cares about. */
 export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
   return {
+    id: randomUUID(),
     requestId: randomUUID(),
     at: new Date().toISOString(),
     account: "openai-main",

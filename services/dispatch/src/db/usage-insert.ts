@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import type { UsageRecord } from "@gatehouse/contracts";
 import { type SQL, sql } from "drizzle-orm";
 import { usageDaily, usageRecords } from "./usage-schema.js";
 
 /** A usage_records row as its SQL column names, ready for `jsonb_to_recordset`. */
 export interface UsageRow {
+  id: string;
   request_id: string;
   at: string;
   account: string;
@@ -28,6 +30,7 @@ export interface UsageRow {
 
 export function toRow(r: UsageRecord): UsageRow {
   return {
+    id: r.id ?? legacyId(r.requestId),
     request_id: r.requestId,
     at: r.at,
     account: r.account,
@@ -55,25 +58,25 @@ export function toRow(r: UsageRecord): UsageRow {
 /**
  * One statement for a whole batch with a single jsonb parameter. Building a multi-row insert through
  * the query builder cost ~50 µs of CPU per row (it was a tenth of dispatch's CPU under load);
- * Postgres unpacks the batch itself here. Idempotent on request id, like the stream's redelivery:
+ * Postgres unpacks the batch itself here. Idempotent on the record's id, like the stream's redelivery:
  * only the records actually inserted are added to the daily totals, in the same statement, so a
  * redelivered batch counts once and a failed one not at all. Totals are updated in key order, so
  * two consumers storing at once wait for each other rather than deadlock.
  */
 export function insertUsageRows(rows: readonly UsageRow[]): SQL {
   return sql`WITH inserted AS (
-      INSERT INTO ${usageRecords} (request_id, at, account, model, route, operation, principal_kind,
+      INSERT INTO ${usageRecords} (id, request_id, at, account, model, route, operation, principal_kind,
         principal_id, key_id, team_ids, status, stream, prompt_tokens, completion_tokens, total_tokens,
         cached_tokens, estimated, cost_usd, duration_ms, ttft_ms)
-      SELECT request_id, at, account, model, route, operation, principal_kind, principal_id, key_id,
+      SELECT id, request_id, at, account, model, route, operation, principal_kind, principal_id, key_id,
         CASE WHEN team_ids IS NULL THEN NULL ELSE ARRAY(SELECT DISTINCT unnest(team_ids) ORDER BY 1) END, status, stream, prompt_tokens,
         completion_tokens, total_tokens, cached_tokens, estimated, cost_usd, duration_ms, ttft_ms
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(request_id text, at timestamptz,
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(id uuid, request_id text, at timestamptz,
         account text, model text, route text, operation text, principal_kind text, principal_id uuid,
         key_id uuid, team_ids uuid[], status integer, stream boolean, prompt_tokens bigint,
         completion_tokens bigint, total_tokens bigint, cached_tokens bigint, estimated boolean,
         cost_usd numeric, duration_ms integer, ttft_ms integer)
-      ON CONFLICT (request_id) DO NOTHING
+      ON CONFLICT (id) DO NOTHING
       RETURNING at, account, model, principal_kind, principal_id, team_ids, status, prompt_tokens,
         completion_tokens, cached_tokens, cost_usd
     )
@@ -94,4 +97,10 @@ export function insertUsageRows(rows: readonly UsageRow[]): SQL {
       cached_tokens = d.cached_tokens + excluded.cached_tokens,
       cost_usd = CASE WHEN d.cost_usd IS NULL AND excluded.cost_usd IS NULL THEN NULL
         ELSE coalesce(d.cost_usd, 0) + coalesce(excluded.cost_usd, 0) END`;
+}
+
+/** A record published before records had ids: one derived from its request id, as it was keyed then. */
+function legacyId(requestId: string): string {
+  const h = createHash("sha256").update(requestId).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

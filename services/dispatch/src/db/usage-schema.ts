@@ -17,12 +17,13 @@ const usd = (name: string) => numeric(name, { precision: 24, scale: 9, mode: "nu
 
 /**
  * One row per call that reached dispatch (completed, failed, refused there or cancelled); written
- * from the usage stream, idempotent on request id.
+ * from the usage stream, idempotent on the record's id (chosen by dispatch, never by the caller).
  */
 export const usageRecords = dispatchSchema.table(
   "usage_records",
   {
-    requestId: text("request_id").primaryKey(),
+    id: uuid("id").primaryKey(),
+    requestId: text("request_id").notNull(),
     at: timestamp("at", { withTimezone: true, mode: "string" }).notNull(),
     account: text("account").notNull(),
     model: text("model").notNull(),
@@ -50,7 +51,8 @@ export const usageRecords = dispatchSchema.table(
     index("usage_records_account_at_idx").on(t.account, t.at),
     index("usage_records_principal_at_idx").on(t.principalId, t.at),
     // Record pages newest first, and the partial days at the edges of an aggregate's range.
-    index("usage_records_at_idx").on(t.at, t.requestId),
+    index("usage_records_at_idx").on(t.at, t.id),
+    index("usage_records_request_idx").on(t.requestId),
   ],
 );
 

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { InvokeMeta, Usage, UsageRecord } from "@gatehouse/contracts";
 import { costUsd, type ModelPrice } from "./cost.js";
 import { estimateUsage, type StreamTally } from "./estimate.js";
@@ -46,6 +47,7 @@ export function recordUsage(usage: UsagePublisher, meta: InvokeMeta, call: CallO
 function usageRecordOf(meta: InvokeMeta, call: CallOutcome): UsageRecord {
   const { usage } = call;
   const record: UsageRecord = {
+    id: randomUUID(),
     requestId: meta.requestId,
     at: new Date().toISOString(),
     account: meta.account,

@@ -5,7 +5,8 @@ import type { AccountsContext } from "../accounts/context.js";
 import { loadAccount } from "../accounts/load.js";
 import type { DispatchConfig } from "../config.js";
 import { responses as responsesTable } from "../db/responses-schema.js";
-import { usageRecords } from "../db/usage-schema.js";
+import { usageDaily, usageRecords } from "../db/usage-schema.js";
+import { usageRoutes } from "../handlers/usage.js";
 import { responsesRoutes, startResponsePurge } from "../responses/handlers.js";
 import type { ResponsesDeps } from "../responses/session.js";
 import { ResponseStore } from "../responses/store.js";
@@ -81,5 +82,9 @@ export async function setupInvoke(
     maxResponseBytes: config.upstream.maxResponseBytes,
     streamCreditTimeoutMs: config.streamCreditTimeoutMs,
   });
-  return { routes: [route, ...responsesRoutes(responses, clients)], clients };
+  const usageDb = runtime.database.drizzle({ usageRecords, usageDaily });
+  return {
+    routes: [route, ...responsesRoutes(responses, clients), ...usageRoutes(usageDb, runtime.client)],
+    clients,
+  };
 }
