@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { UsageRecord } from "@gatehouse/contracts";
 import { type SQL, sql } from "drizzle-orm";
-import { usageDaily, usageRecords } from "./usage-schema.js";
+import { usageDaily, usageDailyAccounts, usageRecords } from "./usage-schema.js";
 
 /** A usage_records row as its SQL column names, ready for `jsonb_to_recordset`. */
 export interface UsageRow {
@@ -79,25 +79,38 @@ export function insertUsageRows(rows: readonly UsageRow[]): SQL {
       ON CONFLICT (id) DO NOTHING
       RETURNING at, account, model, principal_kind, principal_id, team_ids, status, prompt_tokens,
         completion_tokens, cached_tokens, cost_usd
+    ), daily AS (
+      INSERT INTO ${usageDaily} AS d (day, account, model, principal_kind, principal_id, team_ids,
+        requests, errors, input_tokens, output_tokens, cached_tokens, cost_usd)
+      SELECT (at AT TIME ZONE 'UTC')::date, account, model, principal_kind, principal_id,
+        coalesce(team_ids, '{}'), count(*), count(*) FILTER (WHERE status >= 400),
+        coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0),
+        coalesce(sum(cached_tokens), 0), sum(cost_usd)
+      FROM inserted
+      GROUP BY 1, 2, 3, 4, 5, 6
+      ORDER BY 1, 2, 3, 4, 5, 6
+      ON CONFLICT (day, account, model, principal_kind, principal_id, team_ids) DO UPDATE SET
+        ${totalsAdded}
     )
-    INSERT INTO ${usageDaily} AS d (day, account, model, principal_kind, principal_id, team_ids,
-      requests, errors, input_tokens, output_tokens, cached_tokens, cost_usd)
-    SELECT (at AT TIME ZONE 'UTC')::date, account, model, principal_kind, principal_id,
-      coalesce(team_ids, '{}'), count(*), count(*) FILTER (WHERE status >= 400),
+    INSERT INTO ${usageDailyAccounts} AS d (day, account, model, requests, errors, input_tokens,
+      output_tokens, cached_tokens, cost_usd)
+    SELECT (at AT TIME ZONE 'UTC')::date, account, model, count(*), count(*) FILTER (WHERE status >= 400),
       coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0),
       coalesce(sum(cached_tokens), 0), sum(cost_usd)
     FROM inserted
-    GROUP BY 1, 2, 3, 4, 5, 6
-    ORDER BY 1, 2, 3, 4, 5, 6
-    ON CONFLICT (day, account, model, principal_kind, principal_id, team_ids) DO UPDATE SET
-      requests = d.requests + excluded.requests,
-      errors = d.errors + excluded.errors,
-      input_tokens = d.input_tokens + excluded.input_tokens,
-      output_tokens = d.output_tokens + excluded.output_tokens,
-      cached_tokens = d.cached_tokens + excluded.cached_tokens,
-      cost_usd = CASE WHEN d.cost_usd IS NULL AND excluded.cost_usd IS NULL THEN NULL
-        ELSE coalesce(d.cost_usd, 0) + coalesce(excluded.cost_usd, 0) END`;
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, 3
+    ON CONFLICT (day, account, model) DO UPDATE SET ${totalsAdded}`;
 }
+
+/** A totals row (`d`) plus the `excluded` one; a cost stays null only while no priced call was added. */
+const totalsAdded = sql`requests = d.requests + excluded.requests,
+    errors = d.errors + excluded.errors,
+    input_tokens = d.input_tokens + excluded.input_tokens,
+    output_tokens = d.output_tokens + excluded.output_tokens,
+    cached_tokens = d.cached_tokens + excluded.cached_tokens,
+    cost_usd = CASE WHEN d.cost_usd IS NULL AND excluded.cost_usd IS NULL THEN NULL
+      ELSE coalesce(d.cost_usd, 0) + coalesce(excluded.cost_usd, 0) END`;
 
 /** A record published before records had ids: one derived from its request id, as it was keyed then. */
 function legacyId(requestId: string): string {

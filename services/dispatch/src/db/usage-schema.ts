@@ -83,3 +83,23 @@ export const usageDaily = dispatchSchema.table(
     index("usage_daily_account_day_idx").on(t.account, t.day),
   ],
 );
+
+/**
+ * Daily totals per account and model only: what a tenant-wide question (a month by day and account)
+ * reads, a few thousand rows a month however many principals there are. Kept in the same statement.
+ */
+export const usageDailyAccounts = dispatchSchema.table(
+  "usage_daily_accounts",
+  {
+    day: date("day", { mode: "string" }).notNull(),
+    account: text("account").notNull(),
+    model: text("model").notNull(),
+    requests: bigint("requests", { mode: "number" }).notNull(),
+    errors: bigint("errors", { mode: "number" }).notNull(),
+    inputTokens: bigint("input_tokens", { mode: "number" }).notNull(),
+    outputTokens: bigint("output_tokens", { mode: "number" }).notNull(),
+    cachedTokens: bigint("cached_tokens", { mode: "number" }).notNull(),
+    costUsd: usd("cost_usd"),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.account, t.model] })],
+);

@@ -5,7 +5,7 @@ import type { AccountsContext } from "../accounts/context.js";
 import { loadAccount } from "../accounts/load.js";
 import type { DispatchConfig } from "../config.js";
 import { responses as responsesTable } from "../db/responses-schema.js";
-import { usageDaily, usageRecords } from "../db/usage-schema.js";
+import { usageDaily, usageDailyAccounts, usageRecords } from "../db/usage-schema.js";
 import { usageRoutes } from "../handlers/usage.js";
 import { responsesRoutes, startResponsePurge } from "../responses/handlers.js";
 import type { ResponsesDeps } from "../responses/session.js";
@@ -82,7 +82,7 @@ export async function setupInvoke(
     maxResponseBytes: config.upstream.maxResponseBytes,
     streamCreditTimeoutMs: config.streamCreditTimeoutMs,
   });
-  const usageDb = runtime.database.drizzle({ usageRecords, usageDaily });
+  const usageDb = runtime.database.drizzle({ usageRecords, usageDaily, usageDailyAccounts });
   return {
     routes: [route, ...responsesRoutes(responses, clients), ...usageRoutes(usageDb, runtime.client)],
     clients,

@@ -6,7 +6,7 @@ import {
 } from "@gatehouse/contracts";
 import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { type AnyColumn, and, arrayContains, eq, gte, inArray, lt, or, type SQL, sql } from "drizzle-orm";
-import { usageDaily, usageRecords } from "../db/usage-schema.js";
+import { usageDaily, usageDailyAccounts, usageRecords } from "../db/usage-schema.js";
 import type { UsageDb } from "./scope.js";
 
 const DAY_MS = 86_400_000;
@@ -85,14 +85,27 @@ export async function usageSummary(
   const parts: SQL[] = [];
   const wholeDays = firstDay < endDay;
   if (wholeDays) {
-    const where = and(
-      gte(usageDaily.day, isoDay(firstDay)),
-      lt(usageDaily.day, isoDay(endDay)),
-      ...conditions(usageDaily, filter, scope),
+    // A tenant-wide question about accounts and models only reads the per-account totals.
+    const coarse =
+      scope.all &&
+      groups.every((g) => g === "day" || g === "provider_account" || g === "model") &&
+      filter.principalId === undefined &&
+      filter.teamId === undefined;
+    const days = [gte(usageDaily.day, isoDay(firstDay)), lt(usageDaily.day, isoDay(endDay))];
+    parts.push(
+      coarse
+        ? sql`SELECT day, account, model, NULL::text AS principal_kind, NULL::uuid AS principal_id,
+            '{}'::uuid[] AS team_ids, requests, errors, input_tokens, output_tokens, cached_tokens, cost_usd
+          FROM ${usageDailyAccounts} WHERE ${and(
+            gte(usageDailyAccounts.day, isoDay(firstDay)),
+            lt(usageDailyAccounts.day, isoDay(endDay)),
+            ...(filter.account === undefined ? [] : [eq(usageDailyAccounts.account, filter.account)]),
+            ...(filter.model === undefined ? [] : [eq(usageDailyAccounts.model, filter.model)]),
+          )}`
+        : sql`SELECT day, account, model, principal_kind, principal_id, team_ids, requests, errors,
+            input_tokens, output_tokens, cached_tokens, cost_usd
+          FROM ${usageDaily} WHERE ${and(...days, ...conditions(usageDaily, filter, scope))}`,
     );
-    parts.push(sql`SELECT day, account, model, principal_kind, principal_id, team_ids, requests, errors,
-        input_tokens, output_tokens, cached_tokens, cost_usd
-      FROM ${usageDaily} WHERE ${where}`);
   }
   // The partial days (or, for a range inside one day, all of it) from the records.
   const edges = wholeDays

@@ -2,10 +2,14 @@ import { isAdmin } from "@gatehouse/access-events";
 import type { BusClient } from "@gatehouse/bus";
 import { type Actor, aclAccounts, aclCheck, GatehouseError } from "@gatehouse/contracts";
 import type { Db } from "@gatehouse/db";
-import type { usageDaily, usageRecords } from "../db/usage-schema.js";
+import type { usageDaily, usageDailyAccounts, usageRecords } from "../db/usage-schema.js";
 import type { UsageScope } from "./query.js";
 
-export type UsageDb = Db<{ usageRecords: typeof usageRecords; usageDaily: typeof usageDaily }>;
+export type UsageDb = Db<{
+  usageRecords: typeof usageRecords;
+  usageDaily: typeof usageDaily;
+  usageDailyAccounts: typeof usageDailyAccounts;
+}>;
 
 /** More managed accounts than this and the caller is asked to filter by account (the list goes into every query). */
 const MAX_MANAGED_ACCOUNTS = 1_000;
