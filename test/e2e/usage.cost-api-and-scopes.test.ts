@@ -198,4 +198,45 @@ describe("usage records and the usage API", () => {
     }
     expect((await call(world.stack, undefined, "GET", "/api/v1/usage")).status).toBe(401);
   });
+
+  it("a team member's calls carry their teams, and totals group by team", async () => {
+    const team = await must(
+      world.stack,
+      world.adminKey,
+      "POST",
+      "/api/v1/teams",
+      { name: `usage-${Date.now()}` },
+      201,
+    );
+    const member = await newMember(world.stack, world.adminKey, "usage-team");
+    await must(
+      world.stack,
+      world.adminKey,
+      "POST",
+      `/api/v1/teams/${team.id}/members`,
+      { user_id: member.user.id },
+      201,
+    );
+    await grant(world.stack, world.adminKey, "openai-main", { kind: "user", id: member.user.id });
+    await world
+      .openai(member.key)
+      .chat.completions.create({
+        model: "openai-main/gpt-4o-mini",
+        messages: [{ role: "user", content: "hi" }],
+      });
+    await waitFor(async () => (await records(member.key)).length === 1, 15_000);
+    expect((await records(member.key))[0]).toMatchObject({
+      principal_id: member.user.id,
+      team_ids: [team.id],
+    });
+    const byTeam = await must(world.stack, world.adminKey, "GET", "/api/v1/usage?group_by=team");
+    expect(byTeam.data).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ team_id: team.id, requests: 1 }),
+        expect.objectContaining({ team_id: null, requests: 4 }),
+      ]),
+    );
+    const oneTeam = await must(world.stack, world.adminKey, "GET", `/api/v1/usage?team_id=${team.id}`);
+    expect(oneTeam.data).toEqual([expect.objectContaining({ requests: 1 })]);
+  });
 });

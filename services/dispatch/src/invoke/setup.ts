@@ -11,6 +11,7 @@ import { responsesRoutes, startResponsePurge } from "../responses/handlers.js";
 import type { ResponsesDeps } from "../responses/session.js";
 import { ResponseStore } from "../responses/store.js";
 import { startUsageConsumer } from "../usage/consumer.js";
+import { teamsFromAcl } from "../usage/teams.js";
 import { type AccountSource, dropOnAccountEvents, ProviderClients } from "./clients.js";
 import { pricesOf } from "./cost.js";
 import { invokeRoute } from "./handler.js";
@@ -60,6 +61,7 @@ export async function setupInvoke(
     prefix: config.prefix,
     db: runtime.database.drizzle({ usageRecords }),
     logger: runtime.logger,
+    teamsOf: teamsFromAcl(runtime.client),
   });
   runtime.onStop("usage-consumer", () => consumer.stop());
   const usage = new UsagePublisher(runtime.bus.nc, config.prefix, runtime.logger, 200, config.usageFlushMs);
