@@ -218,12 +218,10 @@ describe("usage records and the usage API", () => {
       201,
     );
     await grant(world.stack, world.adminKey, "openai-main", { kind: "user", id: member.user.id });
-    await world
-      .openai(member.key)
-      .chat.completions.create({
-        model: "openai-main/gpt-4o-mini",
-        messages: [{ role: "user", content: "hi" }],
-      });
+    await world.openai(member.key).chat.completions.create({
+      model: "openai-main/gpt-4o-mini",
+      messages: [{ role: "user", content: "hi" }],
+    });
     await waitFor(async () => (await records(member.key)).length === 1, 15_000);
     expect((await records(member.key))[0]).toMatchObject({
       principal_id: member.user.id,
