@@ -88,6 +88,10 @@ async function main(): Promise<void> {
         "a month by day and account, ragged edges (admin)",
         () => summary(["day", "provider_account"], ragged, admin),
       ],
+      [
+        "a month from mid-day to the end of today (admin)",
+        () => summary(["day", "provider_account"], { from: ragged.from, to: new Date(END + DAY_MS) }, admin),
+      ],
       ["a month by principal (admin, 2,000 groups)", () => summary(["principal"], month, admin)],
       ["a month by team and model (admin)", () => summary(["team", "model"], month, admin)],
       ["a month by day, one member's own", () => summary(["day"], month, member)],

@@ -49,4 +49,9 @@ describe("estimateUsage", () => {
     expect(usage.promptTokens).toBeLessThan(20);
     expect(usage.completionTokens).toBe(0);
   });
+
+  it("bounds the work on a huge prompt and scales the count from a sample", async () => {
+    const usage = await estimateUsage("llama3", { prompt: "abcd".repeat(250_000) }, undefined);
+    expect(usage.promptTokens).toBe(250_000);
+  });
 });

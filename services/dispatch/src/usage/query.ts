@@ -81,7 +81,10 @@ export async function usageSummary(
   scope: UsageScope,
 ): Promise<UsageGroupTotals[] | "too_many"> {
   const firstDay = Math.ceil(filter.from.getTime() / DAY_MS) * DAY_MS;
-  const endDay = Math.floor(filter.to.getTime() / DAY_MS) * DAY_MS;
+  // A range that ends now or later holds all of its last day so far: that day's totals are exact.
+  const endDay =
+    (filter.to.getTime() >= Date.now() ? Math.ceil : Math.floor)(filter.to.getTime() / DAY_MS) * DAY_MS;
+  const lastRecord = Math.min(filter.to.getTime(), endDay);
   const parts: SQL[] = [];
   const wholeDays = firstDay < endDay;
   if (wholeDays) {
@@ -111,7 +114,7 @@ export async function usageSummary(
   const edges = wholeDays
     ? [
         [filter.from.getTime(), firstDay],
-        [endDay, filter.to.getTime()],
+        [lastRecord, filter.to.getTime()],
       ].filter(([a, b]) => (a as number) < (b as number))
     : [[filter.from.getTime(), filter.to.getTime()]];
   for (const [a, b] of edges) {

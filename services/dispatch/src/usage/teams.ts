@@ -6,16 +6,33 @@ import type { UsageRow } from "../db/usage-insert.js";
 /** The teams of each user, by user id. */
 export type TeamsOf = (userIds: string[]) => Promise<Record<string, string[]>>;
 
-/** Asks acl, which owns team membership, at most `TEAMS_OF_MAX_USERS` users a request. */
-export function teamsFromAcl(client: BusClient): TeamsOf {
+/** After acl failed to answer, records are stored without teams for this long before it is asked again. */
+const ACL_BACKOFF_MS = 30_000;
+
+/**
+ * Asks acl, which owns team membership, at most `TEAMS_OF_MAX_USERS` users a request. While acl is
+ * down, each batch would otherwise wait out a request timeout before being stored.
+ */
+export function teamsFromAcl(client: BusClient, now = Date.now): TeamsOf {
+  let failedAt = Number.NEGATIVE_INFINITY;
   return async (userIds) => {
-    const teams: Record<string, string[]> = {};
-    for (let i = 0; i < userIds.length; i += TEAMS_OF_MAX_USERS) {
-      const answer = await client.request(aclTeamsOf, { userIds: userIds.slice(i, i + TEAMS_OF_MAX_USERS) });
-      Object.assign(teams, answer.teams);
+    if (now() - failedAt < ACL_BACKOFF_MS) throw new Error("acl did not answer recently");
+    try {
+      return await ask(client, userIds);
+    } catch (err) {
+      failedAt = now();
+      throw err;
     }
-    return teams;
   };
+}
+
+async function ask(client: BusClient, userIds: string[]): Promise<Record<string, string[]>> {
+  const teams: Record<string, string[]> = {};
+  for (let i = 0; i < userIds.length; i += TEAMS_OF_MAX_USERS) {
+    const answer = await client.request(aclTeamsOf, { userIds: userIds.slice(i, i + TEAMS_OF_MAX_USERS) });
+    Object.assign(teams, answer.teams);
+  }
+  return teams;
 }
 
 /**

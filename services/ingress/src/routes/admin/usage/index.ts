@@ -7,7 +7,7 @@ import type { IngressContext } from "../../../context.js";
 import { adminList, adminRoute, Id, snakeView, Time, typed } from "../http.js";
 
 const DAY_MS = 86_400_000;
-/** Without `from`/`to`: the last 30 days up to now. */
+/** Without `from`/`to`: the last 30 UTC days, today included. */
 const DEFAULT_RANGE_DAYS = 30;
 
 const Instant = z
@@ -90,9 +90,12 @@ const CSV_COLUMNS = Object.keys(RecordOut.shape);
 type Instant = z.output<typeof Instant>;
 type FilterQuery = { [K in keyof typeof Filters]?: z.output<(typeof Filters)[K]> };
 
-/** The range and filters in the bus contract's terms; a range is checked (order, length) by dispatch. */
+/**
+ * The range and filters in the bus contract's terms; a range is checked (order, length) by dispatch.
+ * The default range is whole UTC days (the last 30, today included), which the daily totals answer.
+ */
 function filterArgs(q: FilterQuery) {
-  const to = q.to === undefined ? new Date() : instant(q.to);
+  const to = q.to === undefined ? new Date((Math.floor(Date.now() / DAY_MS) + 1) * DAY_MS) : instant(q.to);
   const from = q.from === undefined ? new Date(to.getTime() - DEFAULT_RANGE_DAYS * DAY_MS) : instant(q.from);
   return {
     from: from.toISOString(),
