@@ -18,7 +18,7 @@ const GROUP_LIST = new RegExp(`^(${UsageGroup.options.join("|")})(,(${UsageGroup
 const Filters = {
   from: Instant.optional().describe("Start of the range, inclusive (default: 30 days before `to`)"),
   to: Instant.optional().describe(
-    "End of the range, exclusive (default: now); at most 366 days after `from`",
+    "End of the range, exclusive (default: the end of today, UTC); at most 366 days after `from`",
   ),
   provider_account: bus.AccountName.optional(),
   model: bus.ModelName.optional(),
