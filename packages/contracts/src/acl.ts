@@ -121,6 +121,14 @@ export const aclHealth = defineEndpoint("acl", "health", Empty, HealthResponse);
 export const aclCheck = defineEndpoint("acl", "check", CheckRequest, CheckResponse);
 export const aclAccounts = defineEndpoint("acl", "accounts", AccountsRequest, AccountsResponse);
 
+/** The most users one `acl.teams_of` request asks about. */
+export const TEAMS_OF_MAX_USERS = 1_000;
+export const TeamsOfRequest = z.object({ userIds: z.array(Uuid).min(1).max(TEAMS_OF_MAX_USERS) });
+/** Each asked-about user's teams (sorted ids); a user in no team maps to `[]`. */
+export const TeamsOfResponse = z.object({ teams: z.record(Uuid, z.array(Uuid)) });
+/** Which teams users are in now: dispatch asks when it stores their usage records (`teamIds`). */
+export const aclTeamsOf = defineEndpoint("acl", "teams_of", TeamsOfRequest, TeamsOfResponse);
+
 export const aclAdminGrantsCreate = defineEndpoint("acl", "admin.grants.create", CreateGrantRequest, Grant);
 export const aclAdminGrantsList = defineEndpoint(
   "acl",

@@ -7,4 +7,5 @@ export * from "./events.js";
 export * from "./invoke.js";
 export * from "./responses.js";
 export * from "./subjects.js";
+export * from "./usage.js";
 export * from "./webhooks.js";

@@ -93,6 +93,12 @@ export type Usage = z.infer<typeof Usage>;
 
 /** One usage record per completed call, buffered in JetStream until dispatch stores it. */
 export const UsageRecord = z.object({
+  /**
+   * The record's identity, chosen by dispatch: what makes storing it idempotent. Not the request id,
+   * which a caller may choose (`x-request-id`) and so could reuse to have a second call go unrecorded.
+   * Absent only on records published before it existed.
+   */
+  id: z.uuid().optional(),
   requestId: z.string(),
   at: z.string(),
   account: z.string(),
@@ -104,6 +110,17 @@ export const UsageRecord = z.object({
   stream: z.boolean(),
   usage: Usage.nullable(),
   durationMs: z.number(),
+  /**
+   * USD at the model's prices when the call was made (`inputPricePerMTok`/`outputPricePerMTok`;
+   * cached prompt tokens billed as input). `null` when the model has no price or no tokens are known.
+   */
+  costUsd: z.number().min(0).nullable().default(null),
+  /** Milliseconds from dispatch receiving the call to the first byte of the answer sent on. */
+  ttftMs: z.number().min(0).optional(),
+  /** The token counts were counted by Gatehouse (an aborted stream), not reported by the provider. */
+  estimated: z.boolean().optional(),
+  /** The principal's teams, when known. */
+  teamIds: z.array(z.uuid()).max(1_000).optional(),
 });
 export type UsageRecord = z.infer<typeof UsageRecord>;
 

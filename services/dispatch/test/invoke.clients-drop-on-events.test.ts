@@ -23,6 +23,7 @@ const source: AccountSource = {
         options: {},
       },
       enabled: true,
+      prices: new Map(),
       version: randomUUID(),
     };
   },

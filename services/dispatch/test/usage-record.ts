@@ -4,6 +4,7 @@ import type { UsageRecord } from "@gatehouse/contracts";
 /** A usage record as dispatch makes one per call; `overrides` for what a test cares about. */
 export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
   return {
+    id: randomUUID(),
     requestId: randomUUID(),
     at: new Date().toISOString(),
     account: "openai-main",
@@ -15,6 +16,7 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     stream: false,
     usage: { promptTokens: 3, completionTokens: 5, totalTokens: 8 },
     durationMs: 12,
+    costUsd: null,
     ...overrides,
   };
 }

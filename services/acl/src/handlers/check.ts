@@ -1,10 +1,12 @@
 import { type Route, route } from "@gatehouse/bus";
-import { aclAccounts, aclCheck } from "@gatehouse/contracts";
+import { aclAccounts, aclCheck, aclTeamsOf } from "@gatehouse/contracts";
+import { asc, inArray } from "drizzle-orm";
 import type { AclContext } from "../context.js";
 import { heldGrants, heldGrantsPage } from "../db/queries.js";
+import { teamMembers } from "../db/schema.js";
 import { accountsPage, decide } from "../domain/decide.js";
 
-/** The hot-path questions ingress asks on a cache miss: one indexed read each. */
+/** The hot-path questions ingress asks on a cache miss, and the teams of usage records: one indexed read each. */
 export function checkRoutes(ctx: AclContext): Route[] {
   return [
     route(aclCheck, async (req) => {
@@ -18,6 +20,16 @@ export function checkRoutes(ctx: AclContext): Route[] {
       const held = await heldGrantsPage(ctx.db, req.principal, req.after, req.limit);
       const all = req.principal.kind === "user" && req.principal.role === "admin";
       return { all, ...accountsPage(held, req.limit) };
+    }),
+    route(aclTeamsOf, async (req) => {
+      const rows = await ctx.db
+        .select({ userId: teamMembers.userId, teamId: teamMembers.teamId })
+        .from(teamMembers)
+        .where(inArray(teamMembers.userId, req.userIds))
+        .orderBy(asc(teamMembers.teamId));
+      const teams: Record<string, string[]> = Object.fromEntries(req.userIds.map((id) => [id, []]));
+      for (const r of rows) teams[r.userId]?.push(r.teamId);
+      return { teams };
     }),
   ];
 }

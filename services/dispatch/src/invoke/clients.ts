@@ -3,11 +3,14 @@ import { AccessEventEnvelope, accessEventSubject } from "@gatehouse/contracts";
 import type { ClientOptions, ProviderAccount, ProviderClient } from "@gatehouse/providers";
 import { createProviderClient } from "@gatehouse/providers";
 import type { NatsConnection, Subscription } from "nats";
+import type { ModelPrice } from "./cost.js";
 
 /** A decrypted account as the invoke path needs it. */
 export interface LoadedAccount {
   readonly account: ProviderAccount;
   readonly enabled: boolean;
+  /** The account's model prices at load time, for the usage records' cost. */
+  readonly prices: ReadonlyMap<string, ModelPrice>;
   /** Changes whenever the account row changes (credentials, base URL, options). */
   readonly version: string;
 }

@@ -5,7 +5,6 @@ import {
   InvokeMeta,
   STREAM_CREDIT_WINDOW_BYTES,
   type Usage,
-  type UsageRecord,
 } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
 import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
@@ -13,6 +12,9 @@ import type { NatsConnection, ServiceMsg } from "nats";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
 import type { ProviderClients } from "./clients.js";
 import { type CallControl, CallControls } from "./controls.js";
+import type { ModelPrice } from "./cost.js";
+import { StreamTally } from "./estimate.js";
+import { recordUsage } from "./record.js";
 import type { UsagePublisher } from "./usage.js";
 
 const decoder = new TextDecoder();
@@ -128,6 +130,12 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
   // The caller's disconnect (or a stream's unread client) reaches us through its token.
   let control: CallControl | undefined;
   let span: ReturnType<typeof startSpanFromCarrier> | undefined;
+  // For the usage record: when the answer began, whether the provider was called, at what price.
+  let firstByteAt: number | undefined;
+  let reachedProvider = false;
+  let price: ModelPrice | undefined;
+  let body: Record<string, unknown> | undefined;
+  let tally: StreamTally | undefined;
   try {
     const request = decodeInvokeRequest(msg.data);
     meta = parseMeta(request.metaJson);
@@ -136,7 +144,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       "gatehouse.model": meta.model,
       "gatehouse.stream": meta.stream,
     });
-    const body = parseBody(request.body);
+    body = parseBody(request.body);
     const target = await deps.clients.get(meta.account);
     if (!target)
       throw new GatehouseError("model_not_found", `provider account '${meta.account}' does not exist`);
@@ -146,10 +154,12 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     if (meta.cancel) control = controls.register(meta.cancel);
     const signal = control?.signal.asAbortSignal() ?? NOT_CANCELLABLE;
     signal.throwIfAborted();
+    price = target.loaded.prices.get(meta.model);
     const session =
       meta.operation === "responses"
         ? await ResponsesSession.begin(deps.responses, meta, body, target.client)
         : undefined;
+    reachedProvider = true;
     const result: InvokeResult = await target.client.invoke(
       {
         operation: meta.operation,
@@ -167,12 +177,16 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       await session?.finish(result);
       signal.throwIfAborted();
       status = result.status;
+      firstByteAt = performance.now();
       await writer.result(result.status, text, result.usage);
       if (writer.failed) throw deliveryFailed(writer);
       return;
     }
+    tally = new StreamTally();
     for await (const frame of result.frames) {
       if (signal.aborted || writer.failed) break;
+      firstByteAt ??= performance.now();
+      tally.add(frame);
       const recording = session?.seen(result);
       if (recording) await recording;
       // Flow control: nothing more is read from the upstream until ingress's client has caught up.
@@ -204,24 +218,22 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     span?.setAttribute("gatehouse.error_code", error.code);
     writer.error(error);
   } finally {
+    const cancelled = control?.signal.aborted ?? false;
     control?.release();
     span?.setAttribute("http.response.status_code", status);
     span?.end();
     if (meta) {
-      const record: UsageRecord = {
-        requestId: meta.requestId,
-        at: new Date().toISOString(),
-        account: meta.account,
-        model: meta.model,
-        operation: meta.operation,
-        principal: meta.principal,
-        keyId: meta.keyId,
+      recordUsage(deps.usage, meta, {
         status,
-        stream: meta.stream,
         usage,
-        durationMs: Math.round(performance.now() - started),
-      };
-      deps.usage.add(record);
+        started,
+        firstByteAt,
+        reachedProvider,
+        cancelled,
+        price,
+        body,
+        tally,
+      });
     }
   }
 }

@@ -5,12 +5,15 @@ import type { AccountsContext } from "../accounts/context.js";
 import { loadAccount } from "../accounts/load.js";
 import type { DispatchConfig } from "../config.js";
 import { responses as responsesTable } from "../db/responses-schema.js";
-import { usageRecords } from "../db/usage-schema.js";
+import { usageDaily, usageDailyAccounts, usageRecords } from "../db/usage-schema.js";
+import { usageRoutes } from "../handlers/usage.js";
 import { responsesRoutes, startResponsePurge } from "../responses/handlers.js";
 import type { ResponsesDeps } from "../responses/session.js";
 import { ResponseStore } from "../responses/store.js";
 import { startUsageConsumer } from "../usage/consumer.js";
+import { teamsFromAcl } from "../usage/teams.js";
 import { type AccountSource, dropOnAccountEvents, ProviderClients } from "./clients.js";
+import { pricesOf } from "./cost.js";
 import { invokeRoute } from "./handler.js";
 import { UsagePublisher } from "./usage.js";
 
@@ -39,7 +42,7 @@ export async function setupInvoke(
       };
       // A new client (and connection pool) whenever anything that shapes the upstream call changes.
       const version = createHash("sha256").update(JSON.stringify(account)).digest("hex");
-      return { account, enabled: row.enabled, version };
+      return { account, enabled: row.enabled, prices: pricesOf(row.models), version };
     },
   };
   const clients = new ProviderClients(
@@ -58,6 +61,7 @@ export async function setupInvoke(
     prefix: config.prefix,
     db: runtime.database.drizzle({ usageRecords }),
     logger: runtime.logger,
+    teamsOf: teamsFromAcl(runtime.client),
   });
   runtime.onStop("usage-consumer", () => consumer.stop());
   const usage = new UsagePublisher(runtime.bus.nc, config.prefix, runtime.logger, 200, config.usageFlushMs);
@@ -80,5 +84,9 @@ export async function setupInvoke(
     maxResponseBytes: config.upstream.maxResponseBytes,
     streamCreditTimeoutMs: config.streamCreditTimeoutMs,
   });
-  return { routes: [route, ...responsesRoutes(responses, clients)], clients };
+  const usageDb = runtime.database.drizzle({ usageRecords, usageDaily, usageDailyAccounts });
+  return {
+    routes: [route, ...responsesRoutes(responses, clients), ...usageRoutes(usageDb, runtime.client)],
+    clients,
+  };
 }

@@ -5,6 +5,7 @@ import type { Logger } from "@gatehouse/kit";
 import { AckPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from "nats";
 import { z } from "zod";
 import { insertUsageRows, toRow, type UsageRow } from "../db/usage-insert.js";
+import { addTeams, type TeamsOf } from "./teams.js";
 
 export interface UsageConsumerOptions {
   nc: NatsConnection;
@@ -15,6 +16,8 @@ export interface UsageConsumerOptions {
   batchSize?: number;
   /** How long a record waits before redelivery after the database refused it. */
   retryDelayMs?: number;
+  /** Users' teams (acl's data), recorded on their records; without it records carry no teams. */
+  teamsOf?: TeamsOf;
 }
 
 export interface UsageConsumer {
@@ -73,6 +76,7 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
       for (const r of parsed.data.records) rows.push(toRow(r));
     }
     if (rows.length === 0) return;
+    if (options.teamsOf) await addTeams(rows, options.teamsOf, log);
     try {
       await db.execute(insertUsageRows(rows));
       for (const m of valid) m.ack();

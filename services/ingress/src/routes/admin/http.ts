@@ -137,6 +137,16 @@ export interface AdminRouteSpec<
   request?: (http: Http<P, Q, B>, request: FastifyRequest) => Args<E> | Promise<Args<E>>;
   /** The bus answer in the REST shape. */
   view: (answer: ResponseOf<E>, http: Http<P, Q, B>) => z.input<R>;
+  /** The answer as CSV, for a caller whose `Accept` asks for `text/csv` (exports). */
+  csv?: CsvView<ResponseOf<E>>;
+}
+
+/** A CSV rendering of an answer, with any headers it needs (the next page's cursor, say). */
+export type CsvView<A> = (answer: A) => { body: string; headers?: Record<string, string> };
+
+function wantsCsv(request: FastifyRequest): boolean {
+  const accept = request.headers.accept;
+  return typeof accept === "string" && /(^|,)\s*text\/csv\b/i.test(accept);
 }
 
 /**
@@ -169,6 +179,15 @@ export function adminRoute<
         ...args,
         actor: actorOf(request),
       } as RequestOf<E>);
+      if (spec.csv && wantsCsv(request)) {
+        const { body, headers } = spec.csv(answer);
+        return reply
+          .code(status)
+          .headers(headers ?? {})
+          .type("text/csv; charset=utf-8")
+          .serializer((payload) => payload as string)
+          .send(body);
+      }
       return reply.code(status).send(spec.view(answer, http));
     },
   });
@@ -184,7 +203,7 @@ export interface AdminListSpec<
   Q extends z.ZodType<Paging>,
 > extends Pick<
     AdminRouteSpec<E, I, P, Q, undefined>,
-    "url" | "tags" | "summary" | "params" | "querystring" | "endpoint"
+    "url" | "tags" | "summary" | "params" | "querystring" | "endpoint" | "csv"
   > {
   /** One item's REST schema: the answer is `{ data: [item], next_cursor }`. */
   item: I;

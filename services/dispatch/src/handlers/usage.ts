@@ -1,0 +1,57 @@
+import type { BusClient } from "@gatehouse/bus";
+import { type Route, route } from "@gatehouse/bus";
+import {
+  dispatchAdminUsageRecords,
+  dispatchAdminUsageSummary,
+  GatehouseError,
+  USAGE_MAX_GROUPS,
+  USAGE_MAX_RANGE_DAYS,
+} from "@gatehouse/contracts";
+import { type UsageFilter, usageRecordsPage, usageSummary } from "../usage/query.js";
+import { type UsageDb, usageScope } from "../usage/scope.js";
+
+/** The range and filters of a usage request, checked here too: the bus is not only ingress's. */
+function filterOf(req: {
+  from: string;
+  to: string;
+  account?: string | undefined;
+  model?: string | undefined;
+  principalId?: string | undefined;
+  teamId?: string | undefined;
+}): UsageFilter {
+  const from = new Date(req.from);
+  const to = new Date(req.to);
+  if (!(from.getTime() < to.getTime())) {
+    throw new GatehouseError("validation_failed", "invalid request: from must be before to");
+  }
+  if (to.getTime() - from.getTime() > USAGE_MAX_RANGE_DAYS * 86_400_000) {
+    throw new GatehouseError(
+      "validation_failed",
+      `invalid request: a range covers at most ${USAGE_MAX_RANGE_DAYS} days`,
+    );
+  }
+  return { ...req, from, to };
+}
+
+/** `GET /api/v1/usage` and `GET /api/v1/usage/records`, answered from this service's usage tables. */
+export function usageRoutes(db: UsageDb, client: BusClient): Route[] {
+  return [
+    route(dispatchAdminUsageSummary, async (req) => {
+      const filter = filterOf(req);
+      const scope = await usageScope(client, req.actor, req.account);
+      const groups = await usageSummary(db, req.groupBy, filter, scope);
+      if (groups === "too_many") {
+        throw new GatehouseError(
+          "validation_failed",
+          `invalid request: more than ${USAGE_MAX_GROUPS} groups; narrow the range, filter, or group by less`,
+        );
+      }
+      return { groups };
+    }),
+    route(dispatchAdminUsageRecords, async (req) => {
+      const filter = filterOf(req);
+      const scope = await usageScope(client, req.actor, req.account);
+      return usageRecordsPage(db, filter, scope, req);
+    }),
+  ];
+}

@@ -1,0 +1,32 @@
+import type { AccountModel, Usage } from "@gatehouse/contracts";
+
+/** A model's prices as configured on its account, USD per million tokens. */
+export interface ModelPrice {
+  input?: number | undefined;
+  output?: number | undefined;
+}
+
+/** The priced models of an account, by model name; models without any price are left out. */
+export function pricesOf(models: readonly AccountModel[]): ReadonlyMap<string, ModelPrice> {
+  const prices = new Map<string, ModelPrice>();
+  for (const m of models) {
+    if (m.inputPricePerMTok === undefined && m.outputPricePerMTok === undefined) continue;
+    prices.set(m.name, { input: m.inputPricePerMTok, output: m.outputPricePerMTok });
+  }
+  return prices;
+}
+
+/**
+ * What a call cost in USD at `price`. Cached prompt tokens are part of `promptTokens` and billed as
+ * input (no cached price is configured anywhere yet). `null` when there are no token counts, or when
+ * tokens of a kind were used whose price is unknown: an unknown price is not a price of zero.
+ * Rounded to a billionth of a dollar, the stored precision.
+ */
+export function costUsd(usage: Usage | null, price: ModelPrice | undefined): number | null {
+  if (!usage || !price) return null;
+  const { promptTokens, completionTokens } = usage;
+  if (promptTokens > 0 && price.input === undefined) return null;
+  if (completionTokens > 0 && price.output === undefined) return null;
+  const usd = (promptTokens * (price.input ?? 0) + completionTokens * (price.output ?? 0)) / 1_000_000;
+  return Math.round(usd * 1e9) / 1e9;
+}

@@ -1,0 +1,66 @@
+import { randomUUID } from "node:crypto";
+import type { InvokeMeta, Usage, UsageRecord } from "@gatehouse/contracts";
+import { costUsd, type ModelPrice } from "./cost.js";
+import { estimateUsage, type StreamTally } from "./estimate.js";
+import type { UsagePublisher } from "./usage.js";
+
+/** What the invoke handler learnt about one call, for its usage record. */
+export interface CallOutcome {
+  status: number;
+  /** As the provider reported it; null when it did not. */
+  usage: Usage | null;
+  /** `performance.now()` when dispatch received the call. */
+  started: number;
+  /** `performance.now()` when the first byte of the answer was sent on. */
+  firstByteAt: number | undefined;
+  /** The provider was called (the call may be billed even if it failed or was cancelled). */
+  reachedProvider: boolean;
+  /** The caller went away or the call was cancelled. */
+  cancelled: boolean;
+  price: ModelPrice | undefined;
+  body: Record<string, unknown> | undefined;
+  tally: StreamTally | undefined;
+}
+
+/**
+ * A call's usage record, priced at the model's prices of the moment (stored with the record, so a
+ * later price change rewrites no history). A call the provider was reached for but that ended
+ * without reported usage (cancelled, or failed after its first bytes) gets counts Gatehouse made
+ * itself, marked `estimated`; a refused or failed call that sent nothing keeps `usage: null`.
+ */
+export function recordUsage(usage: UsagePublisher, meta: InvokeMeta, call: CallOutcome): void {
+  const record = usageRecordOf(meta, call);
+  const unreported =
+    call.usage === null && call.reachedProvider && (call.cancelled || call.firstByteAt !== undefined);
+  if (!unreported) {
+    usage.add(record);
+    return;
+  }
+  // Off the common path: counting may load the tokenizer first.
+  estimateUsage(meta.model, call.body, call.tally).then(
+    (counted) =>
+      usage.add({ ...record, usage: counted, costUsd: costUsd(counted, call.price), estimated: true }),
+    () => usage.add(record),
+  );
+}
+
+function usageRecordOf(meta: InvokeMeta, call: CallOutcome): UsageRecord {
+  const { usage } = call;
+  const record: UsageRecord = {
+    id: randomUUID(),
+    requestId: meta.requestId,
+    at: new Date().toISOString(),
+    account: meta.account,
+    model: meta.model,
+    operation: meta.operation,
+    principal: meta.principal,
+    keyId: meta.keyId,
+    status: call.status,
+    stream: meta.stream,
+    usage,
+    durationMs: Math.round(performance.now() - call.started),
+    costUsd: costUsd(usage, call.price),
+  };
+  if (call.firstByteAt !== undefined) record.ttftMs = Math.round(call.firstByteAt - call.started);
+  return record;
+}

@@ -1,0 +1,228 @@
+import {
+  type StoredUsageRecord,
+  USAGE_MAX_GROUPS,
+  type UsageGroup,
+  type UsageGroupTotals,
+} from "@gatehouse/contracts";
+import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
+import { type AnyColumn, and, arrayContains, eq, gte, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { usageDaily, usageDailyAccounts, usageRecords } from "../db/usage-schema.js";
+import type { UsageDb } from "./scope.js";
+
+const DAY_MS = 86_400_000;
+
+/** Who may see which records: everything (`all`), or their own calls and the accounts they manage. */
+export type UsageScope = { all: true } | { all: false; principalId: string; accounts: string[] };
+
+export interface UsageFilter {
+  from: Date;
+  to: Date;
+  account?: string | undefined;
+  model?: string | undefined;
+  principalId?: string | undefined;
+  teamId?: string | undefined;
+}
+
+/** The columns both tables have, filtered and scoped alike. */
+type Columns = Record<"account" | "model" | "principalId" | "teamIds", AnyColumn>;
+
+/** The filter and the scope, over the columns both tables share. */
+function conditions(c: Columns, filter: UsageFilter, scope: UsageScope): SQL[] {
+  const where: SQL[] = [];
+  if (filter.account !== undefined) where.push(eq(c.account, filter.account));
+  if (filter.model !== undefined) where.push(eq(c.model, filter.model));
+  if (filter.principalId !== undefined) where.push(eq(c.principalId, filter.principalId));
+  if (filter.teamId !== undefined) where.push(arrayContains(c.teamIds, [filter.teamId]));
+  if (!scope.all) {
+    const own = eq(c.principalId, scope.principalId);
+    const managed = scope.accounts.length > 0 ? inArray(c.account, scope.accounts) : undefined;
+    where.push(managed ? (or(own, managed) as SQL) : own);
+  }
+  return where;
+}
+
+/** Each group's output columns, as SQL over the combined source `s` (and `t`, its teams). */
+const GROUP_COLUMNS: Record<UsageGroup, Array<[string, SQL]>> = {
+  day: [["day", sql`to_char(s.day, 'YYYY-MM-DD')`]],
+  principal: [
+    ["principal_kind", sql`s.principal_kind`],
+    ["principal_id", sql`s.principal_id`],
+  ],
+  user: [["user_id", sql`CASE WHEN s.principal_kind = 'user' THEN s.principal_id END`]],
+  virtual_account: [
+    ["virtual_account_id", sql`CASE WHEN s.principal_kind = 'virtual_account' THEN s.principal_id END`],
+  ],
+  team: [["team_id", sql`t.team_id`]],
+  provider_account: [["provider_account", sql`s.account`]],
+  model: [["model", sql`s.model`]],
+};
+
+const FIELD: Record<string, keyof UsageGroupTotals> = {
+  day: "day",
+  principal_kind: "principalKind",
+  principal_id: "principalId",
+  user_id: "userId",
+  virtual_account_id: "virtualAccountId",
+  team_id: "teamId",
+  provider_account: "providerAccount",
+  model: "model",
+};
+
+/**
+ * Totals over `[from, to)` grouped by `groups`. Whole UTC days are read from the daily totals (a few
+ * rows per account, model and principal a day); the partial days at the edges of a range that does
+ * not start or end at midnight are summed from the records themselves, through their time index.
+ * At most `USAGE_MAX_GROUPS` groups: more is the caller's to narrow (`validation_failed`).
+ */
+export async function usageSummary(
+  db: UsageDb,
+  groups: readonly UsageGroup[],
+  filter: UsageFilter,
+  scope: UsageScope,
+): Promise<UsageGroupTotals[] | "too_many"> {
+  const firstDay = Math.ceil(filter.from.getTime() / DAY_MS) * DAY_MS;
+  // A range that ends now or later holds all of its last day so far: that day's totals are exact.
+  const endDay =
+    (filter.to.getTime() >= Date.now() ? Math.ceil : Math.floor)(filter.to.getTime() / DAY_MS) * DAY_MS;
+  const lastRecord = Math.min(filter.to.getTime(), endDay);
+  const parts: SQL[] = [];
+  const wholeDays = firstDay < endDay;
+  if (wholeDays) {
+    // A tenant-wide question about accounts and models only reads the per-account totals.
+    const coarse =
+      scope.all &&
+      groups.every((g) => g === "day" || g === "provider_account" || g === "model") &&
+      filter.principalId === undefined &&
+      filter.teamId === undefined;
+    const days = [gte(usageDaily.day, isoDay(firstDay)), lt(usageDaily.day, isoDay(endDay))];
+    parts.push(
+      coarse
+        ? sql`SELECT day, account, model, NULL::text AS principal_kind, NULL::uuid AS principal_id,
+            '{}'::uuid[] AS team_ids, requests, errors, input_tokens, output_tokens, cached_tokens, cost_usd
+          FROM ${usageDailyAccounts} WHERE ${and(
+            gte(usageDailyAccounts.day, isoDay(firstDay)),
+            lt(usageDailyAccounts.day, isoDay(endDay)),
+            ...(filter.account === undefined ? [] : [eq(usageDailyAccounts.account, filter.account)]),
+            ...(filter.model === undefined ? [] : [eq(usageDailyAccounts.model, filter.model)]),
+          )}`
+        : sql`SELECT day, account, model, principal_kind, principal_id, team_ids, requests, errors,
+            input_tokens, output_tokens, cached_tokens, cost_usd
+          FROM ${usageDaily} WHERE ${and(...days, ...conditions(usageDaily, filter, scope))}`,
+    );
+  }
+  // The partial days (or, for a range inside one day, all of it) from the records.
+  const edges = wholeDays
+    ? [
+        [filter.from.getTime(), firstDay],
+        [lastRecord, filter.to.getTime()],
+      ].filter(([a, b]) => (a as number) < (b as number))
+    : [[filter.from.getTime(), filter.to.getTime()]];
+  for (const [a, b] of edges) {
+    const where = and(
+      gte(usageRecords.at, new Date(a as number).toISOString()),
+      lt(usageRecords.at, new Date(b as number).toISOString()),
+      ...conditions(usageRecords, filter, scope),
+    );
+    parts.push(sql`SELECT (at AT TIME ZONE 'UTC')::date AS day, account, model, principal_kind, principal_id,
+        coalesce(team_ids, '{}'::uuid[]) AS team_ids, 1::bigint AS requests,
+        (status >= 400)::int::bigint AS errors, coalesce(prompt_tokens, 0) AS input_tokens,
+        coalesce(completion_tokens, 0) AS output_tokens, coalesce(cached_tokens, 0) AS cached_tokens,
+        cost_usd
+      FROM ${usageRecords} WHERE ${where}`);
+  }
+  const columns = [...new Set(groups)].flatMap((g) => GROUP_COLUMNS[g]);
+  const byTeam = groups.includes("team");
+  const select = columns.map(([name, expr]) => sql`${expr} AS ${sql.identifier(name)}`);
+  const keys = columns.map(([, expr]) => expr);
+  const query = sql`SELECT ${select.length > 0 ? sql`${sql.join(select, sql`, `)},` : sql``}
+      coalesce(sum(s.requests), 0)::bigint AS requests, coalesce(sum(s.errors), 0)::bigint AS errors,
+      coalesce(sum(s.input_tokens), 0)::bigint AS input_tokens,
+      coalesce(sum(s.output_tokens), 0)::bigint AS output_tokens,
+      coalesce(sum(s.cached_tokens), 0)::bigint AS cached_tokens, sum(s.cost_usd) AS cost_usd
+    FROM (${sql.join(parts, sql` UNION ALL `)}) AS s
+    ${
+      byTeam
+        ? sql`CROSS JOIN LATERAL unnest(CASE WHEN cardinality(s.team_ids) = 0 THEN ARRAY[NULL]::uuid[]
+            ELSE s.team_ids END) AS t(team_id)
+            ${filter.teamId === undefined ? sql`` : sql`WHERE t.team_id = ${filter.teamId}::uuid`}`
+        : sql``
+    }
+    ${keys.length > 0 ? sql`GROUP BY ${sql.join(keys, sql`, `)} ORDER BY ${sql.join(keys, sql`, `)}` : sql``}
+    LIMIT ${USAGE_MAX_GROUPS + 1}`;
+  const rows = rowsOf(await db.execute(query));
+  if (rows.length > USAGE_MAX_GROUPS) return "too_many";
+  return rows.map((r) => {
+    const out: Record<string, unknown> = {
+      requests: Number(r.requests),
+      errors: Number(r.errors),
+      inputTokens: Number(r.input_tokens),
+      outputTokens: Number(r.output_tokens),
+      cachedTokens: Number(r.cached_tokens),
+      costUsd: r.cost_usd === null || r.cost_usd === undefined ? null : Number(r.cost_usd),
+    };
+    for (const [name] of columns) {
+      const field = FIELD[name];
+      if (field) out[field] = r[name] ?? null;
+    }
+    return out as UsageGroupTotals;
+  });
+}
+
+/** One page of records over `[from, to)`, newest first, keyset-paged on (at, id). */
+export async function usageRecordsPage(
+  db: UsageDb,
+  filter: UsageFilter,
+  scope: UsageScope,
+  page: { limit: number; cursor?: string | undefined },
+): Promise<{ items: StoredUsageRecord[]; nextCursor: string | null }> {
+  const rows = await db
+    .select()
+    .from(usageRecords)
+    .where(
+      and(
+        gte(usageRecords.at, filter.from.toISOString()),
+        lt(usageRecords.at, filter.to.toISOString()),
+        keysetAfter(usageRecords.at, usageRecords.id, page.cursor, "desc"),
+        ...conditions(usageRecords, filter, scope),
+      ),
+    )
+    .orderBy(...keysetOrder(usageRecords.at, usageRecords.id, "desc"))
+    .limit(page.limit + 1);
+  return pageFrom(
+    rows,
+    page.limit,
+    (r) => ({ at: new Date(r.at), id: r.id }),
+    (r): StoredUsageRecord => ({
+      id: r.id,
+      requestId: r.requestId,
+      at: new Date(r.at).toISOString(),
+      principalKind: r.principalKind as StoredUsageRecord["principalKind"],
+      principalId: r.principalId,
+      keyId: r.keyId,
+      teamIds: r.teamIds,
+      providerAccount: r.account,
+      model: r.model,
+      route: r.route,
+      operation: r.operation as StoredUsageRecord["operation"],
+      stream: r.stream,
+      status: r.status,
+      inputTokens: r.promptTokens,
+      outputTokens: r.completionTokens,
+      cachedTokens: r.cachedTokens,
+      estimated: r.estimated,
+      costUsd: r.costUsd,
+      durationMs: r.durationMs,
+      ttftMs: r.ttftMs,
+    }),
+  );
+}
+
+function isoDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** postgres-js answers an array of rows, PGlite `{ rows }`. */
+function rowsOf(result: unknown): Array<Record<string, unknown>> {
+  if (Array.isArray(result)) return result as Array<Record<string, unknown>>;
+  return ((result as { rows?: unknown[] }).rows ?? []) as Array<Record<string, unknown>>;
+}

@@ -1,0 +1,52 @@
+import { isAdmin } from "@gatehouse/access-events";
+import type { BusClient } from "@gatehouse/bus";
+import { type Actor, aclAccounts, aclCheck, GatehouseError } from "@gatehouse/contracts";
+import type { Db } from "@gatehouse/db";
+import type { usageDaily, usageDailyAccounts, usageRecords } from "../db/usage-schema.js";
+import type { UsageScope } from "./query.js";
+
+export type UsageDb = Db<{
+  usageRecords: typeof usageRecords;
+  usageDaily: typeof usageDaily;
+  usageDailyAccounts: typeof usageDailyAccounts;
+}>;
+
+/** More managed accounts than this and the caller is asked to filter by account (the list goes into every query). */
+const MAX_MANAGED_ACCOUNTS = 1_000;
+
+/**
+ * What `actor` may read: a tenant admin every record; anyone else their own calls and the calls to
+ * the provider accounts they hold the manager role on (asked of acl, which owns grants; no answer is
+ * never a yes: its error propagates).
+ */
+export async function usageScope(client: BusClient, actor: Actor, account?: string): Promise<UsageScope> {
+  if (isAdmin(actor)) return { all: true };
+  const { id, kind, role } = actor.principal;
+  if (account !== undefined) {
+    // Filtered to one account: one question, however many accounts the caller manages.
+    const decision = await client.request(aclCheck, {
+      principal: { id, kind, role },
+      account,
+      minimumRole: "manager",
+    });
+    return { all: false, principalId: id, accounts: decision.allowed ? [account] : [] };
+  }
+  const accounts: string[] = [];
+  let after: string | undefined;
+  do {
+    const page = await client.request(aclAccounts, {
+      principal: { id, kind, role },
+      ...(after === undefined ? {} : { after }),
+    });
+    if (page.all) return { all: true };
+    for (const a of page.accounts) if (a.role === "manager") accounts.push(a.account);
+    if (accounts.length > MAX_MANAGED_ACCOUNTS) {
+      throw new GatehouseError(
+        "validation_failed",
+        `invalid request: you manage more than ${MAX_MANAGED_ACCOUNTS} provider accounts; filter by provider_account`,
+      );
+    }
+    after = page.next ?? undefined;
+  } while (after !== undefined);
+  return { all: false, principalId: id, accounts };
+}
