@@ -20,6 +20,7 @@ import { expedite } from "./transport.js";
  *   result: [status u16 BE][usage length u16 BE][usage JSON][the rest of the response body]
  *   chunk:  [SSE bytes; an event may be cut across frames]
  *   end:    [usage JSON or none] error: [ErrorReply JSON]
+ *   target: [`<account>/<model>` UTF-8]  (a routed call's target, once, before the answer's first byte)
  */
 
 const REQUEST_HEAD = 5;
@@ -33,6 +34,7 @@ const KIND_CODE: Record<FrameKind, number> = {
   chunk: 0x43,
   end: 0x45,
   error: 0x58,
+  target: 0x54,
 };
 const KIND_OF = new Map<number, FrameKind>(
   Object.entries(KIND_CODE).map(([kind, code]) => [code, kind as FrameKind]),
@@ -218,6 +220,12 @@ export class FrameWriter {
     }
   }
 
+  /** A routed call's chosen target: sent before anything of the answer, so it can go in its headers. */
+  target(target: string): void {
+    if (this.finished || this.seq !== 0) return;
+    this.send("target", target);
+  }
+
   end(usage: unknown): void {
     this.flushChunks();
     if (this.finished) return;
@@ -308,7 +316,8 @@ function errorJson(error: GatehouseError): string {
 }
 
 export type Frame =
-  | { kind: "result"; status: number; body: Buffer; usage: string | undefined }
+  | { kind: "result"; status: number; body: Buffer; usage: string | undefined; target?: string }
+  | { kind: "target"; target: string }
   | { kind: "part"; data: Buffer }
   | { kind: "chunk"; data: Buffer }
   | { kind: "end"; usage: Buffer }
@@ -354,6 +363,8 @@ export function toFrame(msg: Msg, service: string): SequencedFrame {
     case "chunk":
     case "part":
       return { kind, seq, data: rest };
+    case "target":
+      return { kind, seq, target: rest.toString("utf8") };
     case "end":
       return { kind, seq, usage: rest };
     case "error": {

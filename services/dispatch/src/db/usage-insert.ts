@@ -8,6 +8,7 @@ export interface UsageRow {
   at: string;
   account: string;
   model: string;
+  route: string | null;
   operation: string;
   principal_kind: string;
   principal_id: string;
@@ -26,6 +27,7 @@ export function toRow(r: UsageRecord): UsageRow {
     at: r.at,
     account: r.account,
     model: r.model,
+    route: r.route ?? null,
     operation: r.operation,
     principal_kind: r.principal.kind,
     principal_id: r.principal.id,
@@ -45,12 +47,12 @@ export function toRow(r: UsageRecord): UsageRow {
  * Postgres unpacks the batch itself here. Idempotent on request id, like the stream's redelivery.
  */
 export function insertUsageRows(rows: readonly UsageRow[]): SQL {
-  return sql`INSERT INTO ${usageRecords} (request_id, at, account, model, operation, principal_kind,
+  return sql`INSERT INTO ${usageRecords} (request_id, at, account, model, route, operation, principal_kind,
       principal_id, key_id, status, stream, prompt_tokens, completion_tokens, total_tokens, duration_ms)
-    SELECT request_id, at, account, model, operation, principal_kind, principal_id, key_id, status,
+    SELECT request_id, at, account, model, route, operation, principal_kind, principal_id, key_id, status,
       stream, prompt_tokens, completion_tokens, total_tokens, duration_ms
     FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(request_id text, at timestamptz,
-      account text, model text, operation text, principal_kind text, principal_id uuid, key_id uuid,
+      account text, model text, route text, operation text, principal_kind text, principal_id uuid, key_id uuid,
       status integer, stream boolean, prompt_tokens bigint, completion_tokens bigint,
       total_tokens bigint, duration_ms integer)
     ON CONFLICT (request_id) DO NOTHING`;

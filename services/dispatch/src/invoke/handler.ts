@@ -11,6 +11,7 @@ import type { Logger } from "@gatehouse/kit";
 import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
 import type { NatsConnection, ServiceMsg } from "nats";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
+import { type RoutedCall, type RouteRunner, runRoute } from "../routes/runner.js";
 import type { ProviderClients } from "./clients.js";
 import { type CallControl, CallControls } from "./controls.js";
 import type { UsagePublisher } from "./usage.js";
@@ -22,6 +23,7 @@ export interface InvokeDeps {
   prefix: string;
   logger: Logger;
   clients: ProviderClients;
+  routing: RouteRunner;
   usage: UsagePublisher;
   responses: ResponsesDeps;
   /** Largest non-streaming answer sent on (MAX_RESPONSE_BYTES). */
@@ -123,6 +125,10 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
   const started = performance.now();
   const writer = new FrameWriter(deps.nc, msg.reply);
   let meta: InvokeMeta | undefined;
+  // The target: the one ingress authorized, or the one of the route's that answered (or was tried last).
+  let account = "";
+  let model = "";
+  let routed: RoutedCall | undefined;
   let status = 200;
   let usage: Usage | null = null;
   // The caller's disconnect (or a stream's unread client) reaches us through its token.
@@ -131,36 +137,49 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
   try {
     const request = decodeInvokeRequest(msg.data);
     meta = parseMeta(request.metaJson);
+    account = meta.account ?? "";
+    model = meta.model ?? "";
     span = startSpanFromCarrier("dispatch.invoke", meta.trace, {
-      "gatehouse.account": meta.account,
-      "gatehouse.model": meta.model,
+      ...(meta.route === undefined
+        ? { "gatehouse.account": account, "gatehouse.model": model }
+        : { "gatehouse.route": meta.route }),
       "gatehouse.stream": meta.stream,
     });
     const body = parseBody(request.body);
-    const target = await deps.clients.get(meta.account);
-    if (!target)
-      throw new GatehouseError("model_not_found", `provider account '${meta.account}' does not exist`);
-    if (!target.loaded.enabled) {
-      throw new GatehouseError("permission_denied", `provider account '${meta.account}' is disabled`);
-    }
     if (meta.cancel) control = controls.register(meta.cancel);
     const signal = control?.signal.asAbortSignal() ?? NOT_CANCELLABLE;
     signal.throwIfAborted();
-    const session =
-      meta.operation === "responses"
-        ? await ResponsesSession.begin(deps.responses, meta, body, target.client)
-        : undefined;
-    const result: InvokeResult = await target.client.invoke(
-      {
-        operation: meta.operation,
-        dialect: meta.dialect,
-        model: meta.model,
-        body,
-        stream: meta.stream,
-        ...(session?.state ? { responses: session.state } : {}),
-      },
-      signal,
-    );
+    let result: InvokeResult;
+    let session: ResponsesSession | undefined;
+    if (meta.route !== undefined) {
+      routed = await runRoute(deps.routing, meta.route, meta, body, writer, signal, (a, m) => {
+        account = a;
+        model = m;
+      });
+      result = routed.result;
+    } else {
+      const target = await deps.clients.get(account);
+      if (!target)
+        throw new GatehouseError("model_not_found", `provider account '${account}' does not exist`);
+      if (!target.loaded.enabled) {
+        throw new GatehouseError("permission_denied", `provider account '${account}' is disabled`);
+      }
+      session =
+        meta.operation === "responses"
+          ? await ResponsesSession.begin(deps.responses, { ...meta, account, model }, body, target.client)
+          : undefined;
+      result = await target.client.invoke(
+        {
+          operation: meta.operation,
+          dialect: meta.dialect,
+          model,
+          body,
+          stream: meta.stream,
+          ...(session?.state ? { responses: session.state } : {}),
+        },
+        signal,
+      );
+    }
     if (result.kind === "json") {
       const text = answerText(result.bodyJson ?? JSON.stringify(result.body), deps.maxResponseBytes);
       usage = result.usage;
@@ -203,7 +222,10 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       );
     span?.setAttribute("gatehouse.error_code", error.code);
     writer.error(error);
+    routed?.finish(error);
+    routed = undefined;
   } finally {
+    routed?.finish();
     control?.release();
     span?.setAttribute("http.response.status_code", status);
     span?.end();
@@ -211,8 +233,9 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       const record: UsageRecord = {
         requestId: meta.requestId,
         at: new Date().toISOString(),
-        account: meta.account,
-        model: meta.model,
+        account,
+        model,
+        ...(meta.route === undefined ? {} : { route: meta.route }),
         operation: meta.operation,
         principal: meta.principal,
         keyId: meta.keyId,

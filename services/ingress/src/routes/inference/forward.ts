@@ -25,10 +25,10 @@ declare module "fastify" {
   }
 }
 
-export interface Target {
-  account: string;
-  model: string;
-}
+/** One account's model, or a route (whose targets only dispatch knows). */
+export type Target =
+  | { account: string; model: string; route?: undefined }
+  | { route: string; account?: undefined };
 
 /**
  * Cancel tokens come out of a pool of random bytes refilled 4 KiB at a time: every call now has
@@ -45,6 +45,10 @@ function newCallToken(): string {
   tokenAt += 12;
   return token;
 }
+
+/** On a routed call's answer: the route named, and the `<account>/<model>` that answered. */
+const ROUTE_HEADER = "x-gatehouse-route";
+const TARGET_HEADER = "x-gatehouse-target";
 
 const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -63,8 +67,9 @@ function invokeMetaJson(
 ): string {
   const caller = callerOf(request);
   const meta: InvokeMeta = {
-    account: target.account,
-    model: target.model,
+    ...(target.route === undefined
+      ? { account: target.account, model: target.model }
+      : { route: target.route }),
     operation,
     dialect,
     stream: shape.stream,
@@ -109,7 +114,7 @@ export async function forward(
     body,
   );
   const subject = subjectFor(ctx.config.prefix, "dispatch", INVOKE_ACTION);
-  if (!shape.stream) return relayAnswer(ctx, request, reply, subject, payload, token);
+  if (!shape.stream) return relayAnswer(ctx, request, reply, subject, payload, token, target.route);
   return relayStream(
     ctx,
     request,
@@ -118,6 +123,7 @@ export async function forward(
     payload,
     token,
     operation === "responses" ? "responses" : dialect,
+    target.route,
   );
 }
 
@@ -152,6 +158,7 @@ async function relayAnswer(
   subject: string,
   payload: Buffer,
   token: string,
+  route: string | undefined,
 ): Promise<FastifyReply> {
   const raw = reply.raw;
   let clientGone = false;
@@ -182,11 +189,13 @@ async function relayAnswer(
     raw.destroy();
     return reply;
   }
+  if (route !== undefined) reply.header(ROUTE_HEADER, route);
   if (frame.kind === "error") throw frame.error;
   if (frame.kind !== "result")
     throw new GatehouseError("internal_error", "internal error", {
       detail: `unexpected ${frame.kind} frame`,
     });
+  if (frame.target !== undefined) reply.header(TARGET_HEADER, frame.target);
   return reply.code(frame.status).type("application/json").send(frame.body);
 }
 
@@ -201,6 +210,7 @@ async function relayStream(
   payload: Buffer,
   token: string,
   dialect: StreamDialect,
+  route: string | undefined,
 ): Promise<FastifyReply> {
   const frames = ctx.dispatch.stream(subject, payload, {
     firstFrameTimeoutMs: ctx.config.dispatchTimeoutMs,
@@ -228,6 +238,10 @@ async function relayStream(
   request.raw.socket?.once("close", onClose);
   raw.once("close", onClose);
   let started = false;
+  // A routed call's headers: the route, and the target dispatch settled on (its `target` frame).
+  const headers: Record<string, string> =
+    route === undefined ? { ...SSE_HEADERS } : { ...SSE_HEADERS, [ROUTE_HEADER]: route };
+  if (route !== undefined) reply.header(ROUTE_HEADER, route);
   // A Responses error event carries the next sequence number: one per event relayed so far.
   let events = 0;
   // Chunks after the first that arrive in one event-loop turn (an upstream that sent many at once)
@@ -246,7 +260,7 @@ async function relayStream(
           if (!started) {
             started = true;
             reply.hijack();
-            raw.writeHead(200, { ...SSE_HEADERS, "x-request-id": request.id });
+            raw.writeHead(200, { ...headers, "x-request-id": request.id });
           } else if (!corked) {
             corked = true;
             raw.cork();
@@ -285,7 +299,7 @@ async function relayStream(
           if (!started) {
             // An upstream stream with no chunks at all: still a well-formed (empty) SSE answer.
             reply.hijack();
-            raw.writeHead(200, { ...SSE_HEADERS, "x-request-id": request.id });
+            raw.writeHead(200, { ...headers, "x-request-id": request.id });
           }
           raw.end();
           return reply;
@@ -295,6 +309,9 @@ async function relayStream(
           writeStreamError(raw, dialect, frame.error, events);
           raw.end();
           return reply;
+        case "target":
+          headers[TARGET_HEADER] = frame.target;
+          break;
         case "result":
         case "part":
           throw new GatehouseError("internal_error", "internal error", {
