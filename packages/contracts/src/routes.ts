@@ -96,7 +96,7 @@ export const CreateRouteRequest = z.object({
   strategy: RouteStrategy.default("priority"),
   targets: Targets,
   fallbackOn: FallbackList.default(DEFAULT_FALLBACK_ON),
-  firstByteTimeoutMs: FirstByteTimeoutMs.default(30_000),
+  firstByteTimeoutMs: FirstByteTimeoutMs.default(60_000),
   cooldownMs: CooldownMs.default(30_000),
   failureThreshold: FailureThreshold.default(3),
 });

@@ -139,12 +139,13 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     meta = parseMeta(request.metaJson);
     account = meta.account ?? "";
     model = meta.model ?? "";
-    span = startSpanFromCarrier("dispatch.invoke", meta.trace, {
-      ...(meta.route === undefined
-        ? { "gatehouse.account": account, "gatehouse.model": model }
-        : { "gatehouse.route": meta.route }),
-      "gatehouse.stream": meta.stream,
-    });
+    span = startSpanFromCarrier(
+      "dispatch.invoke",
+      meta.trace,
+      meta.route === undefined
+        ? { "gatehouse.account": account, "gatehouse.model": model, "gatehouse.stream": meta.stream }
+        : { "gatehouse.route": meta.route, "gatehouse.stream": meta.stream },
+    );
     const body = parseBody(request.body);
     if (meta.cancel) control = controls.register(meta.cancel);
     const signal = control?.signal.asAbortSignal() ?? NOT_CANCELLABLE;

@@ -50,7 +50,7 @@ function newCallToken(): string {
 const ROUTE_HEADER = "x-gatehouse-route";
 const TARGET_HEADER = "x-gatehouse-target";
 
-const SSE_HEADERS = {
+const SSE_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "text/event-stream; charset=utf-8",
   "cache-control": "no-cache",
   connection: "keep-alive",
@@ -67,9 +67,6 @@ function invokeMetaJson(
 ): string {
   const caller = callerOf(request);
   const meta: InvokeMeta = {
-    ...(target.route === undefined
-      ? { account: target.account, model: target.model }
-      : { route: target.route }),
     operation,
     dialect,
     stream: shape.stream,
@@ -79,6 +76,10 @@ function invokeMetaJson(
     keyId: caller.keyId,
     cancel,
   };
+  if (target.route === undefined) {
+    meta.account = target.account;
+    meta.model = target.model;
+  } else meta.route = target.route;
   // Empty unless an OpenTelemetry SDK registered a propagator (OTEL_EXPORTER_OTLP_ENDPOINT).
   const trace = traceCarrier();
   if (trace) meta.trace = trace;
@@ -239,8 +240,9 @@ async function relayStream(
   raw.once("close", onClose);
   let started = false;
   // A routed call's headers: the route, and the target dispatch settled on (its `target` frame).
-  const headers: Record<string, string> =
-    route === undefined ? { ...SSE_HEADERS } : { ...SSE_HEADERS, [ROUTE_HEADER]: route };
+  // (a copy only for a routed call, whose target frame adds to it)
+  const headers: Readonly<Record<string, string>> =
+    route === undefined ? SSE_HEADERS : { ...SSE_HEADERS, [ROUTE_HEADER]: route };
   if (route !== undefined) reply.header(ROUTE_HEADER, route);
   // A Responses error event carries the next sequence number: one per event relayed so far.
   let events = 0;
@@ -310,7 +312,8 @@ async function relayStream(
           raw.end();
           return reply;
         case "target":
-          headers[TARGET_HEADER] = frame.target;
+          // Only a routed call has a target to name (and its own copy of the headers to name it in).
+          if (headers !== SSE_HEADERS) (headers as Record<string, string>)[TARGET_HEADER] = frame.target;
           break;
         case "result":
         case "part":
