@@ -117,9 +117,18 @@ export class RouteRunner {
     input: Omit<InvokeInput, "model">,
     signal: AbortSignal,
   ): Promise<Outcome> {
-    const got = await this.clients.get(target.account, true);
+    const breaker = breakerKey(plan.name, target.id);
+    let got: Awaited<ReturnType<ProviderClients["get"]>>;
+    try {
+      got = await this.clients.get(target.account, true);
+    } catch (err) {
+      this.health.released(breaker);
+      throw err;
+    }
     if (!got?.loaded.enabled) {
-      // Not the target's fault (an admin took the account away): skipped, not counted.
+      // Not the target's fault (an admin took the account away): skipped, not counted — and a
+      // probe it may have claimed is given back, or the target would stay skipped for good.
+      this.health.released(breaker);
       return {
         error: new GatehouseError("provider_error", `no target of route '${plan.name}' could answer`, {
           detail: `account ${target.account} is disabled or gone`,
@@ -128,7 +137,6 @@ export class RouteRunner {
       };
     }
     const { health } = this;
-    const breaker = breakerKey(plan.name, target.id);
     health.enter(target.id);
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal.reason);
