@@ -106,7 +106,7 @@ export async function authorizeTarget(
   caller: Caller,
   modelField: unknown,
 ): Promise<AuthorizedModel | AuthorizedRoute> {
-  if (typeof modelField === "string" && !modelField.includes("/")) {
+  if (typeof modelField === "string" && modelField.length > 0 && !modelField.includes("/")) {
     return authorizeRoute(ctx, caller, modelField);
   }
   return authorizeModel(ctx, caller, modelField);
