@@ -140,8 +140,8 @@ async function main(): Promise<void> {
     for (const connections of [1, 64]) {
       for (const t of [direct, route]) await runAutocannon(t, connections, 2); // warm-up
       const pooled = [
-        { latencies: [] as number[], requests: 0, seconds: 0, errors: 0 },
-        { latencies: [] as number[], requests: 0, seconds: 0, errors: 0 },
+        { latencies: [] as number[], requests: 0, seconds: 0, errors: 0, rounds: [] as number[] },
+        { latencies: [] as number[], requests: 0, seconds: 0, errors: 0, rounds: [] as number[] },
       ];
       for (let round = 0; round < rounds; round++) {
         for (const i of round % 2 === 0 ? [0, 1, 1, 0] : [1, 0, 0, 1]) {
@@ -151,6 +151,7 @@ async function main(): Promise<void> {
           side.requests += sample.requests;
           side.seconds += sample.durationS;
           side.errors += sample.errors + sample.non2xx;
+          side.rounds.push(summarize(sample.latenciesMs).p50);
         }
         log(`c=${connections} round ${round + 1}/${rounds}`);
       }
@@ -167,6 +168,7 @@ async function main(): Promise<void> {
             ["latency p99 (ms)", ms(sa.p99), ms(sb.p99), signed(sb.p99 - sa.p99)],
             ["throughput (req/s)", ra.toFixed(0), rb.toFixed(0), `${(((rb - ra) / ra) * 100).toFixed(1)} %`],
             ["failed", String(a.errors), String(b.errors), ""],
+            ["p50 per measurement", a.rounds.map(ms).join(" "), b.rounds.map(ms).join(" "), ""],
           ],
         ),
       );

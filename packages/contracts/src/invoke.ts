@@ -28,7 +28,7 @@ import { subjectFor } from "./subjects.js";
  * A payload of another protocol version is refused by both sides, never guessed at.
  */
 export const INVOKE_ACTION = "invoke";
-export const INVOKE_PROTOCOL_VERSION = 3;
+export const INVOKE_PROTOCOL_VERSION = 4;
 
 /**
  * Chunk bytes dispatch may send ahead of ingress's acknowledgements. Ingress acknowledges every
@@ -37,7 +37,10 @@ export const INVOKE_PROTOCOL_VERSION = 3;
  */
 export const STREAM_CREDIT_WINDOW_BYTES = 64 * 1024;
 
-/** `target`: a routed call's chosen `<account>/<model>`, sent once before the answer's first byte. */
+/**
+ * `target`: a routed stream's chosen `<account>/<model>`, sent once before its first chunk (a routed
+ * non-streaming answer carries it in its `result` frame).
+ */
 export const FrameKind = z.enum(["result", "part", "chunk", "end", "error", "target"]);
 export type FrameKind = z.infer<typeof FrameKind>;
 

@@ -236,7 +236,6 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         at: new Date().toISOString(),
         account,
         model,
-        ...(meta.route === undefined ? {} : { route: meta.route }),
         operation: meta.operation,
         principal: meta.principal,
         keyId: meta.keyId,
@@ -245,6 +244,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         usage,
         durationMs: Math.round(performance.now() - started),
       };
+      if (meta.route !== undefined) record.route = meta.route;
       deps.usage.add(record);
     }
   }
