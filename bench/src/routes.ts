@@ -211,7 +211,7 @@ async function main(): Promise<void> {
       ...results.flatMap((t) => [t, ""]),
     ].join("\n");
     console.log(generated);
-    writeResults(resolve(REPO_ROOT, "docs/benchmarks.md"), "routes", generated);
+    writeResults(resolve(REPO_ROOT, "docs/benchmarks.md"), "bench:routes", generated);
   } finally {
     await cleanup.run();
   }
