@@ -88,6 +88,9 @@ check "curl: create account" '"name":"mock-main"' "$steps_out"
 check "curl: admin chat" '"content":"mock: hello"' "$steps_out"
 check "curl: grant" '"role":"user"' "$steps_out"
 check "curl: models for the VAT" '"id":"mock-main/echo"' "$steps_out"
+check "curl: create route" '"name":"smart"' "$steps_out"
+check "curl: chat through a route" 'x-gatehouse-target: mock-main/echo' "$steps_out"
+check "curl: route answer" '"content":"mock: hello route"' "$steps_out"
 GATEHOUSE_API_KEY="$(grep -o 'GATEHOUSE_API_KEY=gatehouse_vat_[0-9A-Za-z_]*' <<<"$steps_out" | cut -d= -f2)"
 [ -n "$GATEHOUSE_API_KEY" ] || { echo "readme-smoke: no VAT minted" >&2; exit 1; }
 export GATEHOUSE_API_KEY

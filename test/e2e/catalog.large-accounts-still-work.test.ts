@@ -86,7 +86,9 @@ describe("a catalog larger than one NATS message", () => {
     }
     expect(seen).toHaveLength(BIG.length * MODELS + 1);
     expect(new Set(seen).size).toBe(seen.length);
-    for (const bad of ["limit=0", "limit=x", "limit=100001", "after=no-slash"]) {
+    // A name without a slash is a route's id (the list starts with routes), so it is a cursor too;
+    // one that is neither a route name nor `<account>/<model>` is refused.
+    for (const bad of ["limit=0", "limit=x", "limit=100001", "after=no%20slash", "after=-x"]) {
       const res = await call(stack, adminKey, "GET", `/v1/models?${bad}`);
       expect(res.status, bad).toBe(400);
       expect(res.body.error).toMatchObject({ type: "invalid_request_error", code: "invalid_request" });

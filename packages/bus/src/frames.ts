@@ -17,14 +17,18 @@ import { expedite } from "./transport.js";
  * request: [version u8][meta length u32 BE][meta: UTF-8 JSON][the caller's body, byte for byte]
  * frame:   [version u8][kind u8][seq u32 BE][kind-specific part]
  *   part:   [bytes of the response body]           (only when the body does not fit in the result)
- *   result: [status u16 BE][usage length u16 BE][usage JSON][the rest of the response body]
+ *   result: [status u16 BE][usage length u16 BE][target length u8][usage JSON][target][the rest of the body]
  *   chunk:  [SSE bytes; an event may be cut across frames]
  *   end:    [usage JSON or none] error: [ErrorReply JSON]
+ *   target: [`<account>/<model>` UTF-8]  (a routed stream's target, once, before its first chunk; a
+ *           routed non-streaming answer carries it in its result frame instead, saving a message)
  */
 
 const REQUEST_HEAD = 5;
 const FRAME_HEAD = 6;
-const RESULT_HEAD = FRAME_HEAD + 4;
+const RESULT_HEAD = FRAME_HEAD + 5;
+/** A target longer than this (it never is: 63 + 1 + 256 UTF-16 units at most) is not sent. */
+const MAX_TARGET_BYTES = 0xff;
 const MAX_USAGE_BYTES = 0xffff;
 
 const KIND_CODE: Record<FrameKind, number> = {
@@ -33,6 +37,7 @@ const KIND_CODE: Record<FrameKind, number> = {
   chunk: 0x43,
   end: 0x45,
   error: 0x58,
+  target: 0x54,
 };
 const KIND_OF = new Map<number, FrameKind>(
   Object.entries(KIND_CODE).map(([kind, code]) => [code, kind as FrameKind]),
@@ -131,6 +136,8 @@ export class FrameWriter {
   private readonly maxFrame: number;
   /** Chunk bytes handed to `chunk()` so far (flow control compares it with the caller's credit). */
   chunkBytes = 0;
+  /** A routed call's target, sent with the result or in a frame of its own before the first chunk. */
+  private routedTarget = "";
 
   constructor(
     private readonly nc: NatsConnection,
@@ -159,21 +166,38 @@ export class FrameWriter {
     const usageText = usageJson(usage);
     const usageLength = Buffer.byteLength(usageText);
     const bodyLength = byteLength(body);
-    if (4 + usageLength + bodyLength <= this.maxFrame) {
+    const head = 5 + usageLength + this.routedTarget.length;
+    if (head + bodyLength <= this.maxFrame) {
       this.finished = true;
-      const buffer = frame("result", this.seq + 1, 4 + usageLength + bodyLength);
-      buffer.writeUInt16BE(status, FRAME_HEAD);
-      buffer.writeUInt16BE(usageLength, FRAME_HEAD + 2);
-      put(buffer, put(buffer, RESULT_HEAD, usageText), body);
+      const buffer = frame("result", this.seq + 1, head + bodyLength);
+      this.resultHead(buffer, status, usageLength);
+      put(buffer, put(buffer, put(buffer, RESULT_HEAD, usageText), this.routedTarget), body);
       this.publish(buffer);
       return;
     }
     return this.resultInParts(status, typeof body === "string" ? Buffer.from(body) : body, usageText);
   }
 
+  private resultHead(buffer: Buffer, status: number, usageLength: number): void {
+    buffer.writeUInt16BE(status, FRAME_HEAD);
+    buffer.writeUInt16BE(usageLength, FRAME_HEAD + 2);
+    buffer[FRAME_HEAD + 4] = this.routedTarget.length;
+  }
+
+  /**
+   * A routed call's chosen target (ASCII `<account>/<model>`): it goes with the result, or in a
+   * frame of its own ahead of a stream's first chunk, so ingress can name it in the headers.
+   */
+  target(target: string): void {
+    if (this.finished || this.seq !== 0) return;
+    // Account names are ASCII; a model name that is not would be cut mid-character: leave it out.
+    if (target.length <= MAX_TARGET_BYTES && Buffer.byteLength(target) === target.length)
+      this.routedTarget = target;
+  }
+
   private async resultInParts(status: number, body: Uint8Array, usageText: string): Promise<void> {
     const usageLength = Buffer.byteLength(usageText);
-    const lastRoom = this.maxFrame - 4 - usageLength;
+    const lastRoom = this.maxFrame - 5 - usageLength - this.routedTarget.length;
     let at = 0;
     let sinceFlush = 0;
     while (body.byteLength - at > lastRoom) {
@@ -194,18 +218,23 @@ export class FrameWriter {
     }
     const rest = body.subarray(at);
     this.finished = true;
-    const buffer = frame("result", this.seq + 1, 4 + usageLength + rest.byteLength);
-    buffer.writeUInt16BE(status, FRAME_HEAD);
-    buffer.writeUInt16BE(usageLength, FRAME_HEAD + 2);
-    put(buffer, put(buffer, RESULT_HEAD, usageText), rest);
+    const buffer = frame(
+      "result",
+      this.seq + 1,
+      5 + usageLength + this.routedTarget.length + rest.byteLength,
+    );
+    this.resultHead(buffer, status, usageLength);
+    put(buffer, put(buffer, put(buffer, RESULT_HEAD, usageText), this.routedTarget), rest);
     this.publish(buffer);
   }
 
   chunk(data: Payload): void {
     if (this.finished) return;
+    const first = this.seq === 0 && this.pending.length === 0;
+    if (first && this.routedTarget !== "" && !this.send("target", this.routedTarget)) return;
     const size = byteLength(data);
     this.chunkBytes += size;
-    if (this.seq === 0 && this.pending.length === 0 && size <= this.maxFrame) {
+    if (first && size <= this.maxFrame) {
       if (this.send("chunk", data)) expedite(this.nc);
       return;
     }
@@ -308,7 +337,8 @@ function errorJson(error: GatehouseError): string {
 }
 
 export type Frame =
-  | { kind: "result"; status: number; body: Buffer; usage: string | undefined }
+  | { kind: "result"; status: number; body: Buffer; usage: string | undefined; target?: string }
+  | { kind: "target"; target: string }
   | { kind: "part"; data: Buffer }
   | { kind: "chunk"; data: Buffer }
   | { kind: "end"; usage: Buffer }
@@ -339,21 +369,27 @@ export function toFrame(msg: Msg, service: string): SequencedFrame {
   const rest = buffer.subarray(FRAME_HEAD);
   switch (kind) {
     case "result": {
-      if (rest.length < 4) {
+      if (rest.length < 5) {
         throw new GatehouseError("internal_error", "internal error", { detail: "truncated result frame" });
       }
       const usageLength = rest.readUInt16BE(2);
-      return {
+      const targetLength = rest[4] ?? 0;
+      const bodyAt = 5 + usageLength + targetLength;
+      const result: SequencedFrame & { kind: "result" } = {
         kind,
         seq,
         status: rest.readUInt16BE(0),
-        usage: usageLength > 0 ? rest.toString("utf8", 4, 4 + usageLength) : undefined,
-        body: rest.subarray(4 + usageLength),
+        usage: usageLength > 0 ? rest.toString("utf8", 5, 5 + usageLength) : undefined,
+        body: rest.subarray(bodyAt),
       };
+      if (targetLength > 0) result.target = rest.toString("latin1", 5 + usageLength, bodyAt);
+      return result;
     }
     case "chunk":
     case "part":
       return { kind, seq, data: rest };
+    case "target":
+      return { kind, seq, target: rest.toString("utf8") };
     case "end":
       return { kind, seq, usage: rest };
     case "error": {

@@ -91,6 +91,7 @@ export class ReplyMux {
       }, timeoutMs);
       let parts: Buffer[] | undefined;
       let partBytes = 0;
+      let target: string | undefined;
       let expected = 1;
       const fail = (err: unknown) => {
         clearTimeout(timer);
@@ -114,6 +115,10 @@ export class ReplyMux {
           return;
         }
         expected++;
+        if (frame.kind === "target") {
+          target = frame.target;
+          return;
+        }
         if (frame.kind === "part") {
           partBytes += frame.data.byteLength;
           if (partBytes > (limits.maxBytes ?? Number.POSITIVE_INFINITY)) {
@@ -139,6 +144,7 @@ export class ReplyMux {
           parts.push(frame.body);
           frame = { ...frame, body: Buffer.concat(parts, partBytes + frame.body.byteLength) };
         }
+        if (target !== undefined && frame.kind === "result") frame.target = target;
         resolve(frame);
       };
       this.pending.set(token, {
@@ -363,7 +369,12 @@ class FrameStream implements AsyncIterableIterator<Frame> {
     let frame: SequencedFrame;
     try {
       frame = toFrame(msg, this.service);
-      if (frame.kind === "chunk" || frame.kind === "end" || frame.kind === "error") {
+      if (
+        frame.kind === "chunk" ||
+        frame.kind === "end" ||
+        frame.kind === "error" ||
+        frame.kind === "target"
+      ) {
         if (frame.seq !== this.expectedSeq) {
           throw new GatehouseError("internal_error", "the response stream was interrupted", {
             detail: `frame ${frame.seq} arrived, expected ${this.expectedSeq}`,

@@ -13,6 +13,7 @@ import {
 } from "./common.js";
 import { AccountName } from "./dispatch.js";
 import { Propagated } from "./events.js";
+import { RouteName } from "./routes.js";
 import { defineEndpoint } from "./subjects.js";
 
 /** `user` may call every model of the account; `manager` may also edit it and grant others. */
@@ -28,14 +29,23 @@ export type GrantSubject = z.infer<typeof GrantSubject>;
 export const CheckPrincipal = Principal.pick({ id: true, kind: true, role: true });
 export type CheckPrincipal = z.infer<typeof CheckPrincipal>;
 
-export const CheckRequest = z.object({
-  principal: CheckPrincipal,
-  account: AccountName,
-  /** The model asked for; grants are per account today, the model is carried for the record. */
-  model: z.string().max(256).optional(),
-  /** The least role that allows: `manager` for editing the account or granting on it. */
-  minimumRole: GrantRole.default("user"),
-});
+/**
+ * Exactly one of `account` and `route`: grants on a route and grants on an account are separate —
+ * neither opens the other.
+ */
+export const CheckRequest = z
+  .object({
+    principal: CheckPrincipal,
+    account: AccountName.optional(),
+    route: RouteName.optional(),
+    /** The model asked for; grants are per account today, the model is carried for the record. */
+    model: z.string().max(256).optional(),
+    /** The least role that allows: `manager` for editing the account or granting on it. */
+    minimumRole: GrantRole.default("user"),
+  })
+  .refine((r) => (r.account === undefined) !== (r.route === undefined), {
+    message: "exactly one of account and route",
+  });
 export type CheckRequest = z.input<typeof CheckRequest>;
 
 export const CheckReason = z.enum(["tenant_admin", "direct_grant", "team_grant", "no_grant"]);
@@ -54,17 +64,21 @@ export type CheckResponse = z.infer<typeof CheckResponse>;
  * grants on any number of accounts, and one NATS message holds about 10,000 names.
  */
 export const ACCOUNTS_PAGE_MAX = 1_000;
+export const GrantResource = z.enum(["account", "route"]);
+export type GrantResource = z.infer<typeof GrantResource>;
 export const AccountsRequest = z.object({
   principal: CheckPrincipal,
-  after: AccountName.optional(),
+  /** `route`: the routes held instead of the accounts (the names below are then route names). */
+  resource: GrantResource.default("account"),
+  after: z.union([AccountName, RouteName]).optional(),
   limit: z.number().int().min(1).max(ACCOUNTS_PAGE_MAX).default(ACCOUNTS_PAGE_MAX),
 });
 export const AccountsResponse = z.object({
   /** True for tenant admins: every account, whether or not it is listed below. */
   all: z.boolean(),
-  accounts: z.array(z.object({ account: AccountName, role: GrantRole })),
+  accounts: z.array(z.object({ account: z.string(), role: GrantRole })),
   /** The `after` of the next page; `null` after the last. */
-  next: AccountName.nullable(),
+  next: z.string().nullable(),
 });
 export type AccountsResponse = z.infer<typeof AccountsResponse>;
 
@@ -148,6 +162,42 @@ export const aclAdminGrantsPurgeAccount = defineEndpoint(
   "acl",
   "admin.grants.purge_account",
   PurgeAccountRequest,
+  PurgeAccountResponse,
+);
+
+/** A grant on a route: lets the subject call the route (`user`) or also grant on it (`manager`). */
+export const RouteGrant = Grant.omit({ account: true }).extend({ route: RouteName });
+export type RouteGrant = z.infer<typeof RouteGrant>;
+export const CreateRouteGrantRequest = CreateGrantRequest.omit({ account: true }).extend({
+  route: RouteName,
+});
+export const ListRouteGrantsRequest = z.object({ actor: Actor, route: RouteName, ...Page });
+export const RouteGrantIdRequest = z.object({ actor: Actor, route: RouteName, grantId: Uuid });
+export const PurgeRouteRequest = z.object({ actor: Actor, route: RouteName });
+
+export const aclAdminRouteGrantsCreate = defineEndpoint(
+  "acl",
+  "admin.route_grants.create",
+  CreateRouteGrantRequest,
+  RouteGrant,
+);
+export const aclAdminRouteGrantsList = defineEndpoint(
+  "acl",
+  "admin.route_grants.list",
+  ListRouteGrantsRequest,
+  pageOf(RouteGrant),
+);
+export const aclAdminRouteGrantsDelete = defineEndpoint(
+  "acl",
+  "admin.route_grants.delete",
+  RouteGrantIdRequest,
+  RouteGrant.extend(Propagated),
+);
+/** Drop every grant on a route; dispatch calls it before deleting the route (names are reusable). */
+export const aclAdminRouteGrantsPurge = defineEndpoint(
+  "acl",
+  "admin.route_grants.purge",
+  PurgeRouteRequest,
   PurgeAccountResponse,
 );
 

@@ -30,9 +30,13 @@ export const AccessEventBody = z.discriminatedUnion("type", [
   z.object({ type: z.literal("grant.removed"), subject: SubjectRef, account: z.string() }),
   z.object({ type: z.literal("team_member.removed"), teamId: z.uuid(), userId: z.uuid() }),
   z.object({ type: z.literal("team.deleted"), teamId: z.uuid() }),
+  z.object({ type: z.literal("route_grant.removed"), subject: SubjectRef, route: z.string() }),
   // dispatch
   z.object({ type: z.literal("account.disabled"), account: z.string() }),
   z.object({ type: z.literal("account.deleted"), account: z.string() }),
+  // A route's targets or settings changed (dispatch replicas reload it) or it is gone.
+  z.object({ type: z.literal("route.updated"), route: z.string() }),
+  z.object({ type: z.literal("route.deleted"), route: z.string() }),
 ]);
 export type AccessEventBody = z.infer<typeof AccessEventBody>;
 export type AccessEventType = AccessEventBody["type"];

@@ -6,6 +6,7 @@ export * from "./errors.js";
 export * from "./events.js";
 export * from "./invoke.js";
 export * from "./responses.js";
+export * from "./routes.js";
 export * from "./subjects.js";
 export * from "./usage.js";
 export * from "./webhooks.js";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { PrincipalKind } from "./common.js";
 import { ACCOUNT_NAME_MAX, MODEL_NAME_MAX } from "./dispatch.js";
+import { RouteName } from "./routes.js";
 import { subjectFor } from "./subjects.js";
 
 /**
@@ -27,7 +28,7 @@ import { subjectFor } from "./subjects.js";
  * A payload of another protocol version is refused by both sides, never guessed at.
  */
 export const INVOKE_ACTION = "invoke";
-export const INVOKE_PROTOCOL_VERSION = 3;
+export const INVOKE_PROTOCOL_VERSION = 4;
 
 /**
  * Chunk bytes dispatch may send ahead of ingress's acknowledgements. Ingress acknowledges every
@@ -36,7 +37,11 @@ export const INVOKE_PROTOCOL_VERSION = 3;
  */
 export const STREAM_CREDIT_WINDOW_BYTES = 64 * 1024;
 
-export const FrameKind = z.enum(["result", "part", "chunk", "end", "error"]);
+/**
+ * `target`: a routed stream's chosen `<account>/<model>`, sent once before its first chunk (a routed
+ * non-streaming answer carries it in its `result` frame).
+ */
+export const FrameKind = z.enum(["result", "part", "chunk", "end", "error", "target"]);
 export type FrameKind = z.infer<typeof FrameKind>;
 
 /** `responses` is OpenAI's Responses API (`POST /v1/responses`); its usage records say so. */
@@ -47,27 +52,41 @@ export type Operation = z.infer<typeof Operation>;
 export const Dialect = z.enum(["openai", "anthropic"]);
 export type Dialect = z.infer<typeof Dialect>;
 
-export const InvokeMeta = z.object({
-  /** Provider account, as authorized at ingress. The only source of the target. */
-  account: z.string().min(1).max(ACCOUNT_NAME_MAX),
-  /** Model within the account (may contain slashes). */
-  model: z.string().min(1).max(MODEL_NAME_MAX),
-  operation: Operation,
-  dialect: Dialect,
-  stream: z.boolean(),
-  /** Whether the caller asked for the final usage chunk (`stream_options.include_usage`). */
-  includeUsage: z.boolean(),
-  requestId: z.string().max(128),
-  principal: z.object({ id: z.uuid(), kind: PrincipalKind }),
-  keyId: z.uuid(),
-  /** The call's cancel and credit token (see `invokeCancelSubject`); random, chosen by ingress. */
-  cancel: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{16,64}$/)
-    .optional(),
-  /** W3C trace context (`traceparent`, `tracestate`) when tracing is on. */
-  trace: z.record(z.string().max(64), z.string().max(512)).optional(),
-});
+/**
+ * Either `account` and `model` (a call to one account) or `route` (dispatch picks the targets from
+ * the route's own definition): whatever ingress authorized is the only source of the target.
+ */
+export const InvokeMeta = z
+  .object({
+    /** Provider account, as authorized at ingress. The only source of the target. */
+    account: z.string().min(1).max(ACCOUNT_NAME_MAX).optional(),
+    /** Model within the account (may contain slashes). */
+    model: z.string().min(1).max(MODEL_NAME_MAX).optional(),
+    /** A route, as authorized at ingress; its targets come from dispatch's definition of it alone. */
+    route: RouteName.optional(),
+    operation: Operation,
+    dialect: Dialect,
+    stream: z.boolean(),
+    /** Whether the caller asked for the final usage chunk (`stream_options.include_usage`). */
+    includeUsage: z.boolean(),
+    requestId: z.string().max(128),
+    principal: z.object({ id: z.uuid(), kind: PrincipalKind }),
+    keyId: z.uuid(),
+    /** The call's cancel and credit token (see `invokeCancelSubject`); random, chosen by ingress. */
+    cancel: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,64}$/)
+      .optional(),
+    /** W3C trace context (`traceparent`, `tracestate`) when tracing is on. */
+    trace: z.record(z.string().max(64), z.string().max(512)).optional(),
+  })
+  .refine(
+    (m) =>
+      m.route === undefined
+        ? m.account !== undefined && m.model !== undefined
+        : m.account === undefined && m.model === undefined,
+    { message: "either account and model, or route" },
+  );
 export type InvokeMeta = z.infer<typeof InvokeMeta>;
 
 /** Publishing here aborts the call whose `InvokeMeta.cancel` is `token`. */
@@ -101,8 +120,11 @@ export const UsageRecord = z.object({
   id: z.uuid().optional(),
   requestId: z.string(),
   at: z.string(),
+  /** The target that answered (or, for a routed call that found none, the last one tried or ""). */
   account: z.string(),
   model: z.string(),
+  /** The route the caller named, when it named one. */
+  route: z.string().optional(),
   operation: Operation,
   principal: z.object({ id: z.uuid(), kind: PrincipalKind }),
   keyId: z.uuid(),

@@ -1,11 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { GatehouseError, type InvokeMeta } from "@gatehouse/contracts";
+import { GatehouseError } from "@gatehouse/contracts";
 import { openDatabase } from "@gatehouse/db";
 import { createLogger } from "@gatehouse/kit";
 import type { ProviderClient } from "@gatehouse/providers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { responses } from "../src/db/responses-schema.js";
-import { MAX_CONVERSATION_ITEMS, type ResponsesDeps, ResponsesSession } from "../src/responses/session.js";
+import {
+  type AccountMeta,
+  MAX_CONVERSATION_ITEMS,
+  type ResponsesDeps,
+  ResponsesSession,
+} from "../src/responses/session.js";
 import { ResponseStore } from "../src/responses/store.js";
 import { type DispatchHarness, startDispatch } from "./harness.js";
 
@@ -29,7 +34,7 @@ afterAll(async () => {
 });
 
 const owner = { id: randomUUID(), kind: "virtual_account" as const };
-const meta: InvokeMeta = {
+const meta: AccountMeta = {
   account: "mock-main",
   model: "echo",
   operation: "responses",

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
-import { authorizeModel } from "./access/index.js";
+import { authorizeTarget } from "./access/index.js";
 import type { IngressContext } from "./context.js";
 import { metricsRoutes } from "./metrics/plugin.js";
 import { accessAdminRoutes } from "./routes/admin/access/index.js";
@@ -22,5 +22,5 @@ export const featurePlugins: ReadonlyArray<FastifyPluginAsync<{ ctx: IngressCont
   accessAdminRoutes,
   usageRoutes,
   modelsRoutes,
-  inferenceRoutes(authorizeModel),
+  inferenceRoutes(authorizeTarget),
 ];

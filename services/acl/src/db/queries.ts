@@ -1,22 +1,31 @@
-import type { CheckPrincipal } from "@gatehouse/contracts";
+import type { CheckPrincipal, GrantResource } from "@gatehouse/contracts";
 import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
 import type { AclDb, AclTx } from "../context.js";
 import type { HeldGrant } from "../domain/decide.js";
 import { grants, teamMembers } from "./schema.js";
 
-/** Grants made to the principal itself, on the accounts `accounts` selects (all when undefined). */
+/** Grants made to the principal itself, on the names `accounts` selects (all when undefined). */
 const directTo = (principal: CheckPrincipal, accounts: SQL | undefined) =>
   and(eq(grants.subjectKind, principal.kind), eq(grants.subjectId, principal.id), accounts);
+/** Grants on one kind of resource, and on one name of it when given. */
+const on = (resource: GrantResource, name?: string) =>
+  name === undefined
+    ? eq(grants.resource, resource)
+    : and(eq(grants.resource, resource), eq(grants.account, name));
 /** Joins a grant to the memberships of the team it was made to. */
 const teamGrant = and(eq(grants.subjectKind, "team"), eq(grants.subjectId, teamMembers.teamId));
 
-/** Every grant that reaches the principal (on one account, or on all): direct ones and its teams'. */
+/**
+ * Every grant that reaches the principal (on one account or route, or on all of that kind): direct
+ * ones and its teams'. Grants on routes and on accounts never answer for each other.
+ */
 export async function heldGrants(
   db: AclDb | AclTx,
   principal: CheckPrincipal,
   account?: string,
+  resource: GrantResource = "account",
 ): Promise<HeldGrant[]> {
-  const onAccount = account === undefined ? undefined : eq(grants.account, account);
+  const onAccount = on(resource, account);
   const direct = await db
     .select({ account: grants.account, role: grants.role })
     .from(grants)
@@ -42,8 +51,9 @@ export async function heldGrantsPage(
   principal: CheckPrincipal,
   after: string | undefined,
   limit: number,
+  resource: GrantResource = "account",
 ): Promise<HeldGrant[]> {
-  const afterAccount = after === undefined ? undefined : gt(grants.account, after);
+  const afterAccount = and(on(resource), after === undefined ? undefined : gt(grants.account, after));
   const direct = await db
     .select({ account: grants.account, role: grants.role })
     .from(grants)

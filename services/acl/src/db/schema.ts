@@ -46,7 +46,11 @@ export const grants = aclSchema.table(
   "grants",
   {
     id: uuid("id").primaryKey(),
-    /** A provider account name owned by dispatch; names are never reused while grants exist. */
+    /** What `account` names: a provider account, or a route (both owned by dispatch). */
+    resource: text("resource", { enum: ["account", "route"] })
+      .notNull()
+      .default("account"),
+    /** A provider account or route name; names are never reused while grants exist. */
     account: text("account").notNull(),
     subjectKind: text("subject_kind", { enum: ["user", "team", "virtual_account"] }).notNull(),
     subjectId: uuid("subject_id").notNull(),
@@ -55,9 +59,9 @@ export const grants = aclSchema.table(
     createdBy: uuid("created_by"),
   },
   (t) => [
-    uniqueIndex("grants_account_subject_key").on(t.account, t.subjectKind, t.subjectId),
+    uniqueIndex("grants_resource_subject_key").on(t.resource, t.account, t.subjectKind, t.subjectId),
     index("grants_subject_idx").on(t.subjectKind, t.subjectId),
-    index("grants_page_idx").on(t.account, t.createdAt, t.id),
+    index("grants_resource_page_idx").on(t.resource, t.account, t.createdAt, t.id),
   ],
 );
 

@@ -13,11 +13,18 @@ export function checkRoutes(ctx: AclContext): Route[] {
       if (req.principal.kind === "user" && req.principal.role === "admin") {
         return decide(req.principal, [], req.minimumRole);
       }
-      return decide(req.principal, await heldGrants(ctx.db, req.principal, req.account), req.minimumRole);
+      // The schema admits exactly one of the two: a route's grants never stand in for an account's.
+      const held =
+        req.route !== undefined
+          ? await heldGrants(ctx.db, req.principal, req.route, "route")
+          : req.account !== undefined
+            ? await heldGrants(ctx.db, req.principal, req.account, "account")
+            : [];
+      return decide(req.principal, held, req.minimumRole);
     }),
     route(aclAccounts, async (req) => {
       // Virtual accounts hold direct grants only: heldGrantsPage reads no team grants for them.
-      const held = await heldGrantsPage(ctx.db, req.principal, req.after, req.limit);
+      const held = await heldGrantsPage(ctx.db, req.principal, req.after, req.limit, req.resource);
       const all = req.principal.kind === "user" && req.principal.role === "admin";
       return { all, ...accountsPage(held, req.limit) };
     }),

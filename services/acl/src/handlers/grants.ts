@@ -1,12 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { type Route, route } from "@gatehouse/bus";
 import {
+  type Actor,
   aclAdminGrantsCreate,
   aclAdminGrantsDelete,
   aclAdminGrantsList,
   aclAdminGrantsPurgeAccount,
+  aclAdminRouteGrantsCreate,
+  aclAdminRouteGrantsDelete,
+  aclAdminRouteGrantsList,
+  aclAdminRouteGrantsPurge,
   GatehouseError,
   type Grant,
+  type GrantResource,
+  type GrantRole,
+  type GrantSubject,
+  type RouteGrant,
 } from "@gatehouse/contracts";
 import { isUniqueViolation, keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, eq } from "drizzle-orm";
@@ -16,10 +25,9 @@ import { requireManager } from "./common.js";
 
 type GrantRow = typeof grants.$inferSelect;
 
-export function grantView(row: GrantRow): Grant {
+function common(row: GrantRow) {
   return {
     id: row.id,
-    account: row.account,
     subject: { kind: row.subjectKind, id: row.subjectId },
     role: row.role,
     createdAt: row.createdAt.toISOString(),
@@ -27,130 +35,202 @@ export function grantView(row: GrantRow): Grant {
   };
 }
 
+export function grantView(row: GrantRow): Grant {
+  return { ...common(row), account: row.account };
+}
+
+function routeGrantView(row: GrantRow): RouteGrant {
+  return { ...common(row), route: row.account };
+}
+
+/** The words a resource kind uses in audit rows, events and messages. */
+const NOUN: Record<GrantResource, { audit: string; target: string; text: string }> = {
+  account: { audit: "grant", target: "provider_account", text: "the account" },
+  route: { audit: "route_grant", target: "route", text: "the route" },
+};
+
+const onResource = (resource: GrantResource, name: string) =>
+  and(eq(grants.resource, resource), eq(grants.account, name));
+
+async function createGrant(
+  ctx: AclContext,
+  resource: GrantResource,
+  name: string,
+  req: { actor: Actor; subject: GrantSubject; role: GrantRole },
+): Promise<GrantRow> {
+  const noun = NOUN[resource];
+  await requireManager(ctx, req.actor, { resource, name }, `${noun.audit}.create`);
+  const now = ctx.now();
+  try {
+    return await ctx.changes.run(async (tx) => {
+      if (req.subject.kind === "team") {
+        const team = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, req.subject.id));
+        if (team.length === 0) throw new GatehouseError("not_found", "team not found");
+      }
+      const [row] = await tx
+        .insert(grants)
+        .values({
+          id: randomUUID(),
+          resource,
+          account: name,
+          subjectKind: req.subject.kind,
+          subjectId: req.subject.id,
+          role: req.role,
+          createdAt: now,
+          createdBy: req.actor.principal.id,
+        })
+        .returning();
+      if (!row) throw new Error("grant insert returned no row");
+      await ctx.changes.audit(
+        tx,
+        req.actor,
+        {
+          action: `${noun.audit}.create`,
+          targetKind: "grant",
+          targetId: row.id,
+          outcome: "success",
+          detail: { [resource]: row.account, subject: req.subject, role: row.role },
+        },
+        now,
+      );
+      return row;
+    });
+  } catch (err) {
+    // Changing a role is delete + create: a downgrade must go out as an access event.
+    if (isUniqueViolation(err)) {
+      throw new GatehouseError("conflict", `this subject already has a grant on ${noun.text}`);
+    }
+    throw err;
+  }
+}
+
+async function listGrants(
+  ctx: AclContext,
+  resource: GrantResource,
+  name: string,
+  req: { actor: Actor; limit: number; cursor?: string | undefined },
+) {
+  await requireManager(ctx, req.actor, { resource, name }, `${NOUN[resource].audit}.list`);
+  return ctx.db
+    .select()
+    .from(grants)
+    .where(and(onResource(resource, name), keysetAfter(grants.createdAt, grants.id, req.cursor, "asc")))
+    .orderBy(...keysetOrder(grants.createdAt, grants.id, "asc"))
+    .limit(req.limit + 1);
+}
+
+function removedEvent(row: GrantRow) {
+  const subject = { kind: row.subjectKind, id: row.subjectId };
+  return row.resource === "route"
+    ? { type: "route_grant.removed" as const, subject, route: row.account }
+    : { type: "grant.removed" as const, subject, account: row.account };
+}
+
+async function deleteGrant(
+  ctx: AclContext,
+  resource: GrantResource,
+  name: string,
+  req: { actor: Actor; grantId: string },
+) {
+  const noun = NOUN[resource];
+  await requireManager(ctx, req.actor, { resource, name }, `${noun.audit}.delete`);
+  const now = ctx.now();
+  return ctx.changes.revoking(async (tx, emit) => {
+    const [row] = await tx
+      .delete(grants)
+      .where(and(eq(grants.id, req.grantId), onResource(resource, name)))
+      .returning();
+    if (!row) throw new GatehouseError("not_found", `grant not found on ${noun.text}`);
+    await ctx.changes.audit(
+      tx,
+      req.actor,
+      {
+        action: `${noun.audit}.delete`,
+        targetKind: "grant",
+        targetId: row.id,
+        outcome: "success",
+        detail: {
+          [resource]: row.account,
+          subject: { kind: row.subjectKind, id: row.subjectId },
+          role: row.role,
+        },
+      },
+      now,
+    );
+    await emit(removedEvent(row));
+    return { row };
+  });
+}
+
+/** Drops every grant on the resource, each as an access event, in one revoking change. */
+async function purgeGrants(ctx: AclContext, resource: GrantResource, name: string, actor: Actor) {
+  const noun = NOUN[resource];
+  const action = resource === "route" ? "route_grant.purge" : "grant.purge_account";
+  const now = ctx.now();
+  return ctx.changes.revoking(async (tx, emit) => {
+    const rows = await tx.delete(grants).where(onResource(resource, name)).returning();
+    for (const row of rows) await emit(removedEvent(row));
+    await ctx.changes.audit(
+      tx,
+      actor,
+      {
+        action,
+        targetKind: noun.target,
+        targetId: name,
+        outcome: "success",
+        detail: { removed: rows.length },
+      },
+      now,
+    );
+    return { removed: rows.length };
+  });
+}
+
 export function grantRoutes(ctx: AclContext): Route[] {
   return [
-    route(aclAdminGrantsCreate, async (req) => {
-      await requireManager(ctx, req.actor, req.account, "grant.create");
-      const now = ctx.now();
-      try {
-        return await ctx.changes.run(async (tx) => {
-          if (req.subject.kind === "team") {
-            const team = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, req.subject.id));
-            if (team.length === 0) throw new GatehouseError("not_found", "team not found");
-          }
-          const [row] = await tx
-            .insert(grants)
-            .values({
-              id: randomUUID(),
-              account: req.account,
-              subjectKind: req.subject.kind,
-              subjectId: req.subject.id,
-              role: req.role,
-              createdAt: now,
-              createdBy: req.actor.principal.id,
-            })
-            .returning();
-          if (!row) throw new Error("grant insert returned no row");
-          await ctx.changes.audit(
-            tx,
-            req.actor,
-            {
-              action: "grant.create",
-              targetKind: "grant",
-              targetId: row.id,
-              outcome: "success",
-              detail: { account: row.account, subject: req.subject, role: row.role },
-            },
-            now,
-          );
-          return grantView(row);
-        });
-      } catch (err) {
-        // Changing a role is delete + create: a downgrade must go out as an access event.
-        if (isUniqueViolation(err)) {
-          throw new GatehouseError("conflict", "this subject already has a grant on the account");
-        }
-        throw err;
-      }
-    }),
-
-    route(aclAdminGrantsList, async (req) => {
-      await requireManager(ctx, req.actor, req.account, "grant.list");
-      const rows = await ctx.db
-        .select()
-        .from(grants)
-        .where(
-          and(eq(grants.account, req.account), keysetAfter(grants.createdAt, grants.id, req.cursor, "asc")),
-        )
-        .orderBy(...keysetOrder(grants.createdAt, grants.id, "asc"))
-        .limit(req.limit + 1);
-      return pageFrom(rows, req.limit, (r) => ({ at: r.createdAt, id: r.id }), grantView);
-    }),
-
+    route(aclAdminGrantsCreate, async (req) =>
+      grantView(await createGrant(ctx, "account", req.account, req)),
+    ),
+    route(aclAdminGrantsList, async (req) =>
+      pageFrom(
+        await listGrants(ctx, "account", req.account, req),
+        req.limit,
+        (r) => ({ at: r.createdAt, id: r.id }),
+        grantView,
+      ),
+    ),
     route(aclAdminGrantsDelete, async (req) => {
-      await requireManager(ctx, req.actor, req.account, "grant.delete");
-      const now = ctx.now();
-      return ctx.changes.revoking(async (tx, emit) => {
-        const [row] = await tx
-          .delete(grants)
-          .where(and(eq(grants.id, req.grantId), eq(grants.account, req.account)))
-          .returning();
-        if (!row) throw new GatehouseError("not_found", "grant not found on this account");
-        await ctx.changes.audit(
-          tx,
-          req.actor,
-          {
-            action: "grant.delete",
-            targetKind: "grant",
-            targetId: row.id,
-            outcome: "success",
-            detail: {
-              account: row.account,
-              subject: { kind: row.subjectKind, id: row.subjectId },
-              role: row.role,
-            },
-          },
-          now,
-        );
-        await emit({
-          type: "grant.removed",
-          subject: { kind: row.subjectKind, id: row.subjectId },
-          account: row.account,
-        });
-        return grantView(row);
-      });
+      const { row, ...propagated } = await deleteGrant(ctx, "account", req.account, req);
+      return { ...grantView(row), ...propagated };
     }),
-
     route(aclAdminGrantsPurgeAccount, async (req) => {
       await ctx.changes.requireAdmin(req.actor, {
         action: "grant.purge_account",
         targetKind: "provider_account",
         targetId: req.account,
       });
-      const now = ctx.now();
-      return ctx.changes.revoking(async (tx, emit) => {
-        const rows = await tx.delete(grants).where(eq(grants.account, req.account)).returning();
-        for (const row of rows) {
-          await emit({
-            type: "grant.removed",
-            subject: { kind: row.subjectKind, id: row.subjectId },
-            account: row.account,
-          });
-        }
-        await ctx.changes.audit(
-          tx,
-          req.actor,
-          {
-            action: "grant.purge_account",
-            targetKind: "provider_account",
-            targetId: req.account,
-            outcome: "success",
-            detail: { removed: rows.length },
-          },
-          now,
-        );
-        return { removed: rows.length };
-      });
+      return purgeGrants(ctx, "account", req.account, req.actor);
+    }),
+
+    route(aclAdminRouteGrantsCreate, async (req) =>
+      routeGrantView(await createGrant(ctx, "route", req.route, req)),
+    ),
+    route(aclAdminRouteGrantsList, async (req) =>
+      pageFrom(
+        await listGrants(ctx, "route", req.route, req),
+        req.limit,
+        (r) => ({ at: r.createdAt, id: r.id }),
+        routeGrantView,
+      ),
+    ),
+    route(aclAdminRouteGrantsDelete, async (req) => {
+      const { row, ...propagated } = await deleteGrant(ctx, "route", req.route, req);
+      return { ...routeGrantView(row), ...propagated };
+    }),
+    // Before a route is deleted: by a tenant admin or one of the route's managers.
+    route(aclAdminRouteGrantsPurge, async (req) => {
+      await requireManager(ctx, req.actor, { resource: "route", name: req.route }, "route_grant.purge");
+      return purgeGrants(ctx, "route", req.route, req.actor);
     }),
   ];
 }

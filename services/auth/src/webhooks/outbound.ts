@@ -77,6 +77,12 @@ export function outboundForAccessEvent(
         type: "grant.removed",
         data: { subject: { kind: event.subject.kind, id: event.subject.id }, account: event.account },
       };
+    case "route_grant.removed":
+      // The same announcement for a grant on a route: `route` in place of `account`.
+      return {
+        type: "grant.removed",
+        data: { subject: { kind: event.subject.kind, id: event.subject.id }, route: event.route },
+      };
     default:
       return undefined;
   }

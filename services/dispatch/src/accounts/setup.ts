@@ -9,6 +9,7 @@ import { auditEvents, outbox, schema } from "../db/schema.js";
 import { accountRoutes } from "../handlers/accounts.js";
 import { catalogRoutes } from "../handlers/accounts-catalog.js";
 import { accountUpdateRoute } from "../handlers/accounts-update.js";
+import { routeAdminRoutes } from "../handlers/routes.js";
 import type { AccountsContext } from "./context.js";
 
 /**
@@ -45,6 +46,7 @@ export async function setupAccounts(
       ...accountRoutes(ctx),
       accountUpdateRoute(ctx),
       ...catalogRoutes(ctx),
+      ...routeAdminRoutes(ctx),
       changes.auditRoute(dispatchAdminAuditList),
     ],
   };

@@ -35,8 +35,7 @@ export function toRow(r: UsageRecord): UsageRow {
     at: r.at,
     account: r.account,
     model: r.model,
-    // The routing change adds `route` to the record; until then no record has one.
-    route: (r as { route?: string }).route ?? null,
+    route: r.route ?? null,
     operation: r.operation,
     principal_kind: r.principal.kind,
     principal_id: r.principal.id,

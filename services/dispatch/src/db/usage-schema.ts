@@ -27,7 +27,7 @@ export const usageRecords = dispatchSchema.table(
     at: timestamp("at", { withTimezone: true, mode: "string" }).notNull(),
     account: text("account").notNull(),
     model: text("model").notNull(),
-    /** The route the call was made through, when routing chose the target. */
+    /** The route the caller named (account/model are then the target that answered). */
     route: text("route"),
     operation: text("operation").notNull(),
     principalKind: text("principal_kind").notNull(),

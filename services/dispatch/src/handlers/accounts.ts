@@ -15,7 +15,7 @@ import {
 } from "@gatehouse/contracts";
 import { isUniqueViolation } from "@gatehouse/db";
 import { eq } from "drizzle-orm";
-import type { AccountsContext } from "../accounts/context.js";
+import type { AccountsContext, DispatchDb, DispatchTx } from "../accounts/context.js";
 import { loadAccountRow } from "../accounts/load.js";
 import { accountsPage, decodeNameCursor } from "../accounts/pages.js";
 import { requireAccountRole } from "../accounts/permissions.js";
@@ -23,6 +23,7 @@ import { requireEgressAllowed, validateAccountConfig } from "../accounts/validat
 import { accountView } from "../accounts/view.js";
 import { sealCredentials } from "../crypto/credentials.js";
 import { providerAccounts } from "../db/schema.js";
+import { routesUsing } from "../routes/store.js";
 
 export function accountRoutes(ctx: AccountsContext): Route[] {
   return [
@@ -108,12 +109,14 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
         targetId: req.name,
       });
       await loadAccountRow(ctx.db, req.name);
+      await refuseWhileRouted(ctx.db, req.name);
       // Grants go first: if the delete then fails the account merely lost its grants (safe), whereas
       // the other order could let a later account under the same name inherit them.
       await ctx.client.request(aclAdminGrantsPurgeAccount, { actor: req.actor, account: req.name });
       const now = ctx.now();
       return ctx.changes.revoking(async (tx, emit) => {
         const current = await loadAccountRow(tx, req.name, true);
+        await refuseWhileRouted(tx, req.name);
         await tx.delete(providerAccounts).where(eq(providerAccounts.id, current.id));
         await ctx.changes.audit(
           tx,
@@ -132,6 +135,21 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
       });
     }),
   ];
+}
+
+/**
+ * An account a route sends calls to is not deleted (409 naming the routes): silently dropping it
+ * would change where a route's traffic goes, or leave a route with no target. Take it out of the
+ * routes first (PATCH /api/v1/routes/:name), or delete them.
+ */
+async function refuseWhileRouted(db: DispatchDb | DispatchTx, account: string): Promise<void> {
+  const names = await routesUsing(db, account);
+  if (names.length > 0) {
+    throw new GatehouseError(
+      "conflict",
+      `provider account '${account}' is a target of route(s) ${names.map((n) => `'${n}'`).join(", ")}; remove it from them first`,
+    );
+  }
 }
 
 /** Enable or disable an account; disabling an enabled one removes access, so it goes out as an access event. */

@@ -24,6 +24,8 @@ interface Entry {
   loaded: LoadedAccount | undefined;
   loadedAt: number;
   client: ProviderClient | undefined;
+  /** The client routes use: no retries of its own, a route falls back to its next target instead. */
+  routed: ProviderClient | undefined;
 }
 
 /**
@@ -34,24 +36,47 @@ interface Entry {
  */
 export class ProviderClients {
   private readonly entries = new Map<string, Entry>();
+  private readonly routedOptions: ClientOptions;
 
   constructor(
     private readonly source: AccountSource,
     private readonly options: ClientOptions,
     private readonly ttlMs: number,
-  ) {}
+  ) {
+    this.routedOptions = { ...options, maxRetries: 0 };
+  }
 
-  async get(name: string): Promise<{ loaded: LoadedAccount; client: ProviderClient } | undefined> {
+  /**
+   * The account's client. `routed`: the one a route calls through, which does not retry (a retry
+   * of a refusing or rate-limited target only delays the fallback); made on first use, so an
+   * account no route uses never opens a second pool.
+   */
+  async get(
+    name: string,
+    routed = false,
+  ): Promise<{ loaded: LoadedAccount; client: ProviderClient } | undefined> {
     let entry = this.entries.get(name);
     if (!entry || Date.now() - entry.loadedAt > this.ttlMs) {
       const loaded = await this.source.load(name);
       const previous = entry;
       const sameVersion = previous?.loaded && loaded && previous.loaded.version === loaded.version;
-      entry = { loaded, loadedAt: Date.now(), client: sameVersion ? previous?.client : undefined };
-      if (!sameVersion) void previous?.client?.close();
+      entry = {
+        loaded,
+        loadedAt: Date.now(),
+        client: sameVersion ? previous?.client : undefined,
+        routed: sameVersion ? previous?.routed : undefined,
+      };
+      if (!sameVersion) {
+        void previous?.client?.close();
+        void previous?.routed?.close();
+      }
       this.entries.set(name, entry);
     }
     if (!entry.loaded) return undefined;
+    if (routed) {
+      entry.routed ??= createProviderClient(entry.loaded.account, this.routedOptions);
+      return { loaded: entry.loaded, client: entry.routed };
+    }
     entry.client ??= createProviderClient(entry.loaded.account, this.options);
     return { loaded: entry.loaded, client: entry.client };
   }
@@ -61,12 +86,13 @@ export class ProviderClients {
     const entry = this.entries.get(name);
     this.entries.delete(name);
     void entry?.client?.close();
+    void entry?.routed?.close();
   }
 
   async close(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
-    await Promise.allSettled(all.map((e) => e.client?.close()));
+    await Promise.allSettled(all.flatMap((e) => [e.client?.close(), e.routed?.close()]));
   }
 }
 
@@ -79,6 +105,7 @@ export function dropOnAccountEvents(
   nc: NatsConnection,
   prefix: string,
   clients: ProviderClients,
+  routes?: { drop(name: string): void; clear(): void },
 ): Subscription {
   return nc.subscribe(accessEventSubject(prefix, "dispatch"), {
     callback: (err, msg) => {
@@ -91,7 +118,11 @@ export function dropOnAccountEvents(
       }
       if (!parsed.success) return;
       const event = parsed.data.event;
-      if (event.type === "account.disabled" || event.type === "account.deleted") clients.drop(event.account);
+      if (event.type === "account.disabled" || event.type === "account.deleted") {
+        clients.drop(event.account);
+        routes?.clear();
+      }
+      if (event.type === "route.updated" || event.type === "route.deleted") routes?.drop(event.route);
     },
   });
 }

@@ -10,6 +10,7 @@ import type { Logger } from "@gatehouse/kit";
 import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
 import type { NatsConnection, ServiceMsg } from "nats";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
+import { type RoutedCall, type RouteRunner, runRoute } from "../routes/runner.js";
 import type { ProviderClients } from "./clients.js";
 import { type CallControl, CallControls } from "./controls.js";
 import type { ModelPrice } from "./cost.js";
@@ -24,6 +25,7 @@ export interface InvokeDeps {
   prefix: string;
   logger: Logger;
   clients: ProviderClients;
+  routing: RouteRunner;
   usage: UsagePublisher;
   responses: ResponsesDeps;
   /** Largest non-streaming answer sent on (MAX_RESPONSE_BYTES). */
@@ -125,6 +127,10 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
   const started = performance.now();
   const writer = new FrameWriter(deps.nc, msg.reply);
   let meta: InvokeMeta | undefined;
+  // The target: the one ingress authorized, or the one of the route's that answered (or was tried last).
+  let account = "";
+  let model = "";
+  let routed: RoutedCall | undefined;
   let status = 200;
   let usage: Usage | null = null;
   // The caller's disconnect (or a stream's unread client) reaches us through its token.
@@ -139,38 +145,54 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
   try {
     const request = decodeInvokeRequest(msg.data);
     meta = parseMeta(request.metaJson);
-    span = startSpanFromCarrier("dispatch.invoke", meta.trace, {
-      "gatehouse.account": meta.account,
-      "gatehouse.model": meta.model,
-      "gatehouse.stream": meta.stream,
-    });
+    account = meta.account ?? "";
+    model = meta.model ?? "";
+    span = startSpanFromCarrier(
+      "dispatch.invoke",
+      meta.trace,
+      meta.route === undefined
+        ? { "gatehouse.account": account, "gatehouse.model": model, "gatehouse.stream": meta.stream }
+        : { "gatehouse.route": meta.route, "gatehouse.stream": meta.stream },
+    );
     body = parseBody(request.body);
-    const target = await deps.clients.get(meta.account);
-    if (!target)
-      throw new GatehouseError("model_not_found", `provider account '${meta.account}' does not exist`);
-    if (!target.loaded.enabled) {
-      throw new GatehouseError("permission_denied", `provider account '${meta.account}' is disabled`);
-    }
     if (meta.cancel) control = controls.register(meta.cancel);
     const signal = control?.signal.asAbortSignal() ?? NOT_CANCELLABLE;
     signal.throwIfAborted();
-    price = target.loaded.prices.get(meta.model);
-    const session =
-      meta.operation === "responses"
-        ? await ResponsesSession.begin(deps.responses, meta, body, target.client)
-        : undefined;
-    reachedProvider = true;
-    const result: InvokeResult = await target.client.invoke(
-      {
-        operation: meta.operation,
-        dialect: meta.dialect,
-        model: meta.model,
-        body,
-        stream: meta.stream,
-        ...(session?.state ? { responses: session.state } : {}),
-      },
-      signal,
-    );
+    let result: InvokeResult;
+    let session: ResponsesSession | undefined;
+    if (meta.route !== undefined) {
+      reachedProvider = true;
+      routed = await runRoute(deps.routing, meta.route, meta, body, writer, signal, (a, m) => {
+        account = a;
+        model = m;
+      });
+      result = routed.result;
+      price = (await deps.clients.get(account))?.loaded.prices.get(model);
+    } else {
+      const target = await deps.clients.get(account);
+      if (!target)
+        throw new GatehouseError("model_not_found", `provider account '${account}' does not exist`);
+      if (!target.loaded.enabled) {
+        throw new GatehouseError("permission_denied", `provider account '${account}' is disabled`);
+      }
+      price = target.loaded.prices.get(model);
+      session =
+        meta.operation === "responses"
+          ? await ResponsesSession.begin(deps.responses, { ...meta, account, model }, body, target.client)
+          : undefined;
+      reachedProvider = true;
+      result = await target.client.invoke(
+        {
+          operation: meta.operation,
+          dialect: meta.dialect,
+          model,
+          body,
+          stream: meta.stream,
+          ...(session?.state ? { responses: session.state } : {}),
+        },
+        signal,
+      );
+    }
     if (result.kind === "json") {
       const text = answerText(result.bodyJson ?? JSON.stringify(result.body), deps.maxResponseBytes);
       usage = result.usage;
@@ -217,13 +239,18 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       );
     span?.setAttribute("gatehouse.error_code", error.code);
     writer.error(error);
+    routed?.finish(error);
+    routed = undefined;
   } finally {
+    routed?.finish();
     const cancelled = control?.signal.aborted ?? false;
     control?.release();
     span?.setAttribute("http.response.status_code", status);
     span?.end();
     if (meta) {
       recordUsage(deps.usage, meta, {
+        account,
+        model,
         status,
         usage,
         started,

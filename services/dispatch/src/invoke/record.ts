@@ -6,6 +6,9 @@ import type { UsagePublisher } from "./usage.js";
 
 /** What the invoke handler learnt about one call, for its usage record. */
 export interface CallOutcome {
+  /** The target that answered (or was tried last): the call's own, or the route's. */
+  account: string;
+  model: string;
   status: number;
   /** As the provider reported it; null when it did not. */
   usage: Usage | null;
@@ -37,7 +40,7 @@ export function recordUsage(usage: UsagePublisher, meta: InvokeMeta, call: CallO
     return;
   }
   // Off the common path: counting may load the tokenizer first.
-  estimateUsage(meta.model, call.body, call.tally).then(
+  estimateUsage(call.model, call.body, call.tally).then(
     (counted) =>
       usage.add({ ...record, usage: counted, costUsd: costUsd(counted, call.price), estimated: true }),
     () => usage.add(record),
@@ -50,8 +53,8 @@ function usageRecordOf(meta: InvokeMeta, call: CallOutcome): UsageRecord {
     id: randomUUID(),
     requestId: meta.requestId,
     at: new Date().toISOString(),
-    account: meta.account,
-    model: meta.model,
+    account: call.account,
+    model: call.model,
     operation: meta.operation,
     principal: meta.principal,
     keyId: meta.keyId,
@@ -61,6 +64,7 @@ function usageRecordOf(meta: InvokeMeta, call: CallOutcome): UsageRecord {
     durationMs: Math.round(performance.now() - call.started),
     costUsd: costUsd(usage, call.price),
   };
+  if (meta.route !== undefined) record.route = meta.route;
   if (call.firstByteAt !== undefined) record.ttftMs = Math.round(call.firstByteAt - call.started);
   return record;
 }

@@ -10,6 +10,8 @@ import { usageRoutes } from "../handlers/usage.js";
 import { responsesRoutes, startResponsePurge } from "../responses/handlers.js";
 import type { ResponsesDeps } from "../responses/session.js";
 import { ResponseStore } from "../responses/store.js";
+import { RoutePlans } from "../routes/plans.js";
+import { RouteRunner } from "../routes/runner.js";
 import { startUsageConsumer } from "../usage/consumer.js";
 import { teamsFromAcl } from "../usage/teams.js";
 import { type AccountSource, dropOnAccountEvents, ProviderClients } from "./clients.js";
@@ -50,7 +52,8 @@ export async function setupInvoke(
     { ...config.upstream, egress: accounts.egress },
     config.accountCacheTtlMs,
   );
-  const accountEvents = dropOnAccountEvents(runtime.bus.nc, config.prefix, clients);
+  const plans = new RoutePlans(accounts.db, config.accountCacheTtlMs);
+  const accountEvents = dropOnAccountEvents(runtime.bus.nc, config.prefix, clients, plans);
   runtime.onStop("provider-clients", () => {
     accountEvents.unsubscribe();
     return clients.close();
@@ -79,6 +82,7 @@ export async function setupInvoke(
     prefix: config.prefix,
     logger: runtime.logger,
     clients,
+    routing: new RouteRunner(plans, clients),
     usage,
     responses,
     maxResponseBytes: config.upstream.maxResponseBytes,

@@ -56,12 +56,15 @@ export interface ResponsesDeps {
  * (`previous_response_id`, item references) must belong to the caller; after it, the new id's owner
  * is recorded before the caller can see the id (and a translated answer is kept when the store is on).
  */
+/** The envelope of a call to one account (a route never reaches the Responses API). */
+export type AccountMeta = InvokeMeta & { account: string; model: string };
+
 export class ResponsesSession {
   private recorded = false;
 
   private constructor(
     private readonly deps: ResponsesDeps,
-    private readonly meta: InvokeMeta,
+    private readonly meta: AccountMeta,
     private readonly native: boolean,
     /** The caller did not say `store: false`. */
     private readonly wantsStore: boolean,
@@ -71,7 +74,7 @@ export class ResponsesSession {
 
   static async begin(
     deps: ResponsesDeps,
-    meta: InvokeMeta,
+    meta: AccountMeta,
     body: Record<string, unknown>,
     client: ProviderClient,
   ): Promise<ResponsesSession> {

@@ -1,9 +1,16 @@
-import { aclCheck, type CheckPrincipal, GatehouseError, type ModelKind } from "@gatehouse/contracts";
+import {
+  aclCheck,
+  type CheckPrincipal,
+  GatehouseError,
+  isRouteName,
+  type ModelKind,
+} from "@gatehouse/contracts";
 import type { Caller } from "../auth/caller.js";
 import type { IngressContext } from "../context.js";
 import { CatalogCache, type CatalogEntry } from "./catalog.js";
 import { DecisionCache } from "./decisions.js";
 import { parseModelRef } from "./model-ref.js";
+import { RouteCatalog, type RouteEntry } from "./route-catalog.js";
 
 /** Short backstops: events remove entries at once; the TTL only bounds what an event cannot reach. */
 const CATALOG_TTL_MS = 5_000;
@@ -14,6 +21,7 @@ const DECISION_TTL_MS = 30_000;
 
 interface AccessState {
   catalog: CatalogCache;
+  routes: RouteCatalog;
   decisions: DecisionCache;
   /** `acl.check`s on their way, shared by calls asking the same while no event was applied. */
   checks: Map<string, { epoch: number; allowed: Promise<boolean> }>;
@@ -32,6 +40,7 @@ function stateOf(ctx: IngressContext): AccessState {
         missRefreshMs: CATALOG_MISS_REFRESH_MS,
         maxModels: ctx.config.catalogCacheMaxModels,
       }),
+      routes: new RouteCatalog(ctx.client, ctx.feed, CATALOG_TTL_MS, CATALOG_MISS_REFRESH_MS),
       decisions: new DecisionCache(ctx.feed, DECISION_TTL_MS),
       checks: new Map(),
     };
@@ -43,6 +52,16 @@ function stateOf(ctx: IngressContext): AccessState {
 /** After an admin change to `account` made through this replica, the next lookup sees it at once. */
 export function invalidateCatalog(ctx: IngressContext, account: string): void {
   stateOf(ctx).catalog.drop(account);
+}
+
+/** After an admin change to route `name` made through this replica, the next lookup sees it at once. */
+export function invalidateRoute(ctx: IngressContext, name: string): void {
+  stateOf(ctx).routes.drop(name);
+}
+
+/** The route's catalog entry (cached), or `undefined` when there is no such route. */
+export function findRoute(ctx: IngressContext, name: string): Promise<RouteEntry | undefined> {
+  return stateOf(ctx).routes.find(name);
 }
 
 /** The account's catalog entry (cached), or `undefined` when there is no such account. */
@@ -60,14 +79,64 @@ export interface AuthorizedModel {
   account: string;
   /** The model name as the account knows it (may contain slashes). */
   model: string;
+  route?: undefined;
   kind: ModelKind;
+}
+
+/** A route the caller may call: dispatch picks the target from the route's own definition. */
+export interface AuthorizedRoute {
+  route: string;
+  account?: undefined;
+  model?: undefined;
+  kind: ModelKind;
+}
+
+/** The decision cache's key for a route: `/` never occurs in an account name, so no account collides. */
+export function routeResource(name: string): string {
+  return `route/${name}`;
+}
+
+/**
+ * The request's `model`: `<account>/<model>` (see `authorizeModel`), or a name without a slash,
+ * which is a route. A route is called with a grant on the route — a grant on one of its accounts
+ * does not open it, and a grant on it does not open its accounts.
+ */
+export async function authorizeTarget(
+  ctx: IngressContext,
+  caller: Caller,
+  modelField: unknown,
+): Promise<AuthorizedModel | AuthorizedRoute> {
+  if (typeof modelField === "string" && modelField.length > 0 && !modelField.includes("/")) {
+    return authorizeRoute(ctx, caller, modelField);
+  }
+  return authorizeModel(ctx, caller, modelField);
+}
+
+async function authorizeRoute(ctx: IngressContext, caller: Caller, name: string): Promise<AuthorizedRoute> {
+  if (!isRouteName(name)) throw notFound(name);
+  const state = stateOf(ctx);
+  const principal = checkPrincipalOf(caller);
+  const resource = routeResource(name);
+  const grant = state.decisions.allowed(principal, resource)
+    ? undefined
+    : checkGrant(ctx, state, principal, resource, { route: name });
+  grant?.catch(() => {});
+  const found = await state.routes.find(name);
+  if (!found) throw notFound(name);
+  if (grant !== undefined && !(await grant)) {
+    throw new GatehouseError(
+      "permission_denied",
+      `You do not have access to route '${name}'. Ask an admin or one of its managers for a grant.`,
+    );
+  }
+  return { route: name, kind: found.kind };
 }
 
 function notFound(value: string): GatehouseError {
   const shown = value.length > 300 ? `${value.slice(0, 300)}…` : value;
   return new GatehouseError(
     "model_not_found",
-    `The model '${shown}' does not exist or is not available on this gateway. Models are named '<provider-account>/<model>'.`,
+    `The model '${shown}' does not exist or is not available on this gateway. Models are named '<provider-account>/<model>', or by a route's name.`,
   );
 }
 
@@ -98,7 +167,7 @@ export async function authorizeModel(
   // the order the checks are documented in, so the outcome is the same as asking one after the other.
   const grant = decisions.allowed(principal, ref.account)
     ? undefined
-    : checkGrant(ctx, state, principal, ref.account, ref.model);
+    : checkGrant(ctx, state, principal, ref.account, { account: ref.account, model: ref.model });
   grant?.catch(() => {}); // awaited below; not unhandled if the catalog lookup throws first
   const found = await catalog.find(ref.account, ref.model);
   const kind = found?.models.get(ref.model);
@@ -126,17 +195,19 @@ function checkGrant(
   ctx: IngressContext,
   state: AccessState,
   principal: CheckPrincipal,
-  account: string,
-  model: string,
+  resource: string,
+  on: { account: string; model: string } | { route: string },
 ): Promise<boolean> {
   const epoch = ctx.feed.epoch();
-  const key = [principal.id, principal.kind, principal.role, account, model].join("\u0000");
+  const key = [principal.id, principal.kind, principal.role, resource, "model" in on ? on.model : ""].join(
+    "\u0000",
+  );
   const trusted = ctx.feed.trusted();
   const shared = trusted ? state.checks.get(key) : undefined;
   if (shared && shared.epoch === epoch) return shared.allowed;
   const allowed = (async () => {
-    const decision = await ctx.client.request(aclCheck, { principal, account, model });
-    if (decision.allowed) state.decisions.remember(principal, account, epoch);
+    const decision = await ctx.client.request(aclCheck, { principal, ...on });
+    if (decision.allowed) state.decisions.remember(principal, resource, epoch);
     return decision.allowed;
   })();
   if (trusted) {

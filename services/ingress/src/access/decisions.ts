@@ -66,6 +66,22 @@ export class DecisionCache {
             (k, i, a) => k === event.subject.kind && i === event.subject.id && a === event.account,
           );
         return;
+      case "route_grant.removed": {
+        // Decisions on a route are kept under `route/<name>` (see authorize.ts's routeResource).
+        const resource = `route/${event.route}`;
+        if (event.subject.kind === "team") this.dropWhere((_k, _i, a) => a === resource);
+        else
+          this.dropWhere((k, i, a) => k === event.subject.kind && i === event.subject.id && a === resource);
+        return;
+      }
+      case "route.deleted": {
+        const resource = `route/${event.route}`;
+        this.dropWhere((_k, _i, a) => a === resource);
+        return;
+      }
+      case "route.updated":
+        // Who may call the route is unchanged; where it goes is dispatch's.
+        return;
       case "team_member.removed":
         this.dropWhere((k, i) => k === "user" && i === event.userId);
         return;

@@ -3,7 +3,9 @@ import {
   aclCheck,
   type CatalogAccount,
   type CatalogListRequest,
+  type CatalogRoutesRequest,
   dispatchCatalogList,
+  dispatchCatalogRoutes,
   type ModelKind,
 } from "@gatehouse/contracts";
 import type { Caller } from "../auth/caller.js";
@@ -28,9 +30,12 @@ export interface CallableModel {
 export async function* callableModels(
   ctx: IngressContext,
   caller: Caller,
-  after?: ModelRef,
+  from?: ModelRef | { route: string },
 ): AsyncGenerator<CallableModel[]> {
   const principal = checkPrincipalOf(caller);
+  // Routes (names without a slash) come first, then the accounts' models.
+  if (from === undefined || "route" in from) yield* callableRoutes(ctx, principal, from?.route);
+  const after = from !== undefined && "account" in from ? from : undefined;
   if (after) {
     // The rest of the account the cursor points into, then the accounts after it.
     const [account] = (await catalogPage(ctx, { names: [after.account], enabledOnly: true })).accounts;
@@ -84,4 +89,44 @@ function modelsOf(account: CatalogAccount, afterModel?: string): CallableModel[]
       kind: m.kind,
       created,
     }));
+}
+
+/** The routes the caller may call (granted, or all for tenant admins), in name order after `after`. */
+async function* callableRoutes(
+  ctx: IngressContext,
+  principal: ReturnType<typeof checkPrincipalOf>,
+  after: string | undefined,
+): AsyncGenerator<CallableModel[]> {
+  let held = await ctx.client.request(aclAccounts, {
+    principal,
+    resource: "route",
+    ...(after === undefined ? {} : { after }),
+  });
+  if (held.all) {
+    yield* catalogRoutes(ctx, after === undefined ? {} : { after });
+    return;
+  }
+  for (;;) {
+    if (held.accounts.length > 0) yield* catalogRoutes(ctx, { names: held.accounts.map((a) => a.account) });
+    if (held.next === null) return;
+    held = await ctx.client.request(aclAccounts, { principal, resource: "route", after: held.next });
+  }
+}
+
+async function* catalogRoutes(
+  ctx: IngressContext,
+  request: CatalogRoutesRequest,
+): AsyncGenerator<CallableModel[]> {
+  let page = await ctx.client.request(dispatchCatalogRoutes, request);
+  for (;;) {
+    yield page.routes.map((r) => ({
+      id: r.name,
+      account: "route",
+      model: r.name,
+      kind: r.kind,
+      created: Math.floor(Date.parse(r.createdAt) / 1000),
+    }));
+    if (page.next === null) return;
+    page = await ctx.client.request(dispatchCatalogRoutes, { ...request, after: page.next });
+  }
 }

@@ -25,10 +25,10 @@ declare module "fastify" {
   }
 }
 
-export interface Target {
-  account: string;
-  model: string;
-}
+/** One account's model, or a route (whose targets only dispatch knows). */
+export type Target =
+  | { account: string; model: string; route?: undefined }
+  | { route: string; account?: undefined };
 
 /**
  * Cancel tokens come out of a pool of random bytes refilled 4 KiB at a time: every call now has
@@ -46,7 +46,11 @@ function newCallToken(): string {
   return token;
 }
 
-const SSE_HEADERS = {
+/** On a routed call's answer: the route named, and the `<account>/<model>` that answered. */
+const ROUTE_HEADER = "x-gatehouse-route";
+const TARGET_HEADER = "x-gatehouse-target";
+
+const SSE_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "text/event-stream; charset=utf-8",
   "cache-control": "no-cache",
   connection: "keep-alive",
@@ -63,8 +67,6 @@ function invokeMetaJson(
 ): string {
   const caller = callerOf(request);
   const meta: InvokeMeta = {
-    account: target.account,
-    model: target.model,
     operation,
     dialect,
     stream: shape.stream,
@@ -74,6 +76,10 @@ function invokeMetaJson(
     keyId: caller.keyId,
     cancel,
   };
+  if (target.route === undefined) {
+    meta.account = target.account;
+    meta.model = target.model;
+  } else meta.route = target.route;
   // Empty unless an OpenTelemetry SDK registered a propagator (OTEL_EXPORTER_OTLP_ENDPOINT).
   const trace = traceCarrier();
   if (trace) meta.trace = trace;
@@ -109,7 +115,7 @@ export async function forward(
     body,
   );
   const subject = subjectFor(ctx.config.prefix, "dispatch", INVOKE_ACTION);
-  if (!shape.stream) return relayAnswer(ctx, request, reply, subject, payload, token);
+  if (!shape.stream) return relayAnswer(ctx, request, reply, subject, payload, token, target.route);
   return relayStream(
     ctx,
     request,
@@ -118,6 +124,7 @@ export async function forward(
     payload,
     token,
     operation === "responses" ? "responses" : dialect,
+    target.route,
   );
 }
 
@@ -152,6 +159,7 @@ async function relayAnswer(
   subject: string,
   payload: Buffer,
   token: string,
+  route: string | undefined,
 ): Promise<FastifyReply> {
   const raw = reply.raw;
   let clientGone = false;
@@ -182,11 +190,13 @@ async function relayAnswer(
     raw.destroy();
     return reply;
   }
+  if (route !== undefined) reply.header(ROUTE_HEADER, route);
   if (frame.kind === "error") throw frame.error;
   if (frame.kind !== "result")
     throw new GatehouseError("internal_error", "internal error", {
       detail: `unexpected ${frame.kind} frame`,
     });
+  if (frame.target !== undefined) reply.header(TARGET_HEADER, frame.target);
   return reply.code(frame.status).type("application/json").send(frame.body);
 }
 
@@ -201,6 +211,7 @@ async function relayStream(
   payload: Buffer,
   token: string,
   dialect: StreamDialect,
+  route: string | undefined,
 ): Promise<FastifyReply> {
   const frames = ctx.dispatch.stream(subject, payload, {
     firstFrameTimeoutMs: ctx.config.dispatchTimeoutMs,
@@ -228,6 +239,11 @@ async function relayStream(
   request.raw.socket?.once("close", onClose);
   raw.once("close", onClose);
   let started = false;
+  // A routed call's headers: the route, and the target dispatch settled on (its `target` frame).
+  // (a copy only for a routed call, whose target frame adds to it)
+  const headers: Readonly<Record<string, string>> =
+    route === undefined ? SSE_HEADERS : { ...SSE_HEADERS, [ROUTE_HEADER]: route };
+  if (route !== undefined) reply.header(ROUTE_HEADER, route);
   // A Responses error event carries the next sequence number: one per event relayed so far.
   let events = 0;
   // Chunks after the first that arrive in one event-loop turn (an upstream that sent many at once)
@@ -246,7 +262,7 @@ async function relayStream(
           if (!started) {
             started = true;
             reply.hijack();
-            raw.writeHead(200, { ...SSE_HEADERS, "x-request-id": request.id });
+            raw.writeHead(200, { ...headers, "x-request-id": request.id });
           } else if (!corked) {
             corked = true;
             raw.cork();
@@ -285,7 +301,7 @@ async function relayStream(
           if (!started) {
             // An upstream stream with no chunks at all: still a well-formed (empty) SSE answer.
             reply.hijack();
-            raw.writeHead(200, { ...SSE_HEADERS, "x-request-id": request.id });
+            raw.writeHead(200, { ...headers, "x-request-id": request.id });
           }
           raw.end();
           return reply;
@@ -295,6 +311,10 @@ async function relayStream(
           writeStreamError(raw, dialect, frame.error, events);
           raw.end();
           return reply;
+        case "target":
+          // Only a routed call has a target to name (and its own copy of the headers to name it in).
+          if (headers !== SSE_HEADERS) (headers as Record<string, string>)[TARGET_HEADER] = frame.target;
+          break;
         case "result":
         case "part":
           throw new GatehouseError("internal_error", "internal error", {

@@ -8,7 +8,7 @@ import { forward, type Target } from "./forward.js";
 import { storedResponseRoutes } from "./responses.js";
 import { checkShape } from "./shape.js";
 
-/** Resolves `<account>/<model>` and checks the caller may use it; the only source of the target. */
+/** Resolves `<account>/<model>` or a route name and checks the caller may use it; the only source of the target. */
 export type AuthorizeModel = (
   ctx: IngressContext,
   caller: Caller,
@@ -74,6 +74,13 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
         const shape = checkShape(request.body, operation);
         const target = await authorizeModel(ctx, callerOf(request), shape.model);
         checkKind(target.kind, operation, shape.model);
+        if (operation === "responses" && target.route !== undefined) {
+          // A stored response belongs to one account; a route could answer its continuation from another.
+          throw new GatehouseError(
+            "invalid_request",
+            "the Responses API cannot be called through a route; name a '<provider-account>/<model>'",
+          );
+        }
         return forward(
           ctx,
           request,

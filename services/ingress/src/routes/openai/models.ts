@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
-import { GatehouseError } from "@gatehouse/contracts";
+import { GatehouseError, isRouteName } from "@gatehouse/contracts";
 import type { FastifyPluginAsync } from "fastify";
-import { authorizeModel, findAccount } from "../../access/authorize.js";
+import { authorizeTarget, findAccount, findRoute } from "../../access/authorize.js";
 import { type CallableModel, callableModels } from "../../access/listing.js";
 import { type ModelRef, parseModelRef } from "../../access/model-ref.js";
 import { callerOf } from "../../auth/caller.js";
@@ -9,7 +9,10 @@ import type { IngressContext } from "../../context.js";
 
 const AFTER_MAX_CHARS = 400;
 
-function listQuery(query: unknown, max: number): { limit: number; after: ModelRef | undefined } {
+function listQuery(
+  query: unknown,
+  max: number,
+): { limit: number; after: ModelRef | { route: string } | undefined } {
   const q = (query ?? {}) as Record<string, unknown>;
   let limit = max;
   if (q.limit !== undefined) {
@@ -18,10 +21,14 @@ function listQuery(query: unknown, max: number): { limit: number; after: ModelRe
       throw new GatehouseError("invalid_request", `'limit' must be an integer from 1 to ${max}`);
     }
   }
-  let after: ModelRef | undefined;
+  let after: ModelRef | { route: string } | undefined;
   if (q.after !== undefined) {
     after =
-      typeof q.after === "string" && q.after.length <= AFTER_MAX_CHARS ? parseModelRef(q.after) : undefined;
+      typeof q.after !== "string" || q.after.length > AFTER_MAX_CHARS
+        ? undefined
+        : isRouteName(q.after)
+          ? { route: q.after }
+          : parseModelRef(q.after);
     if (!after) throw new GatehouseError("invalid_request", "'after' must be a model id from this list");
   }
   return { limit, after };
@@ -96,7 +103,11 @@ export const modelsRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = async (
     { onRequest: ctx.authenticate, config: { dialect: "openai" }, schema: { hide: true } },
     async (request) => {
       const id = (request.params as { "*": string })["*"];
-      const target = await authorizeModel(ctx, callerOf(request), id);
+      const target = await authorizeTarget(ctx, callerOf(request), id);
+      if (target.route !== undefined) {
+        const route = await findRoute(ctx, target.route);
+        return { id: target.route, object: "model", created: route?.created ?? 0, owned_by: "route" };
+      }
       const account = await findAccount(ctx, target.account);
       return {
         id: `${target.account}/${target.model}`,

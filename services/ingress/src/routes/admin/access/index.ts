@@ -3,10 +3,11 @@ import type { IngressContext } from "../../../context.js";
 import { typed } from "../http.js";
 import { accountRoutes } from "./accounts.js";
 import { grantRoutes } from "./grants.js";
+import { routeRoutes } from "./routes.js";
 import { teamRoutes } from "./teams.js";
 
 /**
- * The access-control admin API under /api/v1: provider accounts, grants, teams and their audit log.
+ * The access-control admin API under /api/v1: provider accounts, grants, teams, routes and their audit log.
  * Authentication runs on `onRequest`, before the body is read, so an unauthenticated caller learns
  * nothing from validation errors. Authorization is decided by dispatch and acl, not here.
  */
@@ -15,4 +16,5 @@ export const accessAdminRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = as
   accountRoutes(z, ctx);
   grantRoutes(z, ctx);
   teamRoutes(z, ctx);
+  routeRoutes(z, ctx);
 };
