@@ -17,7 +17,7 @@ import {
   type ServiceName,
 } from "@gatehouse/contracts";
 import { type Database, openDatabase } from "@gatehouse/db";
-import { type Logger, Shutdown } from "@gatehouse/kit";
+import { GatehouseMetrics, type Logger, Shutdown, serveMetrics } from "@gatehouse/kit";
 import { type ActorProof, proveActors } from "./actor.js";
 import type { BaseConfig } from "./config.js";
 
@@ -27,6 +27,8 @@ export interface HostDeps {
   database?: Database;
   /** A NATS connection owned by the caller; not drained here. */
   bus?: BusConnection;
+  /** Series shared with the caller (the one-process launcher); default: this service's own. */
+  metrics?: GatehouseMetrics;
 }
 
 export interface ServiceRuntime {
@@ -35,6 +37,8 @@ export interface ServiceRuntime {
   readonly client: BusClient;
   readonly logger: Logger;
   readonly config: BaseConfig;
+  /** Where the service records its Prometheus series. */
+  readonly metrics: GatehouseMetrics;
   /** Register a closer; closers run LIFO, after the service stops taking requests. */
   onStop(name: string, close: () => Promise<void> | void): void;
 }
@@ -103,13 +107,24 @@ export function hostService(
         });
         shutdown.add("nats", () => bus?.drain());
       }
-      const client = new BusClient(bus.nc, config.prefix);
+      // A service in its own process with a metrics port also reports process and Node.js series.
+      const metrics =
+        deps.metrics ?? new GatehouseMetrics({ defaultMetrics: config.metricsPort !== undefined });
+      if (config.metricsPort !== undefined) {
+        const server = await serveMetrics(metrics.registry, config.metricsPort, config.metricsHost);
+        shutdown.add("metrics", () => server.close());
+        logger.info({ url: server.url }, "metrics served");
+      }
+      const client = new BusClient(bus.nc, config.prefix, undefined, {
+        observer: (subject, outcome, seconds) => metrics.natsRequest(subject, outcome, seconds),
+      });
       const runtime: ServiceRuntime = {
         database,
         bus,
         client,
         logger,
         config,
+        metrics,
         onStop: (name, close) => shutdown.add(name, close),
       };
       const routes = proveActors(await definition.setup(runtime), definition.actorProof(runtime), logger);

@@ -5,11 +5,11 @@ import {
   InvokeMeta,
   STREAM_CREDIT_WINDOW_BYTES,
   type Usage,
-  type UsageRecord,
 } from "@gatehouse/contracts";
-import type { Logger } from "@gatehouse/kit";
+import type { GatehouseMetrics, Logger } from "@gatehouse/kit";
 import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
 import type { NatsConnection, ServiceMsg } from "nats";
+import { type ObservedUsage, observeUsage } from "../metrics/observe.js";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
 import type { ProviderClients } from "./clients.js";
 import { type CallControl, CallControls } from "./controls.js";
@@ -23,6 +23,7 @@ export interface InvokeDeps {
   logger: Logger;
   clients: ProviderClients;
   usage: UsagePublisher;
+  metrics: GatehouseMetrics;
   responses: ResponsesDeps;
   /** Largest non-streaming answer sent on (MAX_RESPONSE_BYTES). */
   maxResponseBytes: number;
@@ -128,6 +129,10 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
   // The caller's disconnect (or a stream's unread client) reaches us through its token.
   let control: CallControl | undefined;
   let span: ReturnType<typeof startSpanFromCarrier> | undefined;
+  // For the metrics: whether the account exists here, the first event's time, the error's code.
+  let configured = false;
+  let ttftMs: number | undefined;
+  let errorCode: GatehouseError["code"] | undefined;
   try {
     const request = decodeInvokeRequest(msg.data);
     meta = parseMeta(request.metaJson);
@@ -140,6 +145,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     const target = await deps.clients.get(meta.account);
     if (!target)
       throw new GatehouseError("model_not_found", `provider account '${meta.account}' does not exist`);
+    configured = true;
     if (!target.loaded.enabled) {
       throw new GatehouseError("permission_denied", `provider account '${meta.account}' is disabled`);
     }
@@ -172,6 +178,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       return;
     }
     for await (const frame of result.frames) {
+      ttftMs ??= performance.now() - started;
       if (signal.aborted || writer.failed) break;
       const recording = session?.seen(result);
       if (recording) await recording;
@@ -196,6 +203,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
           ? err
           : new GatehouseError("internal_error", "internal error", { cause: err });
     status = error.status;
+    errorCode = error.code;
     if (error.status >= 500)
       deps.logger[error.spec.level](
         { code: error.code, detail: error.detail, err: error.cause },
@@ -208,7 +216,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     span?.setAttribute("http.response.status_code", status);
     span?.end();
     if (meta) {
-      const record: UsageRecord = {
+      const record: ObservedUsage = {
         requestId: meta.requestId,
         at: new Date().toISOString(),
         account: meta.account,
@@ -222,6 +230,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         durationMs: Math.round(performance.now() - started),
       };
       deps.usage.add(record);
+      observeUsage(deps.metrics, record, { configured, ttftMs, errorCode });
     }
   }
 }

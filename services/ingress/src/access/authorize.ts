@@ -96,9 +96,9 @@ export async function authorizeModel(
   const principal = checkPrincipalOf(caller);
   // A cold account asks dispatch and acl at once: one round trip, not two. The answers are read in
   // the order the checks are documented in, so the outcome is the same as asking one after the other.
-  const grant = decisions.allowed(principal, ref.account)
-    ? undefined
-    : checkGrant(ctx, state, principal, ref.account, ref.model);
+  const cached = decisions.allowed(principal, ref.account);
+  ctx.metrics.cacheLookup("decision", cached);
+  const grant = cached ? undefined : checkGrant(ctx, state, principal, ref.account, ref.model);
   grant?.catch(() => {}); // awaited below; not unhandled if the catalog lookup throws first
   const found = await catalog.find(ref.account, ref.model);
   const kind = found?.models.get(ref.model);
