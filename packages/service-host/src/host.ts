@@ -60,6 +60,8 @@ export interface HostedService {
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly running: RunningService | undefined;
+  /** `http://host:port/metrics` once started with METRICS_PORT set, else undefined. */
+  readonly metricsUrl: string | undefined;
 }
 
 /**
@@ -75,11 +77,15 @@ export function hostService(
   const logger = deps.logger;
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
   let running: RunningService | undefined;
+  let metricsUrl: string | undefined;
   let started = false;
 
   return {
     get running() {
       return running;
+    },
+    get metricsUrl() {
+      return metricsUrl;
     },
     async start() {
       if (started) throw new Error(`${definition.service} already started`);
@@ -113,6 +119,7 @@ export function hostService(
       if (config.metricsPort !== undefined) {
         const server = await serveMetrics(metrics.registry, config.metricsPort, config.metricsHost);
         shutdown.add("metrics", () => server.close());
+        metricsUrl = server.url;
         logger.info({ url: server.url }, "metrics served");
       }
       const client = new BusClient(bus.nc, config.prefix, undefined, {
