@@ -212,7 +212,8 @@ export class GatehouseMetrics {
 
   /**
    * A gauge read at scrape time (nothing is done per call). Several sources under one name (two
-   * instances sharing a registry) are summed; the returned function removes this source.
+   * instances sharing a registry) are summed; a source that cannot be read (JetStream down) makes
+   * it NaN rather than a reassuring 0. The returned function removes this source.
    */
   gauge(name: string, help: string, read: () => number | Promise<number>): () => void {
     let sources = this.gauges.get(name);
@@ -225,7 +226,9 @@ export class GatehouseMetrics {
         help,
         registers: [this.registry],
         async collect() {
-          const values = await Promise.all([...created].map((r) => Promise.resolve(r()).catch(() => 0)));
+          const values = await Promise.all(
+            [...created].map((r) => Promise.resolve(r()).catch(() => Number.NaN)),
+          );
           this.set(values.reduce((a, b) => a + b, 0));
         },
       });
