@@ -1,4 +1,6 @@
+import { Counter, Histogram, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { FastCounter, FastHistogram } from "./cells.js";
 import { BoundedLabel, OTHER, statusClass } from "./labels.js";
 import { GatehouseMetrics, subjectWithoutPrefix } from "./series.js";
 
@@ -111,5 +113,41 @@ describe("GatehouseMetrics", () => {
     expect(await metrics.registry.metrics()).toContain("gatehouse_test_gauge 5");
     offA();
     expect(await metrics.registry.metrics()).toContain("gatehouse_test_gauge 3");
+  });
+});
+
+describe("fast cells", () => {
+  it("render exactly as prom-client's own counter and histogram do", async () => {
+    const ours = new Registry();
+    const theirs = new Registry();
+    const buckets = [0.1, 0.5, 1];
+    const h = new FastHistogram({
+      name: "t_seconds",
+      help: "h",
+      labelNames: ["a", "b"],
+      buckets,
+      registry: ours,
+    });
+    const c = new FastCounter({ name: "t_total", help: "c", labelNames: ["a"], registry: ours });
+    const ph = new Histogram({
+      name: "t_seconds",
+      help: "h",
+      labelNames: ["a", "b"],
+      buckets,
+      registers: [theirs],
+    });
+    const pc = new Counter({ name: "t_total", help: "c", labelNames: ["a"], registers: [theirs] });
+    for (const [v, a, b] of [
+      [0.05, "x", "y"],
+      [0.1, "x", "y"],
+      [0.7, "x", "z"],
+      [3, "x", "y"],
+    ] as const) {
+      h.observe(h.cell(a, b), v);
+      ph.observe({ a, b }, v);
+      c.cell(b).value += 2;
+      pc.inc({ a: b }, 2);
+    }
+    expect(await ours.metrics()).toBe(await theirs.metrics());
   });
 });

@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { type CounterCell, FastCounter, FastHistogram, type HistogramCell } from "./cells.js";
 import { Children } from "./children.js";
 import { BoundedLabel, OTHER, statusClass } from "./labels.js";
 
@@ -29,7 +30,11 @@ export type NatsOutcome = "ok" | "error" | "timeout" | "no_responders";
 export type UsageStage = "published" | "publish_failed" | "stored" | "store_failed";
 /** Why the provider transport tried again. */
 export type RetryReason = "connect" | "status_429" | "status_5xx";
-type RequestChildren = { count: Counter.Internal; duration: Histogram.Internal<string> };
+type RequestCells = {
+  count: CounterCell;
+  duration: HistogramCell;
+  histogram: FastHistogram<"route" | "status_class" | "account" | "model">;
+};
 
 /**
  * Every Prometheus series Gatehouse registers, in one place (docs/observability.md lists them and
@@ -45,16 +50,16 @@ export class GatehouseMetrics {
   private readonly routes = new BoundedLabel(256);
   private readonly subjects = new BoundedLabel(256);
 
-  private readonly requestChildren: Children<RequestChildren>;
-  private readonly cacheChildren: Children<Counter.Internal>;
-  private readonly natsChildren: Children<Histogram.Internal<string>>;
-  private readonly upstreamDuration: Histogram<"account" | "model" | "operation" | "status_class">;
-  private readonly ttft: Histogram<"account" | "model" | "operation">;
-  private readonly tokenUsage: Histogram<"account" | "model" | "operation" | "token_type">;
-  private readonly costUsd: Counter<"account" | "model">;
-  private readonly upstreamErrors: Counter<"account" | "error_type">;
-  private readonly retries: Counter<"account" | "reason">;
-  private readonly usageRecords: Counter<"stage">;
+  private readonly requestCells: Children<RequestCells>;
+  private readonly cache: FastCounter<"cache" | "result">;
+  private readonly nats: FastHistogram<"subject" | "outcome">;
+  private readonly upstreamDuration: FastHistogram<"account" | "model" | "operation" | "status_class">;
+  private readonly ttft: FastHistogram<"account" | "model" | "operation">;
+  private readonly tokenUsage: FastHistogram<"account" | "model" | "operation" | "token_type">;
+  private readonly costUsd: FastCounter<"account" | "model">;
+  private readonly upstreamErrors: FastCounter<"account" | "error_type">;
+  private readonly retries: FastCounter<"account" | "reason">;
+  private readonly usageRecords: FastCounter<"stage">;
   private readonly gauges = new Map<string, Set<() => number | Promise<number>>>();
 
   constructor(options: MetricsOptions = {}) {
@@ -62,86 +67,84 @@ export class GatehouseMetrics {
     this.registry = registry;
     this.accounts = new BoundedLabel(options.maxAccounts ?? 200);
     this.models = new BoundedLabel(options.maxModels ?? 500);
-    const registers = [registry];
     if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
 
     const requestLabels = ["route", "status_class", "account", "model"] as const;
-    const requests = new Counter({
+    const requests = new FastCounter({
       name: "gatehouse_requests_total",
       help: "HTTP requests ingress answered, by route template, status class, provider account and model",
       labelNames: requestLabels,
-      registers,
+      registry,
     });
-    const requestDuration = new Histogram({
+    const requestDuration = new FastHistogram({
       name: "gen_ai_server_request_duration_seconds",
       help: "Time from ingress receiving a request to the last byte of its answer (a stream's whole length)",
       labelNames: requestLabels,
       buckets: DURATION_BUCKETS,
-      registers,
+      registry,
     });
-    this.requestChildren = new Children((v) => ({
-      count: requests.labels(...v),
-      duration: requestDuration.labels(...v),
+    this.requestCells = new Children((v) => ({
+      count: requests.cell(v[0] as string, v[1], v[2], v[3]),
+      duration: requestDuration.cell(v[0] as string, v[1], v[2], v[3]),
+      histogram: requestDuration,
     }));
-    const cache = new Counter({
+    this.cache = new FastCounter({
       name: "gatehouse_cache_lookups_total",
       help: "Lookups in ingress's key and access-decision caches, by cache and result (hit or miss)",
       labelNames: ["cache", "result"] as const,
-      registers,
+      registry,
     });
-    this.cacheChildren = new Children((v) => cache.labels(...v));
-    const nats = new Histogram({
+    this.nats = new FastHistogram({
       name: "gatehouse_nats_request_duration_seconds",
       help: "NATS request latency by subject (without the prefix) and outcome; a stream's is its first frame's",
       labelNames: ["subject", "outcome"] as const,
       buckets: NATS_BUCKETS,
-      registers,
+      registry,
     });
-    this.natsChildren = new Children((v) => nats.labels(...v));
-    this.upstreamDuration = new Histogram({
+    this.upstreamDuration = new FastHistogram({
       name: "gen_ai_client_operation_duration_seconds",
       help: "Time dispatch spent on a provider call, from the invoke request to its last frame",
       labelNames: ["account", "model", "operation", "status_class"] as const,
       buckets: DURATION_BUCKETS,
-      registers,
+      registry,
     });
-    this.ttft = new Histogram({
+    this.ttft = new FastHistogram({
       name: "gen_ai_server_time_to_first_token_seconds",
       help: "Time from dispatch receiving a streamed call to the provider's first event",
       labelNames: ["account", "model", "operation"] as const,
       buckets: TTFT_BUCKETS,
-      registers,
+      registry,
     });
-    this.tokenUsage = new Histogram({
+    this.tokenUsage = new FastHistogram({
       name: "gen_ai_client_token_usage",
       help: "Tokens per call as the provider reported them, by token type (input, output); _sum is the total",
       labelNames: ["account", "model", "operation", "token_type"] as const,
       buckets: TOKEN_BUCKETS,
-      registers,
+      registry,
     });
-    this.costUsd = new Counter({
+    this.costUsd = new FastCounter({
       name: "gatehouse_cost_usd_total",
       help: "Cost in USD of the calls recorded, from the model's prices at the time of each call",
       labelNames: ["account", "model"] as const,
-      registers,
+      registry,
     });
-    this.upstreamErrors = new Counter({
+    this.upstreamErrors = new FastCounter({
       name: "gatehouse_upstream_errors_total",
       help: "Provider calls that failed because of the provider, by account and error code",
       labelNames: ["account", "error_type"] as const,
-      registers,
+      registry,
     });
-    this.retries = new Counter({
+    this.retries = new FastCounter({
       name: "gatehouse_upstream_retries_total",
       help: "Provider requests sent again before any byte reached the caller, by account and reason",
       labelNames: ["account", "reason"] as const,
-      registers,
+      registry,
     });
-    this.usageRecords = new Counter({
+    this.usageRecords = new FastCounter({
       name: "gatehouse_usage_records_total",
       help: "Usage records by stage: published to JetStream, publish_failed, stored in Postgres, store_failed (redelivered)",
       labelNames: ["stage"] as const,
-      registers,
+      registry,
     });
   }
 
@@ -155,23 +158,23 @@ export class GatehouseMetrics {
    * matched); `account` and `model` are values from `accounts`/`models`, or `other`/`none`.
    */
   request(route: string | undefined, status: number, account: string, model: string, seconds: number): void {
-    const children = this.requestChildren.get4(
+    const cells = this.requestCells.get4(
       route === undefined ? "unmatched" : this.routes.value(route),
       statusClass(status),
       account,
       model,
     );
-    children.count.inc();
-    children.duration.observe(seconds);
+    cells.count.value++;
+    cells.histogram.observe(cells.duration, seconds);
   }
 
   cacheLookup(cache: CacheName, hit: boolean): void {
-    this.cacheChildren.get2(cache, hit ? "hit" : "miss").inc();
+    this.cache.cell(cache, hit ? "hit" : "miss").value++;
   }
 
-  /** A NATS request and how it ended; `subject` is the full subject, `prefix` the gateway's. */
+  /** A NATS request and how it ended; `subject` is the full subject (the prefix is dropped). */
   natsRequest(subject: string, outcome: NatsOutcome, seconds: number): void {
-    this.natsChildren.get2(this.subjects.value(subjectWithoutPrefix(subject)), outcome).observe(seconds);
+    this.nats.observe(this.nats.cell(this.subjects.value(subjectWithoutPrefix(subject)), outcome), seconds);
   }
 
   /** A provider call dispatch finished (any outcome). Labels from `target()`. */
@@ -181,33 +184,35 @@ export class GatehouseMetrics {
     status: number,
     seconds: number,
   ): void {
-    this.upstreamDuration.observe({ ...labels, operation, status_class: statusClass(status) }, seconds);
+    const cell = this.upstreamDuration.cell(labels.account, labels.model, operation, statusClass(status));
+    this.upstreamDuration.observe(cell, seconds);
   }
 
   timeToFirstToken(labels: { account: string; model: string }, operation: string, seconds: number): void {
-    this.ttft.observe({ ...labels, operation }, seconds);
+    this.ttft.observe(this.ttft.cell(labels.account, labels.model, operation), seconds);
   }
 
   tokens(labels: { account: string; model: string }, operation: string, input: number, output: number): void {
-    this.tokenUsage.observe({ ...labels, operation, token_type: "input" }, input);
-    this.tokenUsage.observe({ ...labels, operation, token_type: "output" }, output);
+    const h = this.tokenUsage;
+    h.observe(h.cell(labels.account, labels.model, operation, "input"), input);
+    h.observe(h.cell(labels.account, labels.model, operation, "output"), output);
   }
 
   cost(labels: { account: string; model: string }, usd: number): void {
-    if (Number.isFinite(usd) && usd > 0) this.costUsd.inc(labels, usd);
+    if (Number.isFinite(usd) && usd > 0) this.costUsd.cell(labels.account, labels.model).value += usd;
   }
 
   /** `code` is an error-catalog code, so the label is bounded by the catalog. */
   upstreamError(account: string, code: string): void {
-    this.upstreamErrors.inc({ account, error_type: code });
+    this.upstreamErrors.cell(account, code).value++;
   }
 
   upstreamRetry(account: string, reason: RetryReason): void {
-    this.retries.inc({ account, reason });
+    this.retries.cell(account, reason).value++;
   }
 
   usageRecordsAt(stage: UsageStage, count: number): void {
-    if (count > 0) this.usageRecords.inc({ stage }, count);
+    if (count > 0) this.usageRecords.cell(stage).value += count;
   }
 
   /**
