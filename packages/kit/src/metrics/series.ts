@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import { type CounterCell, FastCounter, FastHistogram, type HistogramCell } from "./cells.js";
 import { Children } from "./children.js";
 import { BoundedLabel, OTHER, statusClass } from "./labels.js";
+import { registerProcessSeries } from "./process.js";
 
 /** Seconds; LLM calls run from milliseconds (a cached key, an embedding) to minutes (a long stream). */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -18,7 +19,7 @@ export interface MetricsOptions {
   /** Most distinct provider accounts and models labelled by name; the rest are `other`. */
   maxAccounts?: number;
   maxModels?: number;
-  /** Also collect prom-client's process and Node.js series (`process_*`, `nodejs_*`): once per process. */
+  /** Also report the process's CPU, memory and event-loop series (`process_*`, `nodejs_*`): once per process. */
   defaultMetrics?: boolean;
 }
 
@@ -67,7 +68,7 @@ export class GatehouseMetrics {
     this.registry = registry;
     this.accounts = new BoundedLabel(options.maxAccounts ?? 200);
     this.models = new BoundedLabel(options.maxModels ?? 500);
-    if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+    if (options.defaultMetrics) registerProcessSeries(registry);
 
     const requestLabels = ["route", "status_class", "account", "model"] as const;
     const requests = new FastCounter({
