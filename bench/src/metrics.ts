@@ -10,6 +10,7 @@
  *
  *   pnpm bench:metrics -- [--rounds=N] [--no-write]
  */
+import { cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
 import { GatehouseMetrics } from "@gatehouse/kit";
 import { Counter, Histogram, Registry } from "prom-client";
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
   }
   const bytes = Buffer.byteLength(await metrics.registry.metrics());
   const text = [
-    `Command: \`pnpm bench:metrics\`, ${rounds} rounds of ${batch} calls, Node ${process.version}, 20 accounts × 5 models.`,
+    `Command: \`pnpm bench:metrics\`, ${rounds} rounds of ${batch} calls, Node ${process.version}, 20 accounts × 5 models; ${cpus().length} cores, load average ${loadavg()[0]?.toFixed(1)} at the end.`,
     "",
     table(
       ["what one call records", "µs per call (median)"],
