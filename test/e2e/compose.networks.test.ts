@@ -9,6 +9,7 @@ import { parse } from "yaml";
  * bus and the database sit on internal networks that only the services using them join.
  */
 interface Service {
+  profiles?: string[];
   ports?: unknown[];
   networks?: string[] | Record<string, unknown>;
   environment?: Record<string, string>;
@@ -20,7 +21,8 @@ interface Compose {
 
 const file = fileURLToPath(new URL("../../docker-compose.yml", import.meta.url));
 const compose = parse(readFileSync(file, "utf8"), { merge: true }) as Compose;
-const names = Object.keys(compose.services);
+/** The stack `docker compose up` starts; the `observability` profile's services are checked apart. */
+const names = Object.keys(compose.services).filter((s) => compose.services[s]?.profiles === undefined);
 
 /** A service without `networks:` is on compose's `default` network. */
 function networksOf(service: string): string[] {
@@ -30,7 +32,7 @@ function networksOf(service: string): string[] {
 }
 const internal = (network: string) => compose.networks?.[network]?.internal === true;
 const onNetworkWith = (service: string) =>
-  names.filter(
+  Object.keys(compose.services).filter(
     (other) => other !== service && networksOf(other).some((n) => networksOf(service).includes(n)),
   );
 

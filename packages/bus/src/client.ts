@@ -9,7 +9,7 @@ import {
 } from "@gatehouse/contracts";
 import { type Msg, type NatsConnection, type NatsError, headers as natsHeaders } from "nats";
 import { decodeJson, encodeJson } from "./codec.js";
-import { ReplyMux } from "./mux.js";
+import { ReplyMux, type RequestObserver } from "./mux.js";
 import { injectTraceContext } from "./trace.js";
 
 export const SERVICE_ERROR_HEADER = "Nats-Service-Error";
@@ -28,6 +28,8 @@ export interface BusClientOptions {
   adminTimeoutMs?: number;
   /** When this says the connection is down, requests fail at once with 503 instead of timing out. */
   isConnected?: () => boolean;
+  /** Hears every request's latency and outcome (metrics). */
+  observer?: RequestObserver;
 }
 
 /**
@@ -89,7 +91,7 @@ export class BusClient {
     injectTraceContext(h);
     let mux = this.muxes.get(service);
     if (!mux) {
-      mux = new ReplyMux(this.nc, service);
+      mux = new ReplyMux(this.nc, service, this.options.observer);
       this.muxes.set(service, mux);
     }
     try {

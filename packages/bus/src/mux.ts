@@ -1,4 +1,5 @@
 import { GatehouseError } from "@gatehouse/contracts";
+import type { NatsOutcome } from "@gatehouse/kit";
 import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "nats";
 import { transportError } from "./client.js";
 import { type Frame, type SequencedFrame, toFrame } from "./frames.js";
@@ -13,6 +14,18 @@ export interface FrameStreamOptions {
    * it; one that does not ends the stream (`internal_error`) rather than growing this process.
    */
   maxQueuedBytes?: number;
+}
+
+/** Hears how long each request took and how it ended (metrics); called once per request. */
+export type RequestObserver = (subject: string, outcome: NatsOutcome, seconds: number) => void;
+
+/** What a failed request counts as. */
+function outcomeOf(err: unknown): NatsOutcome {
+  if (err instanceof GatehouseError) {
+    if (err.code === "service_timeout") return "timeout";
+    if (err.code === "service_unavailable" && err.detail === "nats: no responders") return "no_responders";
+  }
+  return "error";
 }
 
 /**
@@ -30,6 +43,7 @@ export class ReplyMux {
   constructor(
     private readonly nc: NatsConnection,
     private readonly service: string,
+    private readonly observer?: RequestObserver,
   ) {
     // The connection's own inbox prefix (the server lets this service subscribe to that one only),
     // then the service asked: the server lets only that service publish there.
@@ -82,6 +96,27 @@ export class ReplyMux {
     payload: Uint8Array,
     timeoutMs: number,
     limits: { maxBytes?: number; idleTimeoutMs?: number } = {},
+  ): Promise<SequencedFrame> {
+    const observer = this.observer;
+    if (observer === undefined) return this.requestFrames(subject, payload, timeoutMs, limits);
+    const started = performance.now();
+    return this.requestFrames(subject, payload, timeoutMs, limits).then(
+      (frame) => {
+        observer(subject, "ok", (performance.now() - started) / 1000);
+        return frame;
+      },
+      (err: unknown) => {
+        observer(subject, outcomeOf(err), (performance.now() - started) / 1000);
+        throw err;
+      },
+    );
+  }
+
+  private requestFrames(
+    subject: string,
+    payload: Uint8Array,
+    timeoutMs: number,
+    limits: { maxBytes?: number; idleTimeoutMs?: number },
   ): Promise<SequencedFrame> {
     return new Promise((resolve, reject) => {
       const token = (++this.counter).toString(36);
@@ -161,6 +196,27 @@ export class ReplyMux {
 
   /** One request, its reply as it came; "no responders" and the timeout are thrown as catalog errors. */
   requestMsg(subject: string, payload: Uint8Array, timeoutMs: number, headers?: MsgHdrs): Promise<Msg> {
+    const observer = this.observer;
+    if (observer === undefined) return this.requestOneMsg(subject, payload, timeoutMs, headers);
+    const started = performance.now();
+    return this.requestOneMsg(subject, payload, timeoutMs, headers).then(
+      (msg) => {
+        observer(subject, "ok", (performance.now() - started) / 1000);
+        return msg;
+      },
+      (err: unknown) => {
+        observer(subject, outcomeOf(err), (performance.now() - started) / 1000);
+        throw err;
+      },
+    );
+  }
+
+  private requestOneMsg(
+    subject: string,
+    payload: Uint8Array,
+    timeoutMs: number,
+    headers?: MsgHdrs,
+  ): Promise<Msg> {
     return new Promise((resolve, reject) => {
       const token = (++this.counter).toString(36);
       const timer = setTimeout(() => {
@@ -210,10 +266,33 @@ export class ReplyMux {
   stream(subject: string, payload: Uint8Array, options: FrameStreamOptions): AsyncIterableIterator<Frame> {
     const token = (++this.counter).toString(36);
     const stream = new FrameStream(options, this.service, () => this.pending.delete(token), this.timeout);
-    this.pending.set(token, {
-      subject,
-      settle: (msg, err) => (msg === undefined ? stream.fail(err) : stream.push(msg)),
-    });
+    const observer = this.observer;
+    if (observer === undefined) {
+      this.pending.set(token, {
+        subject,
+        settle: (msg, err) => (msg === undefined ? stream.fail(err) : stream.push(msg)),
+      });
+    } else {
+      // A stream's latency is its first frame's (what the caller waits for); later frames are not timed.
+      const started = performance.now();
+      let first = true;
+      const seen = (outcome: NatsOutcome) => {
+        if (!first) return;
+        first = false;
+        observer(subject, outcome, (performance.now() - started) / 1000);
+      };
+      stream.onFailure = (err) => seen(outcomeOf(err));
+      this.pending.set(token, {
+        subject,
+        settle: (msg, err) => {
+          if (msg === undefined) stream.fail(err);
+          else {
+            seen(msg.data.byteLength === 0 && msg.headers?.code === 503 ? "no_responders" : "ok");
+            stream.push(msg);
+          }
+        },
+      });
+    }
     try {
       this.nc.publish(subject, payload, { reply: this.base + token });
     } catch (err) {
@@ -320,9 +399,13 @@ class FrameStream implements AsyncIterableIterator<Frame> {
     }
   }
 
+  /** Hears the error that ended the stream (set by a ReplyMux that times its requests). */
+  onFailure: ((err: unknown) => void) | undefined;
+
   fail(err: unknown): void {
     if (this.finished || this.failure !== undefined) return;
     this.failure = err;
+    this.onFailure?.(err);
     clearTimeout(this.timer);
     this.release();
     const waiter = this.waiter;

@@ -37,7 +37,13 @@ if (!nats) {
   process.exit(1);
 }
 try {
-  const stack = await startStack({ env: config.env, natsUrl: nats.url, natsSecurity: nats.security, logger });
+  const stack = await startStack({
+    env: config.env,
+    natsUrl: nats.url,
+    natsSecurity: nats.security,
+    logger,
+    processMetrics: true,
+  });
   onSignals(logger, async () => {
     await stack.stop();
     await nats.stop();

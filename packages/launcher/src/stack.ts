@@ -10,7 +10,7 @@ import {
   type IngressApp,
   loadConfig as loadIngressConfig,
 } from "@gatehouse/ingress";
-import { createLogger, type Logger, Shutdown } from "@gatehouse/kit";
+import { createLogger, GatehouseMetrics, type Logger, Shutdown } from "@gatehouse/kit";
 
 export interface StackOptions {
   env: Record<string, string | undefined>;
@@ -18,6 +18,8 @@ export interface StackOptions {
   /** How the shared connection authenticates (the services' own NATS_* settings are not used). */
   natsSecurity: NatsSecurity;
   logger: Logger;
+  /** Also report process and Node.js series (`process_*`, `nodejs_*`): only once per process. */
+  processMetrics?: boolean;
 }
 
 export interface Stack {
@@ -30,7 +32,13 @@ export interface Stack {
  * still talking to each other over NATS exactly as separate processes do.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const env = { GATEHOUSE_LOCAL_MODE: "true", ...options.env, NATS_URL: options.natsUrl };
+  // One registry for the four services, shown on ingress's /metrics: no service opens a port of its own.
+  const env = {
+    GATEHOUSE_LOCAL_MODE: "true",
+    ...options.env,
+    NATS_URL: options.natsUrl,
+    METRICS_PORT: undefined,
+  };
   const authConfig = loadAuthConfig(env);
   const aclConfig = loadAclConfig(env);
   const dispatchConfig = loadDispatchConfig(env);
@@ -53,18 +61,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       inboxPrefix: inboxPrefixFor("local"),
     });
     shutdown.add("nats", () => bus.drain());
+    const metrics = new GatehouseMetrics({ defaultMetrics: options.processMetrics ?? false });
     const level = options.logger.level;
     const child = (service: string) => createLogger({ level, service });
     const services = [
-      buildAuth(authConfig, { logger: child("auth"), database, bus }),
-      buildAcl(aclConfig, { logger: child("acl"), database, bus }),
-      buildDispatch(dispatchConfig, { logger: child("dispatch"), database, bus }),
+      buildAuth(authConfig, { logger: child("auth"), database, bus, metrics }),
+      buildAcl(aclConfig, { logger: child("acl"), database, bus, metrics }),
+      buildDispatch(dispatchConfig, { logger: child("dispatch"), database, bus, metrics }),
     ];
     for (const service of services) {
       await service.start();
       shutdown.add("service", () => service.stop());
     }
-    const ingress = buildIngress(ingressConfig, { logger: child("ingress"), bus });
+    const ingress = buildIngress(ingressConfig, { logger: child("ingress"), bus, metrics });
     await ingress.start();
     shutdown.add("ingress", () => ingress.stop());
     return { ingress, stop: () => shutdown.run() };

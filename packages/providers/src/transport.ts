@@ -157,6 +157,7 @@ export class Transport {
   private readonly maxRetryWaitMs: number;
   private readonly closeGraceMs: number;
   private readonly maxResponseBytes: number;
+  private readonly onRetry: ClientOptions["onRetry"];
 
   constructor(
     baseUrl: string,
@@ -178,6 +179,7 @@ export class Transport {
     this.maxRetryWaitMs = options.maxRetryWaitMs ?? 10_000;
     this.closeGraceMs = options.closeGraceMs ?? 30_000;
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.onRetry = options.onRetry;
   }
 
   /** Sends a request (POST unless it says); resolves with a 2xx response, or throws a catalog error (after retries). */
@@ -200,6 +202,7 @@ export class Transport {
       } catch (error) {
         const code = errorCode(error);
         if (!signal.aborted && canRetry && code !== undefined && CONNECT_ERROR_CODES.has(code)) {
+          this.onRetry?.("connect");
           await sleep(this.backoffMs(attempt), signal);
           continue;
         }
@@ -223,6 +226,7 @@ export class Transport {
         const retryAfterMs = parseRetryAfterMs(headers);
         const wait = retryAfterMs ?? this.backoffMs(attempt);
         if (wait <= this.maxRetryWaitMs) {
+          this.onRetry?.(statusCode === 429 ? "status_429" : "status_5xx");
           await sleep(wait, signal);
           continue;
         }

@@ -103,6 +103,8 @@ export interface ClientOptions {
   maxRetryWaitMs?: number;
   /** A non-streaming answer larger than this is refused (`response_too_large`). Default 64 MiB. */
   maxResponseBytes?: number;
+  /** Hears each retry the transport makes (metrics). */
+  onRetry?: (reason: "connect" | "status_429" | "status_5xx") => void;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import {
   type ServiceName,
 } from "@gatehouse/contracts";
 import { type Database, openDatabase } from "@gatehouse/db";
-import { type Logger, Shutdown } from "@gatehouse/kit";
+import { GatehouseMetrics, type Logger, Shutdown, serveMetrics } from "@gatehouse/kit";
 import { type ActorProof, proveActors } from "./actor.js";
 import type { BaseConfig } from "./config.js";
 
@@ -27,6 +27,8 @@ export interface HostDeps {
   database?: Database;
   /** A NATS connection owned by the caller; not drained here. */
   bus?: BusConnection;
+  /** Series shared with the caller (the one-process launcher); default: this service's own. */
+  metrics?: GatehouseMetrics;
 }
 
 export interface ServiceRuntime {
@@ -35,6 +37,8 @@ export interface ServiceRuntime {
   readonly client: BusClient;
   readonly logger: Logger;
   readonly config: BaseConfig;
+  /** Where the service records its Prometheus series. */
+  readonly metrics: GatehouseMetrics;
   /** Register a closer; closers run LIFO, after the service stops taking requests. */
   onStop(name: string, close: () => Promise<void> | void): void;
 }
@@ -56,6 +60,8 @@ export interface HostedService {
   start(): Promise<void>;
   stop(): Promise<void>;
   readonly running: RunningService | undefined;
+  /** `http://host:port/metrics` once started with METRICS_PORT set, else undefined. */
+  readonly metricsUrl: string | undefined;
 }
 
 /**
@@ -71,11 +77,15 @@ export function hostService(
   const logger = deps.logger;
   const shutdown = new Shutdown(logger, config.shutdownTimeoutMs);
   let running: RunningService | undefined;
+  let metricsUrl: string | undefined;
   let started = false;
 
   return {
     get running() {
       return running;
+    },
+    get metricsUrl() {
+      return metricsUrl;
     },
     async start() {
       if (started) throw new Error(`${definition.service} already started`);
@@ -103,13 +113,25 @@ export function hostService(
         });
         shutdown.add("nats", () => bus?.drain());
       }
-      const client = new BusClient(bus.nc, config.prefix);
+      // A service in its own process with a metrics port also reports process and Node.js series.
+      const metrics =
+        deps.metrics ?? new GatehouseMetrics({ defaultMetrics: config.metricsPort !== undefined });
+      if (config.metricsPort !== undefined) {
+        const server = await serveMetrics(metrics.registry, config.metricsPort, config.metricsHost);
+        shutdown.add("metrics", () => server.close());
+        metricsUrl = server.url;
+        logger.info({ url: server.url }, "metrics served");
+      }
+      const client = new BusClient(bus.nc, config.prefix, undefined, {
+        observer: (subject, outcome, seconds) => metrics.natsRequest(subject, outcome, seconds),
+      });
       const runtime: ServiceRuntime = {
         database,
         bus,
         client,
         logger,
         config,
+        metrics,
         onStop: (name, close) => shutdown.add(name, close),
       };
       const routes = proveActors(await definition.setup(runtime), definition.actorProof(runtime), logger);

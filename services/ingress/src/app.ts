@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { BusClient, type BusConnection, connectBus, ReplyMux } from "@gatehouse/bus";
 import { inboxPrefixFor } from "@gatehouse/contracts";
-import { type Logger, Shutdown } from "@gatehouse/kit";
+import { GatehouseMetrics, type Logger, type NatsOutcome, Shutdown } from "@gatehouse/kit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { createAuthenticator } from "./auth/authenticate.js";
 import type { IngressConfig } from "./config.js";
@@ -11,12 +11,15 @@ import { registerErrorHandling } from "./http/errors.js";
 import { acceptEmptyJsonBodies } from "./http/json-body.js";
 import { registerSchemas } from "./http/openapi.js";
 import { lazyChildLoggerFactory } from "./http/request-logger.js";
+import { countRequests } from "./metrics/requests.js";
 import { featurePlugins } from "./plugins.js";
 
 export interface IngressDeps {
   logger: Logger;
   /** A NATS connection owned by the caller (one-process mode); not drained here. */
   bus?: BusConnection;
+  /** Series shared with the caller (one-process mode: every service's); default: this app's own. */
+  metrics?: GatehouseMetrics;
 }
 
 export interface IngressApp {
@@ -63,7 +66,10 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
       });
       await feed.start();
       shutdown.add("access-feed", () => feed.stop());
-      const dispatch = new ReplyMux(bus.nc, "dispatch");
+      const metrics = deps.metrics ?? new GatehouseMetrics();
+      const observer = (subject: string, outcome: NatsOutcome, seconds: number) =>
+        metrics.natsRequest(subject, outcome, seconds);
+      const dispatch = new ReplyMux(bus.nc, "dispatch", observer);
       shutdown.add("dispatch replies", () => dispatch.close());
       const base = {
         config,
@@ -72,9 +78,11 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
         client: new BusClient(bus.nc, config.prefix, config.busTimeoutMs, {
           adminTimeoutMs: config.adminTimeoutMs,
           isConnected: () => bus.isConnected(),
+          observer,
         }),
         feed,
         dispatch,
+        metrics,
       };
       const ctx: IngressContext = { ...base, authenticate: createAuthenticator(base) };
       const app = Fastify({
@@ -98,6 +106,7 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
         done();
       });
       app.decorateRequest("caller", undefined);
+      countRequests(app, metrics);
       registerErrorHandling(app);
       acceptEmptyJsonBodies(app);
       await registerSchemas(app);

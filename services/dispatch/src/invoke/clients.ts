@@ -1,5 +1,6 @@
 import { decodeJson } from "@gatehouse/bus";
 import { AccessEventEnvelope, accessEventSubject } from "@gatehouse/contracts";
+import type { RetryReason } from "@gatehouse/kit";
 import type { ClientOptions, ProviderAccount, ProviderClient } from "@gatehouse/providers";
 import { createProviderClient } from "@gatehouse/providers";
 import type { NatsConnection, Subscription } from "nats";
@@ -42,6 +43,8 @@ export class ProviderClients {
     private readonly source: AccountSource,
     private readonly options: ClientOptions,
     private readonly ttlMs: number,
+    /** Hears each provider retry with the account it was for (metrics). */
+    private readonly onRetry?: (account: string, reason: RetryReason) => void,
   ) {
     this.routedOptions = { ...options, maxRetries: 0 };
   }
@@ -77,7 +80,13 @@ export class ProviderClients {
       entry.routed ??= createProviderClient(entry.loaded.account, this.routedOptions);
       return { loaded: entry.loaded, client: entry.routed };
     }
-    entry.client ??= createProviderClient(entry.loaded.account, this.options);
+    if (entry.client === undefined) {
+      const onRetry = this.onRetry;
+      entry.client = createProviderClient(
+        entry.loaded.account,
+        onRetry ? { ...this.options, onRetry: (reason) => onRetry(name, reason) } : this.options,
+      );
+    }
     return { loaded: entry.loaded, client: entry.client };
   }
 

@@ -6,9 +6,10 @@ import {
   STREAM_CREDIT_WINDOW_BYTES,
   type Usage,
 } from "@gatehouse/contracts";
-import type { Logger } from "@gatehouse/kit";
+import type { GatehouseMetrics, Logger } from "@gatehouse/kit";
 import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
 import type { NatsConnection, ServiceMsg } from "nats";
+import { observeUsage } from "../metrics/observe.js";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
 import { type RoutedCall, type RouteRunner, runRoute } from "../routes/runner.js";
 import type { ProviderClients } from "./clients.js";
@@ -27,6 +28,7 @@ export interface InvokeDeps {
   clients: ProviderClients;
   routing: RouteRunner;
   usage: UsagePublisher;
+  metrics: GatehouseMetrics;
   responses: ResponsesDeps;
   /** Largest non-streaming answer sent on (MAX_RESPONSE_BYTES). */
   maxResponseBytes: number;
@@ -142,6 +144,9 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
   let price: ModelPrice | undefined;
   let body: Record<string, unknown> | undefined;
   let tally: StreamTally | undefined;
+  // For the metrics: whether the target account exists here, the error's code.
+  let configured = false;
+  let errorCode: GatehouseError["code"] | undefined;
   try {
     const request = decodeInvokeRequest(msg.data);
     meta = parseMeta(request.metaJson);
@@ -167,11 +172,13 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         model = m;
       });
       result = routed.result;
+      configured = true;
       price = (await deps.clients.get(account))?.loaded.prices.get(model);
     } else {
       const target = await deps.clients.get(account);
       if (!target)
         throw new GatehouseError("model_not_found", `provider account '${account}' does not exist`);
+      configured = true;
       if (!target.loaded.enabled) {
         throw new GatehouseError("permission_denied", `provider account '${account}' is disabled`);
       }
@@ -232,6 +239,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
           ? err
           : new GatehouseError("internal_error", "internal error", { cause: err });
     status = error.status;
+    errorCode = error.code;
     if (error.status >= 500)
       deps.logger[error.spec.level](
         { code: error.code, detail: error.detail, err: error.cause },
@@ -260,6 +268,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         price,
         body,
         tally,
+        observe: (record) => observeUsage(deps.metrics, record, { configured, errorCode }),
       });
     }
   }

@@ -23,6 +23,8 @@ export interface CallOutcome {
   price: ModelPrice | undefined;
   body: Record<string, unknown> | undefined;
   tally: StreamTally | undefined;
+  /** Hears the record as it is published (metrics), estimated counts included. */
+  observe?: (record: UsageRecord) => void;
 }
 
 /**
@@ -36,15 +38,24 @@ export function recordUsage(usage: UsagePublisher, meta: InvokeMeta, call: CallO
   const unreported =
     call.usage === null && call.reachedProvider && (call.cancelled || call.firstByteAt !== undefined);
   if (!unreported) {
-    usage.add(record);
+    publish(usage, record, call);
     return;
   }
   // Off the common path: counting may load the tokenizer first.
   estimateUsage(call.model, call.body, call.tally).then(
     (counted) =>
-      usage.add({ ...record, usage: counted, costUsd: costUsd(counted, call.price), estimated: true }),
-    () => usage.add(record),
+      publish(
+        usage,
+        { ...record, usage: counted, costUsd: costUsd(counted, call.price), estimated: true },
+        call,
+      ),
+    () => publish(usage, record, call),
   );
+}
+
+function publish(usage: UsagePublisher, record: UsageRecord, call: CallOutcome): void {
+  usage.add(record);
+  call.observe?.(record);
 }
 
 function usageRecordOf(meta: InvokeMeta, call: CallOutcome): UsageRecord {

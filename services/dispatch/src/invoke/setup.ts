@@ -47,10 +47,12 @@ export async function setupInvoke(
       return { account, enabled: row.enabled, prices: pricesOf(row.models), version };
     },
   };
+  const metrics = runtime.metrics;
   const clients = new ProviderClients(
     source,
     { ...config.upstream, egress: accounts.egress },
     config.accountCacheTtlMs,
+    (account, reason) => metrics.upstreamRetry(metrics.accounts.value(account), reason),
   );
   const plans = new RoutePlans(accounts.db, config.accountCacheTtlMs);
   const accountEvents = dropOnAccountEvents(runtime.bus.nc, config.prefix, clients, plans);
@@ -65,9 +67,27 @@ export async function setupInvoke(
     db: runtime.database.drizzle({ usageRecords }),
     logger: runtime.logger,
     teamsOf: teamsFromAcl(runtime.client),
+    onStored: (stage, count) => metrics.usageRecordsAt(stage, count),
   });
   runtime.onStop("usage-consumer", () => consumer.stop());
-  const usage = new UsagePublisher(runtime.bus.nc, config.prefix, runtime.logger, 200, config.usageFlushMs);
+  const usage = new UsagePublisher(runtime.bus.nc, config.prefix, runtime.logger, 200, config.usageFlushMs, {
+    onPublished: (stage, count) => metrics.usageRecordsAt(stage, count),
+  });
+  const unwatch = [
+    metrics.gauge(
+      "gatehouse_usage_records_buffered",
+      "Usage records in dispatch's memory, not yet published to JetStream (at most one flush interval's)",
+      () => usage.pending,
+    ),
+    metrics.gauge(
+      "gatehouse_usage_batches_unstored",
+      "Usage batches (messages of up to 200 records) in JetStream not yet stored in Postgres",
+      () => consumer.unstored(),
+    ),
+  ];
+  runtime.onStop("usage-gauges", () => {
+    for (const off of unwatch) off();
+  });
   // Registered after the consumer, so it runs first on stop: pending records go out before NATS drains.
   runtime.onStop("usage-publisher", () => usage.flush());
   const responses: ResponsesDeps = {
@@ -84,6 +104,7 @@ export async function setupInvoke(
     clients,
     routing: new RouteRunner(plans, clients),
     usage,
+    metrics,
     responses,
     maxResponseBytes: config.upstream.maxResponseBytes,
     streamCreditTimeoutMs: config.streamCreditTimeoutMs,

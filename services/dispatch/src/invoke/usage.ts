@@ -10,7 +10,7 @@ import type { NatsConnection } from "nats";
  * `maxDelayMs` in memory; from JetStream on it survives restarts and database outages.
  */
 export class UsagePublisher {
-  private pending: UsageRecord[] = [];
+  private queue: UsageRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private batch = 0;
   private readonly instance = randomUUID();
@@ -22,11 +22,19 @@ export class UsagePublisher {
     private readonly logger: Logger,
     private readonly maxBatch = 200,
     private readonly maxDelayMs = 1_000,
+    private readonly hooks: {
+      onPublished?: (stage: "published" | "publish_failed", count: number) => void;
+    } = {},
   ) {}
 
+  /** Records waiting in memory for the next flush. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
   add(record: UsageRecord): void {
-    this.pending.push(record);
-    if (this.pending.length >= this.maxBatch) this.flush();
+    this.queue.push(record);
+    if (this.queue.length >= this.maxBatch) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.maxDelayMs);
   }
 
@@ -34,16 +42,19 @@ export class UsagePublisher {
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const records = this.pending;
-    this.pending = [];
+    const records = this.queue;
+    this.queue = [];
     if (records.length > 0) {
       const batch: UsageBatch = { records };
       const p = this.nc
         .jetstream()
         .publish(usageSubject(this.prefix), encodeJson(batch), { msgID: `${this.instance}:${++this.batch}` })
         .then(
-          () => {},
-          (err: unknown) => this.logger.warn({ err, records: records.length }, "usage records not published"),
+          () => this.hooks.onPublished?.("published", records.length),
+          (err: unknown) => {
+            this.hooks.onPublished?.("publish_failed", records.length);
+            this.logger.warn({ err, records: records.length }, "usage records not published");
+          },
         );
       this.inflight.add(p);
       void p.finally(() => this.inflight.delete(p));

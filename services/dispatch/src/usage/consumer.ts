@@ -18,9 +18,13 @@ export interface UsageConsumerOptions {
   retryDelayMs?: number;
   /** Users' teams (acl's data), recorded on their records; without it records carry no teams. */
   teamsOf?: TeamsOf;
+  /** Hears how many records each store committed, or saw refused (metrics). */
+  onStored?: (stage: "stored" | "store_failed", count: number) => void;
 }
 
 export interface UsageConsumer {
+  /** Messages (batches) in the stream this consumer has not stored yet: waiting or being stored. */
+  unstored(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -80,7 +84,9 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
     try {
       await db.execute(insertUsageRows(rows));
       for (const m of valid) m.ack();
+      options.onStored?.("stored", rows.length);
     } catch (err) {
+      options.onStored?.("store_failed", rows.length);
       log.warn({ err, records: rows.length }, "could not store usage records; JetStream will redeliver");
       for (const m of valid) m.nak(retryDelayMs);
     }
@@ -117,6 +123,10 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
   })();
 
   return {
+    async unstored() {
+      const info = await consumer.info();
+      return info.num_pending + info.num_ack_pending;
+    },
     async stop() {
       stopped = true;
       await messages?.close();

@@ -1,4 +1,5 @@
 import type { BusClient } from "@gatehouse/bus";
+import { GatehouseMetrics } from "@gatehouse/kit";
 import { describe, expect, it } from "vitest";
 import { fakeFeed } from "../../test/fake-feed.js";
 import type { Caller } from "../auth/caller.js";
@@ -31,6 +32,7 @@ function world() {
     feed: f.feed,
     client,
     config: { catalogCacheMaxModels: 10_000 },
+    metrics: new GatehouseMetrics(),
   } as unknown as IngressContext;
   const caller = {
     principal: { id: "00000000-0000-4000-8000-000000000001", kind: "user", role: "member", name: "x" },

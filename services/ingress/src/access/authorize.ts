@@ -117,9 +117,9 @@ async function authorizeRoute(ctx: IngressContext, caller: Caller, name: string)
   const state = stateOf(ctx);
   const principal = checkPrincipalOf(caller);
   const resource = routeResource(name);
-  const grant = state.decisions.allowed(principal, resource)
-    ? undefined
-    : checkGrant(ctx, state, principal, resource, { route: name });
+  const cached = state.decisions.allowed(principal, resource);
+  ctx.metrics.cacheLookup("decision", cached);
+  const grant = cached ? undefined : checkGrant(ctx, state, principal, resource, { route: name });
   grant?.catch(() => {});
   const found = await state.routes.find(name);
   if (!found) throw notFound(name);
@@ -165,7 +165,9 @@ export async function authorizeModel(
   const principal = checkPrincipalOf(caller);
   // A cold account asks dispatch and acl at once: one round trip, not two. The answers are read in
   // the order the checks are documented in, so the outcome is the same as asking one after the other.
-  const grant = decisions.allowed(principal, ref.account)
+  const cached = decisions.allowed(principal, ref.account);
+  ctx.metrics.cacheLookup("decision", cached);
+  const grant = cached
     ? undefined
     : checkGrant(ctx, state, principal, ref.account, { account: ref.account, model: ref.model });
   grant?.catch(() => {}); // awaited below; not unhandled if the catalog lookup throws first

@@ -1,5 +1,6 @@
 import type { AccessEventEnvelope, Dialect, ValidateResponse } from "@gatehouse/contracts";
 import { generateKey, hashKey } from "@gatehouse/keys";
+import { GatehouseMetrics } from "@gatehouse/kit";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { describe, expect, it } from "vitest";
 import type { IngressContext } from "../context.js";
@@ -53,10 +54,11 @@ function harness(answers: Array<ValidateResponse | (() => ValidateResponse)>) {
     },
   };
   const cache = new KeyCache({ maxKeys: 100, maxUnknown: 100 });
+  const metrics = new GatehouseMetrics();
   let now = 1_000_000;
   const limiter = new FailureLimiter({ burst: 3, refillPerMinute: 60, maxAddresses: 100, now: () => now });
   const authenticate = createAuthenticator(
-    { feed, client } as unknown as Omit<IngressContext, "authenticate">,
+    { feed, client, metrics } as unknown as Omit<IngressContext, "authenticate">,
     cache,
     limiter,
   );
@@ -79,6 +81,7 @@ function harness(answers: Array<ValidateResponse | (() => ValidateResponse)>) {
     run,
     asked,
     cache,
+    metrics,
     advance: (ms: number) => {
       now += ms;
     },
@@ -129,6 +132,12 @@ describe("authenticate", () => {
     expect(await h.run(key)).toMatchObject({ keyId: KEY_ID, keyKind: "pat" });
     expect(await h.run(key)).toMatchObject({ keyId: KEY_ID });
     expect(h.asked).toEqual([hashKey(key)]);
+    const lookups = (await h.metrics.registry.getSingleMetric("gatehouse_cache_lookups_total")?.get())
+      ?.values;
+    expect(lookups?.map((v) => [v.labels.cache, v.labels.result, v.value])).toEqual([
+      ["key", "miss", 1],
+      ["key", "hit", 1],
+    ]);
   });
 
   it("shares one validation among concurrent calls with one key while the feed is trusted", async () => {

@@ -168,9 +168,12 @@ export function createAuthenticator(
     const now = Date.now();
     const hit = cache.get(keyHash, now);
     if (hit?.kind === "positive" && ctx.feed.trusted()) {
+      ctx.metrics.cacheLookup("key", true);
       request.caller = hit.caller;
       return;
     }
+    // A cached refusal is a hit too: auth is not asked.
+    ctx.metrics.cacheLookup("key", hit?.kind === "negative");
     const address = clientKey(request.ip);
     if (!cache.knownValidKey(keyHash, now)) {
       const wait = limiter.retryAfterSeconds(address);

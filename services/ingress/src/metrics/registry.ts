@@ -1,5 +1,5 @@
 import type { AccessEventEnvelope } from "@gatehouse/contracts";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { AccessFeed } from "../events/feed.js";
 
 /**
@@ -15,12 +15,10 @@ export interface IngressMetrics {
 }
 
 /**
- * One registry per ingress app (not prom-client's global one), so several replicas in one process
- * (tests, `pnpm start`) do not share or clash on metrics. Samples come from feed listeners only; the
- * request path is not touched.
+ * The access feed's series, in the ingress app's registry (not prom-client's global one, so several
+ * replicas in one process do not clash). Samples come from feed listeners only.
  */
-export function createIngressMetrics(feed: AccessFeed): IngressMetrics {
-  const registry = new Registry();
+export function createIngressMetrics(feed: AccessFeed, registry: Registry): IngressMetrics {
   const lag = new Histogram({
     name: "gatehouse_access_event_lag_seconds",
     help: "Time from an access event's commit (its outbox row) to this ingress replica applying it",

@@ -4,6 +4,7 @@ import secureJson from "secure-json-parse";
 import { type Caller, callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
 import { nestsDeeperThan, tooDeepError } from "../../http/json-body.js";
+import { labelTarget } from "../../metrics/requests.js";
 import { forward, type Target } from "./forward.js";
 import { storedResponseRoutes } from "./responses.js";
 import { checkShape } from "./shape.js";
@@ -73,6 +74,7 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
       async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
         const shape = checkShape(request.body, operation);
         const target = await authorizeModel(ctx, callerOf(request), shape.model);
+        labelTarget(ctx.metrics, request, target);
         checkKind(target.kind, operation, shape.model);
         if (operation === "responses" && target.route !== undefined) {
           // A stored response belongs to one account; a route could answer its continuation from another.

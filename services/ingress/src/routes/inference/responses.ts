@@ -8,6 +8,7 @@ import {
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
+import { labelTarget } from "../../metrics/requests.js";
 import type { AuthorizeModel } from "./plugin.js";
 
 /** Query parameters as strings: a repeated one (`include=a&include=b`) keeps its first value. */
@@ -59,7 +60,8 @@ export function storedResponseRoutes(
         const caller = callerOf(request);
         const principal = { id: caller.principal.id, kind: caller.principal.kind };
         const owner = await ctx.client.request(dispatchResponsesOwner, { principal, id });
-        await authorizeModel(ctx, caller, `${owner.account}/${owner.model}`);
+        const target = await authorizeModel(ctx, caller, `${owner.account}/${owner.model}`);
+        labelTarget(ctx.metrics, request, target);
         const answer = await ctx.client.request(
           dispatchResponsesAct,
           { principal, id, account: owner.account, action, query },
