@@ -75,7 +75,10 @@ beforeAll(async () => {
     models: [{ name: "gpt-4o-mini", kind: "chat" }],
   });
   expect(created.status).toBe(201);
-}, 60_000);
+  // Key and decision caches answer only while the access feed is trusted: wait for it, so the calls
+  // below hit them however long the services took to start on a busy machine.
+  await waitFor(async () => sample(await scrape(), "gatehouse_access_feed_trusted") === 1, 30_000);
+}, 90_000);
 
 afterAll(async () => {
   await stack?.stop();

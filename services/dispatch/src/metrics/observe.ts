@@ -34,7 +34,8 @@ export function observeUsage(
     ? metrics.target(record.account, record.model)
     : metrics.target(undefined, undefined);
   metrics.upstreamCall(labels, record.operation, record.status, record.durationMs / 1000);
-  const ttftMs = record.ttftMs ?? call.ttftMs;
+  // A non-streamed answer's record has a ttftMs too (its whole answer); only streams have a first token.
+  const ttftMs = record.stream ? (record.ttftMs ?? call.ttftMs) : undefined;
   if (ttftMs !== undefined) metrics.timeToFirstToken(labels, record.operation, ttftMs / 1000);
   if (record.usage)
     metrics.tokens(labels, record.operation, record.usage.promptTokens, record.usage.completionTokens);
