@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  type ProxyTracerProvider,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -56,4 +57,22 @@ export function startSpanFromCarrier(
   attributes: Attributes,
 ): Span {
   return trace.getTracer("gatehouse-bus").startSpan(name, { attributes }, contextFromCarrier(carrier));
+}
+
+/**
+ * Whether an OpenTelemetry SDK registered a tracer provider. Code that would do per-request work
+ * only for a trace (wrapping handlers, reading answers for attributes) asks once, after telemetry
+ * started, and does nothing at all when it is off.
+ */
+export function tracingEnabled(): boolean {
+  const provider = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+  return (
+    typeof provider.getDelegateTracer !== "function" || provider.getDelegateTracer("gatehouse") !== undefined
+  );
+}
+
+/** Runs `fn` with `span` active (so spans started inside are its children); a plain call when it records nothing. */
+export function withActiveSpan<T>(span: Span, fn: () => T): T {
+  if (!span.isRecording()) return fn();
+  return context.with(trace.setSpan(context.active(), span), fn);
 }

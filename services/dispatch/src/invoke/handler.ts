@@ -1,4 +1,4 @@
-import { decodeInvokeRequest, FrameWriter, type RawRoute, startSpanFromCarrier } from "@gatehouse/bus";
+import { decodeInvokeRequest, FrameWriter, type RawRoute, withActiveSpan } from "@gatehouse/bus";
 import {
   GatehouseError,
   INVOKE_ACTION,
@@ -13,6 +13,7 @@ import type { NatsConnection, ServiceMsg } from "nats";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
 import type { ProviderClients } from "./clients.js";
 import { type CallControl, CallControls } from "./controls.js";
+import { endInvokeSpan, observeFrames, recordAnswer, recordProvider, startInvokeSpan } from "./tracing.js";
 import type { UsagePublisher } from "./usage.js";
 
 const decoder = new TextDecoder();
@@ -127,15 +128,12 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
   let usage: Usage | null = null;
   // The caller's disconnect (or a stream's unread client) reaches us through its token.
   let control: CallControl | undefined;
-  let span: ReturnType<typeof startSpanFromCarrier> | undefined;
+  let span: ReturnType<typeof startInvokeSpan> | undefined;
+  let failure: GatehouseError | undefined;
   try {
     const request = decodeInvokeRequest(msg.data);
     meta = parseMeta(request.metaJson);
-    span = startSpanFromCarrier("dispatch.invoke", meta.trace, {
-      "gatehouse.account": meta.account,
-      "gatehouse.model": meta.model,
-      "gatehouse.stream": meta.stream,
-    });
+    span = startInvokeSpan(meta);
     const body = parseBody(request.body);
     const target = await deps.clients.get(meta.account);
     if (!target)
@@ -143,6 +141,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     if (!target.loaded.enabled) {
       throw new GatehouseError("permission_denied", `provider account '${meta.account}' is disabled`);
     }
+    recordProvider(span, target.loaded.account.type);
     if (meta.cancel) control = controls.register(meta.cancel);
     const signal = control?.signal.asAbortSignal() ?? NOT_CANCELLABLE;
     signal.throwIfAborted();
@@ -150,17 +149,17 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       meta.operation === "responses"
         ? await ResponsesSession.begin(deps.responses, meta, body, target.client)
         : undefined;
-    const result: InvokeResult = await target.client.invoke(
-      {
-        operation: meta.operation,
-        dialect: meta.dialect,
-        model: meta.model,
-        body,
-        stream: meta.stream,
-        ...(session?.state ? { responses: session.state } : {}),
-      },
-      signal,
-    );
+    const input = {
+      operation: meta.operation,
+      dialect: meta.dialect,
+      model: meta.model,
+      body,
+      stream: meta.stream,
+      ...(session?.state ? { responses: session.state } : {}),
+    };
+    // Active while the upstream request is made, so its HTTP client span is this span's child.
+    const result: InvokeResult = await withActiveSpan(span, () => target.client.invoke(input, signal));
+    recordAnswer(span, result);
     if (result.kind === "json") {
       const text = answerText(result.bodyJson ?? JSON.stringify(result.body), deps.maxResponseBytes);
       usage = result.usage;
@@ -171,7 +170,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       if (writer.failed) throw deliveryFailed(writer);
       return;
     }
-    for await (const frame of result.frames) {
+    for await (const frame of observeFrames(span, result.frames)) {
       if (signal.aborted || writer.failed) break;
       const recording = session?.seen(result);
       if (recording) await recording;
@@ -201,12 +200,11 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         { code: error.code, detail: error.detail, err: error.cause },
         "invoke failed",
       );
-    span?.setAttribute("gatehouse.error_code", error.code);
+    failure = error;
     writer.error(error);
   } finally {
     control?.release();
-    span?.setAttribute("http.response.status_code", status);
-    span?.end();
+    if (span) endInvokeSpan(span, status, usage, failure);
     if (meta) {
       const record: UsageRecord = {
         requestId: meta.requestId,

@@ -16,6 +16,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
 import { errorBody } from "../../http/errors.js";
+import { CLIENT_CLOSED_STATUS, finishRequest } from "../../http/observe.js";
 import type { InferenceShape } from "./shape.js";
 
 declare module "fastify" {
@@ -180,6 +181,7 @@ async function relayAnswer(
     request.log.info({ code: "client_closed" }, "client disconnected before the answer; upstream cancelled");
     reply.hijack();
     raw.destroy();
+    finishRequest(ctx.logger, request, reply, CLIENT_CLOSED_STATUS);
     return reply;
   }
   if (frame.kind === "error") throw frame.error;
@@ -187,6 +189,7 @@ async function relayAnswer(
     throw new GatehouseError("internal_error", "internal error", {
       detail: `unexpected ${frame.kind} frame`,
     });
+  request.usageJson = frame.usage;
   return reply.code(frame.status).type("application/json").send(frame.body);
 }
 
@@ -267,6 +270,7 @@ async function relayStream(
                 "client read nothing for too long; stream ended, upstream cancelled",
               );
               raw.destroy();
+              finishRequest(ctx.logger, request, reply, CLIENT_CLOSED_STATUS);
               return reply;
             }
           }
@@ -282,6 +286,7 @@ async function relayStream(
           break;
         }
         case "end":
+          request.usageJson = frame.usage;
           if (!started) {
             // An upstream stream with no chunks at all: still a well-formed (empty) SSE answer.
             reply.hijack();
@@ -306,6 +311,7 @@ async function relayStream(
       request.log.info({ code: "client_closed" }, "client disconnected mid-stream; upstream cancelled");
       if (!started) reply.hijack();
       raw.destroy();
+      finishRequest(ctx.logger, request, reply, CLIENT_CLOSED_STATUS);
     }
     return reply;
   } catch (err) {

@@ -74,6 +74,7 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
         const shape = checkShape(request.body, operation);
         const target = await authorizeModel(ctx, callerOf(request), shape.model);
         checkKind(target.kind, operation, shape.model);
+        request.target = target;
         return forward(
           ctx,
           request,
