@@ -18,6 +18,8 @@ export interface StackOptions {
   /** How the shared connection authenticates (the services' own NATS_* settings are not used). */
   natsSecurity: NatsSecurity;
   logger: Logger;
+  /** Each service's log lines human-readable too (the launcher's choice for its terminal). */
+  prettyLogs?: boolean;
 }
 
 export interface Stack {
@@ -54,7 +56,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     });
     shutdown.add("nats", () => bus.drain());
     const level = options.logger.level;
-    const child = (service: string) => createLogger({ level, service });
+    const child = (service: string) => createLogger({ level, service, pretty: options.prettyLogs ?? false });
     const services = [
       buildAuth(authConfig, { logger: child("auth"), database, bus }),
       buildAcl(aclConfig, { logger: child("acl"), database, bus }),
