@@ -122,7 +122,7 @@ describe("tracing one call through ingress, auth, acl, dispatch and the upstream
     expectNoSecrets(spans, [world.vat, p.upstream?.apiKey ?? "", "zebra-quartz", answer.slice(0, 24)]);
   });
 
-  it("continues the caller's traceparent", async () => {
+  it("continues the caller's traceparent, and a long baggage header does not break the call", async () => {
     const p = world.byType("openai");
     const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
     const parentId = "00f067aa0ba902b7";
@@ -130,7 +130,14 @@ describe("tracing one call through ingress, auth, acl, dispatch and the upstream
       .openai()
       .chat.completions.create(
         { model: `${p.account}/${p.chatModel}`, messages: [{ role: "user", content: PROMPT }] },
-        { headers: { traceparent: `00-${traceId}-${parentId}-01` } },
+        {
+          headers: {
+            traceparent: `00-${traceId}-${parentId}-01`,
+            tracestate: "vendor=abc",
+            // The caller's baggage is not carried on (and a long one does not break the call).
+            baggage: `tenant=${"x".repeat(4000)}`,
+          },
+        },
       )
       .withResponse();
     const { server, spans } = await traceOf(response.headers.get("x-request-id") ?? "");

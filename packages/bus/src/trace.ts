@@ -37,12 +37,18 @@ export function extractTraceContext(headers: MsgHdrs | undefined): Context {
   return propagation.extract(ROOT_CONTEXT, headers, getter);
 }
 
-/** The active W3C trace context as a plain object, or undefined when nothing is propagated. */
+/**
+ * The active W3C trace context (`traceparent`, `tracestate`) as a plain object, or undefined when
+ * nothing is propagated. Only those two: the SDK's default propagators would add the caller's
+ * `baggage` too, which is theirs, not ours, and unbounded (`InvokeMeta.trace` refuses long values).
+ */
 export function traceCarrier(): Record<string, string> | undefined {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
-  for (const _ in carrier) return carrier;
-  return undefined;
+  const traceparent = carrier.traceparent;
+  if (traceparent === undefined) return undefined;
+  const tracestate = carrier.tracestate;
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
 }
 
 /** The context a `traceCarrier()` object describes (the root context when there is none). */

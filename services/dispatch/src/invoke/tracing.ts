@@ -32,20 +32,24 @@ export function recordProvider(span: Span, type: ProviderType): void {
   if (span.isRecording()) span.setAttribute("gen_ai.provider.name", genAiProviderName(type));
 }
 
+/** Distinct finish reasons kept on a span: an answer with many choices names few reasons. */
+const MAX_REASONS = 8;
+
 /** What the answer says about itself: the model that answered and why it stopped (JSON answers). */
 export function recordAnswer(span: Span, result: InvokeResult): void {
   if (!span.isRecording() || result.kind !== "json") return;
   const body = result.body as { model?: unknown; choices?: unknown; stop_reason?: unknown; status?: unknown };
   if (typeof body !== "object" || body === null) return;
-  if (typeof body.model === "string") span.setAttribute("gen_ai.response.model", body.model);
-  const reasons: string[] = [];
+  if (typeof body.model === "string") span.setAttribute("gen_ai.response.model", body.model.slice(0, 256));
+  const reasons = new Set<string>();
   if (Array.isArray(body.choices)) {
     for (const choice of body.choices as { finish_reason?: unknown }[]) {
-      if (typeof choice?.finish_reason === "string") reasons.push(choice.finish_reason);
+      if (typeof choice?.finish_reason === "string") reasons.add(choice.finish_reason.slice(0, 64));
+      if (reasons.size >= MAX_REASONS) break;
     }
-  } else if (typeof body.stop_reason === "string") reasons.push(body.stop_reason);
-  else if (typeof body.status === "string") reasons.push(body.status);
-  if (reasons.length > 0) span.setAttribute("gen_ai.response.finish_reasons", reasons);
+  } else if (typeof body.stop_reason === "string") reasons.add(body.stop_reason.slice(0, 64));
+  else if (typeof body.status === "string") reasons.add(body.status.slice(0, 64));
+  if (reasons.size > 0) span.setAttribute("gen_ai.response.finish_reasons", [...reasons]);
 }
 
 // Stream events in either dialect name the model and the stop reason as plain JSON strings; a scan of
@@ -63,7 +67,8 @@ export function observeFrames(span: Span, frames: AsyncIterable<string>): AsyncI
     try {
       for await (const frame of frames) {
         if (model === undefined) model = MODEL.exec(frame)?.[1];
-        for (const match of frame.matchAll(FINISH)) if (match[1] !== undefined) reasons.add(match[1]);
+        if (reasons.size < MAX_REASONS)
+          for (const match of frame.matchAll(FINISH)) if (match[1] !== undefined) reasons.add(match[1]);
         const status = RESPONSE_STATUS.exec(frame)?.[1];
         if (status !== undefined) reasons.add(status);
         yield frame;
