@@ -38,13 +38,13 @@ export function extractTraceContext(headers: MsgHdrs | undefined): Context {
 }
 
 /**
- * The active W3C trace context (`traceparent`, `tracestate`) as a plain object, or undefined when
+ * A trace context (by default the active one) as W3C `traceparent` and `tracestate` in a plain object, or undefined when
  * nothing is propagated. Only those two: the SDK's default propagators would add the caller's
  * `baggage` too, which is theirs, not ours, and unbounded (`InvokeMeta.trace` refuses long values).
  */
-export function traceCarrier(): Record<string, string> | undefined {
+export function traceCarrier(from: Context = context.active()): Record<string, string> | undefined {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(from, carrier);
   const traceparent = carrier.traceparent;
   if (traceparent === undefined) return undefined;
   const tracestate = carrier.tracestate;

@@ -90,7 +90,13 @@ export interface LoggerConfig {
 function prettyStream(): pino.DestinationStream {
   const require = createRequire(import.meta.url);
   const pretty = require("pino-pretty") as (options: Record<string, unknown>) => pino.DestinationStream;
-  return pretty({ colorize: true, sync: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" });
+  return pretty({
+    colorize: true,
+    sync: true,
+    singleLine: true,
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname",
+  });
 }
 
 export function createLogger(config: LoggerConfig): Logger {

@@ -1,3 +1,5 @@
+import { SynchronousContextManager } from "./sync-context.js";
+
 export interface Telemetry {
   shutdown(): Promise<void>;
 }
@@ -19,6 +21,7 @@ export async function startTelemetry(options: {
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     traceExporter: new OTLPTraceExporter({ url: `${base}/v1/traces` }),
+    contextManager: new SynchronousContextManager(),
   });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };

@@ -1,4 +1,4 @@
-import { context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { type Context, context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { Dispatcher } from "undici";
 
 const tracer = trace.getTracer("gatehouse-providers");
@@ -14,20 +14,34 @@ export class UpstreamAttempt {
 
   private constructor(private readonly span: Span) {}
 
-  static start(method: string, origin: URL, path: string): UpstreamAttempt | undefined {
-    const parent = trace.getSpan(context.active());
-    if (parent === undefined || !parent.isRecording()) return undefined;
+  /** The context an upstream request is made in, taken before any await (retries come after one). */
+  static parent(): Context | undefined {
+    const active = context.active();
+    return trace.getSpan(active)?.isRecording() ? active : undefined;
+  }
+
+  static start(
+    parent: Context | undefined,
+    method: string,
+    origin: URL,
+    path: string,
+  ): UpstreamAttempt | undefined {
+    if (parent === undefined) return undefined;
     const query = path.indexOf("?");
-    const span = tracer.startSpan(method, {
-      kind: SpanKind.CLIENT,
-      attributes: {
-        "http.request.method": method,
-        "server.address": origin.hostname,
-        "server.port": origin.port === "" ? (origin.protocol === "https:" ? 443 : 80) : Number(origin.port),
-        "url.scheme": origin.protocol.slice(0, -1),
-        "url.path": query < 0 ? path : path.slice(0, query),
+    const span = tracer.startSpan(
+      method,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "http.request.method": method,
+          "server.address": origin.hostname,
+          "server.port": origin.port === "" ? (origin.protocol === "https:" ? 443 : 80) : Number(origin.port),
+          "url.scheme": origin.protocol.slice(0, -1),
+          "url.path": query < 0 ? path : path.slice(0, query),
+        },
       },
-    });
+      parent,
+    );
     return new UpstreamAttempt(span);
   }
 

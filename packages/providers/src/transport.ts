@@ -185,11 +185,12 @@ export class Transport {
 
   /** Sends a request (POST unless it says); resolves with a 2xx response, or throws a catalog error (after retries). */
   async post(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+    const tracedIn = UpstreamAttempt.parent();
     for (let attempt = 0; ; attempt++) {
       const canRetry = attempt < this.maxRetries;
       let response: Dispatcher.ResponseData;
       const method = request.method ?? "POST";
-      const traced = UpstreamAttempt.start(method, this.origin, this.basePath + request.path);
+      const traced = UpstreamAttempt.start(tracedIn, method, this.origin, this.basePath + request.path);
       try {
         response = await this.pool.request({
           method,

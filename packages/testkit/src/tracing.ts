@@ -1,3 +1,4 @@
+import { SynchronousContextManager } from "@gatehouse/kit";
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 
@@ -11,12 +12,12 @@ export interface InMemoryTracing {
 
 /**
  * The OpenTelemetry SDK as `OTEL_EXPORTER_OTLP_ENDPOINT` starts it (W3C trace context propagation,
- * an async-hooks context manager), exporting to memory. Register it before the stack starts, as
+ * the synchronous context manager), exporting to memory. Register it before the stack starts, as
  * telemetry starts first in every process; one per test file (the registration is process-global).
  */
 export function startInMemoryTracing(): InMemoryTracing {
   const exporter = new InMemorySpanExporter();
   const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  provider.register();
+  provider.register({ contextManager: new SynchronousContextManager() });
   return { spans: () => exporter.getFinishedSpans(), shutdown: () => provider.shutdown() };
 }

@@ -75,9 +75,11 @@ function invokeMetaJson(
     keyId: caller.keyId,
     cancel,
   };
-  // Empty unless an OpenTelemetry SDK registered a propagator (OTEL_EXPORTER_OTLP_ENDPOINT).
-  const trace = traceCarrier();
-  if (trace) meta.trace = trace;
+  // Explicitly the request's: the active context does not outlive an await (SynchronousContextManager).
+  if (request.traceContext) {
+    const trace = traceCarrier(request.traceContext);
+    if (trace) meta.trace = trace;
+  }
   return JSON.stringify(meta);
 }
 
