@@ -1,9 +1,8 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { cpus, loadavg, release } from "node:os";
-import { gatehouseTarget, provision, startGatehouse, verifyAndWarm } from "./gatehouse.js";
+import { join } from "node:path";
+import { gatehouseTarget, provision, REPO_ROOT, startGatehouse, verifyAndWarm } from "./gatehouse.js";
 import { runAutocannon } from "./load.js";
-import type { Cleanup } from "./proc.js";
+import { type Cleanup, freePort, spawnNode, waitForHttp } from "./proc.js";
 import { table } from "./report.js";
 import { percentile } from "./stats.js";
 import type { Target } from "./targets.js";
@@ -11,8 +10,8 @@ import type { Target } from "./targets.js";
 /**
  * What seeing every call costs: the one-process shape three times over, identical but for
  * - off: no OTLP endpoint, `LOG_LEVEL=warn` (the other figures' setting);
- * - tracing: `OTEL_EXPORTER_OTLP_ENDPOINT` at a local OTLP/HTTP sink that takes and discards what
- *   it is sent (the SDK's batch exporter does all its work; nothing is kept);
+ * - tracing: `OTEL_EXPORTER_OTLP_ENDPOINT` at a local OTLP/HTTP sink (its own process) that takes
+ *   and discards what it is sent (the SDK's batch exporter does all its work; nothing is kept);
  * - access log: `LOG_LEVEL=info`, one JSON access line per request to stdout (a pipe the bench reads).
  * Non-streaming chat calls at c=64, every round in A B C C B A order so drift hits all alike; the
  * "off" side measured twice a round shows what noise alone looks like.
@@ -39,23 +38,25 @@ interface Side {
   perRun: number[];
 }
 
-/** An OTLP/HTTP receiver that answers every export with 200 and keeps nothing but counts. */
-async function startOtlpSink(
-  cleanup: Cleanup,
-): Promise<{ url: string; stats: { requests: number; bytes: number } }> {
-  const stats = { requests: 0, bytes: 0 };
-  const server: Server = createServer((req, res) => {
-    req.on("data", (chunk: Buffer) => {
-      stats.bytes += chunk.byteLength;
-    });
-    req.on("end", () => {
-      stats.requests++;
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  cleanup.add("otlp sink", () => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stats };
+/** The OTLP sink in its own process (otlp-sink-main.ts); `stats()` asks it what it received. */
+async function startOtlpSink(cleanup: Cleanup): Promise<{ url: string; stats(): Promise<SinkStats> }> {
+  const port = await freePort();
+  const child = spawnNode(
+    {
+      name: "otlp-sink",
+      args: [join(REPO_ROOT, "bench/dist/otlp-sink-main.js")],
+      env: { PORT: String(port) },
+    },
+    cleanup,
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(child, `${url}/stats`, 10_000, (s) => s === 200);
+  return { url, stats: async () => (await (await fetch(`${url}/stats`)).json()) as SinkStats };
+}
+
+interface SinkStats {
+  requests: number;
+  bytes: number;
 }
 
 export async function measureObservability(options: {
@@ -75,7 +76,7 @@ export async function measureObservability(options: {
     { key: "off", label: "tracing off, access log off (warn)", env: {} },
     {
       key: "tracing",
-      label: "tracing on → OTLP/HTTP sink",
+      label: "tracing on → OTLP/HTTP (protobuf) sink",
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url },
     },
     {
@@ -131,10 +132,11 @@ export async function measureObservability(options: {
   const loadAfter = loadavg();
   // The batch exporter sends every few seconds: give it time to deliver what the last round made.
   await new Promise((resolve) => setTimeout(resolve, 6_000));
+  const received = await sink.stats();
   return {
     sides: [...sides.values()],
-    bytesReceived: sink.stats.bytes,
-    exportRequests: sink.stats.requests,
+    bytesReceived: received.bytes,
+    exportRequests: received.requests,
     loadBefore,
     loadAfter,
     rounds: options.rounds,
