@@ -108,5 +108,9 @@ export function createLogger(config: LoggerConfig): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (config.destination) return pino(options, config.destination);
-  return config.pretty ? pino(options, prettyStream()) : pino(options);
+  if (config.pretty) return pino(options, prettyStream());
+  // Asynchronous writes: lines written while one write is in flight go out together in the next,
+  // instead of a blocking write per line (the access line made that one per request). pino flushes
+  // what is pending when the process exits.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }
