@@ -16,6 +16,7 @@ import { obtainNats } from "./infra.js";
 import { runAutocannon, runStreams } from "./load.js";
 import { type ManyStreamsSample, runManyStreams } from "./many-streams.js";
 import { startMockProcess } from "./mock-process.js";
+import { measureObservability, type ObservabilityResult, renderObservability } from "./observability.js";
 import { startPortkey } from "./portkey.js";
 import { Cleanup, type ProcSample, ProcWatch, sampleProc } from "./proc.js";
 import { startRelay } from "./relay.js";
@@ -214,6 +215,16 @@ async function main(): Promise<void> {
   }
   watch.stop();
 
+  // 5b. Tracing and access logs, each against neither, on instances of their own.
+  let observability: ObservabilityResult | undefined;
+  if (natsUrl) {
+    try {
+      observability = await measureObservability({ natsUrl, mockUrl, cleanup, log, ...config });
+    } catch (err) {
+      log(`tracing/access-log A/B not measured: ${(err as Error).message}`);
+    }
+  }
+
   // 6. Many streams at once, last, so that their memory peaks do not colour the figures above.
   // Portkey is left out: its streaming fails on Node 20 already one stream at a time.
   const many = new Map<TargetKey, ManyStreamsSample[]>();
@@ -261,9 +272,14 @@ async function main(): Promise<void> {
     log(`!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n`);
     process.exitCode = 1;
   }
+  const observabilityMd = observability
+    ? renderObservability(observability, "pnpm bench", started)
+    : undefined;
+  if (observabilityMd) process.stdout.write(`\n${observabilityMd}\n`);
   if (config.write) {
     const file = join(REPO_ROOT, config.outFile);
     writeResults(file, "bench", md);
+    if (observabilityMd) writeResults(file, "bench-observability", observabilityMd);
     log(`wrote ${file}`);
   }
 }

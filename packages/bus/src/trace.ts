@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  type ProxyTracerProvider,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -36,12 +37,18 @@ export function extractTraceContext(headers: MsgHdrs | undefined): Context {
   return propagation.extract(ROOT_CONTEXT, headers, getter);
 }
 
-/** The active W3C trace context as a plain object, or undefined when nothing is propagated. */
-export function traceCarrier(): Record<string, string> | undefined {
+/**
+ * A trace context (by default the active one) as W3C `traceparent` and `tracestate` in a plain object, or undefined when
+ * nothing is propagated. Only those two: the SDK's default propagators would add the caller's
+ * `baggage` too, which is theirs, not ours, and unbounded (`InvokeMeta.trace` refuses long values).
+ */
+export function traceCarrier(from: Context = context.active()): Record<string, string> | undefined {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
-  for (const _ in carrier) return carrier;
-  return undefined;
+  propagation.inject(from, carrier);
+  const traceparent = carrier.traceparent;
+  if (traceparent === undefined) return undefined;
+  const tracestate = carrier.tracestate;
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
 }
 
 /** The context a `traceCarrier()` object describes (the root context when there is none). */
@@ -56,4 +63,22 @@ export function startSpanFromCarrier(
   attributes: Attributes,
 ): Span {
   return trace.getTracer("gatehouse-bus").startSpan(name, { attributes }, contextFromCarrier(carrier));
+}
+
+/**
+ * Whether an OpenTelemetry SDK registered a tracer provider. Code that would do per-request work
+ * only for a trace (wrapping handlers, reading answers for attributes) asks once, after telemetry
+ * started, and does nothing at all when it is off.
+ */
+export function tracingEnabled(): boolean {
+  const provider = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+  return (
+    typeof provider.getDelegateTracer !== "function" || provider.getDelegateTracer("gatehouse") !== undefined
+  );
+}
+
+/** Runs `fn` with `span` active (so spans started inside are its children); a plain call when it records nothing. */
+export function withActiveSpan<T>(span: Span, fn: () => T): T {
+  if (!span.isRecording()) return fn();
+  return context.with(trace.setSpan(context.active(), span), fn);
 }

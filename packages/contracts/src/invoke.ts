@@ -107,6 +107,8 @@ export const Usage = z.object({
   cachedTokens: z.number().min(0).optional(),
   /** Completion tokens spent on reasoning, where it says (included in completionTokens). */
   reasoningTokens: z.number().min(0).optional(),
+  /** USD at the model's prices, when it has them: set by dispatch on the answer's final frame. */
+  costUsd: z.number().min(0).optional(),
 });
 export type Usage = z.infer<typeof Usage>;
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LOG_FORMATS, type LogFormat } from "./logger.js";
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -70,6 +71,8 @@ export function processEnv(shutdownTimeoutMs = 10_000) {
   return {
     /** pino level. */
     LOG_LEVEL: env.logLevel(),
+    /** `pretty` (human-readable), `json` (one object a line), or `auto`: pretty when stdout is a terminal. */
+    LOG_FORMAT: z.enum(LOG_FORMATS).default("auto"),
     /** Starts the OpenTelemetry SDK and exports traces there over OTLP/HTTP when set. */
     OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
     /** How long shutdown may take before the process gives up on the remaining steps. */
@@ -79,17 +82,20 @@ export function processEnv(shutdownTimeoutMs = 10_000) {
 
 export interface ProcessConfig {
   logLevel: string;
+  logFormat: LogFormat;
   otlpEndpoint: string | undefined;
   shutdownTimeoutMs: number;
 }
 
 export function toProcessConfig(e: {
   LOG_LEVEL: string;
+  LOG_FORMAT: LogFormat;
   OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
   SHUTDOWN_TIMEOUT_MS: number;
 }): ProcessConfig {
   return {
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

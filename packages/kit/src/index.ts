@@ -5,4 +5,5 @@ export * from "./memory.js";
 export * from "./metrics/index.js";
 export * from "./seal.js";
 export * from "./shutdown.js";
+export * from "./sync-context.js";
 export * from "./telemetry.js";

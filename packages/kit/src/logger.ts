@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { type Logger, type LoggerOptions, pino } from "pino";
 
 export type { Logger };
@@ -61,11 +62,41 @@ export function withoutQueryValues(err: unknown, depth = 0): unknown {
   return copy;
 }
 
+export const LOG_FORMATS = ["auto", "json", "pretty"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/**
+ * Whether log lines are written for a person: asked for (`pretty`), or `auto` with stdout a
+ * terminal (`pnpm start` in a shell). Piped, redirected or under a supervisor it stays JSON, which
+ * log collectors parse.
+ */
+export function prettyLogs(format: LogFormat, stdoutIsTTY: boolean | undefined): boolean {
+  return format === "pretty" || (format === "auto" && stdoutIsTTY === true);
+}
+
 export interface LoggerConfig {
   level: string;
   service: string;
   /** Write here instead of stdout (tests capture logs this way). */
   destination?: pino.DestinationStream;
+  /** Human-readable lines on stdout (see `prettyLogs`); ignored with a `destination`. */
+  pretty?: boolean;
+}
+
+/**
+ * pino-pretty, loaded only by a process that writes for a terminal. It formats in this thread
+ * (no worker): a terminal is read by a person, not pushed at the throughput a collector takes.
+ */
+function prettyStream(): pino.DestinationStream {
+  const require = createRequire(import.meta.url);
+  const pretty = require("pino-pretty") as (options: Record<string, unknown>) => pino.DestinationStream;
+  return pretty({
+    colorize: true,
+    sync: true,
+    singleLine: true,
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname",
+  });
 }
 
 export function createLogger(config: LoggerConfig): Logger {
@@ -76,5 +107,10 @@ export function createLogger(config: LoggerConfig): Logger {
     serializers: { err: (err: unknown) => pino.stdSerializers.err(withoutQueryValues(err) as Error) },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return config.destination ? pino(options, config.destination) : pino(options);
+  if (config.destination) return pino(options, config.destination);
+  if (config.pretty) return pino(options, prettyStream());
+  // Asynchronous writes: lines written while one write is in flight go out together in the next,
+  // instead of a blocking write per line (the access line made that one per request). pino flushes
+  // what is pending when the process exits.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }

@@ -1,10 +1,16 @@
 import { ConfigError } from "./config.js";
-import { createLogger, type Logger } from "./logger.js";
+import { createLogger, type LogFormat, type Logger, prettyLogs } from "./logger.js";
 import { type HeapTuning, missingFlagsMessage, tuneHeap } from "./memory.js";
 import { onSignals } from "./shutdown.js";
 import { startTelemetry } from "./telemetry.js";
 
-export interface MainOptions<C extends { logLevel: string; otlpEndpoint: string | undefined }> {
+interface LoggingConfig {
+  logLevel: string;
+  logFormat: LogFormat;
+  otlpEndpoint: string | undefined;
+}
+
+export interface MainOptions<C extends LoggingConfig> {
   service: string;
   loadConfig: (env: Record<string, string | undefined>) => C;
   build: (config: C, logger: Logger) => { start(): Promise<void>; stop(): Promise<void> };
@@ -14,9 +20,7 @@ export interface MainOptions<C extends { logLevel: string; otlpEndpoint: string 
  * The whole of a service's main.ts: tune the heap and read config (a bad variable stops the process
  * naming it), start telemetry first, start the app, stop on SIGTERM/SIGINT, telemetry last.
  */
-export async function runMain<C extends { logLevel: string; otlpEndpoint: string | undefined }>(
-  options: MainOptions<C>,
-): Promise<void> {
+export async function runMain<C extends LoggingConfig>(options: MainOptions<C>): Promise<void> {
   let config: C;
   let heap: HeapTuning;
   try {
@@ -29,7 +33,11 @@ export async function runMain<C extends { logLevel: string; otlpEndpoint: string
     }
     throw err;
   }
-  const logger = createLogger({ level: config.logLevel, service: options.service });
+  const logger = createLogger({
+    level: config.logLevel,
+    service: options.service,
+    pretty: prettyLogs(config.logFormat, process.stdout.isTTY),
+  });
   const missing = missingFlagsMessage(heap);
   if (missing) logger.info(missing);
   const telemetry = await startTelemetry({

@@ -1,3 +1,5 @@
+import { SynchronousContextManager } from "./sync-context.js";
+
 export interface Telemetry {
   shutdown(): Promise<void>;
 }
@@ -13,12 +15,14 @@ export async function startTelemetry(options: {
   if (!options.otlpEndpoint) return { shutdown: async () => {} };
   const [{ NodeSDK }, { OTLPTraceExporter }] = await Promise.all([
     import("@opentelemetry/sdk-node"),
-    import("@opentelemetry/exporter-trace-otlp-http"),
+    // Protobuf, the OTLP default: a third of JSON's bytes and cheaper to encode at a span per hop.
+    import("@opentelemetry/exporter-trace-otlp-proto"),
   ]);
   const base = options.otlpEndpoint.replace(/\/+$/, "");
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     traceExporter: new OTLPTraceExporter({ url: `${base}/v1/traces` }),
+    contextManager: new SynchronousContextManager(),
   });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };

@@ -1,5 +1,5 @@
 import type { NatsSecurity } from "@gatehouse/bus";
-import { env, parseEnv } from "@gatehouse/kit";
+import { env, parseEnv, prettyLogs } from "@gatehouse/kit";
 import { baseEnv, toBaseConfig } from "@gatehouse/service-host";
 import { z } from "zod";
 
@@ -13,6 +13,8 @@ const schema = z.object({
 
 export interface LauncherConfig {
   logLevel: string;
+  /** Human-readable log lines: asked for, or stdout a terminal (`prettyLogs`). */
+  prettyLogs: boolean;
   natsUrl: string | undefined;
   /** Credentials and TLS for NATS_URL or a server on 127.0.0.1:4222 (not for one it starts itself). */
   natsSecurity: NatsSecurity;
@@ -23,11 +25,15 @@ export interface LauncherConfig {
   env: Record<string, string | undefined>;
 }
 
-export function loadConfig(environment: Record<string, string | undefined>): LauncherConfig {
+export function loadConfig(
+  environment: Record<string, string | undefined>,
+  stdoutIsTTY = false,
+): LauncherConfig {
   const e = parseEnv(schema, environment);
   const base = toBaseConfig({ ...e, NATS_URL: e.NATS_URL ?? "" });
   return {
     logLevel: base.logLevel,
+    prettyLogs: prettyLogs(base.logFormat, stdoutIsTTY),
     natsUrl: e.NATS_URL,
     natsSecurity: base.natsSecurity,
     dataDir: base.dataDir,

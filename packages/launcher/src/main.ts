@@ -15,13 +15,13 @@ let config: ReturnType<typeof loadConfig>;
 let heap: HeapTuning;
 try {
   heap = tuneHeap(process.env);
-  config = loadConfig(process.env);
+  config = loadConfig(process.env, process.stdout.isTTY);
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   process.stderr.write(`gatehouse: ${err.message}\n`);
   process.exit(2);
 }
-const logger = createLogger({ level: config.logLevel, service: "gatehouse" });
+const logger = createLogger({ level: config.logLevel, service: "gatehouse", pretty: config.prettyLogs });
 const missing = missingFlagsMessage(heap);
 if (missing) logger.info(missing);
 const telemetry = await startTelemetry({ serviceName: "gatehouse", otlpEndpoint: config.otlpEndpoint });
@@ -43,6 +43,7 @@ try {
     natsSecurity: nats.security,
     logger,
     processMetrics: true,
+    prettyLogs: config.prettyLogs,
   });
   onSignals(logger, async () => {
     await stack.stop();

@@ -20,6 +20,8 @@ export interface StackOptions {
   logger: Logger;
   /** Also report process and Node.js series (`process_*`, `nodejs_*`): only once per process. */
   processMetrics?: boolean;
+  /** Each service's log lines human-readable too (the launcher's choice for its terminal). */
+  prettyLogs?: boolean;
 }
 
 export interface Stack {
@@ -63,7 +65,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     shutdown.add("nats", () => bus.drain());
     const metrics = new GatehouseMetrics({ defaultMetrics: options.processMetrics ?? false });
     const level = options.logger.level;
-    const child = (service: string) => createLogger({ level, service });
+    const child = (service: string) => createLogger({ level, service, pretty: options.prettyLogs ?? false });
     const services = [
       buildAuth(authConfig, { logger: child("auth"), database, bus, metrics }),
       buildAcl(aclConfig, { logger: child("acl"), database, bus, metrics }),

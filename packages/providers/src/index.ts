@@ -9,6 +9,7 @@ export type { ResponsesInputItem } from "./openai-responses/wire.js";
 export {
   type AccountConfigShape,
   accountConfigSchema,
+  genAiProviderName,
   isProviderType,
   PROVIDER_TYPES,
   supportsOperation,

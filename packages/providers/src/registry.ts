@@ -24,6 +24,8 @@ interface ProviderDefinition<TSchema extends z.ZodType<AccountConfigShape>> {
   operations: Readonly<Record<Operation, boolean>>;
   /** Honours JSON output (`response_format`, a Responses `text.format`). */
   structuredOutput: boolean;
+  /** `gen_ai.provider.name` in traces: the OpenTelemetry GenAI conventions' value for this provider. */
+  genAiName: string;
   create(account: ProviderAccount, config: z.output<TSchema>, options: ClientOptions): ProviderAdapter;
 }
 
@@ -33,6 +35,7 @@ function define<TSchema extends z.ZodType<AccountConfigShape>>(definition: Provi
     schema: definition.schema as z.ZodType<AccountConfigShape>,
     operations: definition.operations,
     structuredOutput: definition.structuredOutput,
+    genAiName: definition.genAiName,
     create(account: ProviderAccount, options: ClientOptions): ProviderAdapter {
       const parsed = definition.schema.safeParse({
         baseUrl: account.baseUrl,
@@ -57,30 +60,35 @@ const PROVIDERS: { readonly [K in ProviderType]: ReturnType<typeof define> } = {
     schema: openAIAccountConfig,
     operations: { chat: true, embeddings: true, completions: true, responses: true },
     structuredOutput: true,
+    genAiName: "openai",
     create: createOpenAIAdapter,
   }),
   "azure-openai": define({
     schema: azureAccountConfig,
     operations: { chat: true, embeddings: true, completions: true, responses: true },
     structuredOutput: true,
+    genAiName: "azure.ai.openai",
     create: createAzureOpenAIAdapter,
   }),
   anthropic: define({
     schema: anthropicAccountConfig,
     operations: { chat: true, embeddings: false, completions: false, responses: true },
     structuredOutput: false,
+    genAiName: "anthropic",
     create: createAnthropicAdapter,
   }),
   gemini: define({
     schema: geminiAccountConfig,
     operations: { chat: true, embeddings: true, completions: false, responses: true },
     structuredOutput: true,
+    genAiName: "gcp.gemini",
     create: createGeminiAdapter,
   }),
   mock: define({
     schema: mockAccountConfig,
     operations: { chat: true, embeddings: true, completions: true, responses: true },
     structuredOutput: true,
+    genAiName: "gatehouse.mock",
     create: (account, config) => createMockAdapter(account, config),
   }),
 };
@@ -103,6 +111,11 @@ export function supportsOperation(type: ProviderType, operation: Operation): boo
 
 export function supportsStructuredOutput(type: ProviderType): boolean {
   return PROVIDERS[type].structuredOutput;
+}
+
+/** The provider's name as the OpenTelemetry GenAI conventions spell it (`gen_ai.provider.name`). */
+export function genAiProviderName(type: ProviderType): string {
+  return PROVIDERS[type].genAiName;
 }
 
 export function createAdapter(account: ProviderAccount, options: ClientOptions): ProviderAdapter {

@@ -3,6 +3,7 @@ import { EGRESS_REFUSED, egressConnector } from "@gatehouse/egress";
 import { type Dispatcher, Pool } from "undici";
 import { type ErrorContext, malformedUpstream, parseRetryAfterMs, upstreamHttpError } from "./errors.js";
 import { type SseEvent, SseParser } from "./sse.js";
+import { UpstreamAttempt } from "./tracing.js";
 import type { ClientOptions } from "./types.js";
 
 export interface UpstreamRequest {
@@ -151,6 +152,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  */
 export class Transport {
   private readonly pool: Pool;
+  private readonly origin: URL;
   private readonly basePath: string;
   private readonly maxRetries: number;
   private readonly retryBaseDelayMs: number;
@@ -165,6 +167,7 @@ export class Transport {
     private readonly errors: ErrorContext,
   ) {
     const url = new URL(baseUrl);
+    this.origin = url;
     this.basePath = url.pathname.replace(/\/+$/, "");
     this.pool = new Pool(url.origin, {
       // Every connection is checked against the egress policy on the address it is made to.
@@ -184,11 +187,13 @@ export class Transport {
 
   /** Sends a request (POST unless it says); resolves with a 2xx response, or throws a catalog error (after retries). */
   async post(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamResponse> {
+    const tracedIn = UpstreamAttempt.parent();
     for (let attempt = 0; ; attempt++) {
       const canRetry = attempt < this.maxRetries;
       let response: Dispatcher.ResponseData;
+      const method = request.method ?? "POST";
+      const traced = UpstreamAttempt.start(tracedIn, method, this.origin, this.basePath + request.path);
       try {
-        const method = request.method ?? "POST";
         response = await this.pool.request({
           method,
           path: this.basePath + request.path,
@@ -201,6 +206,7 @@ export class Transport {
         });
       } catch (error) {
         const code = errorCode(error);
+        traced?.failed(code);
         if (!signal.aborted && canRetry && code !== undefined && CONNECT_ERROR_CODES.has(code)) {
           this.onRetry?.("connect");
           await sleep(this.backoffMs(attempt), signal);
@@ -209,8 +215,11 @@ export class Transport {
         throw networkError(error, signal, this.errors.accountName);
       }
       const { statusCode, headers, body } = response;
-      if (statusCode >= 200 && statusCode < 300)
+      traced?.answered(statusCode);
+      if (statusCode >= 200 && statusCode < 300) {
+        traced?.endWithBody(body);
         return { status: statusCode, headers, body, maxBytes: this.maxResponseBytes };
+      }
       let text: string;
       try {
         text = await readBounded(body, {}, MAX_ERROR_BODY_BYTES, this.errors.accountName).catch(
@@ -221,6 +230,8 @@ export class Transport {
         );
       } catch (error) {
         throw networkError(error, signal, this.errors.accountName);
+      } finally {
+        traced?.end();
       }
       if (canRetry && (statusCode === 429 || statusCode >= 500)) {
         const retryAfterMs = parseRetryAfterMs(headers);

@@ -9,6 +9,7 @@ import type { IngressContext } from "./context.js";
 import { createAccessFeed } from "./events/follower.js";
 import { registerErrorHandling } from "./http/errors.js";
 import { acceptEmptyJsonBodies } from "./http/json-body.js";
+import { registerObservability } from "./http/observe.js";
 import { registerSchemas } from "./http/openapi.js";
 import { lazyChildLoggerFactory } from "./http/request-logger.js";
 import { countRequests } from "./metrics/requests.js";
@@ -107,6 +108,7 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
       });
       app.decorateRequest("caller", undefined);
       countRequests(app, metrics);
+      registerObservability(app, deps.logger);
       registerErrorHandling(app);
       acceptEmptyJsonBodies(app);
       await registerSchemas(app);

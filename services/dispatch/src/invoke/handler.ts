@@ -1,4 +1,4 @@
-import { decodeInvokeRequest, FrameWriter, type RawRoute, startSpanFromCarrier } from "@gatehouse/bus";
+import { decodeInvokeRequest, FrameWriter, type RawRoute, withActiveSpan } from "@gatehouse/bus";
 import {
   GatehouseError,
   INVOKE_ACTION,
@@ -14,9 +14,17 @@ import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
 import { type RoutedCall, type RouteRunner, runRoute } from "../routes/runner.js";
 import type { ProviderClients } from "./clients.js";
 import { type CallControl, CallControls } from "./controls.js";
-import type { ModelPrice } from "./cost.js";
+import { costUsd, type ModelPrice } from "./cost.js";
 import { StreamTally } from "./estimate.js";
 import { recordUsage } from "./record.js";
+import {
+  endInvokeSpan,
+  observeFrames,
+  recordAnswer,
+  recordProvider,
+  recordTarget,
+  startInvokeSpan,
+} from "./tracing.js";
 import type { UsagePublisher } from "./usage.js";
 
 const decoder = new TextDecoder();
@@ -137,7 +145,8 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
   let usage: Usage | null = null;
   // The caller's disconnect (or a stream's unread client) reaches us through its token.
   let control: CallControl | undefined;
-  let span: ReturnType<typeof startSpanFromCarrier> | undefined;
+  let span: ReturnType<typeof startInvokeSpan> | undefined;
+  let failure: GatehouseError | undefined;
   // For the usage record: when the answer began, whether the provider was called, at what price.
   let firstByteAt: number | undefined;
   let reachedProvider = false;
@@ -152,13 +161,8 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     meta = parseMeta(request.metaJson);
     account = meta.account ?? "";
     model = meta.model ?? "";
-    span = startSpanFromCarrier(
-      "dispatch.invoke",
-      meta.trace,
-      meta.route === undefined
-        ? { "gatehouse.account": account, "gatehouse.model": model, "gatehouse.stream": meta.stream }
-        : { "gatehouse.route": meta.route, "gatehouse.stream": meta.stream },
-    );
+    span = startInvokeSpan(meta);
+    const invokeSpan = span;
     body = parseBody(request.body);
     if (meta.cancel) control = controls.register(meta.cancel);
     const signal = control?.signal.asAbortSignal() ?? NOT_CANCELLABLE;
@@ -167,13 +171,20 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     let session: ResponsesSession | undefined;
     if (meta.route !== undefined) {
       reachedProvider = true;
-      routed = await runRoute(deps.routing, meta.route, meta, body, writer, signal, (a, m) => {
-        account = a;
-        model = m;
-      });
+      const route = meta.route;
+      const callBody = body;
+      // Active while the targets are called, so their HTTP client spans are this span's children.
+      routed = await withActiveSpan(invokeSpan, () =>
+        runRoute(deps.routing, route, meta as InvokeMeta, callBody, writer, signal, (a, m) => {
+          account = a;
+          model = m;
+        }),
+      );
       result = routed.result;
       configured = true;
-      price = (await deps.clients.get(account))?.loaded.prices.get(model);
+      const answered = (await deps.clients.get(account))?.loaded;
+      price = answered?.prices.get(model);
+      if (answered) recordTarget(invokeSpan, account, model, answered.account.type);
     } else {
       const target = await deps.clients.get(account);
       if (!target)
@@ -182,24 +193,25 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       if (!target.loaded.enabled) {
         throw new GatehouseError("permission_denied", `provider account '${account}' is disabled`);
       }
+      recordProvider(invokeSpan, target.loaded.account.type);
       price = target.loaded.prices.get(model);
       session =
         meta.operation === "responses"
           ? await ResponsesSession.begin(deps.responses, { ...meta, account, model }, body, target.client)
           : undefined;
       reachedProvider = true;
-      result = await target.client.invoke(
-        {
-          operation: meta.operation,
-          dialect: meta.dialect,
-          model,
-          body,
-          stream: meta.stream,
-          ...(session?.state ? { responses: session.state } : {}),
-        },
-        signal,
-      );
+      const input = {
+        operation: meta.operation,
+        dialect: meta.dialect,
+        model,
+        body,
+        stream: meta.stream,
+        ...(session?.state ? { responses: session.state } : {}),
+      };
+      // Active while the upstream request is made, so its HTTP client span is this span's child.
+      result = await withActiveSpan(invokeSpan, () => target.client.invoke(input, signal));
     }
+    recordAnswer(invokeSpan, result);
     if (result.kind === "json") {
       const text = answerText(result.bodyJson ?? JSON.stringify(result.body), deps.maxResponseBytes);
       usage = result.usage;
@@ -207,12 +219,12 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       signal.throwIfAborted();
       status = result.status;
       firstByteAt = performance.now();
-      await writer.result(result.status, text, result.usage);
+      await writer.result(result.status, text, withCost(result.usage, price));
       if (writer.failed) throw deliveryFailed(writer);
       return;
     }
     tally = new StreamTally();
-    for await (const frame of result.frames) {
+    for await (const frame of observeFrames(span, result.frames)) {
       if (signal.aborted || writer.failed) break;
       firstByteAt ??= performance.now();
       tally.add(frame);
@@ -229,7 +241,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     signal.throwIfAborted();
     if (writer.failed) throw deliveryFailed(writer);
     if (session) await session.finish(result);
-    writer.end(usage);
+    writer.end(withCost(usage, price));
   } catch (err) {
     const reason = control?.signal.aborted ? control.signal.reason : undefined;
     const error =
@@ -245,7 +257,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         { code: error.code, detail: error.detail, err: error.cause },
         "invoke failed",
       );
-    span?.setAttribute("gatehouse.error_code", error.code);
+    failure = error;
     writer.error(error);
     routed?.finish(error);
     routed = undefined;
@@ -253,8 +265,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     routed?.finish();
     const cancelled = control?.signal.aborted ?? false;
     control?.release();
-    span?.setAttribute("http.response.status_code", status);
-    span?.end();
+    if (span) endInvokeSpan(span, status, usage, failure);
     if (meta) {
       recordUsage(deps.usage, meta, {
         account,
@@ -272,4 +283,11 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       });
     }
   }
+}
+
+/** The answer's usage as ingress gets it: with its cost at the model's prices (for the access line). */
+function withCost(usage: Usage | null, price: ModelPrice | undefined): Usage | null {
+  if (!usage) return null;
+  const cost = costUsd(usage, price);
+  return cost === null ? usage : { ...usage, costUsd: cost };
 }

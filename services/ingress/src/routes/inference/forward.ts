@@ -16,6 +16,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
 import { errorBody } from "../../http/errors.js";
+import { CLIENT_CLOSED_STATUS, finishRequest } from "../../http/observe.js";
 import type { InferenceShape } from "./shape.js";
 
 declare module "fastify" {
@@ -80,9 +81,11 @@ function invokeMetaJson(
     meta.account = target.account;
     meta.model = target.model;
   } else meta.route = target.route;
-  // Empty unless an OpenTelemetry SDK registered a propagator (OTEL_EXPORTER_OTLP_ENDPOINT).
-  const trace = traceCarrier();
-  if (trace) meta.trace = trace;
+  // Explicitly the request's: the active context does not outlive an await (SynchronousContextManager).
+  if (request.traceContext) {
+    const trace = traceCarrier(request.traceContext);
+    if (trace) meta.trace = trace;
+  }
   return JSON.stringify(meta);
 }
 
@@ -188,6 +191,7 @@ async function relayAnswer(
     request.log.info({ code: "client_closed" }, "client disconnected before the answer; upstream cancelled");
     reply.hijack();
     raw.destroy();
+    finishRequest(ctx.logger, request, reply, CLIENT_CLOSED_STATUS);
     return reply;
   }
   if (route !== undefined) reply.header(ROUTE_HEADER, route);
@@ -197,6 +201,7 @@ async function relayAnswer(
       detail: `unexpected ${frame.kind} frame`,
     });
   if (frame.target !== undefined) reply.header(TARGET_HEADER, frame.target);
+  request.usageJson = frame.usage;
   return reply.code(frame.status).type("application/json").send(frame.body);
 }
 
@@ -283,6 +288,7 @@ async function relayStream(
                 "client read nothing for too long; stream ended, upstream cancelled",
               );
               raw.destroy();
+              finishRequest(ctx.logger, request, reply, CLIENT_CLOSED_STATUS);
               return reply;
             }
           }
@@ -298,6 +304,7 @@ async function relayStream(
           break;
         }
         case "end":
+          request.usageJson = frame.usage;
           if (!started) {
             // An upstream stream with no chunks at all: still a well-formed (empty) SSE answer.
             reply.hijack();
@@ -326,6 +333,7 @@ async function relayStream(
       request.log.info({ code: "client_closed" }, "client disconnected mid-stream; upstream cancelled");
       if (!started) reply.hijack();
       raw.destroy();
+      finishRequest(ctx.logger, request, reply, CLIENT_CLOSED_STATUS);
     }
     return reply;
   } catch (err) {

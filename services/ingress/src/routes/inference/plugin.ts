@@ -83,6 +83,7 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
             "the Responses API cannot be called through a route; name a '<provider-account>/<model>'",
           );
         }
+        request.target = target;
         return forward(
           ctx,
           request,

@@ -1,0 +1,78 @@
+import { type Context, context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { Dispatcher } from "undici";
+
+const tracer = trace.getTracer("gatehouse-providers");
+
+/**
+ * One upstream HTTP attempt as an OpenTelemetry client span (a retry is another span), a child of
+ * whatever span is active (dispatch's `dispatch.invoke`). Nothing is made unless that parent records,
+ * so with tracing off an attempt costs one context lookup. Attributes are the HTTP client
+ * conventions' plus the time to the response headers; never a header, a query string or a body.
+ */
+export class UpstreamAttempt {
+  private readonly startedAt = performance.now();
+
+  private constructor(private readonly span: Span) {}
+
+  /** The context an upstream request is made in, taken before any await (retries come after one). */
+  static parent(): Context | undefined {
+    const active = context.active();
+    return trace.getSpan(active)?.isRecording() ? active : undefined;
+  }
+
+  static start(
+    parent: Context | undefined,
+    method: string,
+    origin: URL,
+    path: string,
+  ): UpstreamAttempt | undefined {
+    if (parent === undefined) return undefined;
+    const query = path.indexOf("?");
+    const span = tracer.startSpan(
+      method,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          "http.request.method": method,
+          "server.address": origin.hostname,
+          "server.port": origin.port === "" ? (origin.protocol === "https:" ? 443 : 80) : Number(origin.port),
+          "url.scheme": origin.protocol.slice(0, -1),
+          "url.path": query < 0 ? path : path.slice(0, query),
+        },
+      },
+      parent,
+    );
+    return new UpstreamAttempt(span);
+  }
+
+  /** The response headers arrived: its status and the time to its first byte. */
+  answered(status: number): void {
+    this.span.setAttribute("http.response.status_code", status);
+    this.span.setAttribute("gatehouse.upstream.time_to_first_byte_ms", this.elapsedMs());
+    if (status >= 400) {
+      this.span.setAttribute("error.type", String(status));
+      this.span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  }
+
+  /** A 2xx answer: the span lasts until its body was read (a stream's last event) or dropped. */
+  endWithBody(body: Dispatcher.ResponseData["body"]): void {
+    body.once("close", () => this.end());
+  }
+
+  /** No answer: the network-level error's code (e.g. ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT). */
+  failed(code: string | undefined): void {
+    this.span.setAttribute("error.type", code ?? "_OTHER");
+    this.span.setStatus({ code: SpanStatusCode.ERROR });
+    this.end();
+  }
+
+  end(): void {
+    this.span.setAttribute("gatehouse.upstream.duration_ms", this.elapsedMs());
+    this.span.end();
+  }
+
+  private elapsedMs(): number {
+    return Math.round((performance.now() - this.startedAt) * 1000) / 1000;
+  }
+}

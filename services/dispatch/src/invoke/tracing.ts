@@ -1,0 +1,114 @@
+import { startSpanFromCarrier } from "@gatehouse/bus";
+import type { GatehouseError, InvokeMeta, Operation, Usage } from "@gatehouse/contracts";
+import { genAiProviderName, type InvokeResult, type ProviderType } from "@gatehouse/providers";
+import { type Attributes, type Span, SpanStatusCode } from "@opentelemetry/api";
+
+/** `gen_ai.operation.name` per operation (the OpenTelemetry GenAI conventions' well-known values). */
+const GEN_AI_OPERATION: Record<Operation, string> = {
+  chat: "chat",
+  completions: "text_completion",
+  embeddings: "embeddings",
+  responses: "chat",
+};
+
+/**
+ * `dispatch.invoke`: the child of ingress's server span (its context rides in `InvokeMeta.trace`),
+ * carrying the GenAI attributes of the call. With tracing off this is a non-recording span and the
+ * other functions here return at their first line.
+ */
+export function startInvokeSpan(meta: InvokeMeta): Span {
+  const attributes: Attributes = {
+    "gen_ai.operation.name": GEN_AI_OPERATION[meta.operation],
+    "gatehouse.principal.id": meta.principal.id,
+    "gatehouse.principal.kind": meta.principal.kind,
+    "gatehouse.request_id": meta.requestId,
+    "gatehouse.stream": meta.stream,
+  };
+  // A routed call names its route; its account and model are the target's (`recordTarget`).
+  if (meta.route !== undefined) attributes["gatehouse.route"] = meta.route;
+  if (meta.model !== undefined) attributes["gen_ai.request.model"] = meta.model;
+  if (meta.account !== undefined) attributes["gatehouse.account"] = meta.account;
+  return startSpanFromCarrier("dispatch.invoke", meta.trace, attributes);
+}
+
+/** The route's target that answered (or was tried last): its account, model and provider. */
+export function recordTarget(span: Span, account: string, model: string, type: ProviderType): void {
+  if (!span.isRecording()) return;
+  span.setAttribute("gatehouse.account", account);
+  span.setAttribute("gen_ai.request.model", model);
+  recordProvider(span, type);
+}
+
+export function recordProvider(span: Span, type: ProviderType): void {
+  if (span.isRecording()) span.setAttribute("gen_ai.provider.name", genAiProviderName(type));
+}
+
+/** Distinct finish reasons kept on a span: an answer with many choices names few reasons. */
+const MAX_REASONS = 8;
+
+/** What the answer says about itself: the model that answered and why it stopped (JSON answers). */
+export function recordAnswer(span: Span, result: InvokeResult): void {
+  if (!span.isRecording() || result.kind !== "json") return;
+  const body = result.body as { model?: unknown; choices?: unknown; stop_reason?: unknown; status?: unknown };
+  if (typeof body !== "object" || body === null) return;
+  if (typeof body.model === "string") span.setAttribute("gen_ai.response.model", body.model.slice(0, 256));
+  const reasons = new Set<string>();
+  if (Array.isArray(body.choices)) {
+    for (const choice of body.choices as { finish_reason?: unknown }[]) {
+      if (typeof choice?.finish_reason === "string") reasons.add(choice.finish_reason.slice(0, 64));
+      if (reasons.size >= MAX_REASONS) break;
+    }
+  } else if (typeof body.stop_reason === "string") reasons.add(body.stop_reason.slice(0, 64));
+  else if (typeof body.status === "string") reasons.add(body.status.slice(0, 64));
+  if (reasons.size > 0) span.setAttribute("gen_ai.response.finish_reasons", [...reasons]);
+}
+
+// Stream events in either dialect name the model and the stop reason as plain JSON strings; a scan of
+// each frame for them (only when the span records) avoids parsing every event a second time.
+const MODEL = /"model"\s*:\s*"([^"\\]{1,256})"/;
+const FINISH = /"(?:finish_reason|stop_reason)"\s*:\s*"([^"\\]{1,64})"/g;
+const RESPONSE_STATUS = /"type"\s*:\s*"response\.(completed|incomplete|failed)"/;
+
+/** A stream's frames as they go by, noting the answering model and finish reasons on the span. */
+export function observeFrames(span: Span, frames: AsyncIterable<string>): AsyncIterable<string> {
+  if (!span.isRecording()) return frames;
+  return (async function* () {
+    let model: string | undefined;
+    const reasons = new Set<string>();
+    try {
+      for await (const frame of frames) {
+        if (model === undefined) model = MODEL.exec(frame)?.[1];
+        if (reasons.size < MAX_REASONS)
+          for (const match of frame.matchAll(FINISH)) if (match[1] !== undefined) reasons.add(match[1]);
+        const status = RESPONSE_STATUS.exec(frame)?.[1];
+        if (status !== undefined) reasons.add(status);
+        yield frame;
+      }
+    } finally {
+      if (model !== undefined) span.setAttribute("gen_ai.response.model", model);
+      if (reasons.size > 0) span.setAttribute("gen_ai.response.finish_reasons", [...reasons]);
+    }
+  })();
+}
+
+/** The call's outcome: token counts when known, its status, and an error only for 5xx. */
+export function endInvokeSpan(
+  span: Span,
+  status: number,
+  usage: Usage | null,
+  error: GatehouseError | undefined,
+): void {
+  if (span.isRecording()) {
+    if (usage) {
+      span.setAttribute("gen_ai.usage.input_tokens", usage.promptTokens);
+      span.setAttribute("gen_ai.usage.output_tokens", usage.completionTokens);
+    }
+    span.setAttribute("http.response.status_code", status);
+    if (error) {
+      span.setAttribute("gatehouse.error_code", error.code);
+      span.setAttribute("error.type", error.code);
+      if (error.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: error.code });
+    }
+  }
+  span.end();
+}

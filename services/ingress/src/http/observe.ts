@@ -1,0 +1,201 @@
+import { tracingEnabled } from "@gatehouse/bus";
+import type { Logger } from "@gatehouse/kit";
+import {
+  type Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The provider account and model the call was authorized for (inference routes). */
+    /** The authorized target: an account's model, or a route (whose answering target dispatch picks). */
+    target:
+      | { account?: string | undefined; model?: string | undefined; route?: string | undefined }
+      | undefined;
+    /** The usage JSON dispatch sent with the answer's terminal frame, parsed only for the access line. */
+    usageJson: string | Buffer | undefined;
+    /** The request's server span and the context it is active in, when tracing is on. */
+    traceContext: Context | undefined;
+    /** Set once the access line was written (an abandoned stream writes it before `onResponse` could). */
+    accessLogged: boolean;
+  }
+}
+
+/** Status an access line and span record for a call the client left before its answer was complete. */
+export const CLIENT_CLOSED_STATUS = 499;
+
+/** Probes answer at `debug`, so a load balancer's health checks do not flood the access log. */
+const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * One access line per request and, when an OpenTelemetry SDK is registered, one server span per
+ * request (continuing the caller's W3C `traceparent`) that every bus call made for it descends from.
+ * Registered before the feature plugins so its `onRoute` hook sees every route. With tracing off
+ * nothing is wrapped and no span is made.
+ */
+export function registerObservability(app: FastifyInstance, logger: Logger): void {
+  app.decorateRequest("target", undefined);
+  app.decorateRequest("usageJson", undefined);
+  app.decorateRequest("traceContext", undefined);
+  app.decorateRequest("accessLogged", false);
+  const tracing = tracingEnabled();
+  if (tracing) registerServerSpans(app);
+  app.addHook("onResponse", (request, reply, done) => {
+    finishRequest(logger, request, reply, reply.statusCode);
+    done();
+  });
+}
+
+/**
+ * Ends the request's span and writes its access line, once: from `onResponse`, or by the relay for a
+ * client that left (its response never finishes, so `onResponse` does not run).
+ */
+export function finishRequest(
+  logger: Logger,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+): void {
+  if (request.accessLogged) return;
+  request.accessLogged = true;
+  const span = request.traceContext ? trace.getSpan(request.traceContext) : undefined;
+  if (span) endServerSpan(span, request, status);
+  const path = request.routeOptions.url;
+  const level = path !== undefined && QUIET_PATHS.has(path) ? "debug" : "info";
+  if (!logger.isLevelEnabled(level)) return;
+  logger[level](accessLine(request, reply, status, path, span), "request");
+}
+
+interface UsageFields {
+  promptTokens?: number;
+  completionTokens?: number;
+  cachedTokens?: number;
+  costUsd?: number | null;
+}
+
+function parseUsage(json: string | Buffer | undefined): UsageFields | undefined {
+  if (json === undefined || json.length === 0) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(typeof json === "string" ? json : json.toString("utf8"));
+    return typeof parsed === "object" && parsed !== null ? (parsed as UsageFields) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const numberOrNull = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+/**
+ * The access line's fields. Identifiers, counts and times only: never a header, a key, a body or a
+ * query string (`path` is the route's template, not the URL asked for).
+ */
+export function accessLine(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  path: string | undefined,
+  span: Span | undefined,
+): Record<string, unknown> {
+  const usage = parseUsage(request.usageJson);
+  const target = request.target;
+  return {
+    reqId: request.id,
+    traceId: span ? span.spanContext().traceId : incomingTraceId(request),
+    method: request.method,
+    path: path ?? null,
+    status,
+    durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
+    principalId: request.caller?.principal.id ?? null,
+    account: target?.account ?? null,
+    model: target?.model ?? null,
+    route: target?.route ?? null,
+    inputTokens: numberOrNull(usage?.promptTokens),
+    outputTokens: numberOrNull(usage?.completionTokens),
+    cachedTokens: numberOrNull(usage?.cachedTokens),
+    costUsd: numberOrNull(usage?.costUsd),
+  };
+}
+
+/** With tracing off, the caller's own trace id (from a well-formed `traceparent`) still correlates. */
+function incomingTraceId(request: FastifyRequest): string | null {
+  const header = request.headers.traceparent;
+  if (typeof header !== "string") return null;
+  const match = TRACEPARENT.exec(header);
+  return match?.[1] ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server spans
+
+type Hook = (this: unknown, ...args: unknown[]) => unknown;
+
+/** Runs a route's own hook or handler inside the request's trace context, so bus calls it makes carry it. */
+function inRequestContext(fn: Hook): Hook {
+  return function (this: unknown, ...args: unknown[]) {
+    const ctx = (args[0] as FastifyRequest).traceContext;
+    return ctx ? context.with(ctx, fn, this, ...args) : fn.apply(this, args);
+  };
+}
+
+const WRAPPED_HOOKS = ["onRequest", "preParsing", "preValidation", "preHandler"] as const;
+
+function registerServerSpans(app: FastifyInstance): void {
+  const tracer = trace.getTracer("gatehouse-ingress");
+  app.addHook("onRequest", (request, _reply, done) => {
+    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+    const path = request.routeOptions.url;
+    const span = tracer.startSpan(
+      path === undefined ? request.method : `${request.method} ${path}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          "http.request.method": request.method,
+          ...(path === undefined ? {} : { "http.route": path }),
+          "gatehouse.request_id": request.id,
+        },
+      },
+      parent,
+    );
+    request.traceContext = trace.setSpan(parent, span);
+    done();
+  });
+  // Hooks and handlers run in callbacks of fastify's own (body parsing, the hook chain), which do not
+  // carry an async context from `onRequest`: each route's own functions are entered in the request's.
+  app.addHook("onRoute", (route: RouteOptions) => {
+    route.handler = inRequestContext(route.handler as Hook) as RouteOptions["handler"];
+    for (const name of WRAPPED_HOOKS) {
+      const hooks = route[name] as Hook | Hook[] | undefined;
+      if (hooks === undefined) continue;
+      (route as unknown as Record<string, unknown>)[name] = Array.isArray(hooks)
+        ? hooks.map(inRequestContext)
+        : inRequestContext(hooks);
+    }
+  });
+}
+
+function endServerSpan(span: Span, request: FastifyRequest, status: number): void {
+  const caller = request.caller;
+  if (caller) {
+    span.setAttribute("gatehouse.principal.id", caller.principal.id);
+    span.setAttribute("gatehouse.principal.kind", caller.principal.kind);
+  }
+  const target = request.target;
+  if (target) {
+    if (target.account !== undefined) span.setAttribute("gatehouse.account", target.account);
+    if (target.model !== undefined) span.setAttribute("gen_ai.request.model", target.model);
+    if (target.route !== undefined) span.setAttribute("gatehouse.route", target.route);
+  }
+  span.setAttribute("http.response.status_code", status);
+  // Server spans are errors for 5xx only: a refused key or a bad request is the caller's outcome.
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
