@@ -4,6 +4,7 @@ import type { IngressContext } from "./context.js";
 import { metricsRoutes } from "./metrics/plugin.js";
 import { accessAdminRoutes } from "./routes/admin/access/index.js";
 import { identityRoutes } from "./routes/admin/identity/index.js";
+import { limitRoutes } from "./routes/admin/limits/index.js";
 import { healthRoutes } from "./routes/health.js";
 import { inferenceRoutes } from "./routes/inference/plugin.js";
 import { modelsRoutes } from "./routes/openai/models.js";
@@ -19,6 +20,7 @@ export const featurePlugins: ReadonlyArray<FastifyPluginAsync<{ ctx: IngressCont
   webhookRoutes,
   identityRoutes,
   accessAdminRoutes,
+  limitRoutes,
   modelsRoutes,
   inferenceRoutes(authorizeModel),
 ];

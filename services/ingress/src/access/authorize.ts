@@ -16,7 +16,7 @@ interface AccessState {
   catalog: CatalogCache;
   decisions: DecisionCache;
   /** `acl.check`s on their way, shared by calls asking the same while no event was applied. */
-  checks: Map<string, { epoch: number; allowed: Promise<boolean> }>;
+  checks: Map<string, { epoch: number; allowed: Promise<Allowed> }>;
 }
 
 // One cache pair per ingress context, created on first use so the module has no import-time state.
@@ -61,6 +61,14 @@ export interface AuthorizedModel {
   /** The model name as the account knows it (may contain slashes). */
   model: string;
   kind: ModelKind;
+  /** The teams whose grant allowed the call (their rate limits count it); undefined for a direct grant. */
+  teams: readonly string[] | undefined;
+}
+
+/** An access check's answer as a call needs it. */
+interface Allowed {
+  allowed: boolean;
+  teams: readonly string[] | undefined;
 }
 
 function notFound(value: string): GatehouseError {
@@ -96,14 +104,14 @@ export async function authorizeModel(
   const principal = checkPrincipalOf(caller);
   // A cold account asks dispatch and acl at once: one round trip, not two. The answers are read in
   // the order the checks are documented in, so the outcome is the same as asking one after the other.
-  const grant = decisions.allowed(principal, ref.account)
-    ? undefined
-    : checkGrant(ctx, state, principal, ref.account, ref.model);
+  const cached = decisions.get(principal, ref.account);
+  const grant = cached ? undefined : checkGrant(ctx, state, principal, ref.account, ref.model);
   grant?.catch(() => {}); // awaited below; not unhandled if the catalog lookup throws first
   const found = await catalog.find(ref.account, ref.model);
   const kind = found?.models.get(ref.model);
   if (!found || kind === undefined) throw notFound(modelField);
-  if (grant !== undefined && !(await grant)) {
+  const decision = grant === undefined ? undefined : await grant;
+  if (decision !== undefined && !decision.allowed) {
     throw new GatehouseError(
       "permission_denied",
       `You do not have access to provider account '${ref.account}'. Ask an admin or one of its managers for a grant.`,
@@ -113,7 +121,7 @@ export async function authorizeModel(
   if (!found.enabled) {
     throw new GatehouseError("permission_denied", `Provider account '${ref.account}' is disabled.`);
   }
-  return { account: ref.account, model: ref.model, kind };
+  return { account: ref.account, model: ref.model, kind, teams: decision ? decision.teams : cached?.teams };
 }
 
 /**
@@ -128,7 +136,7 @@ function checkGrant(
   principal: CheckPrincipal,
   account: string,
   model: string,
-): Promise<boolean> {
+): Promise<Allowed> {
   const epoch = ctx.feed.epoch();
   const key = [principal.id, principal.kind, principal.role, account, model].join("\u0000");
   const trusted = ctx.feed.trusted();
@@ -136,8 +144,8 @@ function checkGrant(
   if (shared && shared.epoch === epoch) return shared.allowed;
   const allowed = (async () => {
     const decision = await ctx.client.request(aclCheck, { principal, account, model });
-    if (decision.allowed) state.decisions.remember(principal, account, epoch);
-    return decision.allowed;
+    if (decision.allowed) state.decisions.remember(principal, account, epoch, decision.teamIds);
+    return { allowed: decision.allowed, teams: decision.teamIds };
   })();
   if (trusted) {
     state.checks.set(key, { epoch, allowed });

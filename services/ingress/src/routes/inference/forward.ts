@@ -16,6 +16,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
 import { errorBody } from "../../http/errors.js";
+import { type Admission, settle as settleUsage } from "../../limits/admit.js";
 import type { InferenceShape } from "./shape.js";
 
 declare module "fastify" {
@@ -94,6 +95,7 @@ export async function forward(
   shape: InferenceShape,
   operation: Operation,
   dialect: Dialect,
+  admission?: Admission,
 ): Promise<FastifyReply> {
   if (!ctx.bus.isConnected()) {
     throw new GatehouseError("service_unavailable", "the dispatch service is unavailable", {
@@ -109,7 +111,7 @@ export async function forward(
     body,
   );
   const subject = subjectFor(ctx.config.prefix, "dispatch", INVOKE_ACTION);
-  if (!shape.stream) return relayAnswer(ctx, request, reply, subject, payload, token);
+  if (!shape.stream) return relayAnswer(ctx, request, reply, subject, payload, token, admission);
   return relayStream(
     ctx,
     request,
@@ -118,6 +120,7 @@ export async function forward(
     payload,
     token,
     operation === "responses" ? "responses" : dialect,
+    admission,
   );
 }
 
@@ -152,6 +155,7 @@ async function relayAnswer(
   subject: string,
   payload: Buffer,
   token: string,
+  admission: Admission | undefined,
 ): Promise<FastifyReply> {
   const raw = reply.raw;
   let clientGone = false;
@@ -187,6 +191,7 @@ async function relayAnswer(
     throw new GatehouseError("internal_error", "internal error", {
       detail: `unexpected ${frame.kind} frame`,
     });
+  settleUsage(admission, frame.usage);
   return reply.code(frame.status).type("application/json").send(frame.body);
 }
 
@@ -201,6 +206,7 @@ async function relayStream(
   payload: Buffer,
   token: string,
   dialect: StreamDialect,
+  admission: Admission | undefined,
 ): Promise<FastifyReply> {
   const frames = ctx.dispatch.stream(subject, payload, {
     firstFrameTimeoutMs: ctx.config.dispatchTimeoutMs,
@@ -245,8 +251,7 @@ async function relayStream(
         case "chunk": {
           if (!started) {
             started = true;
-            reply.hijack();
-            raw.writeHead(200, { ...SSE_HEADERS, "x-request-id": request.id });
+            writeSseHead(request, reply, admission);
           } else if (!corked) {
             corked = true;
             raw.cork();
@@ -284,9 +289,9 @@ async function relayStream(
         case "end":
           if (!started) {
             // An upstream stream with no chunks at all: still a well-formed (empty) SSE answer.
-            reply.hijack();
-            raw.writeHead(200, { ...SSE_HEADERS, "x-request-id": request.id });
+            writeSseHead(request, reply, admission);
           }
+          settleUsage(admission, frame.usage);
           raw.end();
           return reply;
         case "error":
@@ -322,6 +327,13 @@ async function relayStream(
     request.raw.socket?.off("close", onClose);
     raw.off("close", onClose);
   }
+}
+
+/** A stream's 200, with the rate-limit headers set on the reply when limits applied to the call. */
+function writeSseHead(request: FastifyRequest, reply: FastifyReply, admission: Admission | undefined): void {
+  reply.hijack();
+  const head = { ...SSE_HEADERS, "x-request-id": request.id };
+  reply.raw.writeHead(200, admission === undefined ? head : { ...reply.getHeaders(), ...head });
 }
 
 /** True once the client took the buffered bytes (or went away), false after `timeoutMs` without. */

@@ -4,6 +4,7 @@ import secureJson from "secure-json-parse";
 import { type Caller, callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
 import { nestsDeeperThan, tooDeepError } from "../../http/json-body.js";
+import { admit, preloadLimits } from "../../limits/admit.js";
 import { forward, type Target } from "./forward.js";
 import { storedResponseRoutes } from "./responses.js";
 import { checkShape } from "./shape.js";
@@ -13,7 +14,7 @@ export type AuthorizeModel = (
   ctx: IngressContext,
   caller: Caller,
   model: string,
-) => Promise<Target & { kind: ModelKind }>;
+) => Promise<Target & { kind: ModelKind; teams: readonly string[] | undefined }>;
 
 const ALLOWED_KINDS: Record<Operation | "messages", readonly ModelKind[]> = {
   chat: ["chat"],
@@ -42,6 +43,7 @@ function checkKind(kind: ModelKind, operation: Operation | "messages", model: st
  */
 export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAsync<{ ctx: IngressContext }> {
   return async (app, { ctx }) => {
+    preloadLimits(ctx);
     app.decorateRequest("rawBody", undefined);
     app.removeContentTypeParser("application/json");
     app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
@@ -72,8 +74,19 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
       (operation: Operation | "messages", dialect: Dialect) =>
       async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
         const shape = checkShape(request.body, operation);
-        const target = await authorizeModel(ctx, callerOf(request), shape.model);
+        const caller = callerOf(request);
+        const target = await authorizeModel(ctx, caller, shape.model);
         checkKind(target.kind, operation, shape.model);
+        const admitting = admit(
+          ctx,
+          caller,
+          target,
+          request.body,
+          request.rawBody?.length ?? 0,
+          dialect,
+          reply,
+        );
+        const admission = admitting instanceof Promise ? await admitting : admitting;
         return forward(
           ctx,
           request,
@@ -82,6 +95,7 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
           shape,
           operation === "messages" ? "chat" : operation,
           dialect,
+          admission,
         );
       };
 
