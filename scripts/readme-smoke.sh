@@ -88,6 +88,8 @@ check "curl: create account" '"name":"mock-main"' "$steps_out"
 check "curl: admin chat" '"content":"mock: hello"' "$steps_out"
 check "curl: grant" '"role":"user"' "$steps_out"
 check "curl: models for the VAT" '"id":"mock-main/echo"' "$steps_out"
+check "curl: rate limit" '"requests_per_minute":600' "$steps_out"
+check "curl: rate-limit headers" 'x-ratelimit-limit-requests: 600' "$steps_out"
 GATEHOUSE_API_KEY="$(grep -o 'GATEHOUSE_API_KEY=gatehouse_vat_[0-9A-Za-z_]*' <<<"$steps_out" | cut -d= -f2)"
 [ -n "$GATEHOUSE_API_KEY" ] || { echo "readme-smoke: no VAT minted" >&2; exit 1; }
 export GATEHOUSE_API_KEY
