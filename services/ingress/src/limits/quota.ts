@@ -1,6 +1,9 @@
 import type { BusClient } from "@gatehouse/bus";
 import { aclQuotaLease, GatehouseError, type LeaseResponse, type RateLimitRule } from "@gatehouse/contracts";
 
+/** How long a replica answers from "acl unreachable" before it asks again. */
+const UNREACHABLE_BACKOFF_MS = 1_000;
+
 /** What a slice lease ended in. `open`: acl could not be asked and the limit is fail-open. */
 export type Refill = "granted" | "exhausted" | "open" | "gone";
 
@@ -21,6 +24,10 @@ export class Quota {
   requestsOut = false;
   tokensOut = false;
   private pending: Promise<Refill> | undefined;
+  /** Calls waiting for the next slice: a lease asks for at least one request each. */
+  private waiting = 0;
+  /** After acl could not be asked, calls do not ask again (each would wait for a timeout) until then. */
+  private downUntil = 0;
 
   constructor(
     readonly rule: RateLimitRule,
@@ -30,7 +37,10 @@ export class Quota {
 
   /** Start a new window's empty slice once the last one ended. */
   roll(now: number): void {
-    if (now < this.windowEnd) return;
+    if (now >= this.windowEnd) this.clear();
+  }
+
+  private clear(): void {
     this.requests = 0;
     this.tokens = 0;
     this.requestsOut = false;
@@ -76,17 +86,35 @@ export class Quota {
   }
 
   /** One lease at a time; concurrent callers share it. */
-  refill(client: BusClient, estimate: number, now: () => number): Promise<Refill> {
-    this.pending ??= this.lease(client, estimate, now).finally(() => {
-      this.pending = undefined;
-    });
-    return this.pending;
+  async refill(client: BusClient, estimate: number, now: () => number): Promise<Refill> {
+    if (now() < this.downUntil) return this.unreachable("recently unreachable");
+    this.waiting++;
+    try {
+      this.pending ??= this.lease(client, estimate, now).finally(() => {
+        this.pending = undefined;
+      });
+      return await this.pending;
+    } finally {
+      this.waiting--;
+    }
+  }
+
+  private unreachable(code: string): Refill {
+    if (this.rule.failOpen) return "open";
+    throw new GatehouseError(
+      "service_unavailable",
+      "rate limits cannot be checked right now; retry shortly",
+      {
+        detail: `acl quota lease failed: ${code}`,
+        retryAfterSeconds: 1,
+      },
+    );
   }
 
   private async lease(client: BusClient, estimate: number, now: () => number): Promise<Refill> {
     const { requestsPerMinute: rpm, tokensPerMinute: tpm } = this.rule;
     const wantRequests =
-      rpm === null || this.requestsOut ? 0 : Math.max(1, this.sliceRequests - this.requests);
+      rpm === null || this.requestsOut ? 0 : Math.max(this.waiting, this.sliceRequests - this.requests, 1);
     const wantTokens =
       tpm === null || this.tokensOut ? 0 : Math.max(this.sliceTokens, estimate) - Math.min(0, this.tokens);
     const asked = now();
@@ -98,20 +126,16 @@ export class Quota {
         tokens: Math.min(wantTokens, 2_000_000_000),
       });
     } catch (err) {
-      if (this.rule.failOpen) return "open";
-      const code = err instanceof GatehouseError ? err.code : "service_unavailable";
-      throw new GatehouseError(
-        "service_unavailable",
-        "rate limits cannot be checked right now; retry shortly",
-        { detail: `acl quota lease failed: ${code}`, retryAfterSeconds: 1 },
-      );
+      this.downUntil = now() + UNREACHABLE_BACKOFF_MS;
+      return this.unreachable(err instanceof GatehouseError ? err.code : "service_unavailable");
     }
+    this.downUntil = 0;
     if (!answer.found) return "gone";
     // The window is acl's; it ends `resetMs` after we asked, by our clock.
     const windowEnd = asked + answer.resetMs;
     if (windowEnd > this.windowEnd + 1_000 || now() >= this.windowEnd) {
       // A new window: what was left of the last one is gone.
-      this.roll(Number.POSITIVE_INFINITY);
+      this.clear();
       this.windowEnd = windowEnd;
     }
     this.requests += answer.requests;
