@@ -122,9 +122,9 @@ export async function measure(target: Target, load: Load, seconds: number, strea
   return { values: sample.ttfbMs, totals: sample.totalMs, failures: sample.errors + sample.non2xx };
 }
 
-/** One build, one account: its chat completions (A) against the same call through /v1/responses (B). */
-async function startChatAndResponses(mockUrl: string, natsUrl: string, shape: Shape, cleanup: Cleanup) {
-  const gh = await startGatehouse({
+/** This checkout, with B's settings: the one build both sides of a one-build comparison share. */
+function startThisCheckout(natsUrl: string, shape: Shape, cleanup: Cleanup) {
+  return startGatehouse({
     shape,
     natsUrl,
     cleanup,
@@ -132,6 +132,11 @@ async function startChatAndResponses(mockUrl: string, natsUrl: string, shape: Sh
     env: envOption("env-b"),
     nodeArgs: repeated("node-arg-b"),
   });
+}
+
+/** One build, one account: its chat completions (A) against the same call through /v1/responses (B). */
+async function startChatAndResponses(mockUrl: string, natsUrl: string, shape: Shape, cleanup: Cleanup) {
+  const gh = await startThisCheckout(natsUrl, shape, cleanup);
   const provisioned = await provision(gh, mockUrl, { responses_api: "translated" });
   await verifyAndWarm(gh, provisioned);
   const responses = gatehouseResponsesTarget(gh, provisioned);
@@ -142,14 +147,7 @@ async function startChatAndResponses(mockUrl: string, natsUrl: string, shape: Sh
 
 /** One build, one account, two apps: A has no limit, B one rate limit it never reaches. */
 async function startWithAndWithoutLimit(mockUrl: string, natsUrl: string, shape: Shape, cleanup: Cleanup) {
-  const gh = await startGatehouse({
-    shape,
-    natsUrl,
-    cleanup,
-    root: REPO_ROOT,
-    env: envOption("env-b"),
-    nodeArgs: repeated("node-arg-b"),
-  });
+  const gh = await startThisCheckout(natsUrl, shape, cleanup);
   const free = await provision(gh, mockUrl);
   await verifyAndWarm(gh, free);
   const limitedId = await createVirtualAccount(gh.admin, "bench-limited");
