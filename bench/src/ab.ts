@@ -157,7 +157,6 @@ async function startWithAndWithoutLimit(mockUrl: string, natsUrl: string, shape:
     requests_per_minute: 100_000_000,
     tokens_per_minute: 1_000_000_000,
   });
-  await verifyAndWarm(gh, limited);
   const target = gatehouseTarget(gh, limited);
   const probe = await runAutocannon(target, 1, 1, "small");
   if (probe.non2xx > 0 || probe.requests === 0) throw new Error("the limited app does not answer 200");

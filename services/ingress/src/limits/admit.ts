@@ -131,7 +131,8 @@ async function admitFrom(
   return admitUnder(ctx, state, rules, body, bodyBytes, dialect, reply);
 }
 
-async function admitUnder(
+/** Admitted from the slices held (no promise) when they all have room: the common case. */
+function admitUnder(
   ctx: IngressContext,
   state: LimitState,
   rules: RateLimitRule[],
@@ -139,9 +140,35 @@ async function admitUnder(
   bodyBytes: number,
   dialect: Dialect,
   reply: FastifyReply,
-): Promise<Admission | undefined> {
-  const estimate = rules.some((r) => r.tokensPerMinute !== null) ? estimateTokens(bodyBytes, body) : 0;
-  const quotas = rules.map((rule) => quotaFor(ctx, state, rule));
+): Admission | Promise<Admission> {
+  let estimate = 0;
+  for (const r of rules) {
+    if (r.tokensPerMinute === null) continue;
+    estimate = estimateTokens(bodyBytes, body);
+    break;
+  }
+  const now = Date.now();
+  const quotas: Quota[] = [];
+  let roomy = true;
+  for (const rule of rules) {
+    const q = quotaFor(ctx, state, rule);
+    q.roll(now);
+    if (roomy && !q.fits(now, estimate)) roomy = false;
+    quotas.push(q);
+  }
+  if (roomy) return charge(ctx, quotas, undefined, estimate, dialect, reply, now);
+  return admitAfterLeases(ctx, state, quotas, estimate, dialect, reply);
+}
+
+/** Some slice is empty: lease (waiting), then admit, or refuse once acl says the window is spent. */
+async function admitAfterLeases(
+  ctx: IngressContext,
+  state: LimitState,
+  quotas: Quota[],
+  estimate: number,
+  dialect: Dialect,
+  reply: FastifyReply,
+): Promise<Admission> {
   const open = new Set<Quota>();
   for (let round = 0; ; round++) {
     const now = Date.now();
@@ -153,7 +180,7 @@ async function admitUnder(
         break;
       }
     }
-    if (missing === undefined) break;
+    if (missing === undefined) return charge(ctx, quotas, open, estimate, dialect, reply, now);
     if (missing.refusable(estimate) || round >= MAX_ROUNDS) refuse(missing, now, dialect, reply);
     const outcome = await missing.refill(ctx.client, estimate, Date.now);
     if (outcome === "open") open.add(missing);
@@ -165,13 +192,25 @@ async function admitUnder(
       refuse(missing, Date.now(), dialect, reply);
     }
   }
+}
+
+/** Take the call from every slice (not from a fail-open one acl could not be asked about). */
+function charge(
+  ctx: IngressContext,
+  quotas: Quota[],
+  open: ReadonlySet<Quota> | undefined,
+  estimate: number,
+  dialect: Dialect,
+  reply: FastifyReply,
+  now: number,
+): Admission {
   const windows: number[] = [];
   for (const q of quotas) {
-    if (!open.has(q)) q.take(estimate);
+    if (open === undefined || !open.has(q)) q.take(estimate);
     windows.push(q.windowEnd);
     if (q.wantsTopUp()) void q.refill(ctx.client, 0, Date.now).catch(() => {});
   }
-  setHeaders(reply, dialect, quotas, Date.now());
+  setHeaders(reply, dialect, quotas, now);
   return { quotas, windows, estimate };
 }
 
@@ -239,16 +278,17 @@ function setHeaders(reply: FastifyReply, dialect: Dialect, quotas: readonly Quot
       if (!tokens || left(q.tokens, q.ownerTokens) < left(tokens.tokens, tokens.ownerTokens)) tokens = q;
     }
   }
+  const headers: Record<string, string> = {};
   const put = (kind: "requests" | "tokens", q: Quota, limit: number, remaining: number) => {
     const resetMs = Math.max(0, q.windowEnd - now);
     if (dialect === "anthropic") {
-      reply.header(`anthropic-ratelimit-${kind}-limit`, String(limit));
-      reply.header(`anthropic-ratelimit-${kind}-remaining`, String(remaining));
-      reply.header(`anthropic-ratelimit-${kind}-reset`, new Date(now + resetMs).toISOString());
+      headers[`anthropic-ratelimit-${kind}-limit`] = String(limit);
+      headers[`anthropic-ratelimit-${kind}-remaining`] = String(remaining);
+      headers[`anthropic-ratelimit-${kind}-reset`] = new Date(now + resetMs).toISOString();
     } else {
-      reply.header(`x-ratelimit-limit-${kind}`, String(limit));
-      reply.header(`x-ratelimit-remaining-${kind}`, String(remaining));
-      reply.header(`x-ratelimit-reset-${kind}`, duration(resetMs));
+      headers[`x-ratelimit-limit-${kind}`] = String(limit);
+      headers[`x-ratelimit-remaining-${kind}`] = String(remaining);
+      headers[`x-ratelimit-reset-${kind}`] = duration(resetMs);
     }
   };
   if (requests?.rule.requestsPerMinute)
@@ -260,4 +300,5 @@ function setHeaders(reply: FastifyReply, dialect: Dialect, quotas: readonly Quot
     );
   if (tokens?.rule.tokensPerMinute)
     put("tokens", tokens, tokens.rule.tokensPerMinute, left(tokens.tokens, tokens.ownerTokens));
+  reply.headers(headers);
 }
