@@ -10,7 +10,10 @@
  *                                             streams (20 chunks 5 ms apart / 200 at once); default small.
  *                                             `responses`: one build (this checkout), one account, A a chat
  *                                             call and B the same call through the Responses API
- *                                             (translated to chat): what the translation costs
+ *                                             (translated to chat): what the translation costs.
+ *                                             `limits`: one build, two apps on one account, A with no
+ *                                             rate limit and B under one it never reaches (so every B
+ *                                             call is checked and admitted): what enforcement costs
  *                    [--connections=N] (small, responses: concurrent connections, default 1)
  *                    [--rounds=N] (6; each target is measured twice a round)
  *                    [--seconds=S] (small: 3 per measurement) [--streams=N] (ttfb/stream200: 25
@@ -23,8 +26,10 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { createRateLimit, createVirtualAccount, grantUser, mintVat } from "./admin.js";
 import { boundedInt, envOption, option, repeated } from "./cli.js";
 import {
+  ACCOUNT as BENCH_ACCOUNT,
   gatehouseResponsesTarget,
   gatehouseTarget,
   provision,
@@ -100,10 +105,10 @@ export function formatComparison(a: Side, b: Side, figure: string): string {
   return lines.join("\n");
 }
 
-type Load = ModelKind | "responses";
+type Load = ModelKind | "responses" | "limits";
 
 export async function measure(target: Target, load: Load, seconds: number, streams: number, connections = 1) {
-  if (load === "small" || load === "responses") {
+  if (load === "small" || load === "responses" || load === "limits") {
     const sample = await runAutocannon(target, connections, seconds, "small");
     return {
       values: sample.latenciesMs,
@@ -117,9 +122,9 @@ export async function measure(target: Target, load: Load, seconds: number, strea
   return { values: sample.ttfbMs, totals: sample.totalMs, failures: sample.errors + sample.non2xx };
 }
 
-/** One build, one account: its chat completions (A) against the same call through /v1/responses (B). */
-async function startChatAndResponses(mockUrl: string, natsUrl: string, shape: Shape, cleanup: Cleanup) {
-  const gh = await startGatehouse({
+/** This checkout, with B's settings: the one build both sides of a one-build comparison share. */
+function startThisCheckout(natsUrl: string, shape: Shape, cleanup: Cleanup) {
+  return startGatehouse({
     shape,
     natsUrl,
     cleanup,
@@ -127,12 +132,35 @@ async function startChatAndResponses(mockUrl: string, natsUrl: string, shape: Sh
     env: envOption("env-b"),
     nodeArgs: repeated("node-arg-b"),
   });
+}
+
+/** One build, one account: its chat completions (A) against the same call through /v1/responses (B). */
+async function startChatAndResponses(mockUrl: string, natsUrl: string, shape: Shape, cleanup: Cleanup) {
+  const gh = await startThisCheckout(natsUrl, shape, cleanup);
   const provisioned = await provision(gh, mockUrl, { responses_api: "translated" });
   await verifyAndWarm(gh, provisioned);
   const responses = gatehouseResponsesTarget(gh, provisioned);
   const probe = await runAutocannon(responses, 1, 1, "small");
   if (probe.non2xx > 0 || probe.requests === 0) throw new Error("the Responses target does not answer 200");
   return [gatehouseTarget(gh, provisioned), responses] as const;
+}
+
+/** One build, one account, two apps: A has no limit, B one rate limit it never reaches. */
+async function startWithAndWithoutLimit(mockUrl: string, natsUrl: string, shape: Shape, cleanup: Cleanup) {
+  const gh = await startThisCheckout(natsUrl, shape, cleanup);
+  const free = await provision(gh, mockUrl);
+  await verifyAndWarm(gh, free);
+  const limitedId = await createVirtualAccount(gh.admin, "bench-limited");
+  await grantUser(gh.admin, BENCH_ACCOUNT, limitedId);
+  const limited = { virtualAccountId: limitedId, vat: await mintVat(gh.admin, limitedId, "bench") };
+  await createRateLimit(gh.admin, limitedId, {
+    requests_per_minute: 100_000_000,
+    tokens_per_minute: 1_000_000_000,
+  });
+  const target = gatehouseTarget(gh, limited);
+  const probe = await runAutocannon(target, 1, 1, "small");
+  if (probe.non2xx > 0 || probe.requests === 0) throw new Error("the limited app does not answer 200");
+  return [gatehouseTarget(gh, free), { ...target, label: "under one rate limit" }] as const;
 }
 
 async function main(): Promise<void> {
@@ -142,8 +170,14 @@ async function main(): Promise<void> {
     throw new Error(`--base=${base} is not a built checkout (run pnpm install && pnpm build there)`);
   }
   const load = option("load", "small");
-  if (load !== "small" && load !== "ttfb" && load !== "stream200" && load !== "responses") {
-    throw new Error("--load must be small, ttfb, stream200 or responses");
+  if (
+    load !== "small" &&
+    load !== "ttfb" &&
+    load !== "stream200" &&
+    load !== "responses" &&
+    load !== "limits"
+  ) {
+    throw new Error("--load must be small, ttfb, stream200, responses or limits");
   }
   const connections = boundedInt("connections", 1, 1, 512);
   const shape = option("shape", "one");
@@ -181,6 +215,10 @@ async function main(): Promise<void> {
       log(`starting this checkout, shape ${shape}: chat (A) and Responses (B) on one account …`);
       targets = await startChatAndResponses(mockUrl, natsUrl, shape as Shape, cleanup);
       labels = ["chat completions", "Responses API"];
+    } else if (load === "limits") {
+      log(`starting this checkout, shape ${shape}: an app with no limit (A) and one under a limit (B) …`);
+      targets = await startWithAndWithoutLimit(mockUrl, natsUrl, shape as Shape, cleanup);
+      labels = ["no limit", "one rate limit (requests + tokens)"];
     } else {
       log(`starting A (${base}) and B (${REPO_ROOT}), shape ${shape} …`);
       targets = [await start("a", base), await start("b", REPO_ROOT)] as const;
@@ -218,7 +256,10 @@ async function main(): Promise<void> {
       sides[1].roundP50.push(p(perRound[1], 50));
       log(`round ${round + 1}/${rounds}: p50 A ${ms(p(perRound[0], 50))} B ${ms(p(perRound[1], 50))}`);
     }
-    const figure = load === "small" || load === "responses" ? `latency (c=${connections})` : "first chunk";
+    const figure =
+      load === "small" || load === "responses" || load === "limits"
+        ? `latency (c=${connections})`
+        : "first chunk";
     console.log(`\n${load}, shape ${shape}, ${rounds} rounds, Node ${process.version}\n`);
     console.log(formatComparison(sides[0], sides[1], figure));
   } finally {

@@ -92,6 +92,21 @@ export async function grantUser(
   ]);
 }
 
+/** A rate limit on a virtual account (docs/governance.md). */
+export async function createRateLimit(
+  client: AdminClient,
+  virtualAccountId: string,
+  limit: { requests_per_minute?: number; tokens_per_minute?: number },
+): Promise<string> {
+  const r = await call(client, "POST", "/api/v1/rate-limits", {
+    subject: { kind: "virtual_account", id: virtualAccountId },
+    ...limit,
+  });
+  if (r.status !== 201)
+    throw new AdminApiError(`POST /api/v1/rate-limits → ${r.status} ${JSON.stringify(r.json)}`);
+  return idOf(r.json, "rate limit");
+}
+
 export interface MintedKey {
   id: string;
   key: string;

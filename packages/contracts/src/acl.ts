@@ -56,6 +56,11 @@ export const CheckResponse = z.object({
   reason: CheckReason,
   /** The highest role the principal holds on the account, when it holds one. */
   role: GrantRole.optional(),
+  /**
+   * With `team_grant`: the teams whose grant allowed the call, so their rate limits and budgets
+   * count it (a call allowed by a direct grant is not counted against a team).
+   */
+  teamIds: z.array(Uuid).max(1_000).optional(),
 });
 export type CheckResponse = z.infer<typeof CheckResponse>;
 

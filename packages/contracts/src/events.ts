@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { IsoDateTime } from "./common.js";
+import { RateLimitRule } from "./limit-rule.js";
 
 /**
  * Access events: every change that removes access. A service commits each one together with the
@@ -31,6 +32,10 @@ export const AccessEventBody = z.discriminatedUnion("type", [
   z.object({ type: z.literal("team_member.removed"), teamId: z.uuid(), userId: z.uuid() }),
   z.object({ type: z.literal("team.deleted"), teamId: z.uuid() }),
   z.object({ type: z.literal("route_grant.removed"), subject: SubjectRef, route: z.string() }),
+  // Not a loss of access, but it must reach every replica the same way: a replica enforces the
+  // limits it holds, and a deleted one must stop limiting (docs/governance.md).
+  z.object({ type: z.literal("rate_limit.changed"), limit: RateLimitRule }),
+  z.object({ type: z.literal("rate_limit.deleted"), limitId: z.uuid() }),
   // dispatch
   z.object({ type: z.literal("account.disabled"), account: z.string() }),
   z.object({ type: z.literal("account.deleted"), account: z.string() }),

@@ -5,6 +5,8 @@ export * from "./dispatch.js";
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./invoke.js";
+export * from "./limit-rule.js";
+export * from "./limits.js";
 export * from "./responses.js";
 export * from "./routes.js";
 export * from "./subjects.js";

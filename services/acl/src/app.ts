@@ -7,6 +7,7 @@ import type { AclContext } from "./context.js";
 import { auditEvents, outbox, schema } from "./db/schema.js";
 import { checkRoutes } from "./handlers/check.js";
 import { grantRoutes } from "./handlers/grants.js";
+import { rateLimitRoutes } from "./handlers/rate-limits.js";
 import { teamRoutes } from "./handlers/teams.js";
 
 // Resolved from the module, so it works from src (tests) and dist (production) alike.
@@ -33,6 +34,7 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
           ...checkRoutes(ctx),
           ...grantRoutes(ctx),
           ...teamRoutes(ctx),
+          ...rateLimitRoutes(ctx),
           changes.auditRoute(aclAdminAuditList),
         ];
       },

@@ -62,9 +62,9 @@ describe("acl.check", () => {
     expect(r).toEqual({ allowed: false, reason: "no_grant" });
   });
 
-  it("allows a team member through the team's grant", async () => {
+  it("allows a team member through the team's grant, naming the team (its limits count the call)", async () => {
     const r = await h.client.request(aclCheck, { principal: checkPrincipal(bob), account: "anthropic-main" });
-    expect(r).toEqual({ allowed: true, reason: "team_grant", role: "manager" });
+    expect(r).toEqual({ allowed: true, reason: "team_grant", role: "manager", teamIds: [teamId] });
   });
 
   it("refuses manager actions to a user-role grant", async () => {

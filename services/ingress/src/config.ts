@@ -95,6 +95,8 @@ const schema = z.object({
   KEY_CACHE_MAX_KEYS: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   /** Unknown keys cached, apart from the valid ones so a flood of them evicts none. */
   KEY_CACHE_MAX_UNKNOWN: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  /** A rate limit's slice, as a share of its per-minute value (docs/governance.md, "The bound"). */
+  QUOTA_SLICE_FRACTION: z.coerce.number().min(0.001).max(1).default(0.05),
 });
 
 export interface IngressConfig extends ProcessConfig, BusConfig {
@@ -118,6 +120,7 @@ export interface IngressConfig extends ProcessConfig, BusConfig {
   failedAuth: { burst: number; refillPerMinute: number; maxAddresses: number };
   keyCacheMaxKeys: number;
   keyCacheMaxUnknown: number;
+  quotaSliceFraction: number;
 }
 
 export function loadConfig(environment: Record<string, string | undefined>): IngressConfig {
@@ -148,5 +151,6 @@ export function loadConfig(environment: Record<string, string | undefined>): Ing
     },
     keyCacheMaxKeys: e.KEY_CACHE_MAX_KEYS,
     keyCacheMaxUnknown: e.KEY_CACHE_MAX_UNKNOWN,
+    quotaSliceFraction: e.QUOTA_SLICE_FRACTION,
   };
 }

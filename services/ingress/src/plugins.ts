@@ -4,6 +4,7 @@ import type { IngressContext } from "./context.js";
 import { metricsRoutes } from "./metrics/plugin.js";
 import { accessAdminRoutes } from "./routes/admin/access/index.js";
 import { identityRoutes } from "./routes/admin/identity/index.js";
+import { limitRoutes } from "./routes/admin/limits/index.js";
 import { usageRoutes } from "./routes/admin/usage/index.js";
 import { healthRoutes } from "./routes/health.js";
 import { inferenceRoutes } from "./routes/inference/plugin.js";
@@ -21,6 +22,7 @@ export const featurePlugins: ReadonlyArray<FastifyPluginAsync<{ ctx: IngressCont
   identityRoutes,
   accessAdminRoutes,
   usageRoutes,
+  limitRoutes,
   modelsRoutes,
   inferenceRoutes(authorizeTarget),
 ];

@@ -33,7 +33,7 @@ export async function heldGrants(
   const held: HeldGrant[] = direct.map((g) => ({ ...g, via: "direct" }));
   if (principal.kind !== "user") return held;
   const viaTeams = await db
-    .select({ account: grants.account, role: grants.role })
+    .select({ account: grants.account, role: grants.role, teamId: teamMembers.teamId })
     .from(grants)
     .innerJoin(teamMembers, teamGrant)
     .where(and(eq(teamMembers.userId, principal.id), onAccount));

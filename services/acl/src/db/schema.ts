@@ -1,6 +1,17 @@
 import { auditTable, outboxTable } from "@gatehouse/access-events";
 import { sql } from "drizzle-orm";
-import { index, pgSchema, primaryKey, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 
 export const aclSchema = pgSchema("acl");
 export const outbox = outboxTable(aclSchema);
@@ -65,7 +76,42 @@ export const grants = aclSchema.table(
   ],
 );
 
+/** Rate limits (docs/governance.md); every ingress replica holds them all and leases slices of them. */
+export const rateLimits = aclSchema.table(
+  "rate_limits",
+  {
+    id: uuid("id").primaryKey(),
+    subjectKind: text("subject_kind", { enum: ["user", "team", "virtual_account"] }).notNull(),
+    subjectId: uuid("subject_id").notNull(),
+    account: text("account"),
+    model: text("model"),
+    requestsPerMinute: integer("requests_per_minute"),
+    tokensPerMinute: integer("tokens_per_minute"),
+    failOpen: boolean("fail_open").notNull(),
+    createdAt: ts("created_at").notNull(),
+    createdBy: uuid("created_by"),
+  },
+  (t) => [
+    index("rate_limits_subject_idx").on(t.subjectKind, t.subjectId),
+    index("rate_limits_page_idx").on(t.createdAt, t.id),
+  ],
+);
+
+/** Per limit and minute window: how much acl has handed out to replicas as slices. */
+export const rateLimitWindows = aclSchema.table(
+  "rate_limit_windows",
+  {
+    limitId: uuid("limit_id")
+      .notNull()
+      .references(() => rateLimits.id, { onDelete: "cascade" }),
+    windowStart: bigint("window_start", { mode: "number" }).notNull(),
+    requests: bigint("requests", { mode: "number" }).notNull(),
+    tokens: bigint("tokens", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.limitId, t.windowStart] })],
+);
+
 export const auditEvents = auditTable(aclSchema);
 
-export const schema = { teams, teamMembers, grants, auditEvents, outbox };
+export const schema = { teams, teamMembers, grants, rateLimits, rateLimitWindows, auditEvents, outbox };
 export type AclSchema = typeof schema;

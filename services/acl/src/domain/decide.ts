@@ -5,6 +5,8 @@ export interface HeldGrant {
   account: string;
   role: GrantRole;
   via: "direct" | "team";
+  /** The team whose grant it is (`via: "team"`, when read for a check). */
+  teamId?: string;
 }
 
 const RANK: Record<GrantRole, number> = { user: 1, manager: 2 };
@@ -35,11 +37,15 @@ export function decide(principal: CheckPrincipal, held: HeldGrant[], minimumRole
     }
   }
   if (!best) return { allowed: false, reason: "no_grant" };
-  return {
-    allowed: roleAtLeast(best.role, minimumRole),
-    reason: best.via === "direct" ? "direct_grant" : "team_grant",
-    role: best.role,
-  };
+  const allowed = roleAtLeast(best.role, minimumRole);
+  if (best.via === "direct") return { allowed, reason: "direct_grant", role: best.role };
+  // The teams whose grant allows the call: their limits and budgets count it.
+  const teamIds = new Set<string>();
+  for (const g of usable)
+    if (g.teamId !== undefined && roleAtLeast(g.role, minimumRole)) teamIds.add(g.teamId);
+  const decision: CheckResponse = { allowed, reason: "team_grant", role: best.role };
+  if (allowed && teamIds.size > 0) decision.teamIds = [...teamIds].slice(0, 1_000);
+  return decision;
 }
 
 /** The accounts a principal can use, each with its highest role. */

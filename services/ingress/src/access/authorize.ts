@@ -24,7 +24,7 @@ interface AccessState {
   routes: RouteCatalog;
   decisions: DecisionCache;
   /** `acl.check`s on their way, shared by calls asking the same while no event was applied. */
-  checks: Map<string, { epoch: number; allowed: Promise<boolean> }>;
+  checks: Map<string, { epoch: number; allowed: Promise<Allowed> }>;
 }
 
 // One cache pair per ingress context, created on first use so the module has no import-time state.
@@ -81,6 +81,14 @@ export interface AuthorizedModel {
   model: string;
   route?: undefined;
   kind: ModelKind;
+  /** The teams whose grant allowed the call (their rate limits count it); undefined for a direct grant. */
+  teams: readonly string[] | undefined;
+}
+
+/** An access check's answer as a call needs it. */
+interface Allowed {
+  allowed: boolean;
+  teams: readonly string[] | undefined;
 }
 
 /** A route the caller may call: dispatch picks the target from the route's own definition. */
@@ -89,6 +97,8 @@ export interface AuthorizedRoute {
   account?: undefined;
   model?: undefined;
   kind: ModelKind;
+  /** The teams whose grant on the route allowed the call (their unscoped rate limits count it). */
+  teams: readonly string[] | undefined;
 }
 
 /** The decision cache's key for a route: `/` never occurs in an account name, so no account collides. */
@@ -117,19 +127,20 @@ async function authorizeRoute(ctx: IngressContext, caller: Caller, name: string)
   const state = stateOf(ctx);
   const principal = checkPrincipalOf(caller);
   const resource = routeResource(name);
-  const cached = state.decisions.allowed(principal, resource);
-  ctx.metrics.cacheLookup("decision", cached);
+  const cached = state.decisions.get(principal, resource);
+  ctx.metrics.cacheLookup("decision", cached !== undefined);
   const grant = cached ? undefined : checkGrant(ctx, state, principal, resource, { route: name });
   grant?.catch(() => {});
   const found = await state.routes.find(name);
   if (!found) throw notFound(name);
-  if (grant !== undefined && !(await grant)) {
+  const decision = grant === undefined ? undefined : await grant;
+  if (decision !== undefined && !decision.allowed) {
     throw new GatehouseError(
       "permission_denied",
       `You do not have access to route '${name}'. Ask an admin or one of its managers for a grant.`,
     );
   }
-  return { route: name, kind: found.kind };
+  return { route: name, kind: found.kind, teams: decision ? decision.teams : cached?.teams };
 }
 
 function notFound(value: string): GatehouseError {
@@ -165,8 +176,8 @@ export async function authorizeModel(
   const principal = checkPrincipalOf(caller);
   // A cold account asks dispatch and acl at once: one round trip, not two. The answers are read in
   // the order the checks are documented in, so the outcome is the same as asking one after the other.
-  const cached = decisions.allowed(principal, ref.account);
-  ctx.metrics.cacheLookup("decision", cached);
+  const cached = decisions.get(principal, ref.account);
+  ctx.metrics.cacheLookup("decision", cached !== undefined);
   const grant = cached
     ? undefined
     : checkGrant(ctx, state, principal, ref.account, { account: ref.account, model: ref.model });
@@ -174,7 +185,8 @@ export async function authorizeModel(
   const found = await catalog.find(ref.account, ref.model);
   const kind = found?.models.get(ref.model);
   if (!found || kind === undefined) throw notFound(modelField);
-  if (grant !== undefined && !(await grant)) {
+  const decision = grant === undefined ? undefined : await grant;
+  if (decision !== undefined && !decision.allowed) {
     throw new GatehouseError(
       "permission_denied",
       `You do not have access to provider account '${ref.account}'. Ask an admin or one of its managers for a grant.`,
@@ -184,7 +196,7 @@ export async function authorizeModel(
   if (!found.enabled) {
     throw new GatehouseError("permission_denied", `Provider account '${ref.account}' is disabled.`);
   }
-  return { account: ref.account, model: ref.model, kind };
+  return { account: ref.account, model: ref.model, kind, teams: decision ? decision.teams : cached?.teams };
 }
 
 /**
@@ -199,7 +211,7 @@ function checkGrant(
   principal: CheckPrincipal,
   resource: string,
   on: { account: string; model: string } | { route: string },
-): Promise<boolean> {
+): Promise<Allowed> {
   const epoch = ctx.feed.epoch();
   const key = [principal.id, principal.kind, principal.role, resource, "model" in on ? on.model : ""].join(
     "\u0000",
@@ -209,8 +221,8 @@ function checkGrant(
   if (shared && shared.epoch === epoch) return shared.allowed;
   const allowed = (async () => {
     const decision = await ctx.client.request(aclCheck, { principal, ...on });
-    if (decision.allowed) state.decisions.remember(principal, resource, epoch);
-    return decision.allowed;
+    if (decision.allowed) state.decisions.remember(principal, resource, epoch, decision.teamIds);
+    return { allowed: decision.allowed, teams: decision.teamIds };
   })();
   if (trusted) {
     state.checks.set(key, { epoch, allowed });

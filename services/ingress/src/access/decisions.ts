@@ -7,8 +7,14 @@ import type { AccessFeed } from "../events/feed.js";
  * access events that could end them and all at once when the feed resets; none is used while the
  * feed is not trusted.
  */
+/** A cached allow: until when, and the teams whose grant allowed it (their limits count the call). */
+export interface CachedDecision {
+  expires: number;
+  teams: readonly string[] | undefined;
+}
+
 export class DecisionCache {
-  private readonly entries = new Map<string, number>();
+  private readonly entries = new Map<string, CachedDecision>();
   private readonly now: () => number;
 
   constructor(
@@ -27,22 +33,27 @@ export class DecisionCache {
   }
 
   allowed(p: CheckPrincipal, account: string): boolean {
-    if (!this.feed.trusted()) return false;
+    return this.get(p, account) !== undefined;
+  }
+
+  /** The cached allow, when there is a usable one. */
+  get(p: CheckPrincipal, account: string): CachedDecision | undefined {
+    if (!this.feed.trusted()) return undefined;
     const key = DecisionCache.key(p, account);
-    const expires = this.entries.get(key);
-    if (expires === undefined) return false;
-    if (expires <= this.now()) {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expires <= this.now()) {
       this.entries.delete(key);
-      return false;
+      return undefined;
     }
-    return true;
+    return entry;
   }
 
   /** Store an allow fetched when the feed was at `epochBefore`; skipped if an event landed meanwhile. */
-  remember(p: CheckPrincipal, account: string, epochBefore: number): void {
+  remember(p: CheckPrincipal, account: string, epochBefore: number, teams?: readonly string[]): void {
     if (this.feed.epoch() !== epochBefore || !this.feed.trusted()) return;
     if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(DecisionCache.key(p, account), this.now() + this.ttlMs);
+    this.entries.set(DecisionCache.key(p, account), { expires: this.now() + this.ttlMs, teams });
   }
 
   get size(): number {
@@ -102,6 +113,8 @@ export class DecisionCache {
       case "key.revoked":
       case "key.expiry_shortened":
       case "keys.all_revoked":
+      case "rate_limit.changed":
+      case "rate_limit.deleted":
         // Keys are the authenticator's cache; a decision is about the principal, which is unchanged.
         return;
     }

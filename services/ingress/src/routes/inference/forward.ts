@@ -17,6 +17,7 @@ import { callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
 import { errorBody } from "../../http/errors.js";
 import { CLIENT_CLOSED_STATUS, finishRequest } from "../../http/observe.js";
+import { type Admission, settle as settleUsage } from "../../limits/admit.js";
 import type { InferenceShape } from "./shape.js";
 
 declare module "fastify" {
@@ -103,6 +104,7 @@ export async function forward(
   shape: InferenceShape,
   operation: Operation,
   dialect: Dialect,
+  admission?: Admission,
 ): Promise<FastifyReply> {
   if (!ctx.bus.isConnected()) {
     throw new GatehouseError("service_unavailable", "the dispatch service is unavailable", {
@@ -118,7 +120,8 @@ export async function forward(
     body,
   );
   const subject = subjectFor(ctx.config.prefix, "dispatch", INVOKE_ACTION);
-  if (!shape.stream) return relayAnswer(ctx, request, reply, subject, payload, token, target.route);
+  if (!shape.stream)
+    return relayAnswer(ctx, request, reply, subject, payload, token, target.route, admission);
   return relayStream(
     ctx,
     request,
@@ -128,6 +131,7 @@ export async function forward(
     token,
     operation === "responses" ? "responses" : dialect,
     target.route,
+    admission,
   );
 }
 
@@ -163,6 +167,7 @@ async function relayAnswer(
   payload: Buffer,
   token: string,
   route: string | undefined,
+  admission: Admission | undefined,
 ): Promise<FastifyReply> {
   const raw = reply.raw;
   let clientGone = false;
@@ -202,6 +207,7 @@ async function relayAnswer(
     });
   if (frame.target !== undefined) reply.header(TARGET_HEADER, frame.target);
   request.usageJson = frame.usage;
+  settleUsage(admission, frame.usage);
   return reply.code(frame.status).type("application/json").send(frame.body);
 }
 
@@ -217,6 +223,7 @@ async function relayStream(
   token: string,
   dialect: StreamDialect,
   route: string | undefined,
+  admission: Admission | undefined,
 ): Promise<FastifyReply> {
   const frames = ctx.dispatch.stream(subject, payload, {
     firstFrameTimeoutMs: ctx.config.dispatchTimeoutMs,
@@ -266,8 +273,7 @@ async function relayStream(
         case "chunk": {
           if (!started) {
             started = true;
-            reply.hijack();
-            raw.writeHead(200, { ...headers, "x-request-id": request.id });
+            writeSseHead(request, reply, headers, admission);
           } else if (!corked) {
             corked = true;
             raw.cork();
@@ -307,9 +313,9 @@ async function relayStream(
           request.usageJson = frame.usage;
           if (!started) {
             // An upstream stream with no chunks at all: still a well-formed (empty) SSE answer.
-            reply.hijack();
-            raw.writeHead(200, { ...headers, "x-request-id": request.id });
+            writeSseHead(request, reply, headers, admission);
           }
+          settleUsage(admission, frame.usage);
           raw.end();
           return reply;
         case "error":
@@ -350,6 +356,18 @@ async function relayStream(
     request.raw.socket?.off("close", onClose);
     raw.off("close", onClose);
   }
+}
+
+/** A stream's 200, with the rate-limit headers set on the reply when limits applied to the call. */
+function writeSseHead(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  headers: Readonly<Record<string, string>>,
+  admission: Admission | undefined,
+): void {
+  reply.hijack();
+  const head = { ...headers, "x-request-id": request.id };
+  reply.raw.writeHead(200, admission === undefined ? head : { ...reply.getHeaders(), ...head });
 }
 
 /** True once the client took the buffered bytes (or went away), false after `timeoutMs` without. */

@@ -4,6 +4,7 @@ import secureJson from "secure-json-parse";
 import { type Caller, callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
 import { nestsDeeperThan, tooDeepError } from "../../http/json-body.js";
+import { admit, preloadLimits } from "../../limits/admit.js";
 import { labelTarget } from "../../metrics/requests.js";
 import { forward, type Target } from "./forward.js";
 import { storedResponseRoutes } from "./responses.js";
@@ -14,7 +15,7 @@ export type AuthorizeModel = (
   ctx: IngressContext,
   caller: Caller,
   model: string,
-) => Promise<Target & { kind: ModelKind }>;
+) => Promise<Target & { kind: ModelKind; teams: readonly string[] | undefined }>;
 
 const ALLOWED_KINDS: Record<Operation | "messages", readonly ModelKind[]> = {
   chat: ["chat"],
@@ -43,6 +44,7 @@ function checkKind(kind: ModelKind, operation: Operation | "messages", model: st
  */
 export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAsync<{ ctx: IngressContext }> {
   return async (app, { ctx }) => {
+    preloadLimits(ctx);
     app.decorateRequest("rawBody", undefined);
     app.removeContentTypeParser("application/json");
     app.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
@@ -73,7 +75,8 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
       (operation: Operation | "messages", dialect: Dialect) =>
       async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
         const shape = checkShape(request.body, operation);
-        const target = await authorizeModel(ctx, callerOf(request), shape.model);
+        const caller = callerOf(request);
+        const target = await authorizeModel(ctx, caller, shape.model);
         labelTarget(ctx.metrics, request, target);
         checkKind(target.kind, operation, shape.model);
         if (operation === "responses" && target.route !== undefined) {
@@ -84,6 +87,16 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
           );
         }
         request.target = target;
+        const admitting = admit(
+          ctx,
+          caller,
+          target,
+          request.body,
+          request.rawBody?.length ?? 0,
+          dialect,
+          reply,
+        );
+        const admission = admitting instanceof Promise ? await admitting : admitting;
         return forward(
           ctx,
           request,
@@ -92,6 +105,7 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
           shape,
           operation === "messages" ? "chat" : operation,
           dialect,
+          admission,
         );
       };
 

@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { Actor, IsoDateTime, ListRequest, pageOf, Uuid } from "./common.js";
+import { AccountName, ModelName } from "./dispatch.js";
+import { Propagated } from "./events.js";
+import { LimitPerMinute, LimitSubject, RateLimitRule } from "./limit-rule.js";
+import { defineEndpoint } from "./subjects.js";
+
+/** How many rate limits one gateway holds: every ingress replica keeps them all in memory. */
+export const RATE_LIMITS_MAX = 10_000;
+
+/** A rate limit as the admin API shows it. */
+export const RateLimit = RateLimitRule.extend({ createdAt: IsoDateTime, createdBy: Uuid.nullable() });
+export type RateLimit = z.infer<typeof RateLimit>;
+
+export const CreateRateLimitRequest = z
+  .object({
+    actor: Actor,
+    subject: LimitSubject,
+    account: AccountName.optional(),
+    model: ModelName.optional(),
+    requestsPerMinute: LimitPerMinute.optional(),
+    tokensPerMinute: LimitPerMinute.optional(),
+    failOpen: z.boolean().default(false),
+  })
+  .refine((r) => r.requestsPerMinute !== undefined || r.tokensPerMinute !== undefined, {
+    message: "set requests_per_minute, tokens_per_minute or both",
+  })
+  .refine((r) => r.model === undefined || r.account !== undefined, {
+    message: "a model scope needs its provider_account (models are named per account)",
+  });
+export const RateLimitIdRequest = z.object({ actor: Actor, limitId: Uuid });
+
+/** The rate limits that apply to the caller: its own and those of its teams. */
+export const MyLimitsRequest = z.object({ actor: Actor });
+export const MyLimitsResponse = z.object({ rateLimits: z.array(RateLimit) });
+
+/** Every rate limit, in id order, a page at a time: what an ingress replica loads at start and after a reset. */
+export const RULES_PAGE_MAX = 1_000;
+export const RateLimitRulesRequest = z.object({
+  after: Uuid.optional(),
+  limit: z.number().int().min(1).max(RULES_PAGE_MAX).default(RULES_PAGE_MAX),
+});
+export const RateLimitRulesResponse = z.object({ rules: z.array(RateLimitRule), next: Uuid.nullable() });
+export type RateLimitRulesResponse = z.infer<typeof RateLimitRulesResponse>;
+
+/** Minute windows, named by their start in ms since the epoch (UTC). */
+export const RATE_WINDOW_MS = 60_000;
+
+/**
+ * A replica asks for a slice of a limit's current window: up to `requests` and `tokens` more. acl's
+ * clock names the window, so replicas with skewed clocks still share one. acl hands out
+ * `min(want, max − handed out)` of each, so a window never hands out more than its limit.
+ */
+export const LeaseRequest = z.object({
+  limitId: Uuid,
+  requests: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 * 1_000_000_000),
+  tokens: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 * 1_000_000_000),
+});
+export type LeaseRequest = z.infer<typeof LeaseRequest>;
+export const LeaseResponse = z.object({
+  /** False when there is no such limit (deleted): the replica drops it. */
+  found: z.boolean(),
+  windowStart: z.number().int(),
+  /** How long the window (and so the slice) still lasts. */
+  resetMs: z.number().int().min(0),
+  requests: z.number().int().min(0),
+  tokens: z.number().int().min(0),
+  /** What the window still holds after this grant (null: the limit does not count it). */
+  remainingRequests: z.number().int().min(0).nullable(),
+  remainingTokens: z.number().int().min(0).nullable(),
+});
+export type LeaseResponse = z.infer<typeof LeaseResponse>;
+
+export const aclAdminRateLimitsCreate = defineEndpoint(
+  "acl",
+  "admin.rate_limits.create",
+  CreateRateLimitRequest,
+  RateLimit.extend(Propagated),
+);
+export const aclAdminRateLimitsList = defineEndpoint(
+  "acl",
+  "admin.rate_limits.list",
+  ListRequest,
+  pageOf(RateLimit),
+);
+export const aclAdminRateLimitsGet = defineEndpoint(
+  "acl",
+  "admin.rate_limits.get",
+  RateLimitIdRequest,
+  RateLimit,
+);
+export const aclAdminRateLimitsDelete = defineEndpoint(
+  "acl",
+  "admin.rate_limits.delete",
+  RateLimitIdRequest,
+  RateLimit.extend(Propagated),
+);
+export const aclLimitsMine = defineEndpoint("acl", "admin.limits.mine", MyLimitsRequest, MyLimitsResponse);
+export const aclQuotaRules = defineEndpoint(
+  "acl",
+  "quota.rules",
+  RateLimitRulesRequest,
+  RateLimitRulesResponse,
+);
+export const aclQuotaLease = defineEndpoint("acl", "quota.lease", LeaseRequest, LeaseResponse);

@@ -1,0 +1,223 @@
+import { randomUUID } from "node:crypto";
+import { type Route, route } from "@gatehouse/bus";
+import {
+  aclAdminRateLimitsCreate,
+  aclAdminRateLimitsDelete,
+  aclAdminRateLimitsGet,
+  aclAdminRateLimitsList,
+  aclLimitsMine,
+  aclQuotaLease,
+  aclQuotaRules,
+  GatehouseError,
+  RATE_LIMITS_MAX,
+  RATE_WINDOW_MS,
+  type RateLimit,
+  type RateLimitRule,
+} from "@gatehouse/contracts";
+import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
+import { and, asc, count, eq, gt, inArray, lt, or } from "drizzle-orm";
+import type { AclContext, AclTx } from "../context.js";
+import { rateLimits, rateLimitWindows, teamMembers } from "../db/schema.js";
+
+type Row = typeof rateLimits.$inferSelect;
+
+function ruleOf(row: Row): RateLimitRule {
+  return {
+    id: row.id,
+    subject: { kind: row.subjectKind, id: row.subjectId },
+    account: row.account,
+    model: row.model,
+    requestsPerMinute: row.requestsPerMinute,
+    tokensPerMinute: row.tokensPerMinute,
+    failOpen: row.failOpen,
+  };
+}
+
+function view(row: Row): RateLimit {
+  return { ...ruleOf(row), createdAt: row.createdAt.toISOString(), createdBy: row.createdBy };
+}
+
+async function load(db: AclContext["db"] | AclTx, id: string): Promise<Row> {
+  const [row] = await db.select().from(rateLimits).where(eq(rateLimits.id, id));
+  if (!row) throw new GatehouseError("not_found", "rate limit not found");
+  return row;
+}
+
+const target = (id: string | null) => ({ targetKind: "rate_limit", targetId: id });
+
+/**
+ * Rate limits (docs/governance.md): tenant admins create, read and delete them; a create or delete
+ * reaches every ingress replica as an access event before the call returns. Replicas load them all
+ * (`quota.rules`) and lease slices of each minute window (`quota.lease`).
+ */
+export function rateLimitRoutes(ctx: AclContext): Route[] {
+  return [
+    route(aclAdminRateLimitsCreate, async (req) => {
+      await ctx.changes.requireAdmin(req.actor, { action: "rate_limit.create", ...target(null) });
+      const now = ctx.now();
+      return ctx.changes.revoking(async (tx, emit) => {
+        const [held] = await tx.select({ n: count() }).from(rateLimits);
+        if (Number(held?.n ?? 0) >= RATE_LIMITS_MAX) {
+          throw new GatehouseError(
+            "conflict",
+            `this gateway holds its maximum of ${RATE_LIMITS_MAX} rate limits`,
+          );
+        }
+        const [row] = await tx
+          .insert(rateLimits)
+          .values({
+            id: randomUUID(),
+            subjectKind: req.subject.kind,
+            subjectId: req.subject.id,
+            account: req.account ?? null,
+            model: req.model ?? null,
+            requestsPerMinute: req.requestsPerMinute ?? null,
+            tokensPerMinute: req.tokensPerMinute ?? null,
+            failOpen: req.failOpen,
+            createdAt: now,
+            createdBy: req.actor.principal.id,
+          })
+          .returning();
+        if (!row) throw new Error("rate limit insert returned no row");
+        const rule = ruleOf(row);
+        await ctx.changes.audit(
+          tx,
+          req.actor,
+          { action: "rate_limit.create", ...target(row.id), outcome: "success", detail: { ...rule } },
+          now,
+        );
+        await emit({ type: "rate_limit.changed", limit: rule });
+        return view(row);
+      });
+    }),
+
+    route(aclAdminRateLimitsList, async (req) => {
+      await ctx.changes.requireAdmin(req.actor, { action: "rate_limit.list", ...target(null) });
+      const rows = await ctx.db
+        .select()
+        .from(rateLimits)
+        .where(keysetAfter(rateLimits.createdAt, rateLimits.id, req.cursor, "asc"))
+        .orderBy(...keysetOrder(rateLimits.createdAt, rateLimits.id, "asc"))
+        .limit(req.limit + 1);
+      return pageFrom(rows, req.limit, (r) => ({ at: r.createdAt, id: r.id }), view);
+    }),
+
+    route(aclAdminRateLimitsGet, async (req) => {
+      await ctx.changes.requireAdmin(req.actor, { action: "rate_limit.get", ...target(req.limitId) });
+      return view(await load(ctx.db, req.limitId));
+    }),
+
+    route(aclAdminRateLimitsDelete, async (req) => {
+      await ctx.changes.requireAdmin(req.actor, { action: "rate_limit.delete", ...target(req.limitId) });
+      return ctx.changes.revoking(async (tx, emit) => {
+        const row = await load(tx, req.limitId);
+        await tx.delete(rateLimits).where(eq(rateLimits.id, row.id));
+        await ctx.changes.audit(tx, req.actor, {
+          action: "rate_limit.delete",
+          ...target(row.id),
+          outcome: "success",
+          detail: { ...ruleOf(row) },
+        });
+        await emit({ type: "rate_limit.deleted", limitId: row.id });
+        return view(row);
+      });
+    }),
+
+    // Any caller: the limits on itself and on the teams it belongs to.
+    route(aclLimitsMine, async (req) => {
+      const p = req.actor.principal;
+      const own = and(eq(rateLimits.subjectKind, p.kind), eq(rateLimits.subjectId, p.id));
+      const teams =
+        p.kind === "user"
+          ? (
+              await ctx.db
+                .select({ id: teamMembers.teamId })
+                .from(teamMembers)
+                .where(eq(teamMembers.userId, p.id))
+                .limit(1_000)
+            ).map((t) => t.id)
+          : [];
+      const where =
+        teams.length > 0
+          ? or(own, and(eq(rateLimits.subjectKind, "team"), inArray(rateLimits.subjectId, teams)))
+          : own;
+      const rows = await ctx.db
+        .select()
+        .from(rateLimits)
+        .where(where)
+        .orderBy(asc(rateLimits.createdAt))
+        .limit(1_000);
+      return { rateLimits: rows.map(view) };
+    }),
+
+    route(aclQuotaRules, async (req) => {
+      const rows = await ctx.db
+        .select()
+        .from(rateLimits)
+        .where(req.after === undefined ? undefined : gt(rateLimits.id, req.after))
+        .orderBy(asc(rateLimits.id))
+        .limit(req.limit + 1);
+      const rules = rows.slice(0, req.limit).map(ruleOf);
+      return { rules, next: rows.length > req.limit ? (rules.at(-1)?.id ?? null) : null };
+    }),
+
+    // A slice of a window: never more than the window has left. Rows of past windows are dropped.
+    route(aclQuotaLease, (req) => {
+      const at = ctx.now().getTime();
+      const windowStart = at - (at % RATE_WINDOW_MS);
+      const resetMs = windowStart + RATE_WINDOW_MS - at;
+      return ctx.db.transaction(async (tx) => {
+        const [limit] = await tx
+          .select({ r: rateLimits.requestsPerMinute, t: rateLimits.tokensPerMinute })
+          .from(rateLimits)
+          .where(eq(rateLimits.id, req.limitId));
+        if (!limit) {
+          return {
+            found: false,
+            windowStart,
+            resetMs,
+            requests: 0,
+            tokens: 0,
+            remainingRequests: 0,
+            remainingTokens: 0,
+          };
+        }
+        const key = and(
+          eq(rateLimitWindows.limitId, req.limitId),
+          eq(rateLimitWindows.windowStart, windowStart),
+        );
+        await tx
+          .insert(rateLimitWindows)
+          .values({ limitId: req.limitId, windowStart: windowStart, requests: 0, tokens: 0 })
+          .onConflictDoNothing();
+        const [window] = await tx.select().from(rateLimitWindows).where(key).for("update");
+        const handedRequests = window?.requests ?? 0;
+        const handedTokens = window?.tokens ?? 0;
+        const requests =
+          limit.r === null ? req.requests : Math.min(req.requests, Math.max(0, limit.r - handedRequests));
+        const tokens =
+          limit.t === null ? req.tokens : Math.min(req.tokens, Math.max(0, limit.t - handedTokens));
+        if (requests > 0 || tokens > 0) {
+          await tx
+            .update(rateLimitWindows)
+            .set({ requests: handedRequests + requests, tokens: handedTokens + tokens })
+            .where(key);
+        }
+        await tx
+          .delete(rateLimitWindows)
+          .where(
+            and(eq(rateLimitWindows.limitId, req.limitId), lt(rateLimitWindows.windowStart, windowStart)),
+          );
+        return {
+          found: true,
+          windowStart,
+          resetMs,
+          requests,
+          tokens,
+          remainingRequests: limit.r === null ? null : Math.max(0, limit.r - handedRequests - requests),
+          remainingTokens: limit.t === null ? null : Math.max(0, limit.t - handedTokens - tokens),
+        };
+      });
+    }),
+  ];
+}
