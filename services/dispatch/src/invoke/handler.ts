@@ -23,6 +23,7 @@ import {
   recordAnswer,
   recordProvider,
   recordTarget,
+  recordTriedLast,
   startInvokeSpan,
 } from "./tracing.js";
 import type { UsagePublisher } from "./usage.js";
@@ -258,6 +259,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         "invoke failed",
       );
     failure = error;
+    if (span && meta?.route !== undefined && routed === undefined) recordTriedLast(span, account, model);
     writer.error(error);
     routed?.finish(error);
     routed = undefined;
