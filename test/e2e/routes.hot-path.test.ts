@@ -110,3 +110,38 @@ describe("a routed call on the hot path", () => {
     }
   }, 60_000);
 });
+
+describe("a routed call its caller leaves before any target answered", () => {
+  it("is recorded with estimated tokens priced at the target it was waiting on", async () => {
+    const route = `left-${Date.now()}`;
+    await world.route({ name: route, kind: "chat", targets: [{ model: "up-a/gpt" }] });
+    await world.grantRoute(route);
+    world.up.a.reset();
+    world.up.a.setNext({ kind: "hangBeforeHeaders" });
+    const leave = new AbortController();
+    const requestId = `left-${Date.now()}`;
+    const pending = fetch(`${world.stack.url}/v1/chat/completions`, {
+      method: "POST",
+      signal: leave.signal,
+      headers: {
+        authorization: `Bearer ${world.vat}`,
+        "content-type": "application/json",
+        "x-request-id": requestId,
+      },
+      body: JSON.stringify({ model: route, messages: [{ role: "user", content: PROMPT }] }),
+    }).catch(() => undefined);
+    await waitFor(() => world.up.a.requests.length > 0, 15_000);
+    leave.abort();
+    await pending;
+    let rows: Json[] = [];
+    await waitFor(async () => {
+      rows = await world.sql`select account, estimated, prompt_tokens, cost_usd
+        from dispatch.usage_records where request_id = ${requestId}`;
+      return rows.length === 1;
+    }, 15_000);
+    const [record] = rows;
+    expect(record).toMatchObject({ account: "up-a", estimated: true });
+    expect(Number(record.prompt_tokens)).toBeGreaterThan(0);
+    expect(Number(record.cost_usd)).toBeCloseTo((Number(record.prompt_tokens) * PRICE.a.input) / 1e6, 9);
+  }, 60_000);
+});

@@ -259,8 +259,12 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         "invoke failed",
       );
     failure = error;
-    if (span && meta?.route !== undefined && routed === undefined) recordTriedLast(span, account, model);
     writer.error(error);
+    if (meta?.route !== undefined && routed === undefined && account !== "") {
+      if (span) recordTriedLast(span, account, model);
+      // Left (or failed) before any target answered: an estimated record is priced at the one tried last.
+      price = (await deps.clients.get(account).catch(() => undefined))?.loaded.prices.get(model);
+    }
     routed?.finish(error);
     routed = undefined;
   } finally {
