@@ -16,7 +16,8 @@ const PRICE = { a: { input: 1, output: 2 }, b: { input: 3, output: 5 } };
 type Json = any;
 
 beforeAll(async () => {
-  world = await startRoutesWorld();
+  // Dispatch serves its own /metrics (any free port).
+  world = await startRoutesWorld({ METRICS_PORT: "0" });
   for (const id of ["a", "b"] as const) {
     await must(world.stack, world.adminKey, "PATCH", `/api/v1/provider-accounts/up-${id}`, {
       models: [
@@ -143,5 +144,29 @@ describe("a routed call its caller leaves before any target answered", () => {
     expect(record).toMatchObject({ account: "up-a", estimated: true });
     expect(Number(record.prompt_tokens)).toBeGreaterThan(0);
     expect(Number(record.cost_usd)).toBeCloseTo((Number(record.prompt_tokens) * PRICE.a.input) / 1e6, 9);
+  }, 60_000);
+});
+
+describe("a routed call none of whose targets answered", () => {
+  it("counts its upstream error under the target tried last, not under 'other'", async () => {
+    const route = `down-${Date.now()}`;
+    await world.route({ name: route, kind: "chat", targets: [{ model: "up-a/gpt" }, { model: "up-c/gpt" }] });
+    await world.grantRoute(route);
+    world.up.a.setNext({ kind: "httpError", status: 500 });
+    world.up.c.setNext({ kind: "httpError", status: 500 });
+    const response = await fetch(`${world.stack.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${world.vat}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: route, messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(response.status).toBe(502);
+    const errors = async () => {
+      const text = await (await fetch(world.stack.services.dispatch.metricsUrl as string)).text();
+      const line = text
+        .split("\n")
+        .find((l) => l.startsWith('gatehouse_upstream_errors_total{account="up-c"'));
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(" ") + 1));
+    };
+    await waitFor(async () => (await errors()) >= 1, 15_000);
   }, 60_000);
 });

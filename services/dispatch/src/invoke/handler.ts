@@ -262,8 +262,11 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     writer.error(error);
     if (meta?.route !== undefined && routed === undefined && account !== "") {
       if (span) recordTriedLast(span, account, model);
-      // Left (or failed) before any target answered: an estimated record is priced at the one tried last.
-      price = (await deps.clients.get(account).catch(() => undefined))?.loaded.prices.get(model);
+      // Left (or failed) before any target answered: the record, priced and counted (metrics) as the
+      // target tried last.
+      const tried = await deps.clients.get(account).catch(() => undefined);
+      configured = tried !== undefined;
+      price = tried?.loaded.prices.get(model);
     }
     routed?.finish(error);
     routed = undefined;
