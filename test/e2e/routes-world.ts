@@ -40,10 +40,10 @@ const MODELS = [
   { name: "inst", kind: "completion" },
 ];
 
-export async function startRoutesWorld(): Promise<RoutesWorld> {
+export async function startRoutesWorld(env: Record<string, string> = {}): Promise<RoutesWorld> {
   const adminKey = generateKey("pat");
   const stack = await startTestStack({
-    env: { GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey, ...FAST_UPSTREAM_ENV },
+    env: { GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey, ...FAST_UPSTREAM_ENV, ...env },
   });
   const up = {
     a: await startOpenAIUpstream({ apiKey: "sk-up-a-123456789" }),

@@ -15,7 +15,7 @@ import {
   type RateLimitRule,
 } from "@gatehouse/contracts";
 import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
-import { and, asc, count, eq, gt, inArray, lt, or } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
 import type { AclContext, AclTx } from "../context.js";
 import { rateLimits, rateLimitWindows, teamMembers } from "../db/schema.js";
 
@@ -56,6 +56,8 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
       await ctx.changes.requireAdmin(req.actor, { action: "rate_limit.create", ...target(null) });
       const now = ctx.now();
       return ctx.changes.revoking(async (tx, emit) => {
+        // Creates count one after the other: two at once both saw room and went past the cap.
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext('gatehouse.acl.rate_limits.create'))`);
         const [held] = await tx.select({ n: count() }).from(rateLimits);
         if (Number(held?.n ?? 0) >= RATE_LIMITS_MAX) {
           throw new GatehouseError(

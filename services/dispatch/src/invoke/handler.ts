@@ -23,6 +23,7 @@ import {
   recordAnswer,
   recordProvider,
   recordTarget,
+  recordTriedLast,
   startInvokeSpan,
 } from "./tracing.js";
 import type { UsagePublisher } from "./usage.js";
@@ -259,6 +260,14 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       );
     failure = error;
     writer.error(error);
+    if (meta?.route !== undefined && routed === undefined && account !== "") {
+      if (span) recordTriedLast(span, account, model);
+      // Left (or failed) before any target answered: the record, priced and counted (metrics) as the
+      // target tried last.
+      const tried = await deps.clients.get(account).catch(() => undefined);
+      configured = tried !== undefined;
+      price = tried?.loaded.prices.get(model);
+    }
     routed?.finish(error);
     routed = undefined;
   } finally {

@@ -39,6 +39,13 @@ export function recordTarget(span: Span, account: string, model: string, type: P
   recordProvider(span, type);
 }
 
+/** A routed call none of whose targets answered: the one tried last, as its usage record names it. */
+export function recordTriedLast(span: Span, account: string, model: string): void {
+  if (!span.isRecording() || account === "") return;
+  span.setAttribute("gatehouse.account", account);
+  span.setAttribute("gen_ai.request.model", model);
+}
+
 export function recordProvider(span: Span, type: ProviderType): void {
   if (span.isRecording()) span.setAttribute("gen_ai.provider.name", genAiProviderName(type));
 }

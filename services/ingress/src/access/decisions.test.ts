@@ -55,4 +55,42 @@ describe("DecisionCache", () => {
     f.reset();
     expect(c.size).toBe(0);
   });
+
+  it("drops a route's decisions on its grant's removal and its deletion, never an account's of that name", () => {
+    const f = fakeFeed();
+    const c = new DecisionCache(f.feed, 10_000);
+    // A route and an account may share a name: their decisions are kept apart (`route/<name>`).
+    const fill = () => {
+      for (const p of [alice, bob])
+        for (const r of ["a", "route/a", "route/b"]) c.remember(p, r, f.feed.epoch());
+    };
+    const held = (p: typeof alice) => ["a", "route/a", "route/b"].map((r) => c.allowed(p, r));
+    fill();
+    f.emit({ type: "route_grant.removed", subject: { kind: "user", id: alice.id }, route: "a" });
+    expect([held(alice), held(bob)]).toEqual([
+      [true, false, true],
+      [true, true, true],
+    ]);
+    fill();
+    f.emit({ type: "route_grant.removed", subject: { kind: "team", id: randomUUID() }, route: "a" });
+    expect([held(alice), held(bob)]).toEqual([
+      [true, false, true],
+      [true, false, true],
+    ]);
+    fill();
+    f.emit({ type: "route.deleted", route: "b" });
+    expect([held(alice), held(bob)]).toEqual([
+      [true, true, false],
+      [true, true, false],
+    ]);
+    fill();
+    f.emit({ type: "grant.removed", subject: { kind: "team", id: randomUUID() }, account: "a" });
+    expect([held(alice), held(bob)]).toEqual([
+      [false, true, true],
+      [false, true, true],
+    ]);
+    fill();
+    f.emit({ type: "team_member.removed", teamId: randomUUID(), userId: bob.id });
+    expect(held(bob)).toEqual([false, false, false]);
+  });
 });

@@ -205,7 +205,10 @@ async function relayAnswer(
     throw new GatehouseError("internal_error", "internal error", {
       detail: `unexpected ${frame.kind} frame`,
     });
-  if (frame.target !== undefined) reply.header(TARGET_HEADER, frame.target);
+  if (frame.target !== undefined) {
+    reply.header(TARGET_HEADER, frame.target);
+    answeredBy(request, frame.target);
+  }
   request.usageJson = frame.usage;
   settleUsage(admission, frame.usage);
   return reply.code(frame.status).type("application/json").send(frame.body);
@@ -327,6 +330,7 @@ async function relayStream(
         case "target":
           // Only a routed call has a target to name (and its own copy of the headers to name it in).
           if (headers !== SSE_HEADERS) (headers as Record<string, string>)[TARGET_HEADER] = frame.target;
+          answeredBy(request, frame.target);
           break;
         case "result":
         case "part":
@@ -356,6 +360,18 @@ async function relayStream(
     request.raw.socket?.off("close", onClose);
     raw.off("close", onClose);
   }
+}
+
+/**
+ * A routed call's access line and server span name the target that answered (`<account>/<model>`,
+ * from dispatch's target frame), next to the route: as its usage record does.
+ */
+function answeredBy(request: FastifyRequest, target: string): void {
+  const route = request.target?.route;
+  if (route === undefined) return;
+  const slash = target.indexOf("/");
+  if (slash <= 0) return;
+  request.target = { route, account: target.slice(0, slash), model: target.slice(slash + 1) };
 }
 
 /** A stream's 200, with the rate-limit headers set on the reply when limits applied to the call. */
