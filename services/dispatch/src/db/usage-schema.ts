@@ -103,3 +103,24 @@ export const usageDailyAccounts = dispatchSchema.table(
   },
   (t) => [primaryKey({ columns: [t.day, t.account, t.model] })],
 );
+
+/**
+ * Hourly totals per account and model (UTC hours), kept in the same statement: a tenant-wide question
+ * over a range that starts or ends mid-day reads the whole hours of its two partial days here, and
+ * only the records of the two partial hours at its very edges.
+ */
+export const usageHourlyAccounts = dispatchSchema.table(
+  "usage_hourly_accounts",
+  {
+    hour: timestamp("hour", { withTimezone: true, mode: "string" }).notNull(),
+    account: text("account").notNull(),
+    model: text("model").notNull(),
+    requests: bigint("requests", { mode: "number" }).notNull(),
+    errors: bigint("errors", { mode: "number" }).notNull(),
+    inputTokens: bigint("input_tokens", { mode: "number" }).notNull(),
+    outputTokens: bigint("output_tokens", { mode: "number" }).notNull(),
+    cachedTokens: bigint("cached_tokens", { mode: "number" }).notNull(),
+    costUsd: usd("cost_usd"),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.account, t.model] })],
+);
