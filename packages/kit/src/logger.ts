@@ -186,7 +186,9 @@ export function fixedLine<V extends LineValues>(
   return (logger, level, values) => {
     if (!logger.isLevelEnabled(level)) return;
     const internals = logger as unknown as PinoInternals;
-    const stream = internals[streamSym] as pino.DestinationStream;
+    const stream = internals[streamSym] as pino.DestinationStream | undefined;
+    // Not a pino logger of ours (a stand-in in a test, say): the ordinary way.
+    if (stream === undefined) return logger[level]<LineValues>(values, msg);
     const time = (internals[timeSym] as () => string)();
     const chindings = internals[chindingsSym] as string;
     const messageKey = JSON.stringify(internals[messageKeySym]);
