@@ -2,7 +2,7 @@
 /**
  * `pnpm bench:usage`: the usage API's queries over 10 million usage records. Loads the records into
  * a scratch database (dispatch's own migrations; rows made by `generate_series` inside Postgres),
- * builds the daily totals from them, then times each query shape the API runs — the very functions
+ * builds the daily and hourly totals from them, then times each query shape the API runs — the very functions
  * dispatch answers `GET /api/v1/usage` and `GET /api/v1/usage/records` with — and writes the
  * figures to docs/benchmarks.md between the `bench:usage` markers.
  *
@@ -31,7 +31,7 @@ import { ms, table, writeResults } from "./report.js";
 import { percentile } from "./stats.js";
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-const argv = process.argv.slice(2);
+const argv = process.argv.slice(2).filter((a) => a !== "--");
 const RECORDS = boundedInt("records", 10_000_000, 1_000, 100_000_000);
 const DAYS = boundedInt("days", 90, 31, 366);
 const RUNS = boundedInt("runs", 20, 3, 1_000);
@@ -61,12 +61,14 @@ async function main(): Promise<void> {
     const stats =
       await raw`SELECT pg_size_pretty(pg_total_relation_size('dispatch.usage_records')) AS records,
         pg_size_pretty(pg_total_relation_size('dispatch.usage_daily')) AS daily,
+        (SELECT count(*) FROM dispatch.usage_hourly_accounts)::bigint AS hourly_rows,
         (SELECT count(*) FROM dispatch.usage_daily)::bigint AS daily_rows,
         (SELECT count(*) FROM dispatch.usage_daily_accounts)::bigint AS account_rows`;
     const size = stats[0] as unknown as {
       records: string;
       daily: string;
       daily_rows: string;
+      hourly_rows: string;
       account_rows: string;
     };
     await raw.end({ timeout: 5 });
@@ -79,6 +81,11 @@ async function main(): Promise<void> {
       from: new Date(monthStart.getTime() + DAY_MS / 2),
       to: new Date(END - DAY_MS / 2),
     };
+    // Minutes into an hour at both edges: whole hours from the hourly totals, the minutes from records.
+    const minutes: UsageFilter = {
+      from: new Date(ragged.from.getTime() + 17 * 60_000),
+      to: new Date(ragged.to.getTime() - 19 * 60_000),
+    };
     const admin: UsageScope = { all: true };
     const member: UsageScope = { all: false, principalId: principalId(7), accounts: [] };
     const manager: UsageScope = { all: false, principalId: principalId(8), accounts: ["account-03"] };
@@ -89,11 +96,23 @@ async function main(): Promise<void> {
         () => summary(["day", "provider_account"], ragged, admin),
       ],
       [
+        "a month by day and account, edges 17 and 41 minutes into an hour (admin)",
+        () => summary(["day", "provider_account"], minutes, admin),
+      ],
+      [
+        "a month by day and account, ragged, one account (admin)",
+        () => summary(["day", "provider_account"], { ...ragged, account: "account-03" }, admin),
+      ],
+      [
         "a month from mid-day to the end of today (admin)",
         () => summary(["day", "provider_account"], { from: ragged.from, to: new Date(END + DAY_MS) }, admin),
       ],
       ["a month by principal (admin, 2,000 groups)", () => summary(["principal"], month, admin)],
       ["a month by team and model (admin)", () => summary(["team", "model"], month, admin)],
+      [
+        "a month by principal, ragged edges (admin: partial days from the records)",
+        () => summary(["principal"], ragged, admin),
+      ],
       ["a month by day, one member's own", () => summary(["day"], month, member)],
       ["a month by day and model, an account's manager", () => summary(["day", "model"], month, manager)],
       [
@@ -104,6 +123,10 @@ async function main(): Promise<void> {
       [
         "records: first page of 100, one member's own",
         () => usageRecordsPage(db, month, member, { limit: 100 }),
+      ],
+      [
+        "records: a page of 1,000 (admin; ends at 1,000 rows or 512 KiB of JSON)",
+        () => usageRecordsPage(db, month, admin, { limit: 1_000 }),
       ],
     ];
     async function summary(groups: UsageGroup[], filter: UsageFilter, scope: UsageScope) {
@@ -133,9 +156,11 @@ async function main(): Promise<void> {
       "",
       `Loaded in ${loadSeconds.toFixed(0)} s; usage_records ${size.records}, usage_daily ${size.daily} ` +
         `(${Number(size.daily_rows).toLocaleString("en-US")} rows), usage_daily_accounts ` +
-        `${Number(size.account_rows).toLocaleString("en-US")} rows. Tenant-wide questions about accounts ` +
-        "and models read usage_daily_accounts; per-principal and team questions, and every non-admin's, read " +
-        "usage_daily; the partial days of a ragged range read the records.",
+        `${Number(size.account_rows).toLocaleString("en-US")} rows, usage_hourly_accounts ` +
+        `${Number(size.hourly_rows).toLocaleString("en-US")} rows. Tenant-wide questions about accounts ` +
+        "and models read usage_daily_accounts, and the whole hours of a ragged range's partial days " +
+        "usage_hourly_accounts (the minutes at its edges the records); per-principal and team questions, " +
+        "and every non-admin's, read usage_daily, and the partial days of a ragged range the records.",
       "",
       table(["query (ms)", "p50", "p95", "max"], rows),
     ].join("\n");
@@ -209,9 +234,16 @@ async function load(raw: postgres.Sql): Promise<number> {
     SELECT day, account, model, sum(requests), sum(errors), sum(input_tokens), sum(output_tokens),
       sum(cached_tokens), sum(cost_usd)
     FROM dispatch.usage_daily GROUP BY 1, 2, 3`);
+  await raw.unsafe(`
+    INSERT INTO dispatch.usage_hourly_accounts (hour, account, model, requests, errors, input_tokens,
+      output_tokens, cached_tokens, cost_usd)
+    SELECT date_trunc('hour', at, 'UTC'), account, model, count(*), count(*) FILTER (WHERE status >= 400),
+      sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cost_usd)
+    FROM dispatch.usage_records GROUP BY 1, 2, 3`);
   await raw.unsafe("ANALYZE dispatch.usage_records");
   await raw.unsafe("ANALYZE dispatch.usage_daily");
   await raw.unsafe("ANALYZE dispatch.usage_daily_accounts");
+  await raw.unsafe("ANALYZE dispatch.usage_hourly_accounts");
   log("daily totals built");
   return (performance.now() - started) / 1000;
 }

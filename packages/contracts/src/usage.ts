@@ -26,6 +26,11 @@ export type UsageGroup = z.infer<typeof UsageGroup>;
 export const USAGE_MAX_RANGE_DAYS = 366;
 export const USAGE_MAX_GROUPS = 2_000;
 export const USAGE_RECORDS_PAGE_MAX = 1_000;
+/**
+ * A records page also ends before its items' JSON passes this many bytes (a user in many teams makes
+ * large records): a page stays well inside one NATS message and one HTTP answer, JSON or CSV.
+ */
+export const USAGE_RECORDS_PAGE_MAX_BYTES = 512 * 1024;
 
 export const UsageFilters = {
   /** Inclusive start of the range. */

@@ -61,16 +61,30 @@ export function keysetOrder(at: AnyColumn, id: AnyColumn, dir: "asc" | "desc"): 
 
 /**
  * A page from `limit + 1` rows fetched in order: the extra row only says that there is a next page,
- * which starts after the last row kept.
+ * which starts after the last row kept. With `maxBytes`, the page also ends before the item that
+ * would take its items' JSON past that many bytes (it always holds one, so paging moves on), and
+ * the next page starts there.
  */
 export function pageFrom<R, T>(
   rows: R[],
   limit: number,
   positionOf: (row: R) => Position,
   view: (row: R) => T,
+  maxBytes = Number.POSITIVE_INFINITY,
 ): { items: T[]; nextCursor: string | null } {
-  const more = rows.length > limit;
-  const kept = more ? rows.slice(0, limit) : rows;
-  const last = kept.at(-1);
-  return { items: kept.map(view), nextCursor: more && last ? encodePosition(positionOf(last)) : null };
+  const items: T[] = [];
+  let bytes = 2; // the array's brackets
+  let last: R | undefined;
+  for (const row of rows.slice(0, limit)) {
+    const item = view(row);
+    if (maxBytes !== Number.POSITIVE_INFINITY) {
+      // Each item's JSON and the comma before it.
+      bytes += Buffer.byteLength(JSON.stringify(item)) + (items.length > 0 ? 1 : 0);
+      if (items.length > 0 && bytes > maxBytes) break;
+    }
+    items.push(item);
+    last = row;
+  }
+  const more = rows.length > items.length;
+  return { items, nextCursor: more && last ? encodePosition(positionOf(last)) : null };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { LOG_FORMATS, type LogFormat } from "./logger.js";
+import { DEFAULT_LOG_FLUSH_MS, LOG_FORMATS, type LogFormat } from "./logger.js";
 
 export class ConfigError extends Error {
   constructor(readonly issues: string[]) {
@@ -73,6 +73,8 @@ export function processEnv(shutdownTimeoutMs = 10_000) {
     LOG_LEVEL: env.logLevel(),
     /** `pretty` (human-readable), `json` (one object a line), or `auto`: pretty when stdout is a terminal. */
     LOG_FORMAT: z.enum(LOG_FORMATS).default("auto"),
+    /** JSON log lines are written at least this often (ms), in between gathered; 0: every line at once. */
+    LOG_FLUSH_MS: z.coerce.number().int().min(0).max(60_000).default(DEFAULT_LOG_FLUSH_MS),
     /** Starts the OpenTelemetry SDK and exports traces there over OTLP/HTTP when set. */
     OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
     /** How long shutdown may take before the process gives up on the remaining steps. */
@@ -83,6 +85,7 @@ export function processEnv(shutdownTimeoutMs = 10_000) {
 export interface ProcessConfig {
   logLevel: string;
   logFormat: LogFormat;
+  logFlushMs: number;
   otlpEndpoint: string | undefined;
   shutdownTimeoutMs: number;
 }
@@ -90,12 +93,14 @@ export interface ProcessConfig {
 export function toProcessConfig(e: {
   LOG_LEVEL: string;
   LOG_FORMAT: LogFormat;
+  LOG_FLUSH_MS: number;
   OTEL_EXPORTER_OTLP_ENDPOINT?: string | undefined;
   SHUTDOWN_TIMEOUT_MS: number;
 }): ProcessConfig {
   return {
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    logFlushMs: e.LOG_FLUSH_MS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

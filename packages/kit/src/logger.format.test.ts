@@ -23,3 +23,13 @@ describe("choosing human-readable or JSON log lines", () => {
     expect(() => parseEnv(schema, { LOG_FORMAT: "yaml" })).toThrow(/LOG_FORMAT/);
   });
 });
+
+describe("LOG_FLUSH_MS", () => {
+  it("defaults to 100 ms, takes 0 (every line at once) and refuses more than a minute, naming the variable", () => {
+    const schema = z.object(processEnv());
+    expect(parseEnv(schema, {}).LOG_FLUSH_MS).toBe(100);
+    expect(parseEnv(schema, { LOG_FLUSH_MS: "0" }).LOG_FLUSH_MS).toBe(0);
+    expect(() => parseEnv(schema, { LOG_FLUSH_MS: "600000" })).toThrow(/LOG_FLUSH_MS/);
+    expect(() => parseEnv(schema, { LOG_FLUSH_MS: "-1" })).toThrow(/LOG_FLUSH_MS/);
+  });
+});

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger } from "./logger.js";
+import { createLogger, fixedLine } from "./logger.js";
 
 /** drizzle-orm's DrizzleQueryError, as 0.45 builds it (kit does not depend on drizzle). */
 class DrizzleQueryError extends Error {
@@ -52,5 +52,32 @@ describe("logging a database error", () => {
     const { logger, text } = capture();
     logger.error({ err: Object.assign(new Error("boom"), { detail: "why it went boom" }) }, "failed");
     expect(text()).toContain("why it went boom");
+  });
+});
+
+describe("a fixed line", () => {
+  const write = fixedLine<{ reqId: string; status: number; route: string | null; ok: boolean }>("request");
+
+  it("is the line logger[level](values, msg) writes: level, time, bindings, fields, message", () => {
+    const { logger, text } = capture();
+    const values = { reqId: 'a"b\n\u2028', status: 200, route: null, ok: true };
+    logger.info(values, "request");
+    write(logger, "info", values);
+    const [viaPino, fixed] = text()
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(fixed).toEqual({ ...viaPino, time: expect.any(String) });
+    expect(Object.keys(fixed as object)).toEqual(Object.keys(viaPino as object));
+    expect(Number.isNaN(Date.parse(String(fixed?.time)))).toBe(false);
+  });
+
+  it("is written only at an enabled level, with that level's number", () => {
+    const { logger, text } = capture();
+    write(logger, "debug", { reqId: "skipped", status: 200, route: null, ok: true });
+    write(logger, "warn", { reqId: "kept", status: 200, route: null, ok: true });
+    const lines = text().trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 40, reqId: "kept" });
   });
 });

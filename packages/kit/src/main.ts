@@ -7,6 +7,7 @@ import { startTelemetry } from "./telemetry.js";
 interface LoggingConfig {
   logLevel: string;
   logFormat: LogFormat;
+  logFlushMs: number;
   otlpEndpoint: string | undefined;
 }
 
@@ -37,6 +38,7 @@ export async function runMain<C extends LoggingConfig>(options: MainOptions<C>):
     level: config.logLevel,
     service: options.service,
     pretty: prettyLogs(config.logFormat, process.stdout.isTTY),
+    flushMs: config.logFlushMs,
   });
   const missing = missingFlagsMessage(heap);
   if (missing) logger.info(missing);

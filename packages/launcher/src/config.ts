@@ -15,6 +15,8 @@ export interface LauncherConfig {
   logLevel: string;
   /** Human-readable log lines: asked for, or stdout a terminal (`prettyLogs`). */
   prettyLogs: boolean;
+  /** `LOG_FLUSH_MS`: how long JSON lines may wait to be written together. */
+  logFlushMs: number;
   natsUrl: string | undefined;
   /** Credentials and TLS for NATS_URL or a server on 127.0.0.1:4222 (not for one it starts itself). */
   natsSecurity: NatsSecurity;
@@ -34,6 +36,7 @@ export function loadConfig(
   return {
     logLevel: base.logLevel,
     prettyLogs: prettyLogs(base.logFormat, stdoutIsTTY),
+    logFlushMs: base.logFlushMs,
     natsUrl: e.NATS_URL,
     natsSecurity: base.natsSecurity,
     dataDir: base.dataDir,

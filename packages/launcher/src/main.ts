@@ -21,7 +21,12 @@ try {
   process.stderr.write(`gatehouse: ${err.message}\n`);
   process.exit(2);
 }
-const logger = createLogger({ level: config.logLevel, service: "gatehouse", pretty: config.prettyLogs });
+const logger = createLogger({
+  level: config.logLevel,
+  service: "gatehouse",
+  pretty: config.prettyLogs,
+  flushMs: config.logFlushMs,
+});
 const missing = missingFlagsMessage(heap);
 if (missing) logger.info(missing);
 const telemetry = await startTelemetry({ serviceName: "gatehouse", otlpEndpoint: config.otlpEndpoint });
@@ -44,6 +49,7 @@ try {
     logger,
     processMetrics: true,
     prettyLogs: config.prettyLogs,
+    logFlushMs: config.logFlushMs,
   });
   onSignals(logger, async () => {
     await stack.stop();

@@ -22,6 +22,8 @@ export interface StackOptions {
   processMetrics?: boolean;
   /** Each service's log lines human-readable too (the launcher's choice for its terminal). */
   prettyLogs?: boolean;
+  /** `LOG_FLUSH_MS` for the services' loggers (they share the launcher's stdout buffer). */
+  logFlushMs?: number;
 }
 
 export interface Stack {
@@ -65,7 +67,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     shutdown.add("nats", () => bus.drain());
     const metrics = new GatehouseMetrics({ defaultMetrics: options.processMetrics ?? false });
     const level = options.logger.level;
-    const child = (service: string) => createLogger({ level, service, pretty: options.prettyLogs ?? false });
+    const child = (service: string) =>
+      createLogger({ level, service, pretty: options.prettyLogs ?? false, flushMs: options.logFlushMs });
     const services = [
       buildAuth(authConfig, { logger: child("auth"), database, bus, metrics }),
       buildAcl(aclConfig, { logger: child("acl"), database, bus, metrics }),

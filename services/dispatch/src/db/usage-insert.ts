@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { UsageRecord } from "@gatehouse/contracts";
 import { type SQL, sql } from "drizzle-orm";
-import { usageDaily, usageDailyAccounts, usageRecords } from "./usage-schema.js";
+import { usageDaily, usageDailyAccounts, usageHourlyAccounts, usageRecords } from "./usage-schema.js";
 
 /** A usage_records row as its SQL column names, ready for `jsonb_to_recordset`. */
 export interface UsageRow {
@@ -58,7 +58,7 @@ export function toRow(r: UsageRecord): UsageRow {
  * One statement for a whole batch with a single jsonb parameter. Building a multi-row insert through
  * the query builder cost ~50 µs of CPU per row (it was a tenth of dispatch's CPU under load);
  * Postgres unpacks the batch itself here. Idempotent on the record's id, like the stream's redelivery:
- * only the records actually inserted are added to the daily totals, in the same statement, so a
+ * only the records actually inserted are added to the daily and hourly totals, in the same statement, so a
  * redelivered batch counts once and a failed one not at all. Totals are updated in key order, so
  * two consumers storing at once wait for each other rather than deadlock.
  */
@@ -90,6 +90,16 @@ export function insertUsageRows(rows: readonly UsageRow[]): SQL {
       ORDER BY 1, 2, 3, 4, 5, 6
       ON CONFLICT (day, account, model, principal_kind, principal_id, team_ids) DO UPDATE SET
         ${totalsAdded}
+    ), hourly AS (
+      INSERT INTO ${usageHourlyAccounts} AS d (hour, account, model, requests, errors, input_tokens,
+        output_tokens, cached_tokens, cost_usd)
+      SELECT date_trunc('hour', at, 'UTC'), account, model, count(*), count(*) FILTER (WHERE status >= 400),
+        coalesce(sum(prompt_tokens), 0), coalesce(sum(completion_tokens), 0),
+        coalesce(sum(cached_tokens), 0), sum(cost_usd)
+      FROM inserted
+      GROUP BY 1, 2, 3
+      ORDER BY 1, 2, 3
+      ON CONFLICT (hour, account, model) DO UPDATE SET ${totalsAdded}
     )
     INSERT INTO ${usageDailyAccounts} AS d (day, account, model, requests, errors, input_tokens,
       output_tokens, cached_tokens, cost_usd)

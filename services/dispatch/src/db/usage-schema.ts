@@ -15,6 +15,16 @@ import { dispatchSchema } from "./schema.js";
 /** USD with a billionth of a dollar's precision: a one-token call at the cheapest prices still shows. */
 const usd = (name: string) => numeric(name, { precision: 24, scale: 9, mode: "number" });
 
+/** The sums every totals table keeps for its key. */
+const totals = () => ({
+  requests: bigint("requests", { mode: "number" }).notNull(),
+  errors: bigint("errors", { mode: "number" }).notNull(),
+  inputTokens: bigint("input_tokens", { mode: "number" }).notNull(),
+  outputTokens: bigint("output_tokens", { mode: "number" }).notNull(),
+  cachedTokens: bigint("cached_tokens", { mode: "number" }).notNull(),
+  costUsd: usd("cost_usd"),
+});
+
 /**
  * One row per call that reached dispatch (completed, failed, refused there or cancelled); written
  * from the usage stream, idempotent on the record's id (chosen by dispatch, never by the caller).
@@ -70,12 +80,7 @@ export const usageDaily = dispatchSchema.table(
     principalKind: text("principal_kind").notNull(),
     principalId: uuid("principal_id").notNull(),
     teamIds: uuid("team_ids").array().notNull(),
-    requests: bigint("requests", { mode: "number" }).notNull(),
-    errors: bigint("errors", { mode: "number" }).notNull(),
-    inputTokens: bigint("input_tokens", { mode: "number" }).notNull(),
-    outputTokens: bigint("output_tokens", { mode: "number" }).notNull(),
-    cachedTokens: bigint("cached_tokens", { mode: "number" }).notNull(),
-    costUsd: usd("cost_usd"),
+    ...totals(),
   },
   (t) => [
     primaryKey({ columns: [t.day, t.account, t.model, t.principalKind, t.principalId, t.teamIds] }),
@@ -94,12 +99,23 @@ export const usageDailyAccounts = dispatchSchema.table(
     day: date("day", { mode: "string" }).notNull(),
     account: text("account").notNull(),
     model: text("model").notNull(),
-    requests: bigint("requests", { mode: "number" }).notNull(),
-    errors: bigint("errors", { mode: "number" }).notNull(),
-    inputTokens: bigint("input_tokens", { mode: "number" }).notNull(),
-    outputTokens: bigint("output_tokens", { mode: "number" }).notNull(),
-    cachedTokens: bigint("cached_tokens", { mode: "number" }).notNull(),
-    costUsd: usd("cost_usd"),
+    ...totals(),
   },
   (t) => [primaryKey({ columns: [t.day, t.account, t.model] })],
+);
+
+/**
+ * Hourly totals per account and model (UTC hours), kept in the same statement: a tenant-wide question
+ * over a range that starts or ends mid-day reads the whole hours of its two partial days here, and
+ * only the records of the two partial hours at its very edges.
+ */
+export const usageHourlyAccounts = dispatchSchema.table(
+  "usage_hourly_accounts",
+  {
+    hour: timestamp("hour", { withTimezone: true, mode: "string" }).notNull(),
+    account: text("account").notNull(),
+    model: text("model").notNull(),
+    ...totals(),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.account, t.model] })],
 );

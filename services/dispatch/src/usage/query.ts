@@ -1,15 +1,35 @@
 import {
   type StoredUsageRecord,
   USAGE_MAX_GROUPS,
+  USAGE_RECORDS_PAGE_MAX_BYTES,
   type UsageGroup,
   type UsageGroupTotals,
 } from "@gatehouse/contracts";
 import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { type AnyColumn, and, arrayContains, eq, gte, inArray, lt, or, type SQL, sql } from "drizzle-orm";
-import { usageDaily, usageDailyAccounts, usageRecords } from "../db/usage-schema.js";
+import { usageDaily, usageDailyAccounts, usageHourlyAccounts, usageRecords } from "../db/usage-schema.js";
 import type { UsageDb } from "./scope.js";
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+type Span = [number, number];
+
+/**
+ * `[from, to)` as the whole `unit`s inside it (`null` when there is none) and the parts left at its
+ * edges. A range that ends now or later holds all of its last unit so far, so that unit counts as
+ * whole: its totals are exact.
+ */
+function split(from: number, to: number, unit: number): { whole: Span | null; edges: Span[] } {
+  const first = Math.ceil(from / unit) * unit;
+  const end = (to >= Date.now() ? Math.ceil : Math.floor)(to / unit) * unit;
+  if (first >= end) return { whole: null, edges: [[from, to]] };
+  const edges: Span[] = [
+    [from, first],
+    [Math.min(to, end), to],
+  ];
+  return { whole: [first, end], edges: edges.filter(([a, b]) => a < b) };
+}
 
 /** Who may see which records: everything (`all`), or their own calls and the accounts they manage. */
 export type UsageScope = { all: true } | { all: false; principalId: string; accounts: string[] };
@@ -71,7 +91,9 @@ const FIELD: Record<string, keyof UsageGroupTotals> = {
 /**
  * Totals over `[from, to)` grouped by `groups`. Whole UTC days are read from the daily totals (a few
  * rows per account, model and principal a day); the partial days at the edges of a range that does
- * not start or end at midnight are summed from the records themselves, through their time index.
+ * not start or end at midnight are summed from the records themselves, through their time index —
+ * or, for a tenant-wide question about accounts and models, from the hourly totals, leaving to the
+ * records only what is under an hour at each edge.
  * At most `USAGE_MAX_GROUPS` groups: more is the caller's to narrow (`validation_failed`).
  */
 export async function usageSummary(
@@ -80,47 +102,63 @@ export async function usageSummary(
   filter: UsageFilter,
   scope: UsageScope,
 ): Promise<UsageGroupTotals[] | "too_many"> {
-  const firstDay = Math.ceil(filter.from.getTime() / DAY_MS) * DAY_MS;
-  // A range that ends now or later holds all of its last day so far: that day's totals are exact.
-  const endDay =
-    (filter.to.getTime() >= Date.now() ? Math.ceil : Math.floor)(filter.to.getTime() / DAY_MS) * DAY_MS;
-  const lastRecord = Math.min(filter.to.getTime(), endDay);
+  // A tenant-wide question about accounts and models only reads the per-account totals.
+  const coarse =
+    scope.all &&
+    groups.every((g) => g === "day" || g === "provider_account" || g === "model") &&
+    filter.principalId === undefined &&
+    filter.teamId === undefined;
+  const accountFilter = (c: { account: AnyColumn; model: AnyColumn }) => [
+    ...(filter.account === undefined ? [] : [eq(c.account, filter.account)]),
+    ...(filter.model === undefined ? [] : [eq(c.model, filter.model)]),
+  ];
   const parts: SQL[] = [];
-  const wholeDays = firstDay < endDay;
-  if (wholeDays) {
-    // A tenant-wide question about accounts and models only reads the per-account totals.
-    const coarse =
-      scope.all &&
-      groups.every((g) => g === "day" || g === "provider_account" || g === "model") &&
-      filter.principalId === undefined &&
-      filter.teamId === undefined;
-    const days = [gte(usageDaily.day, isoDay(firstDay)), lt(usageDaily.day, isoDay(endDay))];
+  const days = split(filter.from.getTime(), filter.to.getTime(), DAY_MS);
+  if (days.whole) {
+    const [a, b] = days.whole;
     parts.push(
       coarse
         ? sql`SELECT day, account, model, NULL::text AS principal_kind, NULL::uuid AS principal_id,
             '{}'::uuid[] AS team_ids, requests, errors, input_tokens, output_tokens, cached_tokens, cost_usd
           FROM ${usageDailyAccounts} WHERE ${and(
-            gte(usageDailyAccounts.day, isoDay(firstDay)),
-            lt(usageDailyAccounts.day, isoDay(endDay)),
-            ...(filter.account === undefined ? [] : [eq(usageDailyAccounts.account, filter.account)]),
-            ...(filter.model === undefined ? [] : [eq(usageDailyAccounts.model, filter.model)]),
+            gte(usageDailyAccounts.day, isoDay(a)),
+            lt(usageDailyAccounts.day, isoDay(b)),
+            ...accountFilter(usageDailyAccounts),
           )}`
         : sql`SELECT day, account, model, principal_kind, principal_id, team_ids, requests, errors,
             input_tokens, output_tokens, cached_tokens, cost_usd
-          FROM ${usageDaily} WHERE ${and(...days, ...conditions(usageDaily, filter, scope))}`,
+          FROM ${usageDaily} WHERE ${and(
+            gte(usageDaily.day, isoDay(a)),
+            lt(usageDaily.day, isoDay(b)),
+            ...conditions(usageDaily, filter, scope),
+          )}`,
     );
   }
-  // The partial days (or, for a range inside one day, all of it) from the records.
-  const edges = wholeDays
-    ? [
-        [filter.from.getTime(), firstDay],
-        [lastRecord, filter.to.getTime()],
-      ].filter(([a, b]) => (a as number) < (b as number))
-    : [[filter.from.getTime(), filter.to.getTime()]];
-  for (const [a, b] of edges) {
+  // The partial days (or, for a range inside one day, all of it): for a coarse question their whole
+  // hours from the hourly totals, and what is left (under an hour at each edge) from the records.
+  const fromRecords: Span[] = [];
+  for (const edge of days.edges) {
+    if (!coarse) {
+      fromRecords.push(edge);
+      continue;
+    }
+    const hours = split(edge[0], edge[1], HOUR_MS);
+    fromRecords.push(...hours.edges);
+    if (!hours.whole) continue;
+    const [a, b] = hours.whole;
+    parts.push(sql`SELECT (hour AT TIME ZONE 'UTC')::date AS day, account, model, NULL::text AS principal_kind,
+        NULL::uuid AS principal_id, '{}'::uuid[] AS team_ids, requests, errors, input_tokens, output_tokens,
+        cached_tokens, cost_usd
+      FROM ${usageHourlyAccounts} WHERE ${and(
+        gte(usageHourlyAccounts.hour, new Date(a).toISOString()),
+        lt(usageHourlyAccounts.hour, new Date(b).toISOString()),
+        ...accountFilter(usageHourlyAccounts),
+      )}`);
+  }
+  for (const [a, b] of fromRecords) {
     const where = and(
-      gte(usageRecords.at, new Date(a as number).toISOString()),
-      lt(usageRecords.at, new Date(b as number).toISOString()),
+      gte(usageRecords.at, new Date(a).toISOString()),
+      lt(usageRecords.at, new Date(b).toISOString()),
       ...conditions(usageRecords, filter, scope),
     );
     parts.push(sql`SELECT (at AT TIME ZONE 'UTC')::date AS day, account, model, principal_kind, principal_id,
@@ -168,7 +206,10 @@ export async function usageSummary(
   });
 }
 
-/** One page of records over `[from, to)`, newest first, keyset-paged on (at, id). */
+/**
+ * One page of records over `[from, to)`, newest first, keyset-paged on (at, id): at most `limit`
+ * records and `USAGE_RECORDS_PAGE_MAX_BYTES` of their JSON.
+ */
 export async function usageRecordsPage(
   db: UsageDb,
   filter: UsageFilter,
@@ -214,6 +255,7 @@ export async function usageRecordsPage(
       durationMs: r.durationMs,
       ttftMs: r.ttftMs,
     }),
+    USAGE_RECORDS_PAGE_MAX_BYTES,
   );
 }
 

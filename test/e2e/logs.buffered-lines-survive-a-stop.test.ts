@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateKey } from "@gatehouse/keys";
+import { createTestDatabase, type TestDatabase, testNatsUrl, testPrefix, waitFor } from "@gatehouse/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+/**
+ * JSON log lines on stdout are gathered and written together (`LOG_FLUSH_MS`, 8 KiB). A graceful
+ * stop must still write every one of them: here the buffer is given a minute, so the line of the
+ * request below can only reach stdout through the flush at exit.
+ */
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+let db: TestDatabase;
+let dataDir: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), "gatehouse-logflush-"));
+});
+afterAll(async () => {
+  await db?.drop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  exited: Promise<number | string>;
+}
+
+function run(args: string[], env: Record<string, string>): Run {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
+  });
+  child.stderr?.resume();
+  const exited = new Promise<number | string>((resolve) => {
+    child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));
+  });
+  // Bounded: a process that does not stop on its own is ended by the deadline.
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  void exited.then(() => clearTimeout(timer));
+  return { child, stdout: () => out, exited };
+}
+
+const jsonLines = (text: string) =>
+  text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe("buffered log lines", () => {
+  it("an access line still buffered when SIGTERM arrives is written before the process exits", async () => {
+    const gatehouse = run(["packages/launcher/dist/main.js"], {
+      NATS_URL: await testNatsUrl(),
+      DATABASE_URL: db.url,
+      GATEHOUSE_PREFIX: testPrefix(),
+      GATEHOUSE_DATA_DIR: dataDir,
+      GATEHOUSE_BOOTSTRAP_ADMIN_KEY: generateKey("pat"),
+      GATEHOUSE_MASTER_KEY: randomBytes(32).toString("base64"),
+      PORT: "0",
+      LOG_LEVEL: "info",
+      LOG_FORMAT: "json",
+      LOG_FLUSH_MS: "60000",
+    });
+    try {
+      // The launcher prints its URL straight to stdout, not through the logger.
+      await waitFor(() => /listening on (http:\S+)/.test(gatehouse.stdout()), 60_000);
+      const url = /listening on (http:\S+)/.exec(gatehouse.stdout())?.[1] as string;
+      const requestId = randomUUID();
+      const res = await fetch(`${url}/v1/models`, {
+        headers: { authorization: "Bearer not-a-key", "x-request-id": requestId },
+      });
+      expect(res.status).toBe(401);
+      await res.arrayBuffer();
+
+      gatehouse.child.kill("SIGTERM");
+      expect(await gatehouse.exited).toBe(0);
+      const lines = jsonLines(gatehouse.stdout()).filter((l) => l.reqId === requestId && l.msg === "request");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ status: 401, path: "/v1/models", service: "ingress" });
+      // The services' own lines went through the same buffer and out with it.
+      expect(jsonLines(gatehouse.stdout()).some((l) => l.msg === "shutting down")).toBe(true);
+    } finally {
+      gatehouse.child.kill("SIGKILL");
+    }
+  }, 90_000);
+
+  it("a process that ends on its own writes its buffered lines", async () => {
+    const kit = join(ROOT, "packages/kit/dist/index.js");
+    const script = [
+      `const { createLogger, fixedLine } = await import(${JSON.stringify(kit)});`,
+      `const logger = createLogger({ level: "info", service: "probe", flushMs: 60000 });`,
+      `logger.info({ n: 1 }, "first");`,
+      `fixedLine("second")(logger, "info", { n: 2, s: "x" });`,
+    ].join("\n");
+    const probe = run(["--input-type=module", "-e", script], {});
+    expect(await probe.exited).toBe(0);
+    const lines = jsonLines(probe.stdout());
+    expect(lines.map((l) => l.msg)).toEqual(["first", "second"]);
+    expect(lines[1]).toMatchObject({ level: 30, service: "probe", n: 2, s: "x" });
+  });
+});
