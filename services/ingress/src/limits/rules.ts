@@ -3,7 +3,9 @@ import { aclQuotaRules, type RateLimitRule } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
 import type { AccessFeed } from "../events/feed.js";
 
-const subjectKey = (kind: string, id: string) => `${kind}:${id}`;
+/** A default limit (no subject id) is filed under its kind with this id, which no UUID can be. */
+const DEFAULT = "*";
+const subjectKey = (kind: string, id: string | null) => `${kind}:${id ?? DEFAULT}`;
 
 /**
  * Every rate limit of the gateway, indexed by subject: loaded from acl (`quota.rules`) on first use
@@ -52,8 +54,14 @@ export class RuleBook {
     return this.byId.get(id);
   }
 
+  /** The limits on one subject of its own. */
   of(kind: string, id: string): readonly RateLimitRule[] | undefined {
     return this.bySubject.get(subjectKey(kind, id));
+  }
+
+  /** The defaults of a kind: for each subject of it without a limit of its own with the same scope. */
+  defaultsOf(kind: string): readonly RateLimitRule[] | undefined {
+    return this.bySubject.get(subjectKey(kind, null));
   }
 
   private load(): Promise<void> {
