@@ -21,18 +21,11 @@ beforeAll(async () => {
   });
   await createAccount(stack, adminKey, ACCOUNT, ["echo"]);
   // Every virtual account calling this account: 2 requests a minute each, unless it has its own.
-  const created = await must(
-    stack,
-    adminKey,
-    "POST",
-    "/api/v1/rate-limits",
-    {
-      subject: { kind: "virtual_account", default: true },
-      scope: { provider_account: ACCOUNT },
-      requests_per_minute: 2,
-    },
-    201,
-  );
+  const created = await createLimit({
+    subject: { kind: "virtual_account", default: true },
+    scope: { provider_account: ACCOUNT },
+    requests_per_minute: 2,
+  });
   expect(created).toMatchObject({
     subject: { kind: "virtual_account", id: null, default: true },
     propagation: { replicas: 2, confirmed: 2, complete: true },
@@ -42,6 +35,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
+
+function createLimit(body: Record<string, unknown>) {
+  return must(stack, adminKey, "POST", "/api/v1/rate-limits", body, 201);
+}
 
 async function app(name: string, on = ACCOUNT) {
   const { va, key } = await newVirtualAccount(stack, adminKey, `${name}-${Date.now()}`);
@@ -95,32 +92,18 @@ describe("a default limit per subject kind", () => {
 
   it("is replaced by a limit of the subject's own with the same scope; one with another scope applies beside it", async () => {
     const roomy = await app("roomy");
-    await must(
-      stack,
-      adminKey,
-      "POST",
-      "/api/v1/rate-limits",
-      {
-        subject: { kind: "virtual_account", id: roomy.vaId },
-        scope: { provider_account: ACCOUNT },
-        requests_per_minute: 100,
-      },
-      201,
-    );
+    await createLimit({
+      subject: { kind: "virtual_account", id: roomy.vaId },
+      scope: { provider_account: ACCOUNT },
+      requests_per_minute: 100,
+    });
     for (let i = 0; i < 6; i++) {
       const res = await chat(i % 2, roomy.key);
       expect(res.status).toBe(200);
       expect(res.headers.get("x-ratelimit-limit-requests")).toBe("100");
     }
     const unscoped = await app("unscoped");
-    await must(
-      stack,
-      adminKey,
-      "POST",
-      "/api/v1/rate-limits",
-      { subject: { kind: "virtual_account", id: unscoped.vaId }, requests_per_minute: 100 },
-      201,
-    );
+    await createLimit({ subject: { kind: "virtual_account", id: unscoped.vaId }, requests_per_minute: 100 });
     // Both apply; the default is the tightest.
     expect(await admittedUntilRefused(unscoped.key)).toBeLessThanOrEqual(4);
   });
@@ -184,14 +167,7 @@ describe("a routed call over its limit", () => {
       { subject: { kind: "virtual_account", id: va.id }, role: "user" },
       201,
     );
-    await must(
-      stack,
-      adminKey,
-      "POST",
-      "/api/v1/rate-limits",
-      { subject: { kind: "virtual_account", id: va.id }, requests_per_minute: 1 },
-      201,
-    );
+    await createLimit({ subject: { kind: "virtual_account", id: va.id }, requests_per_minute: 1 });
     let refused: Response | undefined;
     for (let i = 0; i < 4 && refused === undefined; i++) {
       const res = await chat(0, key, route);
