@@ -10,6 +10,8 @@ import { call } from "./identity-api.js";
  * the same scope; the cap on limits per subject; and a routed call's 429 naming its route.
  */
 let stack: TestStack;
+/** The default every virtual account calling ACCOUNT is under (deleted by the last test). */
+let defaultLimit: { id: string };
 let adminKey: string;
 const ACCOUNT = "dl-mock";
 
@@ -21,12 +23,12 @@ beforeAll(async () => {
   });
   await createAccount(stack, adminKey, ACCOUNT, ["echo"]);
   // Every virtual account calling this account: 2 requests a minute each, unless it has its own.
-  const created = await createLimit({
+  defaultLimit = await createLimit({
     subject: { kind: "virtual_account", default: true },
     scope: { provider_account: ACCOUNT },
     requests_per_minute: 2,
   });
-  expect(created).toMatchObject({
+  expect(defaultLimit).toMatchObject({
     subject: { kind: "virtual_account", id: null, default: true },
     propagation: { replicas: 2, confirmed: 2, complete: true },
   });
@@ -179,5 +181,19 @@ describe("a routed call over its limit", () => {
     }
     expect(refused?.headers.get("x-gatehouse-route")).toBe(route);
     expect(refused?.headers.get("retry-after")).toBeTruthy();
+  });
+});
+
+describe("a default limit deleted", () => {
+  it("limits nothing on any replica once the delete returned, for subjects that spent their window too", async () => {
+    const spent = await app("spent");
+    await admittedUntilRefused(spent.key);
+    const deleted = await must(stack, adminKey, "DELETE", `/api/v1/rate-limits/${defaultLimit.id}`);
+    expect(deleted.propagation).toMatchObject({ replicas: 2, confirmed: 2, complete: true });
+    for (let i = 0; i < 6; i++) {
+      const res = await chat(i % 2, spent.key);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-ratelimit-limit-requests")).toBeNull();
+    }
   });
 });
