@@ -10,7 +10,13 @@ interface LimitState {
   /** Slices of limits on one subject, by limit id. */
   quotas: Map<string, Quota>;
   /** Slices of default limits, by limit id and then subject id: each subject has its own. */
-  defaults: Map<string, Map<string, Quota>>;
+  defaults: Map<string, DefaultSlices>;
+}
+
+interface DefaultSlices {
+  bySubject: Map<string, Quota>;
+  /** At this many subjects the slices of ended windows are swept out (then at twice what is left). */
+  sweepAt: number;
 }
 
 /** A default limit's slices are swept of ended windows when it holds this many subjects. */
@@ -23,7 +29,7 @@ function stateOf(ctx: IngressContext): LimitState {
   if (!state) {
     const book = new RuleBook(ctx.client, ctx.feed, ctx.logger);
     const quotas = new Map<string, Quota>();
-    const defaults = new Map<string, Map<string, Quota>>();
+    const defaults = new Map<string, DefaultSlices>();
     book.onDrop = (id) => {
       quotas.delete(id);
       defaults.delete(id);
@@ -276,16 +282,16 @@ function quotaFor(
   subjectId: string | undefined,
   now: number,
 ): Quota {
-  let slices: Map<string, Quota> | undefined;
+  let slices: DefaultSlices | undefined;
   let q: Quota | undefined;
   if (subjectId === undefined) q = state.quotas.get(rule.id);
   else {
     slices = state.defaults.get(rule.id);
     if (slices === undefined) {
-      slices = new Map();
+      slices = { bySubject: new Map(), sweepAt: DEFAULT_SLICES_SWEEP_AT };
       state.defaults.set(rule.id, slices);
     }
-    q = slices.get(subjectId);
+    q = slices.bySubject.get(subjectId);
   }
   if (q !== undefined && q.rule === rule) return q;
   const slice = (n: number | null) =>
@@ -293,18 +299,21 @@ function quotaFor(
   q = new Quota(rule, subjectId, slice(rule.requestsPerMinute), slice(rule.tokensPerMinute));
   if (slices === undefined || subjectId === undefined) state.quotas.set(rule.id, q);
   else {
-    // Subjects that stopped calling leave ended slices behind: bounded by the ones calling now.
-    if (slices.size >= DEFAULT_SLICES_SWEEP_AT) {
-      for (const [id, old] of slices) if (now >= old.windowEnd) slices.delete(id);
+    // Subjects that stopped calling leave ended slices behind: bounded by the ones calling now
+    // (swept when their number doubled, so a sweep costs O(1) a new subject).
+    const held = slices.bySubject;
+    if (held.size >= slices.sweepAt) {
+      for (const [id, old] of held) if (now >= old.windowEnd) held.delete(id);
+      slices.sweepAt = Math.max(DEFAULT_SLICES_SWEEP_AT, held.size * 2);
     }
-    slices.set(subjectId, q);
+    held.set(subjectId, q);
   }
   return q;
 }
 
 function dropQuota(state: LimitState, q: Quota): void {
   if (q.subjectId === undefined) state.quotas.delete(q.rule.id);
-  else state.defaults.get(q.rule.id)?.delete(q.subjectId);
+  else state.defaults.get(q.rule.id)?.bySubject.delete(q.subjectId);
 }
 
 function refuse(q: Quota, now: number, dialect: Dialect, reply: FastifyReply): never {
