@@ -2,7 +2,7 @@ import { generateKey } from "@gatehouse/keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestStack, type TestStack } from "../src/index.js";
 import { createAccount, grant, must, newVirtualAccount } from "./access-api.js";
-import { call } from "./identity-api.js";
+import { call, newMember } from "./identity-api.js";
 
 /**
  * A default rate limit per subject kind (docs/governance.md, "Defaults per subject kind"): every
@@ -37,6 +37,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
+
+function createTeam(name: string) {
+  return must(stack, adminKey, "POST", "/api/v1/teams", { name }, 201);
+}
 
 function createLimit(body: Record<string, unknown>) {
   return must(stack, adminKey, "POST", "/api/v1/rate-limits", body, 201);
@@ -127,6 +131,39 @@ describe("a default limit per subject kind", () => {
       requests_per_minute: 1,
     });
     expect(both.status).toBe(422);
+  });
+});
+
+describe("a team default", () => {
+  it("counts each team's calls through its grant in the team's own window", async () => {
+    const account = `dl-team-${Date.now()}`;
+    await createAccount(stack, adminKey, account, ["echo"]);
+    await createLimit({
+      subject: { kind: "team", default: true },
+      scope: { provider_account: account },
+      requests_per_minute: 1,
+    });
+    const members = [];
+    for (const tag of ["ta", "tb"]) {
+      const member = await newMember(stack, adminKey, tag);
+      const team = await createTeam(`dl-${tag}-${Date.now()}`);
+      await must(
+        stack,
+        adminKey,
+        "POST",
+        `/api/v1/teams/${team.id}/members`,
+        { user_id: member.user.id },
+        201,
+      );
+      await grant(stack, adminKey, account, { kind: "team", id: team.id });
+      members.push(member);
+    }
+    const [a, b] = members;
+    const statusesA = [];
+    for (let i = 0; i < 3; i++) statusesA.push((await chat(0, a?.key ?? "", `${account}/echo`)).status);
+    expect(statusesA).toContain(429);
+    // The other team's window is its own.
+    expect((await chat(0, b?.key ?? "", `${account}/echo`)).status).toBe(200);
   });
 });
 
