@@ -205,9 +205,37 @@ export interface ScenarioSettings {
 
 const MINUTE = 60_000;
 
+/** A per-minute rate limit of one kind (`requests` or `tokens`) on the scenario's app. */
+function perMinute(
+  s: ScenarioSettings,
+  unit: "requests" | "tokens",
+  max: number,
+  body: string,
+  counts: (call: CallRecord) => number,
+  over: { amount: number; formula: string },
+): Scenario {
+  const slice = Math.max(1, Math.ceil(max * s.sliceFraction));
+  return {
+    key: unit,
+    label: `${n(max)} ${unit}/min`,
+    unit,
+    body,
+    connections: s.connections,
+    create: (admin, va) => s.createRateLimit(admin, va, { [`${unit}_per_minute`]: max }),
+    allowed: max,
+    windowMs: MINUTE,
+    windowOf: (call) => windowFromReset(call, `x-ratelimit-reset-${unit}`, MINUTE),
+    counts,
+    bound: {
+      over: over.amount,
+      under: s.replicas * slice,
+      formula: `over ${over.formula}; under R × s = ${s.replicas} × ${n(slice)}`,
+    },
+  };
+}
+
 /** The scenarios: requests against a 600/min limit, tokens against a tokens-per-minute limit. */
 export function scenarios(s: ScenarioSettings, requestModel: string): Scenario[] {
-  const slice = (max: number) => Math.max(1, Math.ceil(max * s.sliceFraction));
   const requestsBody = JSON.stringify({
     model: requestModel,
     messages: [{ role: "user", content: "Say hello." }],
@@ -219,45 +247,16 @@ export function scenarios(s: ScenarioSettings, requestModel: string): Scenario[]
     model: s.usageModel,
     messages: [{ role: "user", content: "Say hello." }],
   });
-  const requestsPerMinute = 600;
-  const tokensPerMinute = 60_000;
-  const overrun = Math.max(0, s.usageTokens - s.estimate(tokensBody));
+  const estimate = s.estimate(tokensBody);
+  const overrun = Math.max(0, s.usageTokens - estimate);
   return [
-    {
-      key: "requests",
-      label: `${n(requestsPerMinute)} requests/min`,
-      unit: "requests",
-      body: requestsBody,
-      connections: s.connections,
-      create: (admin, va) => s.createRateLimit(admin, va, { requests_per_minute: requestsPerMinute }),
-      allowed: requestsPerMinute,
-      windowMs: MINUTE,
-      windowOf: (call) => windowFromReset(call, "x-ratelimit-reset-requests", MINUTE),
-      counts: () => 1,
-      bound: {
-        over: 0,
-        under: s.replicas * slice(requestsPerMinute),
-        formula: `over 0 (acl never hands out more than the limit); under R × s_r = ${s.replicas} × ${slice(requestsPerMinute)}`,
-      },
-    },
-    {
-      key: "tokens",
-      label: `${n(tokensPerMinute)} tokens/min`,
-      unit: "tokens",
-      body: tokensBody,
-      connections: s.connections,
-      create: (admin, va) => s.createRateLimit(admin, va, { tokens_per_minute: tokensPerMinute }),
-      allowed: tokensPerMinute,
-      windowMs: MINUTE,
-      windowOf: (call) => windowFromReset(call, "x-ratelimit-reset-tokens", MINUTE),
-      counts: (call) => call.totalTokens ?? 0,
-      bound: {
-        over: s.connections * overrun,
-        under: s.replicas * slice(tokensPerMinute),
-        formula:
-          `over Σ in flight (actual − estimate) ≤ ${s.connections} connections × (${s.usageTokens} − ` +
-          `${s.estimate(tokensBody)}); under R × s_t = ${s.replicas} × ${n(slice(tokensPerMinute))}`,
-      },
-    },
+    perMinute(s, "requests", 600, requestsBody, () => 1, {
+      amount: 0,
+      formula: "0 (acl never hands out more than the limit)",
+    }),
+    perMinute(s, "tokens", 60_000, tokensBody, (call) => call.totalTokens ?? 0, {
+      amount: s.connections * overrun,
+      formula: `Σ in flight (actual − estimate) ≤ ${s.connections} connections × (${s.usageTokens} − ${estimate})`,
+    }),
   ];
 }
