@@ -14,7 +14,7 @@
  *                                             `limits`: one build, two apps on one account, A with no
  *                                             rate limit and B under one it never reaches (so every B
  *                                             call is checked and admitted): what enforcement costs
- *                    [--connections=N] (small, responses: concurrent connections, default 1)
+ *                    [--connections=N] (small, responses, limits: concurrent connections, default 1; throughput is reported)
  *                    [--rounds=N] (6; each target is measured twice a round)
  *                    [--seconds=S] (small: 3 per measurement) [--streams=N] (ttfb/stream200: 25
  *                    per measurement) [--shape=one|separate]

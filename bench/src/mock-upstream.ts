@@ -30,6 +30,13 @@ export interface MockUpstream {
 
 const MODEL_SHAPE = /-c(\d{1,5})(?:-d(\d{1,4}))?$/;
 
+/**
+ * A model whose non-streamed answers report `total_tokens` N (`bench-u200`: 200), so a token limit's
+ * accounting can be checked against a known usage (`pnpm bench:limits`). Other models report 16.
+ */
+const MODEL_USAGE = /-u(\d{1,6})$/;
+export const usageModel = (totalTokens: number) => `bench-u${totalTokens}`;
+
 /** A ~800 KB stream (4,200 chunks of ~190 bytes): what `pnpm bench:slow-readers` asks for. */
 export const SLOW_READER_MODEL = "bench-c4200-d0";
 
@@ -55,6 +62,8 @@ export function streamShape(model: string, headers: IncomingMessage["headers"], 
 }
 
 function completion(model: string): string {
+  const total = Number(MODEL_USAGE.exec(model)?.[1] ?? 16);
+  const prompt = Math.min(9, total);
   return JSON.stringify({
     id: "chatcmpl-bench",
     object: "chat.completion",
@@ -68,7 +77,7 @@ function completion(model: string): string {
         finish_reason: "stop",
       },
     ],
-    usage: { prompt_tokens: 9, completion_tokens: 7, total_tokens: 16 },
+    usage: { prompt_tokens: prompt, completion_tokens: total - prompt, total_tokens: total },
   });
 }
 

@@ -7,6 +7,14 @@ export type LimitSubjectKind = z.infer<typeof LimitSubjectKind>;
 export const LimitSubject = z.object({ kind: LimitSubjectKind, id: Uuid });
 export type LimitSubject = z.infer<typeof LimitSubject>;
 
+/**
+ * Who a rate limit is on: one subject, or (`id: null`) the default for every subject of the kind
+ * that has no limit of its own with the same scope. Under a default each subject has its own
+ * windows (docs/governance.md, "Defaults per subject kind").
+ */
+export const RateLimitSubject = z.object({ kind: LimitSubjectKind, id: Uuid.nullable() });
+export type RateLimitSubject = z.infer<typeof RateLimitSubject>;
+
 /** The most a limit may allow per minute: far above any provider, small enough to stay exact in a double. */
 export const LIMIT_MAX_PER_MINUTE = 1_000_000_000;
 const PerMinute = z.number().int().min(1).max(LIMIT_MAX_PER_MINUTE);
@@ -17,7 +25,7 @@ const PerMinute = z.number().int().min(1).max(LIMIT_MAX_PER_MINUTE);
  */
 export const RateLimitRule = z.object({
   id: Uuid,
-  subject: LimitSubject,
+  subject: RateLimitSubject,
   /** Only calls to this provider account (and model) count, when set. */
   account: z.string().max(128).nullable(),
   model: z.string().max(256).nullable(),

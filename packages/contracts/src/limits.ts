@@ -2,11 +2,13 @@ import { z } from "zod";
 import { Actor, IsoDateTime, ListRequest, pageOf, Uuid } from "./common.js";
 import { AccountName, ModelName } from "./dispatch.js";
 import { Propagated } from "./events.js";
-import { LimitPerMinute, LimitSubject, RateLimitRule } from "./limit-rule.js";
+import { LimitPerMinute, RateLimitRule, RateLimitSubject } from "./limit-rule.js";
 import { defineEndpoint } from "./subjects.js";
 
 /** How many rate limits one gateway holds: every ingress replica keeps them all in memory. */
 export const RATE_LIMITS_MAX = 10_000;
+/** How many rate limits one subject (or one kind's defaults) holds: enough for a scope per model. */
+export const RATE_LIMITS_PER_SUBJECT_MAX = 20;
 
 /** A rate limit as the admin API shows it. */
 export const RateLimit = RateLimitRule.extend({ createdAt: IsoDateTime, createdBy: Uuid.nullable() });
@@ -15,7 +17,7 @@ export type RateLimit = z.infer<typeof RateLimit>;
 export const CreateRateLimitRequest = z
   .object({
     actor: Actor,
-    subject: LimitSubject,
+    subject: RateLimitSubject,
     account: AccountName.optional(),
     model: ModelName.optional(),
     requestsPerMinute: LimitPerMinute.optional(),
@@ -53,6 +55,11 @@ export const RATE_WINDOW_MS = 60_000;
  */
 export const LeaseRequest = z.object({
   limitId: Uuid,
+  /**
+   * The subject a default limit is counted for (each has its own windows); ignored for a limit on
+   * one subject, whose windows are its own.
+   */
+  subjectId: Uuid.optional(),
   requests: z
     .number()
     .int()

@@ -82,7 +82,8 @@ export const rateLimits = aclSchema.table(
   {
     id: uuid("id").primaryKey(),
     subjectKind: text("subject_kind", { enum: ["user", "team", "virtual_account"] }).notNull(),
-    subjectId: uuid("subject_id").notNull(),
+    /** Null: the default for every subject of the kind without a limit of its own for the scope. */
+    subjectId: uuid("subject_id"),
     account: text("account"),
     model: text("model"),
     requestsPerMinute: integer("requests_per_minute"),
@@ -97,7 +98,13 @@ export const rateLimits = aclSchema.table(
   ],
 );
 
-/** Per limit and minute window: how much acl has handed out to replicas as slices. */
+/** A window's subject for a limit on one subject (whose windows are its own): the nil UUID. */
+export const OWN_WINDOW_SUBJECT = "00000000-0000-0000-0000-000000000000";
+
+/**
+ * Per limit, minute window and (for a default limit) subject: how much acl has handed out to
+ * replicas as slices. Keyed window first, so dropping a limit's past windows is one index range.
+ */
 export const rateLimitWindows = aclSchema.table(
   "rate_limit_windows",
   {
@@ -105,10 +112,11 @@ export const rateLimitWindows = aclSchema.table(
       .notNull()
       .references(() => rateLimits.id, { onDelete: "cascade" }),
     windowStart: bigint("window_start", { mode: "number" }).notNull(),
+    subjectId: uuid("subject_id").notNull().default(OWN_WINDOW_SUBJECT),
     requests: bigint("requests", { mode: "number" }).notNull(),
     tokens: bigint("tokens", { mode: "number" }).notNull(),
   },
-  (t) => [primaryKey({ columns: [t.limitId, t.windowStart] })],
+  (t) => [primaryKey({ columns: [t.limitId, t.windowStart, t.subjectId] })],
 );
 
 export const auditEvents = auditTable(aclSchema);

@@ -10,14 +10,15 @@ import {
   aclQuotaRules,
   GatehouseError,
   RATE_LIMITS_MAX,
+  RATE_LIMITS_PER_SUBJECT_MAX,
   RATE_WINDOW_MS,
   type RateLimit,
   type RateLimitRule,
 } from "@gatehouse/contracts";
 import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
-import { and, asc, count, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { AclContext, AclTx } from "../context.js";
-import { rateLimits, rateLimitWindows, teamMembers } from "../db/schema.js";
+import { OWN_WINDOW_SUBJECT, rateLimits, rateLimitWindows, teamMembers } from "../db/schema.js";
 
 type Row = typeof rateLimits.$inferSelect;
 
@@ -45,6 +46,16 @@ async function load(db: AclContext["db"] | AclTx, id: string): Promise<Row> {
 
 const target = (id: string | null) => ({ targetKind: "rate_limit", targetId: id });
 
+/** The limits on one subject, or (id null) the defaults of its kind. */
+function onSubject(kind: Row["subjectKind"], id: string | null): SQL | undefined {
+  return and(
+    eq(rateLimits.subjectKind, kind),
+    id === null ? isNull(rateLimits.subjectId) : eq(rateLimits.subjectId, id),
+  );
+}
+
+const sameScope = (a: Row, b: Row) => a.account === b.account && a.model === b.model;
+
 /**
  * Rate limits (docs/governance.md): tenant admins create, read and delete them; a create or delete
  * reaches every ingress replica as an access event before the call returns. Replicas load them all
@@ -63,6 +74,18 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
           throw new GatehouseError(
             "conflict",
             `this gateway holds its maximum of ${RATE_LIMITS_MAX} rate limits`,
+          );
+        }
+        const [own] = await tx
+          .select({ n: count() })
+          .from(rateLimits)
+          .where(onSubject(req.subject.kind, req.subject.id));
+        if (Number(own?.n ?? 0) >= RATE_LIMITS_PER_SUBJECT_MAX) {
+          throw new GatehouseError(
+            "conflict",
+            req.subject.id === null
+              ? `the ${req.subject.kind} default holds its maximum of ${RATE_LIMITS_PER_SUBJECT_MAX} rate limits`
+              : `this ${req.subject.kind} holds its maximum of ${RATE_LIMITS_PER_SUBJECT_MAX} rate limits`,
           );
         }
         const [row] = await tx
@@ -125,10 +148,9 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
       });
     }),
 
-    // Any caller: the limits on itself and on the teams it belongs to.
+    // Any caller: the limits on itself and on the teams it belongs to, and the defaults that apply.
     route(aclLimitsMine, async (req) => {
       const p = req.actor.principal;
-      const own = and(eq(rateLimits.subjectKind, p.kind), eq(rateLimits.subjectId, p.id));
       const teams =
         p.kind === "user"
           ? (
@@ -139,17 +161,29 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
                 .limit(1_000)
             ).map((t) => t.id)
           : [];
-      const where =
-        teams.length > 0
-          ? or(own, and(eq(rateLimits.subjectKind, "team"), inArray(rateLimits.subjectId, teams)))
-          : own;
+      const kinds: Row["subjectKind"][] = teams.length > 0 ? [p.kind, "team"] : [p.kind];
       const rows = await ctx.db
         .select()
         .from(rateLimits)
-        .where(where)
+        .where(
+          or(
+            onSubject(p.kind, p.id),
+            teams.length > 0
+              ? and(eq(rateLimits.subjectKind, "team"), inArray(rateLimits.subjectId, teams))
+              : undefined,
+            and(inArray(rateLimits.subjectKind, kinds), isNull(rateLimits.subjectId)),
+          ),
+        )
         .orderBy(asc(rateLimits.createdAt))
         .limit(1_000);
-      return { rateLimits: rows.map(view) };
+      // A default applies where no limit of the subject's own has its scope: to the caller, or to
+      // at least one of its teams.
+      const explicit = rows.filter((r) => r.subjectId !== null);
+      const replaced = (d: Row) =>
+        d.subjectKind === "team"
+          ? teams.every((t) => explicit.some((e) => e.subjectId === t && sameScope(e, d)))
+          : explicit.some((e) => e.subjectId === p.id && sameScope(e, d));
+      return { rateLimits: rows.filter((r) => r.subjectId !== null || !replaced(r)).map(view) };
     }),
 
     route(aclQuotaRules, async (req) => {
@@ -170,7 +204,11 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
       const resetMs = windowStart + RATE_WINDOW_MS - at;
       return ctx.db.transaction(async (tx) => {
         const [limit] = await tx
-          .select({ r: rateLimits.requestsPerMinute, t: rateLimits.tokensPerMinute })
+          .select({
+            r: rateLimits.requestsPerMinute,
+            t: rateLimits.tokensPerMinute,
+            subject: rateLimits.subjectId,
+          })
           .from(rateLimits)
           .where(eq(rateLimits.id, req.limitId));
         if (!limit) {
@@ -184,13 +222,19 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
             remainingTokens: 0,
           };
         }
+        // A default limit counts each subject in windows of its own.
+        const subjectId = limit.subject === null ? req.subjectId : OWN_WINDOW_SUBJECT;
+        if (subjectId === undefined) {
+          throw new GatehouseError("invalid_request", "a default rate limit is leased for a subject");
+        }
         const key = and(
           eq(rateLimitWindows.limitId, req.limitId),
           eq(rateLimitWindows.windowStart, windowStart),
+          eq(rateLimitWindows.subjectId, subjectId),
         );
         await tx
           .insert(rateLimitWindows)
-          .values({ limitId: req.limitId, windowStart: windowStart, requests: 0, tokens: 0 })
+          .values({ limitId: req.limitId, windowStart, subjectId, requests: 0, tokens: 0 })
           .onConflictDoNothing();
         const [window] = await tx.select().from(rateLimitWindows).where(key).for("update");
         const handedRequests = window?.requests ?? 0;

@@ -7,8 +7,20 @@ import { RuleBook } from "./rules.js";
 
 interface LimitState {
   book: RuleBook;
+  /** Slices of limits on one subject, by limit id. */
   quotas: Map<string, Quota>;
+  /** Slices of default limits, by limit id and then subject id: each subject has its own. */
+  defaults: Map<string, DefaultSlices>;
 }
+
+interface DefaultSlices {
+  bySubject: Map<string, Quota>;
+  /** At this many subjects the slices of ended windows are swept out (then at twice what is left). */
+  sweepAt: number;
+}
+
+/** A default limit's slices are swept of ended windows when it holds this many subjects. */
+const DEFAULT_SLICES_SWEEP_AT = 1_024;
 
 const states = new WeakMap<IngressContext, LimitState>();
 
@@ -17,8 +29,12 @@ function stateOf(ctx: IngressContext): LimitState {
   if (!state) {
     const book = new RuleBook(ctx.client, ctx.feed, ctx.logger);
     const quotas = new Map<string, Quota>();
-    book.onDrop = (id) => quotas.delete(id);
-    state = { book, quotas };
+    const defaults = new Map<string, DefaultSlices>();
+    book.onDrop = (id) => {
+      quotas.delete(id);
+      defaults.delete(id);
+    };
+    state = { book, quotas, defaults };
     states.set(ctx, state);
   }
   return state;
@@ -54,18 +70,42 @@ function applies(rule: RateLimitRule, target: CallTarget): boolean {
   );
 }
 
-function applicable(book: RuleBook, caller: Caller, target: CallTarget): RateLimitRule[] | undefined {
-  let found: RateLimitRule[] | undefined;
-  const add = (rules: readonly RateLimitRule[] | undefined) => {
-    if (rules === undefined) return;
-    for (const rule of rules) {
-      if (!applies(rule, target)) continue;
-      if (found === undefined) found = [rule];
-      else found.push(rule);
+/** A limit that applies to a call, and for a default limit the subject it counts the call for. */
+interface Applied {
+  rule: RateLimitRule;
+  subjectId: string | undefined;
+}
+
+const sameScope = (a: RateLimitRule, b: RateLimitRule) => a.account === b.account && a.model === b.model;
+
+/**
+ * The limits on the caller and on the teams whose grant allowed the call, whose scope matches it;
+ * and each default of the subject's kind unless the subject has a limit of its own with the
+ * default's scope (which replaces it).
+ */
+function applicable(book: RuleBook, caller: Caller, target: CallTarget): Applied[] | undefined {
+  let found: Applied[] | undefined;
+  const push = (applied: Applied) => {
+    if (found === undefined) found = [applied];
+    else found.push(applied);
+  };
+  const add = (kind: string, id: string) => {
+    const own = book.of(kind, id);
+    if (own !== undefined) {
+      for (const rule of own) {
+        if (!applies(rule, target)) continue;
+        push({ rule, subjectId: undefined });
+      }
+    }
+    const defaults = book.defaultsOf(kind);
+    if (defaults === undefined) return;
+    for (const rule of defaults) {
+      if (!applies(rule, target) || own?.some((r) => sameScope(r, rule))) continue;
+      push({ rule, subjectId: id });
     }
   };
-  add(book.of(caller.principal.kind, caller.principal.id));
-  if (target.teams) for (const team of target.teams) add(book.of("team", team));
+  add(caller.principal.kind, caller.principal.id);
+  if (target.teams) for (const team of target.teams) add("team", team);
   return found;
 }
 
@@ -136,23 +176,23 @@ async function admitFrom(
 function admitUnder(
   ctx: IngressContext,
   state: LimitState,
-  rules: RateLimitRule[],
+  rules: Applied[],
   body: unknown,
   bodyBytes: number,
   dialect: Dialect,
   reply: FastifyReply,
 ): Admission | Promise<Admission> {
   let estimate = 0;
-  for (const r of rules) {
-    if (r.tokensPerMinute === null) continue;
+  for (const { rule } of rules) {
+    if (rule.tokensPerMinute === null) continue;
     estimate = estimateTokens(bodyBytes, body);
     break;
   }
   const now = Date.now();
   const quotas: Quota[] = [];
   let roomy = true;
-  for (const rule of rules) {
-    const q = quotaFor(ctx, state, rule);
+  for (const { rule, subjectId } of rules) {
+    const q = quotaFor(ctx, state, rule, subjectId, now);
     q.roll(now);
     if (roomy && !q.fits(now, estimate)) roomy = false;
     quotas.push(q);
@@ -187,7 +227,7 @@ async function admitAfterLeases(
     if (outcome === "open") open.add(missing);
     else if (outcome === "gone") {
       // Deleted meanwhile (the event may still be on its way): it limits nothing any more.
-      state.quotas.delete(missing.rule.id);
+      dropQuota(state, missing);
       quotas.splice(quotas.indexOf(missing), 1);
     } else if (outcome === "exhausted" && missing.refusable(estimate)) {
       refuse(missing, Date.now(), dialect, reply);
@@ -235,15 +275,45 @@ export function settle(admission: Admission | undefined, usageJson: string | Buf
   });
 }
 
-function quotaFor(ctx: IngressContext, state: LimitState, rule: RateLimitRule): Quota {
-  let q = state.quotas.get(rule.id);
-  if (q === undefined || q.rule !== rule) {
-    const slice = (n: number | null) =>
-      n === null ? 0 : Math.max(1, Math.ceil(n * ctx.config.quotaSliceFraction));
-    q = new Quota(rule, slice(rule.requestsPerMinute), slice(rule.tokensPerMinute));
-    state.quotas.set(rule.id, q);
+function quotaFor(
+  ctx: IngressContext,
+  state: LimitState,
+  rule: RateLimitRule,
+  subjectId: string | undefined,
+  now: number,
+): Quota {
+  let slices: DefaultSlices | undefined;
+  let q: Quota | undefined;
+  if (subjectId === undefined) q = state.quotas.get(rule.id);
+  else {
+    slices = state.defaults.get(rule.id);
+    if (slices === undefined) {
+      slices = { bySubject: new Map(), sweepAt: DEFAULT_SLICES_SWEEP_AT };
+      state.defaults.set(rule.id, slices);
+    }
+    q = slices.bySubject.get(subjectId);
+  }
+  if (q !== undefined && q.rule === rule) return q;
+  const slice = (n: number | null) =>
+    n === null ? 0 : Math.max(1, Math.ceil(n * ctx.config.quotaSliceFraction));
+  q = new Quota(rule, subjectId, slice(rule.requestsPerMinute), slice(rule.tokensPerMinute));
+  if (slices === undefined || subjectId === undefined) state.quotas.set(rule.id, q);
+  else {
+    // Subjects that stopped calling leave ended slices behind: bounded by the ones calling now
+    // (swept when their number doubled, so a sweep costs O(1) a new subject).
+    const held = slices.bySubject;
+    if (held.size >= slices.sweepAt) {
+      for (const [id, old] of held) if (now >= old.windowEnd) held.delete(id);
+      slices.sweepAt = Math.max(DEFAULT_SLICES_SWEEP_AT, held.size * 2);
+    }
+    held.set(subjectId, q);
   }
   return q;
+}
+
+function dropQuota(state: LimitState, q: Quota): void {
+  if (q.subjectId === undefined) state.quotas.delete(q.rule.id);
+  else state.defaults.get(q.rule.id)?.bySubject.delete(q.subjectId);
 }
 
 function refuse(q: Quota, now: number, dialect: Dialect, reply: FastifyReply): never {

@@ -31,6 +31,8 @@ export class Quota {
 
   constructor(
     readonly rule: RateLimitRule,
+    /** The subject a default limit counts in this slice (each has windows of its own). */
+    readonly subjectId: string | undefined,
     private readonly sliceRequests: number,
     private readonly sliceTokens: number,
   ) {}
@@ -122,6 +124,7 @@ export class Quota {
     try {
       answer = await client.request(aclQuotaLease, {
         limitId: this.rule.id,
+        ...(this.subjectId === undefined ? {} : { subjectId: this.subjectId }),
         requests: wantRequests,
         tokens: Math.min(wantTokens, 2_000_000_000),
       });

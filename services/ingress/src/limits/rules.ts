@@ -3,7 +3,9 @@ import { aclQuotaRules, type RateLimitRule } from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
 import type { AccessFeed } from "../events/feed.js";
 
-const subjectKey = (kind: string, id: string) => `${kind}:${id}`;
+/** A default limit (no subject id) is filed under its kind with this id, which no UUID can be. */
+const DEFAULT = "*";
+const subjectKey = (kind: string, id: string | null) => `${kind}:${id ?? DEFAULT}`;
 
 /**
  * Every rate limit of the gateway, indexed by subject: loaded from acl (`quota.rules`) on first use
@@ -13,6 +15,8 @@ const subjectKey = (kind: string, id: string) => `${kind}:${id}`;
 export class RuleBook {
   private bySubject = new Map<string, RateLimitRule[]>();
   private byId = new Map<string, RateLimitRule>();
+  /** How many defaults there are: a gateway without any does not look for them. */
+  private defaults = 0;
   private loading: Promise<void> | undefined;
   private loaded = false;
   /** Called with the id of a limit that changed or went away: its slices are dropped. */
@@ -52,8 +56,15 @@ export class RuleBook {
     return this.byId.get(id);
   }
 
+  /** The limits on one subject of its own. */
   of(kind: string, id: string): readonly RateLimitRule[] | undefined {
     return this.bySubject.get(subjectKey(kind, id));
+  }
+
+  /** The defaults of a kind: for each subject of it without a limit of its own with the same scope. */
+  defaultsOf(kind: string): readonly RateLimitRule[] | undefined {
+    if (this.defaults === 0) return undefined;
+    return this.bySubject.get(subjectKey(kind, null));
   }
 
   private load(): Promise<void> {
@@ -78,6 +89,7 @@ export class RuleBook {
       const previous = this.byId;
       this.bySubject = new Map();
       this.byId = new Map();
+      this.defaults = 0;
       for (const rule of rules) this.put(rule);
       for (const id of previous.keys()) if (!this.byId.has(id)) this.onDrop(id);
       this.loaded = true;
@@ -89,6 +101,7 @@ export class RuleBook {
   private put(rule: RateLimitRule): void {
     if (this.byId.has(rule.id)) this.remove(rule.id);
     this.byId.set(rule.id, rule);
+    if (rule.subject.id === null) this.defaults++;
     const key = subjectKey(rule.subject.kind, rule.subject.id);
     const list = this.bySubject.get(key);
     if (list) list.push(rule);
@@ -99,6 +112,7 @@ export class RuleBook {
     const rule = this.byId.get(id);
     if (!rule) return;
     this.byId.delete(id);
+    if (rule.subject.id === null) this.defaults--;
     const key = subjectKey(rule.subject.kind, rule.subject.id);
     const rest = (this.bySubject.get(key) ?? []).filter((r) => r.id !== id);
     if (rest.length > 0) this.bySubject.set(key, rest);

@@ -49,7 +49,7 @@ function newCallToken(): string {
 }
 
 /** On a routed call's answer: the route named, and the `<account>/<model>` that answered. */
-const ROUTE_HEADER = "x-gatehouse-route";
+export const ROUTE_HEADER = "x-gatehouse-route";
 const TARGET_HEADER = "x-gatehouse-target";
 
 const SSE_HEADERS: Readonly<Record<string, string>> = {

@@ -6,7 +6,7 @@ import type { IngressContext } from "../../context.js";
 import { nestsDeeperThan, tooDeepError } from "../../http/json-body.js";
 import { admit, preloadLimits } from "../../limits/admit.js";
 import { labelTarget } from "../../metrics/requests.js";
-import { forward, type Target } from "./forward.js";
+import { forward, ROUTE_HEADER, type Target } from "./forward.js";
 import { storedResponseRoutes } from "./responses.js";
 import { checkShape } from "./shape.js";
 
@@ -87,6 +87,8 @@ export function inferenceRoutes(authorizeModel: AuthorizeModel): FastifyPluginAs
           );
         }
         request.target = target;
+        // Named on every answer from here on, a refusal by a rate limit included.
+        if (target.route !== undefined) reply.header(ROUTE_HEADER, target.route);
         const admitting = admit(
           ctx,
           caller,

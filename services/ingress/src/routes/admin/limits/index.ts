@@ -6,7 +6,17 @@ import { adminList, adminRoute, Id, IdParams, PageQuery, Time, typed } from "../
 import { Propagated, propagationOut } from "../propagation.js";
 
 const PerMinute = z.number().int().min(1).max(bus.LIMIT_MAX_PER_MINUTE);
-const Subject = z.object({ kind: bus.LimitSubjectKind, id: Id }).strict();
+const Subject = z.union([
+  z.object({ kind: bus.LimitSubjectKind, id: Id }).strict(),
+  z
+    .object({
+      kind: bus.LimitSubjectKind,
+      default: z
+        .literal(true)
+        .describe("The default for every subject of the kind without a limit of its own for the scope"),
+    })
+    .strict(),
+]);
 const Scope = z
   .object({ provider_account: bus.AccountName.optional(), model: bus.ModelName.optional() })
   .strict();
@@ -32,7 +42,12 @@ export const CreateRateLimitBody = z
 
 export const RateLimitOut = z.object({
   id: Id,
-  subject: z.object({ kind: bus.LimitSubjectKind, id: Id }),
+  subject: z.object({
+    kind: bus.LimitSubjectKind,
+    /** Null for a default. */
+    id: Id.nullable(),
+    default: z.boolean(),
+  }),
   scope: z.object({ provider_account: z.string().nullable(), model: z.string().nullable() }),
   requests_per_minute: z.number().int().nullable(),
   tokens_per_minute: z.number().int().nullable(),
@@ -46,7 +61,7 @@ const MyLimitsOut = z.object({ rate_limits: z.array(RateLimitOut) });
 export function rateLimitOut(r: bus.RateLimit): z.infer<typeof RateLimitOut> {
   return {
     id: r.id,
-    subject: r.subject,
+    subject: { kind: r.subject.kind, id: r.subject.id, default: r.subject.id === null },
     scope: { provider_account: r.account, model: r.model },
     requests_per_minute: r.requestsPerMinute,
     tokens_per_minute: r.tokensPerMinute,
@@ -79,7 +94,7 @@ export const limitRoutes: FastifyPluginAsync<{ ctx: IngressContext }> = async (a
     status: 201,
     endpoint: bus.aclAdminRateLimitsCreate,
     request: ({ body }) => ({
-      subject: body.subject,
+      subject: { kind: body.subject.kind, id: "id" in body.subject ? body.subject.id : null },
       ...(body.scope?.provider_account === undefined ? {} : { account: body.scope.provider_account }),
       ...(body.scope?.model === undefined ? {} : { model: body.scope.model }),
       ...(body.requests_per_minute === undefined ? {} : { requestsPerMinute: body.requests_per_minute }),
