@@ -22,6 +22,8 @@ export function runAutocannon(
   connections: number,
   durationS: number,
   kind: ModelKind = "small",
+  /** Requests per second over all connections (autocannon's `overallRate`); as fast as answered when unset. */
+  overallRate?: number,
 ): Promise<LoadSample> {
   const latenciesMs: number[] = [];
   return new Promise((resolve, reject) => {
@@ -35,6 +37,7 @@ export function runAutocannon(
         pipelining: 1,
         duration: durationS,
         timeout: 10,
+        ...(overallRate === undefined ? {} : { overallRate }),
       },
       (err: unknown, result: autocannon.Result) => {
         if (err) return reject(err);

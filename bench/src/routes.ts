@@ -3,7 +3,8 @@
  * `pnpm bench:routes`: what a route costs. One Gatehouse (one process), the bench mock, and:
  *
  *  1. A/B in one run, A B B A each round: the account directly (`bench-openai/bench-small`) against
- *     a one-target route over it — p50 at c=1 and throughput at c=64 (autocannon).
+ *     a one-target route over it — p50 at c=1 and throughput at c=64 (autocannon), then CPU per
+ *     request at c=64 and a fixed rate both sides hold.
  *  2. Time added when the route's first target refuses connections (a closed port) and when it
  *     hangs (accepts, never answers; the route's first-byte timeout is 250 ms), measured one call at
  *     a time against the one-target route, interleaved. Those routes' breakers are set to open only
@@ -11,6 +12,11 @@
  *     default of 3, the breaker skips it after three calls and the fallback costs nothing more).
  *
  *   pnpm bench:routes -- [--rounds=N] (4) [--seconds=S] (3) [--calls=N] (60 refused, 12 hung)
+ *                        [--node-arg=FLAG …] (extra Node/V8 flags for Gatehouse, e.g. --cpu-prof)
+ *
+ * Each side also reports the Gatehouse process's CPU time per request (user + system, from
+ * /proc): on a shared machine a steadier measure of the route's own cost than throughput — most of
+ * all in the third table, c=64 at a fixed rate (a third of A's c=64 throughput) that both sides hold.
  *
  * Writes its section of docs/benchmarks.md.
  */
@@ -19,7 +25,7 @@ import { hostname, loadavg } from "node:os";
 import { resolve } from "node:path";
 import { request } from "undici";
 import { type AdminClient, call, createProviderAccount } from "./admin.js";
-import { boundedInt } from "./cli.js";
+import { boundedInt, repeated } from "./cli.js";
 import {
   ACCOUNT,
   chatOnce,
@@ -32,7 +38,7 @@ import {
 import { obtainNats } from "./infra.js";
 import { runAutocannon } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
-import { Cleanup, freePort } from "./proc.js";
+import { Cleanup, freePort, sampleProc } from "./proc.js";
 import { ms, signed, table, writeResults } from "./report.js";
 import { summarize } from "./stats.js";
 import type { Target } from "./targets.js";
@@ -90,7 +96,7 @@ async function main(): Promise<void> {
       cleanup,
       root: REPO_ROOT,
       env: {},
-      nodeArgs: [],
+      nodeArgs: repeated("node-arg"),
     });
     const provisioned = await provision(gh, mockUrl);
     await verifyAndWarm(gh, provisioned);
@@ -111,12 +117,14 @@ async function main(): Promise<void> {
       "bench-hang-first": [{ model: `bench-hangs/${MODEL}` }, { model: target }],
     };
     for (const [name, targets] of Object.entries(routes)) {
+      // The one-target route keeps the default first-byte timeout: at c=64 on a loaded machine a
+      // 250 ms bound failed calls that the direct side (no such bound) answered.
+      const failingFirst = name !== "bench-one";
       await admin(gh.admin, "POST", "/api/v1/routes", {
         name,
         kind: "chat",
         targets,
-        first_byte_timeout_ms: 250,
-        failure_threshold: 100,
+        ...(failingFirst ? { first_byte_timeout_ms: 250, failure_threshold: 100 } : {}),
       });
       await admin(gh.admin, "POST", `/api/v1/routes/${name}/grants`, {
         subject: { kind: "virtual_account", id: provisioned.virtualAccountId },
@@ -135,44 +143,62 @@ async function main(): Promise<void> {
       throw new Error("the route did not fall back as expected");
     const route = routeTarget(direct, "bench-one");
 
-    // 1. direct vs one-target route, c=1 latency and c=64 throughput, A B B A.
+    // 1. direct vs one-target route, c=1 latency and c=64 throughput, A B B A; then c=64 at a fixed
+    // rate both sides hold (a third of A's c=64 throughput), where CPU per request compares like with
+    // like: at full speed the slower side also batches fewer writes per syscall.
     const results: string[] = [];
-    for (const connections of [1, 64]) {
-      for (const t of [direct, route]) await runAutocannon(t, connections, 2); // warm-up
+    const cpuMs = () => gh.processes.reduce((sum, p) => sum + (sampleProc(p.pid)?.cpuMs ?? 0), 0);
+    const measure = async (label: string, connections: number, rate?: number) => {
+      for (const t of [direct, route]) await runAutocannon(t, connections, 2, "small", rate); // warm-up
       const pooled = [
-        { latencies: [] as number[], requests: 0, seconds: 0, errors: 0, rounds: [] as number[] },
-        { latencies: [] as number[], requests: 0, seconds: 0, errors: 0, rounds: [] as number[] },
+        { latencies: [] as number[], requests: 0, seconds: 0, errors: 0, cpuMs: 0, rounds: [] as number[] },
+        { latencies: [] as number[], requests: 0, seconds: 0, errors: 0, cpuMs: 0, rounds: [] as number[] },
       ];
       for (let round = 0; round < rounds; round++) {
         for (const i of round % 2 === 0 ? [0, 1, 1, 0] : [1, 0, 0, 1]) {
-          const sample = await runAutocannon(i === 0 ? direct : route, connections, seconds);
+          const cpuBefore = cpuMs();
+          const sample = await runAutocannon(i === 0 ? direct : route, connections, seconds, "small", rate);
           const side = pooled[i] as (typeof pooled)[number];
+          side.cpuMs += cpuMs() - cpuBefore;
           side.latencies.push(...sample.latenciesMs);
           side.requests += sample.requests;
           side.seconds += sample.durationS;
           side.errors += sample.errors + sample.non2xx;
           side.rounds.push(summarize(sample.latenciesMs).p50);
         }
-        log(`c=${connections} round ${round + 1}/${rounds}`);
+        log(`${label} round ${round + 1}/${rounds}`);
       }
       const [a, b] = pooled as [(typeof pooled)[0], (typeof pooled)[0]];
       const sa = summarize(a.latencies);
       const sb = summarize(b.latencies);
       const ra = a.requests / a.seconds;
       const rb = b.requests / b.seconds;
+      const ca = (a.cpuMs * 1000) / a.requests;
+      const cb = (b.cpuMs * 1000) / b.requests;
       results.push(
         table(
-          [`c=${connections}`, "A: account directly", "B: one-target route", "B − A"],
+          [label, "A: account directly", "B: one-target route", "B − A"],
           [
             ["latency p50 (ms)", ms(sa.p50), ms(sb.p50), signed(sb.p50 - sa.p50)],
             ["latency p99 (ms)", ms(sa.p99), ms(sb.p99), signed(sb.p99 - sa.p99)],
             ["throughput (req/s)", ra.toFixed(0), rb.toFixed(0), `${(((rb - ra) / ra) * 100).toFixed(1)} %`],
+            [
+              "Gatehouse CPU µs per request",
+              ca.toFixed(0),
+              cb.toFixed(0),
+              `${(((cb - ca) / ca) * 100).toFixed(1)} %`,
+            ],
             ["failed", String(a.errors), String(b.errors), ""],
             ["p50 per measurement", a.rounds.map(ms).join(" "), b.rounds.map(ms).join(" "), ""],
           ],
         ),
       );
-    }
+      return ra;
+    };
+    await measure("c=1", 1);
+    const fullRate = await measure("c=64", 64);
+    const fixedRate = Math.max(50, Math.round(fullRate / 3 / 50) * 50);
+    await measure(`c=64 at ${fixedRate} req/s`, 64, fixedRate);
 
     // 2. Fallback cost, one call at a time, each failing-first call next to a one-target call.
     const fallback = async (name: string, n: number) => {
@@ -206,7 +232,9 @@ async function main(): Promise<void> {
       "One process (`pnpm start` shape), bench mock upstream; every call authenticated and access-checked. The route",
       "is resolved and granted at ingress like an account (cached), and dispatch runs it from its cached plan: no extra",
       "round trip. The failing-first routes have `failure_threshold: 100` so every call tries the failing target first;",
-      "the hang is bounded by the route's `first_byte_timeout_ms` (250 ms here; 60 s by default).",
+      "the hang is bounded by the route's `first_byte_timeout_ms` (250 ms here; 60 s by default). \"Gatehouse CPU µs per",
+      "request\" is the process's user + system time over the requests answered; at a fixed rate (the third table) both",
+      "sides do the same work per second, so it compares the route's own cost without the batching a faster side gains.",
       "",
       ...results.flatMap((t) => [t, ""]),
     ].join("\n");

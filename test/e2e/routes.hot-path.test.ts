@@ -170,3 +170,43 @@ describe("a routed call none of whose targets answered", () => {
     await waitFor(async () => (await errors()) >= 1, 15_000);
   }, 60_000);
 });
+
+describe("a routed call's failed targets before the one that answered", () => {
+  it("are each counted as upstream errors under their own account, by error code", async () => {
+    const route = `counted-${Date.now()}`;
+    await world.route({
+      name: route,
+      kind: "chat",
+      targets: [{ model: "up-a/gpt" }, { model: "up-c/gpt" }, { model: "up-b/gpt" }],
+    });
+    await world.grantRoute(route);
+    const metrics = async () => (await fetch(world.stack.services.dispatch.metricsUrl as string)).text();
+    const counter = (text: string, account: string, code: string) => {
+      const prefix = `gatehouse_upstream_errors_total{account="${account}",error_type="${code}"} `;
+      const line = text.split("\n").find((l) => l.startsWith(prefix));
+      return line === undefined ? 0 : Number(line.slice(prefix.length));
+    };
+    const before = await metrics();
+    world.up.a.setNext({ kind: "httpError", status: 500 });
+    world.up.c.setNext({ kind: "httpError", status: 429 });
+    world.up.b.setNext({ kind: "answer", text: "from b" });
+    const response = await fetch(`${world.stack.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${world.vat}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: route, messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-gatehouse-target")).toBe("up-b/gpt");
+    await response.text();
+    // Counted while the call runs (before its answer): no wait needed, but the scrape is read fresh.
+    const after = await metrics();
+    expect(counter(after, "up-a", "provider_error") - counter(before, "up-a", "provider_error")).toBe(1);
+    expect(
+      counter(after, "up-c", "provider_rate_limited") - counter(before, "up-c", "provider_rate_limited"),
+    ).toBe(1);
+    // The target that answered failed nothing.
+    for (const code of ["provider_error", "provider_rate_limited"]) {
+      expect(counter(after, "up-b", code)).toBe(counter(before, "up-b", code));
+    }
+  }, 60_000);
+});

@@ -75,6 +75,21 @@ export class ProviderClients {
       }
       this.entries.set(name, entry);
     }
+    return this.clientOf(name, entry, routed);
+  }
+
+  /** The account's client when its entry is fresh (no load, no promise); `undefined` means: ask `get`. */
+  peek(name: string, routed = false): { loaded: LoadedAccount; client: ProviderClient } | undefined {
+    const entry = this.entries.get(name);
+    if (!entry || Date.now() - entry.loadedAt > this.ttlMs) return undefined;
+    return this.clientOf(name, entry, routed);
+  }
+
+  private clientOf(
+    name: string,
+    entry: Entry,
+    routed: boolean,
+  ): { loaded: LoadedAccount; client: ProviderClient } | undefined {
     if (!entry.loaded) return undefined;
     if (routed) {
       entry.routed ??= createProviderClient(entry.loaded.account, this.routedOptions);

@@ -176,18 +176,20 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       const callBody = body;
       // Active while the targets are called, so their HTTP client spans are this span's children.
       routed = await withActiveSpan(invokeSpan, () =>
-        runRoute(deps.routing, route, meta as InvokeMeta, callBody, writer, signal, (a, m) => {
+        runRoute(deps.routing, route, meta as InvokeMeta, callBody, signal, (a, m) => {
           account = a;
           model = m;
         }),
       );
+      // Who answered goes to ingress before any of the answer (the result frame, or a stream's first).
+      writer.target(routed.targetId);
       result = routed.result;
       configured = true;
-      const answered = (await deps.clients.get(account))?.loaded;
-      price = answered?.prices.get(model);
-      if (answered) recordTarget(invokeSpan, account, model, answered.account.type);
+      // The account as the runner loaded it for the call: no second lookup on the hot path.
+      price = routed.loaded.prices.get(model);
+      recordTarget(invokeSpan, account, model, routed.loaded.account.type);
     } else {
-      const target = await deps.clients.get(account);
+      const target = deps.clients.peek(account) ?? (await deps.clients.get(account));
       if (!target)
         throw new GatehouseError("model_not_found", `provider account '${account}' does not exist`);
       configured = true;

@@ -7,6 +7,7 @@ import type { DispatchConfig } from "../config.js";
 import { responses as responsesTable } from "../db/responses-schema.js";
 import { usageDaily, usageDailyAccounts, usageRecords } from "../db/usage-schema.js";
 import { usageRoutes } from "../handlers/usage.js";
+import { observeFailedAttempt } from "../metrics/observe.js";
 import { responsesRoutes, startResponsePurge } from "../responses/handlers.js";
 import type { ResponsesDeps } from "../responses/session.js";
 import { ResponseStore } from "../responses/store.js";
@@ -102,7 +103,7 @@ export async function setupInvoke(
     prefix: config.prefix,
     logger: runtime.logger,
     clients,
-    routing: new RouteRunner(plans, clients),
+    routing: new RouteRunner(plans, clients, (account, code) => observeFailedAttempt(metrics, account, code)),
     usage,
     metrics,
     responses,

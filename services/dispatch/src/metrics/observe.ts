@@ -43,3 +43,12 @@ export function observeUsage(
   if (call.errorCode !== undefined && UPSTREAM_ERRORS.has(call.errorCode))
     metrics.upstreamError(labels.account, call.errorCode);
 }
+
+/**
+ * A routed call's target that failed before its first byte, and the call went on to the next: not
+ * the call's outcome (its record names the target that answered, or the one tried last), but a
+ * provider failure all the same, counted under the account that failed, by error code.
+ */
+export function observeFailedAttempt(metrics: GatehouseMetrics, account: string, code: ErrorCode): void {
+  if (UPSTREAM_ERRORS.has(code)) metrics.upstreamError(metrics.target(account, undefined).account, code);
+}

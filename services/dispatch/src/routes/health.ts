@@ -45,10 +45,9 @@ export class TargetHealth {
   }
 
   succeeded(id: string): void {
-    const s = this.state(id);
-    s.failures = 0;
-    s.openUntil = 0;
-    s.probing = false;
+    // No state is a closed breaker with no failures: a healthy target stores nothing (the hot path
+    // only reads the map), and a recovered one is forgotten.
+    this.states.delete(id);
   }
 
   failed(id: string, threshold: number, cooldownMs: number, retryAfterMs?: number): void {
@@ -83,15 +82,20 @@ export class TargetHealth {
     return this.busy.get(id) ?? 0;
   }
 
-  /** Targets in the order a call tries them under `strategy`. */
+  /**
+   * Targets in the order a call tries them under `strategy`. The listed order (priority, or a
+   * single target) is `targets` itself, not a copy: the hot path of a one-target route allocates
+   * nothing here.
+   */
   order<T extends { id: string; weight: number }>(
     strategy: RouteStrategy,
     targets: readonly T[],
     random: () => number = Math.random,
-  ): T[] {
+  ): readonly T[] {
+    if (targets.length < 2) return targets;
     switch (strategy) {
       case "priority":
-        return [...targets];
+        return targets;
       case "weighted":
         return weightedOrder(targets, random);
       case "least-busy": {

@@ -5,6 +5,8 @@ import { planOf, type RoutePlan } from "./store.js";
 
 interface Entry {
   plan: Promise<RoutePlan | undefined>;
+  /** The plan once loaded: the hot path reads it without awaiting a promise. */
+  loaded?: RoutePlan | undefined;
   loadedAt: number;
 }
 
@@ -29,9 +31,23 @@ export class RoutePlans {
     if (entry && Date.now() - entry.loadedAt <= this.ttlMs) return entry.plan;
     const plan = this.load(name);
     if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(name, { plan, loadedAt: Date.now() });
-    plan.catch(() => this.entries.delete(name));
+    const created: Entry = { plan, loadedAt: Date.now() };
+    this.entries.set(name, created);
+    plan.then(
+      (loaded) => {
+        created.loaded = loaded;
+      },
+      () => {
+        if (this.entries.get(name) === created) this.entries.delete(name);
+      },
+    );
     return plan;
+  }
+
+  /** The route's plan when one is loaded and fresh; `undefined` means: ask `get`. */
+  peek(name: string): RoutePlan | undefined {
+    const entry = this.entries.get(name);
+    return entry && Date.now() - entry.loadedAt <= this.ttlMs ? entry.loaded : undefined;
   }
 
   drop(name: string): void {

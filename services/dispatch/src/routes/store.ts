@@ -9,6 +9,7 @@ import {
 import { arrayContains, asc, eq, inArray } from "drizzle-orm";
 import type { DispatchDb, DispatchTx } from "../accounts/context.js";
 import { modelRoutes, providerAccounts } from "../db/schema.js";
+import { breakerKey } from "./health.js";
 
 export type RouteRow = typeof modelRoutes.$inferSelect;
 
@@ -98,7 +99,8 @@ export interface RoutePlan {
   name: string;
   kind: ModelKind;
   strategy: RouteStrategy;
-  targets: ReadonlyArray<{ account: string; model: string; id: string; weight: number }>;
+  /** `id` is `<account>/<model>`; `breaker` is the target's breaker within this route (made once per plan). */
+  targets: ReadonlyArray<{ account: string; model: string; id: string; weight: number; breaker: string }>;
   fallbackOn: ReadonlySet<FallbackOn>;
   firstByteTimeoutMs: number;
   cooldownMs: number;
@@ -110,7 +112,12 @@ export function planOf(row: RouteRow): RoutePlan {
     name: row.name,
     kind: row.kind,
     strategy: row.strategy,
-    targets: row.targets.map((t) => ({ ...splitTarget(t.model), id: t.model, weight: t.weight })),
+    targets: row.targets.map((t) => ({
+      ...splitTarget(t.model),
+      id: t.model,
+      weight: t.weight,
+      breaker: breakerKey(row.name, t.model),
+    })),
     fallbackOn: new Set(row.fallbackOn),
     firstByteTimeoutMs: row.firstByteTimeoutMs,
     cooldownMs: row.cooldownMs,
