@@ -21,6 +21,14 @@ const I32 = 5;
 const HAS_IS_REMOTE = 0x100;
 const IS_REMOTE = 0x200;
 
+/** Hex digit values by character code (ids are lower-case hex; upper case is accepted too). */
+const HEX = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX[97 + i] = 10 + i;
+  HEX[65 + i] = 10 + i;
+}
+
 /** A protobuf writer over one reused buffer that grows (doubling) and never shrinks. */
 export class ProtoWriter {
   buf: Buffer;
@@ -136,10 +144,27 @@ export class ProtoWriter {
 
   string(field: number, value: string): void {
     this.tag(field, LEN);
+    const n = value.length;
     // UTF-8 takes at most 3 bytes per UTF-16 unit; the length is written in front once known.
-    this.ensure(value.length * 3 + 5);
+    this.ensure(n * 3 + 5);
+    const buf = this.buf;
+    if (n < 0x80) {
+      // Short ASCII (nearly every key and value here): copied in place, no call into the runtime.
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = n;
+        this.pos = start + n;
+        return;
+      }
+    }
     const at = this.pos++;
-    this.pos += this.buf.write(value, this.pos, "utf8");
+    this.pos += buf.write(value, this.pos, "utf8");
     this.end(at);
   }
 
@@ -149,7 +174,14 @@ export class ProtoWriter {
     const length = hex.length >>> 1;
     this.varint(length);
     this.ensure(length);
-    this.pos += this.buf.write(hex, this.pos, "hex");
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < length; i++) {
+      const hi = HEX[hex.charCodeAt(2 * i)] ?? 0;
+      const lo = HEX[hex.charCodeAt(2 * i + 1)] ?? 0;
+      buf[p++] = (hi << 4) | lo;
+    }
+    this.pos = p;
   }
 
   bytes(field: number, value: Uint8Array): void {

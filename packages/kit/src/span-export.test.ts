@@ -71,6 +71,7 @@ function makeSpans(processor: OtlpSpanProcessor | undefined): ReadableSpan[] {
   );
   server.setAttribute("http.response.status_code", 200);
   server.setAttribute("gatehouse.principal.id", "ü-ñ-€-😀".repeat(30)); // multi-byte, past 128 bytes
+  server.setAttribute("short", "ü€ x");
   server.setAttribute("negative", -5);
   server.setAttribute("big", 2 ** 53 - 1);
   server.setAttribute("double", 0.25);
