@@ -12,7 +12,7 @@ import { obtainNats } from "./infra.js";
 import { startMockProcess } from "./mock-process.js";
 import { measureObservability, renderObservability } from "./observability.js";
 import { measureSpans, renderSpans } from "./observability-spans.js";
-import { Cleanup, spawnNode, waitForHttp, freePort } from "./proc.js";
+import { Cleanup, freePort, spawnNode, waitForHttp } from "./proc.js";
 import { writeResults } from "./report.js";
 
 const config = loadBenchConfig(process.argv.slice(2), process.env);
@@ -33,21 +33,28 @@ try {
   if (!argv.includes("--no-spans")) {
     const port = await freePort();
     const sink = spawnNode(
-      { name: "otlp-sink", args: [join(REPO_ROOT, "bench/dist/otlp-sink-main.js")], env: { PORT: String(port) } },
+      {
+        name: "otlp-sink",
+        args: [join(REPO_ROOT, "bench/dist/otlp-sink-main.js")],
+        env: { PORT: String(port) },
+      },
       cleanup,
     );
     const endpoint = `http://127.0.0.1:${port}`;
     await waitForHttp(sink, `${endpoint}/stats`, 10_000, (s) => s === 200);
-    const spans = await measureSpans({ endpoint, rounds: config.rounds, calls: config.quick ? 20_000 : 60_000, log });
+    const spans = await measureSpans({
+      endpoint,
+      rounds: config.rounds,
+      calls: config.quick ? 20_000 : 60_000,
+      log,
+    });
     parts.push(renderSpans(spans));
   }
   if (!argv.includes("--spans-only")) {
     const { url: mockUrl } = await startMockProcess(cleanup);
     const natsUrl = await obtainNats(cleanup);
     const result = await measureObservability({ natsUrl, mockUrl, cleanup, log, ...config });
-    parts.unshift(
-      renderObservability(result, `pnpm bench:observability ${argv.join(" ")}`.trim(), started),
-    );
+    parts.unshift(renderObservability(result, `pnpm bench:observability ${argv.join(" ")}`.trim(), started));
   }
   const md = parts.join("\n\n");
   process.stdout.write(`\n${md}\n`);
