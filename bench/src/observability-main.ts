@@ -10,9 +10,9 @@ import { loadBenchConfig } from "./config.js";
 import { REPO_ROOT } from "./gatehouse.js";
 import { obtainNats } from "./infra.js";
 import { startMockProcess } from "./mock-process.js";
-import { measureObservability, renderObservability } from "./observability.js";
+import { measureObservability, renderObservability, startOtlpSink } from "./observability.js";
 import { measureSpans, renderSpans } from "./observability-spans.js";
-import { Cleanup, freePort, spawnNode, waitForHttp } from "./proc.js";
+import { Cleanup } from "./proc.js";
 import { writeResults } from "./report.js";
 
 const config = loadBenchConfig(process.argv.slice(2), process.env);
@@ -31,17 +31,7 @@ try {
   const argv = process.argv.slice(2);
   const parts: string[] = [];
   if (!argv.includes("--no-spans")) {
-    const port = await freePort();
-    const sink = spawnNode(
-      {
-        name: "otlp-sink",
-        args: [join(REPO_ROOT, "bench/dist/otlp-sink-main.js")],
-        env: { PORT: String(port) },
-      },
-      cleanup,
-    );
-    const endpoint = `http://127.0.0.1:${port}`;
-    await waitForHttp(sink, `${endpoint}/stats`, 10_000, (s) => s === 200);
+    const { url: endpoint } = await startOtlpSink(cleanup);
     const spans = await measureSpans({
       endpoint,
       rounds: config.rounds,

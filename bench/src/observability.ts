@@ -43,7 +43,7 @@ interface Side {
 }
 
 /** The OTLP sink in its own process (otlp-sink-main.ts); `stats()` asks it what it received. */
-async function startOtlpSink(
+export async function startOtlpSink(
   cleanup: Cleanup,
 ): Promise<{ url: string; pid: number | undefined; stats(): Promise<SinkStats> }> {
   const port = await freePort();
