@@ -24,7 +24,11 @@ try {
 const logger = createLogger({ level: config.logLevel, service: "gatehouse", pretty: config.prettyLogs });
 const missing = missingFlagsMessage(heap);
 if (missing) logger.info(missing);
-const telemetry = await startTelemetry({ serviceName: "gatehouse", otlpEndpoint: config.otlpEndpoint, logger });
+const telemetry = await startTelemetry({
+  serviceName: "gatehouse",
+  otlpEndpoint: config.otlpEndpoint,
+  logger,
+});
 const nats = await obtainNats({
   url: config.natsUrl,
   dataDir: config.dataDir,
