@@ -8,12 +8,14 @@ import { percentile } from "./stats.js";
 import type { Target } from "./targets.js";
 
 /**
- * What seeing every call costs: the one-process shape three times over, identical but for
+ * What seeing every call costs: the one-process shape once per setting, identical but for
  * - off: no OTLP endpoint, `LOG_LEVEL=warn` (the other figures' setting);
  * - tracing: `OTEL_EXPORTER_OTLP_ENDPOINT` at a local OTLP/HTTP sink (its own process) that takes
  *   and discards what it is sent (the SDK's batch exporter does all its work; nothing is kept);
+ * - tracing sampled: the same, with `OTEL_TRACES_SAMPLER=parentbased_traceidratio` at 0.1 (one call
+ *   in ten recorded: what a deployment that samples pays);
  * - access log: `LOG_LEVEL=info`, one JSON access line per request to stdout (a pipe the bench reads).
- * Non-streaming chat calls at c=64, every round in A B C C B A order so drift hits all alike; the
+ * Non-streaming chat calls at c=64, every round in A B C D D C B A order so drift hits all alike; the
  * "off" side measured twice a round shows what noise alone looks like.
  */
 export interface ObservabilityResult {
@@ -30,7 +32,7 @@ export interface ObservabilityResult {
 }
 
 interface Side {
-  key: "off" | "tracing" | "logs";
+  key: "off" | "tracing" | "sampled" | "logs";
   label: string;
   requests: number;
   seconds: number;
@@ -90,6 +92,15 @@ export async function measureObservability(options: {
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url },
     },
     {
+      key: "sampled",
+      label: "tracing on, 1 call in 10 sampled (parentbased_traceidratio)",
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+        OTEL_TRACES_SAMPLER_ARG: "0.1",
+      },
+    },
+    {
       key: "logs",
       label: "access log on (info, JSON to a pipe)",
       env: { LOG_LEVEL: "info", LOG_FORMAT: "json" },
@@ -127,7 +138,8 @@ export async function measureObservability(options: {
   const loadBefore = loadavg();
   const sinkCpu = () => (sink.pid === undefined ? 0 : (sampleProc(sink.pid)?.cpuMs ?? 0));
   const sinkCpuBefore = sinkCpu();
-  const order: Side["key"][] = ["off", "tracing", "logs", "logs", "tracing", "off"];
+  const keys = settings.map((x) => x.key);
+  const order: Side["key"][] = [...keys, ...[...keys].reverse()];
   for (let round = 1; round <= options.rounds; round++) {
     for (const key of order) {
       const side = sides.get(key) as Side;
@@ -196,7 +208,7 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
       .join(" ")} after the measured rounds (the machine is shared).`,
     "",
     `Non-streaming chat through the one-process shape at c=${r.connections}, ${r.rounds} round(s) of ` +
-      `${r.durationS} s per side in A B C C B A order, three identical instances side by side. ` +
+      `${r.durationS} s per side in A B C D D C B A order, ${r.sides.length} identical instances side by side. ` +
       `The OTLP sink took ${r.exportRequests} export requests (${(r.bytesReceived / 1e6).toFixed(1)} MB) ` +
       `and used ${fixed(r.sinkCpuMs, 0)} ms of CPU receiving them. CPU µs/request is the instance's ` +
       "processes' CPU time (user + system) over the calls they answered.",
