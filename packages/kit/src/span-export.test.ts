@@ -191,6 +191,22 @@ describe("OtlpSpanProcessor", () => {
     expect(losses).toEqual([{ reason: "export_failed", spans: 4 }]);
   });
 
+  it("goes on after a transport that throws instead of calling back", async () => {
+    let calls = 0;
+    const { processor, losses } = collectingProcessor({
+      maxExportBatchSize: 2,
+      send: (_request, done) => {
+        calls++;
+        if (calls === 1) throw new Error("socket gone");
+        done({ code: ExportResultCode.SUCCESS });
+      },
+    });
+    makeSpans(processor);
+    await processor.forceFlush();
+    expect(calls).toBe(2);
+    expect(losses).toEqual([{ reason: "export_failed", spans: 2 }]);
+  });
+
   it("sends what is left on shutdown, and nothing after", async () => {
     const { processor, requests } = collectingProcessor({ scheduledDelayMillis: 3_600_000 });
     makeSpans(processor);

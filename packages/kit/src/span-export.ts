@@ -120,14 +120,20 @@ export class OtlpSpanProcessor implements SpanProcessor {
     }
     this.inFlight = true;
     let settled = false;
-    this.options.send(next.request, (result) => {
+    const done = (result: ExportResult) => {
       if (settled) return;
       settled = true;
       this.inFlight = false;
       this.pending -= next.spans;
       if (result.code !== ExportResultCode.SUCCESS) this.options.onLoss?.("export_failed", next.spans);
       this.pump();
-    });
+    };
+    try {
+      this.options.send(next.request, done);
+    } catch (error) {
+      // A transport that throws instead of calling back must not leave the queue waiting forever.
+      done({ code: ExportResultCode.FAILED, error: error as Error });
+    }
   }
 
   /** Sends everything ended so far; resolves once it was sent (or failed to be). */
