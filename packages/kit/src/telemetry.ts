@@ -30,7 +30,9 @@ function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
 export async function startTelemetry(options: {
   serviceName: string;
   otlpEndpoint: string | undefined;
+  /** Where spans lost to a full queue or a failed export are reported (a `warn`, at most once a minute). */
   logger?: Logger;
+  /** Where the `OTEL_BSP_*` settings are read (process.env by default; the SDK reads the rest itself). */
   env?: NodeJS.ProcessEnv;
 }): Promise<Telemetry> {
   if (!options.otlpEndpoint) return { shutdown: async () => {} };
