@@ -2,24 +2,28 @@ import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
 import { gatehouseTarget, provision, REPO_ROOT, startGatehouse, verifyAndWarm } from "./gatehouse.js";
 import { runAutocannon } from "./load.js";
-import { type Cleanup, freePort, spawnNode, waitForHttp } from "./proc.js";
+import { type Cleanup, freePort, sampleProc, spawnNode, waitForHttp } from "./proc.js";
 import { table } from "./report.js";
 import { percentile } from "./stats.js";
 import type { Target } from "./targets.js";
 
 /**
- * What seeing every call costs: the one-process shape three times over, identical but for
+ * What seeing every call costs: the one-process shape once per setting, identical but for
  * - off: no OTLP endpoint, `LOG_LEVEL=warn` (the other figures' setting);
  * - tracing: `OTEL_EXPORTER_OTLP_ENDPOINT` at a local OTLP/HTTP sink (its own process) that takes
  *   and discards what it is sent (the SDK's batch exporter does all its work; nothing is kept);
+ * - tracing sampled: the same, with `OTEL_TRACES_SAMPLER=parentbased_traceidratio` at 0.1 (one call
+ *   in ten recorded: what a deployment that samples pays);
  * - access log: `LOG_LEVEL=info`, one JSON access line per request to stdout (a pipe the bench reads).
- * Non-streaming chat calls at c=64, every round in A B C C B A order so drift hits all alike; the
+ * Non-streaming chat calls at c=64, every round in A B C D D C B A order so drift hits all alike; the
  * "off" side measured twice a round shows what noise alone looks like.
  */
 export interface ObservabilityResult {
   sides: Side[];
   bytesReceived: number;
   exportRequests: number;
+  /** CPU the OTLP sink's process used over the measured rounds (ms): what receiving the spans cost. */
+  sinkCpuMs: number;
   loadBefore: number[];
   loadAfter: number[];
   rounds: number;
@@ -28,7 +32,7 @@ export interface ObservabilityResult {
 }
 
 interface Side {
-  key: "off" | "tracing" | "logs";
+  key: "off" | "tracing" | "sampled" | "logs";
   label: string;
   requests: number;
   seconds: number;
@@ -36,10 +40,14 @@ interface Side {
   latencies: number[];
   /** Throughput of each measurement (req/s), to tell a one-off from a steady gap. */
   perRun: number[];
+  /** CPU the instance's processes used while this side was measured (user + system, ms). */
+  cpuMs: number;
 }
 
 /** The OTLP sink in its own process (otlp-sink-main.ts); `stats()` asks it what it received. */
-async function startOtlpSink(cleanup: Cleanup): Promise<{ url: string; stats(): Promise<SinkStats> }> {
+export async function startOtlpSink(
+  cleanup: Cleanup,
+): Promise<{ url: string; pid: number | undefined; stats(): Promise<SinkStats> }> {
   const port = await freePort();
   const child = spawnNode(
     {
@@ -51,7 +59,11 @@ async function startOtlpSink(cleanup: Cleanup): Promise<{ url: string; stats(): 
   );
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(child, `${url}/stats`, 10_000, (s) => s === 200);
-  return { url, stats: async () => (await (await fetch(`${url}/stats`)).json()) as SinkStats };
+  return {
+    url,
+    pid: child.pid,
+    stats: async () => (await (await fetch(`${url}/stats`)).json()) as SinkStats,
+  };
 }
 
 interface SinkStats {
@@ -78,6 +90,15 @@ export async function measureObservability(options: {
       key: "tracing",
       label: "tracing on → OTLP/HTTP (protobuf) sink",
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url },
+    },
+    {
+      key: "sampled",
+      label: "tracing on, 1 call in 10 sampled (parentbased_traceidratio)",
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+        OTEL_TRACES_SAMPLER_ARG: "0.1",
+      },
     },
     {
       key: "logs",
@@ -107,6 +128,7 @@ export async function measureObservability(options: {
       errors: 0,
       latencies: [],
       perRun: [],
+      cpuMs: 0,
     });
   }
   for (const s of settings) {
@@ -114,14 +136,21 @@ export async function measureObservability(options: {
     await runAutocannon(targets.get(s.key) as Target, 16, options.warmupS);
   }
   const loadBefore = loadavg();
-  const order: Side["key"][] = ["off", "tracing", "logs", "logs", "tracing", "off"];
+  const sinkCpu = () => (sink.pid === undefined ? 0 : (sampleProc(sink.pid)?.cpuMs ?? 0));
+  const sinkCpuBefore = sinkCpu();
+  const keys = settings.map((x) => x.key);
+  const order: Side["key"][] = [...keys, ...[...keys].reverse()];
   for (let round = 1; round <= options.rounds; round++) {
     for (const key of order) {
       const side = sides.get(key) as Side;
       log(
         `observability round ${round}/${options.rounds}: ${side.label}, c=${connections}, ${options.durationS}s`,
       );
-      const r = await runAutocannon(targets.get(key) as Target, connections, options.durationS);
+      const target = targets.get(key) as Target;
+      const cpu = () => target.processes.reduce((sum, proc) => sum + (sampleProc(proc.pid)?.cpuMs ?? 0), 0);
+      const cpuBefore = cpu();
+      const r = await runAutocannon(target, connections, options.durationS);
+      side.cpuMs += cpu() - cpuBefore;
       side.requests += r.requests;
       side.seconds += r.durationS;
       side.errors += r.non2xx + r.errors + r.timeouts;
@@ -130,6 +159,7 @@ export async function measureObservability(options: {
     }
   }
   const loadAfter = loadavg();
+  const sinkCpuMs = sinkCpu() - sinkCpuBefore;
   // The batch exporter sends every few seconds: give it time to deliver what the last round made.
   await new Promise((resolve) => setTimeout(resolve, 6_000));
   const received = await sink.stats();
@@ -137,6 +167,7 @@ export async function measureObservability(options: {
     sides: [...sides.values()],
     bytesReceived: received.bytes,
     exportRequests: received.requests,
+    sinkCpuMs,
     loadBefore,
     loadAfter,
     rounds: options.rounds,
@@ -150,6 +181,8 @@ const fixed = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits)
 export function renderObservability(r: ObservabilityResult, command: string, started: Date): string {
   const off = r.sides.find((s) => s.key === "off");
   const offRate = off ? off.requests / off.seconds : Number.NaN;
+  const cpuPerRequest = (s: Side) => (s.cpuMs * 1000) / s.requests;
+  const offCpu = off ? cpuPerRequest(off) : Number.NaN;
   const rows = r.sides.map((s) => {
     const sorted = [...s.latencies].sort((a, b) => a - b);
     const rate = s.requests / s.seconds;
@@ -158,6 +191,8 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
       fixed(rate, 0),
       s.key === "off" ? "—" : `${fixed(((rate - offRate) / offRate) * 100)} %`,
       s.perRun.map((v) => fixed(v, 0)).join(" / "),
+      fixed(cpuPerRequest(s), 0),
+      s.key === "off" ? "—" : `${fixed(cpuPerRequest(s) - offCpu, 0)}`,
       fixed(percentile(sorted, 50), 2),
       fixed(percentile(sorted, 99), 2),
       String(s.errors),
@@ -173,10 +208,25 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
       .join(" ")} after the measured rounds (the machine is shared).`,
     "",
     `Non-streaming chat through the one-process shape at c=${r.connections}, ${r.rounds} round(s) of ` +
-      `${r.durationS} s per side in A B C C B A order, three identical instances side by side. ` +
-      `The OTLP sink took ${r.exportRequests} export requests (${(r.bytesReceived / 1e6).toFixed(1)} MB).`,
+      `${r.durationS} s per side in A B C D D C B A order, ${r.sides.length} identical instances side by side. ` +
+      `The OTLP sink took ${r.exportRequests} export requests (${(r.bytesReceived / 1e6).toFixed(1)} MB) ` +
+      `and used ${fixed(r.sinkCpuMs, 0)} ms of CPU receiving them. CPU µs/request is the instance's ` +
+      "processes' CPU time (user + system) over the calls they answered.",
     "",
-    table(["setting", "req/s", "vs off", "each measurement (req/s)", "p50 ms", "p99 ms", "errors"], rows),
+    table(
+      [
+        "setting",
+        "req/s",
+        "vs off",
+        "each measurement (req/s)",
+        "CPU µs/request",
+        "vs off (µs)",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+      ],
+      rows,
+    ),
     "",
     "Tracing off is the code path every other figure in this file runs: no span, no wrapped handler,",
     'an access line skipped at `warn`. The spread between the two "off" measurements of a round is',

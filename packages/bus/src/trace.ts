@@ -56,13 +56,16 @@ export function contextFromCarrier(carrier: Record<string, string> | undefined):
   return carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
 }
 
+// A proxy: it finds the SDK's tracer once one is registered, and is not looked up again per span.
+const busTracer = trace.getTracer("gatehouse-bus");
+
 /** A span whose parent is the caller's carried trace context; a no-op span when tracing is off. */
 export function startSpanFromCarrier(
   name: string,
   carrier: Record<string, string> | undefined,
   attributes: Attributes,
 ): Span {
-  return trace.getTracer("gatehouse-bus").startSpan(name, { attributes }, contextFromCarrier(carrier));
+  return busTracer.startSpan(name, { attributes }, contextFromCarrier(carrier));
 }
 
 /**

@@ -45,6 +45,7 @@ export async function runMain<C extends LoggingConfig>(options: MainOptions<C>):
   const telemetry = await startTelemetry({
     serviceName: `gatehouse-${options.service}`,
     otlpEndpoint: config.otlpEndpoint,
+    logger,
   });
   const app = options.build(config, logger);
   onSignals(logger, async () => {

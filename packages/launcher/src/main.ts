@@ -29,7 +29,11 @@ const logger = createLogger({
 });
 const missing = missingFlagsMessage(heap);
 if (missing) logger.info(missing);
-const telemetry = await startTelemetry({ serviceName: "gatehouse", otlpEndpoint: config.otlpEndpoint });
+const telemetry = await startTelemetry({
+  serviceName: "gatehouse",
+  otlpEndpoint: config.otlpEndpoint,
+  logger,
+});
 const nats = await obtainNats({
   url: config.natsUrl,
   dataDir: config.dataDir,

@@ -1,0 +1,409 @@
+import type { Attributes, AttributeValue, HrTime } from "@opentelemetry/api";
+import type { Resource } from "@opentelemetry/resources";
+import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
+
+/*
+ * OTLP protobuf (opentelemetry/proto/trace/v1/trace.proto, collector/trace/v1) written straight from
+ * the SDK's ended spans into a growing byte buffer. The SDK's own exporter first builds an object tree
+ * per span (otlp-transformer) and then protobufjs builds a linked list of write operations per field
+ * of it: several hundred short-lived objects per span, and it keeps the spans alive until the batch is
+ * sent. Here a span is bytes the moment it ends. The output is the same message: the tests decode it
+ * with the official definitions (otlp-transformer's generated code) and compare it with what the
+ * SDK's serializer makes of the same spans.
+ */
+
+const LEN = 2;
+const VARINT = 0;
+const I64 = 1;
+const I32 = 5;
+
+/** `SpanFlags`: the low byte is the W3C trace flags; these say whether the parent was remote. */
+const HAS_IS_REMOTE = 0x100;
+const IS_REMOTE = 0x200;
+
+/** Hex digit values by character code (ids are lower-case hex; upper case is accepted too). */
+const HEX = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX[97 + i] = 10 + i;
+  HEX[65 + i] = 10 + i;
+}
+
+/** A protobuf writer over one reused buffer that grows (doubling) and never shrinks. */
+export class ProtoWriter {
+  buf: Buffer;
+  pos = 0;
+
+  constructor(initialBytes = 16 * 1024) {
+    this.buf = Buffer.allocUnsafe(initialBytes);
+  }
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** The bytes written so far (a view: valid until the next write or reset). */
+  view(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  ensure(bytes: number): void {
+    const need = this.pos + bytes;
+    if (need <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  /** A non-negative integer up to 2^53 as a varint. */
+  varint(value: number): void {
+    this.ensure(10);
+    const buf = this.buf;
+    let v = value;
+    let p = this.pos;
+    while (v > 0x7f) {
+      buf[p++] = (v & 0x7f) | 0x80;
+      v = v > 0x7fffffff ? Math.floor(v / 128) : v >>> 7;
+    }
+    buf[p++] = v;
+    this.pos = p;
+  }
+
+  tag(field: number, wireType: number): void {
+    this.varint((field << 3) | wireType);
+  }
+
+  /** A signed integer as protobuf's int64 (negative numbers take ten bytes, as the spec says). */
+  int64(value: number): void {
+    if (value >= 0) {
+      this.varint(value);
+      return;
+    }
+    let v = BigInt.asUintN(64, BigInt(value));
+    this.ensure(10);
+    while (v > 0x7fn) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+  }
+
+  fixed32(value: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(value >>> 0, this.pos);
+    this.pos += 4;
+  }
+
+  double(value: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(value, this.pos);
+    this.pos += 8;
+  }
+
+  /** An `HrTime` ([seconds, nanoseconds]) as fixed64 nanoseconds, exactly, without BigInt. */
+  hrTime(time: HrTime): void {
+    const seconds = Math.trunc(time[0]);
+    const nanos = Math.trunc(time[1]);
+    // seconds * 1e9 + nanos, where 1e9 = 15258 * 2^16 + 51712: every product below stays under 2^53.
+    const high16 = seconds * 15258;
+    const low = seconds * 51712 + nanos;
+    const x = (high16 % 65536) * 65536 + low;
+    this.ensure(8);
+    this.buf.writeUInt32LE(x % 4294967296, this.pos);
+    this.buf.writeUInt32LE((Math.floor(high16 / 65536) + Math.floor(x / 4294967296)) >>> 0, this.pos + 4);
+    this.pos += 8;
+  }
+
+  /**
+   * Starts a length-delimited field whose length is not known yet: one byte is reserved for it, as
+   * nearly every nested message here is shorter than 128 bytes; `end` moves the content when not.
+   */
+  begin(field: number): number {
+    this.tag(field, LEN);
+    this.ensure(1);
+    return this.pos++;
+  }
+
+  end(at: number): void {
+    const length = this.pos - at - 1;
+    if (length < 0x80) {
+      this.buf[at] = length;
+      return;
+    }
+    const extra = varintSize(length) - 1;
+    this.ensure(extra);
+    this.buf.copyWithin(at + 1 + extra, at + 1, this.pos);
+    this.pos += extra;
+    const end = this.pos;
+    this.pos = at;
+    this.varint(length);
+    this.pos = end;
+  }
+
+  string(field: number, value: string): void {
+    this.tag(field, LEN);
+    const n = value.length;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; the length is written in front once known.
+    this.ensure(n * 3 + 5);
+    const buf = this.buf;
+    if (n < 0x80) {
+      // Short ASCII (nearly every key and value here): copied in place, no call into the runtime.
+      const start = this.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+      if (i === n) {
+        buf[this.pos] = n;
+        this.pos = start + n;
+        return;
+      }
+    }
+    const at = this.pos++;
+    this.pos += buf.write(value, this.pos, "utf8");
+    this.end(at);
+  }
+
+  /** A trace or span id given in hex, as its bytes. */
+  hexBytes(field: number, hex: string): void {
+    this.tag(field, LEN);
+    const length = hex.length >>> 1;
+    this.varint(length);
+    this.ensure(length);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < length; i++) {
+      const hi = HEX[hex.charCodeAt(2 * i)] ?? 0;
+      const lo = HEX[hex.charCodeAt(2 * i + 1)] ?? 0;
+      buf[p++] = (hi << 4) | lo;
+    }
+    this.pos = p;
+  }
+
+  bytes(field: number, value: Uint8Array): void {
+    this.tag(field, LEN);
+    this.varint(value.byteLength);
+    this.ensure(value.byteLength);
+    this.buf.set(value, this.pos);
+    this.pos += value.byteLength;
+  }
+
+  /** Bytes that are already a complete encoding of a field (or several). */
+  raw(value: Uint8Array): void {
+    this.ensure(value.byteLength);
+    this.buf.set(value, this.pos);
+    this.pos += value.byteLength;
+  }
+}
+
+export function varintSize(value: number): number {
+  let size = 1;
+  let v = value;
+  while (v > 0x7f) {
+    v = Math.floor(v / 128);
+    size++;
+  }
+  return size;
+}
+
+/** `AnyValue`'s fields (common/v1/common.proto). */
+function anyValue(w: ProtoWriter, value: AttributeValue | Uint8Array | object | null | undefined): void {
+  switch (typeof value) {
+    case "string":
+      w.string(1, value);
+      return;
+    case "boolean":
+      w.tag(2, VARINT);
+      w.varint(value ? 1 : 0);
+      return;
+    case "number":
+      if (Number.isInteger(value)) {
+        w.tag(3, VARINT);
+        w.int64(value);
+      } else {
+        w.tag(4, I64);
+        w.double(value);
+      }
+      return;
+    case "object": {
+      if (value === null) return;
+      if (value instanceof Uint8Array) {
+        w.bytes(7, value);
+        return;
+      }
+      if (Array.isArray(value)) {
+        const array = w.begin(5);
+        for (const item of value as unknown[]) {
+          const at = w.begin(1);
+          anyValue(w, item as AttributeValue);
+          w.end(at);
+        }
+        w.end(array);
+        return;
+      }
+      const list = w.begin(6);
+      for (const [key, item] of Object.entries(value)) keyValue(w, 1, key, item as AttributeValue);
+      w.end(list);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function keyValue(w: ProtoWriter, field: number, key: string, value: AttributeValue | undefined): void {
+  const at = w.begin(field);
+  w.string(1, key);
+  const v = w.begin(2);
+  anyValue(w, value);
+  w.end(v);
+  w.end(at);
+}
+
+function attributes(w: ProtoWriter, field: number, attrs: Attributes): void {
+  for (const key in attrs) keyValue(w, field, key, attrs[key]);
+}
+
+function droppedCount(w: ProtoWriter, field: number, count: number | undefined): void {
+  if (count) {
+    w.tag(field, VARINT);
+    w.varint(count);
+  }
+}
+
+function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
+  return (traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0);
+}
+
+function event(w: ProtoWriter, e: TimedEvent): void {
+  const at = w.begin(11);
+  w.tag(1, I64);
+  w.hrTime(e.time);
+  w.string(2, e.name);
+  if (e.attributes) attributes(w, 3, e.attributes);
+  droppedCount(w, 4, e.droppedAttributesCount);
+  w.end(at);
+}
+
+/** One `Span` message, as field `field` (ScopeSpans.spans is 2) of the message being written. */
+export function writeSpan(w: ProtoWriter, field: number, span: ReadableSpan): void {
+  const ctx = span.spanContext();
+  const at = w.begin(field);
+  w.hexBytes(1, ctx.traceId);
+  w.hexBytes(2, ctx.spanId);
+  const traceState = ctx.traceState?.serialize();
+  if (traceState) w.string(3, traceState);
+  const parent = span.parentSpanContext;
+  if (parent?.spanId) w.hexBytes(4, parent.spanId);
+  w.string(5, span.name);
+  w.tag(6, VARINT);
+  w.varint(span.kind + 1); // the API has no UNSPECIFIED: its kinds are the proto's minus one
+  w.tag(7, I64);
+  w.hrTime(span.startTime);
+  w.tag(8, I64);
+  w.hrTime(span.endTime);
+  attributes(w, 9, span.attributes);
+  droppedCount(w, 10, span.droppedAttributesCount);
+  for (const e of span.events) event(w, e);
+  droppedCount(w, 12, span.droppedEventsCount);
+  for (const link of span.links) {
+    const l = w.begin(13);
+    w.hexBytes(1, link.context.traceId);
+    w.hexBytes(2, link.context.spanId);
+    const linkState = link.context.traceState?.serialize();
+    if (linkState) w.string(3, linkState);
+    if (link.attributes) attributes(w, 4, link.attributes);
+    droppedCount(w, 5, link.droppedAttributesCount);
+    w.tag(6, I32);
+    w.fixed32(spanFlags(link.context.traceFlags, link.context.isRemote));
+    w.end(l);
+  }
+  droppedCount(w, 14, span.droppedLinksCount);
+  const status = w.begin(15);
+  if (span.status.message) w.string(2, span.status.message);
+  if (span.status.code) {
+    w.tag(3, VARINT);
+    w.varint(span.status.code);
+  }
+  w.end(status);
+  w.tag(16, I32);
+  w.fixed32(spanFlags(ctx.traceFlags, parent?.isRemote));
+  w.end(at);
+}
+
+/** `Resource` as field 1 of `ResourceSpans`, encoded once per resource. */
+export function encodeResource(resource: Resource): Buffer {
+  const w = new ProtoWriter(1024);
+  const at = w.begin(1);
+  attributes(w, 1, resource.attributes);
+  w.end(at);
+  if (resource.schemaUrl) w.string(3, resource.schemaUrl);
+  return Buffer.from(w.view());
+}
+
+/** `InstrumentationScope` as field 1 of `ScopeSpans` (and its schema URL, field 3), encoded once per scope. */
+export function encodeScope(scope: ReadableSpan["instrumentationScope"]): Buffer {
+  const w = new ProtoWriter(256);
+  const at = w.begin(1);
+  w.string(1, scope.name);
+  if (scope.version) w.string(2, scope.version);
+  w.end(at);
+  if (scope.schemaUrl) w.string(3, scope.schemaUrl);
+  return Buffer.from(w.view());
+}
+
+/** What one `ScopeSpans` holds: its encoded scope and the spans written so far (each a `spans` field). */
+export interface ScopeBatch {
+  scope: Buffer;
+  spans: ProtoWriter;
+}
+
+/** What one `ResourceSpans` holds. */
+export interface ResourceBatch {
+  resource: Buffer;
+  scopes: ScopeBatch[];
+}
+
+/**
+ * An `ExportTraceServiceRequest` from the encoded parts, in one buffer of its exact size. The resource
+ * bytes above hold field 1 (and the schema URL as field 3, which may follow the scopes in the wire
+ * format: protobuf fields may come in any order).
+ */
+export function encodeRequest(resources: ResourceBatch[]): Buffer {
+  let total = 0;
+  const sizes: number[] = [];
+  for (const r of resources) {
+    let size = r.resource.byteLength;
+    for (const s of r.scopes) {
+      if (s.spans.pos === 0) continue;
+      const scopeSize = s.scope.byteLength + s.spans.pos;
+      sizes.push(scopeSize);
+      size += 1 + varintSize(scopeSize) + scopeSize;
+    }
+    sizes.push(size);
+    total += 1 + varintSize(size) + size;
+  }
+  const w = new ProtoWriter(total);
+  let i = 0;
+  for (const r of resources) {
+    // Sizes were pushed scope by scope, then the resource's: read them in the same order.
+    const scopeSizes: number[] = [];
+    for (const s of r.scopes) if (s.spans.pos !== 0) scopeSizes.push(sizes[i++] as number);
+    w.tag(1, LEN);
+    w.varint(sizes[i++] as number);
+    w.raw(r.resource);
+    let j = 0;
+    for (const s of r.scopes) {
+      if (s.spans.pos === 0) continue;
+      w.tag(2, LEN);
+      w.varint(scopeSizes[j++] as number);
+      w.raw(s.scope);
+      w.raw(s.spans.view());
+    }
+  }
+  return w.buf.subarray(0, w.pos);
+}

@@ -1,0 +1,151 @@
+import { TraceFlags } from "@opentelemetry/api";
+import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
+import type { Resource } from "@opentelemetry/resources";
+import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import {
+  encodeRequest,
+  encodeResource,
+  encodeScope,
+  ProtoWriter,
+  type ResourceBatch,
+  type ScopeBatch,
+  writeSpan,
+} from "./otlp-encode.js";
+
+export interface OtlpSpanProcessorOptions {
+  /** Sends one encoded `ExportTraceServiceRequest` and calls back once with how it went. */
+  send(request: Uint8Array, done: (result: ExportResult) => void): void;
+  /** Spans per export request (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`). */
+  maxExportBatchSize: number;
+  /** Longest a span waits before its batch is sent (`OTEL_BSP_SCHEDULE_DELAY`, ms). */
+  scheduledDelayMillis: number;
+  /** Spans ended but not yet sent, at most (`OTEL_BSP_MAX_QUEUE_SIZE`); past it, spans are dropped. */
+  maxQueueSize: number;
+  /** Spans lost: dropped because the queue was full, or in an export that failed for good. */
+  onLoss?(reason: "queue_full" | "export_failed", spans: number): void;
+}
+
+interface Sealed {
+  request: Uint8Array;
+  spans: number;
+}
+
+/**
+ * The batch span processor Gatehouse exports with: like the SDK's BatchSpanProcessor (the same
+ * `OTEL_BSP_*` settings, one export at a time, everything sent on flush and shutdown), but a span
+ * is encoded to OTLP protobuf the moment it ends and then let go, instead of being held until its
+ * batch is sent and only then turned into an object tree and encoded. Held spans outlived the young
+ * generation and made old-generation garbage collections a large part of tracing's cost.
+ *
+ * Memory is bounded by `maxQueueSize` spans (a few hundred bytes each once encoded); a span that
+ * ends while that many wait is dropped and counted, rather than the queue growing.
+ */
+export class OtlpSpanProcessor implements SpanProcessor {
+  /** The current batch, grouped as the request nests them: by resource, then by instrumentation scope. */
+  private readonly resources = new Map<Resource, ResourceBatch & { byScope: Map<object, ScopeBatch> }>();
+  private batchSpans = 0;
+  private readonly sealed: Sealed[] = [];
+  /** Spans encoded and not yet through their export (the batch, the sealed requests, the one in flight). */
+  private pending = 0;
+  private inFlight = false;
+  private timer: NodeJS.Timeout | undefined;
+  private idle: (() => void)[] = [];
+  private stopped = false;
+
+  constructor(private readonly options: OtlpSpanProcessorOptions) {}
+
+  onStart(): void {}
+
+  onEnd(span: ReadableSpan): void {
+    if (this.stopped || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if (this.pending >= this.options.maxQueueSize) {
+      this.options.onLoss?.("queue_full", 1);
+      return;
+    }
+    const scope = this.scopeBatch(span);
+    const w = scope.spans;
+    const before = w.pos;
+    try {
+      writeSpan(w, 2, span);
+    } catch {
+      // Not a span the API can make (a value of another type slipped into its attributes): skip it.
+      w.pos = before;
+      this.options.onLoss?.("export_failed", 1);
+      return;
+    }
+    this.pending++;
+    if (++this.batchSpans >= this.options.maxExportBatchSize) this.seal();
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.seal(), this.options.scheduledDelayMillis);
+      this.timer.unref();
+    }
+  }
+
+  private scopeBatch(span: ReadableSpan): ScopeBatch {
+    let resource = this.resources.get(span.resource);
+    if (resource === undefined) {
+      resource = { resource: encodeResource(span.resource), scopes: [], byScope: new Map() };
+      this.resources.set(span.resource, resource);
+    }
+    // A tracer's spans share its scope object, so identity finds it without building a key.
+    let scope = resource.byScope.get(span.instrumentationScope);
+    if (scope === undefined) {
+      scope = { scope: encodeScope(span.instrumentationScope), spans: new ProtoWriter() };
+      resource.byScope.set(span.instrumentationScope, scope);
+      resource.scopes.push(scope);
+    }
+    return scope;
+  }
+
+  /** Closes the current batch into one request and starts sending it (after those before it). */
+  private seal(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.batchSpans === 0) return;
+    const request = encodeRequest([...this.resources.values()]);
+    for (const r of this.resources.values()) for (const s of r.scopes) s.spans.reset();
+    this.sealed.push({ request, spans: this.batchSpans });
+    this.batchSpans = 0;
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.inFlight) return;
+    const next = this.sealed.shift();
+    if (next === undefined) {
+      for (const resolve of this.idle.splice(0)) resolve();
+      return;
+    }
+    this.inFlight = true;
+    let settled = false;
+    const done = (result: ExportResult) => {
+      if (settled) return;
+      settled = true;
+      this.inFlight = false;
+      this.pending -= next.spans;
+      if (result.code !== ExportResultCode.SUCCESS) this.options.onLoss?.("export_failed", next.spans);
+      this.pump();
+    };
+    try {
+      this.options.send(next.request, done);
+    } catch (error) {
+      // A transport that throws instead of calling back must not leave the queue waiting forever.
+      done({ code: ExportResultCode.FAILED, error: error as Error });
+    }
+  }
+
+  /** Sends everything ended so far; resolves once it was sent (or failed to be). */
+  forceFlush(): Promise<void> {
+    this.seal();
+    if (!this.inFlight && this.sealed.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    await this.forceFlush();
+    this.stopped = true;
+  }
+}
