@@ -35,12 +35,17 @@ export function accessEventStream(prefix: string): StreamSpec {
   };
 }
 
-/** Usage records, buffered until a dispatch instance has stored them (work-queue retention). */
+/**
+ * Usage records, buffered until every durable consumer has them: dispatch stores them
+ * (`dispatch-usage`) and acl counts their cost against budgets (`acl-budget-spend`). Interest
+ * retention: a record is dropped once both acked it. (A stream created as a work queue by an older
+ * version refuses acl's consumer: delete it once dispatch has drained it; docs/governance.md.)
+ */
 export function usageStream(prefix: string): StreamSpec {
   return {
     name: usageStreamName(prefix),
     subjects: [usageSubject(prefix)],
-    retention: RetentionPolicy.Workqueue,
+    retention: RetentionPolicy.Interest,
     maxAgeMs: WEEK_MS,
     duplicateWindowMs: 2 * 60 * 1000,
   };

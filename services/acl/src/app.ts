@@ -6,6 +6,8 @@ import type { AclConfig } from "./config.js";
 import type { AclContext } from "./context.js";
 import { auditEvents, outbox, schema } from "./db/schema.js";
 import { checkRoutes } from "./handlers/check.js";
+import { followSpend } from "./budgets/spend.js";
+import { budgetRoutes } from "./handlers/budgets.js";
 import { grantRoutes } from "./handlers/grants.js";
 import { rateLimitRoutes } from "./handlers/rate-limits.js";
 import { teamRoutes } from "./handlers/teams.js";
@@ -20,7 +22,7 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
       description: "Teams and grants; answers access checks over NATS.",
       health: aclHealth,
       migrationsFolder,
-      setup: (runtime) => {
+      setup: async (runtime) => {
         const db = runtime.database.drizzle(schema);
         const changes = startAdminChanges(runtime, {
           db,
@@ -30,11 +32,14 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
           leaseMs: config.accessLeaseMs,
         });
         const ctx: AclContext = { db, logger: runtime.logger, now: () => new Date(), changes };
+        const spend = await followSpend(ctx, runtime.bus.nc, config.prefix);
+        runtime.onStop("budget-spend", () => spend.stop());
         return [
           ...checkRoutes(ctx),
           ...grantRoutes(ctx),
           ...teamRoutes(ctx),
           ...rateLimitRoutes(ctx),
+          ...budgetRoutes(ctx),
           changes.auditRoute(aclAdminAuditList),
         ];
       },

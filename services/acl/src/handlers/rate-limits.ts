@@ -18,6 +18,7 @@ import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, asc, count, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
 import type { AclContext, AclTx } from "../context.js";
 import { rateLimits, rateLimitWindows, teamMembers } from "../db/schema.js";
+import { budgetsOn } from "./budgets.js";
 
 type Row = typeof rateLimits.$inferSelect;
 
@@ -149,7 +150,7 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
         .where(where)
         .orderBy(asc(rateLimits.createdAt))
         .limit(1_000);
-      return { rateLimits: rows.map(view) };
+      return { rateLimits: rows.map(view), budgets: await budgetsOn(ctx, p, teams) };
     }),
 
     route(aclQuotaRules, async (req) => {
