@@ -161,7 +161,11 @@ export const BudgetRulesResponse = z.object({ rules: z.array(BudgetRule), next: 
  */
 export const BudgetLeaseRequest = z.object({
   budgetId: Uuid,
-  microUsd: z.number().int().min(0).max(BUDGET_MAX_USD * MICRO_USD),
+  microUsd: z
+    .number()
+    .int()
+    .min(0)
+    .max(BUDGET_MAX_USD * MICRO_USD),
 });
 export type BudgetLeaseRequest = z.infer<typeof BudgetLeaseRequest>;
 export const BudgetLeaseResponse = z.object({
@@ -188,7 +192,12 @@ export const aclAdminBudgetsDelete = defineEndpoint(
   BudgetIdRequest,
   Budget.extend(Propagated),
 );
-export const aclQuotaBudgets = defineEndpoint("acl", "quota.budgets", RateLimitRulesRequest, BudgetRulesResponse);
+export const aclQuotaBudgets = defineEndpoint(
+  "acl",
+  "quota.budgets",
+  RateLimitRulesRequest,
+  BudgetRulesResponse,
+);
 export const aclQuotaBudgetLease = defineEndpoint(
   "acl",
   "quota.budget_lease",

@@ -5,7 +5,7 @@ import { AckPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } fro
 import { z } from "zod";
 import type { AclContext } from "../context.js";
 import { heldGrants } from "../db/queries.js";
-import { budgetPeriods, budgets, budgetSpendRecords, teamMembers } from "../db/schema.js";
+import { budgetPeriods, budgetSpendRecords, budgets, teamMembers } from "../db/schema.js";
 import { decide } from "../domain/decide.js";
 import { budgetRuleOf } from "../handlers/budgets.js";
 

@@ -160,7 +160,11 @@ export async function scanExpiring(ctx: AuthContext): Promise<number> {
  * every auth instance: each event is enqueued once (dedup key `acl:<sequence>:<committed at>`), acked
  * after commit.
  */
-const FROM_ACL: ReadonlySet<OutboundEventType> = new Set(["grant.removed", "budget.threshold", "budget.exhausted"]);
+const FROM_ACL: ReadonlySet<OutboundEventType> = new Set([
+  "grant.removed",
+  "budget.threshold",
+  "budget.exhausted",
+]);
 
 export async function followGrantRemovals(
   ctx: AuthContext,

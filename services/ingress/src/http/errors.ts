@@ -24,7 +24,10 @@ export function openAIErrorBody(code: ErrorCode, message: string, param: string 
  */
 export function anthropicErrorBody(code: ErrorCode, message: string) {
   const type = ERROR_CATALOG[code].type;
-  return { type: "error", error: { type: type === "insufficient_quota" ? "rate_limit_error" : type, message } };
+  return {
+    type: "error",
+    error: { type: type === "insufficient_quota" ? "rate_limit_error" : type, message },
+  };
 }
 
 export function errorBody(dialect: Dialect, code: ErrorCode, message: string) {

@@ -397,6 +397,7 @@ function setHeaders(reply: FastifyReply, dialect: Dialect, quotas: readonly Quot
     );
   if (tokens?.rule.tokensPerMinute)
     put("tokens", tokens, tokens.rule.tokensPerMinute, left(tokens.tokens, tokens.ownerTokens));
-  if (budget) headers[BUDGET_REMAINING_HEADER] = (left(budget.tokens, budget.ownerTokens) / MICRO_USD).toFixed(6);
+  if (budget)
+    headers[BUDGET_REMAINING_HEADER] = (left(budget.tokens, budget.ownerTokens) / MICRO_USD).toFixed(6);
   reply.headers(headers);
 }

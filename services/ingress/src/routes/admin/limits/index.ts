@@ -1,8 +1,8 @@
 import * as bus from "@gatehouse/contracts";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { IngressContext } from "../../../context.js";
 import { actorOf } from "../../../auth/caller.js";
+import type { IngressContext } from "../../../context.js";
 import { adminList, adminRoute, Id, IdParams, PageQuery, Time, typed } from "../http.js";
 import { Propagated, propagationOut } from "../propagation.js";
 
