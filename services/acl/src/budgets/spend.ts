@@ -19,53 +19,88 @@ const UsageMessage = z.object({ records: z.array(UsageRecordSchema).max(10_000) 
 
 type BudgetRow = typeof budgets.$inferSelect;
 
-/** The budgets a usage record falls under: the same ones ingress pre-charged the call against. */
-async function budgetsOf(ctx: AclContext, record: UsageRecord): Promise<BudgetRow[]> {
-  const p = record.principal;
-  const own = and(eq(budgets.subjectKind, p.kind), eq(budgets.subjectId, p.id));
-  const viaTeams =
-    p.kind === "user"
-      ? and(
-          eq(budgets.subjectKind, "team"),
-          inArray(
-            budgets.subjectId,
-            ctx.db.select({ id: teamMembers.teamId }).from(teamMembers).where(eq(teamMembers.userId, p.id)),
-          ),
-        )
-      : undefined;
+/**
+ * The budgets that may apply to a batch's records, in one read: those on their principals and on
+ * the teams of their users. A batch of calls under no budget costs this read alone.
+ */
+async function candidates(ctx: AclContext, records: UsageRecord[]) {
+  const principals = [...new Set(records.map((r) => r.principal.id))];
+  const users = [...new Set(records.filter((r) => r.principal.kind === "user").map((r) => r.principal.id))];
+  const teamsOfUsers = ctx.db
+    .select({ id: teamMembers.teamId })
+    .from(teamMembers)
+    .where(inArray(teamMembers.userId, users));
   const rows = await ctx.db
     .select()
     .from(budgets)
-    .where(viaTeams ? or(own, viaTeams) : own)
-    .limit(1_000);
-  // A routed call counts against unscoped budgets only: ingress could not know its target.
-  const scoped = rows.filter(
+    .where(
+      users.length > 0
+        ? or(
+            inArray(budgets.subjectId, principals),
+            and(eq(budgets.subjectKind, "team"), inArray(budgets.subjectId, teamsOfUsers)),
+          )
+        : inArray(budgets.subjectId, principals),
+    )
+    .limit(10_000);
+  const teamIds = rows.filter((b) => b.subjectKind === "team").map((b) => b.subjectId);
+  const memberships =
+    teamIds.length > 0 && users.length > 0
+      ? await ctx.db
+          .select({ userId: teamMembers.userId, teamId: teamMembers.teamId })
+          .from(teamMembers)
+          .where(and(inArray(teamMembers.userId, users), inArray(teamMembers.teamId, teamIds)))
+      : [];
+  const member = new Set(memberships.map((m) => `${m.userId}:${m.teamId}`));
+  return { rows, member };
+}
+
+/** The budgets a usage record falls under: the same ones ingress pre-charged the call against. */
+async function budgetsOf(
+  ctx: AclContext,
+  record: UsageRecord,
+  found: Awaited<ReturnType<typeof candidates>>,
+): Promise<BudgetRow[]> {
+  const p = record.principal;
+  const scoped = found.rows.filter(
     (b) =>
+      ((b.subjectKind === p.kind && b.subjectId === p.id) ||
+        (b.subjectKind === "team" && found.member.has(`${p.id}:${b.subjectId}`))) &&
+      // A routed call counts against unscoped budgets only: ingress could not know its target.
       (b.account === null || (record.route === undefined && b.account === record.account)) &&
       (b.model === null || (record.route === undefined && b.model === record.model)),
   );
   if (!scoped.some((b) => b.subjectKind === "team")) return scoped;
   // A team's budget counts the calls its grant allowed (as a team's rate limit does).
-  const resource = record.route ?? record.account;
+  const principal = { kind: "user" as const, id: p.id, role: "member" as const };
   const held = await heldGrants(
     ctx.db,
-    { kind: "user", id: p.id, role: "member" },
-    resource,
+    principal,
+    record.route ?? record.account,
     record.route === undefined ? "account" : "route",
   );
-  const through = new Set(decide({ kind: "user", id: p.id, role: "member" }, held, "user").teamIds ?? []);
+  const through = new Set(decide(principal, held, "user").teamIds ?? []);
   return scoped.filter((b) => b.subjectKind !== "team" || through.has(b.subjectId));
+}
+
+/** Counts a batch of records (one stream message) against the budgets they fall under. */
+async function countAll(ctx: AclContext, records: UsageRecord[]): Promise<void> {
+  const priced = records.filter((r) => r.id !== undefined && r.costUsd !== null && r.costUsd > 0);
+  if (priced.length === 0) return;
+  const found = await candidates(ctx, priced);
+  if (found.rows.length === 0) return;
+  for (const record of priced) {
+    const under = await budgetsOf(ctx, record, found);
+    if (under.length > 0) await count(ctx, record, under);
+  }
 }
 
 /**
  * Adds one record's cost to its budgets' periods, once (its id is remembered in the same
  * transaction), and announces the first 80 % and 100 % crossing of each period.
  */
-async function count(ctx: AclContext, record: UsageRecord): Promise<void> {
+async function count(ctx: AclContext, record: UsageRecord, under: BudgetRow[]): Promise<void> {
   const cost = record.costUsd;
-  if (record.id === undefined || cost === null || !(cost > 0)) return;
-  const under = await budgetsOf(ctx, record);
-  if (under.length === 0) return;
+  if (record.id === undefined || cost === null) return;
   const at = Number.isFinite(Date.parse(record.at)) ? Date.parse(record.at) : ctx.now().getTime();
   const recordId = record.id;
   await ctx.changes.run(async (tx, emit) => {
@@ -158,7 +193,7 @@ export async function followSpend(
       return;
     }
     try {
-      for (const record of parsed.data.records) await count(ctx, record);
+      await countAll(ctx, parsed.data.records);
       m.ack();
     } catch (err) {
       log.warn({ err }, "could not count usage against budgets; JetStream will redeliver");
