@@ -1,7 +1,7 @@
-import { decodeJson, ensureStream, usageStream } from "@gatehouse/bus";
+import { decodeJson, ensureDurable, ensureStream, usageStream } from "@gatehouse/bus";
 import { budgetPeriodOf, type UsageRecord, UsageRecord as UsageRecordSchema } from "@gatehouse/contracts";
 import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
-import { AckPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from "nats";
+import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
 import { z } from "zod";
 import type { AclContext } from "../context.js";
 import { heldGrants } from "../db/queries.js";
@@ -158,23 +158,7 @@ export async function followSpend(
   const log = ctx.logger.child({ component: "budget-spend" });
   const jsm = await nc.jetstreamManager();
   const stream = await ensureStream(jsm, usageStream(prefix));
-  try {
-    await jsm.consumers.info(stream, SPEND_DURABLE);
-  } catch {
-    await jsm.consumers
-      .add(stream, {
-        durable_name: SPEND_DURABLE,
-        ack_policy: AckPolicy.Explicit,
-        max_ack_pending: 1_000,
-        ack_wait: 30_000_000_000,
-      })
-      .catch(async (err: unknown) => {
-        // Another instance created it at the same time.
-        await jsm.consumers.info(stream, SPEND_DURABLE).catch(() => {
-          throw err;
-        });
-      });
-  }
+  await ensureDurable(jsm, stream, SPEND_DURABLE, { maxAckPending: 1_000, ackWaitMs: 30_000 });
   const consumer = await nc.jetstream().consumers.get(stream, SPEND_DURABLE);
   let stopped = false;
   let messages: ConsumerMessages | undefined;

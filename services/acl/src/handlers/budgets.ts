@@ -15,9 +15,10 @@ import {
   MICRO_USD,
 } from "@gatehouse/contracts";
 import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
-import { and, asc, count, eq, gt, inArray, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, or } from "drizzle-orm";
 import type { AclContext, AclTx } from "../context.js";
 import { budgetPeriods, budgets, teams } from "../db/schema.js";
+import { rulePage, rulesOn, underCap } from "./common.js";
 
 type Row = typeof budgets.$inferSelect;
 type Db = AclContext["db"] | AclTx;
@@ -82,15 +83,7 @@ export async function budgetsOn(
   principal: { kind: string; id: string },
   teamIds: string[],
 ): Promise<Budget[]> {
-  const own = and(
-    eq(budgets.subjectKind, principal.kind as Row["subjectKind"]),
-    eq(budgets.subjectId, principal.id),
-  );
-  const where: SQL | undefined =
-    teamIds.length > 0
-      ? or(own, and(eq(budgets.subjectKind, "team"), inArray(budgets.subjectId, teamIds)))
-      : own;
-  const rows = await ctx.db.select().from(budgets).where(where).orderBy(asc(budgets.createdAt)).limit(1_000);
+  const rows = await rulesOn(ctx.db, budgets, principal, teamIds);
   return views(ctx.db, rows, ctx.now().getTime());
 }
 
@@ -106,12 +99,7 @@ export function budgetRoutes(ctx: AclContext): Route[] {
       await ctx.changes.requireAdmin(req.actor, { action: "budget.create", ...target(null) });
       const now = ctx.now();
       return ctx.changes.revoking(async (tx, emit) => {
-        // Creates count one after the other: two at once both saw room and went past the cap.
-        await tx.execute(sql`select pg_advisory_xact_lock(hashtext('gatehouse.acl.budgets.create'))`);
-        const [held] = await tx.select({ n: count() }).from(budgets);
-        if (Number(held?.n ?? 0) >= BUDGETS_MAX) {
-          throw new GatehouseError("conflict", `this gateway holds its maximum of ${BUDGETS_MAX} budgets`);
-        }
+        await underCap(tx, budgets, BUDGETS_MAX, "budgets");
         if (req.subject.kind === "team") {
           const team = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, req.subject.id));
           if (team.length === 0) throw new GatehouseError("validation_failed", "subject: no such team");
@@ -183,16 +171,7 @@ export function budgetRoutes(ctx: AclContext): Route[] {
       });
     }),
 
-    route(aclQuotaBudgets, async (req) => {
-      const rows = await ctx.db
-        .select()
-        .from(budgets)
-        .where(req.after === undefined ? undefined : gt(budgets.id, req.after))
-        .orderBy(asc(budgets.id))
-        .limit(req.limit + 1);
-      const rules = rows.slice(0, req.limit).map(budgetRuleOf);
-      return { rules, next: rows.length > req.limit ? (rules.at(-1)?.id ?? null) : null };
-    }),
+    route(aclQuotaBudgets, (req) => rulePage(ctx.db, budgets, req, budgetRuleOf)),
 
     // A slice of the current period: never more than the period holds beyond what was handed out
     // or, if more, what the usage records say was spent.

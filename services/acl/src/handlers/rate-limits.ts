@@ -15,10 +15,11 @@ import {
   type RateLimitRule,
 } from "@gatehouse/contracts";
 import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
-import { and, asc, count, eq, gt, inArray, lt, or, sql } from "drizzle-orm";
+import { and, eq, lt } from "drizzle-orm";
 import type { AclContext, AclTx } from "../context.js";
 import { rateLimits, rateLimitWindows, teamMembers } from "../db/schema.js";
 import { budgetsOn } from "./budgets.js";
+import { rulePage, rulesOn, underCap } from "./common.js";
 
 type Row = typeof rateLimits.$inferSelect;
 
@@ -57,15 +58,7 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
       await ctx.changes.requireAdmin(req.actor, { action: "rate_limit.create", ...target(null) });
       const now = ctx.now();
       return ctx.changes.revoking(async (tx, emit) => {
-        // Creates count one after the other: two at once both saw room and went past the cap.
-        await tx.execute(sql`select pg_advisory_xact_lock(hashtext('gatehouse.acl.rate_limits.create'))`);
-        const [held] = await tx.select({ n: count() }).from(rateLimits);
-        if (Number(held?.n ?? 0) >= RATE_LIMITS_MAX) {
-          throw new GatehouseError(
-            "conflict",
-            `this gateway holds its maximum of ${RATE_LIMITS_MAX} rate limits`,
-          );
-        }
+        await underCap(tx, rateLimits, RATE_LIMITS_MAX, "rate_limits");
         const [row] = await tx
           .insert(rateLimits)
           .values({
@@ -129,7 +122,6 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
     // Any caller: the limits on itself and on the teams it belongs to.
     route(aclLimitsMine, async (req) => {
       const p = req.actor.principal;
-      const own = and(eq(rateLimits.subjectKind, p.kind), eq(rateLimits.subjectId, p.id));
       const teams =
         p.kind === "user"
           ? (
@@ -140,29 +132,11 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
                 .limit(1_000)
             ).map((t) => t.id)
           : [];
-      const where =
-        teams.length > 0
-          ? or(own, and(eq(rateLimits.subjectKind, "team"), inArray(rateLimits.subjectId, teams)))
-          : own;
-      const rows = await ctx.db
-        .select()
-        .from(rateLimits)
-        .where(where)
-        .orderBy(asc(rateLimits.createdAt))
-        .limit(1_000);
+      const rows = await rulesOn(ctx.db, rateLimits, p, teams);
       return { rateLimits: rows.map(view), budgets: await budgetsOn(ctx, p, teams) };
     }),
 
-    route(aclQuotaRules, async (req) => {
-      const rows = await ctx.db
-        .select()
-        .from(rateLimits)
-        .where(req.after === undefined ? undefined : gt(rateLimits.id, req.after))
-        .orderBy(asc(rateLimits.id))
-        .limit(req.limit + 1);
-      const rules = rows.slice(0, req.limit).map(ruleOf);
-      return { rules, next: rows.length > req.limit ? (rules.at(-1)?.id ?? null) : null };
-    }),
+    route(aclQuotaRules, (req) => rulePage(ctx.db, rateLimits, req, ruleOf)),
 
     // A slice of a window: never more than the window has left. Rows of past windows are dropped.
     route(aclQuotaLease, (req) => {
