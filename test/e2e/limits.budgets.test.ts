@@ -2,8 +2,10 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import Anthropic from "@anthropic-ai/sdk";
+import { connectBus } from "@gatehouse/bus";
+import { type UsageRecord, usageSubject } from "@gatehouse/contracts";
 import { generateKey } from "@gatehouse/keys";
-import { waitFor } from "@gatehouse/testkit";
+import { captureLogger, waitFor } from "@gatehouse/testkit";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestStack, type TestStack } from "../src/index.js";
@@ -385,6 +387,55 @@ describe("webhooks and restarts", () => {
     expect(of("budget.threshold", budget.id)).toHaveLength(1);
     expect(of("budget.exhausted", budget.id)).toHaveLength(1);
     expect(of("budget.threshold", big.id)).toHaveLength(0);
+  });
+});
+
+describe("a usage record delivered twice", () => {
+  it("is counted once: acl remembers the ids of the records it counted", async () => {
+    const { vaId, key } = await appWithKey("duplicate");
+    const budget = await createBudget(vaId, 10);
+    const ok = await chat(0, key);
+    expect(ok.status).toBe(200);
+    await ok.arrayBuffer();
+    const before = await spentSettles(budget.id, vaId);
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const page = await must(
+      stack,
+      adminKey,
+      "GET",
+      `/api/v1/usage/records?principal_id=${vaId}&from=${from}&to=${to}&limit=10`,
+    );
+    const stored = page.data[0];
+    const record = (id: string, costUsd: number): UsageRecord => ({
+      id,
+      requestId: stored.request_id,
+      at: stored.at,
+      account: ACCOUNT,
+      model: "echo",
+      operation: "chat",
+      principal: { kind: "virtual_account", id: vaId },
+      keyId: stored.key_id,
+      status: 200,
+      stream: false,
+      usage: { promptTokens: 2, completionTokens: 2, totalTokens: 4 },
+      durationMs: 1,
+      costUsd,
+    });
+    // The stored record again (as a redelivery after a crash would bring it), then a new one: once
+    // the new one is counted, the one before it in the same message was seen.
+    const { logger } = captureLogger("budget-duplicate");
+    const bus = await connectBus({ url: stack.env.NATS_URL ?? "", name: "budget-duplicate", logger });
+    try {
+      const payload = JSON.stringify({
+        records: [record(stored.id, stored.cost_usd), record(crypto.randomUUID(), 0.5)],
+      });
+      await bus.nc.jetstream().publish(usageSubject(stack.prefix), new TextEncoder().encode(payload));
+    } finally {
+      await bus.drain();
+    }
+    await waitFor(async () => (await budgetOf(budget.id)).spent_usd > before, 30_000, 100);
+    expect((await budgetOf(budget.id)).spent_usd).toBeCloseTo(before + 0.5, 9);
   });
 });
 
