@@ -4,7 +4,6 @@ import {
   type BudgetRule,
   type Dialect,
   GatehouseError,
-  type LimitSubject,
   MICRO_USD,
   type RateLimitRule,
 } from "@gatehouse/contracts";
@@ -69,23 +68,24 @@ export interface CallTarget {
   teams: readonly string[] | undefined;
 }
 
-type Scoped = { subject: LimitSubject; account: string | null; model: string | null };
+type Rule = RateLimitRule | BudgetRule;
 
-function applies(rule: Scoped, target: CallTarget): boolean {
+function applies(rule: Rule, target: CallTarget): boolean {
   return (
     (rule.account === null || rule.account === target.account) &&
     (rule.model === null || rule.model === target.model)
   );
 }
 
-function applicable<R extends Scoped & { id: string }>(
-  book: RuleBook<R>,
+/** The rules of `book` that apply to the call, added to `found` (rate limits first, then budgets). */
+function applicable(
+  book: RuleBook<RateLimitRule> | RuleBook<BudgetRule>,
   caller: Caller,
   target: CallTarget,
-  found?: Array<R | BudgetRule | RateLimitRule>,
-): Array<R | BudgetRule | RateLimitRule> | undefined {
+  found?: Rule[],
+): Rule[] | undefined {
   if (book.size === 0) return found;
-  const add = (rules: readonly R[] | undefined) => {
+  const add = (rules: readonly Rule[] | undefined) => {
     if (rules === undefined) return;
     for (const rule of rules) {
       if (!applies(rule, target)) continue;
@@ -127,7 +127,7 @@ export function estimateMicroUsd(bodyBytes: number, body: unknown, price: ModelP
   return Math.max(1, Math.ceil(Math.ceil(bodyBytes / 4) * price.input + mostTokens(body) * price.output));
 }
 
-const isBudget = (rule: RateLimitRule | BudgetRule): rule is BudgetRule => "maxUsd" in rule;
+const isBudget = (rule: Rule): rule is BudgetRule => "maxUsd" in rule;
 
 /**
  * A call waits for at most this many slices before it gives up with 429: each lease either grants
@@ -182,7 +182,7 @@ async function admitFrom(
 function admitUnder(
   ctx: IngressContext,
   state: LimitState,
-  rules: Array<RateLimitRule | BudgetRule>,
+  rules: Rule[],
   target: CallTarget,
   body: unknown,
   bodyBytes: number,
@@ -311,7 +311,7 @@ const leaseBudget: Lessor = async (client, id, want) => {
   };
 };
 
-function quotaFor(ctx: IngressContext, state: LimitState, rule: RateLimitRule | BudgetRule): Quota {
+function quotaFor(ctx: IngressContext, state: LimitState, rule: Rule): Quota {
   let q = state.quotas.get(rule.id);
   if (q === undefined || q.source !== rule) {
     const slice = (n: number | null) =>
