@@ -109,17 +109,19 @@ async function createBudget(vaId: string, maxUsd: number, extra: Record<string, 
 
 const budgetOf = (id: string) => must(stack, adminKey, "GET", `/api/v1/budgets/${id}`);
 
-/** What the usage records of a virtual account's calls cost, as dispatch stored them. */
-async function recordedCost(vaId: string): Promise<number> {
+type StoredRecord = { id: string; request_id: string; at: string; key_id: string; cost_usd: number | null };
+
+/** The usage records of a virtual account's calls of the last hour, as dispatch stored them. */
+async function recordsOf(vaId: string): Promise<StoredRecord[]> {
   const from = new Date(Date.now() - 3_600_000).toISOString();
   const to = new Date(Date.now() + 60_000).toISOString();
-  const page = await must(
-    stack,
-    adminKey,
-    "GET",
-    `/api/v1/usage/records?principal_id=${vaId}&from=${from}&to=${to}&limit=1000`,
-  );
-  return (page.data as Array<{ cost_usd: number | null }>).reduce((sum, r) => sum + (r.cost_usd ?? 0), 0);
+  const query = `principal_id=${vaId}&from=${from}&to=${to}&limit=1000`;
+  return (await must(stack, adminKey, "GET", `/api/v1/usage/records?${query}`)).data;
+}
+
+/** What the usage records of a virtual account's calls cost. */
+async function recordedCost(vaId: string): Promise<number> {
+  return (await recordsOf(vaId)).reduce((sum, r) => sum + (r.cost_usd ?? 0), 0);
 }
 
 /** Waits until acl counted every stored record of the account (the usage stream is asynchronous). */
@@ -398,15 +400,8 @@ describe("a usage record delivered twice", () => {
     expect(ok.status).toBe(200);
     await ok.arrayBuffer();
     const before = await spentSettles(budget.id, vaId);
-    const from = new Date(Date.now() - 3_600_000).toISOString();
-    const to = new Date(Date.now() + 60_000).toISOString();
-    const page = await must(
-      stack,
-      adminKey,
-      "GET",
-      `/api/v1/usage/records?principal_id=${vaId}&from=${from}&to=${to}&limit=10`,
-    );
-    const stored = page.data[0];
+    const [stored] = await recordsOf(vaId);
+    if (!stored) throw new Error("no usage record stored");
     const record = (id: string, costUsd: number): UsageRecord => ({
       id,
       requestId: stored.request_id,
@@ -428,7 +423,7 @@ describe("a usage record delivered twice", () => {
     const bus = await connectBus({ url: stack.env.NATS_URL ?? "", name: "budget-duplicate", logger });
     try {
       const payload = JSON.stringify({
-        records: [record(stored.id, stored.cost_usd), record(crypto.randomUUID(), 0.5)],
+        records: [record(stored.id, stored.cost_usd ?? 0), record(crypto.randomUUID(), 0.5)],
       });
       await bus.nc.jetstream().publish(usageSubject(stack.prefix), new TextEncoder().encode(payload));
     } finally {

@@ -12,6 +12,14 @@ const Scope = z
   .object({ provider_account: bus.AccountName.optional(), model: bus.ModelName.optional() })
   .strict();
 
+/** Models are named per account: a model scope alone names nothing. */
+const modelNeedsAccount = (b: { scope?: { provider_account?: string; model?: string } | undefined }) =>
+  b.scope?.model === undefined || b.scope.provider_account !== undefined;
+const MODEL_NEEDS_ACCOUNT = {
+  message: "a model scope needs its provider_account (models are named per account)",
+};
+const ScopeOut = z.object({ provider_account: z.string().nullable(), model: z.string().nullable() });
+
 export const CreateRateLimitBody = z
   .object({
     subject: Subject,
@@ -27,14 +35,12 @@ export const CreateRateLimitBody = z
   .refine((b) => b.requests_per_minute !== undefined || b.tokens_per_minute !== undefined, {
     message: "set requests_per_minute, tokens_per_minute or both",
   })
-  .refine((b) => b.scope?.model === undefined || b.scope.provider_account !== undefined, {
-    message: "a model scope needs its provider_account (models are named per account)",
-  });
+  .refine(modelNeedsAccount, MODEL_NEEDS_ACCOUNT);
 
 export const RateLimitOut = z.object({
   id: Id,
   subject: z.object({ kind: bus.LimitSubjectKind, id: Id }),
-  scope: z.object({ provider_account: z.string().nullable(), model: z.string().nullable() }),
+  scope: ScopeOut,
   requests_per_minute: z.number().int().nullable(),
   tokens_per_minute: z.number().int().nullable(),
   fail_open: z.boolean(),
@@ -58,14 +64,12 @@ export const CreateBudgetBody = z
       .describe("Admit calls while acl cannot be reached (the budget's bound does not hold meanwhile)"),
   })
   .strict()
-  .refine((b) => b.scope?.model === undefined || b.scope.provider_account !== undefined, {
-    message: "a model scope needs its provider_account (models are named per account)",
-  });
+  .refine(modelNeedsAccount, MODEL_NEEDS_ACCOUNT);
 
 export const BudgetOut = z.object({
   id: Id,
   subject: z.object({ kind: bus.LimitSubjectKind, id: Id }),
-  scope: z.object({ provider_account: z.string().nullable(), model: z.string().nullable() }),
+  scope: ScopeOut,
   max_usd: z.number(),
   period: bus.BudgetPeriod,
   fail_open: z.boolean(),
