@@ -392,6 +392,66 @@ describe("webhooks and restarts", () => {
   });
 });
 
+describe("a team's budget", () => {
+  it("counts its members' calls through the team's grant, not their calls through a direct grant", async () => {
+    const member = await newMember(stack, adminKey, "team-budget");
+    const team = await must(
+      stack,
+      adminKey,
+      "POST",
+      "/api/v1/teams",
+      { name: `budget-team-${Date.now()}` },
+      201,
+    );
+    await must(stack, adminKey, "POST", `/api/v1/teams/${team.id}/members`, { user_id: member.user.id }, 201);
+    const viaTeam = `budget-team-${Date.now()}`;
+    const direct = `budget-direct-${Date.now()}`;
+    const price = { input_price_per_mtok: TOKEN_USD * 1e6, output_price_per_mtok: TOKEN_USD * 1e6 };
+    for (const name of [viaTeam, direct]) {
+      await must(
+        stack,
+        adminKey,
+        "POST",
+        "/api/v1/provider-accounts",
+        { name, type: "mock", models: [{ name: "echo", kind: "chat", ...price }] },
+        201,
+      );
+    }
+    await grant(stack, adminKey, viaTeam, { kind: "team", id: team.id });
+    await grant(stack, adminKey, direct, { kind: "user", id: member.user.id });
+    const budget = await must(
+      stack,
+      adminKey,
+      "POST",
+      "/api/v1/budgets",
+      { subject: { kind: "team", id: team.id }, max_usd: 10, period: "day" },
+      201,
+    );
+    const ask = async (account: string) => {
+      const res = await fetch(`${stack.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${member.key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          model: `${account}/echo`,
+          max_tokens: 8,
+          messages: [{ role: "user", content: "hi" }],
+        }),
+      });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+      return res.headers.get("x-gatehouse-budget-remaining-usd");
+    };
+    expect(await ask(direct)).toBeNull();
+    expect(await ask(viaTeam)).not.toBeNull();
+    expect(await ask(viaTeam)).not.toBeNull();
+    // Both team calls, and not the direct one, reach the team's budget.
+    await waitFor(async () => (await budgetOf(budget.id)).spent_usd > 0.008 - 1e-9, 30_000, 100);
+    expect((await budgetOf(budget.id)).spent_usd).toBeCloseTo(0.008, 9);
+    const mine = await must(stack, member.key, "GET", "/api/v1/me/limits");
+    expect(mine.budgets.map((b: { id: string }) => b.id)).toEqual([budget.id]);
+  });
+});
+
 describe("a usage record delivered twice", () => {
   it("is counted once: acl remembers the ids of the records it counted", async () => {
     const { vaId, key } = await appWithKey("duplicate");
