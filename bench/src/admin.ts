@@ -107,6 +107,21 @@ export async function createRateLimit(
   return idOf(r.json, "rate limit");
 }
 
+/** A budget on a virtual account (docs/governance.md#budgets). */
+export async function createBudget(
+  client: AdminClient,
+  virtualAccountId: string,
+  budget: { max_usd: number; period: "day" | "week" | "month" },
+): Promise<string> {
+  const r = await call(client, "POST", "/api/v1/budgets", {
+    subject: { kind: "virtual_account", id: virtualAccountId },
+    ...budget,
+  });
+  if (r.status !== 201)
+    throw new AdminApiError(`POST /api/v1/budgets → ${r.status} ${JSON.stringify(r.json)}`);
+  return idOf(r.json, "budget");
+}
+
 export interface MintedKey {
   id: string;
   key: string;
