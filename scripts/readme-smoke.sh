@@ -93,6 +93,8 @@ check "curl: chat through a route" 'x-gatehouse-target: mock-main/echo' "$steps_
 check "curl: route answer" '"content":"mock: hello route"' "$steps_out"
 check "curl: rate limit" '"requests_per_minute":600' "$steps_out"
 check "curl: rate-limit headers" 'x-ratelimit-limit-requests: 600' "$steps_out"
+check "curl: budget" '"max_usd":50' "$steps_out"
+check "curl: budget header" 'x-gatehouse-budget-remaining-usd: ' "$steps_out"
 GATEHOUSE_API_KEY="$(grep -o 'GATEHOUSE_API_KEY=gatehouse_vat_[0-9A-Za-z_]*' <<<"$steps_out" | cut -d= -f2)"
 [ -n "$GATEHOUSE_API_KEY" ] || { echo "readme-smoke: no VAT minted" >&2; exit 1; }
 export GATEHOUSE_API_KEY

@@ -26,7 +26,7 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { createRateLimit, createVirtualAccount, grantUser, mintVat } from "./admin.js";
+import { createBudget, createRateLimit, createVirtualAccount, grantUser, mintVat } from "./admin.js";
 import { boundedInt, envOption, option, repeated } from "./cli.js";
 import {
   ACCOUNT as BENCH_ACCOUNT,
@@ -145,7 +145,7 @@ async function startChatAndResponses(mockUrl: string, natsUrl: string, shape: Sh
   return [gatehouseTarget(gh, provisioned), responses] as const;
 }
 
-/** One build, one account, two apps: A has no limit, B one rate limit it never reaches. */
+/** One build, one account, two apps: A has no limit, B one rate limit and one budget it never reaches. */
 async function startWithAndWithoutLimit(mockUrl: string, natsUrl: string, shape: Shape, cleanup: Cleanup) {
   const gh = await startThisCheckout(natsUrl, shape, cleanup);
   const free = await provision(gh, mockUrl);
@@ -157,10 +157,11 @@ async function startWithAndWithoutLimit(mockUrl: string, natsUrl: string, shape:
     requests_per_minute: 100_000_000,
     tokens_per_minute: 1_000_000_000,
   });
+  await createBudget(gh.admin, limitedId, { max_usd: 100_000_000, period: "month" });
   const target = gatehouseTarget(gh, limited);
   const probe = await runAutocannon(target, 1, 1, "small");
   if (probe.non2xx > 0 || probe.requests === 0) throw new Error("the limited app does not answer 200");
-  return [gatehouseTarget(gh, free), { ...target, label: "under one rate limit" }] as const;
+  return [gatehouseTarget(gh, free), { ...target, label: "under one rate limit and one budget" }] as const;
 }
 
 async function main(): Promise<void> {
@@ -218,7 +219,7 @@ async function main(): Promise<void> {
     } else if (load === "limits") {
       log(`starting this checkout, shape ${shape}: an app with no limit (A) and one under a limit (B) …`);
       targets = await startWithAndWithoutLimit(mockUrl, natsUrl, shape as Shape, cleanup);
-      labels = ["no limit", "one rate limit (requests + tokens)"];
+      labels = ["no limit", "one rate limit (requests + tokens) and one budget"];
     } else {
       log(`starting A (${base}) and B (${REPO_ROOT}), shape ${shape} …`);
       targets = [await start("a", base), await start("b", REPO_ROOT)] as const;

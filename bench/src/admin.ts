@@ -61,14 +61,29 @@ function idOf(json: Json, what: string): string {
   return id;
 }
 
+/** A model with a price (USD per million tokens, input and output alike): what budgets count. */
+export interface PricedModel {
+  name: string;
+  usdPerMTok: number;
+}
+
 export async function createProviderAccount(
   client: AdminClient,
   name: string,
   baseUrl: string,
-  models: readonly string[],
+  models: readonly (string | PricedModel)[],
   options: Json = {},
 ): Promise<void> {
-  const list = models.map((m) => ({ name: m, kind: "chat" }));
+  const list = models.map((m) =>
+    typeof m === "string"
+      ? { name: m, kind: "chat" }
+      : {
+          name: m.name,
+          kind: "chat",
+          input_price_per_mtok: m.usdPerMTok,
+          output_price_per_mtok: m.usdPerMTok,
+        },
+  );
   const credentials = { apiKey: "sk-bench-not-a-real-key" };
   await firstAccepted(client, "/api/v1/provider-accounts", [
     { name, type: "openai", base_url: baseUrl, credentials, models: list, options },
@@ -105,6 +120,21 @@ export async function createRateLimit(
   if (r.status !== 201)
     throw new AdminApiError(`POST /api/v1/rate-limits → ${r.status} ${JSON.stringify(r.json)}`);
   return idOf(r.json, "rate limit");
+}
+
+/** A budget on a virtual account (docs/governance.md#budgets). */
+export async function createBudget(
+  client: AdminClient,
+  virtualAccountId: string,
+  budget: { max_usd: number; period: "day" | "week" | "month" },
+): Promise<string> {
+  const r = await call(client, "POST", "/api/v1/budgets", {
+    subject: { kind: "virtual_account", id: virtualAccountId },
+    ...budget,
+  });
+  if (r.status !== 201)
+    throw new AdminApiError(`POST /api/v1/budgets → ${r.status} ${JSON.stringify(r.json)}`);
+  return idOf(r.json, "budget");
 }
 
 export interface MintedKey {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * `pnpm bench:limits`: how exactly rate limits hold across replicas. Gatehouse as separate
+ * `pnpm bench:limits`: how exactly rate limits and budgets hold across replicas. Gatehouse as separate
  * processes with 3 ingress replicas, the bench mock upstream, and per scenario (limits-accuracy.ts)
- * an app of its own under one limit; all scenarios' load runs at once, each over its connections
+ * an app of its own under one limit or budget; all scenarios' load runs at once, each over its connections
  * spread round-robin over the 3 replicas, for 2 minutes starting on a minute boundary (the limits'
  * windows are UTC minutes). A connection sends its next call as soon as one is admitted, and pauses
  * after a refusal (as a client backing off would), so calls are in flight whenever a window runs out.
@@ -15,9 +15,16 @@
  */
 import { loadavg } from "node:os";
 import { resolve } from "node:path";
-import { estimateTokens } from "@gatehouse/ingress";
+import { estimateMicroUsd, estimateTokens } from "@gatehouse/ingress";
 import { Pool } from "undici";
-import { createProviderAccount, createRateLimit, createVirtualAccount, grantUser, mintVat } from "./admin.js";
+import {
+  createBudget,
+  createProviderAccount,
+  createRateLimit,
+  createVirtualAccount,
+  grantUser,
+  mintVat,
+} from "./admin.js";
 import { boundedInt, option } from "./cli.js";
 import { ACCOUNT, REPO_ROOT, startGatehouse } from "./gatehouse.js";
 import { obtainNats } from "./infra.js";
@@ -38,6 +45,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const REPLICAS = 3;
 const SLICE_FRACTION = 0.05;
 const USAGE_TOKENS = 200;
+/** The usage model's price: 200 tokens cost $0.002, so the budget is spent in about 1,000 calls. */
+const USD_PER_MTOK = 10;
+const BUDGET_USD = 2;
 
 async function call(pool: Pool, body: string, key: string): Promise<CallRecord> {
   const sentAt = Date.now();
@@ -101,7 +111,7 @@ async function main(): Promise<void> {
       cleanup,
       env: { QUOTA_SLICE_FRACTION: String(SLICE_FRACTION) },
     });
-    const models = [...BENCH_MODELS, usageModel(USAGE_TOKENS)];
+    const models = [...BENCH_MODELS, { name: usageModel(USAGE_TOKENS), usdPerMTok: USD_PER_MTOK }];
     await createProviderAccount(gh.admin, ACCOUNT, `${mockUrl}/v1`, models);
     const list = scenarios(
       {
@@ -111,7 +121,15 @@ async function main(): Promise<void> {
         usageModel: `${ACCOUNT}/${usageModel(USAGE_TOKENS)}`,
         usageTokens: USAGE_TOKENS,
         estimate: (body) => estimateTokens(Buffer.byteLength(body), JSON.parse(body)),
+        estimateMicroUsd: (body) =>
+          estimateMicroUsd(Buffer.byteLength(body), JSON.parse(body), {
+            input: USD_PER_MTOK,
+            output: USD_PER_MTOK,
+          }),
+        usdPerMTok: USD_PER_MTOK,
+        budgetUsd: BUDGET_USD,
         createRateLimit,
+        createBudget,
       },
       `${ACCOUNT}/bench-small`,
     );
@@ -124,12 +142,13 @@ async function main(): Promise<void> {
       const va = await createVirtualAccount(gh.admin, `bench-limits-${scenario.key}`);
       await grantUser(gh.admin, ACCOUNT, va);
       const { key } = await mintVat(gh.admin, va, "bench");
-      await scenario.create(gh.admin, va);
-      // Warm every replica's caches for this key (these calls fall in the minute before the run).
+      // Warm every replica's caches for this key (these calls fall in the minute before the run),
+      // then create the limit: a budget counts its spend from its creation, so these cost it nothing.
       for (const pool of pools) {
         const warm = await call(pool, scenario.body, key);
         if (warm.status !== 200) throw new Error(`${scenario.key}: a warm-up call answered ${warm.status}`);
       }
+      await scenario.create(gh.admin, va);
       apps.push({ scenario, key });
     }
     // Start on a minute boundary, so the run covers whole windows.

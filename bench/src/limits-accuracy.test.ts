@@ -67,6 +67,31 @@ describe("admitted vs allowed per window", () => {
     expect(rows[1]?.coveredMs).toBe(30_000);
   });
 
+  it("judges a budget's day from below once the load spent it (refusals), not before", () => {
+    const DAY = 24 * 60 * MINUTE;
+    const budget: Scenario = {
+      ...scenario,
+      key: "dollars",
+      allowed: 2,
+      windowMs: DAY,
+      windowOf: (c) => Math.floor(c.sentAt / DAY) * DAY,
+      counts: () => 0.5,
+      bound: { over: 0.1, under: 0.2, formula: "" },
+      spentInRun: true,
+    };
+    const spent = [
+      admittedAt(T0, undefined),
+      admittedAt(T0 + 1, undefined),
+      admittedAt(T0 + 2, undefined, 429),
+    ];
+    // $1 admitted of $2, then refused: under-admitted past the bound, though the run covered minutes.
+    expect(tally(budget, spent, T0, T0 + 2 * MINUTE).map((r) => [r.full, r.within])).toEqual([[true, false]]);
+    // Not refused yet: the budget was not spent, so only the upper side is judged.
+    expect(tally(budget, spent.slice(0, 2), T0, T0 + 2 * MINUTE).map((r) => [r.full, r.within])).toEqual([
+      [false, true],
+    ]);
+  });
+
   it("flags a window admitted past the allowance plus the bound and the 2 % slack", () => {
     expect(withinTarget(10, 10, scenario.bound, true)).toBe(true);
     expect(withinTarget(11, 10, scenario.bound, true)).toBe(false);

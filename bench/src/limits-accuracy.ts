@@ -4,9 +4,8 @@
  * allowed against the bound docs/governance.md states. No I/O here (limits-accuracy-main.ts runs it).
  *
  * A scenario is a few lines: how to create its limit, the call it sends, what one admitted call
- * counts, the window it fell in, and the formula's bound. A budget (dollars per period) is one more
- * entry once budgets land: its `create` posts the budget, `counts` reads the call's cost and
- * `windowOf` names the period.
+ * counts, the window it fell in, and the formula's bound. The budget (dollars per day) is one:
+ * its `create` posts the budget, `counts` prices the call's usage and `windowOf` names the UTC day.
  */
 import type { AdminClient } from "./admin.js";
 import { table } from "./report.js";
@@ -50,6 +49,13 @@ export interface Scenario {
   /** What an admitted call counts against the limit. */
   counts(call: CallRecord): number;
   bound: Bound;
+  /**
+   * The load spends the whole allowance well inside the run (a budget's day): a window in which
+   * calls were refused is judged from below as well, as a whole one is.
+   */
+  spentInRun?: boolean;
+  /** How amounts of the unit are written (default: whole numbers). */
+  format?: (v: number) => string;
 }
 
 /** `12.3s` (OpenAI's reset duration) in ms; undefined when absent or malformed. */
@@ -143,6 +149,7 @@ export function tally(
   }
   const sorted = [...rows.values()].sort((a, b) => a.windowStart - b.windowStart);
   for (const row of sorted) {
+    if (scenario.spentInRun && row.refused > 0) row.full = true;
     row.within = withinTarget(row.admitted, scenario.allowed, scenario.bound, row.full);
   }
   // An admitted call no header placed cannot be checked: it counts against the first window.
@@ -154,9 +161,13 @@ export function tally(
 }
 
 const n = (v: number) => Math.round(v).toLocaleString("en-US");
-const signed = (v: number) => `${v >= 0 ? "+" : "−"}${n(Math.abs(v))}`;
+const signed = (v: number, format = n) => `${v >= 0 ? "+" : "−"}${format(Math.abs(v))}`;
 const pct = (v: number, of: number) => `${v >= 0 ? "+" : "−"}${((Math.abs(v) / of) * 100).toFixed(1)} %`;
 const utc = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+/** Dollars to a hundredth of a cent (the bound's terms are cents). */
+export const usd = (v: number) =>
+  `$${v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 4 })}`;
 
 export function renderTable(rows: readonly WindowRow[]): string {
   return table(
@@ -171,17 +182,24 @@ export function renderTable(rows: readonly WindowRow[]): string {
       "calls admitted / refused / other",
       "within 2 % + bound",
     ],
-    rows.map((r) => [
-      r.scenario.label,
-      utc(r.windowStart),
-      r.full ? "whole window" : `${Math.round(r.coveredMs / 1000)} s of it`,
-      `${n(r.admitted)} ${r.scenario.unit}`,
-      n(r.scenario.allowed),
-      `${signed(r.admitted - r.scenario.allowed)} (${pct(r.admitted - r.scenario.allowed, r.scenario.allowed)})`,
-      `+${n(r.scenario.bound.over)} / −${n(r.scenario.bound.under)}`,
-      `${n(r.admittedCalls)} / ${n(r.refused)} / ${n(r.other)}`,
-      r.within ? (r.full ? "yes" : "yes (above only: partial window)") : "**no**",
-    ]),
+    rows.map((r) => {
+      const f = r.scenario.format ?? n;
+      return [
+        r.scenario.label,
+        r.scenario.windowMs === DAY ? day(r.windowStart) : utc(r.windowStart),
+        r.full
+          ? r.scenario.spentInRun
+            ? "until spent"
+            : "whole window"
+          : `${Math.round(r.coveredMs / 1000)} s of it`,
+        `${f(r.admitted)}${r.scenario.unit === "" ? "" : ` ${r.scenario.unit}`}`,
+        f(r.scenario.allowed),
+        `${signed(r.admitted - r.scenario.allowed, f)} (${pct(r.admitted - r.scenario.allowed, r.scenario.allowed)})`,
+        `+${f(r.scenario.bound.over)} / −${f(r.scenario.bound.under)}`,
+        `${n(r.admittedCalls)} / ${n(r.refused)} / ${n(r.other)}`,
+        r.within ? (r.full ? "yes" : "yes (above only: partial window)") : "**no**",
+      ];
+    }),
   );
 }
 
@@ -195,6 +213,18 @@ export interface ScenarioSettings {
   usageTokens: number;
   /** Tokens a call is pre-charged (ingress's estimate for the body). */
   estimate: (body: string) => number;
+  /** Micro-USD a call to the usage model is pre-charged against a budget (ingress's estimate). */
+  estimateMicroUsd: (body: string) => number;
+  /** The usage model's price, USD per million tokens (input and output alike). */
+  usdPerMTok: number;
+  /** What the budget allows a day, USD. */
+  budgetUsd: number;
+  /** Creates a budget on a virtual account (the admin API). */
+  createBudget(
+    admin: AdminClient,
+    virtualAccountId: string,
+    budget: { max_usd: number; period: "day" },
+  ): Promise<unknown>;
   /** Creates a rate limit on a virtual account (the admin API). */
   createRateLimit(
     admin: AdminClient,
@@ -204,6 +234,7 @@ export interface ScenarioSettings {
 }
 
 const MINUTE = 60_000;
+const DAY = 86_400_000;
 
 /** A per-minute rate limit of one kind (`requests` or `tokens`) on the scenario's app. */
 function perMinute(
@@ -234,7 +265,46 @@ function perMinute(
   };
 }
 
-/** The scenarios: requests against a 600/min limit, tokens against a tokens-per-minute limit. */
+/**
+ * A budget of `budgetUsd` a UTC day on the scenario's app, spent by calls to the usage model (known
+ * usage at a known price) without `max_tokens`: each is pre-charged its prompt's estimate and costs
+ * far more, the worst case of the dollars bound's in-flight term, as for tokens. What an admitted
+ * call counts is its usage at the model's price, as dispatch prices its usage record.
+ */
+function dollarsPerDay(s: ScenarioSettings, body: string): Scenario {
+  const max = s.budgetUsd;
+  const cost = (s.usageTokens * s.usdPerMTok) / 1e6;
+  const estimate = s.estimateMicroUsd(body) / 1e6;
+  const overrun = Math.max(0, cost - estimate);
+  const slice = Math.ceil(max * 1e6 * s.sliceFraction) / 1e6;
+  return {
+    key: "dollars",
+    label: `${usd(max)}/day budget`,
+    unit: "",
+    body,
+    connections: s.connections,
+    create: (admin, va) => s.createBudget(admin, va, { max_usd: max, period: "day" }),
+    allowed: max,
+    windowMs: DAY,
+    windowOf: (call) => Math.floor(call.sentAt / DAY) * DAY,
+    counts: (call) => ((call.totalTokens ?? 0) * s.usdPerMTok) / 1e6,
+    bound: {
+      over: s.connections * overrun,
+      // Slices held unused when the load stopped, and the debts of the calls in flight then.
+      under: s.replicas * slice + s.connections * overrun,
+      formula:
+        `over Σ in flight (cost − estimate) ≤ ${s.connections} connections × (${usd(cost)} − ${usd(estimate)}); ` +
+        `under R × s + debts in flight = ${s.replicas} × ${usd(slice)} + ${s.connections} × ${usd(overrun)}`,
+    },
+    spentInRun: true,
+    format: usd,
+  };
+}
+
+/**
+ * The scenarios: requests against a 600/min limit, tokens against a tokens-per-minute limit,
+ * dollars against a budget per day.
+ */
 export function scenarios(s: ScenarioSettings, requestModel: string): Scenario[] {
   const requestsBody = JSON.stringify({
     model: requestModel,
@@ -258,5 +328,6 @@ export function scenarios(s: ScenarioSettings, requestModel: string): Scenario[]
       amount: s.connections * overrun,
       formula: `Σ in flight (actual − estimate) ≤ ${s.connections} connections × (${s.usageTokens} − ${estimate})`,
     }),
+    dollarsPerDay(s, tokensBody),
   ];
 }

@@ -18,7 +18,16 @@ export async function must(
   return res.body;
 }
 
-export async function createAccount(stack: TestStack, adminKey: string, name: string, models: string[]) {
+/** A mock provider account; its models priced at `usdPerMTok` (input and output alike) when given. */
+export async function createAccount(
+  stack: TestStack,
+  adminKey: string,
+  name: string,
+  models: string[],
+  usdPerMTok?: number,
+) {
+  const price =
+    usdPerMTok === undefined ? {} : { input_price_per_mtok: usdPerMTok, output_price_per_mtok: usdPerMTok };
   return must(
     stack,
     adminKey,
@@ -28,7 +37,7 @@ export async function createAccount(stack: TestStack, adminKey: string, name: st
       name,
       // The built-in mock provider needs neither a base URL nor credentials (and refuses them).
       type: "mock",
-      models: models.map((m) => ({ name: m, kind: "chat" })),
+      models: models.map((m) => ({ name: m, kind: "chat", ...price })),
     },
     201,
   );

@@ -6,7 +6,7 @@ import {
   usageStreamName,
   usageSubject,
 } from "@gatehouse/contracts";
-import { type JetStreamManager, nanos, RetentionPolicy, StorageType } from "nats";
+import { AckPolicy, type JetStreamManager, nanos, RetentionPolicy, StorageType } from "nats";
 
 /** What a JetStream stream of ours is: its name, its subjects and how long it keeps what. */
 export interface StreamSpec {
@@ -35,12 +35,17 @@ export function accessEventStream(prefix: string): StreamSpec {
   };
 }
 
-/** Usage records, buffered until a dispatch instance has stored them (work-queue retention). */
+/**
+ * Usage records, buffered until every durable consumer has them: dispatch stores them
+ * (`dispatch-usage`) and acl counts their cost against budgets (`acl-budget-spend`). Interest
+ * retention: a record is dropped once both acked it. (A stream created as a work queue by an older
+ * version refuses acl's consumer: delete it once dispatch has drained it; docs/governance.md.)
+ */
 export function usageStream(prefix: string): StreamSpec {
   return {
     name: usageStreamName(prefix),
     subjects: [usageSubject(prefix)],
-    retention: RetentionPolicy.Workqueue,
+    retention: RetentionPolicy.Interest,
     maxAgeMs: WEEK_MS,
     duplicateWindowMs: 2 * 60 * 1000,
   };
@@ -71,6 +76,37 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
     });
   }
   return name;
+}
+
+/**
+ * Create a durable pull consumer with explicit acks if it does not exist yet (another instance may
+ * create it at the same time): how each service that shares the work of a stream joins it.
+ */
+export async function ensureDurable(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  options: { maxAckPending: number; ackWaitMs: number },
+): Promise<void> {
+  try {
+    await jsm.consumers.info(stream, durable);
+    return;
+  } catch {
+    // not there yet
+  }
+  await jsm.consumers
+    .add(stream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      max_ack_pending: options.maxAckPending,
+      ack_wait: nanos(options.ackWaitMs),
+    })
+    .catch(async (err: unknown) => {
+      // Another instance created it at the same time.
+      await jsm.consumers.info(stream, durable).catch(() => {
+        throw err;
+      });
+    });
 }
 
 /** JetStream's "stream not found" (JSStreamNotFoundErr). */

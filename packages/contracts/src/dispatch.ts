@@ -147,7 +147,17 @@ export const CatalogAccount = z.object({
   name: AccountName,
   enabled: z.boolean(),
   createdAt: IsoDateTime,
-  models: z.array(z.object({ name: z.string(), kind: ModelKind })).max(MAX_MODELS_PER_ACCOUNT),
+  /** With their prices, when known: ingress pre-charges a budget from them (docs/governance.md). */
+  models: z
+    .array(
+      z.object({
+        name: z.string(),
+        kind: ModelKind,
+        inputPricePerMTok: Price.optional(),
+        outputPricePerMTok: Price.optional(),
+      }),
+    )
+    .max(MAX_MODELS_PER_ACCOUNT),
 });
 export type CatalogAccount = z.infer<typeof CatalogAccount>;
 

@@ -12,6 +12,7 @@ export type ErrorType =
   | "permission_error"
   | "not_found_error"
   | "rate_limit_error"
+  | "insufficient_quota"
   | "request_too_large"
   | "api_error"
   | "overloaded_error"
@@ -42,6 +43,8 @@ export const ERROR_CATALOG = {
   model_not_found: { status: 404, retryable: false, level: "info", type: "not_found_error" },
   conflict: { status: 409, retryable: false, level: "info", type: "invalid_request_error" },
   rate_limited: { status: 429, retryable: true, level: "info", type: "rate_limit_error" },
+  /** A budget's period is spent: retrying cannot help before it resets (`x-should-retry: false`). */
+  insufficient_quota: { status: 429, retryable: false, level: "info", type: "insufficient_quota" },
   too_many_failed_authentications: {
     status: 429,
     retryable: true,

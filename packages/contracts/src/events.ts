@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { IsoDateTime } from "./common.js";
-import { RateLimitRule } from "./limit-rule.js";
+import { BudgetRule, RateLimitRule } from "./limit-rule.js";
 
 /**
  * Access events: every change that removes access. A service commits each one together with the
@@ -11,6 +11,8 @@ export const EventSource = z.enum(["auth", "acl", "dispatch"]);
 export type EventSource = z.infer<typeof EventSource>;
 
 const SubjectRef = z.object({ kind: z.enum(["user", "team", "virtual_account"]), id: z.uuid() });
+
+const BudgetCrossing = { budget: BudgetRule, periodStart: IsoDateTime, spentUsd: z.number().min(0) };
 
 export const AccessEventBody = z.discriminatedUnion("type", [
   // auth
@@ -36,6 +38,12 @@ export const AccessEventBody = z.discriminatedUnion("type", [
   // limits it holds, and a deleted one must stop limiting (docs/governance.md).
   z.object({ type: z.literal("rate_limit.changed"), limit: RateLimitRule }),
   z.object({ type: z.literal("rate_limit.deleted"), limitId: z.uuid() }),
+  z.object({ type: z.literal("budget.changed"), budget: BudgetRule }),
+  z.object({ type: z.literal("budget.deleted"), budgetId: z.uuid() }),
+  // A budget's period crossed 80 % or 100 % of its spend (once per period each): announced as
+  // outbound webhooks by auth; replicas ignore them.
+  z.object({ type: z.literal("budget.threshold"), ...BudgetCrossing }),
+  z.object({ type: z.literal("budget.exhausted"), ...BudgetCrossing }),
   // dispatch
   z.object({ type: z.literal("account.disabled"), account: z.string() }),
   z.object({ type: z.literal("account.deleted"), account: z.string() }),

@@ -35,3 +35,41 @@ export const RateLimitRule = z.object({
 });
 export type RateLimitRule = z.infer<typeof RateLimitRule>;
 export { PerMinute as LimitPerMinute };
+
+/** The most a budget may hold: far above any real spend, and exact in a double as micro-USD. */
+export const BUDGET_MAX_USD = 100_000_000;
+/** Budgets are leased and charged in micro-USD (1 USD = 1,000,000). */
+export const MICRO_USD = 1_000_000;
+
+/** A budget's period: a UTC calendar day, an ISO week (from Monday 00:00 UTC) or a calendar month. */
+export const BudgetPeriod = z.enum(["day", "week", "month"]);
+export type BudgetPeriod = z.infer<typeof BudgetPeriod>;
+
+/**
+ * A budget as every ingress replica holds it: what it is on, how many USD a period may spend, and
+ * whether calls pass while acl cannot be asked for a slice. Carried by the `budget.changed` event.
+ */
+export const BudgetRule = z.object({
+  id: Uuid,
+  subject: LimitSubject,
+  account: z.string().max(128).nullable(),
+  model: z.string().max(256).nullable(),
+  maxUsd: z.number().positive().max(BUDGET_MAX_USD),
+  period: BudgetPeriod,
+  failOpen: z.boolean(),
+});
+export type BudgetRule = z.infer<typeof BudgetRule>;
+
+/** The UTC period `at` falls in: its start and its end (exclusive), in ms since the epoch. */
+export function budgetPeriodOf(period: BudgetPeriod, at: number): { start: number; end: number } {
+  const d = new Date(at);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  const day = d.getUTCDate();
+  if (period === "month") return { start: Date.UTC(y, m, 1), end: Date.UTC(y, m + 1, 1) };
+  const start = Date.UTC(y, m, day);
+  if (period === "day") return { start, end: start + 86_400_000 };
+  // ISO weeks start on Monday: getUTCDay() is 0 on Sunday.
+  const monday = start - ((d.getUTCDay() + 6) % 7) * 86_400_000;
+  return { start: monday, end: monday + 7 * 86_400_000 };
+}

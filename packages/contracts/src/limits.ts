@@ -2,7 +2,16 @@ import { z } from "zod";
 import { Actor, IsoDateTime, ListRequest, pageOf, Uuid } from "./common.js";
 import { AccountName, ModelName } from "./dispatch.js";
 import { Propagated } from "./events.js";
-import { LimitPerMinute, RateLimitRule, RateLimitSubject } from "./limit-rule.js";
+import {
+  BUDGET_MAX_USD,
+  BudgetPeriod,
+  BudgetRule,
+  LimitPerMinute,
+  LimitSubject,
+  MICRO_USD,
+  RateLimitRule,
+  RateLimitSubject,
+} from "./limit-rule.js";
 import { defineEndpoint } from "./subjects.js";
 
 /** How many rate limits one gateway holds: every ingress replica keeps them all in memory. */
@@ -34,7 +43,6 @@ export const RateLimitIdRequest = z.object({ actor: Actor, limitId: Uuid });
 
 /** The rate limits that apply to the caller: its own and those of its teams. */
 export const MyLimitsRequest = z.object({ actor: Actor });
-export const MyLimitsResponse = z.object({ rateLimits: z.array(RateLimit) });
 
 /** Every rate limit, in id order, a page at a time: what an ingress replica loads at start and after a reset. */
 export const RULES_PAGE_MAX = 1_000;
@@ -110,7 +118,6 @@ export const aclAdminRateLimitsDelete = defineEndpoint(
   RateLimitIdRequest,
   RateLimit.extend(Propagated),
 );
-export const aclLimitsMine = defineEndpoint("acl", "admin.limits.mine", MyLimitsRequest, MyLimitsResponse);
 export const aclQuotaRules = defineEndpoint(
   "acl",
   "quota.rules",
@@ -118,3 +125,91 @@ export const aclQuotaRules = defineEndpoint(
   RateLimitRulesResponse,
 );
 export const aclQuotaLease = defineEndpoint("acl", "quota.lease", LeaseRequest, LeaseResponse);
+
+/** How many budgets one gateway holds (its own cap: every ingress replica keeps them all in memory). */
+export const BUDGETS_MAX = 10_000;
+
+/** A budget as the admin API shows it, with its current period's spend. */
+export const Budget = BudgetRule.extend({
+  createdAt: IsoDateTime,
+  createdBy: Uuid.nullable(),
+  /** What the usage records of the current period cost (calls under the budget's scope). */
+  spentUsd: z.number().min(0),
+  remainingUsd: z.number().min(0),
+  /** When the current period ends (UTC). */
+  resetsAt: IsoDateTime,
+});
+export type Budget = z.infer<typeof Budget>;
+
+export const CreateBudgetRequest = z
+  .object({
+    actor: Actor,
+    subject: LimitSubject,
+    account: AccountName.optional(),
+    model: ModelName.optional(),
+    maxUsd: z.number().positive().max(BUDGET_MAX_USD),
+    period: BudgetPeriod,
+    failOpen: z.boolean().default(false),
+  })
+  .refine((r) => r.model === undefined || r.account !== undefined, {
+    message: "a model scope needs its provider_account (models are named per account)",
+  });
+/** The rate limits and budgets that apply to the caller. */
+export const MyLimitsResponse = z.object({ rateLimits: z.array(RateLimit), budgets: z.array(Budget) });
+
+export const BudgetIdRequest = z.object({ actor: Actor, budgetId: Uuid });
+
+/** Every budget, in id order, a page at a time (ingress loads them with the rate limits). */
+export const BudgetRulesResponse = z.object({ rules: z.array(BudgetRule), next: Uuid.nullable() });
+
+/**
+ * A replica asks for a slice of a budget's current period, in micro-USD. acl hands out
+ * `min(want, max − max(handed out, spent))`: never more than the period holds, and what the usage
+ * records say was spent counts even when replicas did not pay it (a replica that restarted in debt).
+ */
+export const BudgetLeaseRequest = z.object({
+  budgetId: Uuid,
+  microUsd: z
+    .number()
+    .int()
+    .min(0)
+    .max(BUDGET_MAX_USD * MICRO_USD),
+});
+export type BudgetLeaseRequest = z.infer<typeof BudgetLeaseRequest>;
+export const BudgetLeaseResponse = z.object({
+  found: z.boolean(),
+  /** How long the period (and so the slice) still lasts. */
+  resetMs: z.number().int().min(0),
+  microUsd: z.number().int().min(0),
+  /** What the period still holds after this grant, in micro-USD. */
+  remainingMicroUsd: z.number().int().min(0),
+});
+export type BudgetLeaseResponse = z.infer<typeof BudgetLeaseResponse>;
+
+export const aclAdminBudgetsCreate = defineEndpoint(
+  "acl",
+  "admin.budgets.create",
+  CreateBudgetRequest,
+  Budget.extend(Propagated),
+);
+export const aclAdminBudgetsList = defineEndpoint("acl", "admin.budgets.list", ListRequest, pageOf(Budget));
+export const aclAdminBudgetsGet = defineEndpoint("acl", "admin.budgets.get", BudgetIdRequest, Budget);
+export const aclAdminBudgetsDelete = defineEndpoint(
+  "acl",
+  "admin.budgets.delete",
+  BudgetIdRequest,
+  Budget.extend(Propagated),
+);
+export const aclQuotaBudgets = defineEndpoint(
+  "acl",
+  "quota.budgets",
+  RateLimitRulesRequest,
+  BudgetRulesResponse,
+);
+export const aclQuotaBudgetLease = defineEndpoint(
+  "acl",
+  "quota.budget_lease",
+  BudgetLeaseRequest,
+  BudgetLeaseResponse,
+);
+export const aclLimitsMine = defineEndpoint("acl", "admin.limits.mine", MyLimitsRequest, MyLimitsResponse);

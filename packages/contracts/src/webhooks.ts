@@ -58,6 +58,8 @@ export const OUTBOUND_EVENT_TYPES = [
   "key.expiring",
   "user.deactivated",
   "grant.removed",
+  "budget.threshold",
+  "budget.exhausted",
 ] as const;
 export const OutboundEventType = z.enum(OUTBOUND_EVENT_TYPES);
 export type OutboundEventType = z.infer<typeof OutboundEventType>;

@@ -8,7 +8,8 @@ describe("error catalog", () => {
       expect(spec.status).toBeGreaterThanOrEqual(400);
       expect(typeof spec.retryable).toBe("boolean");
       expect(["debug", "info", "warn", "error"]).toContain(spec.level);
-      expect(spec.type).toMatch(/_error$|^request_too_large$/);
+      // OpenAI names a spent quota `insufficient_quota`, without the suffix.
+      expect(spec.type).toMatch(/_error$|^request_too_large$|^insufficient_quota$/);
     }
   });
 

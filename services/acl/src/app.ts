@@ -2,9 +2,11 @@ import { fileURLToPath } from "node:url";
 import { auditWriter, startAdminChanges } from "@gatehouse/access-events";
 import { aclAdminAuditList, aclHealth } from "@gatehouse/contracts";
 import { actorProofFromAuth, type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
+import { followSpend } from "./budgets/spend.js";
 import type { AclConfig } from "./config.js";
 import type { AclContext } from "./context.js";
 import { auditEvents, outbox, schema } from "./db/schema.js";
+import { budgetRoutes } from "./handlers/budgets.js";
 import { checkRoutes } from "./handlers/check.js";
 import { grantRoutes } from "./handlers/grants.js";
 import { rateLimitRoutes } from "./handlers/rate-limits.js";
@@ -20,7 +22,7 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
       description: "Teams and grants; answers access checks over NATS.",
       health: aclHealth,
       migrationsFolder,
-      setup: (runtime) => {
+      setup: async (runtime) => {
         const db = runtime.database.drizzle(schema);
         const changes = startAdminChanges(runtime, {
           db,
@@ -30,11 +32,14 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
           leaseMs: config.accessLeaseMs,
         });
         const ctx: AclContext = { db, logger: runtime.logger, now: () => new Date(), changes };
+        const spend = await followSpend(ctx, runtime.bus.nc, config.prefix);
+        runtime.onStop("budget-spend", () => spend.stop());
         return [
           ...checkRoutes(ctx),
           ...grantRoutes(ctx),
           ...teamRoutes(ctx),
           ...rateLimitRoutes(ctx),
+          ...budgetRoutes(ctx),
           changes.auditRoute(aclAdminAuditList),
         ];
       },

@@ -1,7 +1,7 @@
 import { type BusConnection, connectBus, ensureStream, usageStream } from "@gatehouse/bus";
 import { type UsageRecord, usageStreamName } from "@gatehouse/contracts";
 import { captureLogger, testNatsUrl, testPrefix, waitFor } from "@gatehouse/testkit";
-import type { JetStreamManager } from "nats";
+import { AckPolicy, type JetStreamManager } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UsagePublisher } from "../src/invoke/usage.js";
 import { usageRecord } from "./usage-record.js";
@@ -19,6 +19,12 @@ beforeAll(async () => {
   bus = await connectBus({ url: await testNatsUrl(), name: "usage-publisher-test", logger });
   jsm = await bus.nc.jetstreamManager();
   await ensureStream(jsm, usageStream(prefix));
+  // The stream keeps a record while a durable consumer has yet to ack it (interest retention), as
+  // dispatch's own consumer always has in a running gateway.
+  await jsm.consumers.add(usageStreamName(prefix), {
+    durable_name: "dispatch-usage",
+    ack_policy: AckPolicy.Explicit,
+  });
 });
 
 afterAll(async () => {

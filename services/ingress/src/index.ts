@@ -7,4 +7,4 @@ export type { IngressContext } from "./context.js";
 /** The access-event follower on its own, for tests that drive the feed without the services. */
 export { type AccessFeedFollower, createAccessFeed } from "./events/follower.js";
 /** The token pre-charge of a call, for the accuracy benchmark's bound (bench/src/limits-accuracy.ts). */
-export { estimateTokens } from "./limits/admit.js";
+export { estimateMicroUsd, estimateTokens } from "./limits/admit.js";

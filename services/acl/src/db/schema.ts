@@ -3,6 +3,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  doublePrecision,
   index,
   integer,
   pgSchema,
@@ -119,7 +120,65 @@ export const rateLimitWindows = aclSchema.table(
   (t) => [primaryKey({ columns: [t.limitId, t.windowStart, t.subjectId] })],
 );
 
+/** Budgets (docs/governance.md): USD per UTC day, ISO week or calendar month. */
+export const budgets = aclSchema.table(
+  "budgets",
+  {
+    id: uuid("id").primaryKey(),
+    subjectKind: text("subject_kind", { enum: ["user", "team", "virtual_account"] }).notNull(),
+    subjectId: uuid("subject_id").notNull(),
+    account: text("account"),
+    model: text("model"),
+    maxUsd: doublePrecision("max_usd").notNull(),
+    period: text("period", { enum: ["day", "week", "month"] }).notNull(),
+    failOpen: boolean("fail_open").notNull(),
+    createdAt: ts("created_at").notNull(),
+    createdBy: uuid("created_by"),
+  },
+  (t) => [
+    index("budgets_subject_idx").on(t.subjectKind, t.subjectId),
+    index("budgets_page_idx").on(t.createdAt, t.id),
+  ],
+);
+
+/**
+ * Per budget and period: micro-USD handed out to replicas as slices, USD the usage records say was
+ * spent, and when the 80 % and 100 % webhooks went out (once per period each).
+ */
+export const budgetPeriods = aclSchema.table(
+  "budget_periods",
+  {
+    budgetId: uuid("budget_id")
+      .notNull()
+      .references(() => budgets.id, { onDelete: "cascade" }),
+    periodStart: bigint("period_start", { mode: "number" }).notNull(),
+    handedMicroUsd: bigint("handed_micro_usd", { mode: "number" }).notNull(),
+    spentUsd: doublePrecision("spent_usd").notNull(),
+    thresholdAt: ts("threshold_at"),
+    exhaustedAt: ts("exhausted_at"),
+  },
+  (t) => [primaryKey({ columns: [t.budgetId, t.periodStart] })],
+);
+
+/** Usage records already added to budgets: a redelivered record is counted once. */
+export const budgetSpendRecords = aclSchema.table(
+  "budget_spend_records",
+  { recordId: uuid("record_id").primaryKey(), countedAt: ts("counted_at").notNull() },
+  (t) => [index("budget_spend_records_counted_idx").on(t.countedAt)],
+);
+
 export const auditEvents = auditTable(aclSchema);
 
-export const schema = { teams, teamMembers, grants, rateLimits, rateLimitWindows, auditEvents, outbox };
+export const schema = {
+  teams,
+  teamMembers,
+  grants,
+  rateLimits,
+  rateLimitWindows,
+  budgets,
+  budgetPeriods,
+  budgetSpendRecords,
+  auditEvents,
+  outbox,
+};
 export type AclSchema = typeof schema;

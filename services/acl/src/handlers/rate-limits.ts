@@ -16,9 +16,11 @@ import {
   type RateLimitRule,
 } from "@gatehouse/contracts";
 import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
-import { and, asc, count, eq, gt, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, isNull, lt, or, type SQL } from "drizzle-orm";
 import type { AclContext, AclTx } from "../context.js";
 import { OWN_WINDOW_SUBJECT, rateLimits, rateLimitWindows, teamMembers } from "../db/schema.js";
+import { budgetsOn } from "./budgets.js";
+import { rulePage, underCap } from "./common.js";
 
 type Row = typeof rateLimits.$inferSelect;
 
@@ -67,15 +69,7 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
       await ctx.changes.requireAdmin(req.actor, { action: "rate_limit.create", ...target(null) });
       const now = ctx.now();
       return ctx.changes.revoking(async (tx, emit) => {
-        // Creates count one after the other: two at once both saw room and went past the cap.
-        await tx.execute(sql`select pg_advisory_xact_lock(hashtext('gatehouse.acl.rate_limits.create'))`);
-        const [held] = await tx.select({ n: count() }).from(rateLimits);
-        if (Number(held?.n ?? 0) >= RATE_LIMITS_MAX) {
-          throw new GatehouseError(
-            "conflict",
-            `this gateway holds its maximum of ${RATE_LIMITS_MAX} rate limits`,
-          );
-        }
+        await underCap(tx, rateLimits, RATE_LIMITS_MAX, "rate_limits");
         const [own] = await tx
           .select({ n: count() })
           .from(rateLimits)
@@ -183,19 +177,13 @@ export function rateLimitRoutes(ctx: AclContext): Route[] {
         d.subjectKind === "team"
           ? teams.every((t) => explicit.some((e) => e.subjectId === t && sameScope(e, d)))
           : explicit.some((e) => e.subjectId === p.id && sameScope(e, d));
-      return { rateLimits: rows.filter((r) => r.subjectId !== null || !replaced(r)).map(view) };
+      return {
+        rateLimits: rows.filter((r) => r.subjectId !== null || !replaced(r)).map(view),
+        budgets: await budgetsOn(ctx, p, teams),
+      };
     }),
 
-    route(aclQuotaRules, async (req) => {
-      const rows = await ctx.db
-        .select()
-        .from(rateLimits)
-        .where(req.after === undefined ? undefined : gt(rateLimits.id, req.after))
-        .orderBy(asc(rateLimits.id))
-        .limit(req.limit + 1);
-      const rules = rows.slice(0, req.limit).map(ruleOf);
-      return { rules, next: rows.length > req.limit ? (rules.at(-1)?.id ?? null) : null };
-    }),
+    route(aclQuotaRules, (req) => rulePage(ctx.db, rateLimits, req, ruleOf)),
 
     // A slice of a window: never more than the window has left. Rows of past windows are dropped.
     route(aclQuotaLease, (req) => {

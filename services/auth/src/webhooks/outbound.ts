@@ -83,6 +83,20 @@ export function outboundForAccessEvent(
         type: "grant.removed",
         data: { subject: { kind: event.subject.kind, id: event.subject.id }, route: event.route },
       };
+    case "budget.threshold":
+    case "budget.exhausted":
+      return {
+        type: event.type,
+        data: {
+          budget_id: event.budget.id,
+          subject: event.budget.subject,
+          scope: { provider_account: event.budget.account, model: event.budget.model },
+          max_usd: event.budget.maxUsd,
+          period: event.budget.period,
+          period_start: event.periodStart,
+          spent_usd: event.spentUsd,
+        },
+      };
     default:
       return undefined;
   }

@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { accessEventStream, ensureStream } from "@gatehouse/bus";
-import { AccessEventEnvelope, accessEventSubject } from "@gatehouse/contracts";
+import { AccessEventEnvelope, accessEventSubject, type OutboundEventType } from "@gatehouse/contracts";
 import { type EgressPolicy, egressConnector } from "@gatehouse/egress";
 import { and, eq, gt, inArray, isNull, lte } from "drizzle-orm";
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type NatsConnection } from "nats";
@@ -156,10 +156,16 @@ export async function scanExpiring(ctx: AuthContext): Promise<number> {
 }
 
 /**
- * acl's `grant.removed` events, from the access-event stream through a durable consumer shared by
+ * acl's `grant.removed` and `budget.threshold`/`budget.exhausted` events, from the access-event stream through a durable consumer shared by
  * every auth instance: each event is enqueued once (dedup key `acl:<sequence>:<committed at>`), acked
  * after commit.
  */
+const FROM_ACL: ReadonlySet<OutboundEventType> = new Set([
+  "grant.removed",
+  "budget.threshold",
+  "budget.exhausted",
+]);
+
 export async function followGrantRemovals(
   ctx: AuthContext,
   nc: NatsConnection,
@@ -182,7 +188,7 @@ export async function followGrantRemovals(
       try {
         const env = AccessEventEnvelope.safeParse(m.json());
         const outbound = env.success ? outboundForAccessEvent(env.data.event) : undefined;
-        if (env.success && outbound?.type === "grant.removed") {
+        if (env.success && outbound !== undefined && FROM_ACL.has(outbound.type)) {
           // The sequence alone would take a new event for an old one after acl's history was reset
           // (database restored or recreated); with its commit time, only a redelivery matches.
           const dedupKey = `acl:${env.data.sequence}:${env.data.at}`;

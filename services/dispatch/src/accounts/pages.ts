@@ -69,13 +69,18 @@ export function catalogEntry(row: {
   name: string;
   enabled: boolean;
   createdAt: Date;
-  models: Array<{ name: string; kind: CatalogAccount["models"][number]["kind"] }>;
+  models: CatalogAccount["models"];
 }): CatalogAccount {
   return {
     name: row.name,
     enabled: row.enabled,
     createdAt: row.createdAt.toISOString(),
-    models: row.models.map((m) => ({ name: m.name, kind: m.kind })),
+    models: row.models.map((m) => {
+      const entry: CatalogAccount["models"][number] = { name: m.name, kind: m.kind };
+      if (m.inputPricePerMTok !== undefined) entry.inputPricePerMTok = m.inputPricePerMTok;
+      if (m.outputPricePerMTok !== undefined) entry.outputPricePerMTok = m.outputPricePerMTok;
+      return entry;
+    }),
   };
 }
 

@@ -1,8 +1,8 @@
-import { decodeJson, ensureStream, usageStream } from "@gatehouse/bus";
+import { decodeJson, ensureDurable, ensureStream, usageStream } from "@gatehouse/bus";
 import { UsageRecord } from "@gatehouse/contracts";
 import type { Db } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
-import { AckPolicy, type ConsumerMessages, type JsMsg, type NatsConnection } from "nats";
+import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
 import { z } from "zod";
 import { insertUsageRows, toRow, type UsageRow } from "../db/usage-insert.js";
 import { addTeams, type TeamsOf } from "./teams.js";
@@ -45,23 +45,7 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
   const retryDelayMs = options.retryDelayMs ?? 2_000;
   const stream = await ensureStream(await nc.jetstreamManager(), usageStream(prefix));
   const jsm = await nc.jetstreamManager();
-  try {
-    await jsm.consumers.info(stream, DURABLE);
-  } catch {
-    await jsm.consumers
-      .add(stream, {
-        durable_name: DURABLE,
-        ack_policy: AckPolicy.Explicit,
-        max_ack_pending: 10_000,
-        ack_wait: 30_000_000_000,
-      })
-      .catch(async (err: unknown) => {
-        // Another instance created it at the same time.
-        await jsm.consumers.info(stream, DURABLE).catch(() => {
-          throw err;
-        });
-      });
-  }
+  await ensureDurable(jsm, stream, DURABLE, { maxAckPending: 10_000, ackWaitMs: 30_000 });
   const consumer = await nc.jetstream().consumers.get(stream, DURABLE);
   let stopped = false;
   let messages: ConsumerMessages | undefined;

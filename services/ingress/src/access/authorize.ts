@@ -7,7 +7,7 @@ import {
 } from "@gatehouse/contracts";
 import type { Caller } from "../auth/caller.js";
 import type { IngressContext } from "../context.js";
-import { CatalogCache, type CatalogEntry } from "./catalog.js";
+import { CatalogCache, type CatalogEntry, type ModelPrice } from "./catalog.js";
 import { DecisionCache } from "./decisions.js";
 import { parseModelRef } from "./model-ref.js";
 import { RouteCatalog, type RouteEntry } from "./route-catalog.js";
@@ -81,6 +81,8 @@ export interface AuthorizedModel {
   model: string;
   route?: undefined;
   kind: ModelKind;
+  /** The model's prices, when it has them (a budget pre-charges from them). */
+  price?: ModelPrice | undefined;
   /** The teams whose grant allowed the call (their rate limits count it); undefined for a direct grant. */
   teams: readonly string[] | undefined;
 }
@@ -196,7 +198,13 @@ export async function authorizeModel(
   if (!found.enabled) {
     throw new GatehouseError("permission_denied", `Provider account '${ref.account}' is disabled.`);
   }
-  return { account: ref.account, model: ref.model, kind, teams: decision ? decision.teams : cached?.teams };
+  return {
+    account: ref.account,
+    model: ref.model,
+    kind,
+    price: found.prices.get(ref.model),
+    teams: decision ? decision.teams : cached?.teams,
+  };
 }
 
 /**

@@ -33,6 +33,22 @@ export interface CatalogEntry {
   /** Unix seconds, for `created` in the model list. */
   readonly created: number;
   readonly models: ReadonlyMap<string, ModelKind>;
+  /** USD per million tokens of the models that have prices: what a budget pre-charges. */
+  readonly prices: ReadonlyMap<string, ModelPrice>;
+}
+
+export interface ModelPrice {
+  readonly input: number;
+  readonly output: number;
+}
+
+function pricesOf(models: CatalogAccount["models"]): Map<string, ModelPrice> {
+  const prices = new Map<string, ModelPrice>();
+  for (const m of models) {
+    if (m.inputPricePerMTok === undefined && m.outputPricePerMTok === undefined) continue;
+    prices.set(m.name, { input: m.inputPricePerMTok ?? 0, output: m.outputPricePerMTok ?? 0 });
+  }
+  return prices;
 }
 
 interface Cached {
@@ -46,6 +62,7 @@ function toEntry(a: CatalogAccount): CatalogEntry {
     enabled: a.enabled,
     created: Math.floor(Date.parse(a.createdAt) / 1000),
     models: new Map(a.models.map((m) => [m.name, m.kind])),
+    prices: pricesOf(a.models),
   };
 }
 

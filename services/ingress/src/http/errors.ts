@@ -19,10 +19,15 @@ export function openAIErrorBody(code: ErrorCode, message: string, param: string 
 
 /**
  * Anthropic error JSON: `{"type":"error","error":{"type","message"}}`. The catalog's error types are
- * Anthropic's own names (OpenAI's `type` uses the same ones), so they go out as they are.
+ * Anthropic's own names (OpenAI's `type` uses the same ones), so they go out as they are; but
+ * OpenAI's `insufficient_quota`, which Anthropic has no name for, is its 429 `rate_limit_error`.
  */
 export function anthropicErrorBody(code: ErrorCode, message: string) {
-  return { type: "error", error: { type: ERROR_CATALOG[code].type, message } };
+  const type = ERROR_CATALOG[code].type;
+  return {
+    type: "error",
+    error: { type: type === "insufficient_quota" ? "rate_limit_error" : type, message },
+  };
 }
 
 export function errorBody(dialect: Dialect, code: ErrorCode, message: string) {
@@ -71,6 +76,8 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: G
   log[spec.level](fields, "request failed");
   if (error.retryAfterSeconds !== undefined)
     reply.header("retry-after", String(Math.ceil(error.retryAfterSeconds)));
+  // A spent budget: the official SDKs read this and do not retry in vain.
+  if (error.code === "insufficient_quota") reply.header("x-should-retry", "false");
   return reply
     .code(spec.status)
     .type("application/json")

@@ -1,13 +1,23 @@
-import { type Dialect, GatehouseError, type RateLimitRule } from "@gatehouse/contracts";
+import {
+  aclQuotaBudgetLease,
+  BUDGET_MAX_USD,
+  type BudgetRule,
+  type Dialect,
+  GatehouseError,
+  MICRO_USD,
+  type RateLimitRule,
+} from "@gatehouse/contracts";
 import type { FastifyReply } from "fastify";
+import type { ModelPrice } from "../access/catalog.js";
 import type { Caller } from "../auth/caller.js";
 import type { IngressContext } from "../context.js";
-import { Quota } from "./quota.js";
-import { RuleBook } from "./rules.js";
+import { type Lessor, Quota } from "./quota.js";
+import { BUDGETS, RATE_LIMITS, RuleBook } from "./rules.js";
 
 interface LimitState {
-  book: RuleBook;
-  /** Slices of limits on one subject, by limit id. */
+  book: RuleBook<RateLimitRule>;
+  budgets: RuleBook<BudgetRule>;
+  /** Slices of rules on one subject, by rule id (rate limits and budgets alike: ids are UUIDs). */
   quotas: Map<string, Quota>;
   /** Slices of default limits, by limit id and then subject id: each subject has its own. */
   defaults: Map<string, DefaultSlices>;
@@ -22,19 +32,24 @@ interface DefaultSlices {
 /** A default limit's slices are swept of ended windows when it holds this many subjects. */
 const DEFAULT_SLICES_SWEEP_AT = 1_024;
 
+/** The header with what is left of the tightest budget on a call, in USD (this replica's view). */
+export const BUDGET_REMAINING_HEADER = "x-gatehouse-budget-remaining-usd";
+
 const states = new WeakMap<IngressContext, LimitState>();
 
 function stateOf(ctx: IngressContext): LimitState {
   let state = states.get(ctx);
   if (!state) {
-    const book = new RuleBook(ctx.client, ctx.feed, ctx.logger);
+    const book = new RuleBook(ctx.client, ctx.feed, ctx.logger, RATE_LIMITS);
+    const budgets = new RuleBook(ctx.client, ctx.feed, ctx.logger, BUDGETS);
     const quotas = new Map<string, Quota>();
     const defaults = new Map<string, DefaultSlices>();
     book.onDrop = (id) => {
       quotas.delete(id);
       defaults.delete(id);
     };
-    state = { book, quotas, defaults };
+    budgets.onDrop = (id) => quotas.delete(id);
+    state = { book, budgets, quotas, defaults };
     states.set(ctx, state);
   }
   return state;
@@ -42,9 +57,9 @@ function stateOf(ctx: IngressContext): LimitState {
 
 /** Fetch the rate limits now, so the first call does not wait for them (failures are retried by calls). */
 export function preloadLimits(ctx: IngressContext): void {
-  void stateOf(ctx)
-    .book.ready()
-    .catch(() => {});
+  const state = stateOf(ctx);
+  void state.book.ready().catch(() => {});
+  void state.budgets.ready().catch(() => {});
 }
 
 /** What a call was admitted with: settled with its usage when it ends. */
@@ -52,52 +67,64 @@ export interface Admission {
   quotas: Quota[];
   /** The window each quota was charged in (a slice of an ended window is not settled). */
   windows: number[];
+  /** Tokens pre-charged to each rate limit. */
   estimate: number;
+  /** Micro-USD pre-charged to each budget. */
+  microUsd: number;
 }
 
 export interface CallTarget {
   /** Undefined for a call through a route: dispatch picks its target, so only unscoped limits apply. */
   account?: string | undefined;
   model?: string | undefined;
+  /** The model's prices (none for a route, or a model without prices). */
+  price?: ModelPrice | undefined;
   /** The teams whose grant allowed the call. */
   teams: readonly string[] | undefined;
 }
 
-function applies(rule: RateLimitRule, target: CallTarget): boolean {
+type Rule = RateLimitRule | BudgetRule;
+
+function applies(rule: Rule, target: CallTarget): boolean {
   return (
     (rule.account === null || rule.account === target.account) &&
     (rule.model === null || rule.model === target.model)
   );
 }
 
-/** A limit that applies to a call, and for a default limit the subject it counts the call for. */
+/** A rule that applies to a call, and for a default rate limit the subject it counts the call for. */
 interface Applied {
-  rule: RateLimitRule;
+  rule: Rule;
   subjectId: string | undefined;
 }
 
-const sameScope = (a: RateLimitRule, b: RateLimitRule) => a.account === b.account && a.model === b.model;
+const sameScope = (a: Rule, b: Rule) => a.account === b.account && a.model === b.model;
 
 /**
- * The limits on the caller and on the teams whose grant allowed the call, whose scope matches it;
- * and each default of the subject's kind unless the subject has a limit of its own with the
- * default's scope (which replaces it).
+ * The rules of `book` on the caller and on the teams whose grant allowed the call, whose scope
+ * matches it; and each default of the subject's kind unless the subject has a rule of its own with
+ * the default's scope (which replaces it). Added to `found` (rate limits first, then budgets).
  */
-function applicable(book: RuleBook, caller: Caller, target: CallTarget): Applied[] | undefined {
-  let found: Applied[] | undefined;
+function applicable(
+  book: RuleBook<RateLimitRule> | RuleBook<BudgetRule>,
+  caller: Caller,
+  target: CallTarget,
+  found?: Applied[],
+): Applied[] | undefined {
+  if (book.size === 0) return found;
   const push = (applied: Applied) => {
     if (found === undefined) found = [applied];
     else found.push(applied);
   };
   const add = (kind: string, id: string) => {
-    const own = book.of(kind, id);
+    const own: readonly Rule[] | undefined = book.of(kind, id);
     if (own !== undefined) {
       for (const rule of own) {
         if (!applies(rule, target)) continue;
         push({ rule, subjectId: undefined });
       }
     }
-    const defaults = book.defaultsOf(kind);
+    const defaults: readonly Rule[] | undefined = book.defaultsOf(kind);
     if (defaults === undefined) return;
     for (const rule of defaults) {
       if (!applies(rule, target) || own?.some((r) => sameScope(r, rule))) continue;
@@ -109,8 +136,8 @@ function applicable(book: RuleBook, caller: Caller, target: CallTarget): Applied
   return found;
 }
 
-/** Tokens a call is pre-charged: the prompt at ~4 bytes a token, plus the most it may generate. */
-export function estimateTokens(bodyBytes: number, body: unknown): number {
+/** The most a call may generate, as its body says (0 when it says nothing). */
+function mostTokens(body: unknown): number {
   let most = 0;
   if (body !== null && typeof body === "object") {
     const b = body as Record<string, unknown>;
@@ -120,8 +147,25 @@ export function estimateTokens(bodyBytes: number, body: unknown): number {
         most = Math.max(most, Math.min(v, 10_000_000));
     }
   }
-  return Math.ceil(bodyBytes / 4) + Math.floor(most);
+  return Math.floor(most);
 }
+
+/** Tokens a call is pre-charged: the prompt at ~4 bytes a token, plus the most it may generate. */
+export function estimateTokens(bodyBytes: number, body: unknown): number {
+  return Math.ceil(bodyBytes / 4) + mostTokens(body);
+}
+
+/**
+ * Micro-USD a call is pre-charged against a budget: the prompt at ~4 bytes a token times the
+ * input price, plus the most it may generate times the output price (prices are USD per million
+ * tokens, so a token costs `price` micro-USD). At least 1, so a spent budget refuses every call.
+ */
+export function estimateMicroUsd(bodyBytes: number, body: unknown, price: ModelPrice | undefined): number {
+  if (price === undefined) return 1;
+  return Math.max(1, Math.ceil(Math.ceil(bodyBytes / 4) * price.input + mostTokens(body) * price.output));
+}
+
+const isBudget = (rule: Rule): rule is BudgetRule => "maxUsd" in rule;
 
 /**
  * A call waits for at most this many slices before it gives up with 429: each lease either grants
@@ -147,11 +191,11 @@ export function admit(
 ): Admission | undefined | Promise<Admission | undefined> {
   const state = stateOf(ctx);
   // No limit on this call (or none at all): answered without a promise, so it pays a Map lookup.
-  if (state.book.isLoaded) {
-    if (state.book.size === 0) return undefined;
-    const rules = applicable(state.book, caller, target);
+  if (state.book.isLoaded && state.budgets.isLoaded) {
+    if (state.book.size === 0 && state.budgets.size === 0) return undefined;
+    const rules = applicable(state.budgets, caller, target, applicable(state.book, caller, target));
     if (rules === undefined) return undefined;
-    return admitUnder(ctx, state, rules, body, bodyBytes, dialect, reply);
+    return admitUnder(ctx, state, rules, target, body, bodyBytes, dialect, reply);
   }
   return admitFrom(ctx, state, caller, target, body, bodyBytes, dialect, reply);
 }
@@ -166,10 +210,10 @@ async function admitFrom(
   dialect: Dialect,
   reply: FastifyReply,
 ): Promise<Admission | undefined> {
-  await state.book.ready();
-  const rules = applicable(state.book, caller, target);
+  await Promise.all([state.book.ready(), state.budgets.ready()]);
+  const rules = applicable(state.budgets, caller, target, applicable(state.book, caller, target));
   if (rules === undefined) return undefined;
-  return admitUnder(ctx, state, rules, body, bodyBytes, dialect, reply);
+  return admitUnder(ctx, state, rules, target, body, bodyBytes, dialect, reply);
 }
 
 /** Admitted from the slices held (no promise) when they all have room: the common case. */
@@ -177,16 +221,16 @@ function admitUnder(
   ctx: IngressContext,
   state: LimitState,
   rules: Applied[],
+  target: CallTarget,
   body: unknown,
   bodyBytes: number,
   dialect: Dialect,
   reply: FastifyReply,
 ): Admission | Promise<Admission> {
-  let estimate = 0;
+  const pre: Precharge = { estimate: 0, microUsd: 0 };
   for (const { rule } of rules) {
-    if (rule.tokensPerMinute === null) continue;
-    estimate = estimateTokens(bodyBytes, body);
-    break;
+    if (isBudget(rule)) pre.microUsd ||= estimateMicroUsd(bodyBytes, body, target.price);
+    else if (rule.tokensPerMinute !== null) pre.estimate ||= estimateTokens(bodyBytes, body);
   }
   const now = Date.now();
   const quotas: Quota[] = [];
@@ -194,19 +238,29 @@ function admitUnder(
   for (const { rule, subjectId } of rules) {
     const q = quotaFor(ctx, state, rule, subjectId, now);
     q.roll(now);
-    if (roomy && !q.fits(now, estimate)) roomy = false;
+    if (roomy && !q.fits(now, chargeOf(q, pre))) roomy = false;
     quotas.push(q);
   }
-  if (roomy) return charge(ctx, quotas, undefined, estimate, dialect, reply, now);
-  return admitAfterLeases(ctx, state, quotas, estimate, dialect, reply);
+  if (roomy) return charge(ctx, quotas, undefined, pre, dialect, reply, now);
+  return admitAfterLeases(ctx, state, quotas, pre, dialect, reply);
 }
+
+/** What a call is pre-charged: tokens to each rate limit, micro-USD to each budget. */
+interface Precharge {
+  estimate: number;
+  microUsd: number;
+}
+
+/** Budgets' slices are the ones with their own lessor (see quotaFor). */
+const budgetQuotas = new WeakSet<Quota>();
+const chargeOf = (q: Quota, pre: Precharge) => (budgetQuotas.has(q) ? pre.microUsd : pre.estimate);
 
 /** Some slice is empty: lease (waiting), then admit, or refuse once acl says the window is spent. */
 async function admitAfterLeases(
   ctx: IngressContext,
   state: LimitState,
   quotas: Quota[],
-  estimate: number,
+  pre: Precharge,
   dialect: Dialect,
   reply: FastifyReply,
 ): Promise<Admission> {
@@ -216,12 +270,13 @@ async function admitAfterLeases(
     let missing: Quota | undefined;
     for (const q of quotas) {
       q.roll(now);
-      if (!open.has(q) && !q.fits(now, estimate)) {
+      if (!open.has(q) && !q.fits(now, chargeOf(q, pre))) {
         missing = q;
         break;
       }
     }
-    if (missing === undefined) return charge(ctx, quotas, open, estimate, dialect, reply, now);
+    if (missing === undefined) return charge(ctx, quotas, open, pre, dialect, reply, now);
+    const estimate = chargeOf(missing, pre);
     if (missing.refusable(estimate) || round >= MAX_ROUNDS) refuse(missing, now, dialect, reply);
     const outcome = await missing.refill(ctx.client, estimate, Date.now);
     if (outcome === "open") open.add(missing);
@@ -240,19 +295,19 @@ function charge(
   ctx: IngressContext,
   quotas: Quota[],
   open: ReadonlySet<Quota> | undefined,
-  estimate: number,
+  pre: Precharge,
   dialect: Dialect,
   reply: FastifyReply,
   now: number,
 ): Admission {
   const windows: number[] = [];
   for (const q of quotas) {
-    if (open === undefined || !open.has(q)) q.take(estimate);
+    if (open === undefined || !open.has(q)) q.take(chargeOf(q, pre));
     windows.push(q.windowEnd);
     if (q.wantsTopUp()) void q.refill(ctx.client, 0, Date.now).catch(() => {});
   }
   setHeaders(reply, dialect, quotas, now);
-  return { quotas, windows, estimate };
+  return { quotas, windows, estimate: pre.estimate, microUsd: pre.microUsd };
 }
 
 /**
@@ -260,25 +315,44 @@ function charge(
  * ends without usage (an error, a client that left) keeps its estimate charged.
  */
 export function settle(admission: Admission | undefined, usageJson: string | Buffer | undefined): void {
-  if (admission === undefined || admission.estimate === 0) return;
+  if (admission === undefined || (admission.estimate === 0 && admission.microUsd === 0)) return;
   if (usageJson === undefined || usageJson.length === 0) return;
-  let actual: number;
+  let tokens: number | undefined;
+  let microUsd: number | undefined;
   try {
-    const usage = JSON.parse(usageJson.toString()) as { totalTokens?: unknown };
-    if (typeof usage.totalTokens !== "number" || !(usage.totalTokens >= 0)) return;
-    actual = usage.totalTokens;
+    const usage = JSON.parse(usageJson.toString()) as { totalTokens?: unknown; costUsd?: unknown };
+    if (typeof usage.totalTokens === "number" && usage.totalTokens >= 0) tokens = usage.totalTokens;
+    // dispatch prices the call (withCost); a model without prices keeps its pre-charge.
+    if (typeof usage.costUsd === "number" && usage.costUsd >= 0) microUsd = usage.costUsd * MICRO_USD;
   } catch {
     return;
   }
   admission.quotas.forEach((q, i) => {
-    q.settle(admission.estimate, actual, admission.windows[i] ?? 0);
+    const budget = budgetQuotas.has(q);
+    const actual = budget ? microUsd : tokens;
+    if (actual === undefined) return;
+    q.settle(budget ? admission.microUsd : admission.estimate, actual, admission.windows[i] ?? 0);
   });
 }
+
+/** A budget's lease, as a slice of "tokens" (micro-USD) in a window (its period). */
+const leaseBudget: Lessor = async (client, id, _subjectId, want) => {
+  const answer = await client.request(aclQuotaBudgetLease, { budgetId: id, microUsd: want.tokens });
+  return {
+    found: answer.found,
+    windowStart: 0,
+    resetMs: answer.resetMs,
+    requests: 0,
+    tokens: answer.microUsd,
+    remainingRequests: null,
+    remainingTokens: answer.remainingMicroUsd,
+  };
+};
 
 function quotaFor(
   ctx: IngressContext,
   state: LimitState,
-  rule: RateLimitRule,
+  rule: Rule,
   subjectId: string | undefined,
   now: number,
 ): Quota {
@@ -293,10 +367,18 @@ function quotaFor(
     }
     q = slices.bySubject.get(subjectId);
   }
-  if (q !== undefined && q.rule === rule) return q;
+  if (q !== undefined && q.source === rule) return q;
   const slice = (n: number | null) =>
     n === null ? 0 : Math.max(1, Math.ceil(n * ctx.config.quotaSliceFraction));
-  q = new Quota(rule, subjectId, slice(rule.requestsPerMinute), slice(rule.tokensPerMinute));
+  if (isBudget(rule)) {
+    const max = Math.round(rule.maxUsd * MICRO_USD);
+    const counts = { id: rule.id, requestsPerMinute: null, tokensPerMinute: max, failOpen: rule.failOpen };
+    q = new Quota(counts, undefined, 0, slice(max), rule, leaseBudget, "budgets");
+    q.maxAsk = BUDGET_MAX_USD * MICRO_USD;
+    budgetQuotas.add(q);
+  } else {
+    q = new Quota(rule, subjectId, slice(rule.requestsPerMinute), slice(rule.tokensPerMinute));
+  }
   if (slices === undefined || subjectId === undefined) state.quotas.set(rule.id, q);
   else {
     // Subjects that stopped calling leave ended slices behind: bounded by the ones calling now
@@ -317,6 +399,13 @@ function dropQuota(state: LimitState, q: Quota): void {
 }
 
 function refuse(q: Quota, now: number, dialect: Dialect, reply: FastifyReply): never {
+  if (budgetQuotas.has(q)) {
+    setHeaders(reply, dialect, [q], now);
+    throw new GatehouseError(
+      "insufficient_quota",
+      `Budget exhausted for this period; it resets at ${new Date(q.windowEnd).toISOString()}.`,
+    );
+  }
   const waitMs = Math.max(0, q.windowEnd - now);
   setHeaders(reply, dialect, [q], now);
   const what = q.requestsOut && q.requests < 1 ? "requests" : "tokens";
@@ -340,7 +429,12 @@ function duration(ms: number): string {
 function setHeaders(reply: FastifyReply, dialect: Dialect, quotas: readonly Quota[], now: number): void {
   let requests: Quota | undefined;
   let tokens: Quota | undefined;
+  let budget: Quota | undefined;
   for (const q of quotas) {
+    if (budgetQuotas.has(q)) {
+      if (!budget || left(q.tokens, q.ownerTokens) < left(budget.tokens, budget.ownerTokens)) budget = q;
+      continue;
+    }
     if (q.rule.requestsPerMinute !== null) {
       if (!requests || left(q.requests, q.ownerRequests) < left(requests.requests, requests.ownerRequests))
         requests = q;
@@ -371,5 +465,7 @@ function setHeaders(reply: FastifyReply, dialect: Dialect, quotas: readonly Quot
     );
   if (tokens?.rule.tokensPerMinute)
     put("tokens", tokens, tokens.rule.tokensPerMinute, left(tokens.tokens, tokens.ownerTokens));
+  if (budget)
+    headers[BUDGET_REMAINING_HEADER] = (left(budget.tokens, budget.ownerTokens) / MICRO_USD).toFixed(6);
   reply.headers(headers);
 }

@@ -1,11 +1,40 @@
 import type { BusClient } from "@gatehouse/bus";
-import { aclQuotaLease, GatehouseError, type LeaseResponse, type RateLimitRule } from "@gatehouse/contracts";
+import { aclQuotaLease, GatehouseError, type LeaseResponse } from "@gatehouse/contracts";
 
 /** How long a replica answers from "acl unreachable" before it asks again. */
 const UNREACHABLE_BACKOFF_MS = 1_000;
 
 /** What a slice lease ended in. `open`: acl could not be asked and the limit is fail-open. */
 export type Refill = "granted" | "exhausted" | "open" | "gone";
+
+/**
+ * What a slice counts: requests and/or "tokens" per window. A budget is one with tokens only, in
+ * micro-USD per period (its window), leased through its own endpoint.
+ */
+export interface QuotaRule {
+  readonly id: string;
+  readonly requestsPerMinute: number | null;
+  readonly tokensPerMinute: number | null;
+  readonly failOpen: boolean;
+}
+
+/**
+ * Asks acl for a slice: up to `requests` and `tokens` more of the rule's current window (the
+ * subject's own window, for a default rate limit).
+ */
+export type Lessor = (
+  client: BusClient,
+  id: string,
+  subjectId: string | undefined,
+  want: { requests: number; tokens: number },
+) => Promise<LeaseResponse>;
+
+const leaseRateLimit: Lessor = (client, id, subjectId, want) =>
+  client.request(aclQuotaLease, {
+    limitId: id,
+    ...(subjectId === undefined ? {} : { subjectId }),
+    ...want,
+  });
 
 /**
  * This replica's slice of one rate limit's current minute window (docs/governance.md): requests
@@ -30,11 +59,16 @@ export class Quota {
   private downUntil = 0;
 
   constructor(
-    readonly rule: RateLimitRule,
+    readonly rule: QuotaRule,
     /** The subject a default limit counts in this slice (each has windows of its own). */
     readonly subjectId: string | undefined,
     private readonly sliceRequests: number,
     private readonly sliceTokens: number,
+    /** The rule object of the book this slice is for: a changed rule gets a new slice. */
+    readonly source: object = rule,
+    private readonly ask: Lessor = leaseRateLimit,
+    /** What the owner could not be asked about, for the 503's message. */
+    private readonly what = "rate limits",
   ) {}
 
   /** Start a new window's empty slice once the last one ended. */
@@ -50,6 +84,9 @@ export class Quota {
     this.ownerRequests = null;
     this.ownerTokens = null;
   }
+
+  /** The most one lease may ask for. */
+  maxAsk = 2_000_000_000;
 
   /** Whether a call pre-charged `estimate` tokens fits in the slice as it is now. */
   fits(now: number, estimate: number): boolean {
@@ -105,7 +142,7 @@ export class Quota {
     if (this.rule.failOpen) return "open";
     throw new GatehouseError(
       "service_unavailable",
-      "rate limits cannot be checked right now; retry shortly",
+      `${this.what} cannot be checked right now; retry shortly`,
       {
         detail: `acl quota lease failed: ${code}`,
         retryAfterSeconds: 1,
@@ -122,11 +159,9 @@ export class Quota {
     const asked = now();
     let answer: LeaseResponse;
     try {
-      answer = await client.request(aclQuotaLease, {
-        limitId: this.rule.id,
-        ...(this.subjectId === undefined ? {} : { subjectId: this.subjectId }),
+      answer = await this.ask(client, this.rule.id, this.subjectId, {
         requests: wantRequests,
-        tokens: Math.min(wantTokens, 2_000_000_000),
+        tokens: Math.ceil(Math.min(wantTokens, this.maxAsk)),
       });
     } catch (err) {
       this.downUntil = now() + UNREACHABLE_BACKOFF_MS;

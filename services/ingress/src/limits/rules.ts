@@ -1,5 +1,12 @@
 import type { BusClient } from "@gatehouse/bus";
-import { aclQuotaRules, type RateLimitRule } from "@gatehouse/contracts";
+import {
+  type AccessEventBody,
+  aclQuotaBudgets,
+  aclQuotaRules,
+  type BudgetRule,
+  type RateLimitRule,
+  type RateLimitSubject,
+} from "@gatehouse/contracts";
 import type { Logger } from "@gatehouse/kit";
 import type { AccessFeed } from "../events/feed.js";
 
@@ -7,14 +14,50 @@ import type { AccessFeed } from "../events/feed.js";
 const DEFAULT = "*";
 const subjectKey = (kind: string, id: string | null) => `${kind}:${id ?? DEFAULT}`;
 
+type Page<R> = { rules: R[]; next: string | null };
+/** A rule of a book: on one subject, or (rate limits only, `id: null`) the default of a kind. */
+type BookRule = { id: string; subject: RateLimitSubject };
+
+/** What a book holds and how it hears of it: one kind of rule (rate limits, budgets). */
+export interface BookKind<R extends BookRule> {
+  /** For the log line. */
+  name: string;
+  page(client: BusClient, after: string | undefined): Promise<Page<R>>;
+  /** What an access event does to the book: a rule to put, an id to drop, or nothing. */
+  change(event: AccessEventBody): { put: R } | { remove: string } | undefined;
+}
+
+export const RATE_LIMITS: BookKind<RateLimitRule> = {
+  name: "rateLimits",
+  page: (client, after) => client.request(aclQuotaRules, after === undefined ? {} : { after }),
+  change: (event) =>
+    event.type === "rate_limit.changed"
+      ? { put: event.limit }
+      : event.type === "rate_limit.deleted"
+        ? { remove: event.limitId }
+        : undefined,
+};
+
+export const BUDGETS: BookKind<BudgetRule> = {
+  name: "budgets",
+  page: (client, after) => client.request(aclQuotaBudgets, after === undefined ? {} : { after }),
+  change: (event) =>
+    event.type === "budget.changed"
+      ? { put: event.budget }
+      : event.type === "budget.deleted"
+        ? { remove: event.budgetId }
+        : undefined,
+};
+
 /**
- * Every rate limit of the gateway, indexed by subject: loaded from acl (`quota.rules`) on first use
- * and after a feed reset, and kept current by `rate_limit.*` access events (docs/governance.md). A
- * gateway holds at most RATE_LIMITS_MAX of them.
+ * Every rate limit (or budget) of the gateway, indexed by subject: loaded from acl (`quota.rules`,
+ * `quota.budgets`) on first use and after a feed reset, and kept current by `rate_limit.*` and
+ * `budget.*` access events (docs/governance.md). A gateway holds at most RATE_LIMITS_MAX limits and
+ * BUDGETS_MAX budgets.
  */
-export class RuleBook {
-  private bySubject = new Map<string, RateLimitRule[]>();
-  private byId = new Map<string, RateLimitRule>();
+export class RuleBook<R extends BookRule = RateLimitRule> {
+  private bySubject = new Map<string, R[]>();
+  private byId = new Map<string, R>();
   /** How many defaults there are: a gateway without any does not look for them. */
   private defaults = 0;
   private loading: Promise<void> | undefined;
@@ -26,10 +69,13 @@ export class RuleBook {
     private readonly client: BusClient,
     private readonly feed: AccessFeed,
     private readonly logger: Logger,
+    private readonly kind: BookKind<R>,
   ) {
     feed.onEvent(({ event }) => {
-      if (event.type === "rate_limit.changed") this.put(event.limit);
-      else if (event.type === "rate_limit.deleted") this.remove(event.limitId);
+      const change = kind.change(event);
+      if (change === undefined) return;
+      if ("put" in change) this.put(change.put);
+      else this.remove(change.remove);
     });
     feed.onReset(() => {
       // Events may have been missed: fetch them all again (the current ones stay in force meanwhile).
@@ -52,17 +98,17 @@ export class RuleBook {
     return this.load();
   }
 
-  get(id: string): RateLimitRule | undefined {
+  get(id: string): R | undefined {
     return this.byId.get(id);
   }
 
-  /** The limits on one subject of its own. */
-  of(kind: string, id: string): readonly RateLimitRule[] | undefined {
+  /** The rules on one subject of its own. */
+  of(kind: string, id: string): readonly R[] | undefined {
     return this.bySubject.get(subjectKey(kind, id));
   }
 
   /** The defaults of a kind: for each subject of it without a limit of its own with the same scope. */
-  defaultsOf(kind: string): readonly RateLimitRule[] | undefined {
+  defaultsOf(kind: string): readonly R[] | undefined {
     if (this.defaults === 0) return undefined;
     return this.bySubject.get(subjectKey(kind, null));
   }
@@ -78,10 +124,10 @@ export class RuleBook {
     // An event applied while the pages were read may predate them or not: read again until none was.
     for (let attempt = 0; ; attempt++) {
       const epoch = this.feed.epoch();
-      const rules: RateLimitRule[] = [];
+      const rules: R[] = [];
       let after: string | undefined;
       do {
-        const page = await this.client.request(aclQuotaRules, after === undefined ? {} : { after });
+        const page = await this.kind.page(this.client, after);
         rules.push(...page.rules);
         after = page.next ?? undefined;
       } while (after !== undefined);
@@ -93,12 +139,12 @@ export class RuleBook {
       for (const rule of rules) this.put(rule);
       for (const id of previous.keys()) if (!this.byId.has(id)) this.onDrop(id);
       this.loaded = true;
-      this.logger.debug({ rateLimits: rules.length }, "rate limits loaded");
+      this.logger.debug({ [this.kind.name]: rules.length }, `${this.kind.name} loaded`);
       return;
     }
   }
 
-  private put(rule: RateLimitRule): void {
+  private put(rule: R): void {
     if (this.byId.has(rule.id)) this.remove(rule.id);
     this.byId.set(rule.id, rule);
     if (rule.subject.id === null) this.defaults++;

@@ -1,6 +1,7 @@
 import { type Dialect, GatehouseError, type ModelKind, type Operation } from "@gatehouse/contracts";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import secureJson from "secure-json-parse";
+import type { ModelPrice } from "../../access/catalog.js";
 import { type Caller, callerOf } from "../../auth/caller.js";
 import type { IngressContext } from "../../context.js";
 import { nestsDeeperThan, tooDeepError } from "../../http/json-body.js";
@@ -15,7 +16,9 @@ export type AuthorizeModel = (
   ctx: IngressContext,
   caller: Caller,
   model: string,
-) => Promise<Target & { kind: ModelKind; teams: readonly string[] | undefined }>;
+) => Promise<
+  Target & { kind: ModelKind; teams: readonly string[] | undefined; price?: ModelPrice | undefined }
+>;
 
 const ALLOWED_KINDS: Record<Operation | "messages", readonly ModelKind[]> = {
   chat: ["chat"],

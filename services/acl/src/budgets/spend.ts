@@ -1,0 +1,216 @@
+import { decodeJson, ensureDurable, ensureStream, usageStream } from "@gatehouse/bus";
+import { budgetPeriodOf, type UsageRecord, UsageRecord as UsageRecordSchema } from "@gatehouse/contracts";
+import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
+import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
+import { z } from "zod";
+import type { AclContext } from "../context.js";
+import { heldGrants } from "../db/queries.js";
+import { budgetPeriods, budgetSpendRecords, budgets, teamMembers } from "../db/schema.js";
+import { decide } from "../domain/decide.js";
+import { budgetRuleOf } from "../handlers/budgets.js";
+
+/** The durable consumer every acl instance shares: each usage record is counted by one of them. */
+export const SPEND_DURABLE = "acl-budget-spend";
+/** Record ids are kept this long for idempotence: longer than the usage stream keeps a record (a week). */
+const KEEP_COUNTED_MS = 8 * 24 * 3600 * 1000;
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
+
+const UsageMessage = z.object({ records: z.array(UsageRecordSchema).max(10_000) });
+
+type BudgetRow = typeof budgets.$inferSelect;
+
+/**
+ * The budgets that may apply to a batch's records, in one read: those on their principals and on
+ * the teams of their users. A batch of calls under no budget costs this read alone.
+ */
+async function candidates(ctx: AclContext, records: UsageRecord[]) {
+  const principals = [...new Set(records.map((r) => r.principal.id))];
+  const users = [...new Set(records.filter((r) => r.principal.kind === "user").map((r) => r.principal.id))];
+  const teamsOfUsers = ctx.db
+    .select({ id: teamMembers.teamId })
+    .from(teamMembers)
+    .where(inArray(teamMembers.userId, users));
+  const rows = await ctx.db
+    .select()
+    .from(budgets)
+    .where(
+      users.length > 0
+        ? or(
+            inArray(budgets.subjectId, principals),
+            and(eq(budgets.subjectKind, "team"), inArray(budgets.subjectId, teamsOfUsers)),
+          )
+        : inArray(budgets.subjectId, principals),
+    )
+    .limit(10_000);
+  const teamIds = rows.filter((b) => b.subjectKind === "team").map((b) => b.subjectId);
+  const memberships =
+    teamIds.length > 0 && users.length > 0
+      ? await ctx.db
+          .select({ userId: teamMembers.userId, teamId: teamMembers.teamId })
+          .from(teamMembers)
+          .where(and(inArray(teamMembers.userId, users), inArray(teamMembers.teamId, teamIds)))
+      : [];
+  const member = new Set(memberships.map((m) => `${m.userId}:${m.teamId}`));
+  return { rows, member };
+}
+
+/** The budgets a usage record falls under: the same ones ingress pre-charged the call against. */
+async function budgetsOf(
+  ctx: AclContext,
+  record: UsageRecord,
+  found: Awaited<ReturnType<typeof candidates>>,
+): Promise<BudgetRow[]> {
+  const p = record.principal;
+  const scoped = found.rows.filter(
+    (b) =>
+      ((b.subjectKind === p.kind && b.subjectId === p.id) ||
+        (b.subjectKind === "team" && found.member.has(`${p.id}:${b.subjectId}`))) &&
+      // A routed call counts against unscoped budgets only: ingress could not know its target.
+      (b.account === null || (record.route === undefined && b.account === record.account)) &&
+      (b.model === null || (record.route === undefined && b.model === record.model)),
+  );
+  if (!scoped.some((b) => b.subjectKind === "team")) return scoped;
+  // A team's budget counts the calls its grant allowed (as a team's rate limit does).
+  const principal = { kind: "user" as const, id: p.id, role: "member" as const };
+  const held = await heldGrants(
+    ctx.db,
+    principal,
+    record.route ?? record.account,
+    record.route === undefined ? "account" : "route",
+  );
+  const through = new Set(decide(principal, held, "user").teamIds ?? []);
+  return scoped.filter((b) => b.subjectKind !== "team" || through.has(b.subjectId));
+}
+
+/** Counts a batch of records (one stream message) against the budgets they fall under. */
+async function countAll(ctx: AclContext, records: UsageRecord[]): Promise<void> {
+  const priced = records.filter((r) => r.id !== undefined && r.costUsd !== null && r.costUsd > 0);
+  if (priced.length === 0) return;
+  const found = await candidates(ctx, priced);
+  if (found.rows.length === 0) return;
+  for (const record of priced) {
+    const under = await budgetsOf(ctx, record, found);
+    if (under.length > 0) await count(ctx, record, under);
+  }
+}
+
+/**
+ * Adds one record's cost to its budgets' periods, once (its id is remembered in the same
+ * transaction), and announces the first 80 % and 100 % crossing of each period.
+ */
+async function count(ctx: AclContext, record: UsageRecord, under: BudgetRow[]): Promise<void> {
+  const cost = record.costUsd;
+  if (record.id === undefined || cost === null) return;
+  const at = Number.isFinite(Date.parse(record.at)) ? Date.parse(record.at) : ctx.now().getTime();
+  const recordId = record.id;
+  await ctx.changes.run(async (tx, emit) => {
+    const now = ctx.now();
+    const fresh = await tx
+      .insert(budgetSpendRecords)
+      .values({ recordId, countedAt: now })
+      .onConflictDoNothing()
+      .returning({ id: budgetSpendRecords.recordId });
+    if (fresh.length === 0) return; // a redelivery: counted already
+    for (const budget of under) {
+      const { start } = budgetPeriodOf(budget.period, at);
+      const [period] = await tx
+        .insert(budgetPeriods)
+        .values({ budgetId: budget.id, periodStart: start, handedMicroUsd: 0, spentUsd: cost })
+        .onConflictDoUpdate({
+          target: [budgetPeriods.budgetId, budgetPeriods.periodStart],
+          set: { spentUsd: sql`${budgetPeriods.spentUsd} + ${cost}` },
+        })
+        .returning();
+      if (!period) continue;
+      const key = and(eq(budgetPeriods.budgetId, budget.id), eq(budgetPeriods.periodStart, start));
+      const crossing = {
+        budget: budgetRuleOf(budget),
+        periodStart: new Date(start).toISOString(),
+        spentUsd: period.spentUsd,
+      };
+      if (period.thresholdAt === null && period.spentUsd >= 0.8 * budget.maxUsd) {
+        await tx.update(budgetPeriods).set({ thresholdAt: now }).where(key);
+        await emit({ type: "budget.threshold", ...crossing });
+      }
+      if (period.exhaustedAt === null && period.spentUsd >= budget.maxUsd) {
+        await tx.update(budgetPeriods).set({ exhaustedAt: now }).where(key);
+        await emit({ type: "budget.exhausted", ...crossing });
+      }
+    }
+  });
+}
+
+export interface SpendFollower {
+  stop(): Promise<void>;
+}
+
+/**
+ * Follows the usage stream with a durable consumer shared by every acl instance (docs/governance.md):
+ * a message is acked after its records' costs are committed, so a restart resumes where it stopped,
+ * and a redelivered record is not counted twice (its id is remembered). Records of calls under no
+ * budget cost one read.
+ */
+export async function followSpend(
+  ctx: AclContext,
+  nc: NatsConnection,
+  prefix: string,
+): Promise<SpendFollower> {
+  const log = ctx.logger.child({ component: "budget-spend" });
+  const jsm = await nc.jetstreamManager();
+  const stream = await ensureStream(jsm, usageStream(prefix));
+  await ensureDurable(jsm, stream, SPEND_DURABLE, { maxAckPending: 1_000, ackWaitMs: 30_000 });
+  const consumer = await nc.jetstream().consumers.get(stream, SPEND_DURABLE);
+  let stopped = false;
+  let messages: ConsumerMessages | undefined;
+  let prunedAt = 0;
+
+  async function handle(m: JsMsg): Promise<void> {
+    let parsed: ReturnType<typeof UsageMessage.safeParse>;
+    try {
+      parsed = UsageMessage.safeParse(decodeJson(m.data));
+    } catch {
+      parsed = UsageMessage.safeParse(undefined);
+    }
+    if (!parsed.success) {
+      log.warn({ seq: m.seq }, "skipping a malformed usage message");
+      m.term();
+      return;
+    }
+    try {
+      await countAll(ctx, parsed.data.records);
+      m.ack();
+    } catch (err) {
+      log.warn({ err }, "could not count usage against budgets; JetStream will redeliver");
+      m.nak(2_000);
+    }
+    if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
+      prunedAt = Date.now();
+      await ctx.db
+        .delete(budgetSpendRecords)
+        .where(lt(budgetSpendRecords.countedAt, new Date(Date.now() - KEEP_COUNTED_MS)))
+        .catch((err: unknown) => log.warn({ err }, "could not prune counted usage records"));
+    }
+  }
+
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        messages = await consumer.consume({ max_messages: 100 });
+        for await (const m of messages) await handle(m);
+      } catch (err) {
+        if (!stopped) {
+          log.warn({ err }, "budget spend consumer restarting");
+          await new Promise((r) => setTimeout(r, 1_000));
+        }
+      }
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      await messages?.close();
+      await loop;
+    },
+  };
+}

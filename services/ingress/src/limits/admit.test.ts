@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { estimateMicroUsd, estimateTokens } from "./admit.js";
+
+describe("what a call is pre-charged", () => {
+  it("tokens: the body at 4 bytes a token plus the most it may generate", () => {
+    expect(estimateTokens(400, { max_tokens: 50 })).toBe(150);
+    expect(estimateTokens(401, {})).toBe(101);
+    expect(estimateTokens(0, { max_completion_tokens: 7, max_tokens: 3 })).toBe(7);
+  });
+
+  it("micro-USD: prompt tokens × input price + max tokens × output price (USD per million tokens)", () => {
+    // 100 prompt tokens at $2.50/M and 50 at $10/M: $0.00025 + $0.0005 = 750 micro-USD.
+    expect(estimateMicroUsd(400, { max_tokens: 50 }, { input: 2.5, output: 10 })).toBe(750);
+    expect(estimateMicroUsd(4, {}, { input: 0.1, output: 0.4 })).toBe(1);
+  });
+
+  it("at least 1 micro-USD, so a spent budget refuses calls it cannot price", () => {
+    expect(estimateMicroUsd(400, { max_tokens: 50 }, undefined)).toBe(1);
+    expect(estimateMicroUsd(0, {}, { input: 0, output: 0 })).toBe(1);
+  });
+});
