@@ -109,4 +109,25 @@ describe("buffered log lines", () => {
     expect(lines.map((l) => l.msg)).toEqual(["first", "second"]);
     expect(lines[1]).toMatchObject({ level: 30, service: "probe", n: 2, s: "x" });
   });
+
+  it("a stop with a write to stdout still in flight writes it, then the rest, in order", async () => {
+    const kit = join(ROOT, "packages/kit/dist/index.js");
+    const script = [
+      `import fs from "node:fs";`,
+      // A slow reader: each write to stdout completes 300 ms after it was made.
+      `const write = fs.write;`,
+      `fs.write = (fd, ...args) => (fd === 1 ? setTimeout(() => write(fd, ...args), 300) : write(fd, ...args));`,
+      `const { createLogger, onSignals } = await import(${JSON.stringify(kit)});`,
+      `const logger = createLogger({ level: "info", service: "probe", flushMs: 60000 });`,
+      `onSignals(logger, async () => {});`,
+      // Over the 8 KiB: its write starts at once; the next line waits in the buffer behind it.
+      `logger.info({ pad: "x".repeat(9000) }, "first");`,
+      `logger.info("second");`,
+      `process.kill(process.pid, "SIGTERM");`,
+      `setInterval(() => {}, 1000);`,
+    ].join("\n");
+    const probe = run(["--input-type=module", "-e", script], {});
+    expect(await probe.exited).toBe(0);
+    expect(jsonLines(probe.stdout()).map((l) => l.msg)).toEqual(["first", "second", "shutting down"]);
+  });
 });

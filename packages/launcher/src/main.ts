@@ -1,6 +1,7 @@
 import {
   ConfigError,
   createLogger,
+  drainLogs,
   type HeapTuning,
   missingFlagsMessage,
   onSignals,
@@ -64,5 +65,6 @@ try {
     logger.fatal({ err }, "failed to start");
   }
   await nats.stop();
+  await drainLogs();
   process.exit(1);
 }
