@@ -1,4 +1,4 @@
-import fs from "node:fs";
+import { createRequire } from "node:module";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "./logger.js";
@@ -9,6 +9,8 @@ import { createLogger } from "./logger.js";
  * reported as done) instead of reaching the test runner's stdout. Its own file: the first stdout
  * logger of a module instance sets the buffer for all.
  */
+/** The fs module object sonic-boom calls `write` on (an ESM namespace could not be patched). */
+const fs = createRequire(import.meta.url)("node:fs") as typeof import("node:fs");
 const real = fs.write;
 afterEach(() => {
   fs.write = real;
