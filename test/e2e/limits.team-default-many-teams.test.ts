@@ -1,7 +1,7 @@
 import { generateKey } from "@gatehouse/keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestStack, type TestStack } from "../src/index.js";
-import { createAccount, grant, must } from "./access-api.js";
+import { createAccount, must, teamOnAccount } from "./access-api.js";
 import { newMember } from "./identity-api.js";
 
 /**
@@ -41,23 +41,7 @@ describe("a member of many teams under a team default", () => {
     );
     const member = await newMember(stack, adminKey, "many");
     for (let i = 0; i < TEAMS; i++) {
-      const team = await must(
-        stack,
-        adminKey,
-        "POST",
-        "/api/v1/teams",
-        { name: `many-${i}-${Date.now()}` },
-        201,
-      );
-      await must(
-        stack,
-        adminKey,
-        "POST",
-        `/api/v1/teams/${team.id}/members`,
-        { user_id: member.user.id },
-        201,
-      );
-      await grant(stack, adminKey, ACCOUNT, { kind: "team", id: team.id });
+      await teamOnAccount(stack, adminKey, `many-${i}-${Date.now()}`, member.user.id, ACCOUNT);
     }
     const res = await fetch(`${stack.ingress[0]?.url}/v1/chat/completions`, {
       method: "POST",
