@@ -101,6 +101,8 @@ export const STDOUT_MAX_PENDING_BYTES = 16 * 1024 * 1024;
 const DROP_NOTE_INTERVAL_MS = 60_000;
 
 let stdoutStream: ReturnType<typeof pino.destination> | undefined;
+/** Set once a write to stdout failed for good: nothing is written there any more. */
+let stdoutBroken = false;
 
 /**
  * The process's one JSON stdout stream, shared by every logger in it (the one-process shape has one
@@ -122,7 +124,7 @@ function stdoutDestination(flushMs: number): ReturnType<typeof pino.destination>
     // Not sonic-boom's `periodicFlush`: it writes each tick whether or not anything waits (an empty
     // write through the thread pool, ten a second, on an idle process). This one writes what waits.
     const timer = setInterval(() => {
-      if (pendingBytes(stream) > 0) stream.flush();
+      if (!stdoutBroken && pendingBytes(stream) > 0) stream.flush();
     }, flushMs);
     timer.unref();
   }
@@ -135,6 +137,19 @@ function stdoutDestination(flushMs: number): ReturnType<typeof pino.destination>
     noted = now;
     process.stderr.write(
       `gatehouse: stdout is not keeping up: ${dropped} log line(s) dropped so far (over ${STDOUT_MAX_PENDING_BYTES} bytes pending)\n`,
+    );
+  });
+  // A write that fails for good (ENOSPC on a full disk, EIO, EBADF; pino handles EPIPE alike): the
+  // stream would throw it as an uncaught error, and the exit that follows spins for ever retrying the
+  // write in sonic-boom's synchronous flush. Lines go nowhere from then on, said once on stderr, and
+  // the process goes on serving.
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (stdoutBroken) return;
+    stdoutBroken = true;
+    const noop = () => {};
+    Object.assign(stream, { write: noop, flush: noop, flushSync: noop, end: noop });
+    process.stderr.write(
+      `gatehouse: stdout failed (${err.code ?? err.message}): log lines are no longer written\n`,
     );
   });
   stdoutStream = stream;
@@ -163,7 +178,7 @@ export async function drainLogs(): Promise<void> {
   const stream = stdoutStream;
   if (!stream) return;
   const deadline = Date.now() + LOG_DRAIN_MS;
-  while (pendingBytes(stream) > 0 && Date.now() < deadline) {
+  while (!stdoutBroken && pendingBytes(stream) > 0 && Date.now() < deadline) {
     try {
       // Starts the write of what waits unless one is in flight (then it comes after that one).
       stream.flush();
