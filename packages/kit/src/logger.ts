@@ -148,6 +148,8 @@ function stdoutDestination(flushMs: number): ReturnType<typeof pino.destination>
     stdoutBroken = true;
     const noop = () => {};
     Object.assign(stream, { write: noop, flush: noop, flushSync: noop, end: noop });
+    // The reader left (EPIPE): stderr most likely went with it, and pino stops as quietly.
+    if (err.code === "EPIPE") return;
     process.stderr.write(
       `gatehouse: stdout failed (${err.code ?? err.message}): log lines are no longer written\n`,
     );
