@@ -53,6 +53,20 @@ export async function grant(
   return must(stack, key, "POST", `/api/v1/provider-accounts/${account}/grants`, { subject, role }, 201);
 }
 
+/** A new team with `userId` in it, granted `account`. */
+export async function teamOnAccount(
+  stack: TestStack,
+  adminKey: string,
+  name: string,
+  userId: string,
+  account: string,
+) {
+  const team = await must(stack, adminKey, "POST", "/api/v1/teams", { name }, 201);
+  await must(stack, adminKey, "POST", `/api/v1/teams/${team.id}/members`, { user_id: userId }, 201);
+  await grant(stack, adminKey, account, { kind: "team", id: team.id });
+  return team;
+}
+
 export async function newVirtualAccount(stack: TestStack, adminKey: string, name: string) {
   const va = await must(stack, adminKey, "POST", "/api/v1/virtual-accounts", { name }, 201);
   const token = await must(

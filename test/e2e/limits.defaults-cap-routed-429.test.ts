@@ -1,7 +1,7 @@
 import { generateKey } from "@gatehouse/keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestStack, type TestStack } from "../src/index.js";
-import { createAccount, grant, must, newVirtualAccount } from "./access-api.js";
+import { createAccount, grant, must, newVirtualAccount, teamOnAccount } from "./access-api.js";
 import { call, newMember } from "./identity-api.js";
 
 /**
@@ -37,10 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-function createTeam(name: string) {
-  return must(stack, adminKey, "POST", "/api/v1/teams", { name }, 201);
-}
 
 function createLimit(body: Record<string, unknown>) {
   return must(stack, adminKey, "POST", "/api/v1/rate-limits", body, 201);
@@ -146,16 +142,7 @@ describe("a team default", () => {
     const members = [];
     for (const tag of ["ta", "tb"]) {
       const member = await newMember(stack, adminKey, tag);
-      const team = await createTeam(`dl-${tag}-${Date.now()}`);
-      await must(
-        stack,
-        adminKey,
-        "POST",
-        `/api/v1/teams/${team.id}/members`,
-        { user_id: member.user.id },
-        201,
-      );
-      await grant(stack, adminKey, account, { kind: "team", id: team.id });
+      await teamOnAccount(stack, adminKey, `dl-${tag}-${Date.now()}`, member.user.id, account);
       members.push(member);
     }
     const [a, b] = members;

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -108,5 +108,60 @@ describe("buffered log lines", () => {
     const lines = jsonLines(probe.stdout());
     expect(lines.map((l) => l.msg)).toEqual(["first", "second"]);
     expect(lines[1]).toMatchObject({ level: 30, service: "probe", n: 2, s: "x" });
+  });
+
+  it("a write error on stdout (a full disk) stops the stdout lines, says so on stderr, and the process goes on and ends", async () => {
+    const kit = join(ROOT, "packages/kit/dist/index.js");
+    const script = [
+      `const { createLogger } = await import(${JSON.stringify(kit)});`,
+      `const logger = createLogger({ level: "info", service: "probe", flushMs: 10 });`,
+      `logger.info("lost to a full disk");`,
+      `setTimeout(() => { logger.info("after"); process.stderr.write("still serving\\n"); }, 300);`,
+    ].join("\n");
+    // /dev/full answers every write with ENOSPC.
+    const full = openSync("/dev/full", "w");
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "" },
+      stdio: ["ignore", full, "pipe"],
+    });
+    closeSync(full);
+    let err = "";
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      err += d;
+    });
+    const exited = new Promise<number | string>((resolve) => {
+      child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));
+    });
+    // Bounded: a process spinning on the failed write at exit is ended by the deadline.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    try {
+      expect(await exited).toBe(0);
+      expect(err).toContain("still serving");
+      expect(err).toMatch(/stdout.*ENOSPC/);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
+  it("a stop with a write to stdout still in flight writes it, then the rest, in order", async () => {
+    const kit = join(ROOT, "packages/kit/dist/index.js");
+    const script = [
+      `import fs from "node:fs";`,
+      // A slow reader: each write to stdout completes 300 ms after it was made.
+      `const write = fs.write;`,
+      `fs.write = (fd, ...args) => (fd === 1 ? setTimeout(() => write(fd, ...args), 300) : write(fd, ...args));`,
+      `const { createLogger, onSignals } = await import(${JSON.stringify(kit)});`,
+      `const logger = createLogger({ level: "info", service: "probe", flushMs: 60000 });`,
+      `onSignals(logger, async () => {});`,
+      // Over the 8 KiB: its write starts at once; the next line waits in the buffer behind it.
+      `logger.info({ pad: "x".repeat(9000) }, "first");`,
+      `logger.info("second");`,
+      `process.kill(process.pid, "SIGTERM");`,
+      `setInterval(() => {}, 1000);`,
+    ].join("\n");
+    const probe = run(["--input-type=module", "-e", script], {});
+    expect(await probe.exited).toBe(0);
+    expect(jsonLines(probe.stdout()).map((l) => l.msg)).toEqual(["first", "second", "shutting down"]);
   });
 });

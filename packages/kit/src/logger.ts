@@ -100,7 +100,9 @@ export const STDOUT_BUFFER_BYTES = 8 * 1024;
 export const STDOUT_MAX_PENDING_BYTES = 16 * 1024 * 1024;
 const DROP_NOTE_INTERVAL_MS = 60_000;
 
-let stdoutStream: pino.DestinationStream | undefined;
+let stdoutStream: ReturnType<typeof pino.destination> | undefined;
+/** Set once a write to stdout failed for good: nothing is written there any more. */
+let stdoutBroken = false;
 
 /**
  * The process's one JSON stdout stream, shared by every logger in it (the one-process shape has one
@@ -110,14 +112,22 @@ let stdoutStream: pino.DestinationStream | undefined;
  * exits (`process.exit`, the end of a graceful stop); a `kill -9` loses what was pending: at most
  * the lines of the last `flushMs`, about `STDOUT_BUFFER_BYTES` unless stdout was falling behind.
  */
-function stdoutDestination(flushMs: number): pino.DestinationStream {
+function stdoutDestination(flushMs: number): ReturnType<typeof pino.destination> {
   if (stdoutStream) return stdoutStream;
   const stream = pino.destination({
     dest: 1,
     sync: false,
     maxLength: STDOUT_MAX_PENDING_BYTES,
-    ...(flushMs > 0 ? { minLength: STDOUT_BUFFER_BYTES, periodicFlush: flushMs } : {}),
+    ...(flushMs > 0 ? { minLength: STDOUT_BUFFER_BYTES } : {}),
   });
+  if (flushMs > 0) {
+    // Not sonic-boom's `periodicFlush`: it writes each tick whether or not anything waits (an empty
+    // write through the thread pool, ten a second, on an idle process). This one writes what waits.
+    const timer = setInterval(() => {
+      if (!stdoutBroken && pendingBytes(stream) > 0) stream.flush();
+    }, flushMs);
+    timer.unref();
+  }
   let dropped = 0;
   let noted = 0;
   stream.on("drop", () => {
@@ -129,8 +139,56 @@ function stdoutDestination(flushMs: number): pino.DestinationStream {
       `gatehouse: stdout is not keeping up: ${dropped} log line(s) dropped so far (over ${STDOUT_MAX_PENDING_BYTES} bytes pending)\n`,
     );
   });
+  // A write that fails for good (ENOSPC on a full disk, EIO, EBADF; pino handles EPIPE alike): the
+  // stream would throw it as an uncaught error, and the exit that follows spins for ever retrying the
+  // write in sonic-boom's synchronous flush. Lines go nowhere from then on, said once on stderr, and
+  // the process goes on serving.
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (stdoutBroken) return;
+    stdoutBroken = true;
+    const noop = () => {};
+    Object.assign(stream, { write: noop, flush: noop, flushSync: noop, end: noop });
+    // The reader left (EPIPE): stderr most likely went with it, and pino stops as quietly.
+    if (err.code === "EPIPE") return;
+    process.stderr.write(
+      `gatehouse: stdout failed (${err.code ?? err.message}): log lines are no longer written\n`,
+    );
+  });
   stdoutStream = stream;
   return stream;
+}
+
+/**
+ * What a stdout stream holds unwritten. sonic-boom keeps it in `_len` and has no public getter; a
+ * stream without one counts as always holding something (flushed every tick, never left waiting).
+ */
+function pendingBytes(stream: object): number {
+  const held = (stream as { _len?: unknown })._len;
+  return typeof held === "number" ? held : 1;
+}
+
+/** How long a graceful stop waits for stdout to take the buffered lines before it exits regardless. */
+const LOG_DRAIN_MS = 2_000;
+
+/**
+ * Resolves once the stdout buffer is written (or after `LOG_DRAIN_MS`: a reader that stopped reading
+ * does not hold a stop). A graceful stop awaits it before `process.exit`: the synchronous write at
+ * exit does not wait for a write still in flight, so it would put the newest lines out before it
+ * (out of order), and the process could end before that write was done (lost).
+ */
+export async function drainLogs(): Promise<void> {
+  const stream = stdoutStream;
+  if (!stream) return;
+  const deadline = Date.now() + LOG_DRAIN_MS;
+  while (!stdoutBroken && pendingBytes(stream) > 0 && Date.now() < deadline) {
+    try {
+      // Starts the write of what waits unless one is in flight (then it comes after that one).
+      stream.flush();
+    } catch {
+      return; // destroyed: nothing more will be written
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ConfigError } from "./config.js";
-import { createLogger, type LogFormat, type Logger, prettyLogs } from "./logger.js";
+import { createLogger, drainLogs, type LogFormat, type Logger, prettyLogs } from "./logger.js";
 import { type HeapTuning, missingFlagsMessage, tuneHeap } from "./memory.js";
 import { onSignals } from "./shutdown.js";
 import { startTelemetry } from "./telemetry.js";
@@ -58,6 +58,7 @@ export async function runMain<C extends LoggingConfig>(options: MainOptions<C>):
     logger.fatal({ err }, "failed to start");
     await app.stop().catch(() => {});
     await telemetry.shutdown().catch(() => {});
+    await drainLogs();
     process.exit(1);
   }
 }

@@ -1,4 +1,4 @@
-import type { Logger } from "./logger.js";
+import { drainLogs, type Logger } from "./logger.js";
 
 type Closer = { name: string; close: () => Promise<void> | void };
 
@@ -58,9 +58,13 @@ export function onSignals(logger: Logger, stop: () => Promise<void>): void {
     stopping = true;
     logger.info({ signal }, "shutting down");
     stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
+      async () => {
+        await drainLogs();
+        process.exit(0);
+      },
+      async (err: unknown) => {
         logger.error({ err }, "shutdown failed");
+        await drainLogs();
         process.exit(1);
       },
     );

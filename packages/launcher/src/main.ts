@@ -1,6 +1,7 @@
 import {
   ConfigError,
   createLogger,
+  drainLogs,
   type HeapTuning,
   missingFlagsMessage,
   onSignals,
@@ -68,5 +69,6 @@ try {
     logger.fatal({ err }, "failed to start");
   }
   await nats.stop();
+  await drainLogs();
   process.exit(1);
 }

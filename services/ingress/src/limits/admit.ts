@@ -168,8 +168,10 @@ export function estimateMicroUsd(bodyBytes: number, body: unknown, price: ModelP
 const isBudget = (rule: Rule): rule is BudgetRule => "maxUsd" in rule;
 
 /**
- * A call waits for at most this many slices before it gives up with 429: each lease either grants
- * something (and the waiters are counted in what is asked for) or marks the window spent.
+ * A call waits for at most this many slices of each limit before it gives up with 429: each lease
+ * either grants something (and the waiters are counted in what is asked for) or marks the window
+ * spent. Counted per limit: a member of many teams under a team default has a limit per team, each
+ * with an empty slice when a window starts.
  */
 const MAX_ROUNDS = 32;
 
@@ -265,7 +267,8 @@ async function admitAfterLeases(
   reply: FastifyReply,
 ): Promise<Admission> {
   const open = new Set<Quota>();
-  for (let round = 0; ; round++) {
+  const rounds = new Map<Quota, number>();
+  for (;;) {
     const now = Date.now();
     let missing: Quota | undefined;
     for (const q of quotas) {
@@ -277,7 +280,9 @@ async function admitAfterLeases(
     }
     if (missing === undefined) return charge(ctx, quotas, open, pre, dialect, reply, now);
     const estimate = chargeOf(missing, pre);
+    const round = rounds.get(missing) ?? 0;
     if (missing.refusable(estimate) || round >= MAX_ROUNDS) refuse(missing, now, dialect, reply);
+    rounds.set(missing, round + 1);
     const outcome = await missing.refill(ctx.client, estimate, Date.now);
     if (outcome === "open") open.add(missing);
     else if (outcome === "gone") {
