@@ -342,6 +342,23 @@ describe("a spent budget", () => {
     expect(statuses.filter((s) => s === 200).length).toBe(Math.round(spent / 0.004));
   });
 
+  it("a call that could cost more than the whole budget is refused without taking the budget from other replicas", async () => {
+    const { vaId, key } = await appWithKey("greedy");
+    await createBudget(vaId, 1);
+    // max_tokens 100,000 at $0.001 a token: a $100 pre-charge against a $1 budget.
+    const greedy = await chat(0, key, { max_tokens: 100_000 });
+    expect(greedy.status).toBe(429);
+    const body = (await greedy.json()) as ErrorJson & { error: { message: string } };
+    expect(body.error.code).toBe("insufficient_quota");
+    expect(body.error.message).toMatch(/max_tokens/);
+    // Nothing was spent: every replica still admits an ordinary call.
+    for (const replica of [1, 2, 0]) {
+      const res = await chat(replica, key);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+  });
+
   it("a budget deleted while replicas hold slices of it limits nothing once the delete returned", async () => {
     const { vaId, key } = await appWithKey("deleted");
     const budget = await createBudget(vaId, 0.1);

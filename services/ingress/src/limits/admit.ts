@@ -239,6 +239,7 @@ async function admitAfterLeases(
     }
     if (missing === undefined) return charge(ctx, quotas, open, pre, dialect, reply, now);
     const estimate = chargeOf(missing, pre);
+    if (beyondBudget(missing, estimate)) refuseBeyond(missing, estimate, now, dialect, reply);
     if (missing.refusable(estimate) || round >= MAX_ROUNDS) refuse(missing, now, dialect, reply);
     const outcome = await missing.refill(ctx.client, estimate, Date.now);
     if (outcome === "open") open.add(missing);
@@ -328,6 +329,27 @@ function quotaFor(ctx: IngressContext, state: LimitState, rule: Rule): Quota {
     state.quotas.set(rule.id, q);
   }
   return q;
+}
+
+/**
+ * Whether a call's pre-charge is more than its budget could still give, however much this replica
+ * leased: its whole maximum, or what it holds plus what acl said is left (only ever less within a
+ * period). Leasing for it would take the rest of the period's budget into this replica's slice,
+ * where other replicas cannot use it, and still refuse the call.
+ */
+function beyondBudget(q: Quota, estimate: number): boolean {
+  if (!budgetQuotas.has(q)) return false;
+  if (estimate > (q.rule.tokensPerMinute ?? 0)) return true;
+  return q.ownerTokens !== null && estimate > Math.max(0, q.tokens) + q.ownerTokens;
+}
+
+function refuseBeyond(q: Quota, estimate: number, now: number, dialect: Dialect, reply: FastifyReply): never {
+  setHeaders(reply, dialect, [q], now);
+  throw new GatehouseError(
+    "insufficient_quota",
+    `This call may cost up to $${(estimate / MICRO_USD).toFixed(6)} (its prompt and max_tokens at the ` +
+      "model's prices), more than its budget has left for this period; lower max_tokens.",
+  );
 }
 
 function refuse(q: Quota, now: number, dialect: Dialect, reply: FastifyReply): never {
