@@ -98,9 +98,16 @@ function applicable(
   return found;
 }
 
-/** The most a call may generate, as its body says (0 when it says nothing). */
+/** OpenAI's most choices a call may ask for (`n`; legacy completions' `best_of`, all of them billed). */
+const MAX_CHOICES = 128;
+
+/**
+ * The most a call may generate, as its body says (0 when it says nothing): its most tokens per
+ * choice times the choices it asks for (`n`, `best_of`), since each choice may reach max_tokens.
+ */
 function mostTokens(body: unknown): number {
   let most = 0;
+  let choices = 1;
   if (body !== null && typeof body === "object") {
     const b = body as Record<string, unknown>;
     for (const field of ["max_tokens", "max_completion_tokens", "max_output_tokens"]) {
@@ -108,8 +115,13 @@ function mostTokens(body: unknown): number {
       if (typeof v === "number" && Number.isFinite(v) && v > 0)
         most = Math.max(most, Math.min(v, 10_000_000));
     }
+    for (const field of ["n", "best_of"]) {
+      const v = b[field];
+      if (typeof v === "number" && Number.isFinite(v) && v > 1)
+        choices = Math.max(choices, Math.min(Math.ceil(v), MAX_CHOICES));
+    }
   }
-  return Math.floor(most);
+  return Math.floor(most) * choices;
 }
 
 /** Tokens a call is pre-charged: the prompt at ~4 bytes a token, plus the most it may generate. */
