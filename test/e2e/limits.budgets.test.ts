@@ -409,6 +409,22 @@ describe("webhooks and restarts", () => {
   });
 });
 
+describe("a budget spent by calls that each fit their pre-charge", () => {
+  it("announces budget.exhausted once it refuses calls, though its spend stays short of max_usd", async () => {
+    const { vaId, key } = await appWithKey("refused-hook");
+    const budget = await createBudget(vaId, 0.1);
+    expect((await spend(key)).at(-1)).toBe(429);
+    const spent = await spentSettles(budget.id, vaId);
+    // Each call needed ~$0.033 of slice to start and cost $0.004: the last cents were never spent.
+    expect(spent).toBeLessThan(0.1);
+    const of = (type: string) => hooks.filter((h) => h.type === type && h.data.budget_id === budget.id);
+    await waitFor(() => of("budget.exhausted").length > 0, 15_000, 100);
+    expect((await spend(key)).at(-1)).toBe(429);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(of("budget.exhausted")).toHaveLength(1);
+  });
+});
+
 describe("a team's budget", () => {
   it("counts its members' calls through the team's grant, not their calls through a direct grant", async () => {
     const member = await newMember(stack, adminKey, "team-budget");
