@@ -102,6 +102,16 @@ function applicable(
 const MAX_CHOICES = 128;
 
 /**
+ * How many prompts a legacy completion carries: an array of strings or of token arrays is a batch,
+ * each answered with its own choices (an array of numbers is one prompt as tokens). The cap keeps
+ * the product finite (the body's size bounds it anyway).
+ */
+function promptsOf(prompt: unknown): number {
+  if (!Array.isArray(prompt) || !prompt.some((p) => typeof p === "string" || Array.isArray(p))) return 1;
+  return Math.min(Math.max(prompt.length, 1), 100_000);
+}
+
+/**
  * The most a call may generate, as its body says (0 when it says nothing): its most tokens per
  * choice times the choices it asks for (`n`, `best_of`), since each choice may reach max_tokens.
  */
@@ -120,6 +130,7 @@ function mostTokens(body: unknown): number {
       if (typeof v === "number" && Number.isFinite(v) && v > 1)
         choices = Math.max(choices, Math.min(Math.ceil(v), MAX_CHOICES));
     }
+    choices *= promptsOf(b.prompt);
   }
   return Math.floor(most) * choices;
 }
