@@ -342,6 +342,23 @@ describe("a spent budget", () => {
     expect(statuses.filter((s) => s === 200).length).toBe(Math.round(spent / 0.004));
   });
 
+  it("a call that could cost more than the whole budget is refused without taking the budget from other replicas", async () => {
+    const { vaId, key } = await appWithKey("greedy");
+    await createBudget(vaId, 1);
+    // max_tokens 100,000 at $0.001 a token: a $100 pre-charge against a $1 budget.
+    const greedy = await chat(0, key, { max_tokens: 100_000 });
+    expect(greedy.status).toBe(429);
+    const body = (await greedy.json()) as ErrorJson & { error: { message: string } };
+    expect(body.error.code).toBe("insufficient_quota");
+    expect(body.error.message).toMatch(/max_tokens/);
+    // Nothing was spent: every replica still admits an ordinary call.
+    for (const replica of [1, 2, 0]) {
+      const res = await chat(replica, key);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+  });
+
   it("a budget deleted while replicas hold slices of it limits nothing once the delete returned", async () => {
     const { vaId, key } = await appWithKey("deleted");
     const budget = await createBudget(vaId, 0.1);
@@ -389,6 +406,22 @@ describe("webhooks and restarts", () => {
     expect(of("budget.threshold", budget.id)).toHaveLength(1);
     expect(of("budget.exhausted", budget.id)).toHaveLength(1);
     expect(of("budget.threshold", big.id)).toHaveLength(0);
+  });
+});
+
+describe("a budget spent by calls that each fit their pre-charge", () => {
+  it("announces budget.exhausted once it refuses calls, though its spend stays short of max_usd", async () => {
+    const { vaId, key } = await appWithKey("refused-hook");
+    const budget = await createBudget(vaId, 0.1);
+    expect((await spend(key)).at(-1)).toBe(429);
+    const spent = await spentSettles(budget.id, vaId);
+    // Each call needed ~$0.033 of slice to start and cost $0.004: the last cents were never spent.
+    expect(spent).toBeLessThan(0.1);
+    const of = (type: string) => hooks.filter((h) => h.type === type && h.data.budget_id === budget.id);
+    await waitFor(() => of("budget.exhausted").length > 0, 15_000, 100);
+    expect((await spend(key)).at(-1)).toBe(429);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(of("budget.exhausted")).toHaveLength(1);
   });
 });
 

@@ -156,10 +156,14 @@ export async function followSpend(
   prefix: string,
 ): Promise<SpendFollower> {
   const log = ctx.logger.child({ component: "budget-spend" });
-  const jsm = await nc.jetstreamManager();
-  const stream = await ensureStream(jsm, usageStream(prefix));
-  await ensureDurable(jsm, stream, SPEND_DURABLE, { maxAckPending: 1_000, ackWaitMs: 30_000 });
-  const consumer = await nc.jetstream().consumers.get(stream, SPEND_DURABLE);
+  // Joined inside the loop: a stream acl cannot join yet (a work queue of an older version) is
+  // logged and retried, and acl, which every access check depends on, still starts.
+  const join = async () => {
+    const jsm = await nc.jetstreamManager();
+    const stream = await ensureStream(jsm, usageStream(prefix));
+    await ensureDurable(jsm, stream, SPEND_DURABLE, { maxAckPending: 1_000, ackWaitMs: 30_000 });
+    return nc.jetstream().consumers.get(stream, SPEND_DURABLE);
+  };
   let stopped = false;
   let messages: ConsumerMessages | undefined;
   let prunedAt = 0;
@@ -192,9 +196,17 @@ export async function followSpend(
     }
   }
 
+  // The first try before acl answers, so its consumer holds the records of the first calls.
+  let joined: Awaited<ReturnType<typeof join>> | undefined = await join().catch((err: unknown) => {
+    log.warn({ err }, "budget spend consumer restarting");
+    return undefined;
+  });
   const loop = (async () => {
     while (!stopped) {
       try {
+        const consumer = joined ?? (await join());
+        joined = undefined;
+        if (stopped) break;
         messages = await consumer.consume({ max_messages: 100 });
         for await (const m of messages) await handle(m);
       } catch (err) {

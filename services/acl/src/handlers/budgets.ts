@@ -15,7 +15,7 @@ import {
   MICRO_USD,
 } from "@gatehouse/contracts";
 import { keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
-import { and, eq, or } from "drizzle-orm";
+import { and, eq, isNull, or } from "drizzle-orm";
 import type { AclContext, AclTx } from "../context.js";
 import { budgetPeriods, budgets, teams } from "../db/schema.js";
 import { rulePage, rulesOn, underCap } from "./common.js";
@@ -76,6 +76,31 @@ async function load(db: Db, id: string): Promise<Row> {
 }
 
 const target = (id: string | null) => ({ targetKind: "budget", targetId: id });
+
+/** `budget.exhausted` for a period whose budget is all handed out, unless it was announced already. */
+async function announceExhausted(ctx: AclContext, budgetId: string, start: number): Promise<void> {
+  await ctx.changes.run(async (tx, emit) => {
+    const [period] = await tx
+      .update(budgetPeriods)
+      .set({ exhaustedAt: ctx.now() })
+      .where(
+        and(
+          eq(budgetPeriods.budgetId, budgetId),
+          eq(budgetPeriods.periodStart, start),
+          isNull(budgetPeriods.exhaustedAt),
+        ),
+      )
+      .returning();
+    const [budget] = await tx.select().from(budgets).where(eq(budgets.id, budgetId));
+    if (!period || !budget) return;
+    await emit({
+      type: "budget.exhausted",
+      budget: budgetRuleOf(budget),
+      periodStart: new Date(start).toISOString(),
+      spentUsd: period.spentUsd,
+    });
+  });
+}
 
 /** The budgets on a principal and on the given teams (`GET /api/v1/me/limits`). */
 export async function budgetsOn(
@@ -175,9 +200,9 @@ export function budgetRoutes(ctx: AclContext): Route[] {
 
     // A slice of the current period: never more than the period holds beyond what was handed out
     // or, if more, what the usage records say was spent.
-    route(aclQuotaBudgetLease, (req) => {
+    route(aclQuotaBudgetLease, async (req) => {
       const at = ctx.now().getTime();
-      return ctx.db.transaction(async (tx) => {
+      const answer = await ctx.db.transaction(async (tx) => {
         const [budget] = await tx
           .select({ maxUsd: budgets.maxUsd, period: budgets.period })
           .from(budgets)
@@ -202,11 +227,21 @@ export function budgetRoutes(ctx: AclContext): Route[] {
         }
         return {
           found: true,
+          start,
           resetMs: end - at,
           microUsd: granted,
           remainingMicroUsd: Math.max(0, max - used - granted),
         };
       });
+      const { start, ...lease } = answer;
+      // All of the period is handed out: calls are refused from here on, though what the slices
+      // still hold may never be spent (a call fits only its whole pre-charge), so spend alone may
+      // never reach 100 %. Announced after the lease answered, never delaying it.
+      if (start !== undefined && lease.found && lease.remainingMicroUsd === 0)
+        void announceExhausted(ctx, req.budgetId, start).catch((err: unknown) =>
+          ctx.logger.warn({ err, budgetId: req.budgetId }, "could not announce an exhausted budget"),
+        );
+      return lease;
     }),
   ];
 }

@@ -136,9 +136,26 @@ function applicable(
   return found;
 }
 
-/** The most a call may generate, as its body says (0 when it says nothing). */
+/** OpenAI's most choices a call may ask for (`n`; legacy completions' `best_of`, all of them billed). */
+const MAX_CHOICES = 128;
+
+/**
+ * How many prompts a legacy completion carries: an array of strings or of token arrays is a batch,
+ * each answered with its own choices (an array of numbers is one prompt as tokens). The cap keeps
+ * the product finite (the body's size bounds it anyway).
+ */
+function promptsOf(prompt: unknown): number {
+  if (!Array.isArray(prompt) || !prompt.some((p) => typeof p === "string" || Array.isArray(p))) return 1;
+  return Math.min(Math.max(prompt.length, 1), 100_000);
+}
+
+/**
+ * The most a call may generate, as its body says (0 when it says nothing): its most tokens per
+ * choice times the choices it asks for (`n`, `best_of`), since each choice may reach max_tokens.
+ */
 function mostTokens(body: unknown): number {
   let most = 0;
+  let choices = 1;
   if (body !== null && typeof body === "object") {
     const b = body as Record<string, unknown>;
     for (const field of ["max_tokens", "max_completion_tokens", "max_output_tokens"]) {
@@ -146,8 +163,14 @@ function mostTokens(body: unknown): number {
       if (typeof v === "number" && Number.isFinite(v) && v > 0)
         most = Math.max(most, Math.min(v, 10_000_000));
     }
+    for (const field of ["n", "best_of"]) {
+      const v = b[field];
+      if (typeof v === "number" && Number.isFinite(v) && v > 1)
+        choices = Math.max(choices, Math.min(Math.ceil(v), MAX_CHOICES));
+    }
+    choices *= promptsOf(b.prompt);
   }
-  return Math.floor(most);
+  return Math.floor(most) * choices;
 }
 
 /** Tokens a call is pre-charged: the prompt at ~4 bytes a token, plus the most it may generate. */
@@ -280,6 +303,7 @@ async function admitAfterLeases(
     }
     if (missing === undefined) return charge(ctx, quotas, open, pre, dialect, reply, now);
     const estimate = chargeOf(missing, pre);
+    if (beyondBudget(missing, estimate)) refuseBeyond(missing, estimate, now, dialect, reply);
     const round = rounds.get(missing) ?? 0;
     if (missing.refusable(estimate) || round >= MAX_ROUNDS) refuse(missing, now, dialect, reply);
     rounds.set(missing, round + 1);
@@ -401,6 +425,27 @@ function quotaFor(
 function dropQuota(state: LimitState, q: Quota): void {
   if (q.subjectId === undefined) state.quotas.delete(q.rule.id);
   else state.defaults.get(q.rule.id)?.bySubject.delete(q.subjectId);
+}
+
+/**
+ * Whether a call's pre-charge is more than its budget could still give, however much this replica
+ * leased: its whole maximum, or what it holds plus what acl said is left (only ever less within a
+ * period). Leasing for it would take the rest of the period's budget into this replica's slice,
+ * where other replicas cannot use it, and still refuse the call.
+ */
+function beyondBudget(q: Quota, estimate: number): boolean {
+  if (!budgetQuotas.has(q)) return false;
+  if (estimate > (q.rule.tokensPerMinute ?? 0)) return true;
+  return q.ownerTokens !== null && estimate > Math.max(0, q.tokens) + q.ownerTokens;
+}
+
+function refuseBeyond(q: Quota, estimate: number, now: number, dialect: Dialect, reply: FastifyReply): never {
+  setHeaders(reply, dialect, [q], now);
+  throw new GatehouseError(
+    "insufficient_quota",
+    `This call may cost up to $${(estimate / MICRO_USD).toFixed(6)} (its prompt and max_tokens at the ` +
+      "model's prices), more than its budget has left for this period; lower max_tokens.",
+  );
 }
 
 function refuse(q: Quota, now: number, dialect: Dialect, reply: FastifyReply): never {
