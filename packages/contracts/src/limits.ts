@@ -167,14 +167,14 @@ export const BudgetRulesResponse = z.object({ rules: z.array(BudgetRule), next: 
  * `min(want, max − max(handed out, spent))`: never more than the period holds, and what the usage
  * records say was spent counts even when replicas did not pay it (a replica that restarted in debt).
  */
-export const BudgetLeaseRequest = z.object({
-  budgetId: Uuid,
-  microUsd: z
-    .number()
-    .int()
-    .min(0)
-    .max(BUDGET_MAX_USD * MICRO_USD),
-});
+/** An amount of a budget in micro-USD, as slices are leased and given back: at most a whole budget. */
+const SliceMicroUsd = z
+  .number()
+  .int()
+  .min(0)
+  .max(BUDGET_MAX_USD * MICRO_USD);
+
+export const BudgetLeaseRequest = z.object({ budgetId: Uuid, microUsd: SliceMicroUsd });
 export type BudgetLeaseRequest = z.infer<typeof BudgetLeaseRequest>;
 export const BudgetLeaseResponse = z.object({
   found: z.boolean(),
@@ -200,11 +200,7 @@ export type BudgetLeaseResponse = z.infer<typeof BudgetLeaseResponse>;
 export const BudgetReturnRequest = z.object({
   budgetId: Uuid,
   periodStart: z.number().int().min(0).max(8_640_000_000_000_000),
-  microUsd: z
-    .number()
-    .int()
-    .min(0)
-    .max(BUDGET_MAX_USD * MICRO_USD),
+  microUsd: SliceMicroUsd,
 });
 export type BudgetReturnRequest = z.infer<typeof BudgetReturnRequest>;
 export const BudgetReturnResponse = z.object({
