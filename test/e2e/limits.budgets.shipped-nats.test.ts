@@ -7,7 +7,8 @@ import { startShippedNats } from "./bus-auth.js";
 
 /**
  * Budgets under the shipped bus permissions (infra/nats/nats.conf): acl, as its own NATS user, joins
- * the usage stream with its durable consumer and counts what the calls cost.
+ * the usage stream with its durable consumer and counts what the calls cost; a stopping replica gives
+ * its slice back.
  */
 let nats: Awaited<ReturnType<typeof startShippedNats>>;
 let stack: TestStack;
@@ -69,4 +70,8 @@ it("acl counts the cost of calls against a budget as its own NATS user", async (
     9,
   );
   expect(nats.log()).not.toContain('User "acl"');
+  // Stopping, the replica gives its slice back: a subject ingress may ask on and acl answers.
+  await stack.ingress[0]?.stop();
+  expect(stack.logs.text()).toContain("budget slices returned");
+  expect(nats.log()).not.toContain("quota.budget_return");
 });

@@ -167,14 +167,14 @@ export const BudgetRulesResponse = z.object({ rules: z.array(BudgetRule), next: 
  * `min(want, max − max(handed out, spent))`: never more than the period holds, and what the usage
  * records say was spent counts even when replicas did not pay it (a replica that restarted in debt).
  */
-export const BudgetLeaseRequest = z.object({
-  budgetId: Uuid,
-  microUsd: z
-    .number()
-    .int()
-    .min(0)
-    .max(BUDGET_MAX_USD * MICRO_USD),
-});
+/** An amount of a budget in micro-USD, as slices are leased and given back: at most a whole budget. */
+const SliceMicroUsd = z
+  .number()
+  .int()
+  .min(0)
+  .max(BUDGET_MAX_USD * MICRO_USD);
+
+export const BudgetLeaseRequest = z.object({ budgetId: Uuid, microUsd: SliceMicroUsd });
 export type BudgetLeaseRequest = z.infer<typeof BudgetLeaseRequest>;
 export const BudgetLeaseResponse = z.object({
   found: z.boolean(),
@@ -183,8 +183,31 @@ export const BudgetLeaseResponse = z.object({
   microUsd: z.number().int().min(0),
   /** What the period still holds after this grant, in micro-USD. */
   remainingMicroUsd: z.number().int().min(0),
+  /**
+   * The period the slice is of (its start, ms since the epoch, UTC): what a replica names when it
+   * gives the slice back. Absent from an acl older than `quota.budget_return` (nothing is returned).
+   */
+  periodStart: z.number().int().min(0).optional(),
 });
 export type BudgetLeaseResponse = z.infer<typeof BudgetLeaseResponse>;
+
+/**
+ * A replica that stops gracefully gives back what its slice of a budget still holds: acl lowers the
+ * period's `handed out` by at most `microUsd` (never below 0), and only when `periodStart` is the
+ * budget's current period (a slice of an ended period is worth nothing). A period never hands out
+ * more than `max − max(handed out, spent)`, so a return cannot let calls spend past `max − spent`.
+ */
+export const BudgetReturnRequest = z.object({
+  budgetId: Uuid,
+  periodStart: z.number().int().min(0).max(8_640_000_000_000_000),
+  microUsd: SliceMicroUsd,
+});
+export type BudgetReturnRequest = z.infer<typeof BudgetReturnRequest>;
+export const BudgetReturnResponse = z.object({
+  /** What acl took back: 0 for a deleted budget, an ended period or nothing handed out. */
+  microUsd: z.number().int().min(0),
+});
+export type BudgetReturnResponse = z.infer<typeof BudgetReturnResponse>;
 
 export const aclAdminBudgetsCreate = defineEndpoint(
   "acl",
@@ -211,5 +234,11 @@ export const aclQuotaBudgetLease = defineEndpoint(
   "quota.budget_lease",
   BudgetLeaseRequest,
   BudgetLeaseResponse,
+);
+export const aclQuotaBudgetReturn = defineEndpoint(
+  "acl",
+  "quota.budget_return",
+  BudgetReturnRequest,
+  BudgetReturnResponse,
 );
 export const aclLimitsMine = defineEndpoint("acl", "admin.limits.mine", MyLimitsRequest, MyLimitsResponse);

@@ -12,6 +12,7 @@ import { acceptEmptyJsonBodies } from "./http/json-body.js";
 import { registerObservability } from "./http/observe.js";
 import { registerSchemas } from "./http/openapi.js";
 import { lazyChildLoggerFactory } from "./http/request-logger.js";
+import { returnBudgetSlices } from "./limits/admit.js";
 import { countRequests } from "./metrics/requests.js";
 import { featurePlugins } from "./plugins.js";
 
@@ -113,6 +114,8 @@ export function buildApp(config: IngressConfig, deps: IngressDeps): IngressApp {
       acceptEmptyJsonBodies(app);
       await registerSchemas(app);
       for (const plugin of featurePlugins) await app.register(plugin, { ctx });
+      // After the calls in flight ended (closers run last-registered-first), before the bus closes.
+      shutdown.add("budget slices", () => returnBudgetSlices(ctx));
       // Stop accepting first; fastify.close() waits for in-flight requests (streams included).
       shutdown.add("http", () => app.close());
       url = await app.listen({ port: config.port, host: config.host });

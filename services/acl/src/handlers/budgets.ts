@@ -6,6 +6,7 @@ import {
   aclAdminBudgetsGet,
   aclAdminBudgetsList,
   aclQuotaBudgetLease,
+  aclQuotaBudgetReturn,
   aclQuotaBudgets,
   BUDGETS_MAX,
   type Budget,
@@ -115,8 +116,9 @@ export async function budgetsOn(
 /**
  * Budgets (docs/governance.md): tenant admins create, read and delete them; a create or delete
  * reaches every ingress replica as an access event before the call returns. Replicas load them all
- * (`quota.budgets`) and lease micro-USD slices of the current period (`quota.budget_lease`); what
- * was really spent comes from the usage stream (budgets/spend.ts).
+ * (`quota.budgets`) and lease micro-USD slices of the current period (`quota.budget_lease`), given
+ * back by a replica that stops gracefully (`quota.budget_return`); what was really spent comes
+ * from the usage stream (budgets/spend.ts).
  */
 export function budgetRoutes(ctx: AclContext): Route[] {
   return [
@@ -231,6 +233,7 @@ export function budgetRoutes(ctx: AclContext): Route[] {
           resetMs: end - at,
           microUsd: granted,
           remainingMicroUsd: Math.max(0, max - used - granted),
+          periodStart: start,
         };
       });
       const { start, ...lease } = answer;
@@ -242,6 +245,33 @@ export function budgetRoutes(ctx: AclContext): Route[] {
           ctx.logger.warn({ err, budgetId: req.budgetId }, "could not announce an exhausted budget"),
         );
       return lease;
+    }),
+
+    // What a stopping replica's slice still held goes back to the period it was leased from: only
+    // the current one (acl's clock), and never below nothing handed out. What the next lease may
+    // grant stays `max − max(handed, spent)`, so spend the slice paid for still counts.
+    route(aclQuotaBudgetReturn, async (req) => {
+      const at = ctx.now().getTime();
+      const taken = await ctx.db.transaction(async (tx) => {
+        const [budget] = await tx
+          .select({ period: budgets.period })
+          .from(budgets)
+          .where(eq(budgets.id, req.budgetId));
+        if (!budget || budgetPeriodOf(budget.period, at).start !== req.periodStart) return 0;
+        const key = and(
+          eq(budgetPeriods.budgetId, req.budgetId),
+          eq(budgetPeriods.periodStart, req.periodStart),
+        );
+        const [period] = await tx.select().from(budgetPeriods).where(key).for("update");
+        const back = Math.min(req.microUsd, period?.handedMicroUsd ?? 0);
+        if (period && back > 0)
+          await tx
+            .update(budgetPeriods)
+            .set({ handedMicroUsd: period.handedMicroUsd - back })
+            .where(key);
+        return back;
+      });
+      return { microUsd: taken };
     }),
   ];
 }

@@ -1,5 +1,6 @@
 import {
   aclQuotaBudgetLease,
+  aclQuotaBudgetReturn,
   BUDGET_MAX_USD,
   type BudgetRule,
   type Dialect,
@@ -369,7 +370,8 @@ const leaseBudget: Lessor = async (client, id, _subjectId, want) => {
   const answer = await client.request(aclQuotaBudgetLease, { budgetId: id, microUsd: want.tokens });
   return {
     found: answer.found,
-    windowStart: 0,
+    // An acl older than `quota.budget_return` does not name the period: nothing is given back.
+    windowStart: answer.periodStart ?? 0,
     resetMs: answer.resetMs,
     requests: 0,
     tokens: answer.microUsd,
@@ -377,6 +379,59 @@ const leaseBudget: Lessor = async (client, id, _subjectId, want) => {
     remainingTokens: answer.remainingMicroUsd,
   };
 };
+
+/** How long a stopping replica spends giving its budget slices back, in all. */
+export const BUDGET_RETURN_MS = 1_000;
+
+/**
+ * On a graceful stop, once the calls in flight ended (their pre-charges settled): give acl back
+ * what each budget slice still holds of its current period (`quota.budget_return`), so the
+ * replicas that stay or replace this one can lease it. All at once, bounded by `timeoutMs`; what
+ * could not be returned is logged (one line) and lost, as the whole slice is when a replica crashes.
+ */
+export async function returnBudgetSlices(ctx: IngressContext, timeoutMs = BUDGET_RETURN_MS): Promise<void> {
+  const state = states.get(ctx);
+  if (state === undefined) return;
+  const deadline = Date.now() + timeoutMs;
+  const done = { asked: 0, returned: 0, microUsd: 0, lostMicroUsd: 0, err: undefined as unknown };
+  const giveBack = async (q: Quota) => {
+    // A top-up in flight: what it grants is part of the slice.
+    await q.idle();
+    const microUsd = Math.floor(q.tokens);
+    const left = deadline - Date.now();
+    if (microUsd <= 0 || q.windowStart === 0 || Date.now() >= q.windowEnd || left <= 0) return;
+    // Whatever acl answers, this replica spends none of it any more.
+    q.tokens -= microUsd;
+    done.asked++;
+    done.lostMicroUsd += microUsd;
+    try {
+      const answer = await ctx.client.request(
+        aclQuotaBudgetReturn,
+        { budgetId: q.rule.id, periodStart: q.windowStart, microUsd },
+        { timeoutMs: left },
+      );
+      done.returned++;
+      done.microUsd += answer.microUsd;
+      done.lostMicroUsd -= microUsd;
+    } catch (err) {
+      done.err ??= err;
+    }
+  };
+  const slices = [...state.quotas.values()].filter((q) => budgetQuotas.has(q));
+  if (slices.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.all(slices.map(giveBack)),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const { err, ...counts } = done;
+  if (counts.asked === 0) return;
+  if (counts.returned < counts.asked)
+    ctx.logger.warn({ err, ...counts }, "could not return every budget slice");
+  else ctx.logger.info(counts, "budget slices returned");
+}
 
 function quotaFor(
   ctx: IngressContext,

@@ -46,6 +46,8 @@ export class Quota {
   tokens = 0;
   /** Local time at which the window (and everything left in the slice) ends. */
   windowEnd = 0;
+  /** The window's start as acl named it (0: not named), what a slice given back names. */
+  windowStart = 0;
   /** What acl said the window still held after the last grant (this replica's view). */
   ownerRequests: number | null = null;
   ownerTokens: number | null = null;
@@ -124,6 +126,11 @@ export class Quota {
     return r || t;
   }
 
+  /** Resolves once no lease is in flight (what it grants is then in the slice). */
+  async idle(): Promise<void> {
+    await this.pending?.catch(() => {});
+  }
+
   /** One lease at a time; concurrent callers share it. */
   async refill(client: BusClient, estimate: number, now: () => number): Promise<Refill> {
     if (now() < this.downUntil) return this.unreachable("recently unreachable");
@@ -175,6 +182,7 @@ export class Quota {
       // A new window: what was left of the last one is gone.
       this.clear();
       this.windowEnd = windowEnd;
+      this.windowStart = answer.windowStart;
     }
     this.requests += answer.requests;
     this.tokens += answer.tokens;
