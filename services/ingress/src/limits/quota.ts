@@ -3,6 +3,8 @@ import { aclQuotaLease, GatehouseError, type LeaseResponse } from "@gatehouse/co
 
 /** How long a replica answers from "acl unreachable" before it asks again. */
 const UNREACHABLE_BACKOFF_MS = 1_000;
+/** How long a slice believes acl's "nothing left in this window" before asking again. */
+export const OUT_RECHECK_MS = 5_000;
 
 /** What a slice lease ended in. `open`: acl could not be asked and the limit is fail-open. */
 export type Refill = "granted" | "exhausted" | "open" | "gone";
@@ -51,9 +53,15 @@ export class Quota {
   /** What acl said the window still held after the last grant (this replica's view). */
   ownerRequests: number | null = null;
   ownerTokens: number | null = null;
-  /** acl had nothing more to give in this window. */
+  /** acl had nothing more to give in this window (as of `outAt`). */
   requestsOut = false;
   tokensOut = false;
+  /**
+   * When acl last said so. After OUT_RECHECK_MS the slice asks again (one lease, shared by the calls
+   * waiting): a budget's period lasts up to a month, and what other replicas give back (a graceful
+   * stop) or a raised ceiling would otherwise never reach a replica that was refused once.
+   */
+  private outAt = 0;
   private pending: Promise<Refill> | undefined;
   /** Calls waiting for the next slice: a lease asks for at least one request each. */
   private waiting = 0;
@@ -76,6 +84,10 @@ export class Quota {
   /** Start a new window's empty slice once the last one ended. */
   roll(now: number): void {
     if (now >= this.windowEnd) this.clear();
+    else if ((this.requestsOut || this.tokensOut) && now - this.outAt >= OUT_RECHECK_MS) {
+      this.requestsOut = false;
+      this.tokensOut = false;
+    }
   }
 
   private clear(): void {
@@ -190,6 +202,7 @@ export class Quota {
     this.ownerTokens = answer.remainingTokens;
     if (rpm !== null && answer.requests < wantRequests) this.requestsOut = true;
     if (tpm !== null && answer.tokens < wantTokens) this.tokensOut = true;
+    if (this.requestsOut || this.tokensOut) this.outAt = now();
     return this.fits(now(), estimate) ? "granted" : "exhausted";
   }
 }
