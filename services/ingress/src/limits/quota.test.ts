@@ -47,3 +47,31 @@ describe("a slice that acl said was spent", () => {
     expect(asked).toHaveLength(2);
   });
 });
+
+describe("a recheck that cannot reach acl", () => {
+  it("keeps what acl last said (the window is spent: a 429), rather than a 503", async () => {
+    let reachable = true;
+    const ask = async () => {
+      if (!reachable) throw new Error("no responders");
+      const answer: LeaseResponse = {
+        found: true,
+        windowStart: 0,
+        resetMs: MONTH_MS,
+        requests: 0,
+        tokens: 0,
+        remainingRequests: null,
+        remainingTokens: 0,
+      };
+      return answer;
+    };
+    const q = new Quota(budget, undefined, 0, 100, budget, ask, "budgets");
+    let now = 1_000_000;
+    const client = {} as BusClient;
+    expect(await q.refill(client, 10, () => now)).toBe("exhausted");
+    reachable = false;
+    now += OUT_RECHECK_MS;
+    q.roll(now);
+    expect(await q.refill(client, 10, () => now)).toBe("exhausted");
+    expect(q.refusable(10)).toBe(true);
+  });
+});

@@ -62,6 +62,8 @@ export class Quota {
    * stop) or a raised ceiling would otherwise never reach a replica that was refused once.
    */
   private outAt = 0;
+  /** What was out before a recheck cleared it: restored if acl cannot be asked (still a 429, not a 503). */
+  private recheck: { requests: boolean; tokens: boolean } | undefined;
   private pending: Promise<Refill> | undefined;
   /** Calls waiting for the next slice: a lease asks for at least one request each. */
   private waiting = 0;
@@ -85,12 +87,14 @@ export class Quota {
   roll(now: number): void {
     if (now >= this.windowEnd) this.clear();
     else if ((this.requestsOut || this.tokensOut) && now - this.outAt >= OUT_RECHECK_MS) {
+      this.recheck = { requests: this.requestsOut, tokens: this.tokensOut };
       this.requestsOut = false;
       this.tokensOut = false;
     }
   }
 
   private clear(): void {
+    this.recheck = undefined;
     this.requests = 0;
     this.tokens = 0;
     this.requestsOut = false;
@@ -183,10 +187,21 @@ export class Quota {
         tokens: Math.ceil(Math.min(wantTokens, this.maxAsk)),
       });
     } catch (err) {
+      const recheck = this.recheck;
+      if (recheck !== undefined) {
+        // acl said this window was spent and cannot be asked whether anything came back since:
+        // what it said stands (a 429, as before the recheck), and the next recheck is in 5 s.
+        this.recheck = undefined;
+        this.requestsOut = recheck.requests;
+        this.tokensOut = recheck.tokens;
+        this.outAt = now();
+        return "exhausted";
+      }
       this.downUntil = now() + UNREACHABLE_BACKOFF_MS;
       return this.unreachable(err instanceof GatehouseError ? err.code : "service_unavailable");
     }
     this.downUntil = 0;
+    this.recheck = undefined;
     if (!answer.found) return "gone";
     // The window is acl's; it ends `resetMs` after we asked, by our clock.
     const windowEnd = asked + answer.resetMs;
