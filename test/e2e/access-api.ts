@@ -80,6 +80,27 @@ export async function newVirtualAccount(stack: TestStack, adminKey: string, name
   return { va, key: token.key as string };
 }
 
+/** A virtual account granted `account`, with a key: an app calling it. */
+export async function appWithKey(stack: TestStack, adminKey: string, account: string, name: string) {
+  const { va, key } = await newVirtualAccount(stack, adminKey, `${name}-${Date.now()}`);
+  await grant(stack, adminKey, account, { kind: "virtual_account", id: va.id });
+  return { vaId: va.id as string, key };
+}
+
+/** A chat call to `<account>/echo` through one ingress replica, the body's fields overriding the default. */
+export function chatThrough(
+  baseUrl: string | undefined,
+  key: string,
+  account: string,
+  body: Record<string, unknown>,
+) {
+  return fetch(`${baseUrl}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: `${account}/echo`, messages: [{ role: "user", content: "hi" }], ...body }),
+  });
+}
+
 export async function modelIds(stack: TestStack, key: string): Promise<string[]> {
   const list = await must(stack, key, "GET", "/v1/models");
   return (list.data as Array<{ id: string }>).map((m) => m.id);

@@ -9,7 +9,7 @@ import { captureLogger, waitFor } from "@gatehouse/testkit";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestStack, type TestStack } from "../src/index.js";
-import { grant, must, newVirtualAccount } from "./access-api.js";
+import { chatThrough, grant, must, appWithKey as newApp } from "./access-api.js";
 import { call, newMember } from "./identity-api.js";
 
 /**
@@ -77,23 +77,12 @@ afterAll(async () => {
   await new Promise((resolve) => hookServer?.close(resolve));
 });
 
-async function appWithKey(name: string) {
-  const { va, key } = await newVirtualAccount(stack, adminKey, `${name}-${Date.now()}`);
-  await grant(stack, adminKey, ACCOUNT, { kind: "virtual_account", id: va.id });
-  return { vaId: va.id as string, key };
+function appWithKey(name: string) {
+  return newApp(stack, adminKey, ACCOUNT, name);
 }
 
 function chat(replica: number, key: string, body: Record<string, unknown> = {}) {
-  return fetch(`${stack.ingress[replica]?.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: JSON.stringify({
-      model: `${ACCOUNT}/echo`,
-      messages: [{ role: "user", content: "hi" }],
-      max_tokens: 8,
-      ...body,
-    }),
-  });
+  return chatThrough(stack.ingress[replica]?.url, key, ACCOUNT, { max_tokens: 8, ...body });
 }
 
 async function createBudget(vaId: string, maxUsd: number, extra: Record<string, unknown> = {}) {

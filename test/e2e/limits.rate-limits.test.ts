@@ -4,7 +4,7 @@ import { waitFor } from "@gatehouse/testkit";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestStack, type TestStack } from "../src/index.js";
-import { createAccount, grant, must, newVirtualAccount } from "./access-api.js";
+import { chatThrough, createAccount, grant, must, appWithKey as newApp } from "./access-api.js";
 import { call, newMember } from "./identity-api.js";
 
 /**
@@ -37,18 +37,12 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function appWithKey(name: string) {
-  const { va, key } = await newVirtualAccount(stack, adminKey, `${name}-${Date.now()}`);
-  await grant(stack, adminKey, ACCOUNT, { kind: "virtual_account", id: va.id });
-  return { vaId: va.id as string, key };
+function appWithKey(name: string) {
+  return newApp(stack, adminKey, ACCOUNT, name);
 }
 
 function chat(replica: number, key: string, body: Record<string, unknown> = {}) {
-  return fetch(`${stack.ingress[replica]?.url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: JSON.stringify({ model: `${ACCOUNT}/echo`, messages: [{ role: "user", content: "hi" }], ...body }),
-  });
+  return chatThrough(stack.ingress[replica]?.url, key, ACCOUNT, body);
 }
 
 async function createLimit(body: Record<string, unknown>) {
