@@ -13,7 +13,7 @@ import {
 import { ExportResultCode, TraceState } from "@opentelemetry/core";
 import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import { AlwaysOnSampler, ParentBasedSampler, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { ProtoWriter, type ScopeBatch } from "./otlp-encode.js";
 import { OtlpSpanProcessor } from "./span-export.js";
@@ -120,7 +120,7 @@ function makeSpans(processor: OtlpSpanProcessor, limits: SpanLimits = spanLimits
   };
   const provider = new GatehouseTracerProvider({
     sink,
-    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
+    sampling: { parentBased: true, root: true },
     limits,
   });
   const ingress = provider.getTracer("gatehouse-ingress");

@@ -70,7 +70,7 @@ export async function registerTracing(options: {
   });
   const provider = new tracer.GatehouseTracerProvider({
     sink: processor,
-    sampler: await tracer.samplerFromEnv(env),
+    sampling: await tracer.samplingFromEnv(env),
     limits: tracer.spanLimitsFromEnv(env),
   });
   api.context.setGlobalContextManager(new SynchronousContextManager());
@@ -83,7 +83,7 @@ export async function registerTracing(options: {
  * Start tracing only when an OTLP endpoint is configured; otherwise the API stays a no-op and costs
  * nothing on the hot path. The tracer and the exporter are imported lazily for the same reason.
  *
- * Spans are Gatehouse's own (tracer.ts: the OpenTelemetry API implemented with the SDK's samplers),
+ * Spans are Gatehouse's own (tracer.ts: the OpenTelemetry API's tracer and span, sampled as the SDK samples),
  * exported as OTLP/HTTP protobuf to `<endpoint>/v1/traces` by `OtlpSpanProcessor` through the
  * OpenTelemetry exporter's HTTP transport (`OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT`, `_COMPRESSION`,
  * retries). No OTLP log or metric exporter, no instrumentation, no resource detection beyond

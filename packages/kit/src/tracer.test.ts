@@ -15,7 +15,7 @@ import {
   epochTime,
   type GatehouseSpan,
   GatehouseTracerProvider,
-  samplerFromEnv,
+  samplingFromEnv,
   spanLimitsFromEnv,
 } from "./tracer.js";
 
@@ -30,7 +30,7 @@ async function tracerWith(env: NodeJS.ProcessEnv = {}): Promise<{ tracer: Tracer
   };
   const provider = new GatehouseTracerProvider({
     sink,
-    sampler: await samplerFromEnv(env),
+    sampling: await samplingFromEnv(env),
     limits: spanLimitsFromEnv(env),
   });
   return { tracer: provider.getTracer("test"), ended };

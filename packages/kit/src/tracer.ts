@@ -341,49 +341,80 @@ export class GatehouseSpan implements Span {
   }
 }
 
+/**
+ * How spans are sampled: the `OTEL_TRACES_SAMPLER` choices. Parent-based sampling follows a valid
+ * parent's sampled flag (as the SDK's ParentBasedSampler with its default delegates does, local or
+ * remote parent alike); a span without one, or every span when not parent-based, takes `root`:
+ * always, never, or the SDK's sampler (the trace-id ratio, so that every service keeps the same traces).
+ */
+export interface Sampling {
+  parentBased: boolean;
+  root: boolean | Sampler;
+}
+
 export class GatehouseTracer<Scope> implements Tracer {
   constructor(
     private readonly sink: EndedSpanSink<Scope>,
     private readonly batch: Scope,
-    private readonly sampler: Sampler,
+    private readonly sampling: Sampling,
     readonly limits: SpanLimits,
   ) {}
 
   startSpan(name: string, options: SpanOptions = {}, context: Context = contextApi.active()): Span {
-    const parent = options.root ? undefined : trace.getSpanContext(context);
-    const validParent = parent !== undefined && trace.isSpanContextValid(parent) ? parent : undefined;
-    const traceId = validParent === undefined ? randomHex(16) : validParent.traceId;
-    const spanId = randomHex(8);
+    let parent: SpanContext | undefined;
+    if (!options.root) {
+      const parentSpan = trace.getSpan(context);
+      if (parentSpan !== undefined) {
+        const candidate = parentSpan.spanContext();
+        // A span of this tracer's is valid by construction; anything else (a remote parent) is checked.
+        if (parentSpan instanceof GatehouseSpan || trace.isSpanContextValid(candidate)) parent = candidate;
+      }
+    }
+    const traceId = parent === undefined ? randomHex(16) : parent.traceId;
     const kind = options.kind ?? SpanKind.INTERNAL;
-    const sampled = this.sampler.shouldSample(
-      options.root ? trace.deleteSpan(context) : context,
-      traceId,
-      name,
-      kind,
-      options.attributes ?? {},
-      options.links ?? [],
-    );
-    const traceState = sampled.traceState ?? validParent?.traceState;
+    let decision: SamplingDecision;
+    let traceState = parent?.traceState;
+    let samplerAttributes: Attributes | undefined;
+    const { parentBased, root } = this.sampling;
+    if (parent !== undefined && parentBased)
+      decision =
+        (parent.traceFlags & TraceFlags.SAMPLED) !== 0
+          ? SamplingDecision.RECORD_AND_SAMPLED
+          : SamplingDecision.NOT_RECORD;
+    else if (typeof root === "boolean")
+      decision = root ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD;
+    else {
+      const result = root.shouldSample(
+        options.root ? trace.deleteSpan(context) : context,
+        traceId,
+        name,
+        kind,
+        options.attributes ?? {},
+        options.links ?? [],
+      );
+      decision = result.decision;
+      traceState = result.traceState ?? traceState;
+      samplerAttributes = result.attributes;
+    }
     const spanContext: SpanContext = {
       traceId,
-      spanId,
-      traceFlags:
-        sampled.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
+      spanId: randomHex(8),
+      traceFlags: decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
       traceState,
     };
-    if (sampled.decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext);
+    if (decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext);
     const span = new GatehouseSpan(
       this as GatehouseTracer<unknown>,
       spanContext,
       name,
       kind,
-      validParent?.spanId,
-      validParent?.isRemote === true,
+      parent?.spanId,
+      parent?.isRemote === true,
       options.startTime,
     );
     const attributes = options.attributes;
     if (attributes !== undefined) for (const key in attributes) span.setAttribute(key, attributes[key]);
-    if (sampled.attributes !== undefined) span.setAttributes(sampled.attributes);
+    if (samplerAttributes !== undefined) span.setAttributes(samplerAttributes);
     if (options.links !== undefined) span.addLinks(options.links);
     return span;
   }
@@ -423,15 +454,15 @@ export class GatehouseTracerProvider<Scope> implements TracerProvider {
   private readonly tracers = new Map<string, GatehouseTracer<Scope>>();
 
   constructor(
-    private readonly options: { sink: EndedSpanSink<Scope>; sampler: Sampler; limits: SpanLimits },
+    private readonly options: { sink: EndedSpanSink<Scope>; sampling: Sampling; limits: SpanLimits },
   ) {}
 
   getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
     const key = `${name}@${version ?? ""}:${options?.schemaUrl ?? ""}`;
     let tracer = this.tracers.get(key);
     if (tracer === undefined) {
-      const { sink, sampler, limits } = this.options;
-      tracer = new GatehouseTracer(sink, sink.scope(name, version, options?.schemaUrl), sampler, limits);
+      const { sink, sampling, limits } = this.options;
+      tracer = new GatehouseTracer(sink, sink.scope(name, version, options?.schemaUrl), sampling, limits);
       this.tracers.set(key, tracer);
     }
     return tracer;
@@ -468,30 +499,27 @@ export function spanLimitsFromEnv(env: NodeJS.ProcessEnv): SpanLimits {
 }
 
 /**
- * The sampler `OTEL_TRACES_SAMPLER` (and `_ARG`) name, built from the SDK's samplers as the SDK
- * builds it: `parentbased_always_on` by default and for an unknown name, a ratio outside [0, 1] or
- * missing read as 1.
+ * The sampling `OTEL_TRACES_SAMPLER` (and `_ARG`) names, as the SDK reads them:
+ * `parentbased_always_on` by default and for an unknown name; a ratio outside [0, 1] or missing is 1.
  */
-export async function samplerFromEnv(env: NodeJS.ProcessEnv): Promise<Sampler> {
-  const { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } = await import(
-    "@opentelemetry/sdk-trace-base"
-  );
-  const ratio = (): number => {
+export async function samplingFromEnv(env: NodeJS.ProcessEnv): Promise<Sampling> {
+  const ratio = async (): Promise<Sampler> => {
+    const { TraceIdRatioBasedSampler } = await import("@opentelemetry/sdk-trace-base");
     const value = envNumber(env, "OTEL_TRACES_SAMPLER_ARG");
-    return value === undefined || value > 1 ? 1 : value;
+    return new TraceIdRatioBasedSampler(value === undefined || value > 1 ? 1 : value);
   };
   switch (env.OTEL_TRACES_SAMPLER?.trim()) {
     case "always_on":
-      return new AlwaysOnSampler();
+      return { parentBased: false, root: true };
     case "always_off":
-      return new AlwaysOffSampler();
+      return { parentBased: false, root: false };
     case "parentbased_always_off":
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+      return { parentBased: true, root: false };
     case "traceidratio":
-      return new TraceIdRatioBasedSampler(ratio());
+      return { parentBased: false, root: await ratio() };
     case "parentbased_traceidratio":
-      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio()) });
+      return { parentBased: true, root: await ratio() };
     default:
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+      return { parentBased: true, root: true };
   }
 }
