@@ -164,13 +164,13 @@ type Hook = (this: unknown, ...args: unknown[]) => unknown;
 
 /**
  * Runs a route's own hook or handler inside the request's trace context, so bus calls it makes carry
- * it. Fastify calls them with (request, reply) or (request, reply, done): three parameters, not a
- * rest array, as this runs several times per request.
+ * it. Fastify calls them with at most four arguments (`preParsing`: request, reply, payload, done):
+ * four parameters, not a rest array, as this runs several times per request.
  */
 function inRequestContext(fn: Hook): Hook {
-  return function (this: unknown, request: unknown, reply: unknown, done: unknown) {
+  return function (this: unknown, request: unknown, reply: unknown, a: unknown, b: unknown) {
     const ctx = (request as FastifyRequest).traceContext;
-    return ctx ? context.with(ctx, fn, this, request, reply, done) : fn.call(this, request, reply, done);
+    return ctx ? context.with(ctx, fn, this, request, reply, a, b) : fn.call(this, request, reply, a, b);
   };
 }
 
