@@ -7,7 +7,7 @@
  * to the sink process (otlp-sink-main.ts). Each variant runs in a process of its own, alternating:
  * - `off`: no SDK (the API's no-ops): the floor;
  * - `sdk`: the SDK's stock path (BatchSpanProcessor + OTLPTraceExporter, protobuf), as before;
- * - `gatehouse`: what `startTelemetry` sets up (OtlpSpanProcessor).
+ * - `gatehouse`: what `startTelemetry` sets up (Gatehouse's own tracer, tracer.ts, and OtlpSpanProcessor).
  * Every call also allocates the same short-lived garbage (a stand-in for a request's own), so that
  * spans held by a processor meet the young-generation collections they would meet in the gateway,
  * and a call's spans stay open for a few turns of the event loop (OPEN_TURNS) before they end, as the
@@ -246,7 +246,7 @@ export function renderSpans(r: SpansResult): string {
   const label: Record<string, string> = {
     off: "no SDK (the API's no-ops)",
     sdk: "SDK stock: BatchSpanProcessor + OTLPTraceExporter (protobuf)",
-    gatehouse: "Gatehouse: OtlpSpanProcessor (startTelemetry)",
+    gatehouse: "Gatehouse: its own tracer + OtlpSpanProcessor (startTelemetry)",
   };
   const lines = [
     `| tracing of one warm call (3 spans, ${r.calls} calls a run) | CPU µs per call (median) | over no SDK | each run |`,

@@ -1,8 +1,8 @@
-import { type ReadableSpan, startInMemoryTracing, waitFor } from "@gatehouse/testkit";
+import { type ExportedSpan, startInMemoryTracing, waitFor } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type InferenceWorld, startInferenceWorld } from "./inference-harness.js";
 
-const tracing = startInMemoryTracing();
+const tracing = await startInMemoryTracing();
 
 let world: InferenceWorld;
 
@@ -17,8 +17,8 @@ afterAll(async () => {
 const PROMPT = "Tell me about the lighthouse keeper zebra-quartz-71";
 
 /** Every span of the trace a request's server span starts, once `dispatch.invoke` has ended. */
-async function traceOf(requestId: string): Promise<{ server: ReadableSpan; spans: ReadableSpan[] }> {
-  let server: ReadableSpan | undefined;
+async function traceOf(requestId: string): Promise<{ server: ExportedSpan; spans: ExportedSpan[] }> {
+  let server: ExportedSpan | undefined;
   await waitFor(() => {
     const finished = tracing.spans();
     server = finished.find(
@@ -28,22 +28,22 @@ async function traceOf(requestId: string): Promise<{ server: ReadableSpan; spans
     const traceId = server.spanContext().traceId;
     return finished.some((s) => s.spanContext().traceId === traceId && s.name === "dispatch.invoke");
   }, 15_000);
-  const found = server as ReadableSpan;
+  const found = server as ExportedSpan;
   const traceId = found.spanContext().traceId;
   return { server: found, spans: tracing.spans().filter((s) => s.spanContext().traceId === traceId) };
 }
 
-const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
-const idOf = (span: ReadableSpan) => span.spanContext().spanId;
+const parentOf = (span: ExportedSpan) => span.parentSpanContext?.spanId;
+const idOf = (span: ExportedSpan) => span.spanContext().spanId;
 
-function only(spans: ReadableSpan[], name: string): ReadableSpan {
+function only(spans: ExportedSpan[], name: string): ExportedSpan {
   const matching = spans.filter((s) => s.name === name);
   expect(matching.map((s) => s.name)).toEqual([name]);
-  return matching[0] as ReadableSpan;
+  return matching[0] as ExportedSpan;
 }
 
 /** Nothing secret or private in any attribute, event or status of the trace. */
-function expectNoSecrets(spans: ReadableSpan[], secrets: string[]): void {
+function expectNoSecrets(spans: ExportedSpan[], secrets: string[]): void {
   const text = JSON.stringify(
     spans.map((s) => ({ name: s.name, attributes: s.attributes, events: s.events, status: s.status })),
   );

@@ -1,9 +1,9 @@
-import { type ReadableSpan, startInMemoryTracing, waitFor } from "@gatehouse/testkit";
+import { type ExportedSpan, startInMemoryTracing, waitFor } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RoutesWorld, startRoutesWorld } from "./routes-world.js";
 
 /** A routed call's trace: the spans name the route and the target that answered, or was tried last. */
-const tracing = startInMemoryTracing();
+const tracing = await startInMemoryTracing();
 let world: RoutesWorld;
 
 beforeAll(async () => {
@@ -16,7 +16,7 @@ afterAll(async () => {
 
 const PROMPT = "What does the copper-finch-19 sing";
 
-function invokeSpanOf(requestId: string): ReadableSpan | undefined {
+function invokeSpanOf(requestId: string): ExportedSpan | undefined {
   return tracing
     .spans()
     .find((s) => s.name === "dispatch.invoke" && s.attributes["gatehouse.request_id"] === requestId);
@@ -36,7 +36,7 @@ async function failingOver(second: "b" | "c"): Promise<string> {
 }
 
 /** The span's target: the route, and the account and model named for it. */
-const targetOf = (span: ReadableSpan) => ({
+const targetOf = (span: ExportedSpan) => ({
   route: span.attributes["gatehouse.route"],
   account: span.attributes["gatehouse.account"],
   model: span.attributes["gen_ai.request.model"],
@@ -51,7 +51,7 @@ async function routedCall(route: string) {
   await response.text();
   const requestId = response.headers.get("x-request-id") ?? "";
   await waitFor(() => invokeSpanOf(requestId) !== undefined, 15_000);
-  return { response, span: invokeSpanOf(requestId) as ReadableSpan };
+  return { response, span: invokeSpanOf(requestId) as ExportedSpan };
 }
 
 describe("a routed call's dispatch span", () => {

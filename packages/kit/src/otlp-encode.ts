@@ -1,15 +1,15 @@
-import type { Attributes, AttributeValue, HrTime } from "@opentelemetry/api";
+import type { Attributes, AttributeValue } from "@opentelemetry/api";
 import type { Resource } from "@opentelemetry/resources";
-import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import { epochTime, type GatehouseSpan, type TimedEventRecord } from "./tracer.js";
 
 /*
  * OTLP protobuf (opentelemetry/proto/trace/v1/trace.proto, collector/trace/v1) written straight from
- * the SDK's ended spans into a growing byte buffer. The SDK's own exporter first builds an object tree
- * per span (otlp-transformer) and then protobufjs builds a linked list of write operations per field
- * of it: several hundred short-lived objects per span, and it keeps the spans alive until the batch is
- * sent. Here a span is bytes the moment it ends. The output is the same message: the tests decode it
- * with the official definitions (otlp-transformer's generated code) and compare it with what the
- * SDK's serializer makes of the same spans.
+ * Gatehouse's ended spans (tracer.ts) into a growing byte buffer. The SDK's own exporter first builds
+ * an object tree per span (otlp-transformer) and then protobufjs builds a linked list of write
+ * operations per field of it: several hundred short-lived objects per span, and it keeps the spans
+ * alive until the batch is sent. Here a span is bytes the moment it ends. The output is the same
+ * message: the tests decode it with the official definitions (otlp-transformer's generated code) and
+ * compare it with what the SDK's serializer makes of the same spans.
  */
 
 const LEN = 2;
@@ -102,10 +102,8 @@ export class ProtoWriter {
     this.pos += 8;
   }
 
-  /** An `HrTime` ([seconds, nanoseconds]) as fixed64 nanoseconds, exactly, without BigInt. */
-  hrTime(time: HrTime): void {
-    const seconds = Math.trunc(time[0]);
-    const nanos = Math.trunc(time[1]);
+  /** Seconds and nanoseconds since the epoch as fixed64 nanoseconds, exactly, without BigInt. */
+  time(seconds: number, nanos: number): void {
     // seconds * 1e9 + nanos, where 1e9 = 15258 * 2^16 + 51712: every product below stays under 2^53.
     const high16 = seconds * 15258;
     const low = seconds * 51712 + nanos;
@@ -279,10 +277,16 @@ function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
   return (traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0);
 }
 
-function event(w: ProtoWriter, e: TimedEvent): void {
+/** A time of a span (milliseconds since its base) as fixed64 epoch nanoseconds. */
+function spanTime(w: ProtoWriter, field: number, baseMs: number, ms: number): void {
+  const [seconds, nanos] = epochTime(baseMs, ms);
+  w.tag(field, I64);
+  w.time(seconds, nanos);
+}
+
+function event(w: ProtoWriter, baseMs: number, e: TimedEventRecord): void {
   const at = w.begin(11);
-  w.tag(1, I64);
-  w.hrTime(e.time);
+  spanTime(w, 1, baseMs, e.time);
   w.string(2, e.name);
   if (e.attributes) attributes(w, 3, e.attributes);
   droppedCount(w, 4, e.droppedAttributesCount);
@@ -290,48 +294,47 @@ function event(w: ProtoWriter, e: TimedEvent): void {
 }
 
 /** One `Span` message, as field `field` (ScopeSpans.spans is 2) of the message being written. */
-export function writeSpan(w: ProtoWriter, field: number, span: ReadableSpan): void {
+export function writeSpan(w: ProtoWriter, field: number, span: GatehouseSpan): void {
   const ctx = span.spanContext();
   const at = w.begin(field);
   w.hexBytes(1, ctx.traceId);
   w.hexBytes(2, ctx.spanId);
   const traceState = ctx.traceState?.serialize();
   if (traceState) w.string(3, traceState);
-  const parent = span.parentSpanContext;
-  if (parent?.spanId) w.hexBytes(4, parent.spanId);
+  if (span.parentSpanId) w.hexBytes(4, span.parentSpanId);
   w.string(5, span.name);
   w.tag(6, VARINT);
   w.varint(span.kind + 1); // the API has no UNSPECIFIED: its kinds are the proto's minus one
-  w.tag(7, I64);
-  w.hrTime(span.startTime);
-  w.tag(8, I64);
-  w.hrTime(span.endTime);
-  attributes(w, 9, span.attributes);
-  droppedCount(w, 10, span.droppedAttributesCount);
-  for (const e of span.events) event(w, e);
-  droppedCount(w, 12, span.droppedEventsCount);
-  for (const link of span.links) {
-    const l = w.begin(13);
-    w.hexBytes(1, link.context.traceId);
-    w.hexBytes(2, link.context.spanId);
-    const linkState = link.context.traceState?.serialize();
-    if (linkState) w.string(3, linkState);
-    if (link.attributes) attributes(w, 4, link.attributes);
-    droppedCount(w, 5, link.droppedAttributesCount);
-    w.tag(6, I32);
-    w.fixed32(spanFlags(link.context.traceFlags, link.context.isRemote));
-    w.end(l);
-  }
-  droppedCount(w, 14, span.droppedLinksCount);
+  spanTime(w, 7, span.baseMs, span.start);
+  spanTime(w, 8, span.baseMs, span.end_);
+  const attrs = span.attrs;
+  for (let i = 0; i < attrs.length; i += 2) keyValue(w, 9, attrs[i] as string, attrs[i + 1]);
+  droppedCount(w, 10, span.droppedAttributes);
+  if (span.events) for (const e of span.events) event(w, span.baseMs, e);
+  droppedCount(w, 12, span.droppedEvents);
+  if (span.links)
+    for (const link of span.links) {
+      const l = w.begin(13);
+      w.hexBytes(1, link.context.traceId);
+      w.hexBytes(2, link.context.spanId);
+      const linkState = link.context.traceState?.serialize();
+      if (linkState) w.string(3, linkState);
+      if (link.attributes) attributes(w, 4, link.attributes);
+      droppedCount(w, 5, link.droppedAttributesCount);
+      w.tag(6, I32);
+      w.fixed32(spanFlags(link.context.traceFlags, link.context.isRemote));
+      w.end(l);
+    }
+  droppedCount(w, 14, span.droppedLinks);
   const status = w.begin(15);
-  if (span.status.message) w.string(2, span.status.message);
-  if (span.status.code) {
+  if (span.statusMessage) w.string(2, span.statusMessage);
+  if (span.statusCode) {
     w.tag(3, VARINT);
-    w.varint(span.status.code);
+    w.varint(span.statusCode);
   }
   w.end(status);
   w.tag(16, I32);
-  w.fixed32(spanFlags(ctx.traceFlags, parent?.isRemote));
+  w.fixed32(spanFlags(ctx.traceFlags, span.parentIsRemote));
   w.end(at);
 }
 
@@ -346,7 +349,11 @@ export function encodeResource(resource: Resource): Buffer {
 }
 
 /** `InstrumentationScope` as field 1 of `ScopeSpans` (and its schema URL, field 3), encoded once per scope. */
-export function encodeScope(scope: ReadableSpan["instrumentationScope"]): Buffer {
+export function encodeScope(scope: {
+  name: string;
+  version?: string | undefined;
+  schemaUrl?: string | undefined;
+}): Buffer {
   const w = new ProtoWriter(256);
   const at = w.begin(1);
   w.string(1, scope.name);

@@ -1,5 +1,7 @@
 import { createRequire } from "node:module";
 import {
+  type Attributes,
+  type AttributeValue,
   type Context,
   context,
   ROOT_CONTEXT,
@@ -11,15 +13,18 @@ import {
 import { ExportResultCode, TraceState } from "@opentelemetry/core";
 import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
-import { ProtoWriter } from "./otlp-encode.js";
+import { ProtoWriter, type ScopeBatch } from "./otlp-encode.js";
 import { OtlpSpanProcessor } from "./span-export.js";
+import {
+  type EndedSpanSink,
+  epochTime,
+  type GatehouseSpan,
+  GatehouseTracerProvider,
+  type SpanLimits,
+  spanLimitsFromEnv,
+} from "./tracer.js";
 
 // The official OTLP definitions, as the SDK's own serializer uses them (protobufjs static code).
 const require = createRequire(import.meta.url);
@@ -35,16 +40,88 @@ function decode(bytes: Uint8Array): unknown {
   });
 }
 
-/** Spans of every shape the API allows, ended through `processor` and kept in memory too. */
-function makeSpans(processor: OtlpSpanProcessor | undefined): ReadableSpan[] {
-  const memory = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({
-      "service.name": "gatehouse-test",
-      "process.pid": 42,
-      "host.name": "h",
-    }),
-    spanProcessors: [new SimpleSpanProcessor(memory), ...(processor ? [processor] : [])],
+const RESOURCE = resourceFromAttributes({
+  "service.name": "gatehouse-test",
+  "process.pid": 42,
+  "host.name": "h",
+});
+
+/**
+ * An ended span of Gatehouse's tracer as the SDK's `ReadableSpan`, so that the SDK's own serializer
+ * can encode the same span for comparison.
+ */
+function readable(
+  span: GatehouseSpan,
+  scope: { name: string; version?: string; schemaUrl?: string },
+): ReadableSpan {
+  const startTime = epochTime(span.baseMs, span.start);
+  const endTime = epochTime(span.baseMs, span.end_);
+  const attributes: Attributes = {};
+  for (let i = 0; i < span.attrs.length; i += 2)
+    attributes[span.attrs[i] as string] = span.attrs[i + 1] as AttributeValue;
+  const parentSpanContext = span.parentSpanId
+    ? {
+        traceId: span.spanContext().traceId,
+        spanId: span.parentSpanId,
+        traceFlags: 0,
+        isRemote: span.parentIsRemote,
+      }
+    : undefined;
+  return {
+    name: span.name,
+    kind: span.kind,
+    spanContext: () => span.spanContext(),
+    parentSpanContext,
+    startTime,
+    endTime,
+    status: { code: span.statusCode, ...(span.statusMessage ? { message: span.statusMessage } : {}) },
+    attributes,
+    links: (span.links ?? []).map((l) => ({
+      context: l.context,
+      ...(l.attributes ? { attributes: l.attributes } : {}),
+      droppedAttributesCount: l.droppedAttributesCount,
+    })),
+    events: (span.events ?? []).map((e) => ({
+      name: e.name,
+      time: epochTime(span.baseMs, e.time),
+      ...(e.attributes ? { attributes: e.attributes } : {}),
+      droppedAttributesCount: e.droppedAttributesCount,
+    })),
+    duration: [0, 0],
+    ended: true,
+    resource: RESOURCE,
+    instrumentationScope: scope,
+    droppedAttributesCount: span.droppedAttributes,
+    droppedEventsCount: span.droppedEvents,
+    droppedLinksCount: span.droppedLinks,
+  };
+}
+
+/**
+ * Spans of every shape the API allows, made by Gatehouse's tracer and ended through `processor`
+ * (the default sampler, parent-based always-on); each ended span is also kept as the SDK's
+ * `ReadableSpan`.
+ */
+function makeSpans(processor: OtlpSpanProcessor, limits: SpanLimits = spanLimitsFromEnv({})): ReadableSpan[] {
+  const ended: ReadableSpan[] = [];
+  const scopes = new Map<ScopeBatch, { name: string; version?: string; schemaUrl?: string }>();
+  const sink: EndedSpanSink<ScopeBatch> = {
+    scope: (name, version, schemaUrl) => {
+      const batch = processor.scope(name, version, schemaUrl);
+      scopes.set(batch, { name, ...(version ? { version } : {}), ...(schemaUrl ? { schemaUrl } : {}) });
+      return batch;
+    },
+    onEnd: (span, scope) => {
+      ended.push(readable(span, scopes.get(scope) ?? { name: "?" }));
+      processor.onEnd(span, scope);
+    },
+    forceFlush: () => processor.forceFlush(),
+    shutdown: () => processor.shutdown(),
+  };
+  const provider = new GatehouseTracerProvider({
+    sink,
+    sampling: { parentBased: true, root: true },
+    limits,
   });
   const ingress = provider.getTracer("gatehouse-ingress");
   const bus = provider.getTracer("gatehouse-bus", "1.2.3", {
@@ -115,13 +192,14 @@ function makeSpans(processor: OtlpSpanProcessor | undefined): ReadableSpan[] {
       }),
     )
     .end();
-  return memory.getFinishedSpans();
+  return ended;
 }
 
 function collectingProcessor(overrides: Partial<ConstructorParameters<typeof OtlpSpanProcessor>[0]> = {}) {
   const requests: Uint8Array[] = [];
   const losses: { reason: string; spans: number }[] = [];
   const processor = new OtlpSpanProcessor({
+    resource: RESOURCE,
     send: (request, done) => {
       requests.push(Uint8Array.from(request));
       done({ code: ExportResultCode.SUCCESS });
@@ -160,6 +238,7 @@ describe("OtlpSpanProcessor", () => {
     const requests: Uint8Array[] = [];
     const losses: { reason: string; spans: number }[] = [];
     const processor = new OtlpSpanProcessor({
+      resource: RESOURCE,
       send: (request, done) => {
         requests.push(request);
         pending.push(() => done({ code: ExportResultCode.SUCCESS }));
@@ -236,7 +315,7 @@ describe("ProtoWriter", () => {
       [4_294_967_295, 999_999_999],
     ] as [number, number][]) {
       const w = new ProtoWriter(4);
-      w.hrTime(time);
+      w.time(time[0], time[1]);
       expect(w.view().readBigUInt64LE(0)).toBe(BigInt(time[0]) * 1_000_000_000n + BigInt(time[1]));
     }
   });

@@ -1,18 +1,18 @@
-import { TraceFlags } from "@opentelemetry/api";
 import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
-import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import {
   encodeRequest,
   encodeResource,
   encodeScope,
   ProtoWriter,
-  type ResourceBatch,
   type ScopeBatch,
   writeSpan,
 } from "./otlp-encode.js";
+import type { EndedSpanSink, GatehouseSpan } from "./tracer.js";
 
 export interface OtlpSpanProcessorOptions {
+  /** The resource every span is sent with (the process's). */
+  resource: Resource;
   /** Sends one encoded `ExportTraceServiceRequest` and calls back once with how it went. */
   send(request: Uint8Array, done: (result: ExportResult) => void): void;
   /** Spans per export request (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`). */
@@ -40,9 +40,9 @@ interface Sealed {
  * Memory is bounded by `maxQueueSize` spans (a few hundred bytes each once encoded); a span that
  * ends while that many wait is dropped and counted, rather than the queue growing.
  */
-export class OtlpSpanProcessor implements SpanProcessor {
-  /** The current batch, grouped as the request nests them: by resource, then by instrumentation scope. */
-  private readonly resources = new Map<Resource, ResourceBatch & { byScope: Map<object, ScopeBatch> }>();
+export class OtlpSpanProcessor implements EndedSpanSink<ScopeBatch> {
+  /** The resource's encoding and the current batch, by instrumentation scope (one per tracer). */
+  private readonly batch: { resource: Buffer; scopes: ScopeBatch[] };
   private batchSpans = 0;
   private readonly sealed: Sealed[] = [];
   /** Spans encoded and not yet through their export (the batch, the sealed requests, the one in flight). */
@@ -52,17 +52,22 @@ export class OtlpSpanProcessor implements SpanProcessor {
   private idle: (() => void)[] = [];
   private stopped = false;
 
-  constructor(private readonly options: OtlpSpanProcessorOptions) {}
+  constructor(private readonly options: OtlpSpanProcessorOptions) {
+    this.batch = { resource: encodeResource(options.resource), scopes: [] };
+  }
 
-  onStart(): void {}
+  scope(name: string, version: string | undefined, schemaUrl: string | undefined): ScopeBatch {
+    const scope = { scope: encodeScope({ name, version, schemaUrl }), spans: new ProtoWriter() };
+    this.batch.scopes.push(scope);
+    return scope;
+  }
 
-  onEnd(span: ReadableSpan): void {
-    if (this.stopped || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+  onEnd(span: GatehouseSpan, scope: ScopeBatch): void {
+    if (this.stopped) return;
     if (this.pending >= this.options.maxQueueSize) {
       this.options.onLoss?.("queue_full", 1);
       return;
     }
-    const scope = this.scopeBatch(span);
     const w = scope.spans;
     const before = w.pos;
     try {
@@ -81,22 +86,6 @@ export class OtlpSpanProcessor implements SpanProcessor {
     }
   }
 
-  private scopeBatch(span: ReadableSpan): ScopeBatch {
-    let resource = this.resources.get(span.resource);
-    if (resource === undefined) {
-      resource = { resource: encodeResource(span.resource), scopes: [], byScope: new Map() };
-      this.resources.set(span.resource, resource);
-    }
-    // A tracer's spans share its scope object, so identity finds it without building a key.
-    let scope = resource.byScope.get(span.instrumentationScope);
-    if (scope === undefined) {
-      scope = { scope: encodeScope(span.instrumentationScope), spans: new ProtoWriter() };
-      resource.byScope.set(span.instrumentationScope, scope);
-      resource.scopes.push(scope);
-    }
-    return scope;
-  }
-
   /** Closes the current batch into one request and starts sending it (after those before it). */
   private seal(): void {
     if (this.timer !== undefined) {
@@ -104,13 +93,12 @@ export class OtlpSpanProcessor implements SpanProcessor {
       this.timer = undefined;
     }
     if (this.batchSpans === 0) return;
-    const request = encodeRequest([...this.resources.values()]);
-    for (const r of this.resources.values()) for (const s of r.scopes) s.spans.reset();
+    const request = encodeRequest([this.batch]);
+    for (const s of this.batch.scopes) s.spans.reset();
     this.sealed.push({ request, spans: this.batchSpans });
     this.batchSpans = 0;
     this.pump();
   }
-
   private pump(): void {
     if (this.inFlight) return;
     const next = this.sealed.shift();

@@ -17,17 +17,18 @@ const GEN_AI_OPERATION: Record<Operation, string> = {
  * other functions here return at their first line.
  */
 export function startInvokeSpan(meta: InvokeMeta): Span {
+  // One shape for every call: an attribute whose value is undefined is not set. A routed call names
+  // its route; its account and model are the target's (`recordTarget`).
   const attributes: Attributes = {
     "gen_ai.operation.name": GEN_AI_OPERATION[meta.operation],
     "gatehouse.principal.id": meta.principal.id,
     "gatehouse.principal.kind": meta.principal.kind,
     "gatehouse.request_id": meta.requestId,
     "gatehouse.stream": meta.stream,
+    "gatehouse.route": meta.route,
+    "gen_ai.request.model": meta.model,
+    "gatehouse.account": meta.account,
   };
-  // A routed call names its route; its account and model are the target's (`recordTarget`).
-  if (meta.route !== undefined) attributes["gatehouse.route"] = meta.route;
-  if (meta.model !== undefined) attributes["gen_ai.request.model"] = meta.model;
-  if (meta.account !== undefined) attributes["gatehouse.account"] = meta.account;
   return startSpanFromCarrier("dispatch.invoke", meta.trace, attributes);
 }
 

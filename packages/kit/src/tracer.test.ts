@@ -1,0 +1,199 @@
+import {
+  context,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+import { describe, expect, it } from "vitest";
+import { SynchronousContextManager } from "./sync-context.js";
+import {
+  type EndedSpanSink,
+  epochTime,
+  type GatehouseSpan,
+  GatehouseTracerProvider,
+  samplingFromEnv,
+  spanLimitsFromEnv,
+} from "./tracer.js";
+
+/** A tracer of Gatehouse's whose ended (sampled) spans are kept in memory, with the settings in `env`. */
+async function tracerWith(env: NodeJS.ProcessEnv = {}): Promise<{ tracer: Tracer; ended: GatehouseSpan[] }> {
+  const ended: GatehouseSpan[] = [];
+  const sink: EndedSpanSink<string> = {
+    scope: (name) => name,
+    onEnd: (span) => ended.push(span),
+    forceFlush: async () => {},
+    shutdown: async () => {},
+  };
+  const provider = new GatehouseTracerProvider({
+    sink,
+    sampling: await samplingFromEnv(env),
+    limits: spanLimitsFromEnv(env),
+  });
+  return { tracer: provider.getTracer("test"), ended };
+}
+
+const remoteParent = (flags: number) =>
+  trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: "0af7651916cd43dd8448eb211c80319c",
+    spanId: "b7ad6b7169203331",
+    traceFlags: flags,
+    isRemote: true,
+  });
+
+const attributesOf = (span: GatehouseSpan) => {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < span.attrs.length; i += 2) out[span.attrs[i] as string] = span.attrs[i + 1];
+  return out;
+};
+
+describe("Gatehouse's tracer", () => {
+  it("continues a remote parent's trace, and starts a trace of its own without one", async () => {
+    const { tracer, ended } = await tracerWith();
+    const child = tracer.startSpan("child", { kind: SpanKind.SERVER }, remoteParent(TraceFlags.SAMPLED));
+    const root = tracer.startSpan("root", {}, ROOT_CONTEXT);
+    const forcedRoot = tracer.startSpan("forced", { root: true }, remoteParent(TraceFlags.SAMPLED));
+    for (const s of [child, root, forcedRoot]) s.end();
+    const [c, r, f] = ended as [GatehouseSpan, GatehouseSpan, GatehouseSpan];
+    expect(c.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+    expect(c.parentSpanId).toBe("b7ad6b7169203331");
+    expect(c.parentIsRemote).toBe(true);
+    expect(c.kind).toBe(SpanKind.SERVER);
+    for (const s of [r, f]) {
+      expect(s.spanContext().traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(s.spanContext().traceId).not.toBe("0af7651916cd43dd8448eb211c80319c");
+      expect(s.parentSpanId).toBeUndefined();
+    }
+    const ids = new Set(ended.map((s) => s.spanContext().spanId));
+    expect(ids.size).toBe(3);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it("keeps a parent's decision not to sample (parentbased_always_on), recording nothing but passing the trace on", async () => {
+    const { tracer, ended } = await tracerWith();
+    const span = tracer.startSpan("unsampled", {}, remoteParent(TraceFlags.NONE));
+    expect(span.isRecording()).toBe(false);
+    expect(span.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
+    expect(span.spanContext().traceFlags).toBe(TraceFlags.NONE);
+    span.end();
+    expect(ended).toHaveLength(0);
+  });
+
+  it("honours OTEL_TRACES_SAMPLER and _ARG", async () => {
+    const count = async (env: NodeJS.ProcessEnv, parent = ROOT_CONTEXT) => {
+      const { tracer, ended } = await tracerWith(env);
+      for (let i = 0; i < 2000; i++) tracer.startSpan("s", {}, parent).end();
+      return ended.length;
+    };
+    expect(await count({ OTEL_TRACES_SAMPLER: "always_off" })).toBe(0);
+    expect(await count({ OTEL_TRACES_SAMPLER: "always_on" }, remoteParent(TraceFlags.NONE))).toBe(2000);
+    expect(await count({ OTEL_TRACES_SAMPLER: "parentbased_always_off" })).toBe(0);
+    expect(
+      await count({ OTEL_TRACES_SAMPLER: "parentbased_always_off" }, remoteParent(TraceFlags.SAMPLED)),
+    ).toBe(2000);
+    const ratio = await count({
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: "0.1",
+    });
+    expect(ratio).toBeGreaterThan(100);
+    expect(ratio).toBeLessThan(320);
+    expect(await count({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" })).toBe(0);
+    expect(await count({ OTEL_TRACES_SAMPLER: "no-such-sampler" })).toBe(2000);
+  });
+
+  it("keeps one value per attribute key, ignores values the API does not allow, and nothing after end", async () => {
+    const { tracer, ended } = await tracerWith();
+    const span = tracer.startSpan("s", { attributes: { a: "first", b: 1 } });
+    span.setAttribute("a", "second");
+    span.setAttribute("c", ["x", "y"]);
+    span.setAttribute("bad", { nested: true } as never);
+    span.setAttribute("mixed", ["x", 1] as never);
+    span.setAttribute("", "no key");
+    span.setAttribute("u", undefined as never);
+    span.setAttributes({ d: true, e: 2.5 });
+    span.setStatus({ code: SpanStatusCode.OK });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: "too late: OK is final" });
+    span.end();
+    span.setAttribute("after", 1);
+    span.end();
+    expect(ended).toHaveLength(1);
+    const [s] = ended as [GatehouseSpan];
+    expect(attributesOf(s)).toEqual({ a: "second", b: 1, c: ["x", "y"], d: true, e: 2.5 });
+    expect(s.statusCode).toBe(SpanStatusCode.OK);
+    expect(s.statusMessage).toBeUndefined();
+    expect(s.isRecording()).toBe(false);
+  });
+
+  it("keeps to the span limits from the environment", async () => {
+    const { tracer, ended } = await tracerWith({
+      OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2",
+      OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "3",
+      OTEL_SPAN_EVENT_COUNT_LIMIT: "1",
+    });
+    const span = tracer.startSpan("s", { attributes: { a: "abcdef", b: ["wxyz", "v"] } });
+    span.setAttribute("c", 1);
+    span.setAttribute("a", "ghijk"); // a key already there is replaced, not counted again
+    span.addEvent("first");
+    span.addEvent("second");
+    span.end();
+    const [s] = ended as [GatehouseSpan];
+    expect(attributesOf(s)).toEqual({ a: "ghi", b: ["wxy", "v"] });
+    expect(s.droppedAttributes).toBe(1);
+    expect(s.events?.map((e) => e.name)).toEqual(["second"]);
+    expect(s.droppedEvents).toBe(1);
+  });
+
+  it("times a span against the wall clock, exactly as long as it lasted", async () => {
+    const { tracer, ended } = await tracerWith();
+    const before = Date.now();
+    const span = tracer.startSpan("s");
+    const startedAt = performance.now();
+    while (performance.now() - startedAt < 5);
+    span.end();
+    const after = Date.now();
+    const [s] = ended as [GatehouseSpan];
+    const [startS, startNs] = epochTime(s.baseMs, s.start);
+    const [endS, endNs] = epochTime(s.baseMs, s.end_);
+    const startMs = startS * 1000 + startNs / 1e6;
+    const endMs = endS * 1000 + endNs / 1e6;
+    expect(startMs).toBeGreaterThanOrEqual(before - 1);
+    expect(endMs).toBeLessThanOrEqual(after + 1);
+    expect(endMs - startMs).toBeGreaterThanOrEqual(5);
+
+    const given = tracer.startSpan("given", { startTime: new Date(1_764_470_400_123) });
+    given.end(1_764_470_400_623);
+    const [, g] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(epochTime(g.baseMs, g.start)).toEqual([1_764_470_400, 123_000_000]);
+    expect(epochTime(g.baseMs, g.end_)).toEqual([1_764_470_400, 623_000_000]);
+  });
+
+  it("turns a time into whole seconds and nanoseconds exactly", () => {
+    expect(epochTime(1_764_470_400_999, 0.000_001)).toEqual([1_764_470_400, 999_000_001]);
+    expect(epochTime(1_764_470_400_999, 1.5)).toEqual([1_764_470_401, 500_000]);
+    expect(epochTime(0, 0.999_999_9999)).toEqual([0, 1_000_000]);
+  });
+
+  it("runs startActiveSpan's callback with the span active, as a child of the active one", async () => {
+    const { tracer, ended } = await tracerWith();
+    const manager = new SynchronousContextManager();
+    context.setGlobalContextManager(manager);
+    try {
+      const parent = tracer.startSpan("parent");
+      const seen = context.with(trace.setSpan(ROOT_CONTEXT, parent), () =>
+        tracer.startActiveSpan("active", (span: Span) => {
+          const active = trace.getActiveSpan();
+          span.end();
+          return active === span;
+        }),
+      );
+      parent.end();
+      expect(seen).toBe(true);
+      expect(ended[0]?.parentSpanId).toBe(parent.spanContext().spanId);
+    } finally {
+      context.disable();
+    }
+  });
+});

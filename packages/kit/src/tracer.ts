@@ -1,0 +1,525 @@
+import { randomFillSync } from "node:crypto";
+import {
+  type Attributes,
+  type AttributeValue,
+  type Context,
+  context as contextApi,
+  type Exception,
+  type Link,
+  SamplingDecision,
+  type Span,
+  type SpanAttributes,
+  type SpanContext,
+  SpanKind,
+  type SpanOptions,
+  type SpanStatus,
+  SpanStatusCode,
+  type TimeInput,
+  TraceFlags,
+  type Tracer,
+  type TracerOptions,
+  type TracerProvider,
+  trace,
+} from "@opentelemetry/api";
+import { isAttributeValue } from "@opentelemetry/core";
+import type { Sampler } from "@opentelemetry/sdk-trace-base";
+
+/*
+ * The tracer Gatehouse records its spans with. It implements the OpenTelemetry API's TracerProvider,
+ * Tracer and Span, so the code that makes spans uses the API as before, but a recording span is a
+ * small flat object instead of the SDK's (about 25 fields, an attributes object checked with
+ * `Object.keys` on every `setAttribute`, attributes sanitized into copies at start, three `HrTime`
+ * arrays): in the gateway a span stays open for the whole call and everything it holds is copied
+ * by the young-generation collections it lives through. Here a span holds its ids, its name, one
+ * number per time and its attributes as one array of alternating keys and values; it is encoded to
+ * OTLP protobuf by the span processor the moment it ends (otlp-encode.ts, span-export.ts) and then
+ * let go.
+ *
+ * What the SDK does that this keeps: the sampler (the SDK's own samplers, from OTEL_TRACES_SAMPLER
+ * and _ARG), span limits (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT and the rest), parent/child and remote
+ * parents, trace state, events, links, exceptions, status (an OK status is final), times given by
+ * the caller. What it leaves out: span processors other than the one, `onStart` hooks, resource
+ * detection (telemetry.ts builds the resource once).
+ */
+
+/** The limits a span keeps to (the OTel span limits; the defaults are the SDK's). */
+export interface SpanLimits {
+  attributeCountLimit: number;
+  attributeValueLengthLimit: number;
+  eventCountLimit: number;
+  linkCountLimit: number;
+  attributePerEventCountLimit: number;
+  attributePerLinkCountLimit: number;
+}
+
+/** Where an ended, sampled span goes: the processor and the batch of its tracer's scope. */
+export interface EndedSpanSink<Scope> {
+  /** The batch a tracer's spans are written to (called once per tracer). */
+  scope(name: string, version: string | undefined, schemaUrl: string | undefined): Scope;
+  onEnd(span: GatehouseSpan, scope: Scope): void;
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface TimedEventRecord {
+  name: string;
+  /** Milliseconds since the span's time base (as its start and end). */
+  time: number;
+  attributes: Attributes | undefined;
+  droppedAttributesCount: number;
+}
+
+export interface LinkRecord {
+  context: SpanContext;
+  attributes: Attributes | undefined;
+  droppedAttributesCount: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ids: random bytes from a pooled buffer, refilled by the kernel's generator when used up.
+
+const ID_POOL_BYTES = 8192;
+const idPool = Buffer.allocUnsafe(ID_POOL_BYTES);
+let idPos = ID_POOL_BYTES;
+
+function randomHex(bytes: number): string {
+  for (;;) {
+    if (idPos + bytes > ID_POOL_BYTES) {
+      randomFillSync(idPool);
+      idPos = 0;
+    }
+    const start = idPos;
+    idPos += bytes;
+    // An id of all zeros is invalid (W3C trace context); with 64 or 128 random bits it does not
+    // happen, but the check is one pass over a few bytes.
+    for (let i = start; i < idPos; i++) if (idPool[i] !== 0) return idPool.toString("hex", start, idPos);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Times: milliseconds from `performance.now()` (monotonic, sub-millisecond) against a wall-clock base
+// taken at most once a second, so that a long-lived process follows the system clock as the SDK
+// does. A span keeps the base it started with, so its duration is exact.
+
+const BASE_REFRESH_MS = 1000;
+/** Wall-clock milliseconds (an integer) when `baseAt` was read from `performance.now()`. */
+let baseEpochMs = Date.now();
+let baseAt = performance.now();
+
+function refreshBase(now: number): void {
+  if (now - baseAt < BASE_REFRESH_MS) return;
+  baseEpochMs = Date.now();
+  baseAt = now;
+}
+
+/** Epoch milliseconds of a caller-given time (`Date`, epoch or `performance.now()` ms, `HrTime`). */
+function epochMsOf(input: TimeInput): number {
+  if (typeof input === "number") {
+    // The SDK's rule: a number smaller than `performance.now()` is a `performance.now()` reading.
+    return input <= performance.now() ? baseEpochMs + (input - baseAt) : input;
+  }
+  if (input instanceof Date) return input.getTime();
+  return input[0] * 1000 + input[1] / 1e6;
+}
+
+/**
+ * A time as whole seconds and nanoseconds since the epoch, from a span's integer millisecond base
+ * and milliseconds since it: exact to the nanosecond, without BigInt.
+ */
+export function epochTime(baseMs: number, ms: number): [seconds: number, nanos: number] {
+  let seconds = Math.floor(baseMs / 1000);
+  const rest = baseMs - seconds * 1000 + ms;
+  const extra = Math.floor(rest / 1000);
+  seconds += extra;
+  let nanos = Math.round((rest - extra * 1000) * 1e6);
+  if (nanos >= 1e9) {
+    seconds++;
+    nanos -= 1e9;
+  }
+  return [seconds, nanos];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function truncate(value: AttributeValue, limit: number): AttributeValue {
+  if (typeof value === "string") return value.length > limit ? value.slice(0, limit) : value;
+  if (Array.isArray(value))
+    return value.map((v) =>
+      typeof v === "string" && v.length > limit ? v.slice(0, limit) : v,
+    ) as AttributeValue;
+  return value;
+}
+
+/** Attributes of an event or link, copied within the limits; how many were left out. */
+function limitedAttributes(
+  attributes: Attributes | undefined,
+  countLimit: number,
+  lengthLimit: number,
+): [Attributes | undefined, number] {
+  if (attributes === undefined) return [undefined, 0];
+  const kept: Attributes = {};
+  let count = 0;
+  let dropped = 0;
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (key.length === 0 || !isAttributeValue(value) || value === undefined) continue;
+    if (count >= countLimit) {
+      dropped++;
+      continue;
+    }
+    kept[key] = lengthLimit === Number.POSITIVE_INFINITY ? value : truncate(value, lengthLimit);
+    count++;
+  }
+  return [kept, dropped];
+}
+
+/** A recording span. Its fields are read by the encoder when it ends (otlp-encode.ts `writeSpan`). */
+export class GatehouseSpan implements Span {
+  /** Attribute keys and values, alternating (a key appears once: setting it again replaces its value). */
+  readonly attrs: (string | AttributeValue)[] = [];
+  droppedAttributes = 0;
+  /** Milliseconds since `baseMs` (the wall-clock base the span started with). */
+  readonly start: number;
+  end_ = -1;
+  statusCode: SpanStatusCode = SpanStatusCode.UNSET;
+  statusMessage: string | undefined = undefined;
+  events: TimedEventRecord[] | undefined = undefined;
+  droppedEvents = 0;
+  links: LinkRecord[] | undefined = undefined;
+  droppedLinks = 0;
+  readonly baseMs: number;
+  /** The `performance.now()` reading that `baseMs` stands for. */
+  private readonly perfBase: number;
+
+  constructor(
+    private readonly tracer: GatehouseTracer<unknown>,
+    private readonly context: SpanContext,
+    public name: string,
+    readonly kind: SpanKind,
+    /** The parent's span id, when the span has a parent. */
+    readonly parentSpanId: string | undefined,
+    /** Whether that parent came from another process (a `traceparent`). */
+    readonly parentIsRemote: boolean,
+    startTime: TimeInput | undefined,
+  ) {
+    const now = performance.now();
+    refreshBase(now);
+    this.baseMs = baseEpochMs;
+    this.start = startTime === undefined ? now - baseAt : epochMsOf(startTime) - baseEpochMs;
+    this.perfBase = baseAt;
+  }
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
+
+  isRecording(): boolean {
+    return this.end_ < 0;
+  }
+
+  /** Sets an attribute (`value` of a type the API allows; others are ignored, as by the SDK). */
+  setAttribute(key: string, value: SpanAttributes[string]): this {
+    if (this.end_ >= 0 || value === undefined || value === null || key.length === 0) return this;
+    if (typeof value === "object" && !isAttributeValue(value)) return this;
+    const limits = this.tracer.limits;
+    const v =
+      limits.attributeValueLengthLimit === Number.POSITIVE_INFINITY
+        ? value
+        : truncate(value, limits.attributeValueLengthLimit);
+    const attrs = this.attrs;
+    for (let i = 0; i < attrs.length; i += 2) {
+      if (attrs[i] === key) {
+        attrs[i + 1] = v;
+        return this;
+      }
+    }
+    if (attrs.length >= 2 * limits.attributeCountLimit) {
+      this.droppedAttributes++;
+      return this;
+    }
+    attrs.push(key, v);
+    return this;
+  }
+
+  setAttributes(attributes: SpanAttributes): this {
+    for (const key in attributes) this.setAttribute(key, attributes[key]);
+    return this;
+  }
+
+  addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
+    if (this.end_ >= 0) return this;
+    const limits = this.tracer.limits;
+    if (limits.eventCountLimit === 0) {
+      this.droppedEvents++;
+      return this;
+    }
+    let attributes: Attributes | undefined;
+    let at = time;
+    if (
+      attributesOrTime instanceof Date ||
+      Array.isArray(attributesOrTime) ||
+      typeof attributesOrTime === "number"
+    )
+      at = attributesOrTime;
+    else attributes = attributesOrTime;
+    if (this.events === undefined) this.events = [];
+    const events = this.events;
+    if (events.length >= limits.eventCountLimit) {
+      events.shift(); // the SDK keeps the newest events
+      this.droppedEvents++;
+    }
+    const [kept, dropped] = limitedAttributes(
+      attributes,
+      limits.attributePerEventCountLimit,
+      limits.attributeValueLengthLimit,
+    );
+    events.push({
+      name,
+      time: at === undefined ? performance.now() - this.perfBase : epochMsOf(at) - this.baseMs,
+      attributes: kept,
+      droppedAttributesCount: dropped,
+    });
+    return this;
+  }
+
+  addLink(link: Link): this {
+    if (this.end_ >= 0) return this;
+    const limits = this.tracer.limits;
+    if (this.links === undefined) this.links = [];
+    const links = this.links;
+    if (links.length >= limits.linkCountLimit) {
+      this.droppedLinks++;
+      return this;
+    }
+    const [kept, dropped] = limitedAttributes(
+      link.attributes,
+      limits.attributePerLinkCountLimit,
+      limits.attributeValueLengthLimit,
+    );
+    links.push({ context: link.context, attributes: kept, droppedAttributesCount: dropped });
+    return this;
+  }
+
+  addLinks(links: Link[]): this {
+    for (const link of links) this.addLink(link);
+    return this;
+  }
+
+  setStatus(status: SpanStatus): this {
+    if (this.end_ >= 0 || this.statusCode === SpanStatusCode.OK || status.code === SpanStatusCode.UNSET)
+      return this;
+    this.statusCode = status.code;
+    // A message belongs to an error status only (the specification's rule, as the SDK keeps it).
+    this.statusMessage = status.code === SpanStatusCode.ERROR ? status.message : undefined;
+    return this;
+  }
+
+  updateName(name: string): this {
+    if (this.end_ < 0) this.name = name;
+    return this;
+  }
+
+  end(endTime?: TimeInput): void {
+    if (this.end_ >= 0) return;
+    const end = endTime === undefined ? performance.now() - this.perfBase : epochMsOf(endTime) - this.baseMs;
+    // An end before the start (a caller's clock) is recorded as a zero-length span, as the SDK does.
+    this.end_ = Math.max(end, this.start);
+    this.tracer.ended(this);
+  }
+
+  recordException(exception: Exception, time?: TimeInput): void {
+    const attributes: Attributes = {};
+    if (typeof exception === "string") attributes["exception.message"] = exception;
+    else if (exception) {
+      if (exception.code !== undefined) attributes["exception.type"] = String(exception.code);
+      else if (exception.name !== undefined) attributes["exception.type"] = exception.name;
+      if (exception.message !== undefined) attributes["exception.message"] = exception.message;
+      if (exception.stack !== undefined) attributes["exception.stacktrace"] = exception.stack;
+    }
+    if (attributes["exception.type"] === undefined && attributes["exception.message"] === undefined) return;
+    this.addEvent("exception", attributes, time);
+  }
+}
+
+/**
+ * How spans are sampled: the `OTEL_TRACES_SAMPLER` choices. Parent-based sampling follows a valid
+ * parent's sampled flag (as the SDK's ParentBasedSampler with its default delegates does, local or
+ * remote parent alike); a span without one, or every span when not parent-based, takes `root`:
+ * always, never, or the SDK's sampler (the trace-id ratio, so that every service keeps the same traces).
+ */
+export interface Sampling {
+  parentBased: boolean;
+  root: boolean | Sampler;
+}
+
+export class GatehouseTracer<Scope> implements Tracer {
+  constructor(
+    private readonly sink: EndedSpanSink<Scope>,
+    private readonly batch: Scope,
+    private readonly sampling: Sampling,
+    readonly limits: SpanLimits,
+  ) {}
+
+  startSpan(name: string, options: SpanOptions = {}, context: Context = contextApi.active()): Span {
+    let parent: SpanContext | undefined;
+    if (!options.root) {
+      const parentSpan = trace.getSpan(context);
+      if (parentSpan !== undefined) {
+        const candidate = parentSpan.spanContext();
+        // A span of this tracer's is valid by construction; anything else (a remote parent) is checked.
+        if (parentSpan instanceof GatehouseSpan || trace.isSpanContextValid(candidate)) parent = candidate;
+      }
+    }
+    const traceId = parent === undefined ? randomHex(16) : parent.traceId;
+    const kind = options.kind ?? SpanKind.INTERNAL;
+    let decision: SamplingDecision;
+    let traceState = parent?.traceState;
+    let samplerAttributes: Attributes | undefined;
+    const { parentBased, root } = this.sampling;
+    if (parent !== undefined && parentBased)
+      decision =
+        (parent.traceFlags & TraceFlags.SAMPLED) !== 0
+          ? SamplingDecision.RECORD_AND_SAMPLED
+          : SamplingDecision.NOT_RECORD;
+    else if (typeof root === "boolean")
+      decision = root ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD;
+    else {
+      const result = root.shouldSample(
+        options.root ? trace.deleteSpan(context) : context,
+        traceId,
+        name,
+        kind,
+        options.attributes ?? {},
+        options.links ?? [],
+      );
+      decision = result.decision;
+      traceState = result.traceState ?? traceState;
+      samplerAttributes = result.attributes;
+    }
+    const spanContext: SpanContext = {
+      traceId,
+      spanId: randomHex(8),
+      traceFlags: decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
+      traceState,
+    };
+    if (decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext);
+    const span = new GatehouseSpan(
+      this as GatehouseTracer<unknown>,
+      spanContext,
+      name,
+      kind,
+      parent?.spanId,
+      parent?.isRemote === true,
+      options.startTime,
+    );
+    const attributes = options.attributes;
+    if (attributes !== undefined) for (const key in attributes) span.setAttribute(key, attributes[key]);
+    if (samplerAttributes !== undefined) span.setAttributes(samplerAttributes);
+    if (options.links !== undefined) span.addLinks(options.links);
+    return span;
+  }
+
+  startActiveSpan<F extends (span: Span) => unknown>(name: string, fn: F): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(
+    name: string,
+    options: SpanOptions,
+    fn: F,
+  ): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(
+    name: string,
+    options: SpanOptions,
+    context: Context,
+    fn: F,
+  ): ReturnType<F>;
+  startActiveSpan<F extends (span: Span) => unknown>(
+    name: string,
+    a?: SpanOptions | F,
+    b?: Context | F,
+    c?: F,
+  ): ReturnType<F> {
+    const fn = (c ?? (typeof b === "function" ? b : a)) as F;
+    const options = typeof a === "object" ? a : undefined;
+    const parent = typeof b === "object" ? b : contextApi.active();
+    const span = this.startSpan(name, options, parent);
+    return contextApi.with(trace.setSpan(parent, span), fn as (span: Span) => ReturnType<F>, undefined, span);
+  }
+
+  /** Called by a span as it ends: a sampled span goes to the processor (an unsampled one records only). */
+  ended(span: GatehouseSpan): void {
+    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0) this.sink.onEnd(span, this.batch);
+  }
+}
+
+export class GatehouseTracerProvider<Scope> implements TracerProvider {
+  private readonly tracers = new Map<string, GatehouseTracer<Scope>>();
+
+  constructor(
+    private readonly options: { sink: EndedSpanSink<Scope>; sampling: Sampling; limits: SpanLimits },
+  ) {}
+
+  getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
+    const key = `${name}@${version ?? ""}:${options?.schemaUrl ?? ""}`;
+    let tracer = this.tracers.get(key);
+    if (tracer === undefined) {
+      const { sink, sampling, limits } = this.options;
+      tracer = new GatehouseTracer(sink, sink.scope(name, version, options?.schemaUrl), sampling, limits);
+      this.tracers.set(key, tracer);
+    }
+    return tracer;
+  }
+
+  forceFlush(): Promise<void> {
+    return this.options.sink.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.options.sink.shutdown();
+  }
+}
+
+function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const value = Number(raw);
+  return Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** Span limits from the `OTEL_*` variables, defaulting as the SDK does. */
+export function spanLimitsFromEnv(env: NodeJS.ProcessEnv): SpanLimits {
+  const count = envNumber(env, "OTEL_ATTRIBUTE_COUNT_LIMIT") ?? 128;
+  const length = envNumber(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? Number.POSITIVE_INFINITY;
+  return {
+    attributeCountLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") ?? count,
+    attributeValueLengthLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? length,
+    eventCountLimit: envNumber(env, "OTEL_SPAN_EVENT_COUNT_LIMIT") ?? 128,
+    linkCountLimit: envNumber(env, "OTEL_SPAN_LINK_COUNT_LIMIT") ?? 128,
+    attributePerEventCountLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT") ?? 128,
+    attributePerLinkCountLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT") ?? 128,
+  };
+}
+
+/**
+ * The sampling `OTEL_TRACES_SAMPLER` (and `_ARG`) names, as the SDK reads them:
+ * `parentbased_always_on` by default and for an unknown name; a ratio outside [0, 1] or missing is 1.
+ */
+export async function samplingFromEnv(env: NodeJS.ProcessEnv): Promise<Sampling> {
+  const ratio = async (): Promise<Sampler> => {
+    const { TraceIdRatioBasedSampler } = await import("@opentelemetry/sdk-trace-base");
+    const value = envNumber(env, "OTEL_TRACES_SAMPLER_ARG");
+    return new TraceIdRatioBasedSampler(value === undefined || value > 1 ? 1 : value);
+  };
+  switch (env.OTEL_TRACES_SAMPLER?.trim()) {
+    case "always_on":
+      return { parentBased: false, root: true };
+    case "always_off":
+      return { parentBased: false, root: false };
+    case "parentbased_always_off":
+      return { parentBased: true, root: false };
+    case "traceidratio":
+      return { parentBased: false, root: await ratio() };
+    case "parentbased_traceidratio":
+      return { parentBased: true, root: await ratio() };
+    default:
+      return { parentBased: true, root: true };
+  }
+}
