@@ -170,6 +170,21 @@ describe("Gatehouse's tracer", () => {
     expect(epochTime(g.baseMs, g.end_)).toEqual([1_764_470_400, 623_000_000]);
   });
 
+  it("ends once and stops recording when given start and end times lie before its time base", async () => {
+    const { tracer, ended } = await tracerWith();
+    const now = Date.now();
+    const span = tracer.startSpan("backdated", { startTime: new Date(now - 5_000) });
+    span.end(new Date(now - 4_000));
+    expect(span.isRecording()).toBe(false);
+    span.setAttribute("after", 1);
+    span.end();
+    expect(ended).toHaveLength(1);
+    const [s] = ended as [GatehouseSpan];
+    expect(s.attrs).toEqual([]);
+    const [endS, endNs] = epochTime(s.baseMs, s.end_);
+    expect(endS * 1000 + endNs / 1e6).toBeCloseTo(now - 4_000, 3);
+  });
+
   it("turns a time into whole seconds and nanoseconds exactly", () => {
     expect(epochTime(1_764_470_400_999, 0.000_001)).toEqual([1_764_470_400, 999_000_001]);
     expect(epochTime(1_764_470_400_999, 1.5)).toEqual([1_764_470_401, 500_000]);

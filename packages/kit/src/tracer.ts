@@ -180,7 +180,9 @@ export class GatehouseSpan implements Span {
   droppedAttributes = 0;
   /** Milliseconds since `baseMs` (the wall-clock base the span started with). */
   readonly start: number;
+  /** Milliseconds since `baseMs` when the span ended (read once `ended`; negative for a given time before the base). */
   end_ = -1;
+  ended = false;
   statusCode: SpanStatusCode = SpanStatusCode.UNSET;
   statusMessage: string | undefined = undefined;
   events: TimedEventRecord[] | undefined = undefined;
@@ -214,12 +216,12 @@ export class GatehouseSpan implements Span {
   }
 
   isRecording(): boolean {
-    return this.end_ < 0;
+    return !this.ended;
   }
 
   /** Sets an attribute (`value` of a type the API allows; others are ignored, as by the SDK). */
   setAttribute(key: string, value: SpanAttributes[string]): this {
-    if (this.end_ >= 0 || value === undefined || value === null || key.length === 0) return this;
+    if (this.ended || value === undefined || value === null || key.length === 0) return this;
     if (typeof value === "object" && !isAttributeValue(value)) return this;
     const limits = this.tracer.limits;
     const v =
@@ -247,7 +249,7 @@ export class GatehouseSpan implements Span {
   }
 
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
-    if (this.end_ >= 0) return this;
+    if (this.ended) return this;
     const limits = this.tracer.limits;
     if (limits.eventCountLimit === 0) {
       this.droppedEvents++;
@@ -283,7 +285,7 @@ export class GatehouseSpan implements Span {
   }
 
   addLink(link: Link): this {
-    if (this.end_ >= 0) return this;
+    if (this.ended) return this;
     const limits = this.tracer.limits;
     if (this.links === undefined) this.links = [];
     const links = this.links;
@@ -306,7 +308,7 @@ export class GatehouseSpan implements Span {
   }
 
   setStatus(status: SpanStatus): this {
-    if (this.end_ >= 0 || this.statusCode === SpanStatusCode.OK || status.code === SpanStatusCode.UNSET)
+    if (this.ended || this.statusCode === SpanStatusCode.OK || status.code === SpanStatusCode.UNSET)
       return this;
     this.statusCode = status.code;
     // A message belongs to an error status only (the specification's rule, as the SDK keeps it).
@@ -315,12 +317,13 @@ export class GatehouseSpan implements Span {
   }
 
   updateName(name: string): this {
-    if (this.end_ < 0) this.name = name;
+    if (!this.ended) this.name = name;
     return this;
   }
 
   end(endTime?: TimeInput): void {
-    if (this.end_ >= 0) return;
+    if (this.ended) return;
+    this.ended = true;
     const end = endTime === undefined ? performance.now() - this.perfBase : epochMsOf(endTime) - this.baseMs;
     // An end before the start (a caller's clock) is recorded as a zero-length span, as the SDK does.
     this.end_ = Math.max(end, this.start);
