@@ -113,6 +113,9 @@ describe("Gatehouse's tracer", () => {
     span.setAttribute("mixed", ["x", 1] as never);
     span.setAttribute("", "no key");
     span.setAttribute("u", undefined as never);
+    span.setAttribute("bigint", 10n as never);
+    span.setAttribute("function", (() => 1) as never);
+    span.setAttribute("symbol", Symbol("s") as never);
     span.setAttributes({ d: true, e: 2.5 });
     span.setStatus({ code: SpanStatusCode.OK });
     span.setStatus({ code: SpanStatusCode.ERROR, message: "too late: OK is final" });

@@ -222,7 +222,10 @@ export class GatehouseSpan implements Span {
   /** Sets an attribute (`value` of a type the API allows; others are ignored, as by the SDK). */
   setAttribute(key: string, value: SpanAttributes[string]): this {
     if (this.ended || value === undefined || value === null || key.length === 0) return this;
-    if (typeof value === "object" && !isAttributeValue(value)) return this;
+    // Strings, numbers and booleans are valid as they are; anything else (an array, or a bigint, a
+    // function or a symbol from untyped code) is checked, so that no value without an OTLP encoding is kept.
+    const type = typeof value;
+    if (type !== "string" && type !== "number" && type !== "boolean" && !isAttributeValue(value)) return this;
     const limits = this.tracer.limits;
     const v =
       limits.attributeValueLengthLimit === Number.POSITIVE_INFINITY
