@@ -98,17 +98,26 @@ function randomHex(bytes: number): string {
 
 // ---------------------------------------------------------------------------------------------
 // Times: milliseconds from `performance.now()` (monotonic, sub-millisecond) against a wall-clock base
-// taken at most once a second, so that a long-lived process follows the system clock as the SDK
-// does. A span keeps the base it started with, so its duration is exact.
+// compared with the clock at most once a second, so that a long-lived process follows the system clock
+// as the SDK does. A span keeps the base it started with, so its duration is exact.
 
 const BASE_REFRESH_MS = 1000;
 /** Wall-clock milliseconds (an integer) when `baseAt` was read from `performance.now()`. */
 let baseEpochMs = Date.now();
 let baseAt = performance.now();
+/** When the wall clock was last compared with the base. */
+let checkedAt = baseAt;
 
 function refreshBase(now: number): void {
-  if (now - baseAt < BASE_REFRESH_MS) return;
-  baseEpochMs = Date.now();
+  if (now - checkedAt < BASE_REFRESH_MS) return;
+  checkedAt = now;
+  const wall = Date.now();
+  // `Date.now()` is whole milliseconds, up to 1 ms behind the time: a new base taken while the clock
+  // still agrees with the old one would only move times by that much, back or forth, so that a
+  // child span on the new base could end after its parent on the old one. The base moves when the
+  // clock did.
+  if (Math.abs(wall - (baseEpochMs + (now - baseAt))) < 1) return;
+  baseEpochMs = wall;
   baseAt = now;
 }
 
