@@ -290,6 +290,15 @@ describe("OtlpSpanProcessor", () => {
     expect(requests.length).toBeGreaterThan(2);
   });
 
+  it("sends a batch once the queue is full when the queue is smaller than a batch", async () => {
+    const { processor, requests, losses } = collectingProcessor({ maxExportBatchSize: 512, maxQueueSize: 3 });
+    makeSpans(processor); // 4 sampled: 3 fill the queue and go out, the 4th waits
+    expect(requests).toHaveLength(1);
+    expect(losses).toEqual([]);
+    await processor.forceFlush();
+    expect(requests).toHaveLength(2);
+  });
+
   it("counts the spans of a failed export as lost", async () => {
     const { processor, losses } = collectingProcessor({
       send: (_request, done) => done({ code: ExportResultCode.FAILED, error: new Error("503") }),
