@@ -208,6 +208,9 @@ export function varintSize(value: number): number {
   return size;
 }
 
+/** 2^63: int64's magnitude limit. */
+const INT64_LIMIT = 2 ** 63;
+
 /** `AnyValue`'s fields (common/v1/common.proto). */
 function anyValue(w: ProtoWriter, value: AttributeValue | Uint8Array | object | null | undefined): void {
   switch (typeof value) {
@@ -219,7 +222,9 @@ function anyValue(w: ProtoWriter, value: AttributeValue | Uint8Array | object | 
       w.varint(value ? 1 : 0);
       return;
     case "number":
-      if (Number.isInteger(value)) {
+      // int64 holds [-2^63, 2^63): an integer past that (1e22 is one) is sent as a double, as a
+      // varint of it would not decode and would take the whole request down with it.
+      if (Number.isInteger(value) && value >= -INT64_LIMIT && value < INT64_LIMIT) {
         w.tag(3, VARINT);
         w.int64(value);
       } else {

@@ -225,6 +225,35 @@ describe("OtlpSpanProcessor", () => {
     expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
   });
 
+  it("sends integers past int64's range as doubles, so that the request still decodes", async () => {
+    const { processor, requests } = collectingProcessor();
+    const provider = new GatehouseTracerProvider({
+      sink: processor,
+      sampling: { parentBased: true, root: true },
+      limits: spanLimitsFromEnv({}),
+    });
+    const values = {
+      over: 1e22, // a token count from a misbehaving upstream, say
+      max: Number.MAX_VALUE,
+      edge: 2 ** 63,
+      under: -(2 ** 64),
+      lowest: -(2 ** 63), // still an int64
+      list: [1e22, 3],
+    };
+    provider.getTracer("t").startSpan("s", { attributes: values }).end();
+    await processor.forceFlush();
+    const request = RequestType.toObject(RequestType.decode(requests[0] as Uint8Array), { longs: String });
+    const attributes = request.resourceSpans[0].scopeSpans[0].spans[0].attributes;
+    expect(attributes).toEqual([
+      { key: "over", value: { doubleValue: 1e22 } },
+      { key: "max", value: { doubleValue: Number.MAX_VALUE } },
+      { key: "edge", value: { doubleValue: 2 ** 63 } },
+      { key: "under", value: { doubleValue: -(2 ** 64) } },
+      { key: "lowest", value: { intValue: String(-(2 ** 63)) } },
+      { key: "list", value: { arrayValue: { values: [{ doubleValue: 1e22 }, { intValue: "3" }] } } },
+    ]);
+  });
+
   it("sends a full batch at once, and the rest on flush", async () => {
     const { processor, requests } = collectingProcessor({ maxExportBatchSize: 2 });
     makeSpans(processor);
@@ -259,6 +288,15 @@ describe("OtlpSpanProcessor", () => {
     makeSpans(processor);
     await Promise.resolve();
     expect(requests.length).toBeGreaterThan(2);
+  });
+
+  it("sends a batch once the queue is full when the queue is smaller than a batch", async () => {
+    const { processor, requests, losses } = collectingProcessor({ maxExportBatchSize: 512, maxQueueSize: 3 });
+    makeSpans(processor); // 4 sampled: 3 fill the queue and go out, the 4th waits
+    expect(requests).toHaveLength(1);
+    expect(losses).toEqual([]);
+    await processor.forceFlush();
+    expect(requests).toHaveLength(2);
   });
 
   it("counts the spans of a failed export as lost", async () => {

@@ -52,8 +52,12 @@ export class OtlpSpanProcessor implements EndedSpanSink<ScopeBatch> {
   private idle: (() => void)[] = [];
   private stopped = false;
 
+  /** Spans per request: at most the queue's size (as the SDK's processor), or a batch could never fill. */
+  private readonly maxExportBatchSize: number;
+
   constructor(private readonly options: OtlpSpanProcessorOptions) {
     this.batch = { resource: encodeResource(options.resource), scopes: [] };
+    this.maxExportBatchSize = Math.min(options.maxExportBatchSize, options.maxQueueSize);
   }
 
   scope(name: string, version: string | undefined, schemaUrl: string | undefined): ScopeBatch {
@@ -79,7 +83,7 @@ export class OtlpSpanProcessor implements EndedSpanSink<ScopeBatch> {
       return;
     }
     this.pending++;
-    if (++this.batchSpans >= this.options.maxExportBatchSize) this.seal();
+    if (++this.batchSpans >= this.maxExportBatchSize) this.seal();
     else if (this.timer === undefined) {
       this.timer = setTimeout(() => this.seal(), this.options.scheduledDelayMillis);
       this.timer.unref();

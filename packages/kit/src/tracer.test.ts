@@ -8,7 +8,7 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { SynchronousContextManager } from "./sync-context.js";
 import {
   type EndedSpanSink,
@@ -49,6 +49,29 @@ const attributesOf = (span: GatehouseSpan) => {
   for (let i = 0; i < span.attrs.length; i += 2) out[span.attrs[i] as string] = span.attrs[i + 1];
   return out;
 };
+
+/**
+ * `performance.now()` and `Date.now()` under a test's control, 10 s ahead of the real ones (past the
+ * tracer's last look at the clock) and as far apart as they are, so that the time base a test leaves
+ * behind still tells the real time. `Date.now()` truncates `time.wall`, as the real one truncates the time.
+ */
+function controlledClocks(fraction: number) {
+  const perf = performance.now() + 10_000;
+  const time = { perf, wall: Math.floor(Date.now() - performance.now() + perf) + fraction };
+  const perfNow = vi.spyOn(performance, "now").mockImplementation(() => time.perf);
+  const dateNow = vi.spyOn(Date, "now").mockImplementation(() => Math.floor(time.wall));
+  return {
+    time,
+    advance(ms: number) {
+      time.perf += ms;
+      time.wall += ms;
+    },
+    restore() {
+      perfNow.mockRestore();
+      dateNow.mockRestore();
+    },
+  };
+}
 
 describe("Gatehouse's tracer", () => {
   it("continues a remote parent's trace, and starts a trace of its own without one", async () => {
@@ -113,6 +136,9 @@ describe("Gatehouse's tracer", () => {
     span.setAttribute("mixed", ["x", 1] as never);
     span.setAttribute("", "no key");
     span.setAttribute("u", undefined as never);
+    span.setAttribute("bigint", 10n as never);
+    span.setAttribute("function", (() => 1) as never);
+    span.setAttribute("symbol", Symbol("s") as never);
     span.setAttributes({ d: true, e: 2.5 });
     span.setStatus({ code: SpanStatusCode.OK });
     span.setStatus({ code: SpanStatusCode.ERROR, message: "too late: OK is final" });
@@ -168,6 +194,64 @@ describe("Gatehouse's tracer", () => {
     const [, g] = ended as [GatehouseSpan, GatehouseSpan];
     expect(epochTime(g.baseMs, g.start)).toEqual([1_764_470_400, 123_000_000]);
     expect(epochTime(g.baseMs, g.end_)).toEqual([1_764_470_400, 623_000_000]);
+  });
+
+  it("ends once and stops recording when given start and end times lie before its time base", async () => {
+    const { tracer, ended } = await tracerWith();
+    const now = Date.now();
+    const span = tracer.startSpan("backdated", { startTime: new Date(now - 5_000) });
+    span.end(new Date(now - 4_000));
+    expect(span.isRecording()).toBe(false);
+    span.setAttribute("after", 1);
+    span.end();
+    expect(ended).toHaveLength(1);
+    const [s] = ended as [GatehouseSpan];
+    expect(s.attrs).toEqual([]);
+    const [endS, endNs] = epochTime(s.baseMs, s.end_);
+    expect(endS * 1000 + endNs / 1e6).toBeCloseTo(now - 4_000, 3);
+  });
+
+  it("keeps its wall-clock base while the clock agrees with it, so that a child does not end after its parent", async () => {
+    const { tracer, ended } = await tracerWith();
+    const clocks = controlledClocks(0.9); // `Date.now()` 0.9 ms behind the time at the first span
+    try {
+      const parent = tracer.startSpan("parent");
+      clocks.advance(1_000.1); // a second later, `Date.now()` is exact
+      const child = tracer.startSpan("child", {}, trace.setSpan(ROOT_CONTEXT, parent));
+      clocks.advance(0.5);
+      child.end();
+      clocks.advance(0.2);
+      parent.end();
+    } finally {
+      clocks.restore();
+    }
+    const [child, parent] = ended as [GatehouseSpan, GatehouseSpan];
+    const nanos = (s: GatehouseSpan, at: number) => {
+      const [seconds, ns] = epochTime(s.baseMs, at);
+      return BigInt(seconds) * 1_000_000_000n + BigInt(ns);
+    };
+    expect(nanos(parent, parent.end_) - nanos(child, child.end_)).toBe(200_000n);
+    expect(nanos(child, child.start) - nanos(parent, parent.start)).toBe(1_000_100_000n);
+  });
+
+  it("follows the wall clock when it was set", async () => {
+    const { tracer, ended } = await tracerWith();
+    const clocks = controlledClocks(0);
+    let expected: number;
+    try {
+      tracer.startSpan("before").end();
+      clocks.advance(3_000);
+      clocks.time.wall += 5_000; // the clock was set 5 s forward meanwhile
+      expected = clocks.time.wall;
+      tracer.startSpan("after").end();
+      clocks.advance(3_000);
+      clocks.time.wall -= 5_000; // and back, so the base left behind tells the real time
+      tracer.startSpan("back").end();
+    } finally {
+      clocks.restore();
+    }
+    const [, after] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(epochTime(after.baseMs, after.start)).toEqual(epochTime(expected, 0));
   });
 
   it("turns a time into whole seconds and nanoseconds exactly", () => {

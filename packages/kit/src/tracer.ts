@@ -98,17 +98,26 @@ function randomHex(bytes: number): string {
 
 // ---------------------------------------------------------------------------------------------
 // Times: milliseconds from `performance.now()` (monotonic, sub-millisecond) against a wall-clock base
-// taken at most once a second, so that a long-lived process follows the system clock as the SDK
-// does. A span keeps the base it started with, so its duration is exact.
+// compared with the clock at most once a second, so that a long-lived process follows the system clock
+// as the SDK does. A span keeps the base it started with, so its duration is exact.
 
 const BASE_REFRESH_MS = 1000;
 /** Wall-clock milliseconds (an integer) when `baseAt` was read from `performance.now()`. */
 let baseEpochMs = Date.now();
 let baseAt = performance.now();
+/** When the wall clock was last compared with the base. */
+let checkedAt = baseAt;
 
 function refreshBase(now: number): void {
-  if (now - baseAt < BASE_REFRESH_MS) return;
-  baseEpochMs = Date.now();
+  if (now - checkedAt < BASE_REFRESH_MS) return;
+  checkedAt = now;
+  const wall = Date.now();
+  // `Date.now()` is whole milliseconds, up to 1 ms behind the time: a new base taken while the clock
+  // still agrees with the old one would only move times by that much, back or forth, so that a
+  // child span on the new base could end after its parent on the old one. The base moves when the
+  // clock did.
+  if (Math.abs(wall - (baseEpochMs + (now - baseAt))) < 1) return;
+  baseEpochMs = wall;
   baseAt = now;
 }
 
@@ -180,7 +189,9 @@ export class GatehouseSpan implements Span {
   droppedAttributes = 0;
   /** Milliseconds since `baseMs` (the wall-clock base the span started with). */
   readonly start: number;
+  /** Milliseconds since `baseMs` when the span ended (read once `ended`; negative for a given time before the base). */
   end_ = -1;
+  ended = false;
   statusCode: SpanStatusCode = SpanStatusCode.UNSET;
   statusMessage: string | undefined = undefined;
   events: TimedEventRecord[] | undefined = undefined;
@@ -214,13 +225,16 @@ export class GatehouseSpan implements Span {
   }
 
   isRecording(): boolean {
-    return this.end_ < 0;
+    return !this.ended;
   }
 
   /** Sets an attribute (`value` of a type the API allows; others are ignored, as by the SDK). */
   setAttribute(key: string, value: SpanAttributes[string]): this {
-    if (this.end_ >= 0 || value === undefined || value === null || key.length === 0) return this;
-    if (typeof value === "object" && !isAttributeValue(value)) return this;
+    if (this.ended || value === undefined || value === null || key.length === 0) return this;
+    // Strings, numbers and booleans are valid as they are; anything else (an array, or a bigint, a
+    // function or a symbol from untyped code) is checked, so that no value without an OTLP encoding is kept.
+    const type = typeof value;
+    if (type !== "string" && type !== "number" && type !== "boolean" && !isAttributeValue(value)) return this;
     const limits = this.tracer.limits;
     const v =
       limits.attributeValueLengthLimit === Number.POSITIVE_INFINITY
@@ -247,7 +261,7 @@ export class GatehouseSpan implements Span {
   }
 
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
-    if (this.end_ >= 0) return this;
+    if (this.ended) return this;
     const limits = this.tracer.limits;
     if (limits.eventCountLimit === 0) {
       this.droppedEvents++;
@@ -283,7 +297,7 @@ export class GatehouseSpan implements Span {
   }
 
   addLink(link: Link): this {
-    if (this.end_ >= 0) return this;
+    if (this.ended) return this;
     const limits = this.tracer.limits;
     if (this.links === undefined) this.links = [];
     const links = this.links;
@@ -306,7 +320,7 @@ export class GatehouseSpan implements Span {
   }
 
   setStatus(status: SpanStatus): this {
-    if (this.end_ >= 0 || this.statusCode === SpanStatusCode.OK || status.code === SpanStatusCode.UNSET)
+    if (this.ended || this.statusCode === SpanStatusCode.OK || status.code === SpanStatusCode.UNSET)
       return this;
     this.statusCode = status.code;
     // A message belongs to an error status only (the specification's rule, as the SDK keeps it).
@@ -315,12 +329,13 @@ export class GatehouseSpan implements Span {
   }
 
   updateName(name: string): this {
-    if (this.end_ < 0) this.name = name;
+    if (!this.ended) this.name = name;
     return this;
   }
 
   end(endTime?: TimeInput): void {
-    if (this.end_ >= 0) return;
+    if (this.ended) return;
+    this.ended = true;
     const end = endTime === undefined ? performance.now() - this.perfBase : epochMsOf(endTime) - this.baseMs;
     // An end before the start (a caller's clock) is recorded as a zero-length span, as the SDK does.
     this.end_ = Math.max(end, this.start);
