@@ -12,11 +12,17 @@
  *                      [--load=stream|stream200]  (sequential streams instead of autocannon — 20
  *                                        chunks 5 ms apart, or 200 at once: time to first chunk)
  *                      [--load=responses] (the same c=N load as POST /v1/responses, translated to chat)
+ *                      [--load=route] (A/B in one process: the account directly against a one-target
+ *                                        route over it, A B B A for --rounds=N (4) of --seconds=S (2)
+ *                                        per measurement; prints the CPU µs per request of every
+ *                                        function and package on both sides, largest difference first)
  */
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { call } from "./admin.js";
 import { boundedInt, envOption, option, repeated } from "./cli.js";
 import {
+  ACCOUNT,
   gatehouseResponsesTarget,
   gatehouseTarget,
   provision,
@@ -65,7 +71,7 @@ export function packageOf(url: string): string {
  */
 export function summarizeProfile(
   profile: CpuProfile,
-  window?: { fromUs: number; toUs: number },
+  window?: { fromUs: number; toUs: number } | readonly { fromUs: number; toUs: number }[],
 ): {
   totalMs: number;
   /** Time the process sat idle (waiting in its event loop) inside the window. */
@@ -75,12 +81,13 @@ export function summarizeProfile(
 } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
+  const windows = window === undefined ? undefined : "fromUs" in window ? [window] : window;
   let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i] as number;
     const delta = profile.timeDeltas[i] ?? 0;
     at += delta;
-    if (window && (at < window.fromUs || at > window.toUs)) continue;
+    if (windows && !windows.some((w) => at >= w.fromUs && at <= w.toUs)) continue;
     selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   }
   const functions = new Map<string, number>();
@@ -173,6 +180,11 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
   let served = 0;
   const window = { fromUs: 0, toUs: 0 };
+  // --load=route: the measured windows and requests of each side.
+  const sides = {
+    direct: { windows: [] as { fromUs: number; toUs: number }[], served: 0 },
+    route: { windows: [] as { fromUs: number; toUs: number }[], served: 0 },
+  };
   const nowUs = () => Number(process.hrtime.bigint() / 1000n);
   try {
     const { url: mockUrl } = await startMockProcess(cleanup);
@@ -206,6 +218,40 @@ async function main(): Promise<void> {
         load === "stream" ? "ttfb" : "stream200",
       );
       window.toUs = nowUs();
+    } else if (load === "route") {
+      const route = "bench-one";
+      for (const [path, body] of [
+        ["/api/v1/routes", { name: route, kind: "chat", targets: [{ model: `${ACCOUNT}/bench-small` }] }],
+        [
+          `/api/v1/routes/${route}/grants`,
+          { subject: { kind: "virtual_account", id: provisioned.virtualAccountId }, role: "user" },
+        ],
+      ] as const) {
+        const r = await call(gh.admin, "POST", path, body);
+        if (r.status >= 300) throw new Error(`POST ${path} → ${r.status} ${JSON.stringify(r.json)}`);
+      }
+      const routed: Target = { ...target, label: `route '${route}'`, model: () => route };
+      await runAutocannon(routed, connections, 2);
+      const rounds = boundedInt("rounds", 4, 1, 50);
+      const seconds = boundedInt("seconds", 2, 1, 60);
+      log(`load: c=${connections}, ${rounds} rounds of ${seconds} s per side, A B B A`);
+      for (let round = 0; round < rounds; round++) {
+        const order =
+          round % 2 === 0 ? ["direct", "route", "route", "direct"] : ["route", "direct", "direct", "route"];
+        for (const side of order as ("direct" | "route")[]) {
+          const fromUs = nowUs();
+          const sample = await runAutocannon(side === "direct" ? target : routed, connections, seconds);
+          sides[side].windows.push({ fromUs, toUs: nowUs() });
+          sides[side].served += sample.requests;
+          if (sample.errors + sample.non2xx > 0)
+            throw new Error(`${side}: ${sample.errors + sample.non2xx} failed`);
+        }
+      }
+      for (const side of ["direct", "route"] as const) {
+        const w = sides[side];
+        const s = w.windows.reduce((sum, x) => sum + (x.toUs - x.fromUs), 0) / 1e6;
+        log(`${side}: ${w.served} requests, ${Math.round(w.served / s)} req/s`);
+      }
     } else {
       log(`load: c=${connections} for ${durationS} s`);
       window.fromUs = nowUs();
@@ -227,8 +273,14 @@ async function main(): Promise<void> {
     await cleanup.run();
   }
 
+  // For a closer look at one side (e.g. a function's callers): the windows each side was measured in.
+  if (sides.direct.served > 0) writeFileSync(join(out, "sides.json"), JSON.stringify(sides));
   for (const file of readdirSync(out).filter((f) => f.endsWith(".cpuprofile"))) {
     const profile = JSON.parse(readFileSync(join(out, file), "utf8")) as CpuProfile;
+    if (sides.direct.served > 0) {
+      printRouteDiff(file, profile, sides);
+      continue;
+    }
     const summary = summarizeProfile(profile, window);
     if (summary.totalMs < 200) continue; // a process that did next to nothing
     const perReq = served > 0 ? ` (${Math.round((summary.totalMs * 1000) / served)} µs per request)` : "";
@@ -245,6 +297,45 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nprofiles: ${out} (measured load: ${window.fromUs}–${window.toUs} µs, ${served} requests)`);
+}
+
+/** µs per request of each function and package on both sides of a `--load=route` run, largest difference first. */
+function printRouteDiff(
+  file: string,
+  profile: CpuProfile,
+  sides: Record<"direct" | "route", { windows: { fromUs: number; toUs: number }[]; served: number }>,
+): void {
+  const a = summarizeProfile(profile, sides.direct.windows);
+  const b = summarizeProfile(profile, sides.route.windows);
+  const perReq = (ms: number, served: number) => (ms * 1000) / served;
+  const ta = perReq(a.totalMs, sides.direct.served);
+  const tb = perReq(b.totalMs, sides.route.served);
+  if (a.totalMs < 200) return;
+  console.log(
+    `\n## ${file}: CPU µs per request, A (account directly) ${ta.toFixed(1)} → B (one-target route) ${tb.toFixed(1)} (${(tb - ta).toFixed(1)})\n`,
+  );
+  const diff = (key: "functions" | "packages", limit: number): { name: string; a: number; b: number }[] => {
+    const rows = new Map<string, { name: string; a: number; b: number }>();
+    for (const f of a[key]) rows.set(f.name, { name: f.name, a: perReq(f.ms, sides.direct.served), b: 0 });
+    for (const f of b[key]) {
+      const row = rows.get(f.name) ?? { name: f.name, a: 0, b: 0 };
+      row.b = perReq(f.ms, sides.route.served);
+      rows.set(f.name, row);
+    }
+    return [...rows.values()].sort((x, y) => Math.abs(y.b - y.a) - Math.abs(x.b - x.a)).slice(0, limit);
+  };
+  for (const [key, limit] of [
+    ["packages", 15],
+    ["functions", 50],
+  ] as const) {
+    console.log(
+      `| ${key === "packages" ? "package" : "function"} | A µs | B µs | B − A |\n|---|--:|--:|--:|`,
+    );
+    for (const r of diff(key, limit)) {
+      console.log(`| ${r.name} | ${r.a.toFixed(2)} | ${r.b.toFixed(2)} | ${(r.b - r.a).toFixed(2)} |`);
+    }
+    console.log("");
+  }
 }
 
 main().catch((err: unknown) => {

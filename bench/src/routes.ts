@@ -13,6 +13,7 @@
  *
  *   pnpm bench:routes -- [--rounds=N] (4) [--seconds=S] (3) [--calls=N] (60 refused, 12 hung)
  *                        [--node-arg=FLAG …] (extra Node/V8 flags for Gatehouse, e.g. --cpu-prof)
+ *                        [--only=c1,c64,fixed,fallback] (some parts only: printed, docs left alone)
  *
  * Each side also reports the Gatehouse process's CPU time per request (user + system, from
  * /proc): on a shared machine a steadier measure of the route's own cost than throughput — most of
@@ -25,7 +26,7 @@ import { hostname, loadavg } from "node:os";
 import { resolve } from "node:path";
 import { request } from "undici";
 import { type AdminClient, call, createProviderAccount } from "./admin.js";
-import { boundedInt, repeated } from "./cli.js";
+import { boundedInt, option, repeated } from "./cli.js";
 import {
   ACCOUNT,
   chatOnce,
@@ -85,6 +86,11 @@ async function main(): Promise<void> {
   const rounds = boundedInt("rounds", 4, 1, 50);
   const seconds = boundedInt("seconds", 3, 1, 60);
   const calls = boundedInt("calls", 60, 4, 95);
+  const parts = ["c1", "c64", "fixed", "fallback"];
+  const only = option("only", parts.join(",")).split(",");
+  const unknown = only.filter((p) => !parts.includes(p));
+  if (unknown.length > 0) throw new Error(`--only: unknown part(s) ${unknown.join(", ")}`);
+  const every = parts.every((p) => only.includes(p));
   const cleanup = new Cleanup();
   process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
   try {
@@ -195,10 +201,14 @@ async function main(): Promise<void> {
       );
       return ra;
     };
-    await measure("c=1", 1);
-    const fullRate = await measure("c=64", 64);
-    const fixedRate = Math.max(50, Math.round(fullRate / 3 / 50) * 50);
-    await measure(`c=64 at ${fixedRate} req/s`, 64, fixedRate);
+    if (only.includes("c1")) await measure("c=1", 1);
+    if (only.includes("c64") || only.includes("fixed")) {
+      const fullRate = only.includes("c64")
+        ? await measure("c=64", 64)
+        : await runAutocannon(direct, 64, seconds).then((s) => s.requests / s.durationS);
+      const fixedRate = Math.max(50, Math.round(fullRate / 3 / 50) * 50);
+      if (only.includes("fixed")) await measure(`c=64 at ${fixedRate} req/s`, 64, fixedRate);
+    }
 
     // 2. Fallback cost, one call at a time, each failing-first call next to a one-target call.
     const fallback = async (name: string, n: number) => {
@@ -212,16 +222,18 @@ async function main(): Promise<void> {
       const s1 = summarize(failing);
       return [name, String(n), ms(s0.p50), ms(s1.p50), signed(s1.p50 - s0.p50), signed(s1.p99 - s0.p99)];
     };
-    log("fallback: refused connections …");
-    const refused = await fallback("bench-refuse-first", calls);
-    log("fallback: hanging first target …");
-    const hung = await fallback("bench-hang-first", Math.min(12, calls));
-    results.push(
-      table(
-        ["route", "calls", "one-target p50 (ms)", "failing-first p50 (ms)", "added p50", "added p99"],
-        [refused, hung],
-      ),
-    );
+    if (only.includes("fallback")) {
+      log("fallback: refused connections …");
+      const refused = await fallback("bench-refuse-first", calls);
+      log("fallback: hanging first target …");
+      const hung = await fallback("bench-hang-first", Math.min(12, calls));
+      results.push(
+        table(
+          ["route", "calls", "one-target p50 (ms)", "failing-first p50 (ms)", "added p50", "added p99"],
+          [refused, hung],
+        ),
+      );
+    }
 
     const [l1, l5] = loadavg();
     const generated = [
@@ -239,7 +251,7 @@ async function main(): Promise<void> {
       ...results.flatMap((t) => [t, ""]),
     ].join("\n");
     console.log(generated);
-    writeResults(resolve(REPO_ROOT, "docs/benchmarks.md"), "bench:routes", generated);
+    if (every) writeResults(resolve(REPO_ROOT, "docs/benchmarks.md"), "bench:routes", generated);
   } finally {
     await cleanup.run();
   }

@@ -11,3 +11,26 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/**
+ * A gate a unit test holds shut to keep reads "on their way": the code under test awaits `passed()`
+ * (nothing while the gate is open), and `hold()` shuts it until the function it returns is called.
+ */
+export class Gate {
+  private shut: Promise<void> | undefined;
+
+  passed(): Promise<void> | undefined {
+    return this.shut;
+  }
+
+  hold(): () => void {
+    let release = () => {};
+    this.shut = new Promise<void>((r) => {
+      release = r;
+    });
+    return () => {
+      this.shut = undefined;
+      release();
+    };
+  }
+}

@@ -33,10 +33,14 @@ interface Entry {
  * Decrypted accounts are kept for a short time and each account keeps one provider client (one
  * pooled keep-alive connection set) until the account changes. Disable/delete events drop an entry
  * on every replica at once (`dropOnAccountEvents`); other changes (credentials, base URL, options)
- * are picked up when the entry is older than the TTL.
+ * are picked up when the entry is older than the TTL: the next call starts reading the account
+ * again and calls go on with the entry they have until the new one is there (one read for all,
+ * rather than every call of a burst waiting on its own read and decryption each TTL).
  */
 export class ProviderClients {
   private readonly entries = new Map<string, Entry>();
+  /** Reads on their way, one per account; a `drop` forgets them, so what they read is not kept. */
+  private readonly loading = new Map<string, Promise<Entry>>();
   private readonly routedOptions: ClientOptions;
 
   constructor(
@@ -45,6 +49,7 @@ export class ProviderClients {
     private readonly ttlMs: number,
     /** Hears each provider retry with the account it was for (metrics). */
     private readonly onRetry?: (account: string, reason: RetryReason) => void,
+    private readonly now: () => number = Date.now,
   ) {
     this.routedOptions = { ...options, maxRetries: 0 };
   }
@@ -58,31 +63,65 @@ export class ProviderClients {
     name: string,
     routed = false,
   ): Promise<{ loaded: LoadedAccount; client: ProviderClient } | undefined> {
-    let entry = this.entries.get(name);
-    if (!entry || Date.now() - entry.loadedAt > this.ttlMs) {
-      const loaded = await this.source.load(name);
-      const previous = entry;
-      const sameVersion = previous?.loaded && loaded && previous.loaded.version === loaded.version;
-      entry = {
-        loaded,
-        loadedAt: Date.now(),
-        client: sameVersion ? previous?.client : undefined,
-        routed: sameVersion ? previous?.routed : undefined,
-      };
-      if (!sameVersion) {
-        void previous?.client?.close();
-        void previous?.routed?.close();
-      }
-      this.entries.set(name, entry);
+    const hit = this.peek(name, routed);
+    if (hit) return hit;
+    // No such account, as read less than a TTL ago.
+    const entry = this.entries.get(name);
+    if (entry && this.now() - entry.loadedAt <= this.ttlMs) return undefined;
+    return this.clientOf(name, await this.load(name), routed);
+  }
+
+  /**
+   * The account's client when its entry is fresh, or is being read again (no await); `undefined`
+   * means: ask `get`.
+   */
+  peek(name: string, routed = false): { loaded: LoadedAccount; client: ProviderClient } | undefined {
+    const entry = this.entries.get(name);
+    if (!entry?.loaded) return undefined;
+    if (this.now() - entry.loadedAt > this.ttlMs) {
+      // Past the TTL: one read replaces the entry; until then the calls keep it. A read that fails
+      // drops it (below), so the next call reads the account itself and sees the error.
+      if (!this.loading.has(name)) this.load(name).catch(() => {});
     }
     return this.clientOf(name, entry, routed);
   }
 
-  /** The account's client when its entry is fresh (no load, no promise); `undefined` means: ask `get`. */
-  peek(name: string, routed = false): { loaded: LoadedAccount; client: ProviderClient } | undefined {
-    const entry = this.entries.get(name);
-    if (!entry || Date.now() - entry.loadedAt > this.ttlMs) return undefined;
-    return this.clientOf(name, entry, routed);
+  /** Reads the account (one read per account at a time) and stores it unless dropped meanwhile. */
+  private load(name: string): Promise<Entry> {
+    const running = this.loading.get(name);
+    if (running) return running;
+    const read: Promise<Entry> = this.source.load(name).then(
+      (loaded) => {
+        // Dropped while reading (disabled, deleted, changed here): what was read may predate it.
+        if (this.loading.get(name) !== read) return this.load(name);
+        this.loading.delete(name);
+        const previous = this.entries.get(name);
+        const sameVersion = previous?.loaded && loaded && previous.loaded.version === loaded.version;
+        const entry: Entry = {
+          loaded,
+          loadedAt: this.now(),
+          client: sameVersion ? previous?.client : undefined,
+          routed: sameVersion ? previous?.routed : undefined,
+        };
+        if (!sameVersion) {
+          void previous?.client?.close();
+          void previous?.routed?.close();
+        }
+        this.entries.set(name, entry);
+        return entry;
+      },
+      (err: unknown) => {
+        if (this.loading.get(name) === read) {
+          this.loading.delete(name);
+          // Not served on past its TTL when it cannot be read again.
+          const stale = this.entries.get(name);
+          if (stale && this.now() - stale.loadedAt > this.ttlMs) this.drop(name);
+        }
+        throw err;
+      },
+    );
+    this.loading.set(name, read);
+    return read;
   }
 
   private clientOf(
@@ -109,6 +148,7 @@ export class ProviderClients {
   drop(name: string): void {
     const entry = this.entries.get(name);
     this.entries.delete(name);
+    this.loading.delete(name);
     void entry?.client?.close();
     void entry?.routed?.close();
   }

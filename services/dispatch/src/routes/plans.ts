@@ -8,6 +8,8 @@ interface Entry {
   /** The plan once loaded: the hot path reads it without awaiting a promise. */
   loaded?: RoutePlan | undefined;
   loadedAt: number;
+  /** Past its TTL, the plan is being read again (and is used until then). */
+  refreshing?: boolean;
 }
 
 /**
@@ -15,7 +17,9 @@ interface Entry {
  * target whose account no longer holds the model with the route's kind is left out of the plan
  * (an account's models can change under a route). Changes made through the admin API reach every
  * replica at once (`route.updated`/`route.deleted`, account disable/delete events); the TTL bounds
- * anything else.
+ * anything else: past it, the next call starts reading the plan again and calls go on with the one
+ * they have until the new one is there (rather than all waiting on the database every TTL) — so a
+ * plan is never used longer than its TTL and one read.
  */
 export class RoutePlans {
   private readonly entries = new Map<string, Entry>();
@@ -24,30 +28,21 @@ export class RoutePlans {
     private readonly db: DispatchDb,
     private readonly ttlMs: number,
     private readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
   ) {}
 
   get(name: string): Promise<RoutePlan | undefined> {
     const entry = this.entries.get(name);
-    if (entry && Date.now() - entry.loadedAt <= this.ttlMs) return entry.plan;
-    const plan = this.load(name);
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    const created: Entry = { plan, loadedAt: Date.now() };
-    this.entries.set(name, created);
-    plan.then(
-      (loaded) => {
-        created.loaded = loaded;
-      },
-      () => {
-        if (this.entries.get(name) === created) this.entries.delete(name);
-      },
-    );
-    return plan;
+    if (entry && (this.now() - entry.loadedAt <= this.ttlMs || entry.refreshing)) return entry.plan;
+    return this.start(name).plan;
   }
 
-  /** The route's plan when one is loaded and fresh; `undefined` means: ask `get`. */
+  /** The route's plan when one is loaded (and fresh, or being read again); `undefined` means: ask `get`. */
   peek(name: string): RoutePlan | undefined {
     const entry = this.entries.get(name);
-    return entry && Date.now() - entry.loadedAt <= this.ttlMs ? entry.loaded : undefined;
+    if (entry === undefined || entry.loaded === undefined) return undefined;
+    if (this.now() - entry.loadedAt > this.ttlMs && !entry.refreshing) this.refresh(name, entry);
+    return entry.loaded;
   }
 
   drop(name: string): void {
@@ -58,7 +53,42 @@ export class RoutePlans {
     this.entries.clear();
   }
 
-  private async load(name: string): Promise<RoutePlan | undefined> {
+  private start(name: string): Entry {
+    const plan = this.load(name);
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    const created: Entry = { plan, loadedAt: this.now() };
+    this.entries.set(name, created);
+    plan.then(
+      (loaded) => {
+        created.loaded = loaded;
+      },
+      () => {
+        if (this.entries.get(name) === created) this.entries.delete(name);
+      },
+    );
+    return created;
+  }
+
+  /**
+   * Reads an expired plan again while calls keep using it. The new plan replaces it only if nothing
+   * dropped it meanwhile (an event that came during the read may be newer than what was read); a
+   * failed read drops it, so the next call reads the plan itself and sees the error.
+   */
+  private refresh(name: string, stale: Entry): void {
+    stale.refreshing = true;
+    this.load(name).then(
+      (loaded) => {
+        if (this.entries.get(name) !== stale) return;
+        this.entries.set(name, { plan: Promise.resolve(loaded), loaded, loadedAt: this.now() });
+      },
+      () => {
+        if (this.entries.get(name) === stale) this.entries.delete(name);
+      },
+    );
+  }
+
+  /** The plan as the tables hold it now (protected: a test counts and holds the reads). */
+  protected async load(name: string): Promise<RoutePlan | undefined> {
     const [row] = await this.db.select().from(modelRoutes).where(eq(modelRoutes.name, name));
     if (!row) return undefined;
     const accounts = await this.db

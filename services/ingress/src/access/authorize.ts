@@ -40,7 +40,11 @@ function stateOf(ctx: IngressContext): AccessState {
         missRefreshMs: CATALOG_MISS_REFRESH_MS,
         maxModels: ctx.config.catalogCacheMaxModels,
       }),
-      routes: new RouteCatalog(ctx.client, ctx.feed, CATALOG_TTL_MS, CATALOG_MISS_REFRESH_MS),
+      routes: new RouteCatalog(ctx.client, ctx.feed, {
+        ttlMs: CATALOG_TTL_MS,
+        staleMs: CATALOG_STALE_MS,
+        missMs: CATALOG_MISS_REFRESH_MS,
+      }),
       decisions: new DecisionCache(ctx.feed, DECISION_TTL_MS),
       checks: new Map(),
     };
@@ -133,7 +137,8 @@ async function authorizeRoute(ctx: IngressContext, caller: Caller, name: string)
   ctx.metrics.cacheLookup("decision", cached !== undefined);
   const grant = cached ? undefined : checkGrant(ctx, state, principal, resource, { route: name });
   grant?.catch(() => {});
-  const found = await state.routes.find(name);
+  const looked = state.routes.lookup(name);
+  const found = looked instanceof Promise ? await looked : looked;
   if (!found) throw notFound(name);
   const decision = grant === undefined ? undefined : await grant;
   if (decision !== undefined && !decision.allowed) {

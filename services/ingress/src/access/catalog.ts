@@ -1,6 +1,7 @@
 import type { BusClient } from "@gatehouse/bus";
 import { type CatalogAccount, dispatchCatalogAccount, type ModelKind } from "@gatehouse/contracts";
 import { LruMap } from "../cache/lru.js";
+import { SharedLookups } from "../cache/shared.js";
 import type { AccessFeed } from "../events/feed.js";
 
 export interface CatalogOptions {
@@ -78,7 +79,7 @@ export class CatalogCache {
   private readonly known: LruMap<string, Cached>;
   private readonly unknown: LruMap<string, number>;
   /** Lookups on their way, with the feed epoch each left at (shared only while it has not moved). */
-  private readonly inflight = new Map<string, { epoch: number; run: Promise<CatalogEntry | undefined> }>();
+  private readonly inflight: SharedLookups<string, CatalogEntry | undefined>;
   private readonly now: () => number;
   /** Moves on every `drop`, so an answer fetched before a local admin change is not kept. */
   private generation = 0;
@@ -89,6 +90,7 @@ export class CatalogCache {
     private readonly options: CatalogOptions,
   ) {
     this.now = options.now ?? Date.now;
+    this.inflight = new SharedLookups(feed);
     this.known = new LruMap(options.maxModels);
     this.unknown = new LruMap(options.maxUnknown ?? 10_000);
     feed.onEvent(({ event }) => {
@@ -141,12 +143,8 @@ export class CatalogCache {
    * disable returned (by lease), and a lookup that left before then may have read it enabled.
    */
   private fetch(name: string): Promise<CatalogEntry | undefined> {
-    const epoch = this.feed.epoch();
-    const trusted = this.feed.trusted();
-    const running = trusted ? this.inflight.get(name) : undefined;
-    if (running && running.epoch === epoch) return running.run;
     const generation = this.generation;
-    const run = (async () => {
+    return this.inflight.share(name, async (epoch) => {
       const { account } = await this.client.request(dispatchCatalogAccount, { name });
       const now = this.now();
       const entry = account ? toEntry(account) : undefined;
@@ -161,15 +159,6 @@ export class CatalogCache {
         this.unknown.set(name, now + this.options.missRefreshMs);
       }
       return entry;
-    })();
-    if (!trusted) return run;
-    const shared = { epoch, run };
-    this.inflight.set(name, shared);
-    void run
-      .finally(() => {
-        if (this.inflight.get(name) === shared) this.inflight.delete(name);
-      })
-      .catch(() => {});
-    return run;
+    });
   }
 }

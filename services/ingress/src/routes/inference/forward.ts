@@ -120,8 +120,7 @@ export async function forward(
     body,
   );
   const subject = subjectFor(ctx.config.prefix, "dispatch", INVOKE_ACTION);
-  if (!shape.stream)
-    return relayAnswer(ctx, request, reply, subject, payload, token, target.route, admission);
+  if (!shape.stream) return relayAnswer(ctx, request, reply, subject, payload, token, admission);
   return relayStream(
     ctx,
     request,
@@ -166,7 +165,6 @@ async function relayAnswer(
   subject: string,
   payload: Buffer,
   token: string,
-  route: string | undefined,
   admission: Admission | undefined,
 ): Promise<FastifyReply> {
   const raw = reply.raw;
@@ -199,7 +197,7 @@ async function relayAnswer(
     finishRequest(ctx.logger, request, reply, CLIENT_CLOSED_STATUS);
     return reply;
   }
-  if (route !== undefined) reply.header(ROUTE_HEADER, route);
+  // (x-gatehouse-route is on the reply already: the handler names the route on every answer.)
   if (frame.kind === "error") throw frame.error;
   if (frame.kind !== "result")
     throw new GatehouseError("internal_error", "internal error", {
@@ -258,7 +256,6 @@ async function relayStream(
   // (a copy only for a routed call, whose target frame adds to it)
   const headers: Readonly<Record<string, string>> =
     route === undefined ? SSE_HEADERS : { ...SSE_HEADERS, [ROUTE_HEADER]: route };
-  if (route !== undefined) reply.header(ROUTE_HEADER, route);
   // A Responses error event carries the next sequence number: one per event relayed so far.
   let events = 0;
   // Chunks after the first that arrive in one event-loop turn (an upstream that sent many at once)
