@@ -94,8 +94,8 @@ export const DEFAULT_LOG_FLUSH_MS = 100;
 /**
  * Lines wait until this many bytes are pending (or `flushMs` passed), then go out in one write.
  * Each write costs a hand-off to libuv's thread pool, the syscall, waking the reader and the
- * completion back on the event loop, tens of µs of CPU in all: at 8 KiB (some twenty access lines)
- * that was about 2 µs per line at c=64, at 32 KiB a quarter of it.
+ * completion back on the event loop: at 32 KiB (some eighty access lines) that comes a quarter as
+ * often as at the 8 KiB it was.
  */
 export const STDOUT_BUFFER_BYTES = 32 * 1024;
 /** The most one write takes (what waits beyond it goes out in the next): a pipe holds 64 KiB. */
