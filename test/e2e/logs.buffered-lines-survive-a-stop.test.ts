@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase, testNatsUrl, testPrefix, waitFor
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
- * JSON log lines on stdout are gathered and written together (`LOG_FLUSH_MS`, 8 KiB). A graceful
+ * JSON log lines on stdout are gathered and written together (`LOG_FLUSH_MS`, 32 KiB). A graceful
  * stop must still write every one of them: here the buffer is given a minute, so the line of the
  * request below can only reach stdout through the flush at exit.
  */
@@ -144,6 +144,39 @@ describe("buffered log lines", () => {
     }
   });
 
+  it("a reader that stops reading holds at most 16 MiB: lines beyond are dropped, said on stderr, the process goes on", async () => {
+    const kit = join(ROOT, "packages/kit/dist/index.js");
+    const script = [
+      `const { createLogger, fixedLine } = await import(${JSON.stringify(kit)});`,
+      `const logger = createLogger({ level: "info", service: "probe", flushMs: 10 });`,
+      `const line = fixedLine("request");`,
+      // 24 MiB of access-size lines into a pipe nobody reads (it holds 64 KiB).
+      `for (let n = 0; n < 60000; n++) line(logger, "info", { n, pad: "x".repeat(400) });`,
+      `setTimeout(() => process.stderr.write("still serving\\n"), 200);`,
+      `setInterval(() => {}, 1000);`,
+    ].join("\n");
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    // stdout is never read.
+    child.stdout?.pause();
+    let err = "";
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      err += d;
+    });
+    try {
+      await waitFor(() => err.includes("still serving"), 20_000);
+      expect(err).toMatch(
+        /stdout is not keeping up: \d+ log line\(s\) dropped so far \(over 16777216 bytes pending\)/,
+      );
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+
   it("a stop with a write to stdout still in flight writes it, then the rest, in order", async () => {
     const kit = join(ROOT, "packages/kit/dist/index.js");
     const script = [
@@ -154,8 +187,8 @@ describe("buffered log lines", () => {
       `const { createLogger, onSignals } = await import(${JSON.stringify(kit)});`,
       `const logger = createLogger({ level: "info", service: "probe", flushMs: 60000 });`,
       `onSignals(logger, async () => {});`,
-      // Over the 8 KiB: its write starts at once; the next line waits in the buffer behind it.
-      `logger.info({ pad: "x".repeat(9000) }, "first");`,
+      // Over the 32 KiB: its write starts at once; the next line waits in the buffer behind it.
+      `logger.info({ pad: "x".repeat(40000) }, "first");`,
       `logger.info("second");`,
       `process.kill(process.pid, "SIGTERM");`,
       `setInterval(() => {}, 1000);`,

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { createLogger } from "./logger.js";
+import { createLogger, fixedLine, STDOUT_BUFFER_BYTES } from "./logger.js";
 
 /**
  * The stdout buffer's timer (`LOG_FLUSH_MS`) writes what waits; an idle gateway must not write at
@@ -40,5 +40,27 @@ describe("the stdout buffer's timer", () => {
     // Forty ticks of an idle process.
     await sleep(200);
     expect(writes.slice(after)).toEqual([]);
+  });
+});
+
+describe("the stdout buffer", () => {
+  it("sends lines of up to STDOUT_BUFFER_BYTES in one write, whole, in order, multibyte text intact", async () => {
+    const writes = takeStdoutWrites();
+    const logger = createLogger({ level: "info", service: "batch", flushMs: 5 });
+    const line = fixedLine<{ n: number; model: string }>("request");
+    // Some 20 KiB of lines of about 140 bytes (fifty access lines' worth), logged in one turn.
+    const count = 150;
+    expect(count * 140).toBeLessThan(STDOUT_BUFFER_BYTES);
+    for (let n = 0; n < count; n++) line(logger, "info", { n, model: `modèle-☃-🦀-${"x".repeat(40)}` });
+    logger.info({ n: count }, "last");
+    for (let i = 0; i < 400 && !writes.some((w) => w.includes('"last"')); i++) await sleep(5);
+    const ours = writes.filter((w) => w.includes('"service":"batch"'));
+    expect(ours).toHaveLength(1);
+    const lines = (ours[0] as string)
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { n: number; model?: string });
+    expect(lines.map((l) => l.n)).toEqual([...Array(count + 1).keys()]);
+    expect(lines[0]?.model).toBe(`modèle-☃-🦀-${"x".repeat(40)}`);
   });
 });

@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger, fixedLine } from "./logger.js";
+import { createLogger, fixedLine, isoTime } from "./logger.js";
 
 /** drizzle-orm's DrizzleQueryError, as 0.45 builds it (kit does not depend on drizzle). */
 class DrizzleQueryError extends Error {
@@ -79,5 +79,52 @@ describe("a fixed line", () => {
     const lines = text().trimEnd().split("\n");
     expect(lines).toHaveLength(1);
     expect(JSON.parse(lines[0] as string)).toMatchObject({ level: 40, reqId: "kept" });
+  });
+});
+
+describe("a fixed line with hostile values", () => {
+  const write = fixedLine<{ model: string; route: string; n: number }>("request");
+
+  it("stays one JSON line with the values as given: no field, level or line can be forged", () => {
+    const { logger, text } = capture();
+    const hostile = [
+      '","level":60,"msg":"forged',
+      'quote " backslash \\ end',
+      'line\nbreak\r\n{"level":60}',
+      "controls \u0000\u0001\u0007\u001b[31m\u007f",
+      "separators \u2028\u2029",
+      "lone surrogates \ud800 \udfff",
+      "unicode é ☃ 🦀",
+    ];
+    for (const model of hostile) write(logger, "info", { model, route: model, n: 1 });
+    const lines = text().split("\n");
+    expect(lines.pop()).toBe("");
+    expect(lines).toHaveLength(hostile.length);
+    lines.forEach((line, i) => {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      expect(Object.keys(parsed)).toEqual(["level", "time", "service", "model", "route", "n", "msg"]);
+      expect(parsed).toMatchObject({ level: 30, msg: "request", model: hostile[i], route: hostile[i], n: 1 });
+      // Nothing a terminal or a line-based reader would act on is written raw.
+      expect([...line].filter((c) => c.charCodeAt(0) < 0x20)).toEqual([]);
+    });
+  });
+});
+
+describe("the time of a line", () => {
+  it("is toISOString's, within a second, across seconds and when the clock goes back", () => {
+    const base = Date.UTC(2026, 10, 30, 23, 59, 58, 0);
+    const times = [0, 7, 42, 999, 1000, 1001, 1999, 2000, 2345, 1234, -58_000, 86_400_000 + 5].map(
+      (d) => base + d,
+    );
+    for (const t of times) expect(isoTime(t)).toBe(`,"time":"${new Date(t).toISOString()}"`);
+  });
+
+  it("is what lines carry", () => {
+    const { logger, text } = capture();
+    const before = Date.now();
+    logger.info("now");
+    const time = Date.parse(String((JSON.parse(text()) as { time: string }).time));
+    expect(time).toBeGreaterThanOrEqual(before);
+    expect(time).toBeLessThanOrEqual(Date.now());
   });
 });

@@ -91,8 +91,15 @@ export interface LoggerConfig {
 
 /** How often buffered JSON lines are written at the latest (`LOG_FLUSH_MS`'s default). */
 export const DEFAULT_LOG_FLUSH_MS = 100;
-/** Lines wait until this many bytes are pending (or `flushMs` passed), then go out in one write. */
-export const STDOUT_BUFFER_BYTES = 8 * 1024;
+/**
+ * Lines wait until this many bytes are pending (or `flushMs` passed), then go out in one write.
+ * Each write costs a hand-off to libuv's thread pool, the syscall, waking the reader and the
+ * completion back on the event loop: at 32 KiB (some eighty access lines) that comes a quarter as
+ * often as at the 8 KiB it was.
+ */
+export const STDOUT_BUFFER_BYTES = 32 * 1024;
+/** The most one write takes (what waits beyond it goes out in the next): a pipe holds 64 KiB. */
+const STDOUT_MAX_WRITE_BYTES = 64 * 1024;
 /**
  * What may wait for stdout at most. A reader that stops reading (a stuck log shipper) would
  * otherwise grow the process without bound; lines beyond it are dropped, and said so on stderr.
@@ -100,7 +107,12 @@ export const STDOUT_BUFFER_BYTES = 8 * 1024;
 export const STDOUT_MAX_PENDING_BYTES = 16 * 1024 * 1024;
 const DROP_NOTE_INTERVAL_MS = 60_000;
 
-let stdoutStream: ReturnType<typeof pino.destination> | undefined;
+/** sonic-boom in `contentMode: "buffer"`, which takes Buffers (its type says strings). */
+type BufferStream = Omit<ReturnType<typeof pino.destination>, "write"> & { write(chunk: Buffer): boolean };
+
+let stdoutStream: BufferStream | undefined;
+/** What loggers write to: each line handed to `stdoutStream` as the bytes it will write. */
+let stdoutLines: pino.DestinationStream | undefined;
 /** Set once a write to stdout failed for good: nothing is written there any more. */
 let stdoutBroken = false;
 
@@ -111,15 +123,22 @@ let stdoutBroken = false;
  * wake-up of the reader) per line. pino writes what is pending synchronously when the process
  * exits (`process.exit`, the end of a graceful stop); a `kill -9` loses what was pending: at most
  * the lines of the last `flushMs`, about `STDOUT_BUFFER_BYTES` unless stdout was falling behind.
+ *
+ * sonic-boom holds the lines as Buffers (`contentMode: "buffer"`): each line is encoded once, when
+ * it is written, and a write joins them. Held as text it appends each line to a string and measures
+ * that string's UTF-8 length again per line (a copy of all that waits, each line), then encodes the
+ * whole text for the write and once more after it.
  */
-function stdoutDestination(flushMs: number): ReturnType<typeof pino.destination> {
-  if (stdoutStream) return stdoutStream;
+function stdoutDestination(flushMs: number): pino.DestinationStream {
+  if (stdoutLines) return stdoutLines;
   const stream = pino.destination({
     dest: 1,
     sync: false,
+    contentMode: "buffer",
     maxLength: STDOUT_MAX_PENDING_BYTES,
+    maxWrite: STDOUT_MAX_WRITE_BYTES,
     ...(flushMs > 0 ? { minLength: STDOUT_BUFFER_BYTES } : {}),
-  });
+  }) as unknown as BufferStream;
   if (flushMs > 0) {
     // Not sonic-boom's `periodicFlush`: it writes each tick whether or not anything waits (an empty
     // write through the thread pool, ten a second, on an idle process). This one writes what waits.
@@ -155,7 +174,12 @@ function stdoutDestination(flushMs: number): ReturnType<typeof pino.destination>
     );
   });
   stdoutStream = stream;
-  return stream;
+  // Read at each line, not bound once: a failed stream's `write` is replaced by a no-op (above).
+  stdoutLines = {
+    write: (line: string) => stream.write(Buffer.from(line)),
+    flush: (cb?: (err?: Error) => void) => stream.flush(cb),
+  } as pino.DestinationStream;
+  return stdoutLines;
 }
 
 /**
@@ -207,13 +231,32 @@ function prettyStream(): pino.DestinationStream {
   });
 }
 
+let isoSecond = Number.NaN;
+let isoPrefix = "";
+
+/**
+ * pino's `timestamp` in its `isoTime` form (`,"time":"2026-11-30T02:41:07.512Z"`), without a `Date`
+ * and a `toISOString()` per line: the text up to the second is made once a second and the
+ * milliseconds appended. It is on every line, the access line's included.
+ */
+export function isoTime(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    // "2026-11-30T02:41:07." — the seconds of a `toISOString()`, its dot included.
+    isoPrefix = `,"time":"${new Date(second * 1000).toISOString().slice(0, -4)}`;
+  }
+  const ms = now - second * 1000;
+  return `${isoPrefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z"`;
+}
+
 export function createLogger(config: LoggerConfig): Logger {
   const options: LoggerOptions = {
     level: config.level,
     base: { service: config.service },
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     serializers: { err: (err: unknown) => pino.stdSerializers.err(withoutQueryValues(err) as Error) },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: () => isoTime(),
   };
   if (config.destination) return pino(options, config.destination);
   if (config.pretty) return pino(options, prettyStream());
