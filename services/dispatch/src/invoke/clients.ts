@@ -162,6 +162,11 @@ export class ProviderClients {
     void entry?.routed?.close();
   }
 
+  /** Forget every account now, and what reads on their way will return (events may have been missed). */
+  dropAll(): void {
+    for (const name of [...this.entries.keys(), ...this.loading.keys()]) this.drop(name);
+  }
+
   async close(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
@@ -172,7 +177,9 @@ export class ProviderClients {
 /**
  * Every dispatch replica forgets an account the moment any replica disables or deletes it (the
  * access events dispatch itself publishes), so a deleted account's client is never reused — even if
- * an account of the same name is created right after.
+ * an account of the same name is created right after. The events come on a plain subscription: one
+ * sent while this replica was cut off from NATS never arrives, so after a reconnect every account
+ * and plan is forgotten (for a routed call, this cache is what keeps a disabled target out).
  */
 export function dropOnAccountEvents(
   nc: NatsConnection,
@@ -180,6 +187,13 @@ export function dropOnAccountEvents(
   clients: ProviderClients,
   routes?: { drop(name: string): void; clear(): void },
 ): Subscription {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type !== "reconnect") continue;
+      clients.dropAll();
+      routes?.clear();
+    }
+  })();
   return nc.subscribe(accessEventSubject(prefix, "dispatch"), {
     callback: (err, msg) => {
       if (err) return;
