@@ -1,7 +1,7 @@
 import type { BusClient } from "@gatehouse/bus";
 import { type CatalogAccount, dispatchCatalogAccount, type ModelKind } from "@gatehouse/contracts";
 import { LruMap } from "../cache/lru.js";
-import { SharedLookups } from "../cache/shared.js";
+import { type Refreshed, refreshInBackground, SharedLookups } from "../cache/shared.js";
 import type { AccessFeed } from "../events/feed.js";
 
 export interface CatalogOptions {
@@ -52,7 +52,7 @@ function pricesOf(models: CatalogAccount["models"]): Map<string, ModelPrice> {
   return prices;
 }
 
-interface Cached {
+interface Cached extends Refreshed {
   entry: CatalogEntry;
   fetchedAt: number;
 }
@@ -126,7 +126,7 @@ export class CatalogCache {
       if (!(missed && age >= this.options.missRefreshMs)) {
         if (age <= this.options.ttlMs) return cached.entry;
         if (age <= this.options.ttlMs + (this.options.staleMs ?? 0)) {
-          this.fetch(name).catch(() => {});
+          refreshInBackground(cached, this.now, this.options.missRefreshMs, () => this.fetch(name));
           return cached.entry;
         }
       }
