@@ -131,13 +131,16 @@ export async function authorizeTarget(
 async function authorizeRoute(ctx: IngressContext, caller: Caller, name: string): Promise<AuthorizedRoute> {
   if (!isRouteName(name)) throw notFound(name);
   const state = stateOf(ctx);
+  // Looked up first: a name known not to exist is refused without an acl.check (made-up names
+  // would otherwise cost acl a query per call); a cold name is asked of dispatch and acl together.
+  const looked = state.routes.lookup(name);
+  if (looked === undefined) throw notFound(name);
   const principal = checkPrincipalOf(caller);
   const resource = routeResource(name);
   const cached = state.decisions.get(principal, resource);
   ctx.metrics.cacheLookup("decision", cached !== undefined);
   const grant = cached ? undefined : checkGrant(ctx, state, principal, resource, { route: name });
   grant?.catch(() => {});
-  const looked = state.routes.lookup(name);
   const found = looked instanceof Promise ? await looked : looked;
   if (!found) throw notFound(name);
   const decision = grant === undefined ? undefined : await grant;

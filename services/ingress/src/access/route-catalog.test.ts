@@ -149,4 +149,15 @@ describe("RouteCatalog", () => {
     w.catalog.lookup("smart");
     expect(w.asked.length).toBe(3);
   });
+
+  it("keeps made-up names apart: a flood of them neither grows the cache nor pushes a real route out", async () => {
+    const w = world();
+    w.routes.set("smart", "chat");
+    await w.catalog.find("smart");
+    for (let i = 0; i < 12_000; i++) await w.catalog.find(`made-up-${i}`);
+    expect(w.catalog.size).toBeLessThanOrEqual(10_001);
+    const before = w.asked.length;
+    expect(w.catalog.lookup("smart")).toMatchObject({ name: "smart" });
+    expect(w.asked.length).toBe(before);
+  });
 });

@@ -85,6 +85,11 @@ export class RouteCatalog {
     return this.fetch(name);
   }
 
+  /** How many names are cached (known and unknown). */
+  get size(): number {
+    return this.known.size + this.unknown.size;
+  }
+
   async find(name: string): Promise<RouteEntry | undefined> {
     return this.lookup(name);
   }
