@@ -142,4 +142,13 @@ describe("ProviderClients", () => {
     expect(settled).toBe(false);
     expect(w.reads()).toBe(3);
   });
+
+  it("does not hand the first call after an idle hour the account read an hour ago", async () => {
+    const w = world();
+    await w.clients.get("a");
+    w.advance(3_600_000);
+    w.set({ enabled: false });
+    expect(w.clients.peek("a")).toBeUndefined();
+    expect((await w.clients.get("a"))?.loaded.enabled).toBe(false);
+  });
 });

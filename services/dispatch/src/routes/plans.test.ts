@@ -121,4 +121,13 @@ describe("RoutePlans", () => {
     expect(settled).toBe(false);
     expect(plans.reads).toBe(3);
   });
+
+  it("does not hand the first call after an idle hour the plan read an hour ago", async () => {
+    const plans = new CountedPlans();
+    await plans.get("r");
+    plans.at += 3_600_000;
+    plans.targets = ["b"];
+    expect(plans.peek("r")).toBeUndefined();
+    expect(accounts(await plans.get("r"))).toEqual(["b"]);
+  });
 });
