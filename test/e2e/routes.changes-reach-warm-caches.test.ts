@@ -109,4 +109,24 @@ describe("a route change reaches warm caches", () => {
     await admin("DELETE", `/api/v1/routes/up-a/grants/${onRoute.id}`);
     expect(await caught(() => target("up-a", app.key))).toBeInstanceOf(OpenAI.PermissionDeniedError);
   });
+
+  it("a revoked key and a deleted virtual account are refused on a warm route at once", async () => {
+    await world.route({ name: "keyed", kind: "chat", targets: [{ model: "up-a/gpt" }] });
+    const app = await newVirtualAccount(world.stack, world.adminKey, `keyed-${Date.now()}`);
+    await admin(
+      "POST",
+      "/api/v1/routes/keyed/grants",
+      { subject: { kind: "virtual_account", id: app.va.id }, role: "user" },
+      201,
+    );
+    const second = await admin("POST", `/api/v1/virtual-accounts/${app.va.id}/tokens`, { name: "b" }, 201);
+    expect(await target("keyed", app.key)).toBe("up-a/gpt");
+    expect(await target("keyed", second.key)).toBe("up-a/gpt");
+
+    await admin("DELETE", `/api/v1/virtual-accounts/${app.va.id}/tokens/${second.id}`);
+    expect(await caught(() => target("keyed", second.key))).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect(await target("keyed", app.key)).toBe("up-a/gpt");
+    await admin("DELETE", `/api/v1/virtual-accounts/${app.va.id}`);
+    expect(await caught(() => target("keyed", app.key))).toBeInstanceOf(OpenAI.AuthenticationError);
+  });
 });
