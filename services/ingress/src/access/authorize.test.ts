@@ -21,6 +21,7 @@ function world() {
         routeLookups.push(...payload.names);
         return { routes: [], next: null };
       }
+      if (endpoint.service === "dispatch" && payload.name !== "a") return { account: null };
       if (endpoint.service === "dispatch") {
         return {
           account: {
@@ -91,5 +92,15 @@ describe("authorizeModel", () => {
     expect(w.routeLookups).toEqual(["no-such-route"]);
     // The cold call asks dispatch and acl together (one round trip); the ones after it ask nobody.
     expect(w.checks).toEqual(["route/no-such-route"]);
+  });
+
+  it("refuses an account name it knows does not exist without asking acl", async () => {
+    const w = world();
+    w.deny();
+    for (let i = 0; i < 20; i++) {
+      await expect(w.callModel("no-such-account/m")).rejects.toThrow(/does not exist/);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(w.checks).toEqual(["no-such-account"]);
   });
 });

@@ -183,6 +183,8 @@ export async function authorizeModel(
   if (!ref) throw notFound(modelField);
   const state = stateOf(ctx);
   const { catalog, decisions } = state;
+  // As for routes: a name known not to exist costs acl no query (refusals are never cached).
+  if (catalog.knownMissing(ref.account)) throw notFound(modelField);
   const principal = checkPrincipalOf(caller);
   // A cold account asks dispatch and acl at once: one round trip, not two. The answers are read in
   // the order the checks are documented in, so the outcome is the same as asking one after the other.

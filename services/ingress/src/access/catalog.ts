@@ -107,6 +107,12 @@ export class CatalogCache {
     this.inflight.delete(name);
   }
 
+  /** Whether `name` was found not to exist less than `missRefreshMs` ago (answered without a lookup). */
+  knownMissing(name: string): boolean {
+    const until = this.unknown.get(name);
+    return until !== undefined && until > this.now() && this.known.get(name) === undefined;
+  }
+
   /** How many accounts are cached (known and unknown). */
   get size(): number {
     return this.known.size + this.unknown.size;
