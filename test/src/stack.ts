@@ -35,8 +35,8 @@ export interface TestStack {
   readonly services: Record<BusServiceName, HostedService>;
   /** Stop one service (its instance leaves the queue group). */
   stopService(name: BusServiceName): Promise<void>;
-  /** Start a fresh instance of a service that was stopped. */
-  startService(name: BusServiceName): Promise<void>;
+  /** Start a fresh instance of a service that was stopped (with `env` over its own, if given). */
+  startService(name: BusServiceName, env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -107,8 +107,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     async stopService(name) {
       await services[name].stop();
     },
-    async startService(name) {
-      const svc = builders[name](envOf(name), logs);
+    async startService(name, extra = {}) {
+      const svc = builders[name]({ ...envOf(name), ...extra }, logs);
       await svc.start();
       services[name] = svc;
     },

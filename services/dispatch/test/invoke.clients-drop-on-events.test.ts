@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { type BusConnection, connectBus, encodeJson } from "@gatehouse/bus";
 import { type AccessEventEnvelope, accessEventSubject } from "@gatehouse/contracts";
 import { EgressPolicy, EMPTY_ALLOWLIST } from "@gatehouse/egress";
-import { captureLogger, testNatsUrl, testPrefix, waitFor } from "@gatehouse/testkit";
+import { captureLogger, startTcpProxy, testNatsUrl, testPrefix, waitFor } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AccountSource, dropOnAccountEvents, ProviderClients } from "../src/invoke/clients.js";
 
@@ -29,17 +29,14 @@ const source: AccountSource = {
   },
 };
 
-const clients = new ProviderClients(
-  source,
-  {
-    egress: new EgressPolicy({ allow: EMPTY_ALLOWLIST, allowLoopback: false }),
-    connectTimeoutMs: 1_000,
-    firstByteTimeoutMs: 1_000,
-    idleTimeoutMs: 1_000,
-    maxRetries: 0,
-  },
-  60_000,
-);
+const options = {
+  egress: new EgressPolicy({ allow: EMPTY_ALLOWLIST, allowLoopback: false }),
+  connectTimeoutMs: 1_000,
+  firstByteTimeoutMs: 1_000,
+  idleTimeoutMs: 1_000,
+  maxRetries: 0,
+};
+const clients = new ProviderClients(source, options, 60_000);
 
 beforeAll(async () => {
   bus = await connectBus({ url: await testNatsUrl(), name: "clients-events-test", logger });
@@ -95,4 +92,33 @@ describe("provider clients and account events", () => {
     await clients.get("acct-b");
     expect(loadsOf("acct-b")).toBe(1);
   });
+
+  it("forget every account and plan after a reconnect: an event sent while away never arrives", async () => {
+    // A replica of its own, whose link to NATS the test can cut.
+    const url = new URL(await testNatsUrl());
+    const proxy = await startTcpProxy(url.hostname, Number(url.port || 4222));
+    const away = await connectBus({ url: `nats://127.0.0.1:${proxy.port}`, name: "clients-away", logger });
+    const mine = new ProviderClients(source, options, 60_000);
+    let cleared = 0;
+    dropOnAccountEvents(away.nc, prefix, mine, { drop: () => {}, clear: () => cleared++ });
+    try {
+      await away.nc.flush();
+      await mine.get("acct-c");
+      expect(loadsOf("acct-c")).toBe(1);
+      proxy.cut();
+      await waitFor(async () => !away.isConnected(), 5_000);
+      publish({ type: "account.disabled", account: "acct-c" });
+      await bus.nc.flush();
+      proxy.restore();
+      await waitFor(async () => away.isConnected(), 10_000);
+      await waitFor(async () => cleared > 0, 2_000);
+      expect(mine.peek("acct-c")).toBeUndefined();
+      await mine.get("acct-c");
+      expect(loadsOf("acct-c")).toBe(2);
+    } finally {
+      await away.drain();
+      await mine.close();
+      await proxy.close();
+    }
+  }, 20_000);
 });

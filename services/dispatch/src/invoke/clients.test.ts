@@ -120,4 +120,35 @@ describe("ProviderClients", () => {
     expect(w.clients.peek("a")).toBeUndefined();
     await expect(w.clients.get("a")).rejects.toThrow(/database unavailable/);
   });
+
+  it("stops using an account whose read hangs once it is a TTL past its own, and reads it anew", async () => {
+    const w = world();
+    await w.clients.get("a");
+    w.advance(5_001);
+    w.hold(); // never released: the database does not answer this read
+    expect(w.clients.peek("a")?.loaded.enabled).toBe(true);
+    w.advance(4_998);
+    expect(w.clients.peek("a")?.loaded.enabled).toBe(true);
+    expect(w.reads()).toBe(2);
+    w.advance(3);
+    expect(w.clients.peek("a")).toBeUndefined();
+    // The read that hung for a TTL is given up: the calls wait on a new one, one for all of them.
+    let settled = false;
+    void w.clients.get("a").then(() => {
+      settled = true;
+    });
+    void w.clients.get("a");
+    await tick();
+    expect(settled).toBe(false);
+    expect(w.reads()).toBe(3);
+  });
+
+  it("does not hand the first call after an idle hour the account read an hour ago", async () => {
+    const w = world();
+    await w.clients.get("a");
+    w.advance(3_600_000);
+    w.set({ enabled: false });
+    expect(w.clients.peek("a")).toBeUndefined();
+    expect((await w.clients.get("a"))?.loaded.enabled).toBe(false);
+  });
 });

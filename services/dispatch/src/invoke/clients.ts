@@ -35,12 +35,14 @@ interface Entry {
  * on every replica at once (`dropOnAccountEvents`); other changes (credentials, base URL, options)
  * are picked up when the entry is older than the TTL: the next call starts reading the account
  * again and calls go on with the entry they have until the new one is there (one read for all,
- * rather than every call of a burst waiting on its own read and decryption each TTL).
+ * rather than every call of a burst waiting on its own read and decryption each TTL), for at most
+ * one more TTL: a read that has not answered by then (a database that hangs) is given up and calls
+ * wait on a new one, so an entry is never used longer than twice the TTL.
  */
 export class ProviderClients {
   private readonly entries = new Map<string, Entry>();
   /** Reads on their way, one per account; a `drop` forgets them, so what they read is not kept. */
-  private readonly loading = new Map<string, Promise<Entry>>();
+  private readonly loading = new Map<string, { read: Promise<Entry>; at: number }>();
   private readonly routedOptions: ClientOptions;
 
   constructor(
@@ -72,13 +74,16 @@ export class ProviderClients {
   }
 
   /**
-   * The account's client when its entry is fresh, or is being read again (no await); `undefined`
-   * means: ask `get`.
+   * The account's client when its entry is fresh, or is being read again and less than two TTLs old
+   * (no await); `undefined` means: ask `get`.
    */
   peek(name: string, routed = false): { loaded: LoadedAccount; client: ProviderClient } | undefined {
     const entry = this.entries.get(name);
     if (!entry?.loaded) return undefined;
-    if (this.now() - entry.loadedAt > this.ttlMs) {
+    const age = this.now() - entry.loadedAt;
+    if (age > this.ttlMs) {
+      // Not past a second TTL, however long the read takes: a hanging read would keep it for good.
+      if (age > 2 * this.ttlMs) return undefined;
       // Past the TTL: one read replaces the entry; until then the calls keep it. A read that fails
       // drops it (below), so the next call reads the account itself and sees the error.
       if (!this.loading.has(name)) this.load(name).catch(() => {});
@@ -86,14 +91,18 @@ export class ProviderClients {
     return this.clientOf(name, entry, routed);
   }
 
-  /** Reads the account (one read per account at a time) and stores it unless dropped meanwhile. */
+  /**
+   * Reads the account (one read per account at a time, given up after a TTL without an answer)
+   * and stores it unless dropped meanwhile.
+   */
   private load(name: string): Promise<Entry> {
     const running = this.loading.get(name);
-    if (running) return running;
+    if (running && this.now() - running.at <= this.ttlMs) return running.read;
     const read: Promise<Entry> = this.source.load(name).then(
       (loaded) => {
-        // Dropped while reading (disabled, deleted, changed here): what was read may predate it.
-        if (this.loading.get(name) !== read) return this.load(name);
+        // Dropped while reading (disabled, deleted, changed here), or given up: what was read may
+        // predate a change; the read on its way now (if any, else a new one) answers instead.
+        if (this.loading.get(name)?.read !== read) return this.load(name);
         this.loading.delete(name);
         const previous = this.entries.get(name);
         const sameVersion = previous?.loaded && loaded && previous.loaded.version === loaded.version;
@@ -111,7 +120,7 @@ export class ProviderClients {
         return entry;
       },
       (err: unknown) => {
-        if (this.loading.get(name) === read) {
+        if (this.loading.get(name)?.read === read) {
           this.loading.delete(name);
           // Not served on past its TTL when it cannot be read again.
           const stale = this.entries.get(name);
@@ -120,7 +129,7 @@ export class ProviderClients {
         throw err;
       },
     );
-    this.loading.set(name, read);
+    this.loading.set(name, { read, at: this.now() });
     return read;
   }
 
@@ -153,6 +162,11 @@ export class ProviderClients {
     void entry?.routed?.close();
   }
 
+  /** Forget every account now, and what reads on their way will return (events may have been missed). */
+  dropAll(): void {
+    for (const name of [...this.entries.keys(), ...this.loading.keys()]) this.drop(name);
+  }
+
   async close(): Promise<void> {
     const all = [...this.entries.values()];
     this.entries.clear();
@@ -163,7 +177,9 @@ export class ProviderClients {
 /**
  * Every dispatch replica forgets an account the moment any replica disables or deletes it (the
  * access events dispatch itself publishes), so a deleted account's client is never reused — even if
- * an account of the same name is created right after.
+ * an account of the same name is created right after. The events come on a plain subscription: one
+ * sent while this replica was cut off from NATS never arrives, so after a reconnect every account
+ * and plan is forgotten (for a routed call, this cache is what keeps a disabled target out).
  */
 export function dropOnAccountEvents(
   nc: NatsConnection,
@@ -171,6 +187,13 @@ export function dropOnAccountEvents(
   clients: ProviderClients,
   routes?: { drop(name: string): void; clear(): void },
 ): Subscription {
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type !== "reconnect") continue;
+      clients.dropAll();
+      routes?.clear();
+    }
+  })();
   return nc.subscribe(accessEventSubject(prefix, "dispatch"), {
     callback: (err, msg) => {
       if (err) return;

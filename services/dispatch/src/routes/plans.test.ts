@@ -100,4 +100,34 @@ describe("RoutePlans", () => {
     expect(plans.peek("r")).toBeUndefined();
     await expect(plans.get("r")).rejects.toThrow(/database unavailable/);
   });
+
+  it("stops using a plan whose read hangs once it is a TTL past its own, and reads it anew", async () => {
+    const plans = new CountedPlans();
+    await plans.get("r");
+    plans.at += 5_001;
+    plans.hold(); // never released: the database does not answer this read
+    expect(accounts(plans.peek("r"))).toEqual(["a"]); // starts the read, keeps the plan meanwhile
+    plans.at += 4_998;
+    expect(accounts(plans.peek("r"))).toEqual(["a"]);
+    expect(plans.reads).toBe(2);
+    // Two TTLs after it was read: the plan is not used any more, however long the read takes.
+    plans.at += 2;
+    expect(plans.peek("r")).toBeUndefined();
+    let settled = false;
+    void plans.get("r").then(() => {
+      settled = true;
+    });
+    await tick();
+    expect(settled).toBe(false);
+    expect(plans.reads).toBe(3);
+  });
+
+  it("does not hand the first call after an idle hour the plan read an hour ago", async () => {
+    const plans = new CountedPlans();
+    await plans.get("r");
+    plans.at += 3_600_000;
+    plans.targets = ["b"];
+    expect(plans.peek("r")).toBeUndefined();
+    expect(accounts(await plans.get("r"))).toEqual(["b"]);
+  });
 });

@@ -8,7 +8,7 @@ interface Entry {
   /** The plan once loaded: the hot path reads it without awaiting a promise. */
   loaded?: RoutePlan | undefined;
   loadedAt: number;
-  /** Past its TTL, the plan is being read again (and is used until then). */
+  /** Past its TTL, the plan is being read again (and is used until then, at most one more TTL). */
   refreshing?: boolean;
 }
 
@@ -18,8 +18,9 @@ interface Entry {
  * (an account's models can change under a route). Changes made through the admin API reach every
  * replica at once (`route.updated`/`route.deleted`, account disable/delete events); the TTL bounds
  * anything else: past it, the next call starts reading the plan again and calls go on with the one
- * they have until the new one is there (rather than all waiting on the database every TTL) — so a
- * plan is never used longer than its TTL and one read.
+ * they have until the new one is there (rather than all waiting on the database every TTL), for at
+ * most one more TTL: a read that has not answered by then (a database that hangs) is given up and
+ * calls wait on a new one — so a plan is never used longer than twice its TTL.
  */
 export class RoutePlans {
   private readonly entries = new Map<string, Entry>();
@@ -33,15 +34,25 @@ export class RoutePlans {
 
   get(name: string): Promise<RoutePlan | undefined> {
     const entry = this.entries.get(name);
-    if (entry && (this.now() - entry.loadedAt <= this.ttlMs || entry.refreshing)) return entry.plan;
+    if (entry) {
+      const age = this.now() - entry.loadedAt;
+      if (age <= this.ttlMs || (entry.refreshing && age <= 2 * this.ttlMs)) return entry.plan;
+    }
     return this.start(name).plan;
   }
 
-  /** The route's plan when one is loaded (and fresh, or being read again); `undefined` means: ask `get`. */
+  /**
+   * The route's plan when one is loaded (and fresh, or being read again and less than two TTLs
+   * old); `undefined` means: ask `get`.
+   */
   peek(name: string): RoutePlan | undefined {
     const entry = this.entries.get(name);
     if (entry === undefined || entry.loaded === undefined) return undefined;
-    if (this.now() - entry.loadedAt > this.ttlMs && !entry.refreshing) this.refresh(name, entry);
+    const age = this.now() - entry.loadedAt;
+    if (age > this.ttlMs) {
+      if (age > 2 * this.ttlMs) return undefined;
+      if (!entry.refreshing) this.refresh(name, entry);
+    }
     return entry.loaded;
   }
 

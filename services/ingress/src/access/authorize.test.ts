@@ -4,15 +4,24 @@ import { describe, expect, it } from "vitest";
 import { fakeFeed } from "../../test/fake-feed.js";
 import type { Caller } from "../auth/caller.js";
 import type { IngressContext } from "../context.js";
-import { authorizeModel } from "./authorize.js";
+import { authorizeModel, authorizeTarget } from "./authorize.js";
 
 /** An ingress context whose dispatch knows account "a" with model "m", and whose acl is counted. */
 function world() {
   const f = fakeFeed();
   const checks: string[] = [];
+  const routeLookups: string[] = [];
   let allowed = true;
   const client = {
-    request: async (endpoint: { service: string }, payload: { account?: string; name?: string }) => {
+    request: async (
+      endpoint: { service: string },
+      payload: { account?: string; name?: string; names?: string[]; route?: string },
+    ) => {
+      if (endpoint.service === "dispatch" && payload.names) {
+        routeLookups.push(...payload.names);
+        return { routes: [], next: null };
+      }
+      if (endpoint.service === "dispatch" && payload.name !== "a") return { account: null };
       if (endpoint.service === "dispatch") {
         return {
           account: {
@@ -23,7 +32,7 @@ function world() {
           },
         };
       }
-      checks.push(payload.account ?? "");
+      checks.push(payload.account ?? `route/${payload.route}`);
       await new Promise((r) => setImmediate(r));
       return { allowed };
     },
@@ -43,7 +52,9 @@ function world() {
   return {
     f,
     checks,
+    routeLookups,
     call: () => authorizeModel(ctx, caller, "a/m"),
+    callModel: (model: string) => authorizeTarget(ctx, caller, model),
     deny: () => {
       allowed = false;
     },
@@ -69,5 +80,27 @@ describe("authorizeModel", () => {
     w.f.setTrusted(false);
     await Promise.allSettled([w.call(), w.call()]);
     expect(w.checks).toHaveLength(4);
+  });
+
+  it("refuses a route name it knows does not exist without asking acl: made-up names cost no query per call", async () => {
+    const w = world();
+    w.deny(); // a caller with no grant on it: refusals are never cached
+    for (let i = 0; i < 20; i++) {
+      await expect(w.callModel("no-such-route")).rejects.toThrow(/does not exist/);
+      await new Promise((r) => setTimeout(r, 1)); // the calls one after another, not sharing a check
+    }
+    expect(w.routeLookups).toEqual(["no-such-route"]);
+    // The cold call asks dispatch and acl together (one round trip); the ones after it ask nobody.
+    expect(w.checks).toEqual(["route/no-such-route"]);
+  });
+
+  it("refuses an account name it knows does not exist without asking acl", async () => {
+    const w = world();
+    w.deny();
+    for (let i = 0; i < 20; i++) {
+      await expect(w.callModel("no-such-account/m")).rejects.toThrow(/does not exist/);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(w.checks).toEqual(["no-such-account"]);
   });
 });

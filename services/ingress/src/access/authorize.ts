@@ -131,13 +131,16 @@ export async function authorizeTarget(
 async function authorizeRoute(ctx: IngressContext, caller: Caller, name: string): Promise<AuthorizedRoute> {
   if (!isRouteName(name)) throw notFound(name);
   const state = stateOf(ctx);
+  // Looked up first: a name known not to exist is refused without an acl.check (made-up names
+  // would otherwise cost acl a query per call); a cold name is asked of dispatch and acl together.
+  const looked = state.routes.lookup(name);
+  if (looked === undefined) throw notFound(name);
   const principal = checkPrincipalOf(caller);
   const resource = routeResource(name);
   const cached = state.decisions.get(principal, resource);
   ctx.metrics.cacheLookup("decision", cached !== undefined);
   const grant = cached ? undefined : checkGrant(ctx, state, principal, resource, { route: name });
   grant?.catch(() => {});
-  const looked = state.routes.lookup(name);
   const found = looked instanceof Promise ? await looked : looked;
   if (!found) throw notFound(name);
   const decision = grant === undefined ? undefined : await grant;
@@ -180,6 +183,8 @@ export async function authorizeModel(
   if (!ref) throw notFound(modelField);
   const state = stateOf(ctx);
   const { catalog, decisions } = state;
+  // As for routes: a name known not to exist costs acl no query (refusals are never cached).
+  if (catalog.knownMissing(ref.account)) throw notFound(modelField);
   const principal = checkPrincipalOf(caller);
   // A cold account asks dispatch and acl at once: one round trip, not two. The answers are read in
   // the order the checks are documented in, so the outcome is the same as asking one after the other.

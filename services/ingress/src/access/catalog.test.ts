@@ -95,6 +95,26 @@ describe("CatalogCache", () => {
     await expect(w.cache.find("a", "m")).rejects.toThrow(/did not answer/);
   });
 
+  it("past its TTL, a refresh that failed is not asked again by every call of the stale window", async () => {
+    const w = world({ staleMs: 30_000 });
+    w.add("a", ["m"]);
+    await w.cache.find("a", "m");
+    w.advance(5_001);
+    w.fail(true);
+    for (let i = 0; i < 50; i++) {
+      expect((await w.cache.find("a", "m"))?.name).toBe("a");
+      await new Promise((r) => setImmediate(r));
+      w.advance(5);
+    }
+    expect(w.asked).toEqual(["a", "a"]);
+    w.advance(300);
+    w.fail(false);
+    await w.cache.find("a", "m");
+    await new Promise((r) => setImmediate(r));
+    await w.cache.find("a", "m");
+    expect(w.asked).toEqual(["a", "a", "a"]);
+  });
+
   it("past its TTL, does not answer from the entry while the feed is not trusted", async () => {
     const w = world({ staleMs: 30_000 });
     w.add("a", ["m"]);

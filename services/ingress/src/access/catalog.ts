@@ -1,7 +1,7 @@
 import type { BusClient } from "@gatehouse/bus";
 import { type CatalogAccount, dispatchCatalogAccount, type ModelKind } from "@gatehouse/contracts";
 import { LruMap } from "../cache/lru.js";
-import { SharedLookups } from "../cache/shared.js";
+import { type Refreshed, refreshInBackground, SharedLookups } from "../cache/shared.js";
 import type { AccessFeed } from "../events/feed.js";
 
 export interface CatalogOptions {
@@ -52,7 +52,7 @@ function pricesOf(models: CatalogAccount["models"]): Map<string, ModelPrice> {
   return prices;
 }
 
-interface Cached {
+interface Cached extends Refreshed {
   entry: CatalogEntry;
   fetchedAt: number;
 }
@@ -107,6 +107,12 @@ export class CatalogCache {
     this.inflight.delete(name);
   }
 
+  /** Whether `name` was found not to exist less than `missRefreshMs` ago (answered without a lookup). */
+  knownMissing(name: string): boolean {
+    const until = this.unknown.get(name);
+    return until !== undefined && until > this.now() && this.known.get(name) === undefined;
+  }
+
   /** How many accounts are cached (known and unknown). */
   get size(): number {
     return this.known.size + this.unknown.size;
@@ -126,7 +132,7 @@ export class CatalogCache {
       if (!(missed && age >= this.options.missRefreshMs)) {
         if (age <= this.options.ttlMs) return cached.entry;
         if (age <= this.options.ttlMs + (this.options.staleMs ?? 0)) {
-          this.fetch(name).catch(() => {});
+          refreshInBackground(cached, this.now, this.options.missRefreshMs, () => this.fetch(name));
           return cached.entry;
         }
       }

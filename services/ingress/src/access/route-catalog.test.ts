@@ -126,4 +126,38 @@ describe("RouteCatalog", () => {
     expect(await w.catalog.find("later")).toMatchObject({ kind: "embedding" });
     expect(w.asked).toEqual(["later", "later"]);
   });
+
+  it("past its TTL, a refresh that failed is not asked again by every call of the stale window", async () => {
+    const w = world();
+    w.routes.set("smart", "chat");
+    await w.catalog.find("smart");
+    w.advance(5_001);
+    w.fail(true);
+    // dispatch answers at once, with an error: one call after another, each in the stale window.
+    for (let i = 0; i < 50; i++) {
+      expect(w.catalog.lookup("smart")).toMatchObject({ name: "smart" });
+      await tick();
+      w.advance(5);
+    }
+    expect(w.asked.length).toBe(2);
+    // Half a second on, one more attempt; once dispatch answers the entry is fresh again.
+    w.advance(300);
+    w.fail(false);
+    w.catalog.lookup("smart");
+    await tick();
+    expect(w.asked.length).toBe(3);
+    w.catalog.lookup("smart");
+    expect(w.asked.length).toBe(3);
+  });
+
+  it("keeps made-up names apart: a flood of them neither grows the cache nor pushes a real route out", async () => {
+    const w = world();
+    w.routes.set("smart", "chat");
+    await w.catalog.find("smart");
+    for (let i = 0; i < 12_000; i++) await w.catalog.find(`made-up-${i}`);
+    expect(w.catalog.size).toBeLessThanOrEqual(10_001);
+    const before = w.asked.length;
+    expect(w.catalog.lookup("smart")).toMatchObject({ name: "smart" });
+    expect(w.asked.length).toBe(before);
+  });
 });

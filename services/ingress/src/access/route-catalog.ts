@@ -1,7 +1,7 @@
 import type { BusClient } from "@gatehouse/bus";
 import { dispatchCatalogRoutes, type ModelKind } from "@gatehouse/contracts";
 import { LruMap } from "../cache/lru.js";
-import { SharedLookups } from "../cache/shared.js";
+import { type Refreshed, refreshInBackground, SharedLookups } from "../cache/shared.js";
 import type { AccessFeed } from "../events/feed.js";
 
 export interface RouteEntry {
@@ -35,7 +35,7 @@ export interface RouteCatalogOptions {
  * Bounded: made-up names never evict real ones.
  */
 export class RouteCatalog {
-  private readonly known: LruMap<string, { entry: RouteEntry; at: number }>;
+  private readonly known: LruMap<string, { entry: RouteEntry; at: number } & Refreshed>;
   private readonly unknown: LruMap<string, number>;
   private readonly inflight: SharedLookups<string, RouteEntry | undefined>;
   private readonly now: () => number;
@@ -75,7 +75,7 @@ export class RouteCatalog {
       const age = now - cached.at;
       if (age <= this.options.ttlMs) return cached.entry;
       if (age <= this.options.ttlMs + this.options.staleMs) {
-        this.fetch(name).catch(() => {});
+        refreshInBackground(cached, this.now, this.options.missMs, () => this.fetch(name));
         return cached.entry;
       }
     }
@@ -83,6 +83,11 @@ export class RouteCatalog {
     const unknownUntil = this.unknown.get(name);
     if (!cached && unknownUntil !== undefined && unknownUntil > now) return undefined;
     return this.fetch(name);
+  }
+
+  /** How many names are cached (known and unknown). */
+  get size(): number {
+    return this.known.size + this.unknown.size;
   }
 
   async find(name: string): Promise<RouteEntry | undefined> {

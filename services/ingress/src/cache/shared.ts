@@ -34,3 +34,26 @@ export class SharedLookups<K, V> {
     this.running.delete(key);
   }
 }
+
+/** A cache entry that may be refreshed in the background while it is still used. */
+export interface Refreshed {
+  /** A background refresh of it failed: not tried again before this time. */
+  retryAt?: number;
+}
+
+/**
+ * Fetch an entry again while calls go on using it, unless a refresh of it failed less than
+ * `backoffMs` ago: with the lookup failing at once (its service down or erring), every call of the
+ * stale window would otherwise send one of its own.
+ */
+export function refreshInBackground(
+  held: Refreshed,
+  now: () => number,
+  backoffMs: number,
+  fetch: () => Promise<unknown>,
+): void {
+  if (held.retryAt !== undefined && held.retryAt > now()) return;
+  fetch().catch(() => {
+    held.retryAt = now() + backoffMs;
+  });
+}
