@@ -29,17 +29,34 @@ for (let i = 0; i < 6; i++) {
   HEX[65 + i] = 10 + i;
 }
 
-/** A protobuf writer over one reused buffer that grows (doubling) and never shrinks. */
+/** How much larger than what was written before a `reset` a writer's buffer may stay. */
+const SHRINK_FACTOR = 4;
+
+/**
+ * A protobuf writer over one reused buffer that grows (doubling) as needed, and shrinks back on
+ * `reset` when what was written was a small part of it: a burst of large spans does not hold its
+ * memory for the life of the process.
+ */
 export class ProtoWriter {
   buf: Buffer;
   pos = 0;
 
-  constructor(initialBytes = 16 * 1024) {
+  constructor(private readonly initialBytes = 16 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
   }
 
+  /**
+   * Starts over. A buffer more than SHRINK_FACTOR times larger than what was written (and than its
+   * initial size) is replaced by one that would have held it: steady batches keep theirs, the
+   * first ordinary batch after a burst gives the burst's back.
+   */
   reset(): void {
+    const used = this.pos;
     this.pos = 0;
+    if (this.buf.length <= SHRINK_FACTOR * Math.max(used, this.initialBytes)) return;
+    let size = this.initialBytes;
+    while (size < used) size *= 2;
+    this.buf = Buffer.allocUnsafe(size);
   }
 
   /** The bytes written so far (a view: valid until the next write or reset). */
