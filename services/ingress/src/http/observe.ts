@@ -10,7 +10,13 @@ import {
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import {
+  errorCodes,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RouteOptions,
+} from "fastify";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -176,6 +182,18 @@ function inRequestContext(fn: Hook): Hook {
 
 const WRAPPED_HOOKS = ["onRequest", "preParsing", "preValidation", "preHandler"] as const;
 
+/**
+ * Fastify refuses an async hook that also takes `done` (it would run the chain twice), but only after
+ * `onRoute` hooks ran, so it would see the wrapper (neither async nor of that length) and let it
+ * through: the same check, before wrapping, with fastify's own error. Fastify checks hooks given as
+ * an array (a lone function is not checked by it either).
+ */
+function refuseAsyncWithDone(name: (typeof WRAPPED_HOOKS)[number], fn: Hook): void {
+  const doneAt = name === "preParsing" ? 4 : 3;
+  if (fn.constructor.name === "AsyncFunction" && fn.length === doneAt)
+    throw new errorCodes.FST_ERR_HOOK_INVALID_ASYNC_HANDLER();
+}
+
 function registerServerSpans(app: FastifyInstance): void {
   const tracer = trace.getTracer("gatehouse-ingress");
   app.addHook("onRequest", (request, _reply, done) => {
@@ -204,6 +222,7 @@ function registerServerSpans(app: FastifyInstance): void {
     for (const name of WRAPPED_HOOKS) {
       const hooks = route[name] as Hook | Hook[] | undefined;
       if (hooks === undefined) continue;
+      if (Array.isArray(hooks)) for (const fn of hooks) refuseAsyncWithDone(name, fn);
       (route as unknown as Record<string, unknown>)[name] = Array.isArray(hooks)
         ? hooks.map(inRequestContext)
         : inRequestContext(hooks);
