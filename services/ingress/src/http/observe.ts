@@ -1,4 +1,4 @@
-import { tracingEnabled } from "@gatehouse/bus";
+import { parseTraceparent, tracingEnabled } from "@gatehouse/bus";
 import { fixedLine, type Logger } from "@gatehouse/kit";
 import {
   type Context,
@@ -39,8 +39,6 @@ export const CLIENT_CLOSED_STATUS = 499;
 
 /** Probes answer at `debug`, so a load balancer's health checks do not flood the access log. */
 const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
-
-const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
  * One access line per request and, when an OpenTelemetry SDK is registered, one server span per
@@ -155,12 +153,14 @@ export function accessLine(
   };
 }
 
-/** With tracing off, the caller's own trace id (from a well-formed `traceparent`) still correlates. */
+/**
+ * With tracing off, the caller's own trace id still correlates: from a `traceparent` the propagator
+ * would continue (not version ff, not an all-zero id), so the line names no trace tracing would not.
+ */
 function incomingTraceId(request: FastifyRequest): string | null {
   const header = request.headers.traceparent;
   if (typeof header !== "string") return null;
-  const match = TRACEPARENT.exec(header);
-  return match?.[1] ?? null;
+  return parseTraceparent(header)?.traceId ?? null;
 }
 
 // ---------------------------------------------------------------------------------------------
