@@ -225,6 +225,47 @@ describe("OtlpSpanProcessor", () => {
     expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
   });
 
+  it("encodes short and long, ASCII and other keys and values, and integers at every varint length, as the SDK does", async () => {
+    const { processor, requests } = collectingProcessor();
+    const provider = new GatehouseTracerProvider({
+      sink: processor,
+      sampling: { parentBased: true, root: true },
+      limits: spanLimitsFromEnv({}),
+    });
+    const attributes: Attributes = {};
+    for (const n of [
+      0,
+      1,
+      0x7f,
+      0x80,
+      0x3fff,
+      0x4000,
+      0x1fffff,
+      0x200000,
+      0xfffffff,
+      0x10000000,
+      2 ** 31,
+      2 ** 40,
+    ])
+      attributes[`int.${n}`] = n;
+    for (const length of [0, 1, 50, 100, 119, 120, 121, 122, 127, 128, 300]) {
+      attributes[`str.${length}`] = "v".repeat(length);
+      attributes["k".repeat(length) || "empty-value"] = "";
+    }
+    attributes.ключ = "value";
+    attributes.key = "значение";
+    attributes["mixed.é"] = 7;
+    attributes.negative = -1;
+    attributes.fraction = 0.5;
+    const span = provider.getTracer("t").startSpan("s", { attributes });
+    span.end();
+    await processor.forceFlush();
+    const official = ProtobufTraceSerializer.serializeRequest([
+      readable(span as unknown as GatehouseSpan, { name: "t" }),
+    ]) as Uint8Array;
+    expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
+  });
+
   it("sends integers past int64's range as doubles, so that the request still decodes", async () => {
     const { processor, requests } = collectingProcessor();
     const provider = new GatehouseTracerProvider({
