@@ -213,6 +213,14 @@ function collectingProcessor(overrides: Partial<ConstructorParameters<typeof Otl
   return { processor, requests, losses };
 }
 
+/** A provider that records every span into `sink`, with the default limits. */
+const alwaysOn = (sink: EndedSpanSink<ScopeBatch>) =>
+  new GatehouseTracerProvider({
+    sink,
+    sampling: { parentBased: true, root: true },
+    limits: spanLimitsFromEnv({}),
+  });
+
 describe("OtlpSpanProcessor", () => {
   it("sends what the SDK's own OTLP serializer sends, as the official definitions decode it", async () => {
     const { processor, requests } = collectingProcessor();
@@ -227,11 +235,7 @@ describe("OtlpSpanProcessor", () => {
 
   it("encodes short and long, ASCII and other keys and values, and integers at every varint length, as the SDK does", async () => {
     const { processor, requests } = collectingProcessor();
-    const provider = new GatehouseTracerProvider({
-      sink: processor,
-      sampling: { parentBased: true, root: true },
-      limits: spanLimitsFromEnv({}),
-    });
+    const provider = alwaysOn(processor);
     const attributes: Attributes = {};
     for (const n of [
       0,
@@ -268,11 +272,7 @@ describe("OtlpSpanProcessor", () => {
 
   it("sends integers past int64's range as doubles, so that the request still decodes", async () => {
     const { processor, requests } = collectingProcessor();
-    const provider = new GatehouseTracerProvider({
-      sink: processor,
-      sampling: { parentBased: true, root: true },
-      limits: spanLimitsFromEnv({}),
-    });
+    const provider = alwaysOn(processor);
     const values = {
       over: 1e22, // a token count from a misbehaving upstream, say
       max: Number.MAX_VALUE,
@@ -394,11 +394,7 @@ describe("OtlpSpanProcessor", () => {
       scheduledDelayMillis: 3_600_000,
       maxQueueSize: 2048,
     });
-    const tracer = new GatehouseTracerProvider({
-      sink: processor,
-      sampling: { parentBased: true, root: true },
-      limits: spanLimitsFromEnv({}),
-    }).getTracer("t");
+    const tracer = alwaysOn(processor).getTracer("t");
     tracer.startSpan("first").end();
     const straggler = tracer.startSpan("late");
     late = () => straggler.end();
@@ -412,11 +408,7 @@ describe("OtlpSpanProcessor", () => {
 
   it("sends a span whose status message is not a string, with its status and without the message", async () => {
     const { processor, requests, losses } = collectingProcessor();
-    const tracer = new GatehouseTracerProvider({
-      sink: processor,
-      sampling: { parentBased: true, root: true },
-      limits: spanLimitsFromEnv({}),
-    }).getTracer("t");
+    const tracer = alwaysOn(processor).getTracer("t");
     const span = tracer.startSpan("s");
     // Untyped code (a caught error's code, say) handing over a number.
     span.setStatus({ code: SpanStatusCode.ERROR, message: 503 as unknown as string });
@@ -431,15 +423,11 @@ describe("OtlpSpanProcessor", () => {
   it("gives back the memory of a burst of large spans once batches are small again", async () => {
     const { processor, requests } = collectingProcessor();
     const scope = processor.scope("burst", undefined, undefined);
-    const tracer = new GatehouseTracerProvider({
-      sink: {
-        scope: () => scope,
-        onEnd: (span, batch) => processor.onEnd(span, batch),
-        forceFlush: () => processor.forceFlush(),
-        shutdown: () => processor.shutdown(),
-      } satisfies EndedSpanSink<ScopeBatch>,
-      sampling: { parentBased: true, root: true },
-      limits: spanLimitsFromEnv({}),
+    const tracer = alwaysOn({
+      scope: () => scope,
+      onEnd: (span, batch) => processor.onEnd(span, batch),
+      forceFlush: () => processor.forceFlush(),
+      shutdown: () => processor.shutdown(),
     }).getTracer("burst");
     const initial = scope.spans.buf.length;
     for (let i = 0; i < 8; i++)
