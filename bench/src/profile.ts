@@ -21,6 +21,8 @@
  *                                        alternates A B B A for --rounds=N (4) of --seconds=S (4) and each
  *                                        process's profile is read over its own side's windows; prints
  *                                        the CPU µs per request (from /proc and per function) of both)
+ *                      [--root-b=DIR] (B runs the build in DIR, another checkout of Gatehouse, built:
+ *                                        e.g. the code before a change, with the same settings)
  *                      An `$OTLP_SINK` in any --env/--env-b value starts an OTLP/HTTP sink that takes and
  *                      discards spans, and stands for its URL.
  */
@@ -201,6 +203,7 @@ async function abMain(): Promise<void> {
   const seconds = boundedInt("seconds", 4, 1, 60);
   const profiling = !process.argv.includes("--no-profile");
   const out = resolve(option("out", join(REPO_ROOT, ".gatehouse", "profiles", `${Date.now()}`)));
+  const rootB = repeated("root-b")[0];
   const cleanup = new Cleanup();
   process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
   const nowUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -228,6 +231,7 @@ async function abMain(): Promise<void> {
         cleanup,
         nodeArgs: [...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), ...repeated("node-arg")],
         env: side === "a" ? envA : { ...envA, ...envB },
+        ...(side === "b" && rootB !== undefined ? { root: rootB } : {}),
       });
       const provisioned = await provision(gh, mockUrl);
       await verifyAndWarm(gh, provisioned);
@@ -298,7 +302,7 @@ async function abMain(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (repeated("env-b").length > 0) return abMain();
+  if (repeated("env-b").length > 0 || repeated("root-b").length > 0) return abMain();
   const shape = option("shape", "one");
   if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
   const durationS = boundedInt("duration", 10, 1, 120);
