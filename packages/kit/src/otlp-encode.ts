@@ -54,7 +54,7 @@ export class ProtoWriter {
     const used = this.pos;
     this.pos = 0;
     if (this.buf.length <= SHRINK_FACTOR * Math.max(used, this.initialBytes)) return;
-    let size = this.initialBytes;
+    let size = Math.max(this.initialBytes, 64);
     while (size < used) size *= 2;
     this.buf = Buffer.allocUnsafe(size);
   }
