@@ -103,9 +103,6 @@ function startCall(i: number): OpenCall {
     {
       attributes: {
         "gen_ai.operation.name": "chat",
-        "gatehouse.principal.id": "0b9f3c2e-5d7a-4f1e-9c3b-2a1d4e5f6a7b",
-        "gatehouse.principal.kind": "virtual_account",
-        "gatehouse.request_id": `req-${i}-0123456789abcdef`,
         "gatehouse.stream": false,
         "gen_ai.request.model": "echo",
         "gatehouse.account": "mock-main",
@@ -135,7 +132,6 @@ function startCall(i: number): OpenCall {
 function endCall({ server, invoke, client }: OpenCall): void {
   client.setAttribute("http.response.status_code", 200);
   client.setAttribute("gatehouse.upstream.time_to_first_byte_ms", 1.234);
-  client.setAttribute("gatehouse.upstream.duration_ms", 1.456);
   client.end();
   invoke.setAttribute("gen_ai.provider.name", "gatehouse.mock");
   invoke.setAttribute("gen_ai.response.model", "echo");

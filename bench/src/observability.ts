@@ -15,8 +15,11 @@ import type { Target } from "./targets.js";
  * - tracing sampled: the same, with `OTEL_TRACES_SAMPLER=parentbased_traceidratio` at 0.1 (one call
  *   in ten recorded: what a deployment that samples pays);
  * - access log: `LOG_LEVEL=info`, one JSON access line per request to stdout (a pipe the bench reads).
- * Non-streaming chat calls at c=64, every round in A B C D D C B A order so drift hits all alike; the
- * "off" side measured twice a round shows what noise alone looks like.
+ * - off again: a second instance with tracing off, started last: what two identical instances differ
+ *   by (their start order, heap and code layout), which no alternation removes. A difference between
+ *   the others smaller than this one's is not a finding.
+ * Non-streaming chat calls at c=64, every round in A B C D E E D C B A order so drift hits all alike;
+ * each side measured twice a round shows what noise alone looks like.
  */
 export interface ObservabilityResult {
   sides: Side[];
@@ -32,7 +35,7 @@ export interface ObservabilityResult {
 }
 
 interface Side {
-  key: "off" | "tracing" | "sampled" | "logs";
+  key: "off" | "tracing" | "sampled" | "logs" | "off2";
   label: string;
   requests: number;
   seconds: number;
@@ -105,6 +108,7 @@ export async function measureObservability(options: {
       label: "access log on (info, JSON to a pipe)",
       env: { LOG_LEVEL: "info", LOG_FORMAT: "json" },
     },
+    { key: "off2", label: "tracing off again (a second instance, started last)", env: {} },
   ];
   const targets = new Map<Side["key"], Target>();
   const sides = new Map<Side["key"], Side>();
@@ -208,7 +212,7 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
       .join(" ")} after the measured rounds (the machine is shared).`,
     "",
     `Non-streaming chat through the one-process shape at c=${r.connections}, ${r.rounds} round(s) of ` +
-      `${r.durationS} s per side in A B C D D C B A order, ${r.sides.length} identical instances side by side. ` +
+      `${r.durationS} s per side in A B C D E E D C B A order, ${r.sides.length} instances side by side. ` +
       `The OTLP sink took ${r.exportRequests} export requests (${(r.bytesReceived / 1e6).toFixed(1)} MB) ` +
       `and used ${fixed(r.sinkCpuMs, 0)} ms of CPU receiving them. CPU µs/request is the instance's ` +
       "processes' CPU time (user + system) over the calls they answered.",
@@ -230,6 +234,7 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
     "",
     "Tracing off is the code path every other figure in this file runs: no span, no wrapped handler,",
     'an access line skipped at `warn`. The spread between the two "off" measurements of a round is',
-    "this machine's noise, the floor under any difference above.",
+    'this machine\'s noise; "off again" (the same settings in another instance) is what two instances',
+    "differ by however the load alternates: together, the floor under any difference above.",
   ].join("\n");
 }

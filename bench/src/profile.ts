@@ -16,6 +16,15 @@
  *                                        route over it, A B B A for --rounds=N (4) of --seconds=S (2)
  *                                        per measurement; prints the CPU µs per request of every
  *                                        function and package on both sides, largest difference first)
+ *                      [--env-b=NAME=VALUE …] (A/B of two instances: B has these variables on top of --env,
+ *                                        e.g. --env-b=OTEL_EXPORTER_OTLP_ENDPOINT=$OTLP_SINK; the load
+ *                                        alternates A B B A for --rounds=N (4) of --seconds=S (4) and each
+ *                                        process's profile is read over its own side's windows; prints
+ *                                        the CPU µs per request (from /proc and per function) of both)
+ *                      [--root-b=DIR] (B runs the build in DIR, another checkout of Gatehouse, built:
+ *                                        e.g. the code before a change, with the same settings)
+ *                      An `$OTLP_SINK` in any --env/--env-b value starts an OTLP/HTTP sink that takes and
+ *                      discards spans, and stands for its URL.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -33,7 +42,8 @@ import {
 import { obtainNats } from "./infra.js";
 import { runAutocannon, runStreams } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
-import { Cleanup, sleep } from "./proc.js";
+import { startOtlpSink } from "./observability.js";
+import { Cleanup, sampleProc, sleep } from "./proc.js";
 import type { Target } from "./targets.js";
 
 interface ProfileNode {
@@ -167,7 +177,132 @@ async function streamLoad(
   return served;
 }
 
+/** `--env` / `--env-b` values with `$OTLP_SINK` replaced by the URL of a sink started for them. */
+async function resolveEnv(
+  cleanup: Cleanup,
+  ...envs: Record<string, string>[]
+): Promise<Record<string, string>[]> {
+  const needed = envs.some((e) => Object.values(e).some((v) => v.includes("$OTLP_SINK")));
+  if (!needed) return envs;
+  const sink = await startOtlpSink(cleanup);
+  return envs.map((e) =>
+    Object.fromEntries(Object.entries(e).map(([k, v]) => [k, v.replaceAll("$OTLP_SINK", sink.url)])),
+  );
+}
+
+/**
+ * `--env-b`: two instances side by side, A (`--env`) and B (`--env` and `--env-b`), under the same
+ * load in A B B A order; the CPU each process used over its own windows per request it answered,
+ * and (profiled) the same per function and package, largest difference first.
+ */
+async function abMain(): Promise<void> {
+  const shape = option("shape", "one");
+  if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
+  const connections = boundedInt("connections", 64, 1, 512);
+  const rounds = boundedInt("rounds", 4, 1, 50);
+  const seconds = boundedInt("seconds", 4, 1, 60);
+  const profiling = !process.argv.includes("--no-profile");
+  const out = resolve(option("out", join(REPO_ROOT, ".gatehouse", "profiles", `${Date.now()}`)));
+  const rootB = repeated("root-b")[0];
+  const cleanup = new Cleanup();
+  process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
+  const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+  type SideKey = "a" | "b";
+  const sides = {
+    a: { windows: [] as { fromUs: number; toUs: number }[], served: 0, cpuMs: 0, rates: [] as number[] },
+    b: { windows: [] as { fromUs: number; toUs: number }[], served: 0, cpuMs: 0, rates: [] as number[] },
+  };
+  try {
+    const { url: mockUrl } = await startMockProcess(cleanup);
+    const natsUrl = await obtainNats(cleanup);
+    const [envA, envB] = (await resolveEnv(cleanup, envOption("env"), envOption("env-b"))) as [
+      Record<string, string>,
+      Record<string, string>,
+    ];
+    const targets = new Map<SideKey, { target: Target; pids: number[] }>();
+    const stops: (() => Promise<void>)[] = [];
+    for (const side of ["a", "b"] as const) {
+      const dir = join(out, side);
+      mkdirSync(dir, { recursive: true });
+      log(`starting Gatehouse ${side.toUpperCase()} (${shape})${profiling ? " under --cpu-prof" : ""} …`);
+      const gh = await startGatehouse({
+        shape,
+        natsUrl,
+        cleanup,
+        nodeArgs: [...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), ...repeated("node-arg")],
+        env: side === "a" ? envA : { ...envA, ...envB },
+        ...(side === "b" && rootB !== undefined ? { root: rootB } : {}),
+      });
+      const provisioned = await provision(gh, mockUrl);
+      await verifyAndWarm(gh, provisioned);
+      const target = gatehouseTarget(gh, provisioned);
+      targets.set(side, {
+        target,
+        pids: gh.processes.map((p) => p.pid).filter((p): p is number => p !== undefined),
+      });
+      stops.push(async () => {
+        for (const p of gh.processes) await p.child.stop();
+      });
+    }
+    for (const side of ["a", "b"] as const)
+      await runAutocannon(targets.get(side)?.target as Target, connections, 3);
+    log(`load: c=${connections}, ${rounds} rounds of ${seconds} s per side, A B B A`);
+    for (let round = 0; round < rounds; round++) {
+      const order: SideKey[] = round % 2 === 0 ? ["a", "b", "b", "a"] : ["b", "a", "a", "b"];
+      for (const side of order) {
+        const { target, pids } = targets.get(side) as { target: Target; pids: number[] };
+        const cpu = () => pids.reduce((sum, pid) => sum + (sampleProc(pid)?.cpuMs ?? 0), 0);
+        const cpuBefore = cpu();
+        const fromUs = nowUs();
+        const sample = await runAutocannon(target, connections, seconds);
+        sides[side].windows.push({ fromUs, toUs: nowUs() });
+        sides[side].cpuMs += cpu() - cpuBefore;
+        sides[side].served += sample.requests;
+        sides[side].rates.push(sample.requests / sample.durationS);
+        if (sample.errors + sample.non2xx > 0)
+          throw new Error(`${side}: ${sample.errors + sample.non2xx} failed`);
+      }
+    }
+    for (const side of ["a", "b"] as const) {
+      const w = sides[side];
+      const s = w.windows.reduce((sum, x) => sum + (x.toUs - x.fromUs), 0) / 1e6;
+      log(
+        `${side.toUpperCase()}: ${w.served} requests, ${Math.round(w.served / s)} req/s ` +
+          `(${w.rates.map((r) => r.toFixed(0)).join(" / ")}), ` +
+          `${((w.cpuMs * 1000) / w.served).toFixed(1)} CPU µs/request (/proc)`,
+      );
+    }
+    for (const stop of stops) await stop();
+    await sleep(200);
+  } finally {
+    await cleanup.run();
+  }
+  if (!profiling) return;
+  writeFileSync(join(out, "sides.json"), JSON.stringify(sides));
+  const profiles = (side: SideKey) =>
+    readdirSync(join(out, side))
+      .filter((f) => f.endsWith(".cpuprofile"))
+      .map((f) => ({ file: f, profile: JSON.parse(readFileSync(join(out, side, f), "utf8")) as CpuProfile }));
+  // One busy process per side in the one-process shape; in the separate shape, files pair by order.
+  const a = profiles("a");
+  const b = profiles("b");
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const pa = a[i] as { file: string; profile: CpuProfile };
+    const pb = b[i] as { file: string; profile: CpuProfile };
+    printDiff(
+      `${pa.file} (A) / ${pb.file} (B)`,
+      summarizeProfile(pa.profile, sides.a.windows),
+      sides.a.served,
+      summarizeProfile(pb.profile, sides.b.windows),
+      sides.b.served,
+      ["A", "B"],
+    );
+  }
+  console.log(`\nprofiles: ${out}`);
+}
+
 async function main(): Promise<void> {
+  if (repeated("env-b").length > 0 || repeated("root-b").length > 0) return abMain();
   const shape = option("shape", "one");
   if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
   const durationS = boundedInt("duration", 10, 1, 120);
@@ -305,21 +440,40 @@ function printRouteDiff(
   profile: CpuProfile,
   sides: Record<"direct" | "route", { windows: { fromUs: number; toUs: number }[]; served: number }>,
 ): void {
-  const a = summarizeProfile(profile, sides.direct.windows);
-  const b = summarizeProfile(profile, sides.route.windows);
+  printDiff(
+    file,
+    summarizeProfile(profile, sides.direct.windows),
+    sides.direct.served,
+    summarizeProfile(profile, sides.route.windows),
+    sides.route.served,
+    ["A (account directly)", "B (one-target route)"],
+  );
+}
+
+type Summary = ReturnType<typeof summarizeProfile>;
+
+/** µs per request of each function and package on two sides, largest difference first. */
+function printDiff(
+  title: string,
+  a: Summary,
+  servedA: number,
+  b: Summary,
+  servedB: number,
+  names: [string, string],
+): void {
   const perReq = (ms: number, served: number) => (ms * 1000) / served;
-  const ta = perReq(a.totalMs, sides.direct.served);
-  const tb = perReq(b.totalMs, sides.route.served);
+  const ta = perReq(a.totalMs, servedA);
+  const tb = perReq(b.totalMs, servedB);
   if (a.totalMs < 200) return;
   console.log(
-    `\n## ${file}: CPU µs per request, A (account directly) ${ta.toFixed(1)} → B (one-target route) ${tb.toFixed(1)} (${(tb - ta).toFixed(1)})\n`,
+    `\n## ${title}: CPU µs per request, ${names[0]} ${ta.toFixed(1)} → ${names[1]} ${tb.toFixed(1)} (${(tb - ta).toFixed(1)})\n`,
   );
   const diff = (key: "functions" | "packages", limit: number): { name: string; a: number; b: number }[] => {
     const rows = new Map<string, { name: string; a: number; b: number }>();
-    for (const f of a[key]) rows.set(f.name, { name: f.name, a: perReq(f.ms, sides.direct.served), b: 0 });
+    for (const f of a[key]) rows.set(f.name, { name: f.name, a: perReq(f.ms, servedA), b: 0 });
     for (const f of b[key]) {
       const row = rows.get(f.name) ?? { name: f.name, a: 0, b: 0 };
-      row.b = perReq(f.ms, sides.route.served);
+      row.b = perReq(f.ms, servedB);
       rows.set(f.name, row);
     }
     return [...rows.values()].sort((x, y) => Math.abs(y.b - y.a) - Math.abs(x.b - x.a)).slice(0, limit);

@@ -16,10 +16,13 @@ afterAll(async () => {
 
 const PROMPT = "What does the copper-finch-19 sing";
 
+/** The request's `dispatch.invoke`: the child of the server span that names the request id. */
 function invokeSpanOf(requestId: string): ExportedSpan | undefined {
-  return tracing
-    .spans()
-    .find((s) => s.name === "dispatch.invoke" && s.attributes["gatehouse.request_id"] === requestId);
+  const spans = tracing.spans();
+  const server = spans.find((s) => s.kind === 1 && s.attributes["gatehouse.request_id"] === requestId);
+  if (server === undefined) return undefined;
+  const id = server.spanContext().spanId;
+  return spans.find((s) => s.name === "dispatch.invoke" && s.parentSpanContext?.spanId === id);
 }
 
 /** A fresh route over `up-a/gpt` (which fails) and `second`, granted to the world's app. */

@@ -85,3 +85,84 @@ export function withActiveSpan<T>(span: Span, fn: () => T): T {
   if (!span.isRecording()) return fn();
   return context.with(trace.setSpan(context.active(), span), fn);
 }
+
+/** The fields of a valid W3C `traceparent`. */
+export interface Traceparent {
+  traceId: string;
+  spanId: string;
+  traceFlags: number;
+}
+
+const DASH = 0x2d;
+const LOWER_F = 0x66;
+
+/** Whether `code` is in JavaScript's `\s` (white space and line terminators). */
+function isPatternSpace(code: number): boolean {
+  return (
+    code === 0x20 ||
+    (code >= 0x09 && code <= 0x0d) ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
+}
+
+const isLineTerminator = (code: number) =>
+  code === 0x0a || code === 0x0d || code === 0x2028 || code === 0x2029;
+
+/** Whether `value[from, to)` is lower-case hex digits and, with `nonZero`, not all zeros. */
+function isLowerHex(value: string, from: number, to: number, nonZero: boolean): boolean {
+  let zero = true;
+  for (let i = from; i < to; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      if (c !== 0x30) zero = false;
+    } else if (c >= 0x61 && c <= LOWER_F) zero = false;
+    else return false;
+  }
+  return !(nonZero && zero);
+}
+
+/**
+ * A `traceparent` header's fields, or undefined when the OpenTelemetry W3C propagator would not take it
+ * (the same acceptance, tested against it): `version-traceid-parentid-flags` in lower-case hex, version
+ * not `ff`, ids not all zeros; a version after `00` may be followed by `-` and more (future fields);
+ * one white-space character may stand before and after.
+ */
+export function parseTraceparent(value: string): Traceparent | undefined {
+  const at = value.length > 0 && isPatternSpace(value.charCodeAt(0)) ? 1 : 0;
+  const end = at + 55;
+  if (value.length < end) return undefined;
+  if (
+    value.charCodeAt(at + 2) !== DASH ||
+    value.charCodeAt(at + 35) !== DASH ||
+    value.charCodeAt(at + 52) !== DASH
+  )
+    return undefined;
+  if (!isLowerHex(value, at, at + 2, false)) return undefined;
+  if (value.charCodeAt(at) === LOWER_F && value.charCodeAt(at + 1) === LOWER_F) return undefined;
+  if (!isLowerHex(value, at + 3, at + 35, true) || !isLowerHex(value, at + 36, at + 52, true))
+    return undefined;
+  if (!isLowerHex(value, at + 53, end, false)) return undefined;
+  if (end < value.length) {
+    const next = value.charCodeAt(end);
+    if (next === DASH) {
+      // Future versions' fields: anything up to a line's end, which may only be the last character.
+      if (value.charCodeAt(at) === 0x30 && value.charCodeAt(at + 1) === 0x30) return undefined;
+      let i = end + 1;
+      while (i < value.length && !isLineTerminator(value.charCodeAt(i))) i++;
+      if (i < value.length - 1) return undefined;
+    } else if (end !== value.length - 1 || !isPatternSpace(next)) return undefined;
+  }
+  return {
+    traceId: value.slice(at + 3, at + 35),
+    spanId: value.slice(at + 36, at + 52),
+    traceFlags: Number.parseInt(value.slice(at + 53, end), 16),
+  };
+}

@@ -29,17 +29,34 @@ for (let i = 0; i < 6; i++) {
   HEX[65 + i] = 10 + i;
 }
 
-/** A protobuf writer over one reused buffer that grows (doubling) and never shrinks. */
+/** How much larger than what was written before a `reset` a writer's buffer may stay. */
+const SHRINK_FACTOR = 4;
+
+/**
+ * A protobuf writer over one reused buffer that grows (doubling) as needed, and shrinks back on
+ * `reset` when what was written was a small part of it: a burst of large spans does not hold its
+ * memory for the life of the process.
+ */
 export class ProtoWriter {
   buf: Buffer;
   pos = 0;
 
-  constructor(initialBytes = 16 * 1024) {
+  constructor(private readonly initialBytes = 16 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
   }
 
+  /**
+   * Starts over. A buffer more than SHRINK_FACTOR times larger than what was written (and than its
+   * initial size) is replaced by one that would have held it: steady batches keep theirs, the
+   * first ordinary batch after a burst gives the burst's back.
+   */
   reset(): void {
+    const used = this.pos;
     this.pos = 0;
+    if (this.buf.length <= SHRINK_FACTOR * Math.max(used, this.initialBytes)) return;
+    let size = Math.max(this.initialBytes, 64);
+    while (size < used) size *= 2;
+    this.buf = Buffer.allocUnsafe(size);
   }
 
   /** The bytes written so far (a view: valid until the next write or reset). */
@@ -258,7 +275,63 @@ function anyValue(w: ProtoWriter, value: AttributeValue | Uint8Array | object | 
   }
 }
 
+/**
+ * A `KeyValue` of a short ASCII key and a short ASCII string or a small non-negative integer, nearly
+ * every attribute here, written in one pass with one bounds check and its lengths known up front
+ * (each a single byte); false, having written nothing, for anything else.
+ */
+function shortKeyValue(
+  w: ProtoWriter,
+  field: number,
+  key: string,
+  value: AttributeValue | undefined,
+): boolean {
+  const kl = key.length;
+  let size: number; // of the AnyValue
+  if (typeof value === "string") size = 2 + value.length;
+  else if (typeof value === "number" && value >= 0 && value < 0x10000000 && Number.isInteger(value))
+    size = value < 0x80 ? 2 : value < 0x4000 ? 3 : value < 0x200000 ? 4 : 5;
+  else return false;
+  const inner = 2 + kl + 2 + size;
+  // Field numbers here are below 16 (a one-byte tag); every length must fit in one byte.
+  if (inner >= 0x80 || field >= 16) return false;
+  w.ensure(inner + 2);
+  const buf = w.buf;
+  let p = w.pos;
+  buf[p++] = (field << 3) | LEN;
+  buf[p++] = inner;
+  buf[p++] = 0x0a; // KeyValue.key
+  buf[p++] = kl;
+  for (let i = 0; i < kl; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return false; // nothing counted yet: `pos` was not moved
+    buf[p++] = c;
+  }
+  buf[p++] = 0x12; // KeyValue.value
+  buf[p++] = size;
+  if (typeof value === "string") {
+    buf[p++] = 0x0a; // AnyValue.string_value
+    buf[p++] = value.length;
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) return false;
+      buf[p++] = c;
+    }
+  } else {
+    buf[p++] = 0x18; // AnyValue.int_value
+    let v = value as number;
+    while (v > 0x7f) {
+      buf[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    buf[p++] = v;
+  }
+  w.pos = p;
+  return true;
+}
+
 function keyValue(w: ProtoWriter, field: number, key: string, value: AttributeValue | undefined): void {
+  if (shortKeyValue(w, field, key, value)) return;
   const at = w.begin(field);
   w.string(1, key);
   const v = w.begin(2);

@@ -213,6 +213,14 @@ function collectingProcessor(overrides: Partial<ConstructorParameters<typeof Otl
   return { processor, requests, losses };
 }
 
+/** A provider that records every span into `sink`, with the default limits. */
+const alwaysOn = (sink: EndedSpanSink<ScopeBatch>) =>
+  new GatehouseTracerProvider({
+    sink,
+    sampling: { parentBased: true, root: true },
+    limits: spanLimitsFromEnv({}),
+  });
+
 describe("OtlpSpanProcessor", () => {
   it("sends what the SDK's own OTLP serializer sends, as the official definitions decode it", async () => {
     const { processor, requests } = collectingProcessor();
@@ -225,13 +233,46 @@ describe("OtlpSpanProcessor", () => {
     expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
   });
 
+  it("encodes short and long, ASCII and other keys and values, and integers at every varint length, as the SDK does", async () => {
+    const { processor, requests } = collectingProcessor();
+    const provider = alwaysOn(processor);
+    const attributes: Attributes = {};
+    for (const n of [
+      0,
+      1,
+      0x7f,
+      0x80,
+      0x3fff,
+      0x4000,
+      0x1fffff,
+      0x200000,
+      0xfffffff,
+      0x10000000,
+      2 ** 31,
+      2 ** 40,
+    ])
+      attributes[`int.${n}`] = n;
+    for (const length of [0, 1, 50, 100, 119, 120, 121, 122, 127, 128, 300]) {
+      attributes[`str.${length}`] = "v".repeat(length);
+      attributes["k".repeat(length) || "empty-value"] = "";
+    }
+    attributes.ключ = "value";
+    attributes.key = "значение";
+    attributes["mixed.é"] = 7;
+    attributes.negative = -1;
+    attributes.fraction = 0.5;
+    const span = provider.getTracer("t").startSpan("s", { attributes });
+    span.end();
+    await processor.forceFlush();
+    const official = ProtobufTraceSerializer.serializeRequest([
+      readable(span as unknown as GatehouseSpan, { name: "t" }),
+    ]) as Uint8Array;
+    expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
+  });
+
   it("sends integers past int64's range as doubles, so that the request still decodes", async () => {
     const { processor, requests } = collectingProcessor();
-    const provider = new GatehouseTracerProvider({
-      sink: processor,
-      sampling: { parentBased: true, root: true },
-      limits: spanLimitsFromEnv({}),
-    });
+    const provider = alwaysOn(processor);
     const values = {
       over: 1e22, // a token count from a misbehaving upstream, say
       max: Number.MAX_VALUE,
@@ -335,6 +376,70 @@ describe("OtlpSpanProcessor", () => {
     expect(requests).toHaveLength(1);
   });
 
+  it("sends spans that end while shutdown's flush is out, before it stops", async () => {
+    const requests: Uint8Array[] = [];
+    let late: (() => void) | undefined;
+    const processor = new OtlpSpanProcessor({
+      resource: RESOURCE,
+      send: (request, done) => {
+        requests.push(request);
+        // The export takes a while; a call still finishing ends its span meanwhile.
+        setTimeout(() => {
+          late?.();
+          late = undefined;
+          done({ code: ExportResultCode.SUCCESS });
+        }, 5);
+      },
+      maxExportBatchSize: 512,
+      scheduledDelayMillis: 3_600_000,
+      maxQueueSize: 2048,
+    });
+    const tracer = alwaysOn(processor).getTracer("t");
+    tracer.startSpan("first").end();
+    const straggler = tracer.startSpan("late");
+    late = () => straggler.end();
+    await processor.shutdown();
+    expect(requests).toHaveLength(2);
+    const names = requests.map(
+      (r) => RequestType.decode(r).resourceSpans[0].scopeSpans[0].spans[0].name as string,
+    );
+    expect(names).toEqual(["first", "late"]);
+  });
+
+  it("sends a span whose status message is not a string, with its status and without the message", async () => {
+    const { processor, requests, losses } = collectingProcessor();
+    const tracer = alwaysOn(processor).getTracer("t");
+    const span = tracer.startSpan("s");
+    // Untyped code (a caught error's code, say) handing over a number.
+    span.setStatus({ code: SpanStatusCode.ERROR, message: 503 as unknown as string });
+    span.end();
+    await processor.forceFlush();
+    expect(losses).toEqual([]);
+    const sent = RequestType.decode(requests[0] as Uint8Array).resourceSpans[0].scopeSpans[0].spans[0];
+    expect(sent.status.code).toBe(SpanStatusCode.ERROR);
+    expect(sent.status.message ?? "").toBe("");
+  });
+
+  it("gives back the memory of a burst of large spans once batches are small again", async () => {
+    const { processor, requests } = collectingProcessor();
+    const scope = processor.scope("burst", undefined, undefined);
+    const tracer = alwaysOn({
+      scope: () => scope,
+      onEnd: (span, batch) => processor.onEnd(span, batch),
+      forceFlush: () => processor.forceFlush(),
+      shutdown: () => processor.shutdown(),
+    }).getTracer("burst");
+    const initial = scope.spans.buf.length;
+    for (let i = 0; i < 8; i++)
+      tracer.startSpan("big", { attributes: { blob: "x".repeat(256 * 1024) } }).end();
+    await processor.forceFlush();
+    expect(scope.spans.buf.length).toBeGreaterThan(2 * 1024 * 1024);
+    tracer.startSpan("small").end();
+    await processor.forceFlush();
+    expect(requests).toHaveLength(2);
+    expect(scope.spans.buf.length).toBe(initial);
+  });
+
   it("sends a batch after the scheduled delay", async () => {
     const { processor, requests } = collectingProcessor({ scheduledDelayMillis: 20 });
     makeSpans(processor);
@@ -356,6 +461,19 @@ describe("ProtoWriter", () => {
       w.time(time[0], time[1]);
       expect(w.view().readBigUInt64LE(0)).toBe(BigInt(time[0]) * 1_000_000_000n + BigInt(time[1]));
     }
+  });
+
+  it("shrinks back on reset when what it held was a small part of its buffer, and keeps a steady size", () => {
+    const w = new ProtoWriter(1024);
+    w.raw(new Uint8Array(100_000));
+    w.reset(); // a burst: kept while it is the last thing written
+    expect(w.buf.length).toBe(128 * 1024);
+    w.raw(new Uint8Array(3000));
+    w.reset();
+    expect(w.buf.length).toBe(4096);
+    w.raw(new Uint8Array(3000));
+    w.reset();
+    expect(w.buf.length).toBe(4096);
   });
 
   it("moves a nested message's content when its length needs more than one byte", () => {

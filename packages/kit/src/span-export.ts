@@ -135,9 +135,15 @@ export class OtlpSpanProcessor implements EndedSpanSink<ScopeBatch> {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
+  /**
+   * Sends everything and stops. Spans that end while a flush's requests are out (a call finishing
+   * as the process stops) are sent too: it flushes again until nothing is waiting, and only then
+   * stops taking spans.
+   */
   async shutdown(): Promise<void> {
     if (this.stopped) return;
-    await this.forceFlush();
+    do await this.forceFlush();
+    while (this.batchSpans > 0 && !this.stopped);
     this.stopped = true;
   }
 }

@@ -323,8 +323,12 @@ export class GatehouseSpan implements Span {
     if (this.ended || this.statusCode === SpanStatusCode.OK || status.code === SpanStatusCode.UNSET)
       return this;
     this.statusCode = status.code;
-    // A message belongs to an error status only (the specification's rule, as the SDK keeps it).
-    this.statusMessage = status.code === SpanStatusCode.ERROR ? status.message : undefined;
+    // A message belongs to an error status only (the specification's rule, as the SDK keeps it), and
+    // only a string is one: anything else from untyped code is dropped (as the SDK drops it), keeping
+    // the status, rather than failing the span's encoding and losing the span.
+    const message = status.message;
+    this.statusMessage =
+      status.code === SpanStatusCode.ERROR && typeof message === "string" ? message : undefined;
     return this;
   }
 

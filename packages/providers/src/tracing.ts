@@ -67,8 +67,8 @@ export class UpstreamAttempt {
     this.end();
   }
 
+  /** The span's own duration is the attempt's: no attribute repeats it. */
   end(): void {
-    this.span.setAttribute("gatehouse.upstream.duration_ms", this.elapsedMs());
     this.span.end();
   }
 

@@ -18,12 +18,10 @@ const GEN_AI_OPERATION: Record<Operation, string> = {
  */
 export function startInvokeSpan(meta: InvokeMeta): Span {
   // One shape for every call: an attribute whose value is undefined is not set. A routed call names
-  // its route; its account and model are the target's (`recordTarget`).
+  // its route; its account and model are the target's (`recordTarget`). The request id and the
+  // principal are on ingress's server span, this span's parent in the same trace: not repeated here.
   const attributes: Attributes = {
     "gen_ai.operation.name": GEN_AI_OPERATION[meta.operation],
-    "gatehouse.principal.id": meta.principal.id,
-    "gatehouse.principal.kind": meta.principal.kind,
-    "gatehouse.request_id": meta.requestId,
     "gatehouse.stream": meta.stream,
     "gatehouse.route": meta.route,
     "gen_ai.request.model": meta.model,

@@ -57,6 +57,24 @@ describe("ingress's server span", () => {
     expect(seen).toEqual({ preParsing: id, preValidation: id, preHandler: id, handler: id });
   });
 
+  it("refuses an async hook that takes done, as fastify does without tracing", async () => {
+    const app = Fastify();
+    registerObservability(app, captureLogger("ingress", "warn").logger);
+    const hook = async (_request: unknown, _reply: unknown, _done: unknown) => {};
+    const parsing = async (_request: unknown, _reply: unknown, _payload: unknown, _done: unknown) => {};
+    expect(() => app.get("/a", { preHandler: [hook] }, async () => "ok")).toThrow(
+      expect.objectContaining({ code: "FST_ERR_HOOK_INVALID_ASYNC_HANDLER" }),
+    );
+    expect(() => app.post("/b", { preParsing: [parsing] }, async () => "ok")).toThrow(
+      expect.objectContaining({ code: "FST_ERR_HOOK_INVALID_ASYNC_HANDLER" }),
+    );
+    // Callback-style and async hooks of the right shape are taken.
+    app.get("/c", { preHandler: [(_q, _r, done) => done(), async () => {}] }, async () => "ok");
+    await app.ready();
+    expect((await app.inject({ method: "GET", url: "/c" })).body).toBe("ok");
+    await app.close();
+  });
+
   it("has no http.route for a request that matched no route", async () => {
     const app = Fastify();
     registerObservability(app, captureLogger("ingress", "warn").logger);

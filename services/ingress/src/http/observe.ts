@@ -1,4 +1,4 @@
-import { tracingEnabled } from "@gatehouse/bus";
+import { parseTraceparent, tracingEnabled } from "@gatehouse/bus";
 import { fixedLine, type Logger } from "@gatehouse/kit";
 import {
   type Context,
@@ -10,7 +10,13 @@ import {
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
-import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import {
+  errorCodes,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RouteOptions,
+} from "fastify";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -33,8 +39,6 @@ export const CLIENT_CLOSED_STATUS = 499;
 
 /** Probes answer at `debug`, so a load balancer's health checks do not flood the access log. */
 const QUIET_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
-
-const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /**
  * One access line per request and, when an OpenTelemetry SDK is registered, one server span per
@@ -149,12 +153,14 @@ export function accessLine(
   };
 }
 
-/** With tracing off, the caller's own trace id (from a well-formed `traceparent`) still correlates. */
+/**
+ * With tracing off, the caller's own trace id still correlates: from a `traceparent` the propagator
+ * would continue (not version ff, not an all-zero id), so the line names no trace tracing would not.
+ */
 function incomingTraceId(request: FastifyRequest): string | null {
   const header = request.headers.traceparent;
   if (typeof header !== "string") return null;
-  const match = TRACEPARENT.exec(header);
-  return match?.[1] ?? null;
+  return parseTraceparent(header)?.traceId ?? null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,6 +181,18 @@ function inRequestContext(fn: Hook): Hook {
 }
 
 const WRAPPED_HOOKS = ["onRequest", "preParsing", "preValidation", "preHandler"] as const;
+
+/**
+ * Fastify refuses an async hook that also takes `done` (it would run the chain twice), but only after
+ * `onRoute` hooks ran, so it would see the wrapper (neither async nor of that length) and let it
+ * through: the same check, before wrapping, with fastify's own error. Fastify checks hooks given as
+ * an array (a lone function is not checked by it either).
+ */
+function refuseAsyncWithDone(name: (typeof WRAPPED_HOOKS)[number], fn: Hook): void {
+  const doneAt = name === "preParsing" ? 4 : 3;
+  if (fn.constructor.name === "AsyncFunction" && fn.length === doneAt)
+    throw new errorCodes.FST_ERR_HOOK_INVALID_ASYNC_HANDLER();
+}
 
 function registerServerSpans(app: FastifyInstance): void {
   const tracer = trace.getTracer("gatehouse-ingress");
@@ -204,6 +222,7 @@ function registerServerSpans(app: FastifyInstance): void {
     for (const name of WRAPPED_HOOKS) {
       const hooks = route[name] as Hook | Hook[] | undefined;
       if (hooks === undefined) continue;
+      if (Array.isArray(hooks)) for (const fn of hooks) refuseAsyncWithDone(name, fn);
       (route as unknown as Record<string, unknown>)[name] = Array.isArray(hooks)
         ? hooks.map(inRequestContext)
         : inRequestContext(hooks);
