@@ -331,6 +331,9 @@ async function main(): Promise<void> {
       "the hang is bounded by the route's `first_byte_timeout_ms` (250 ms here; 60 s by default). \"Gatehouse CPU µs per",
       "request\" is the process's user + system time over the requests answered; at a fixed rate (the third table) both",
       "sides do the same work per second, so it compares the route's own cost without the batching a faster side gains.",
+      "Spread: each measurement's figure (median, min–max) and each round's B against that round's own A (median and",
+      'range over the rounds). The CPU is also split by thread: "main" is the event loop, "node" V8\'s and libuv\'s',
+      "helper threads (parallel and concurrent GC, compilers), which a CPU profile does not see.",
       "",
       ...results.flatMap((t) => [t, ""]),
     ].join("\n");
