@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { createLogger, Shutdown } from "@gatehouse/kit";
 
@@ -164,4 +164,31 @@ export class ProcWatch {
   stop(): void {
     clearInterval(this.timer);
   }
+}
+
+/**
+ * User+system CPU ms of a process's threads, summed by thread name ("main" for the event-loop thread;
+ * V8's GC and compiler helpers are "V8 DefaultWorke…", libuv's pool "libuv-worker"). A CPU profile
+ * samples the main thread only: what the other threads do shows up here and in `sampleProc`.
+ */
+export function sampleThreads(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const name = tid === String(pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ms = ((Number(rest[11]) + Number(rest[12])) * 1_000) / CLOCK_TICKS_PER_SECOND;
+      byName.set(name, (byName.get(name) ?? 0) + ms);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return byName;
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 /**
  * `pnpm bench:routes`: what a route costs. One Gatehouse (one process), the bench mock, and:
  *
@@ -14,10 +15,16 @@
  *   pnpm bench:routes -- [--rounds=N] (4) [--seconds=S] (3) [--calls=N] (60 refused, 12 hung)
  *                        [--node-arg=FLAG …] (extra Node/V8 flags for Gatehouse, e.g. --cpu-prof)
  *                        [--only=c1,c64,fixed,fallback] (some parts only: printed, docs left alone)
+ *                        [--gc] (Gatehouse's garbage collector per request, see gc-probe.ts)
  *
  * Each side also reports the Gatehouse process's CPU time per request (user + system, from
  * /proc): on a shared machine a steadier measure of the route's own cost than throughput — most of
  * all in the third table, c=64 at a fixed rate (a third of A's c=64 throughput) that both sides hold.
+ * The spread is reported too: each measurement's throughput and CPU per request, and each round's
+ * B against that round's own A (A B B A: a drift within the round cancels), as a median with its
+ * range — many short rounds (e.g. --rounds=12 --seconds=2) say more than a few long ones. The CPU
+ * is also split by thread (the event loop's, "main", against V8's and libuv's helpers, which a
+ * CPU profile does not see: parallel GC work among them), with the mock's and the load generator's.
  *
  * Writes its section of docs/benchmarks.md.
  */
@@ -36,10 +43,11 @@ import {
   startGatehouse,
   verifyAndWarm,
 } from "./gatehouse.js";
+import { type GcTotals, gcProbeFile } from "./gc-probe.js";
 import { obtainNats } from "./infra.js";
 import { runAutocannon } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
-import { Cleanup, freePort, sampleProc } from "./proc.js";
+import { Cleanup, freePort, sampleProc, sampleThreads } from "./proc.js";
 import { ms, signed, table, writeResults } from "./report.js";
 import { summarize } from "./stats.js";
 import type { Target } from "./targets.js";
@@ -91,18 +99,22 @@ async function main(): Promise<void> {
   const unknown = only.filter((p) => !parts.includes(p));
   if (unknown.length > 0) throw new Error(`--only: unknown part(s) ${unknown.join(", ")}`);
   const every = parts.every((p) => only.includes(p));
+  const gcProbe = process.argv.includes("--gc");
   const cleanup = new Cleanup();
   process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
   try {
-    const { url: mockUrl } = await startMockProcess(cleanup);
+    const { url: mockUrl, child: mock } = await startMockProcess(cleanup);
     const natsUrl = await obtainNats(cleanup);
     const gh = await startGatehouse({
       shape: "one",
       natsUrl,
       cleanup,
       root: REPO_ROOT,
-      env: {},
-      nodeArgs: repeated("node-arg"),
+      env: gcProbe ? { GATEHOUSE_GC_PROBE: "1" } : {},
+      nodeArgs: [
+        ...(gcProbe ? [`--import=${resolve(REPO_ROOT, "bench/dist/gc-probe.js")}`] : []),
+        ...repeated("node-arg"),
+      ],
     });
     const provisioned = await provision(gh, mockUrl);
     await verifyAndWarm(gh, provisioned);
@@ -154,23 +166,57 @@ async function main(): Promise<void> {
     // like: at full speed the slower side also batches fewer writes per syscall.
     const results: string[] = [];
     const cpuMs = () => gh.processes.reduce((sum, p) => sum + (sampleProc(p.pid)?.cpuMs ?? 0), 0);
+    const threadCpu = () => {
+      const all = new Map<string, number>();
+      for (const p of gh.processes)
+        for (const [name, ms] of sampleThreads(p.pid)) all.set(name, (all.get(name) ?? 0) + ms);
+      all.set("(mock process)", sampleProc(mock.pid)?.cpuMs ?? 0);
+      const own = process.cpuUsage();
+      all.set("(load generator)", (own.user + own.system) / 1000);
+      if (gcProbe) {
+        for (const p of gh.processes) {
+          try {
+            const totals = JSON.parse(readFileSync(gcProbeFile(p.pid), "utf8")) as GcTotals;
+            for (const [k, v] of Object.entries(totals)) all.set(`gc ${k}`, (all.get(`gc ${k}`) ?? 0) + v);
+          } catch {
+            // Not written yet.
+          }
+        }
+      }
+      return all;
+    };
+    const newSide = () => ({
+      latencies: [] as number[],
+      requests: 0,
+      seconds: 0,
+      errors: 0,
+      cpuMs: 0,
+      rounds: [] as number[],
+      /** Per measurement: requests per second and Gatehouse CPU µs per request. */
+      rps: [] as number[],
+      cpuPerRequest: [] as number[],
+      threads: new Map<string, number>(),
+    });
     const measure = async (label: string, connections: number, rate?: number) => {
       for (const t of [direct, route]) await runAutocannon(t, connections, 2, "small", rate); // warm-up
-      const pooled = [
-        { latencies: [] as number[], requests: 0, seconds: 0, errors: 0, cpuMs: 0, rounds: [] as number[] },
-        { latencies: [] as number[], requests: 0, seconds: 0, errors: 0, cpuMs: 0, rounds: [] as number[] },
-      ];
+      const pooled = [newSide(), newSide()];
       for (let round = 0; round < rounds; round++) {
         for (const i of round % 2 === 0 ? [0, 1, 1, 0] : [1, 0, 0, 1]) {
           const cpuBefore = cpuMs();
+          const threadsBefore = threadCpu();
           const sample = await runAutocannon(i === 0 ? direct : route, connections, seconds, "small", rate);
+          const cpu = cpuMs() - cpuBefore;
           const side = pooled[i] as (typeof pooled)[number];
-          side.cpuMs += cpuMs() - cpuBefore;
+          for (const [name, ms] of threadCpu())
+            side.threads.set(name, (side.threads.get(name) ?? 0) + ms - (threadsBefore.get(name) ?? 0));
+          side.cpuMs += cpu;
           side.latencies.push(...sample.latenciesMs);
           side.requests += sample.requests;
           side.seconds += sample.durationS;
           side.errors += sample.errors + sample.non2xx;
           side.rounds.push(summarize(sample.latenciesMs).p50);
+          side.rps.push(sample.requests / sample.durationS);
+          side.cpuPerRequest.push((cpu * 1000) / sample.requests);
         }
         log(`${label} round ${round + 1}/${rounds}`);
       }
@@ -181,6 +227,39 @@ async function main(): Promise<void> {
       const rb = b.requests / b.seconds;
       const ca = (a.cpuMs * 1000) / a.requests;
       const cb = (b.cpuMs * 1000) / b.requests;
+      const spread = (v: number[]) => {
+        const s = summarize(v);
+        return `${s.p50.toFixed(0)} (${Math.min(...v).toFixed(0)}–${s.max.toFixed(0)})`;
+      };
+      // Each round's B against its own A (two measurements each, A B B A): drift between rounds cancels.
+      const perRound = (key: "rps" | "cpuPerRequest") => {
+        const diffs: number[] = [];
+        for (let r = 0; r + 1 < a[key].length; r += 2) {
+          const ma = ((a[key][r] ?? 0) + (a[key][r + 1] ?? 0)) / 2;
+          const mb = ((b[key][r] ?? 0) + (b[key][r + 1] ?? 0)) / 2;
+          diffs.push(((mb - ma) / ma) * 100);
+        }
+        const s = summarize(diffs);
+        const pct = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(1)}`;
+        return `${pct(s.p50)} % (${pct(Math.min(...diffs))} … ${pct(s.max)})`;
+      };
+      // Where each side's CPU went (threads of the Gatehouse process, the mock, the load generator),
+      // and with --gc what its garbage collector did, per request.
+      const GC_ROWS: Record<string, [string, number, number]> = {
+        "gc allocatedBytes": ["bytes allocated per request", 1, 0],
+        "gc promotedBytes": ["bytes promoted per request (young → old)", 1, 0],
+        "gc youngMs": ["young-generation GC µs per request", 1000, 1],
+        "gc oldMs": ["old-generation GC µs per request", 1000, 1],
+      };
+      const breakdown = [...new Set([...a.threads.keys(), ...b.threads.keys()])].flatMap((name) => {
+        const [title, scale, digits] = GC_ROWS[name] ?? [`CPU µs per request: ${name}`, 1000, 1];
+        if (name.startsWith("gc ") && GC_ROWS[name] === undefined) return [];
+        const ta = ((a.threads.get(name) ?? 0) * scale) / a.requests;
+        const tb = ((b.threads.get(name) ?? 0) * scale) / b.requests;
+        if (scale === 1000 && ta + tb < 1) return [];
+        const fmt = (v: number) => v.toFixed(digits);
+        return [[title, fmt(ta), fmt(tb), `${tb - ta >= 0 ? "+" : ""}${fmt(tb - ta)}`]];
+      });
       results.push(
         table(
           [label, "A: account directly", "B: one-target route", "B − A"],
@@ -196,6 +275,11 @@ async function main(): Promise<void> {
             ],
             ["failed", String(a.errors), String(b.errors), ""],
             ["p50 per measurement", a.rounds.map(ms).join(" "), b.rounds.map(ms).join(" "), ""],
+            ["req/s per measurement, median (min–max)", spread(a.rps), spread(b.rps), ""],
+            ["CPU µs per request per measurement", spread(a.cpuPerRequest), spread(b.cpuPerRequest), ""],
+            ["throughput, B − A per round: median (min … max)", "", "", perRound("rps")],
+            ["CPU µs per request, B − A per round", "", "", perRound("cpuPerRequest")],
+            ...breakdown,
           ],
         ),
       );
@@ -247,6 +331,9 @@ async function main(): Promise<void> {
       "the hang is bounded by the route's `first_byte_timeout_ms` (250 ms here; 60 s by default). \"Gatehouse CPU µs per",
       "request\" is the process's user + system time over the requests answered; at a fixed rate (the third table) both",
       "sides do the same work per second, so it compares the route's own cost without the batching a faster side gains.",
+      "Spread: each measurement's figure (median, min–max) and each round's B against that round's own A (median and",
+      'range over the rounds). The CPU is also split by thread: "main" is the event loop, "node" V8\'s and libuv\'s',
+      "helper threads (parallel and concurrent GC, compilers), which a CPU profile does not see.",
       "",
       ...results.flatMap((t) => [t, ""]),
     ].join("\n");

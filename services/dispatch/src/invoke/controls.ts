@@ -36,6 +36,11 @@ export class CallSignal {
   aborted = false;
   reason: unknown;
   private listeners: (() => void)[] | undefined;
+  /**
+   * A signal aborted with this one, after it (a routed call's current attempt): a field rather than
+   * a listener, so following a call allocates no closure and no listener array.
+   */
+  follower: CallSignal | undefined;
 
   addEventListener(_type: "abort", listener: () => void): void {
     if (this.listeners === undefined) this.listeners = [listener];
@@ -58,6 +63,7 @@ export class CallSignal {
     const listeners = this.listeners;
     this.listeners = undefined;
     for (const listener of listeners ?? []) listener();
+    this.follower?.abort(reason);
   }
 
   /** What the providers and undici are handed: they use only the part above. */

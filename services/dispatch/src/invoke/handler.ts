@@ -11,7 +11,7 @@ import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
 import type { NatsConnection, ServiceMsg } from "nats";
 import { observeUsage } from "../metrics/observe.js";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
-import { type RoutedCall, type RouteRunner, runRoute } from "../routes/runner.js";
+import { type RouteCall, type RoutedCall, type RouteRunner, runRoute } from "../routes/runner.js";
 import type { ProviderClients } from "./clients.js";
 import { type CallControl, CallControls } from "./controls.js";
 import { costUsd, type ModelPrice } from "./cost.js";
@@ -173,14 +173,24 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     if (meta.route !== undefined) {
       reachedProvider = true;
       const route = meta.route;
+      const callMeta = meta;
       const callBody = body;
-      // Active while the targets are called, so their HTTP client spans are this span's children.
-      routed = await withActiveSpan(invokeSpan, () =>
-        runRoute(deps.routing, route, meta as InvokeMeta, callBody, signal, (a, m) => {
+      // Active while the first target is called, so its HTTP client span is this span's child.
+      const started = withActiveSpan(invokeSpan, () =>
+        runRoute(deps.routing, route, callMeta, callBody, signal, (a, m) => {
           account = a;
           model = m;
         }),
       );
+      const call = started instanceof Promise ? await started : started;
+      // RouteRunner.invoke's steps, awaited here: no promise of the runner's waits with the target.
+      let answered: RouteCall | Promise<RouteCall>;
+      try {
+        answered = call.answered(await call.pending);
+      } catch (err) {
+        answered = call.fallback(err);
+      }
+      routed = answered instanceof Promise ? await answered : answered;
       // Who answered goes to ingress before any of the answer (the result frame, or a stream's first).
       writer.target(routed.targetId);
       result = routed.result;

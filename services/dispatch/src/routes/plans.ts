@@ -107,12 +107,9 @@ export class RoutePlans {
       .from(providerAccounts)
       .where(inArray(providerAccounts.name, row.accounts));
     const models = new Map(accounts.map((a) => [a.name, a.models]));
-    const plan = planOf(row);
-    return {
-      ...plan,
-      targets: plan.targets.filter((t) =>
-        models.get(t.account)?.some((m) => m.name === t.model && m.kind === plan.kind),
-      ),
-    };
+    return planOf(
+      row,
+      (account, model) => models.get(account)?.some((m) => m.name === model && m.kind === row.kind) === true,
+    );
   }
 }

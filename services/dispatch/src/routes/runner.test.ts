@@ -36,10 +36,14 @@ function planFor(name: string, accounts: string[], firstByteTimeoutMs = 60_000):
 function runnerFor(plan: RoutePlan, scripts: Record<string, Script>) {
   const failed: [string, ErrorCode][] = [];
   const called: string[] = [];
+  const signals: AbortSignal[] = [];
   const client = (account: string, script: Script): ProviderClient =>
     ({
       invoke: (_input: unknown, signal: AbortSignal): Promise<InvokeResult> => {
         called.push(account);
+        signals.push(signal);
+        // Like the provider clients: an aborted signal ends the call before anything is sent.
+        if (signal.aborted) return Promise.reject(signal.reason);
         if ("answer" in script) {
           return Promise.resolve({
             kind: "json",
@@ -74,10 +78,10 @@ function runnerFor(plan: RoutePlan, scripts: Record<string, Script>) {
   } as unknown as ProviderClients;
   const plans = { peek: () => plan, get: async () => plan } as unknown as RoutePlans;
   const runner = new RouteRunner(plans, clients, (account, code) => failed.push([account, code]));
-  return { runner, failed, called };
+  return { runner, failed, called, signals };
 }
 
-const INPUT = { operation: "chat", dialect: "openai", body: {}, stream: false } as const;
+const INPUT = { operation: "chat", dialect: "openai", stream: false } as const;
 
 describe("a routed call's failed targets", () => {
   it("are reported for each target the call went on from, but not a skipped account or the answering one", async () => {
@@ -89,7 +93,7 @@ describe("a routed call's failed targets", () => {
       d: { answer: "from d" },
     });
     const tried: string[] = [];
-    const call = await runner.invoke("r1", INPUT, new CallSignal().asAbortSignal(), (account) =>
+    const call = await runner.invoke("r1", INPUT, {}, new CallSignal().asAbortSignal(), (account) =>
       tried.push(account),
     );
     call.finish();
@@ -111,7 +115,7 @@ describe("a routed call's failed targets", () => {
       c: { fail: "provider_timeout", detail: "no first byte" },
     });
     await expect(
-      runner.invoke("r2", INPUT, new CallSignal().asAbortSignal(), () => {}),
+      runner.invoke("r2", INPUT, {}, new CallSignal().asAbortSignal(), () => {}),
     ).rejects.toMatchObject({ code: "provider_timeout" });
     expect(failed).toEqual([["a", "provider_error"]]);
   });
@@ -123,7 +127,7 @@ describe("the first-byte timeout", () => {
     const { runner } = runnerFor(plan, { a: { hang: true } });
     const started = Date.now();
     await expect(
-      runner.invoke("r3", INPUT, new CallSignal().asAbortSignal(), () => {}),
+      runner.invoke("r3", INPUT, {}, new CallSignal().asAbortSignal(), () => {}),
     ).rejects.toMatchObject({ code: "provider_timeout" });
     expect(Date.now() - started).toBeGreaterThanOrEqual(45);
   });
@@ -131,7 +135,7 @@ describe("the first-byte timeout", () => {
   it("goes on to the next target after a hang, and the caller leaving stops the attempt at once", async () => {
     const plan = planFor("r4", ["a", "b"], 50);
     const { runner, failed } = runnerFor(plan, { a: { hang: true }, b: { answer: "from b" } });
-    const call = await runner.invoke("r4", INPUT, new CallSignal().asAbortSignal(), () => {});
+    const call = await runner.invoke("r4", INPUT, {}, new CallSignal().asAbortSignal(), () => {});
     call.finish();
     expect(call.account).toBe("b");
     expect(failed).toEqual([["a", "provider_timeout"]]);
@@ -141,9 +145,44 @@ describe("the first-byte timeout", () => {
       a: { hang: true },
       b: { answer: "from b" },
     });
-    const pending = other.invoke("r5", INPUT, leaving.asAbortSignal(), () => {});
+    const pending = other.invoke("r5", INPUT, {}, leaving.asAbortSignal(), () => {});
     leaving.abort(new GatehouseError("client_closed", "the client went away"));
     await expect(pending).rejects.toMatchObject({ code: "client_closed" });
     expect(none).toEqual([]);
+  });
+});
+
+describe("the caller's signal", () => {
+  it("reaches the answering target's request until the call is finished, and no further", async () => {
+    const { runner, signals } = runnerFor(planFor("r6", ["a"]), { a: { answer: "from a" } });
+    const leaving = new CallSignal();
+    const call = await runner.invoke("r6", INPUT, {}, leaving.asAbortSignal(), () => {});
+    const upstream = signals[0] as AbortSignal;
+    expect(upstream.aborted).toBe(false);
+    leaving.abort(new GatehouseError("client_closed", "the client went away")); // mid-answer, e.g. a stream
+    expect(upstream.aborted).toBe(true);
+    expect(upstream.reason).toMatchObject({ code: "client_closed" });
+    call.finish();
+
+    const again = new CallSignal();
+    const done = await runner.invoke("r6", INPUT, {}, again.asAbortSignal(), () => {});
+    done.finish();
+    again.abort(new GatehouseError("client_closed", "the client went away"));
+    expect((signals[1] as AbortSignal).aborted).toBe(false);
+    expect(runner.deadlines.size()).toBe(0);
+  });
+
+  it("stops an attempt at once when the caller left before it started", async () => {
+    const left = new CallSignal();
+    left.abort(new GatehouseError("client_closed", "the client went away"));
+    const { runner, failed } = runnerFor(planFor("r7", ["a", "b"]), {
+      a: { hang: true },
+      b: { answer: "from b" },
+    });
+    await expect(runner.invoke("r7", INPUT, {}, left.asAbortSignal(), () => {})).rejects.toMatchObject({
+      code: "client_closed",
+    });
+    expect(failed).toEqual([]);
+    expect(runner.health.inflight("a/gpt")).toBe(0);
   });
 });

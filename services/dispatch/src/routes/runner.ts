@@ -2,14 +2,15 @@ import { type ErrorCode, type FallbackOn, GatehouseError, type InvokeMeta } from
 import { type InvokeInput, type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
 import type { LoadedAccount, ProviderClients } from "../invoke/clients.js";
 import { CallSignal } from "../invoke/controls.js";
+import { Deadlines, type Due, type DueList } from "./deadlines.js";
 import { TargetHealth } from "./health.js";
 import type { RoutePlans } from "./plans.js";
 import type { RoutePlan } from "./store.js";
 
 type Target = RoutePlan["targets"][number];
 
-/** What a routed call sends every target (the model is each target's own; routes refuse the Responses API). */
-type RouteInput = Omit<InvokeInput, "model" | "responses">;
+/** What a routed call sends every target besides its body (the model is each target's own; routes refuse the Responses API). */
+export type RouteInput = Pick<InvokeInput, "operation" | "dialect" | "stream">;
 
 /** A routed call once a target answered: the answer, and who gave it. */
 export interface RoutedCall {
@@ -65,84 +66,257 @@ async function* prepend(first: IteratorResult<string>, rest: AsyncIterator<strin
   }
 }
 
-/** The first-byte timer fired: the attempt is aborted with the route's timeout. */
-function firstByteTimedOut(attempt: Attempt): void {
-  attempt.signal.abort(
-    new GatehouseError(
-      "provider_timeout",
-      `the provider for account ${attempt.target.account} did not answer in time`,
-      { detail: `no first byte within the route's ${attempt.plan.firstByteTimeoutMs} ms` },
-    ),
-  );
+/** A routed call's answer once its target produced its first byte: a JSON answer, or a stream with its first frame. */
+type Answered = RouteCall | Promise<RouteCall>;
+
+/**
+ * One attempt's cancel signal: aborted when the call's is (as its `follower`) or when the route's
+ * first-byte deadline passes, which stops this target and not the call. It is also the item the
+ * deadline is watched by (no timer of its own).
+ */
+class AttemptSignal extends CallSignal implements Due {
+  dueAt = 0;
+  dueList: DueList | undefined = undefined;
+  prevDue: Due | undefined = undefined;
+  nextDue: Due | undefined = undefined;
+
+  constructor(private readonly call: RouteCall) {
+    super();
+  }
+
+  expired(): void {
+    // The error is made only now: an Error's stack trace is not free.
+    this.abort(this.call.timedOut());
+  }
 }
 
 /**
- * One target's try, and once it answered, the routed call itself (the object is the `RoutedCall`:
- * one allocation per attempt rather than a closure per step). Its own signal, so the first-byte
- * timer can stop this target without touching the call's; the call's cancel reaches it through
- * one listener.
+ * One routed call: where it is in its route's targets, and the attempt on its way. Everything a
+ * routed call keeps while its target works is this object and its attempt's signal: at c=64 what
+ * lives as long as a call is copied by the young-generation GC and often promoted, so a timer, a
+ * listener closure and an async function's frame per call (~1.1 KB) cost more than running them
+ * (`pnpm bench:routes -- --gc`). The steps are synchronous methods; the invoke handler awaits the
+ * target's answer itself (see `RouteRunner.invoke` for the whole sequence).
  */
-class Attempt implements RoutedCall {
-  readonly signal = new CallSignal();
-  readonly account: string;
-  readonly model: string;
+export class RouteCall implements RoutedCall {
+  account = "";
+  model = "";
+  loaded!: LoadedAccount;
   result!: InvokeResult;
-  private readonly timer: NodeJS.Timeout;
-  private ended = false;
+  /** The current attempt's answer, as the provider client gives it. */
+  pending!: Promise<InvokeResult>;
+  private target!: Target;
+  /** The current attempt's signal; undefined once it ended. */
+  private signal: AttemptSignal | undefined;
+  /** Only for a call signal that is not a `CallSignal` (tests, other callers): its listener. */
+  private onCallAbort: (() => void) | undefined;
+  private readonly order: readonly Target[];
+  private next = 0;
+  private attempted = false;
+  private firstSkipped: Target | undefined;
+  private last: { error: GatehouseError; target: Target; reachedProvider: boolean } | undefined;
 
   constructor(
-    private readonly health: TargetHealth,
+    private readonly runner: RouteRunner,
     readonly plan: RoutePlan,
-    readonly target: Target,
-    readonly loaded: LoadedAccount,
+    private readonly input: RouteInput,
+    private readonly body: Record<string, unknown>,
     private readonly callSignal: AbortSignal,
+    private readonly tried: (account: string, model: string) => void,
   ) {
-    this.account = target.account;
-    this.model = target.model;
-    health.enter(target.id);
-    if (callSignal !== NOT_CANCELLABLE)
-      callSignal.addEventListener("abort", this.onCallAbort, { once: true });
-    // The error is made only when the timer fires: an Error's stack trace is not free.
-    this.timer = setTimeout(firstByteTimedOut, plan.firstByteTimeoutMs, this);
+    this.order = runner.health.order(plan.strategy, plan.targets);
   }
-
-  private readonly onCallAbort = (): void => this.signal.abort(this.callSignal.reason);
 
   get targetId(): string {
     return this.target.id;
   }
 
-  /** The target produced its first byte: the timer has done its part, and the target is healthy. */
-  answered(result: InvokeResult): this {
-    clearTimeout(this.timer);
-    this.health.succeeded(this.target.breaker);
+  /**
+   * Starts the next target the call may try (`pending` is its answer): in the strategy's order,
+   * skipping those whose breaker is open — and when every one was skipped, the first anyway, rather
+   * than refuse on the breakers' word alone. A promise when the target's account had to be read
+   * first. Throws the call's error when no target is left.
+   */
+  tryNext(): undefined | Promise<void> {
+    const { health } = this.runner;
+    const order = this.order;
+    while (this.next <= order.length) {
+      let target = order[this.next++];
+      if (target === undefined) {
+        if (this.attempted || this.firstSkipped === undefined) break;
+        target = this.firstSkipped;
+      } else if (health.admit(target.breaker) === "open") {
+        this.firstSkipped ??= target;
+        continue;
+      }
+      // The call goes on from the last failure: it is not the call's error, so it is counted here.
+      const last = this.last;
+      if (last?.reachedProvider) this.runner.attemptFailed?.(last.target.account, last.error.code);
+      this.attempted = true;
+      this.tried(target.account, target.model);
+      const got = this.runner.clients.peek(target.account, true);
+      if (got === undefined) return this.load(target);
+      if (this.start(target, got)) return undefined;
+    }
+    throw (
+      this.last?.error ??
+      new GatehouseError("provider_error", `no target of route '${this.plan.name}' is available`, {
+        detail: "every target's account is gone, disabled or lacks the model",
+      })
+    );
+  }
+
+  private async load(target: Target): Promise<void> {
+    let got: Awaited<ReturnType<ProviderClients["get"]>>;
+    try {
+      got = await this.runner.clients.get(target.account, true);
+    } catch (err) {
+      this.runner.health.released(target.breaker);
+      throw err;
+    }
+    if (!this.start(target, got)) return this.tryNext();
+  }
+
+  /** Calls `target`; false when its account is disabled or gone (skipped, and not counted against it). */
+  private start(target: Target, got: Awaited<ReturnType<ProviderClients["get"]>>): boolean {
+    const { health } = this.runner;
+    if (!got?.loaded.enabled) {
+      // Not the target's fault (an admin took the account away) — and a probe it may have claimed is
+      // given back, or the target would stay skipped for good.
+      health.released(target.breaker);
+      this.last = {
+        error: new GatehouseError("provider_error", `no target of route '${this.plan.name}' could answer`, {
+          detail: `account ${target.account} is disabled or gone`,
+        }),
+        target,
+        reachedProvider: false,
+      };
+      return false;
+    }
+    this.target = target;
+    this.account = target.account;
+    this.model = target.model;
+    this.loaded = got.loaded;
+    health.enter(target.id);
+    const signal = new AttemptSignal(this);
+    this.signal = signal;
+    const callSignal = this.callSignal;
+    if (callSignal.aborted) signal.abort(callSignal.reason);
+    else if (callSignal instanceof CallSignal) callSignal.follower = signal;
+    else if (callSignal !== NOT_CANCELLABLE) {
+      this.onCallAbort = () => signal.abort(callSignal.reason);
+      callSignal.addEventListener("abort", this.onCallAbort, { once: true });
+    }
+    this.runner.deadlines.add(signal, this.plan.firstByteTimeoutMs);
+    const { input } = this;
+    // A CallSignal, not an AbortController: the latter (with undici listening to it) cost ~9 % of
+    // c=64 throughput (see invoke/controls.ts).
+    this.pending = got.client.invoke(
+      {
+        operation: input.operation,
+        dialect: input.dialect,
+        model: target.model,
+        body: this.body,
+        stream: input.stream,
+      },
+      signal.asAbortSignal(),
+    );
+    return true;
+  }
+
+  /** The first-byte deadline passed: the error the attempt is aborted with. */
+  timedOut(): GatehouseError {
+    return new GatehouseError(
+      "provider_timeout",
+      `the provider for account ${this.target.account} did not answer in time`,
+      { detail: `no first byte within the route's ${this.plan.firstByteTimeoutMs} ms` },
+    );
+  }
+
+  /**
+   * The current attempt's answer arrived. A JSON answer is the call's (synchronously); a stream is
+   * once its first frame arrived — a promise, which goes on to the next targets if that frame fails.
+   */
+  answered(result: InvokeResult): Answered {
+    if (result.kind === "json") return this.settle(result);
+    return this.firstFrame(result);
+  }
+
+  private async firstFrame(result: Extract<InvokeResult, { kind: "stream" }>): Promise<RouteCall> {
+    const frames = result.frames[Symbol.asyncIterator]();
+    let first: IteratorResult<string>;
+    try {
+      first = await frames.next();
+    } catch (err) {
+      return this.fallback(err);
+    }
+    return this.settle({ ...result, frames: prepend(first, frames) });
+  }
+
+  /** The target produced its first byte: the deadline has done its part, and the target is healthy. */
+  private settle(result: InvokeResult): this {
+    if (this.signal) this.runner.deadlines.remove(this.signal);
+    this.runner.health.succeeded(this.target.breaker);
     this.result = result;
     return this;
   }
 
-  end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    clearTimeout(this.timer);
-    if (this.callSignal !== NOT_CANCELLABLE) this.callSignal.removeEventListener("abort", this.onCallAbort);
-    this.health.leave(this.target.id);
+  /**
+   * The current attempt failed before its first byte: the next targets, in order, on the failures
+   * the route names; rejects with the call's error (the caller's leaving, when it left).
+   */
+  async fallback(err: unknown): Promise<RouteCall> {
+    let failure = err;
+    for (;;) {
+      const outcome = this.failed(failure);
+      if (!outcome.fallback) throw outcome.error;
+      this.last = { error: outcome.error, target: this.target, reachedProvider: true };
+      const loading = this.tryNext();
+      if (loading) await loading;
+      let result: InvokeResult;
+      try {
+        result = await this.pending;
+      } catch (next) {
+        failure = next;
+        continue;
+      }
+      return this.answered(result);
+    }
+  }
+
+  /** The current attempt is over (its deadline, its link to the call's signal, its busy count). */
+  private end(): void {
+    const signal = this.signal;
+    if (signal === undefined) return;
+    this.signal = undefined;
+    this.runner.deadlines.remove(signal);
+    const callSignal = this.callSignal;
+    if (callSignal instanceof CallSignal) {
+      if (callSignal.follower === signal) callSignal.follower = undefined;
+    } else if (this.onCallAbort) {
+      callSignal.removeEventListener("abort", this.onCallAbort);
+      this.onCallAbort = undefined;
+    }
+    this.runner.health.leave(this.target.id);
   }
 
   finish(err?: unknown): void {
     this.end();
     const kind = err instanceof GatehouseError ? failureClass(err) : undefined;
     if (kind && kind !== "invalid_request" && !this.callSignal.aborted) {
-      this.health.failed(this.target.breaker, this.plan.failureThreshold, this.plan.cooldownMs);
+      this.runner.health.failed(this.target.breaker, this.plan.failureThreshold, this.plan.cooldownMs);
     }
   }
 
   /**
-   * The target failed before its first byte: what the call does next (throws when the caller left —
-   * nothing to fall back for). Counts against the target's breaker when the failure is its own.
+   * The current attempt failed before its first byte: what the call does next (throws when the
+   * caller left — nothing to fall back for). Counts against the target's breaker when the failure is
+   * its own.
    */
-  failed(err: unknown): { error: GatehouseError; fallback: boolean } {
+  private failed(err: unknown): { error: GatehouseError; fallback: boolean } {
     this.end();
-    const { health, target, plan } = this;
+    const { target, plan } = this;
+    const { health } = this.runner;
     if (this.callSignal.aborted) {
       health.released(target.breaker);
       throw this.callSignal.reason ?? err;
@@ -164,108 +338,87 @@ class Attempt implements RoutedCall {
 }
 
 /**
- * Runs a route: its targets in the strategy's order, skipping those whose breaker is open, going on
- * to the next on the failures the route names — but only until a target produced the first byte of
- * its answer (the whole answer when not streaming, the first event of a stream). From then on the
- * call belongs to that target, whatever happens. Routed calls use clients that do not retry: the
- * next target is the retry. A failure the call went on from is reported to `attemptFailed` (the
+ * Runs routes: a route's targets in the strategy's order, skipping those whose breaker is open,
+ * going on to the next on the failures the route names — but only until a target produced the first
+ * byte of its answer (the whole answer when not streaming, the first event of a stream). From then
+ * on the call belongs to that target, whatever happens. Routed calls use clients that do not retry:
+ * the next target is the retry. A failure the call went on from is reported to `attemptFailed` (the
  * upstream error metrics); the call's own error, if it ends in one, is the caller's to count.
  *
  * The hot path (a cached plan, a cached account, the first target answering) awaits nothing but the
- * provider: plan and client are read synchronously when cached, and one async function runs it all.
+ * provider: plan and client are read synchronously when cached, and the call's first attempt is
+ * started synchronously by `start`.
  */
 export class RouteRunner {
   constructor(
-    private readonly plans: RoutePlans,
-    private readonly clients: ProviderClients,
-    private readonly attemptFailed?: AttemptFailed,
+    readonly plans: RoutePlans,
+    readonly clients: ProviderClients,
+    readonly attemptFailed?: AttemptFailed,
     readonly health: TargetHealth = new TargetHealth(),
+    /** The attempts' first-byte deadlines. */
+    readonly deadlines: Deadlines = new Deadlines(),
   ) {}
 
+  /**
+   * Starts a routed call: its first attempt is on its way (`pending`) when this returns — or, when
+   * the plan or the target's account must be read first, when the promise resolves. Throws (or
+   * rejects) with the call's error when there is no such route or no target to try.
+   */
+  start(
+    name: string,
+    input: RouteInput,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+    tried: (account: string, model: string) => void,
+  ): RouteCall | Promise<RouteCall> {
+    const plan = this.plans.peek(name);
+    if (plan === undefined)
+      return this.plans.get(name).then((loaded) => this.begin(name, loaded, input, body, signal, tried));
+    return this.begin(name, plan, input, body, signal, tried);
+  }
+
+  private begin(
+    name: string,
+    plan: RoutePlan | undefined,
+    input: RouteInput,
+    body: Record<string, unknown>,
+    signal: AbortSignal,
+    tried: (account: string, model: string) => void,
+  ): RouteCall | Promise<RouteCall> {
+    if (!plan) throw new GatehouseError("model_not_found", `route '${name}' does not exist`);
+    const call = new RouteCall(this, plan, input, body, signal, tried);
+    const loading = call.tryNext();
+    return loading === undefined ? call : loading.then(() => call);
+  }
+
+  /**
+   * A whole routed call, to the target that answered (or the call's error). The invoke handler runs
+   * these same steps itself, so that no promise of the runner's waits on the target with it.
+   */
   async invoke(
     name: string,
     input: RouteInput,
+    body: Record<string, unknown>,
     signal: AbortSignal,
     tried: (account: string, model: string) => void,
   ): Promise<RoutedCall> {
-    const plan = this.plans.peek(name) ?? (await this.plans.get(name));
-    if (!plan) throw new GatehouseError("model_not_found", `route '${name}' does not exist`);
-    const { health } = this;
-    let last: { error: GatehouseError; target: Target; reachedProvider: boolean } | undefined;
-    let firstSkipped: Target | undefined;
-    let attempted = false;
-    const order = health.order(plan.strategy, plan.targets);
-    // Past the listed targets: every one was skipped, and the call tries the first anyway (below).
-    for (let i = 0; i <= order.length; i++) {
-      let target = order[i];
-      if (target === undefined) {
-        // Every target is cooling down: rather than refuse on the breakers' word alone, try the first.
-        if (attempted || firstSkipped === undefined) break;
-        target = firstSkipped;
-      } else if (health.admit(target.breaker) === "open") {
-        firstSkipped ??= target;
-        continue;
-      }
-      // The call goes on from the last failure: it is not the call's error, so it is counted here.
-      if (last?.reachedProvider) this.attemptFailed?.(last.target.account, last.error.code);
-      attempted = true;
-      tried(target.account, target.model);
-      let got: Awaited<ReturnType<ProviderClients["get"]>>;
-      try {
-        got = this.clients.peek(target.account, true) ?? (await this.clients.get(target.account, true));
-      } catch (err) {
-        health.released(target.breaker);
-        throw err;
-      }
-      if (!got?.loaded.enabled) {
-        // Not the target's fault (an admin took the account away): skipped, not counted — and a
-        // probe it may have claimed is given back, or the target would stay skipped for good.
-        health.released(target.breaker);
-        last = {
-          error: new GatehouseError("provider_error", `no target of route '${plan.name}' could answer`, {
-            detail: `account ${target.account} is disabled or gone`,
-          }),
-          target,
-          reachedProvider: false,
-        };
-        continue;
-      }
-      // A CallSignal, not an AbortController: the latter (with undici listening to it) cost ~9 % of
-      // c=64 throughput (see invoke/controls.ts).
-      const attempt = new Attempt(health, plan, target, got.loaded, signal);
-      try {
-        const result = await got.client.invoke(
-          {
-            operation: input.operation,
-            dialect: input.dialect,
-            model: target.model,
-            body: input.body,
-            stream: input.stream,
-          },
-          attempt.signal.asAbortSignal(),
-        );
-        if (result.kind === "json") return attempt.answered(result);
-        const frames = result.frames[Symbol.asyncIterator]();
-        return attempt.answered({ ...result, frames: prepend(await frames.next(), frames) });
-      } catch (err) {
-        const outcome = attempt.failed(err);
-        if (!outcome.fallback) throw outcome.error;
-        last = { error: outcome.error, target, reachedProvider: true };
-      }
+    const started = this.start(name, input, body, signal, tried);
+    const call = started instanceof Promise ? await started : started;
+    let answered: Answered;
+    try {
+      answered = call.answered(await call.pending);
+    } catch (err) {
+      answered = call.fallback(err);
     }
-    throw (
-      last?.error ??
-      new GatehouseError("provider_error", `no target of route '${name}' is available`, {
-        detail: "every target's account is gone, disabled or lacks the model",
-      })
-    );
+    return answered;
   }
 }
 
 /**
- * `dispatch.invoke` for a route: the invoke envelope names the route, never a target. The caller
- * sends the answering target to ingress (`writer.target(call.targetId)`, for `x-gatehouse-target`)
- * before any of its answer. Not an async function: the hot path adds no promise of its own.
+ * `dispatch.invoke` for a route: the invoke envelope names the route, never a target. Starts the
+ * call's first attempt (see `RouteRunner.start`); the caller awaits its answer and sends the
+ * answering target to ingress (`writer.target(call.targetId)`, for `x-gatehouse-target`) before any
+ * of its answer.
  */
 export function runRoute(
   runner: RouteRunner,
@@ -274,7 +427,7 @@ export function runRoute(
   body: Record<string, unknown>,
   signal: AbortSignal,
   tried: (account: string, model: string) => void,
-): Promise<RoutedCall> {
+): RouteCall | Promise<RouteCall> {
   if (meta.operation === "responses") {
     // A stored response belongs to one account; a route could answer a continuation from another.
     throw new GatehouseError(
@@ -282,6 +435,5 @@ export function runRoute(
       "the Responses API cannot be called through a route; name a '<provider-account>/<model>'",
     );
   }
-  const input = { operation: meta.operation, dialect: meta.dialect, body, stream: meta.stream };
-  return runner.invoke(route, input, signal, tried);
+  return runner.start(route, meta, body, signal, tried);
 }

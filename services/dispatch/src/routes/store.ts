@@ -107,17 +107,27 @@ export interface RoutePlan {
   failureThreshold: number;
 }
 
-export function planOf(row: RouteRow): RoutePlan {
+/**
+ * The route as the invoke path runs it, with the targets `keep` accepts. Targets and plan are
+ * literals of one shape, not spreads: every refresh's objects then share their hidden classes, and
+ * the hot path's optimized code, which reads them, is not thrown away at each refresh (with spreads
+ * it was, every TTL: "wrong map" deopts in the runner, and recompiling on V8's helper threads).
+ */
+export function planOf(
+  row: RouteRow,
+  keep: (account: string, model: string) => boolean = () => true,
+): RoutePlan {
+  const targets: RoutePlan["targets"][number][] = [];
+  for (const t of row.targets) {
+    const { account, model } = splitTarget(t.model);
+    if (!keep(account, model)) continue;
+    targets.push({ account, model, id: t.model, weight: t.weight, breaker: breakerKey(row.name, t.model) });
+  }
   return {
     name: row.name,
     kind: row.kind,
     strategy: row.strategy,
-    targets: row.targets.map((t) => ({
-      ...splitTarget(t.model),
-      id: t.model,
-      weight: t.weight,
-      breaker: breakerKey(row.name, t.model),
-    })),
+    targets,
     fallbackOn: new Set(row.fallbackOn),
     firstByteTimeoutMs: row.firstByteTimeoutMs,
     cooldownMs: row.cooldownMs,
