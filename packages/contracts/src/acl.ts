@@ -206,6 +206,19 @@ export const aclAdminRouteGrantsPurge = defineEndpoint(
   PurgeAccountResponse,
 );
 
+/**
+ * Drop whatever grants are left on a resource name, as dispatch's own step (not a permission the
+ * actor needs; the bus lets only dispatch publish here): inside a create, before the new account or
+ * route is visible, and again after a delete. A grant made while a delete ran (its existence check
+ * passed, its insert landed after the first purge) is thus never inherited by a later resource of
+ * the same name. The actor is recorded in the audit row.
+ */
+export const ClearGrantsRequest = z.discriminatedUnion("resource", [
+  z.object({ actor: Actor, resource: z.literal("account"), name: AccountName }),
+  z.object({ actor: Actor, resource: z.literal("route"), name: RouteName }),
+]);
+export const aclGrantsClear = defineEndpoint("acl", "grants.clear", ClearGrantsRequest, PurgeAccountResponse);
+
 export const aclAdminTeamsCreate = defineEndpoint("acl", "admin.teams.create", CreateTeamRequest, Team);
 export const aclAdminTeamsList = defineEndpoint("acl", "admin.teams.list", ListRequest, pageOf(Team));
 export const aclAdminTeamsGet = defineEndpoint("acl", "admin.teams.get", TeamIdRequest, Team);

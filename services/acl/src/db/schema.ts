@@ -62,7 +62,8 @@ export const grants = aclSchema.table(
     resource: text("resource", { enum: ["account", "route"] })
       .notNull()
       .default("account"),
-    /** A provider account or route name; names are never reused while grants exist. */
+    /** A provider account or route name. dispatch clears a name's grants in its create and after its
+     * delete, so a later account or route of the same name never inherits a grant (docs/routing.md). */
     account: text("account").notNull(),
     subjectKind: text("subject_kind", { enum: ["user", "team", "virtual_account"] }).notNull(),
     subjectId: uuid("subject_id").notNull(),

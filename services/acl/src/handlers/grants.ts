@@ -10,6 +10,7 @@ import {
   aclAdminRouteGrantsDelete,
   aclAdminRouteGrantsList,
   aclAdminRouteGrantsPurge,
+  aclGrantsClear,
   GatehouseError,
   type Grant,
   type GrantResource,
@@ -163,9 +164,14 @@ async function deleteGrant(
 }
 
 /** Drops every grant on the resource, each as an access event, in one revoking change. */
-async function purgeGrants(ctx: AclContext, resource: GrantResource, name: string, actor: Actor) {
+async function purgeGrants(
+  ctx: AclContext,
+  resource: GrantResource,
+  name: string,
+  actor: Actor,
+  action = resource === "route" ? "route_grant.purge" : "grant.purge_account",
+) {
   const noun = NOUN[resource];
-  const action = resource === "route" ? "route_grant.purge" : "grant.purge_account";
   const now = ctx.now();
   return ctx.changes.revoking(async (tx, emit) => {
     const rows = await tx.delete(grants).where(onResource(resource, name)).returning();
@@ -232,5 +238,10 @@ export function grantRoutes(ctx: AclContext): Route[] {
       await requireManager(ctx, req.actor, { resource: "route", name: req.route }, "route_grant.purge");
       return purgeGrants(ctx, "route", req.route, req.actor);
     }),
+    // Dispatch's own step inside an account or route create, and after a delete: no permission of
+    // the actor's (only dispatch may publish here), so a leftover grant never outlives its resource.
+    route(aclGrantsClear, (req) =>
+      purgeGrants(ctx, req.resource, req.name, req.actor, `${NOUN[req.resource].audit}.clear`),
+    ),
   ];
 }

@@ -16,6 +16,7 @@ import {
 import { isUniqueViolation } from "@gatehouse/db";
 import { eq } from "drizzle-orm";
 import type { AccountsContext, DispatchDb, DispatchTx } from "../accounts/context.js";
+import { clearGrants } from "../accounts/grants.js";
 import { loadAccountRow } from "../accounts/load.js";
 import { accountsPage, decodeNameCursor } from "../accounts/pages.js";
 import { requireAccountRole } from "../accounts/permissions.js";
@@ -58,6 +59,8 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
             })
             .returning();
           if (!row) throw new Error("account insert returned no row");
+          // While the row is not yet visible: grants left from an earlier account of this name go.
+          await clearGrants(ctx, req.actor, "account", row.name);
           await ctx.changes.audit(
             tx,
             req.actor,
@@ -114,7 +117,7 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
       // the other order could let a later account under the same name inherit them.
       await ctx.client.request(aclAdminGrantsPurgeAccount, { actor: req.actor, account: req.name });
       const now = ctx.now();
-      return ctx.changes.revoking(async (tx, emit) => {
+      const deleted = await ctx.changes.revoking(async (tx, emit) => {
         const current = await loadAccountRow(tx, req.name, true);
         await refuseWhileRouted(tx, req.name);
         await tx.delete(providerAccounts).where(eq(providerAccounts.id, current.id));
@@ -133,6 +136,9 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
         await emit({ type: "account.deleted", account: current.name });
         return accountView(current);
       });
+      // And again once the row is gone: a grant made while the delete ran must not outlive it.
+      await clearGrants(ctx, req.actor, "account", req.name);
+      return deleted;
     }),
   ];
 }

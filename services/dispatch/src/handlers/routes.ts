@@ -18,6 +18,7 @@ import {
 import { isUniqueViolation, keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import type { AccountsContext } from "../accounts/context.js";
+import { clearGrants } from "../accounts/grants.js";
 import { requireAccountRole } from "../accounts/permissions.js";
 import { modelRoutes } from "../db/schema.js";
 import { loadRouteRow, requireTargets, routeView, targetAccounts } from "../routes/store.js";
@@ -74,6 +75,9 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
             })
             .returning();
           if (!row) throw new Error("route insert returned no row");
+          // While the row is not yet visible (nor a concurrent create of the name past the unique
+          // index), grants left from an earlier route of this name go: the new one inherits none.
+          await clearGrants(ctx, req.actor, "route", row.name);
           await ctx.changes.audit(
             tx,
             req.actor,
@@ -174,10 +178,10 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
     route(dispatchAdminRoutesDelete, async (req) => {
       const before = await loadRouteRow(ctx.db, req.name);
       await requireRouteEditor(ctx, req.actor, before.accounts, "route.delete");
-      // Grants go first, as for accounts: a later route under the same name must not inherit them.
+      // Grants go first, as for accounts: if the delete then fails the route merely lost its grants.
       await ctx.client.request(aclAdminRouteGrantsPurge, { actor: req.actor, route: req.name });
       const now = ctx.now();
-      return ctx.changes.revoking(async (tx, emit) => {
+      const deleted = await ctx.changes.revoking(async (tx, emit) => {
         const current = await loadRouteRow(tx, req.name, true);
         await tx.delete(modelRoutes).where(eq(modelRoutes.id, current.id));
         await ctx.changes.audit(
@@ -189,6 +193,10 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
         await emit({ type: "route.deleted", route: current.name });
         return routeView(current);
       });
+      // And again once the row is gone: a grant whose existence check passed before the delete but
+      // whose insert landed after the first purge would otherwise outlive the route.
+      await clearGrants(ctx, req.actor, "route", req.name);
+      return deleted;
     }),
 
     // What ingress resolves a model name without a slash against: name and kind, never the targets.
