@@ -1,7 +1,7 @@
 import { startSpanFromCarrier } from "@gatehouse/bus";
 import type { GatehouseError, InvokeMeta, Operation, Usage } from "@gatehouse/contracts";
 import { genAiProviderName, type InvokeResult, type ProviderType } from "@gatehouse/providers";
-import { type Attributes, type Span, SpanStatusCode } from "@opentelemetry/api";
+import { type Span, SpanStatusCode } from "@opentelemetry/api";
 
 /** `gen_ai.operation.name` per operation (the OpenTelemetry GenAI conventions' well-known values). */
 const GEN_AI_OPERATION: Record<Operation, string> = {
@@ -17,17 +17,19 @@ const GEN_AI_OPERATION: Record<Operation, string> = {
  * other functions here return at their first line.
  */
 export function startInvokeSpan(meta: InvokeMeta): Span {
-  // One shape for every call: an attribute whose value is undefined is not set. A routed call names
-  // its route; its account and model are the target's (`recordTarget`). The request id and the
-  // principal are on ingress's server span, this span's parent in the same trace: not repeated here.
-  const attributes: Attributes = {
-    "gen_ai.operation.name": GEN_AI_OPERATION[meta.operation],
-    "gatehouse.stream": meta.stream,
-    "gatehouse.route": meta.route,
-    "gen_ai.request.model": meta.model,
-    "gatehouse.account": meta.account,
-  };
-  return startSpanFromCarrier("dispatch.invoke", meta.trace, attributes);
+  const span = startSpanFromCarrier("dispatch.invoke", meta.trace);
+  // Set once sampled, not given at the start: a call left out of the sample makes no attributes. A
+  // routed call names its route; its account and model are the target's (`recordTarget`). The
+  // request id and the principal are on ingress's server span, this span's parent in the same
+  // trace: not repeated here.
+  if (span.isRecording()) {
+    span.setAttribute("gen_ai.operation.name", GEN_AI_OPERATION[meta.operation]);
+    span.setAttribute("gatehouse.stream", meta.stream);
+    if (meta.route !== undefined) span.setAttribute("gatehouse.route", meta.route);
+    if (meta.model !== undefined) span.setAttribute("gen_ai.request.model", meta.model);
+    if (meta.account !== undefined) span.setAttribute("gatehouse.account", meta.account);
+  }
+  return span;
 }
 
 /** The route's target that answered (or was tried last): its account, model and provider. */
