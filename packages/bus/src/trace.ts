@@ -1,4 +1,4 @@
-import { EMPTY_CONTEXT } from "@gatehouse/kit";
+import { EMPTY_CONTEXT, PropagatedSpan } from "@gatehouse/kit";
 import {
   type Attributes,
   type Context,
@@ -77,7 +77,7 @@ export function contextFromCarrier(carrier: TraceCarrier | undefined): Context {
     isRemote: true,
     traceState: carrier.tracestate ? createTraceState(carrier.tracestate) : undefined,
   };
-  return trace.setSpanContext(EMPTY_CONTEXT, remote);
+  return trace.setSpan(EMPTY_CONTEXT, new PropagatedSpan(remote));
 }
 
 // A proxy: it finds the SDK's tracer once one is registered, and is not looked up again per span.

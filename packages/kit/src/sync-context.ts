@@ -1,4 +1,11 @@
-import type { Context, ContextManager } from "@opentelemetry/api";
+import {
+  type Context,
+  type ContextManager,
+  INVALID_SPAN_CONTEXT,
+  type Span,
+  type SpanContext,
+  trace,
+} from "@opentelemetry/api";
 
 /**
  * A context as a chain of single entries: setting a value is one small object pointing at the
@@ -33,6 +40,20 @@ class LinkedContext implements Context {
 
 /** The empty context Gatehouse derives its trace contexts from (the API's `ROOT_CONTEXT`, lighter). */
 export const EMPTY_CONTEXT: Context = new LinkedContext(undefined, undefined, undefined);
+
+/** The API's non-recording span class (not exported by name): what `trace.wrapSpanContext` makes. */
+const NonRecordingSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT).constructor as new (
+  context: SpanContext,
+) => Span;
+
+/**
+ * A span that records nothing and carries a span context known to be valid: an unsampled span of
+ * Gatehouse's tracer (its ids are made valid), or a remote parent read by a parser that validates
+ * (`contextFromCarrier` in the bus). As the API's non-recording span, except that the tracer starts a
+ * child under it without checking the parent's ids again with regular expressions (once per call
+ * at dispatch, sampled or not).
+ */
+export class PropagatedSpan extends NonRecordingSpan {}
 
 /**
  * An OpenTelemetry context manager whose active context lasts for the synchronous part of
