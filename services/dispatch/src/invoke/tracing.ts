@@ -60,15 +60,21 @@ export function recordAnswer(span: Span, result: InvokeResult): void {
   const body = result.body as { model?: unknown; choices?: unknown; stop_reason?: unknown; status?: unknown };
   if (typeof body !== "object" || body === null) return;
   if (typeof body.model === "string") span.setAttribute("gen_ai.response.model", body.model.slice(0, 256));
-  const reasons = new Set<string>();
+  // An array searched by value, not a Set spread into one: an answer names one or a few reasons.
+  const reasons: string[] = [];
   if (Array.isArray(body.choices)) {
     for (const choice of body.choices as { finish_reason?: unknown }[]) {
-      if (typeof choice?.finish_reason === "string") reasons.add(choice.finish_reason.slice(0, 64));
-      if (reasons.size >= MAX_REASONS) break;
+      if (typeof choice?.finish_reason === "string") addReason(reasons, choice.finish_reason);
+      if (reasons.length >= MAX_REASONS) break;
     }
-  } else if (typeof body.stop_reason === "string") reasons.add(body.stop_reason.slice(0, 64));
-  else if (typeof body.status === "string") reasons.add(body.status.slice(0, 64));
-  if (reasons.size > 0) span.setAttribute("gen_ai.response.finish_reasons", [...reasons]);
+  } else if (typeof body.stop_reason === "string") addReason(reasons, body.stop_reason);
+  else if (typeof body.status === "string") addReason(reasons, body.status);
+  if (reasons.length > 0) span.setAttribute("gen_ai.response.finish_reasons", reasons);
+}
+
+function addReason(reasons: string[], reason: string): void {
+  const kept = reason.slice(0, 64);
+  if (!reasons.includes(kept)) reasons.push(kept);
 }
 
 // Stream events in either dialect name the model and the stop reason as plain JSON strings; a scan of
