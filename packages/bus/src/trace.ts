@@ -1,11 +1,14 @@
+import { EMPTY_CONTEXT, PropagatedSpan } from "@gatehouse/kit";
 import {
   type Attributes,
   type Context,
   context,
+  createTraceState,
   type ProxyTracerProvider,
   propagation,
-  ROOT_CONTEXT,
   type Span,
+  type SpanContext,
+  type SpanOptions,
   type TextMapGetter,
   type TextMapSetter,
   trace,
@@ -34,7 +37,13 @@ export function injectTraceContext(headers: MsgHdrs): void {
 }
 
 export function extractTraceContext(headers: MsgHdrs | undefined): Context {
-  return propagation.extract(ROOT_CONTEXT, headers, getter);
+  return propagation.extract(EMPTY_CONTEXT, headers, getter);
+}
+
+/** W3C trace context as `InvokeMeta.trace` carries it. */
+export interface TraceCarrier {
+  traceparent: string;
+  tracestate?: string;
 }
 
 /**
@@ -42,7 +51,7 @@ export function extractTraceContext(headers: MsgHdrs | undefined): Context {
  * nothing is propagated. Only those two: the SDK's default propagators would add the caller's
  * `baggage` too, which is theirs, not ours, and unbounded (`InvokeMeta.trace` refuses long values).
  */
-export function traceCarrier(from: Context = context.active()): Record<string, string> | undefined {
+export function traceCarrier(from: Context = context.active()): TraceCarrier | undefined {
   const carrier: Record<string, string> = {};
   propagation.inject(from, carrier);
   const traceparent = carrier.traceparent;
@@ -51,9 +60,24 @@ export function traceCarrier(from: Context = context.active()): Record<string, s
   return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
 }
 
-/** The context a `traceCarrier()` object describes (the root context when there is none). */
-export function contextFromCarrier(carrier: Record<string, string> | undefined): Context {
-  return carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+/**
+ * The context a `traceCarrier()` object describes (the empty context when there is none, or when its
+ * `traceparent` is not one the W3C propagator would take). Read here rather than through the
+ * registered propagator: the carrier is W3C trace context by contract (`InvokeMeta.trace`), and this
+ * reads it without the propagator's regular expression and its match array, once per call.
+ */
+export function contextFromCarrier(carrier: TraceCarrier | undefined): Context {
+  if (carrier === undefined) return EMPTY_CONTEXT;
+  const parsed = parseTraceparent(carrier.traceparent);
+  if (parsed === undefined) return EMPTY_CONTEXT;
+  const remote: SpanContext = {
+    traceId: parsed.traceId,
+    spanId: parsed.spanId,
+    traceFlags: parsed.traceFlags,
+    isRemote: true,
+    traceState: carrier.tracestate ? createTraceState(carrier.tracestate) : undefined,
+  };
+  return trace.setSpan(EMPTY_CONTEXT, new PropagatedSpan(remote));
 }
 
 // A proxy: it finds the SDK's tracer once one is registered, and is not looked up again per span.
@@ -62,11 +86,13 @@ const busTracer = trace.getTracer("gatehouse-bus");
 /** A span whose parent is the caller's carried trace context; a no-op span when tracing is off. */
 export function startSpanFromCarrier(
   name: string,
-  carrier: Record<string, string> | undefined,
-  attributes: Attributes,
+  carrier: TraceCarrier | undefined,
+  attributes?: Attributes,
 ): Span {
-  return busTracer.startSpan(name, { attributes }, contextFromCarrier(carrier));
+  return busTracer.startSpan(name, attributes ? { attributes } : NO_OPTIONS, contextFromCarrier(carrier));
 }
+
+const NO_OPTIONS: SpanOptions = Object.freeze({});
 
 /**
  * Whether an OpenTelemetry SDK registered a tracer provider. Code that would do per-request work

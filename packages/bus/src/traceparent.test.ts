@@ -1,7 +1,7 @@
 import { defaultTextMapGetter, ROOT_CONTEXT, trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { describe, expect, it } from "vitest";
-import { parseTraceparent } from "./trace.js";
+import { contextFromCarrier, parseTraceparent } from "./trace.js";
 
 const propagator = new W3CTraceContextPropagator();
 
@@ -116,5 +116,34 @@ describe("parseTraceparent", () => {
     expect(parseTraceparent(`ff${VALID.slice(2)}`)).toBeUndefined();
     expect(parseTraceparent(`00-${"0".repeat(32)}-b7ad6b7169203331-01`)).toBeUndefined();
     expect(parseTraceparent(`00-0af7651916cd43dd8448eb211c80319c-${"0".repeat(16)}-01`)).toBeUndefined();
+  });
+});
+
+describe("contextFromCarrier (InvokeMeta.trace read without the propagator)", () => {
+  /** Everything the SDK's propagator puts in the span context it extracts from the same carrier. */
+  const viaPropagator = (carrier: { traceparent: string; tracestate?: string }) => {
+    const span = trace.getSpanContext(propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter));
+    return span && { ...span, traceState: span.traceState?.serialize() };
+  };
+  const viaCarrier = (carrier: { traceparent: string; tracestate?: string }) => {
+    const span = trace.getSpanContext(contextFromCarrier(carrier));
+    return span && { ...span, traceState: span.traceState?.serialize() };
+  };
+
+  it("makes the remote parent the W3C propagator makes, trace state included", () => {
+    for (const carrier of [
+      { traceparent: VALID },
+      { traceparent: VALID.replace(/01$/, "00") },
+      { traceparent: VALID, tracestate: "vendor=abc,other=1" },
+      { traceparent: `ff${VALID.slice(2)}` },
+      { traceparent: "nonsense" },
+    ]) {
+      expect([carrier, viaCarrier(carrier)]).toEqual([carrier, viaPropagator(carrier)]);
+    }
+  });
+
+  it("is the empty context without a carrier or a valid traceparent", () => {
+    expect(trace.getSpanContext(contextFromCarrier(undefined))).toBeUndefined();
+    expect(trace.getSpanContext(contextFromCarrier({ traceparent: "nonsense" }))).toBeUndefined();
   });
 });

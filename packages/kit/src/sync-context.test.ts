@@ -1,6 +1,6 @@
 import { createContextKey, ROOT_CONTEXT } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
-import { SynchronousContextManager } from "./sync-context.js";
+import { EMPTY_CONTEXT, SynchronousContextManager } from "./sync-context.js";
 
 const KEY = createContextKey("test");
 
@@ -19,7 +19,7 @@ describe("the synchronous context manager", () => {
       ).toThrow("boom");
       expect(manager.active().getValue(KEY)).toBe("outer");
     });
-    expect(manager.active()).toBe(ROOT_CONTEXT);
+    expect(manager.active()).toBe(EMPTY_CONTEXT);
   });
 
   it("does not follow an await (what crosses one is passed explicitly)", async () => {
@@ -39,5 +39,17 @@ describe("the synchronous context manager", () => {
     const bound = manager.bind(ctx, (x: number) => [x, manager.active().getValue(KEY)]);
     expect(bound(1)).toEqual([1, "bound"]);
     expect(manager.bind(ctx, 5)).toBe(5);
+  });
+
+  it("derives contexts from EMPTY_CONTEXT as from the API's root: set, overridden, deleted, the parent unchanged", () => {
+    const OTHER = createContextKey("other");
+    const a = EMPTY_CONTEXT.setValue(KEY, 1);
+    const b = a.setValue(OTHER, 2).setValue(KEY, 3);
+    expect([a.getValue(KEY), a.getValue(OTHER)]).toEqual([1, undefined]);
+    expect([b.getValue(KEY), b.getValue(OTHER)]).toEqual([3, 2]);
+    const c = b.deleteValue(KEY);
+    expect([c.getValue(KEY), c.getValue(OTHER), b.getValue(KEY)]).toEqual([undefined, 2, 3]);
+    expect(EMPTY_CONTEXT.deleteValue(KEY)).toBe(EMPTY_CONTEXT);
+    expect(EMPTY_CONTEXT.getValue(KEY)).toBeUndefined();
   });
 });

@@ -1,4 +1,59 @@
-import { type Context, type ContextManager, ROOT_CONTEXT } from "@opentelemetry/api";
+import {
+  type Context,
+  type ContextManager,
+  INVALID_SPAN_CONTEXT,
+  type Span,
+  type SpanContext,
+  trace,
+} from "@opentelemetry/api";
+
+/**
+ * A context as a chain of single entries: setting a value is one small object pointing at the
+ * context it extends. The API's own (`ROOT_CONTEXT` and what derives from it) copies its whole Map and
+ * makes three closures for every value set, and a traced call sets a few (the server span, the
+ * remote parent dispatch continues, `dispatch.invoke` made active) that live as long as the call:
+ * at c=64, garbage every young collection copies. Chains stay short (a call sets a handful of
+ * values on the root), so a lookup walks a few links.
+ */
+class LinkedContext implements Context {
+  constructor(
+    private readonly parent: LinkedContext | undefined,
+    private readonly key: symbol | undefined,
+    private readonly value: unknown,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    for (let c: LinkedContext | undefined = this; c !== undefined; c = c.parent)
+      if (c.key === key) return c.value;
+    return undefined;
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return new LinkedContext(this, key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    // A later entry hides an earlier one: an entry of `undefined` reads as no value (as the API's does).
+    return this.getValue(key) === undefined ? this : new LinkedContext(this, key, undefined);
+  }
+}
+
+/** The empty context Gatehouse derives its trace contexts from (the API's `ROOT_CONTEXT`, lighter). */
+export const EMPTY_CONTEXT: Context = new LinkedContext(undefined, undefined, undefined);
+
+/** The API's non-recording span class (not exported by name): what `trace.wrapSpanContext` makes. */
+const NonRecordingSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT).constructor as new (
+  context: SpanContext,
+) => Span;
+
+/**
+ * A span that records nothing and carries a span context known to be valid: an unsampled span of
+ * Gatehouse's tracer (its ids are made valid), or a remote parent read by a parser that validates
+ * (`contextFromCarrier` in the bus). As the API's non-recording span, except that the tracer starts a
+ * child under it without checking the parent's ids again with regular expressions (once per call
+ * at dispatch, sampled or not).
+ */
+export class PropagatedSpan extends NonRecordingSpan {}
 
 /**
  * An OpenTelemetry context manager whose active context lasts for the synchronous part of
@@ -7,10 +62,11 @@ import { type Context, type ContextManager, ROOT_CONTEXT } from "@opentelemetry/
  * slow every promise in the process, traced or not: in `pnpm bench` that alone took a third of
  * c=64 throughput. Gatehouse instead carries a request's context explicitly where it crosses an
  * await (ingress's `request.traceContext`, the transport capturing its parent before retrying), and
- * starts its bus calls and upstream requests in the synchronous part of a `with`.
+ * starts its bus calls and upstream requests in the synchronous part of a `with`. With nothing
+ * active, the active context is `EMPTY_CONTEXT`.
  */
 export class SynchronousContextManager implements ContextManager {
-  private current: Context = ROOT_CONTEXT;
+  private current: Context = EMPTY_CONTEXT;
 
   active(): Context {
     return this.current;
@@ -42,7 +98,7 @@ export class SynchronousContextManager implements ContextManager {
   }
 
   disable(): this {
-    this.current = ROOT_CONTEXT;
+    this.current = EMPTY_CONTEXT;
     return this;
   }
 }

@@ -9,7 +9,7 @@ import {
   trace,
 } from "@opentelemetry/api";
 import { describe, expect, it, vi } from "vitest";
-import { SynchronousContextManager } from "./sync-context.js";
+import { EMPTY_CONTEXT, SynchronousContextManager } from "./sync-context.js";
 import {
   type EndedSpanSink,
   epochTime,
@@ -102,6 +102,20 @@ describe("Gatehouse's tracer", () => {
     expect(span.spanContext().traceId).toBe("0af7651916cd43dd8448eb211c80319c");
     expect(span.spanContext().traceFlags).toBe(TraceFlags.NONE);
     span.end();
+    expect(ended).toHaveLength(0);
+  });
+
+  it("carries an unsampled span's trace to its children, which record nothing either", async () => {
+    const { tracer, ended } = await tracerWith({ OTEL_TRACES_SAMPLER: "parentbased_always_off" });
+    const root = tracer.startSpan("root", {}, EMPTY_CONTEXT);
+    const child = tracer.startSpan("child", {}, trace.setSpan(EMPTY_CONTEXT, root));
+    expect([root.isRecording(), child.isRecording()]).toEqual([false, false]);
+    expect(child.spanContext().traceId).toBe(root.spanContext().traceId);
+    expect(child.spanContext().traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(child.spanContext().spanId).not.toBe(root.spanContext().spanId);
+    expect(child.spanContext().traceFlags).toBe(TraceFlags.NONE);
+    root.end();
+    child.end();
     expect(ended).toHaveLength(0);
   });
 

@@ -23,6 +23,7 @@ import {
 } from "@opentelemetry/api";
 import { isAttributeValue } from "@opentelemetry/core";
 import type { Sampler } from "@opentelemetry/sdk-trace-base";
+import { PropagatedSpan } from "./sync-context.js";
 
 /*
  * The tracer Gatehouse records its spans with. It implements the OpenTelemetry API's TracerProvider,
@@ -76,23 +77,27 @@ export interface LinkRecord {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ids: random bytes from a pooled buffer, refilled by the kernel's generator when used up.
+// Ids: random bytes from a pooled buffer, refilled by the kernel's generator when used up, and
+// turned to hex a pool at a time: an id is then a slice of that string (V8 makes it a view, not a
+// copy) rather than a call into the runtime per id, two or three of which every traced call made.
 
 const ID_POOL_BYTES = 8192;
 const idPool = Buffer.allocUnsafe(ID_POOL_BYTES);
+let idHex = "";
 let idPos = ID_POOL_BYTES;
 
 function randomHex(bytes: number): string {
   for (;;) {
     if (idPos + bytes > ID_POOL_BYTES) {
       randomFillSync(idPool);
+      idHex = idPool.toString("hex");
       idPos = 0;
     }
     const start = idPos;
     idPos += bytes;
     // An id of all zeros is invalid (W3C trace context); with 64 or 128 random bits it does not
     // happen, but the check is one pass over a few bytes.
-    for (let i = start; i < idPos; i++) if (idPool[i] !== 0) return idPool.toString("hex", start, idPos);
+    for (let i = start; i < idPos; i++) if (idPool[i] !== 0) return idHex.slice(2 * start, 2 * idPos);
   }
 }
 
@@ -385,8 +390,14 @@ export class GatehouseTracer<Scope> implements Tracer {
       const parentSpan = trace.getSpan(context);
       if (parentSpan !== undefined) {
         const candidate = parentSpan.spanContext();
-        // A span of this tracer's is valid by construction; anything else (a remote parent) is checked.
-        if (parentSpan instanceof GatehouseSpan || trace.isSpanContextValid(candidate)) parent = candidate;
+        // A span of this tracer's, or a parent read by a validating parser, is valid by construction;
+        // anything else (a remote parent from the propagator) is checked.
+        if (
+          parentSpan instanceof GatehouseSpan ||
+          parentSpan instanceof PropagatedSpan ||
+          trace.isSpanContextValid(candidate)
+        )
+          parent = candidate;
       }
     }
     const traceId = parent === undefined ? randomHex(16) : parent.traceId;
@@ -421,7 +432,7 @@ export class GatehouseTracer<Scope> implements Tracer {
       traceFlags: decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
       traceState,
     };
-    if (decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext);
+    if (decision === SamplingDecision.NOT_RECORD) return new PropagatedSpan(spanContext);
     const span = new GatehouseSpan(
       this as GatehouseTracer<unknown>,
       spanContext,

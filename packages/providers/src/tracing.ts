@@ -1,7 +1,47 @@
-import { type Context, context, type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from "@opentelemetry/api";
 import type { Dispatcher } from "undici";
 
 const tracer = trace.getTracer("gatehouse-providers");
+
+/**
+ * A client span's attributes by upstream origin and path: the same few for every call of
+ * an account, so made once rather than per attempt (a `URL`'s getters each build a string). A tracer
+ * copies attributes as a span starts, so one object serves every span.
+ */
+const attributesByOrigin = new WeakMap<URL, Map<string, Attributes>>();
+/** Distinct paths kept per origin (paths carry no ids today; this bounds them if they do). */
+const MAX_PATHS_PER_ORIGIN = 64;
+
+function attemptAttributes(method: string, origin: URL, path: string): Attributes {
+  let byPath = attributesByOrigin.get(origin);
+  if (byPath === undefined) {
+    byPath = new Map();
+    attributesByOrigin.set(origin, byPath);
+  }
+  // By path: a method other than the cached one's (a GET after a POST on one path) replaces it.
+  let attributes = byPath.get(path);
+  if (attributes === undefined || attributes["http.request.method"] !== method) {
+    const query = path.indexOf("?");
+    attributes = Object.freeze({
+      "http.request.method": method,
+      "server.address": origin.hostname,
+      "server.port": origin.port === "" ? (origin.protocol === "https:" ? 443 : 80) : Number(origin.port),
+      "url.scheme": origin.protocol.slice(0, -1),
+      "url.path": query < 0 ? path : path.slice(0, query),
+    });
+    if (byPath.size >= MAX_PATHS_PER_ORIGIN) byPath.clear();
+    byPath.set(path, attributes);
+  }
+  return attributes;
+}
 
 /**
  * One upstream HTTP attempt as an OpenTelemetry client span (a retry is another span), a child of
@@ -27,19 +67,9 @@ export class UpstreamAttempt {
     path: string,
   ): UpstreamAttempt | undefined {
     if (parent === undefined) return undefined;
-    const query = path.indexOf("?");
     const span = tracer.startSpan(
       method,
-      {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          "http.request.method": method,
-          "server.address": origin.hostname,
-          "server.port": origin.port === "" ? (origin.protocol === "https:" ? 443 : 80) : Number(origin.port),
-          "url.scheme": origin.protocol.slice(0, -1),
-          "url.path": query < 0 ? path : path.slice(0, query),
-        },
-      },
+      { kind: SpanKind.CLIENT, attributes: attemptAttributes(method, origin, path) },
       parent,
     );
     return new UpstreamAttempt(span);

@@ -1,7 +1,7 @@
 import { startSpanFromCarrier } from "@gatehouse/bus";
 import type { GatehouseError, InvokeMeta, Operation, Usage } from "@gatehouse/contracts";
 import { genAiProviderName, type InvokeResult, type ProviderType } from "@gatehouse/providers";
-import { type Attributes, type Span, SpanStatusCode } from "@opentelemetry/api";
+import { type Span, SpanStatusCode } from "@opentelemetry/api";
 
 /** `gen_ai.operation.name` per operation (the OpenTelemetry GenAI conventions' well-known values). */
 const GEN_AI_OPERATION: Record<Operation, string> = {
@@ -17,17 +17,19 @@ const GEN_AI_OPERATION: Record<Operation, string> = {
  * other functions here return at their first line.
  */
 export function startInvokeSpan(meta: InvokeMeta): Span {
-  // One shape for every call: an attribute whose value is undefined is not set. A routed call names
-  // its route; its account and model are the target's (`recordTarget`). The request id and the
-  // principal are on ingress's server span, this span's parent in the same trace: not repeated here.
-  const attributes: Attributes = {
-    "gen_ai.operation.name": GEN_AI_OPERATION[meta.operation],
-    "gatehouse.stream": meta.stream,
-    "gatehouse.route": meta.route,
-    "gen_ai.request.model": meta.model,
-    "gatehouse.account": meta.account,
-  };
-  return startSpanFromCarrier("dispatch.invoke", meta.trace, attributes);
+  const span = startSpanFromCarrier("dispatch.invoke", meta.trace);
+  // Set once sampled, not given at the start: a call left out of the sample makes no attributes. A
+  // routed call names its route; its account and model are the target's (`recordTarget`). The
+  // request id and the principal are on ingress's server span, this span's parent in the same
+  // trace: not repeated here.
+  if (span.isRecording()) {
+    span.setAttribute("gen_ai.operation.name", GEN_AI_OPERATION[meta.operation]);
+    span.setAttribute("gatehouse.stream", meta.stream);
+    if (meta.route !== undefined) span.setAttribute("gatehouse.route", meta.route);
+    if (meta.model !== undefined) span.setAttribute("gen_ai.request.model", meta.model);
+    if (meta.account !== undefined) span.setAttribute("gatehouse.account", meta.account);
+  }
+  return span;
 }
 
 /** The route's target that answered (or was tried last): its account, model and provider. */
@@ -58,15 +60,21 @@ export function recordAnswer(span: Span, result: InvokeResult): void {
   const body = result.body as { model?: unknown; choices?: unknown; stop_reason?: unknown; status?: unknown };
   if (typeof body !== "object" || body === null) return;
   if (typeof body.model === "string") span.setAttribute("gen_ai.response.model", body.model.slice(0, 256));
-  const reasons = new Set<string>();
+  // An array searched by value, not a Set spread into one: an answer names one or a few reasons.
+  const reasons: string[] = [];
   if (Array.isArray(body.choices)) {
     for (const choice of body.choices as { finish_reason?: unknown }[]) {
-      if (typeof choice?.finish_reason === "string") reasons.add(choice.finish_reason.slice(0, 64));
-      if (reasons.size >= MAX_REASONS) break;
+      if (typeof choice?.finish_reason === "string") addReason(reasons, choice.finish_reason);
+      if (reasons.length >= MAX_REASONS) break;
     }
-  } else if (typeof body.stop_reason === "string") reasons.add(body.stop_reason.slice(0, 64));
-  else if (typeof body.status === "string") reasons.add(body.status.slice(0, 64));
-  if (reasons.size > 0) span.setAttribute("gen_ai.response.finish_reasons", [...reasons]);
+  } else if (typeof body.stop_reason === "string") addReason(reasons, body.stop_reason);
+  else if (typeof body.status === "string") addReason(reasons, body.status);
+  if (reasons.length > 0) span.setAttribute("gen_ai.response.finish_reasons", reasons);
+}
+
+function addReason(reasons: string[], reason: string): void {
+  const kept = reason.slice(0, 64);
+  if (!reasons.includes(kept)) reasons.push(kept);
 }
 
 // Stream events in either dialect name the model and the stop reason as plain JSON strings; a scan of

@@ -1,12 +1,12 @@
 import { parseTraceparent, tracingEnabled } from "@gatehouse/bus";
-import { fixedLine, type Logger } from "@gatehouse/kit";
+import { EMPTY_CONTEXT, fixedLine, type Logger } from "@gatehouse/kit";
 import {
   type Context,
   context,
   propagation,
-  ROOT_CONTEXT,
   type Span,
   SpanKind,
+  type SpanOptions,
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
@@ -194,24 +194,24 @@ function refuseAsyncWithDone(name: (typeof WRAPPED_HOOKS)[number], fn: Hook): vo
     throw new errorCodes.FST_ERR_HOOK_INVALID_ASYNC_HANDLER();
 }
 
+const SERVER_SPAN: SpanOptions = Object.freeze({ kind: SpanKind.SERVER });
+
 function registerServerSpans(app: FastifyInstance): void {
   const tracer = trace.getTracer("gatehouse-ingress");
   app.addHook("onRequest", (request, _reply, done) => {
-    const parent = propagation.extract(ROOT_CONTEXT, request.headers);
+    const parent = propagation.extract(EMPTY_CONTEXT, request.headers);
     const path = request.routeOptions.url;
     const span = tracer.startSpan(
       path === undefined ? request.method : `${request.method} ${path}`,
-      {
-        kind: SpanKind.SERVER,
-        // One shape for every request (no spread): an attribute whose value is undefined is not set.
-        attributes: {
-          "http.request.method": request.method,
-          "http.route": path,
-          "gatehouse.request_id": request.id,
-        },
-      },
+      SERVER_SPAN,
       parent,
     );
+    // Set once sampled, not given at the start: a call left out of the sample makes no attributes.
+    if (span.isRecording()) {
+      span.setAttribute("http.request.method", request.method);
+      if (path !== undefined) span.setAttribute("http.route", path);
+      span.setAttribute("gatehouse.request_id", request.id);
+    }
     request.traceContext = trace.setSpan(parent, span);
     done();
   });

@@ -1,0 +1,57 @@
+import type { InvokeResult } from "@gatehouse/providers";
+import type { Span } from "@opentelemetry/api";
+import { describe, expect, it } from "vitest";
+import { recordAnswer } from "./tracing.js";
+
+/** A recording span that keeps what is set on it. */
+function recordingSpan(): { span: Span; attributes: Record<string, unknown> } {
+  const attributes: Record<string, unknown> = {};
+  const span = {
+    isRecording: () => true,
+    setAttribute(key: string, value: unknown) {
+      attributes[key] = value;
+      return span;
+    },
+  } as unknown as Span;
+  return { span, attributes };
+}
+
+const json = (body: unknown): InvokeResult => ({ kind: "json", status: 200, body, usage: null });
+
+describe("recordAnswer", () => {
+  it("names the answering model and each distinct finish reason once, in order", () => {
+    const { span, attributes } = recordingSpan();
+    recordAnswer(
+      span,
+      json({
+        model: "gpt-x",
+        choices: [{ finish_reason: "stop" }, { finish_reason: "length" }, { finish_reason: "stop" }, {}],
+      }),
+    );
+    expect(attributes).toEqual({
+      "gen_ai.response.model": "gpt-x",
+      "gen_ai.response.finish_reasons": ["stop", "length"],
+    });
+  });
+
+  it("reads Anthropic's stop_reason and a Responses status; cuts long values; keeps at most eight", () => {
+    const anthropic = recordingSpan();
+    recordAnswer(anthropic.span, json({ stop_reason: "end_turn" }));
+    expect(anthropic.attributes["gen_ai.response.finish_reasons"]).toEqual(["end_turn"]);
+    const responses = recordingSpan();
+    recordAnswer(responses.span, json({ status: "x".repeat(100) }));
+    expect(responses.attributes["gen_ai.response.finish_reasons"]).toEqual(["x".repeat(64)]);
+    const many = recordingSpan();
+    recordAnswer(
+      many.span,
+      json({ choices: Array.from({ length: 20 }, (_, i) => ({ finish_reason: `r${i}` })) }),
+    );
+    expect(many.attributes["gen_ai.response.finish_reasons"]).toHaveLength(8);
+  });
+
+  it("sets nothing for an answer without reasons", () => {
+    const { span, attributes } = recordingSpan();
+    recordAnswer(span, json({ choices: [] }));
+    expect(attributes).toEqual({});
+  });
+});
