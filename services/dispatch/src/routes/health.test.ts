@@ -45,6 +45,25 @@ describe("breaker", () => {
   });
 });
 
+describe("breaker state", () => {
+  it("a 429 whose Retry-After is shorter than the cooldown is one failure like any other", () => {
+    // docs/routing.md: threshold failures open it — or at once for a Retry-After of the cooldown or longer.
+    let now = 0;
+    const h = new TargetHealth(() => now);
+    h.failed("t", 3, 30_000, 1_000);
+    expect(h.admit("t")).toBe("closed");
+    h.failed("t", 3, 30_000, 1_000);
+    h.failed("t", 3, 30_000, 1_000);
+    expect(h.admit("t")).toBe("open");
+    now = 29_999;
+    expect(h.admit("t")).toBe("open");
+    now = 30_000;
+    expect(h.admit("t")).toBe("probe");
+    h.failed("u", 3, 30_000, 30_000); // as long as the cooldown: at once
+    expect(h.admit("u")).toBe("open");
+  });
+});
+
 describe("balancing order", () => {
   it("weighted: each target comes first in proportion to its weight", () => {
     const random = seeded(7);

@@ -55,7 +55,9 @@ export class TargetHealth {
     s.failures++;
     const wasProbe = s.probing;
     s.probing = false;
-    if (wasProbe || s.failures >= threshold || retryAfterMs !== undefined) {
+    // A Retry-After opens it at once only when it asks for the cooldown or longer: many providers
+    // send one (of a second or less) with every 429.
+    if (wasProbe || s.failures >= threshold || (retryAfterMs !== undefined && retryAfterMs >= cooldownMs)) {
       s.openUntil = this.now() + Math.max(cooldownMs, Math.min(retryAfterMs ?? 0, 3_600_000));
     }
   }
