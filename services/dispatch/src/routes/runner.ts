@@ -177,9 +177,19 @@ export class RouteCall implements RoutedCall {
     if (!this.start(target, got)) return this.tryNext();
   }
 
-  /** Calls `target`; false when its account is disabled or gone (skipped, and not counted against it). */
+  /**
+   * Calls `target`; false when its account is disabled or gone (skipped, and not counted against
+   * it). Throws the caller's cancel when it already left.
+   */
   private start(target: Target, got: Awaited<ReturnType<ProviderClients["get"]>>): boolean {
     const { health } = this.runner;
+    const callSignal = this.callSignal;
+    if (callSignal.aborted) {
+      // The caller left while the plan or this target's account was read: nothing new is started
+      // for it (the probe it may have claimed is given back).
+      health.released(target.breaker);
+      throw callSignal.reason;
+    }
     if (!got?.loaded.enabled) {
       // Not the target's fault (an admin took the account away) — and a probe it may have claimed is
       // given back, or the target would stay skipped for good.
@@ -200,9 +210,7 @@ export class RouteCall implements RoutedCall {
     health.enter(target.id);
     const signal = new AttemptSignal(this);
     this.signal = signal;
-    const callSignal = this.callSignal;
-    if (callSignal.aborted) signal.abort(callSignal.reason);
-    else if (callSignal instanceof CallSignal) callSignal.follower = signal;
+    if (callSignal instanceof CallSignal) callSignal.follower = signal;
     else if (callSignal !== NOT_CANCELLABLE) {
       this.onCallAbort = () => signal.abort(callSignal.reason);
       callSignal.addEventListener("abort", this.onCallAbort, { once: true });
