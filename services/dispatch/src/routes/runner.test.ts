@@ -257,7 +257,12 @@ describe("a routed call once it is over", () => {
       const call = runner.invoke("r10", INPUT, {}, signal.asAbortSignal(), () => {});
       // Every third caller leaves while b hangs; the others get c's answer once b timed out.
       if (i % 3 === 0) setTimeout(() => signal.abort(new GatehouseError("client_closed", "gone")), 5);
-      calls.push(call.then((c) => c.finish(), () => undefined));
+      calls.push(
+        call.then(
+          (c) => c.finish(),
+          () => undefined,
+        ),
+      );
     }
     await Promise.all(calls);
     expect(runner.deadlines.size()).toBe(0);
@@ -271,18 +276,15 @@ describe("a cooled-down target's probe", () => {
     let now = 0;
     const plan = planFor("r11", ["a", "b"]);
     const { runner: scripted, called } = runnerFor(plan, { a: { hang: true }, b: { answer: "from b" } });
-    const runner = new RouteRunner(
-      scripted.plans,
-      scripted.clients,
-      undefined,
-      new TargetHealth(() => now),
-    );
+    const runner = new RouteRunner(scripted.plans, scripted.clients, undefined, new TargetHealth(() => now));
     runner.health.failed(breakerKey("r11", "a/gpt"), 1, 1_000);
     now = 1_000;
     const probe = new CallSignal();
     const probing = runner.invoke("r11", INPUT, {}, probe.asAbortSignal(), () => {});
     const others = await Promise.all(
-      Array.from({ length: 10 }, () => runner.invoke("r11", INPUT, {}, new CallSignal().asAbortSignal(), () => {})),
+      Array.from({ length: 10 }, () =>
+        runner.invoke("r11", INPUT, {}, new CallSignal().asAbortSignal(), () => {}),
+      ),
     );
     for (const call of others) call.finish();
     expect(others.every((c) => c.account === "b")).toBe(true);
