@@ -6,6 +6,7 @@ import {
   STREAM_CREDIT_WINDOW_BYTES,
   type Usage,
 } from "@gatehouse/contracts";
+import { databaseUnavailable } from "@gatehouse/db";
 import type { GatehouseMetrics, Logger } from "@gatehouse/kit";
 import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
 import type { NatsConnection, ServiceMsg } from "nats";
@@ -262,7 +263,9 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         ? reason
         : err instanceof GatehouseError
           ? err
-          : new GatehouseError("internal_error", "internal error", { cause: err });
+          : // Reading a plan or an account when the database is out: retryable (503), not a bug.
+            (databaseUnavailable(err) ??
+            new GatehouseError("internal_error", "internal error", { cause: err }));
     status = error.status;
     errorCode = error.code;
     if (error.status >= 500)
