@@ -109,7 +109,7 @@ describe("a routed call's failed targets", () => {
     expect(call.targetId).toBe("d/gpt");
     expect(call.loaded.account.name).toBe("d");
     expect(called).toEqual(["a", "c", "d"]);
-    expect(tried).toEqual(["a", "b", "c", "d"]);
+    expect(tried).toEqual(["a", "c", "d"]); // b was skipped after a failed: never the one named
     expect(failed).toEqual([
       ["a", "provider_error"],
       ["c", "provider_rate_limited"],
@@ -126,6 +126,24 @@ describe("a routed call's failed targets", () => {
       runner.invoke("r2", INPUT, {}, new CallSignal().asAbortSignal(), () => {}),
     ).rejects.toMatchObject({ code: "provider_timeout" });
     expect(failed).toEqual([["a", "provider_error"]]);
+  });
+});
+
+describe("a target whose account is disabled", () => {
+  it("is not tried: the call ends with the error of the target that was (a 429 stays a 429)", async () => {
+    const plan = planFor("r12", ["a", "b"]);
+    const { runner, failed, called } = runnerFor(plan, {
+      a: { fail: "provider_rate_limited", detail: "HTTP 429" },
+      b: { disabled: true },
+    });
+    const tried: string[] = [];
+    await expect(
+      runner.invoke("r12", INPUT, {}, new CallSignal().asAbortSignal(), (account) => tried.push(account)),
+    ).rejects.toMatchObject({ code: "provider_rate_limited" });
+    expect(called).toEqual(["a"]);
+    // a's failure is the call's own error (counted with the call), not one it went on from.
+    expect(failed).toEqual([]);
+    expect(tried.at(-1)).toBe("a"); // the usage record names the target whose error it carries
   });
 });
 

@@ -149,11 +149,10 @@ export class RouteCall implements RoutedCall {
         this.firstSkipped ??= target;
         continue;
       }
-      // The call goes on from the last failure: it is not the call's error, so it is counted here.
-      const last = this.last;
-      if (last?.reachedProvider) this.runner.attemptFailed?.(last.target.account, last.error.code);
       this.attempted = true;
-      this.tried(target.account, target.model);
+      // The target the call's record names: this one, until a target failed — from then on only
+      // one that is started (see `start`), so a skipped account never replaces a real failure.
+      if (!this.last?.reachedProvider) this.tried(target.account, target.model);
       const got = this.runner.clients.peek(target.account, true);
       if (got === undefined) return this.load(target);
       if (this.start(target, got)) return undefined;
@@ -194,6 +193,8 @@ export class RouteCall implements RoutedCall {
       // Not the target's fault (an admin took the account away) — and a probe it may have claimed is
       // given back, or the target would stay skipped for good.
       health.released(target.breaker);
+      // Not tried: a target that was stays the call's error (and what its record names).
+      if (this.last?.reachedProvider) return false;
       this.last = {
         error: new GatehouseError("provider_error", `no target of route '${this.plan.name}' could answer`, {
           detail: `account ${target.account} is disabled or gone`,
@@ -202,6 +203,12 @@ export class RouteCall implements RoutedCall {
         reachedProvider: false,
       };
       return false;
+    }
+    const last = this.last;
+    if (last?.reachedProvider) {
+      // The call goes on from the last failure: it is not the call's error, so it is counted here.
+      this.runner.attemptFailed?.(last.target.account, last.error.code);
+      this.tried(target.account, target.model);
     }
     this.target = target;
     this.account = target.account;
