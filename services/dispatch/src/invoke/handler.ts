@@ -12,7 +12,14 @@ import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
 import type { NatsConnection, ServiceMsg } from "nats";
 import { observeUsage } from "../metrics/observe.js";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
-import { type RouteCall, type RoutedCall, type RouteRunner, runRoute } from "../routes/runner.js";
+import {
+  boundedRead,
+  READ_WAIT_MS,
+  type RouteCall,
+  type RoutedCall,
+  type RouteRunner,
+  runRoute,
+} from "../routes/runner.js";
 import type { ProviderClients } from "./clients.js";
 import { type CallControl, CallControls } from "./controls.js";
 import { costUsd, type ModelPrice } from "./cost.js";
@@ -200,7 +207,8 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       price = routed.loaded.prices.get(model);
       recordTarget(invokeSpan, account, model, routed.loaded.account.type);
     } else {
-      const target = deps.clients.peek(account) ?? (await deps.clients.get(account));
+      const target =
+        deps.clients.peek(account) ?? (await boundedRead(deps.clients.get(account), READ_WAIT_MS));
       if (!target)
         throw new GatehouseError("model_not_found", `provider account '${account}' does not exist`);
       configured = true;

@@ -312,3 +312,23 @@ describe("a cooled-down target's probe", () => {
     expect(runner.health.admit(breakerKey("r11", "a/gpt"))).toBe("probe"); // given back, not lost
   });
 });
+
+describe("a read the call waits on", () => {
+  it("that does not answer (a database that hangs) is given up with a retryable 503, plan or account", async () => {
+    const plan = planFor("r13", ["a"]);
+    const { runner: scripted } = runnerFor(plan, { a: { answer: "from a" } });
+    const never = new Promise<never>(() => {});
+    const hangingPlans = { peek: () => undefined, get: () => never } as unknown as RoutePlans;
+    const noPlan = new RouteRunner(hangingPlans, scripted.clients, undefined, undefined, undefined, 30);
+    await expect(
+      noPlan.invoke("r13", INPUT, {}, new CallSignal().asAbortSignal(), () => {}),
+    ).rejects.toMatchObject({ code: "service_unavailable", retryAfterSeconds: 1 });
+
+    const hangingClients = { peek: () => undefined, get: () => never } as unknown as ProviderClients;
+    const noAccount = new RouteRunner(scripted.plans, hangingClients, undefined, undefined, undefined, 30);
+    await expect(
+      noAccount.invoke("r13", INPUT, {}, new CallSignal().asAbortSignal(), () => {}),
+    ).rejects.toMatchObject({ code: "service_unavailable", retryAfterSeconds: 1 });
+    expect(noAccount.health.inflight("a/gpt")).toBe(0);
+  });
+});

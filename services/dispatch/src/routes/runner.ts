@@ -51,6 +51,29 @@ export function failureClass(error: GatehouseError): FallbackOn | undefined {
   }
 }
 
+/**
+ * How long a call waits on a read it needs before its first attempt (its route's plan, a target's
+ * account, both from dispatch's database): a database whose connections hang, or that postgres.js
+ * keeps reconnecting to, must not hold the caller for ingress's whole dispatch timeout.
+ */
+export const READ_WAIT_MS = 5_000;
+
+/** `read`, or a retryable 503 once it took `ms` (the read itself goes on, for the calls after). */
+export function boundedRead<T>(read: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new GatehouseError("service_unavailable", "the gateway could not read its configuration in time", {
+          detail: `a database read took over ${ms} ms`,
+          retryAfterSeconds: 1,
+        }),
+      );
+    }, ms);
+  });
+  return Promise.race([read, gaveUp]).finally(() => clearTimeout(timer));
+}
+
 /** The stream with its first frame (already read, to know the target answered) put back in front. */
 async function* prepend(first: IteratorResult<string>, rest: AsyncIterator<string>): AsyncGenerator<string> {
   try {
@@ -168,7 +191,7 @@ export class RouteCall implements RoutedCall {
   private async load(target: Target): Promise<void> {
     let got: Awaited<ReturnType<ProviderClients["get"]>>;
     try {
-      got = await this.runner.clients.get(target.account, true);
+      got = await boundedRead(this.runner.clients.get(target.account, true), this.runner.readWaitMs);
     } catch (err) {
       this.runner.health.released(target.breaker);
       throw err;
@@ -372,6 +395,8 @@ export class RouteRunner {
     readonly health: TargetHealth = new TargetHealth(),
     /** The attempts' first-byte deadlines. */
     readonly deadlines: Deadlines = new Deadlines(),
+    /** How long a call waits on its plan or a target's account being read (`READ_WAIT_MS`). */
+    readonly readWaitMs = READ_WAIT_MS,
   ) {}
 
   /**
@@ -388,7 +413,9 @@ export class RouteRunner {
   ): RouteCall | Promise<RouteCall> {
     const plan = this.plans.peek(name);
     if (plan === undefined)
-      return this.plans.get(name).then((loaded) => this.begin(name, loaded, input, body, signal, tried));
+      return boundedRead(this.plans.get(name), this.readWaitMs).then((loaded) =>
+        this.begin(name, loaded, input, body, signal, tried),
+      );
     return this.begin(name, plan, input, body, signal, tried);
   }
 
