@@ -118,6 +118,47 @@ describe("who may write a route", () => {
     expect(g.status).toBe(403);
   });
 
+  it("a member who manages every target but holds no grant on the route may not delete it, and nothing goes", async () => {
+    // docs/routing.md: DELETE is for admins, or a manager of every target account who may also drop
+    // the route's grants (a manager of the route). The grants' purge comes first and refuses.
+    const member = await newMember(world.stack, world.adminKey, "deleter");
+    await grant(world.stack, world.adminKey, "up-a", { kind: "user", id: member.user.id }, "manager");
+    const name = `member-del-${Date.now()}`;
+    const made = await call(world.stack, member.key, "POST", "/api/v1/routes", {
+      name,
+      kind: "chat",
+      targets: [{ model: "up-a/gpt" }],
+    });
+    expect(made.status).toBe(201);
+    await world.grantRoute(name);
+
+    const refused = await call(world.stack, member.key, "DELETE", `/api/v1/routes/${name}`);
+    expect(refused.status).toBe(403);
+    // Neither the route nor its grant was touched: the app still calls it.
+    await must(world.stack, world.adminKey, "GET", `/api/v1/routes/${name}`);
+    const grants = await must(world.stack, world.adminKey, "GET", `/api/v1/routes/${name}/grants`);
+    expect(JSON.stringify(grants)).toContain(world.vaId);
+    expect(
+      (
+        await world
+          .openai()
+          .chat.completions.create({ model: name, messages: [{ role: "user", content: "hi" }] })
+      ).choices,
+    ).toHaveLength(1);
+
+    // As a manager of the route too, the member may.
+    await must(
+      world.stack,
+      world.adminKey,
+      "POST",
+      `/api/v1/routes/${name}/grants`,
+      { subject: { kind: "user", id: member.user.id }, role: "manager" },
+      201,
+    );
+    expect((await call(world.stack, member.key, "DELETE", `/api/v1/routes/${name}`)).status).toBe(200);
+    expect((await call(world.stack, world.adminKey, "GET", `/api/v1/routes/${name}`)).status).toBe(404);
+  });
+
   it("targets must exist and be of the route's kind; names have no slash", async () => {
     const bad = async (body: Record<string, unknown>) =>
       call(world.stack, world.adminKey, "POST", "/api/v1/routes", { kind: "chat", ...body });

@@ -7,9 +7,9 @@ import { type RoutesWorld, startRoutesWorld } from "./routes-world.js";
 /**
  * A routed call while dispatch cannot reach its database (its link to Postgres cut, the other
  * services unaffected): the caches answer while they are fresh and trusted, then calls fail within
- * the bus timeout with an error in the caller's dialect (a 500 internal_error, or a 504 when a query
- * waits on a reconnecting pool: an outage reads as a server error today, not as 503) — never a
- * hang — and work again once the database is back.
+ * the bus timeout with a retryable 503 (Retry-After: 1) in the caller's dialect — or a 504 when a
+ * lookup waits on a reconnecting pool past ingress's bus timeout — never a hang, nor a 500 that
+ * reads as a bug — and work again once the database is back.
  */
 let world: RoutesWorld;
 let proxy: TcpProxy;
@@ -31,6 +31,25 @@ afterAll(async () => {
 
 const ask = { messages: [{ role: "user" as const, content: "hi" }] };
 const chat = () => world.openai().chat.completions.create({ model: "steady", ...ask });
+/** The same call in Anthropic's dialect, raw: its status, Retry-After and body as sent. */
+async function message(): Promise<{ status: number; retryAfter: string | null; body: unknown }> {
+  const res = await fetch(`${world.stack.url}/v1/messages`, {
+    method: "POST",
+    headers: {
+      "x-api-key": world.vat,
+      "anthropic-version": "2023-06-01",
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ model: "steady", max_tokens: 16, ...ask }),
+  });
+  return { status: res.status, retryAfter: res.headers.get("retry-after"), body: await res.json() };
+}
+
+/** An outage as a caller should see it: 503 with Retry-After, or 504 (a lookup that timed out). */
+function outage(status: number, retryAfter: string | null, error: unknown): boolean {
+  if (status === 503) return retryAfter === "1" && (error as { type?: unknown }).type === "overloaded_error";
+  return status === 504 && (error as { type?: unknown }).type === "timeout_error";
+}
 
 describe("dispatch's database down under a warm route", () => {
   it("serves from the cache within its bound, then fails fast in the caller's dialect, and recovers", async () => {
@@ -55,10 +74,16 @@ describe("dispatch's database down under a warm route", () => {
       if (err === undefined) continue; // still within the caches' bound (two TTLs)
       failed++;
       expect(err).toBeInstanceOf(OpenAI.APIError);
-      expect([500, 503, 504]).toContain((err as InstanceType<typeof OpenAI.APIError>).status);
-      expect((err as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: expect.any(String) });
+      const apiError = err as InstanceType<typeof OpenAI.APIError>;
+      expect(outage(apiError.status ?? 0, apiError.headers?.get("retry-after") ?? null, apiError.error)).toBe(
+        true,
+      );
     }
     expect(failed).toBeGreaterThan(0);
+    // Anthropic's dialect: its own error envelope, the same statuses.
+    const answer = await message();
+    expect(answer.body).toMatchObject({ type: "error", error: { type: expect.any(String) } });
+    expect(outage(answer.status, answer.retryAfter, (answer.body as { error: unknown }).error)).toBe(true);
 
     proxy.restore();
     let answered = false;

@@ -56,6 +56,11 @@ export interface ServeOptions {
   description: string;
   logger: Logger;
   routes: Array<Route | RawRoute>;
+  /**
+   * The catalog error for a handler's failure that is not a GatehouseError, when it is not a bug
+   * (a database outage is a 503); `internal_error` when this gives nothing.
+   */
+  mapError?: (err: unknown) => GatehouseError | undefined;
 }
 
 export interface RunningService {
@@ -99,7 +104,7 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
           options.logger.error({ err, subject }, "endpoint subscription failed");
           return;
         }
-        void handle(r, subject, msg, options.logger);
+        void handle(r, subject, msg, options.logger, options.mapError);
       },
     });
   }
@@ -112,7 +117,13 @@ export async function serve(options: ServeOptions): Promise<RunningService> {
   };
 }
 
-async function handle(r: Route, subject: string, msg: ServiceMsg, logger: Logger): Promise<void> {
+async function handle(
+  r: Route,
+  subject: string,
+  msg: ServiceMsg,
+  logger: Logger,
+  mapError: ServeOptions["mapError"],
+): Promise<void> {
   const parent = extractTraceContext(msg.headers);
   const span = tracer.startSpan(
     `${r.endpoint.service}.${r.endpoint.action}`,
@@ -138,7 +149,7 @@ async function handle(r: Route, subject: string, msg: ServiceMsg, logger: Logger
     const error =
       err instanceof GatehouseError
         ? err
-        : new GatehouseError("internal_error", "internal service error", { cause: err });
+        : (mapError?.(err) ?? new GatehouseError("internal_error", "internal service error", { cause: err }));
     const spec = error.spec;
     span.setAttribute("gatehouse.error_code", error.code);
     if (spec.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: error.code });

@@ -24,6 +24,8 @@ const echo = defineEndpoint(
 const slow = defineEndpoint("auth", "slow", z.object({}), z.object({ ok: z.boolean() }));
 const broken = defineEndpoint("auth", "broken", z.object({}), z.object({ ok: z.literal(true) }));
 const refuses = defineEndpoint("auth", "refuses", z.object({}), z.object({ ok: z.boolean() }));
+const outage = defineEndpoint("auth", "outage", z.object({}), z.object({ ok: z.boolean() }));
+const bug = defineEndpoint("auth", "bug", z.object({}), z.object({ ok: z.boolean() }));
 
 const { logger } = captureLogger("bus-test");
 let bus: BusConnection;
@@ -53,7 +55,17 @@ async function startInstance(instance: string): Promise<RunningService> {
       route(refuses, async () => {
         throw new GatehouseError("permission_denied", "not yours");
       }),
+      route(outage, async () => {
+        throw Object.assign(new Error("write CONNECTION_CLOSED"), { code: "CONNECTION_CLOSED" });
+      }),
+      route(bug, async () => {
+        throw new TypeError("x is undefined");
+      }),
     ],
+    mapError: (err) =>
+      (err as { code?: unknown }).code === "CONNECTION_CLOSED"
+        ? new GatehouseError("service_unavailable", "database out", { retryAfterSeconds: 1 })
+        : undefined,
   });
   services.push(svc);
   return svc;
@@ -102,6 +114,12 @@ describe("request/reply over NATS", () => {
     expect((err as GatehouseError).message).toBe("not yours");
   });
 
+  it("answers what mapError makes of a handler's other errors, else internal_error", async () => {
+    const err = await client.request(outage, {}).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "service_unavailable", retryAfterSeconds: 1 });
+    expect(await client.request(bug, {}).catch((e: unknown) => e)).toMatchObject({ code: "internal_error" });
+  });
+
   it("treats a reply that fails its schema as an internal error", async () => {
     const err = await client.request(broken, {}).catch((e: unknown) => e);
     expect((err as GatehouseError).code).toBe("internal_error");
@@ -141,7 +159,7 @@ describe("request/reply over NATS", () => {
     };
     expect(body.name).toBe(`${prefix}-auth`);
     expect(body.version).toBe("0.0.1");
-    expect(body.endpoints.length).toBe(4);
+    expect(body.endpoints.length).toBe(6);
   });
 
   it("lets a handler answer by itself", () => {

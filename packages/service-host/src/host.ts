@@ -16,7 +16,7 @@ import {
   inboxPrefixFor,
   type ServiceName,
 } from "@gatehouse/contracts";
-import { type Database, openDatabase } from "@gatehouse/db";
+import { type Database, databaseUnavailable, openDatabase } from "@gatehouse/db";
 import { GatehouseMetrics, type Logger, Shutdown, serveMetrics } from "@gatehouse/kit";
 import { type ActorProof, proveActors } from "./actor.js";
 import type { BaseConfig } from "./config.js";
@@ -153,6 +153,8 @@ export function hostService(
         description: definition.description,
         logger,
         routes: [healthRoute, ...routes],
+        // A query that failed because the database is out answers 503 with Retry-After, not 500.
+        mapError: databaseUnavailable,
       });
       const svc = running;
       shutdown.add("service", () => svc.stop());

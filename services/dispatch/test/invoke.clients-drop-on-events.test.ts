@@ -37,10 +37,15 @@ const options = {
   maxRetries: 0,
 };
 const clients = new ProviderClients(source, options, 60_000);
+const routeEvents: string[] = [];
 
 beforeAll(async () => {
   bus = await connectBus({ url: await testNatsUrl(), name: "clients-events-test", logger });
-  dropOnAccountEvents(bus.nc, prefix, clients);
+  dropOnAccountEvents(bus.nc, prefix, clients, {
+    drop: (name) => routeEvents.push(`drop ${name}`),
+    clear: () => routeEvents.push("clear"),
+    forget: (name) => routeEvents.push(`forget ${name}`),
+  });
   await bus.nc.flush();
 });
 
@@ -81,6 +86,14 @@ describe("provider clients and account events", () => {
       await clients.get("acct-a");
       return loadsOf("acct-a") === 3;
     }, 2_000);
+  });
+
+  it("drop a changed route's plan, and forget a deleted one's breakers too", async () => {
+    routeEvents.length = 0;
+    publish({ type: "route.updated", route: "changed" });
+    publish({ type: "route.deleted", route: "gone" });
+    await waitFor(async () => routeEvents.length >= 3, 2_000);
+    expect(routeEvents).toEqual(["drop changed", "drop gone", "forget gone"]);
   });
 
   it("ignore other events and junk", async () => {

@@ -185,7 +185,12 @@ export function dropOnAccountEvents(
   nc: NatsConnection,
   prefix: string,
   clients: ProviderClients,
-  routes?: { drop(name: string): void; clear(): void },
+  routes?: {
+    drop(name: string): void;
+    clear(): void;
+    /** The route was deleted: what is kept about it beyond its plan (its targets' breakers) goes too. */
+    forget?(name: string): void;
+  },
 ): Subscription {
   void (async () => {
     for await (const status of nc.status()) {
@@ -210,6 +215,7 @@ export function dropOnAccountEvents(
         routes?.clear();
       }
       if (event.type === "route.updated" || event.type === "route.deleted") routes?.drop(event.route);
+      if (event.type === "route.deleted") routes?.forget?.(event.route);
     },
   });
 }

@@ -6,12 +6,20 @@ import {
   STREAM_CREDIT_WINDOW_BYTES,
   type Usage,
 } from "@gatehouse/contracts";
+import { databaseUnavailable } from "@gatehouse/db";
 import type { GatehouseMetrics, Logger } from "@gatehouse/kit";
 import { type InvokeResult, NOT_CANCELLABLE } from "@gatehouse/providers";
 import type { NatsConnection, ServiceMsg } from "nats";
 import { observeUsage } from "../metrics/observe.js";
 import { type ResponsesDeps, ResponsesSession } from "../responses/session.js";
-import { type RouteCall, type RoutedCall, type RouteRunner, runRoute } from "../routes/runner.js";
+import {
+  boundedRead,
+  READ_WAIT_MS,
+  type RouteCall,
+  type RoutedCall,
+  type RouteRunner,
+  runRoute,
+} from "../routes/runner.js";
 import type { ProviderClients } from "./clients.js";
 import { type CallControl, CallControls } from "./controls.js";
 import { costUsd, type ModelPrice } from "./cost.js";
@@ -199,7 +207,8 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       price = routed.loaded.prices.get(model);
       recordTarget(invokeSpan, account, model, routed.loaded.account.type);
     } else {
-      const target = deps.clients.peek(account) ?? (await deps.clients.get(account));
+      const target =
+        deps.clients.peek(account) ?? (await boundedRead(deps.clients.get(account), READ_WAIT_MS));
       if (!target)
         throw new GatehouseError("model_not_found", `provider account '${account}' does not exist`);
       configured = true;
@@ -262,7 +271,9 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         ? reason
         : err instanceof GatehouseError
           ? err
-          : new GatehouseError("internal_error", "internal error", { cause: err });
+          : // Reading a plan or an account when the database is out: retryable (503), not a bug.
+            (databaseUnavailable(err) ??
+            new GatehouseError("internal_error", "internal error", { cause: err }));
     status = error.status;
     errorCode = error.code;
     if (error.status >= 500)

@@ -11,6 +11,7 @@ import { observeFailedAttempt } from "../metrics/observe.js";
 import { responsesRoutes, startResponsePurge } from "../responses/handlers.js";
 import type { ResponsesDeps } from "../responses/session.js";
 import { ResponseStore } from "../responses/store.js";
+import { TargetHealth } from "../routes/health.js";
 import { RoutePlans } from "../routes/plans.js";
 import { RouteRunner } from "../routes/runner.js";
 import { startUsageConsumer } from "../usage/consumer.js";
@@ -56,7 +57,12 @@ export async function setupInvoke(
     (account, reason) => metrics.upstreamRetry(metrics.accounts.value(account), reason),
   );
   const plans = new RoutePlans(accounts.db, config.accountCacheTtlMs);
-  const accountEvents = dropOnAccountEvents(runtime.bus.nc, config.prefix, clients, plans);
+  const health = new TargetHealth();
+  const accountEvents = dropOnAccountEvents(runtime.bus.nc, config.prefix, clients, {
+    drop: (name) => plans.drop(name),
+    clear: () => plans.clear(),
+    forget: (name) => health.forgetRoute(name),
+  });
   runtime.onStop("provider-clients", () => {
     accountEvents.unsubscribe();
     return clients.close();
@@ -103,7 +109,12 @@ export async function setupInvoke(
     prefix: config.prefix,
     logger: runtime.logger,
     clients,
-    routing: new RouteRunner(plans, clients, (account, code) => observeFailedAttempt(metrics, account, code)),
+    routing: new RouteRunner(
+      plans,
+      clients,
+      (account, code) => observeFailedAttempt(metrics, account, code),
+      health,
+    ),
     usage,
     metrics,
     responses,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Deadlines, type Due } from "./deadlines.js";
 
 function item(log: string[], name: string): Due {
@@ -67,5 +67,72 @@ describe("Deadlines", () => {
     now = 10;
     await sleep(40);
     expect(log).toEqual(["x"]);
+  });
+});
+
+describe("Deadlines while they fire", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("expires the rest, and keeps its timer, when one item's expired() throws", () => {
+    vi.useFakeTimers();
+    let now = 0;
+    const deadlines = new Deadlines(() => now);
+    const log: string[] = [];
+    deadlines.add(
+      {
+        ...item(log, "throws"),
+        expired: () => {
+          log.push("throws");
+          throw new Error("expired() failed");
+        },
+      },
+      10,
+    );
+    deadlines.add(item(log, "after"), 10);
+    now = 5;
+    deadlines.add(item(log, "later"), 10); // due at 15: the timer must be set again for it
+    now = 10;
+    // The error is not swallowed (the fake timers rethrow it here, as the loop would report it).
+    expect(() => vi.advanceTimersByTime(10)).toThrow("expired() failed");
+    now = 11;
+    vi.advanceTimersByTime(1);
+    expect(log).toEqual(["throws", "after"]);
+    now = 15;
+    vi.advanceTimersByTime(10);
+    expect(log).toEqual(["throws", "after", "later"]);
+    expect(deadlines.size()).toBe(0);
+  });
+
+  it("expires an item on time when an expiring one adds to the same duration", () => {
+    vi.useFakeTimers();
+    let now = 0;
+    const deadlines = new Deadlines(() => now);
+    const log: string[] = [];
+    deadlines.add(
+      {
+        ...item(log, "first"),
+        // Adds synchronously while the list fires: that must not leave the list's next item (due
+        // 5 ms later) waiting for the new item's timer (a whole duration later).
+        expired: () => {
+          log.push("first");
+          deadlines.add(item(log, "added"), 200);
+        },
+      },
+      200,
+    );
+    now = 5;
+    deadlines.add(item(log, "second"), 200); // due at 205
+    now = 200;
+    vi.advanceTimersByTime(200);
+    expect(log).toEqual(["first"]);
+    now = 205;
+    vi.advanceTimersByTime(5);
+    expect(log).toEqual(["first", "second"]);
+    now = 400;
+    vi.advanceTimersByTime(195);
+    expect(log).toEqual(["first", "second", "added"]);
+    expect(deadlines.size()).toBe(0);
   });
 });

@@ -74,15 +74,23 @@ export class Deadlines {
   private fire(this: void, self: Deadlines, list: DueList): void {
     list.timer = undefined;
     const now = self.now();
-    // A timer may fire a little early by this clock (libuv's loop time is cached): what is due
-    // within a millisecond is due.
-    for (let head = list.head; head !== undefined && head.dueAt <= now + 1; head = list.head) {
-      self.remove(head);
-      head.expired();
-    }
-    const next = list.head;
-    if (next !== undefined && list.timer === undefined) {
-      list.timer = setTimeout(self.fire, Math.max(1, Math.ceil(next.dueAt - now)), self, list);
+    try {
+      // A timer may fire a little early by this clock (libuv's loop time is cached): what is due
+      // within a millisecond is due.
+      for (let head = list.head; head !== undefined && head.dueAt <= now + 1; head = list.head) {
+        self.remove(head);
+        head.expired();
+      }
+    } finally {
+      // Set again for the first item left, whatever happened above: an `expired()` that threw must
+      // not leave the rest unwatched (they are due at once), and a timer an `add` set meanwhile is
+      // for the item it added, a whole duration away, while an item before it may be due sooner.
+      if (list.timer !== undefined) clearTimeout(list.timer);
+      const next = list.head;
+      list.timer =
+        next === undefined
+          ? undefined
+          : setTimeout(self.fire, Math.max(1, Math.ceil(next.dueAt - now)), self, list);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { GatehouseError } from "@gatehouse/contracts";
 import { describe, expect, it } from "vitest";
-import { TargetHealth, weightedOrder } from "./health.js";
+import { breakerKey, TargetHealth, weightedOrder } from "./health.js";
 import { failureClass } from "./runner.js";
 
 /** A deterministic stand-in for Math.random (a linear congruential generator). */
@@ -42,6 +42,45 @@ describe("breaker", () => {
     h.failed("u", 5, 1_000, 30_000);
     now = 1_999 + 29_000;
     expect(h.admit("u")).toBe("open");
+  });
+});
+
+describe("breaker state", () => {
+  it("a 429 whose Retry-After is shorter than the cooldown is one failure like any other", () => {
+    // docs/routing.md: threshold failures open it — or at once for a Retry-After of the cooldown or longer.
+    let now = 0;
+    const h = new TargetHealth(() => now);
+    h.failed("t", 3, 30_000, 1_000);
+    expect(h.admit("t")).toBe("closed");
+    h.failed("t", 3, 30_000, 1_000);
+    h.failed("t", 3, 30_000, 1_000);
+    expect(h.admit("t")).toBe("open");
+    now = 29_999;
+    expect(h.admit("t")).toBe("open");
+    now = 30_000;
+    expect(h.admit("t")).toBe("probe");
+    h.failed("u", 3, 30_000, 30_000); // as long as the cooldown: at once
+    expect(h.admit("u")).toBe("open");
+  });
+
+  it("of a deleted route is forgotten, and other routes' is kept", () => {
+    const h = new TargetHealth(() => 0);
+    h.failed(breakerKey("gone", "a/m"), 1, 1_000);
+    h.failed(breakerKey("gone", "b/m"), 1, 1_000);
+    h.failed(breakerKey("gone-too", "a/m"), 1, 1_000); // a name the deleted one is a prefix of
+    h.forgetRoute("gone");
+    expect(h.admit(breakerKey("gone", "a/m"))).toBe("closed");
+    expect(h.admit(breakerKey("gone", "b/m"))).toBe("closed");
+    expect(h.admit(breakerKey("gone-too", "a/m"))).toBe("open");
+    expect(h.breakers()).toBe(1);
+  });
+
+  it("is bounded however many routes come and go (the oldest breakers go first)", () => {
+    const h = new TargetHealth(() => 0, 100);
+    for (let i = 0; i < 1_000; i++) h.failed(breakerKey(`route-${i}`, "a/m"), 1, 1_000);
+    expect(h.breakers()).toBe(100);
+    expect(h.admit(breakerKey("route-999", "a/m"))).toBe("open");
+    expect(h.admit(breakerKey("route-0", "a/m"))).toBe("closed");
   });
 });
 

@@ -24,15 +24,37 @@ export class TargetHealth {
   private readonly states = new Map<string, State>();
   private readonly busy = new Map<string, number>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /**
+     * Breakers with failures held at most (the oldest go first, as if they had closed): routes come
+     * and go, and a deleted route's breakers are forgotten only by the replicas its event reached.
+     */
+    private readonly maxStates = 10_000,
+  ) {}
 
   private state(id: string): State {
     let s = this.states.get(id);
     if (!s) {
+      if (this.states.size >= this.maxStates) {
+        const oldest = this.states.keys().next().value;
+        if (oldest !== undefined) this.states.delete(oldest);
+      }
       s = { failures: 0, openUntil: 0, probing: false };
       this.states.set(id, s);
     }
     return s;
+  }
+
+  /** Forgets route `name`'s breakers (it was deleted: a route made later under its name starts closed). */
+  forgetRoute(name: string): void {
+    const prefix = breakerKey(name, "");
+    for (const id of this.states.keys()) if (id.startsWith(prefix)) this.states.delete(id);
+  }
+
+  /** Breakers with failures held (tests). */
+  breakers(): number {
+    return this.states.size;
   }
 
   /** Whether a call may go to breaker `id` now; `probe` claims the one probe of a cooled-down target. */
@@ -55,7 +77,9 @@ export class TargetHealth {
     s.failures++;
     const wasProbe = s.probing;
     s.probing = false;
-    if (wasProbe || s.failures >= threshold || retryAfterMs !== undefined) {
+    // A Retry-After opens it at once only when it asks for the cooldown or longer: many providers
+    // send one (of a second or less) with every 429.
+    if (wasProbe || s.failures >= threshold || (retryAfterMs !== undefined && retryAfterMs >= cooldownMs)) {
       s.openUntil = this.now() + Math.max(cooldownMs, Math.min(retryAfterMs ?? 0, 3_600_000));
     }
   }

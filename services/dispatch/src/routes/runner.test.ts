@@ -3,7 +3,7 @@ import type { InvokeResult, ProviderAccount, ProviderClient } from "@gatehouse/p
 import { describe, expect, it } from "vitest";
 import type { LoadedAccount, ProviderClients } from "../invoke/clients.js";
 import { CallSignal } from "../invoke/controls.js";
-import { breakerKey } from "./health.js";
+import { breakerKey, TargetHealth } from "./health.js";
 import type { RoutePlans } from "./plans.js";
 import { RouteRunner } from "./runner.js";
 import type { RoutePlan } from "./store.js";
@@ -33,7 +33,12 @@ function planFor(name: string, accounts: string[], firstByteTimeoutMs = 60_000):
 }
 
 /** The runner over in-memory accounts whose clients follow `scripts` (the plan as RoutePlans would load it). */
-function runnerFor(plan: RoutePlan, scripts: Record<string, Script>) {
+function runnerFor(
+  plan: RoutePlan,
+  scripts: Record<string, Script>,
+  /** Accounts not yet loaded: `get` waits on this before it answers for them. */
+  loading?: { accounts: Set<string>; gate: Promise<void> },
+) {
   const failed: [string, ErrorCode][] = [];
   const called: string[] = [];
   const signals: AbortSignal[] = [];
@@ -73,8 +78,11 @@ function runnerFor(plan: RoutePlan, scripts: Record<string, Script>) {
     }),
   );
   const clients = {
-    peek: (name: string) => entries.get(name),
-    get: async (name: string) => entries.get(name),
+    peek: (name: string) => (loading?.accounts.has(name) ? undefined : entries.get(name)),
+    get: async (name: string) => {
+      if (loading?.accounts.has(name)) await loading.gate;
+      return entries.get(name);
+    },
   } as unknown as ProviderClients;
   const plans = { peek: () => plan, get: async () => plan } as unknown as RoutePlans;
   const runner = new RouteRunner(plans, clients, (account, code) => failed.push([account, code]));
@@ -101,7 +109,7 @@ describe("a routed call's failed targets", () => {
     expect(call.targetId).toBe("d/gpt");
     expect(call.loaded.account.name).toBe("d");
     expect(called).toEqual(["a", "c", "d"]);
-    expect(tried).toEqual(["a", "b", "c", "d"]);
+    expect(tried).toEqual(["a", "c", "d"]); // b was skipped after a failed: never the one named
     expect(failed).toEqual([
       ["a", "provider_error"],
       ["c", "provider_rate_limited"],
@@ -118,6 +126,24 @@ describe("a routed call's failed targets", () => {
       runner.invoke("r2", INPUT, {}, new CallSignal().asAbortSignal(), () => {}),
     ).rejects.toMatchObject({ code: "provider_timeout" });
     expect(failed).toEqual([["a", "provider_error"]]);
+  });
+});
+
+describe("a target whose account is disabled", () => {
+  it("is not tried: the call ends with the error of the target that was (a 429 stays a 429)", async () => {
+    const plan = planFor("r12", ["a", "b"]);
+    const { runner, failed, called } = runnerFor(plan, {
+      a: { fail: "provider_rate_limited", detail: "HTTP 429" },
+      b: { disabled: true },
+    });
+    const tried: string[] = [];
+    await expect(
+      runner.invoke("r12", INPUT, {}, new CallSignal().asAbortSignal(), (account) => tried.push(account)),
+    ).rejects.toMatchObject({ code: "provider_rate_limited" });
+    expect(called).toEqual(["a"]);
+    // a's failure is the call's own error (counted with the call), not one it went on from.
+    expect(failed).toEqual([]);
+    expect(tried.at(-1)).toBe("a"); // the usage record names the target whose error it carries
   });
 });
 
@@ -184,5 +210,125 @@ describe("the caller's signal", () => {
     });
     expect(failed).toEqual([]);
     expect(runner.health.inflight("a/gpt")).toBe(0);
+  });
+});
+
+describe("the caller leaving between attempts", () => {
+  it("starts no further target, even one whose account was being read when it left", async () => {
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const { runner, called } = runnerFor(
+      planFor("r8", ["a", "b"]),
+      { a: { fail: "provider_error" }, b: { answer: "from b" } },
+      { accounts: new Set(["b"]), gate },
+    );
+    const leaving = new CallSignal();
+    const pending = runner.invoke("r8", INPUT, {}, leaving.asAbortSignal(), () => {});
+    await new Promise((r) => setImmediate(r)); // a failed; b's account is being read
+    leaving.abort(new GatehouseError("client_closed", "the client went away"));
+    open();
+    await expect(pending).rejects.toMatchObject({ code: "client_closed" });
+    expect(called).toEqual(["a"]);
+    expect(runner.health.inflight("b/gpt")).toBe(0);
+    expect(runner.deadlines.size()).toBe(0);
+  });
+});
+
+describe("which failures fall back", () => {
+  const cases: [string, Script, boolean][] = [
+    ["a 5xx", { fail: "provider_error", detail: "upstream status 503: busy" }, true],
+    ["a refused connection", { fail: "provider_error", detail: "ECONNREFUSED: connect" }, true],
+    ["a 429", { fail: "provider_rate_limited", detail: "upstream status 429" }, true],
+    ["the provider's own timeout", { fail: "provider_timeout" }, true],
+    ["refused credentials", { fail: "provider_auth_failed" }, true],
+    ["a 4xx of the target's", { fail: "provider_invalid_request", detail: "upstream status 400" }, false],
+  ];
+  for (const [what, script, fallsBack] of cases) {
+    it(`${what}: ${fallsBack ? "the next target answers" : "the call ends with it"}`, async () => {
+      const { runner, called } = runnerFor(planFor("r9", ["a", "b"]), { a: script, b: { answer: "from b" } });
+      const call = runner.invoke("r9", INPUT, {}, new CallSignal().asAbortSignal(), () => {});
+      if (fallsBack) {
+        const answered = await call;
+        answered.finish();
+        expect(answered.account).toBe("b");
+      } else await expect(call).rejects.toMatchObject({ code: "provider_invalid_request" });
+      expect(called).toEqual(fallsBack ? ["a", "b"] : ["a"]);
+    });
+  }
+});
+
+describe("a routed call once it is over", () => {
+  it("leaves no deadline, busy count or link to the caller's signal behind, however it ended", async () => {
+    const plan = planFor("r10", ["a", "b", "c"], 20);
+    const { runner } = runnerFor(plan, {
+      a: { fail: "provider_error" },
+      b: { hang: true },
+      c: { answer: "from c" },
+    });
+    const signals: CallSignal[] = [];
+    const calls: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      const signal = new CallSignal();
+      signals.push(signal);
+      const call = runner.invoke("r10", INPUT, {}, signal.asAbortSignal(), () => {});
+      // Every third caller leaves while b hangs; the others get c's answer once b timed out.
+      if (i % 3 === 0) setTimeout(() => signal.abort(new GatehouseError("client_closed", "gone")), 5);
+      calls.push(
+        call.then(
+          (c) => c.finish(),
+          () => undefined,
+        ),
+      );
+    }
+    await Promise.all(calls);
+    expect(runner.deadlines.size()).toBe(0);
+    for (const id of ["a/gpt", "b/gpt", "c/gpt"]) expect(runner.health.inflight(id)).toBe(0);
+    expect(signals.every((s) => s.follower === undefined)).toBe(true);
+  });
+});
+
+describe("a cooled-down target's probe", () => {
+  it("is one call: the others go on skipping the target while it is on its way", async () => {
+    let now = 0;
+    const plan = planFor("r11", ["a", "b"]);
+    const { runner: scripted, called } = runnerFor(plan, { a: { hang: true }, b: { answer: "from b" } });
+    const runner = new RouteRunner(scripted.plans, scripted.clients, undefined, new TargetHealth(() => now));
+    runner.health.failed(breakerKey("r11", "a/gpt"), 1, 1_000);
+    now = 1_000;
+    const probe = new CallSignal();
+    const probing = runner.invoke("r11", INPUT, {}, probe.asAbortSignal(), () => {});
+    const others = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        runner.invoke("r11", INPUT, {}, new CallSignal().asAbortSignal(), () => {}),
+      ),
+    );
+    for (const call of others) call.finish();
+    expect(others.every((c) => c.account === "b")).toBe(true);
+    expect(called.filter((a) => a === "a")).toHaveLength(1);
+    probe.abort(new GatehouseError("client_closed", "gone"));
+    await expect(probing).rejects.toMatchObject({ code: "client_closed" });
+    expect(runner.health.admit(breakerKey("r11", "a/gpt"))).toBe("probe"); // given back, not lost
+  });
+});
+
+describe("a read the call waits on", () => {
+  it("that does not answer (a database that hangs) is given up with a retryable 503, plan or account", async () => {
+    const plan = planFor("r13", ["a"]);
+    const { runner: scripted } = runnerFor(plan, { a: { answer: "from a" } });
+    const never = new Promise<never>(() => {});
+    const hangingPlans = { peek: () => undefined, get: () => never } as unknown as RoutePlans;
+    const noPlan = new RouteRunner(hangingPlans, scripted.clients, undefined, undefined, undefined, 30);
+    await expect(
+      noPlan.invoke("r13", INPUT, {}, new CallSignal().asAbortSignal(), () => {}),
+    ).rejects.toMatchObject({ code: "service_unavailable", retryAfterSeconds: 1 });
+
+    const hangingClients = { peek: () => undefined, get: () => never } as unknown as ProviderClients;
+    const noAccount = new RouteRunner(scripted.plans, hangingClients, undefined, undefined, undefined, 30);
+    await expect(
+      noAccount.invoke("r13", INPUT, {}, new CallSignal().asAbortSignal(), () => {}),
+    ).rejects.toMatchObject({ code: "service_unavailable", retryAfterSeconds: 1 });
+    expect(noAccount.health.inflight("a/gpt")).toBe(0);
   });
 });

@@ -51,6 +51,29 @@ export function failureClass(error: GatehouseError): FallbackOn | undefined {
   }
 }
 
+/**
+ * How long a call waits on a read it needs before its first attempt (its route's plan, a target's
+ * account, both from dispatch's database): a database whose connections hang, or that postgres.js
+ * keeps reconnecting to, must not hold the caller for ingress's whole dispatch timeout.
+ */
+export const READ_WAIT_MS = 5_000;
+
+/** `read`, or a retryable 503 once it took `ms` (the read itself goes on, for the calls after). */
+export function boundedRead<T>(read: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new GatehouseError("service_unavailable", "the gateway could not read its configuration in time", {
+          detail: `a database read took over ${ms} ms`,
+          retryAfterSeconds: 1,
+        }),
+      );
+    }, ms);
+  });
+  return Promise.race([read, gaveUp]).finally(() => clearTimeout(timer));
+}
+
 /** The stream with its first frame (already read, to know the target answered) put back in front. */
 async function* prepend(first: IteratorResult<string>, rest: AsyncIterator<string>): AsyncGenerator<string> {
   try {
@@ -149,11 +172,10 @@ export class RouteCall implements RoutedCall {
         this.firstSkipped ??= target;
         continue;
       }
-      // The call goes on from the last failure: it is not the call's error, so it is counted here.
-      const last = this.last;
-      if (last?.reachedProvider) this.runner.attemptFailed?.(last.target.account, last.error.code);
       this.attempted = true;
-      this.tried(target.account, target.model);
+      // The target the call's record names: this one, until a target failed — from then on only
+      // one that is started (see `start`), so a skipped account never replaces a real failure.
+      if (!this.last?.reachedProvider) this.tried(target.account, target.model);
       const got = this.runner.clients.peek(target.account, true);
       if (got === undefined) return this.load(target);
       if (this.start(target, got)) return undefined;
@@ -169,7 +191,7 @@ export class RouteCall implements RoutedCall {
   private async load(target: Target): Promise<void> {
     let got: Awaited<ReturnType<ProviderClients["get"]>>;
     try {
-      got = await this.runner.clients.get(target.account, true);
+      got = await boundedRead(this.runner.clients.get(target.account, true), this.runner.readWaitMs);
     } catch (err) {
       this.runner.health.released(target.breaker);
       throw err;
@@ -177,13 +199,25 @@ export class RouteCall implements RoutedCall {
     if (!this.start(target, got)) return this.tryNext();
   }
 
-  /** Calls `target`; false when its account is disabled or gone (skipped, and not counted against it). */
+  /**
+   * Calls `target`; false when its account is disabled or gone (skipped, and not counted against
+   * it). Throws the caller's cancel when it already left.
+   */
   private start(target: Target, got: Awaited<ReturnType<ProviderClients["get"]>>): boolean {
     const { health } = this.runner;
+    const callSignal = this.callSignal;
+    if (callSignal.aborted) {
+      // The caller left while the plan or this target's account was read: nothing new is started
+      // for it (the probe it may have claimed is given back).
+      health.released(target.breaker);
+      throw callSignal.reason;
+    }
     if (!got?.loaded.enabled) {
       // Not the target's fault (an admin took the account away) — and a probe it may have claimed is
       // given back, or the target would stay skipped for good.
       health.released(target.breaker);
+      // Not tried: a target that was stays the call's error (and what its record names).
+      if (this.last?.reachedProvider) return false;
       this.last = {
         error: new GatehouseError("provider_error", `no target of route '${this.plan.name}' could answer`, {
           detail: `account ${target.account} is disabled or gone`,
@@ -193,6 +227,12 @@ export class RouteCall implements RoutedCall {
       };
       return false;
     }
+    const last = this.last;
+    if (last?.reachedProvider) {
+      // The call goes on from the last failure: it is not the call's error, so it is counted here.
+      this.runner.attemptFailed?.(last.target.account, last.error.code);
+      this.tried(target.account, target.model);
+    }
     this.target = target;
     this.account = target.account;
     this.model = target.model;
@@ -200,9 +240,7 @@ export class RouteCall implements RoutedCall {
     health.enter(target.id);
     const signal = new AttemptSignal(this);
     this.signal = signal;
-    const callSignal = this.callSignal;
-    if (callSignal.aborted) signal.abort(callSignal.reason);
-    else if (callSignal instanceof CallSignal) callSignal.follower = signal;
+    if (callSignal instanceof CallSignal) callSignal.follower = signal;
     else if (callSignal !== NOT_CANCELLABLE) {
       this.onCallAbort = () => signal.abort(callSignal.reason);
       callSignal.addEventListener("abort", this.onCallAbort, { once: true });
@@ -357,6 +395,8 @@ export class RouteRunner {
     readonly health: TargetHealth = new TargetHealth(),
     /** The attempts' first-byte deadlines. */
     readonly deadlines: Deadlines = new Deadlines(),
+    /** How long a call waits on its plan or a target's account being read (`READ_WAIT_MS`). */
+    readonly readWaitMs = READ_WAIT_MS,
   ) {}
 
   /**
@@ -373,7 +413,9 @@ export class RouteRunner {
   ): RouteCall | Promise<RouteCall> {
     const plan = this.plans.peek(name);
     if (plan === undefined)
-      return this.plans.get(name).then((loaded) => this.begin(name, loaded, input, body, signal, tried));
+      return boundedRead(this.plans.get(name), this.readWaitMs).then((loaded) =>
+        this.begin(name, loaded, input, body, signal, tried),
+      );
     return this.begin(name, plan, input, body, signal, tried);
   }
 
