@@ -68,8 +68,18 @@ describe("the observability block", () => {
     expect(md).toContain("pinned to CPU 1");
   });
 
+  it("decides nothing from too few rounds", () => {
+    const md = renderObservability(result([0.7, 0.7, 0.7], [1, 1, 1]), "x", started);
+    expect(md).toContain("**undecided**");
+    expect(md).toContain("(75 % interval in brackets)");
+  });
+
   it("calls a run void when the A/A control's interval excludes no change", () => {
-    const md = renderObservability(result([0.95, 0.94, 0.96, 0.95], [0.8, 0.85, 0.9, 0.82]), "x", started);
+    const md = renderObservability(
+      result([0.95, 0.94, 0.96, 0.95, 0.95, 0.94], [0.8, 0.85, 0.9, 0.82, 0.84, 0.86]),
+      "x",
+      started,
+    );
     expect(md).toContain("**void**");
   });
 
@@ -78,7 +88,7 @@ describe("the observability block", () => {
     writeFileSync(file, "# Benchmarks\n\nbefore\n\nafter the block: how runs were read\n");
     writeResults(file, "bench-observability", "first");
     const md = renderObservability(
-      result([0.8, 0.8, 0.8, 0.8], [1, 1, 1, 1]),
+      result([0.8, 0.8, 0.8, 0.8, 0.8, 0.8], [1, 1, 1, 1, 1, 1]),
       "pnpm bench:observability",
       started,
     );

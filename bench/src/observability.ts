@@ -253,7 +253,8 @@ export function describeComparison(c: Comparison): { throughput: string; cpu: st
 const VERDICT_TEXT: Record<Verdict, string> = {
   met: "**met**: even the interval's worst end is within 10 %",
   "not met": "**not met**: even the interval's best end is past 10 %",
-  undecided: "**undecided**: the interval straddles 10 %; more rounds or a quieter machine",
+  undecided:
+    "**undecided**: the interval straddles 10 % or covers less than 90 % (too few rounds); more rounds or a quieter machine",
   void: "**void**: the A/A control's interval excludes 0, so instance differences may explain the figure",
 };
 
@@ -292,7 +293,7 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
   const finding =
     tracing && aa
       ? `**Tracing on → OTLP sink, ≤ 10 % throughput at c=${r.connections}:** ` +
-        `${VERDICT_TEXT[verdict(tracing.throughput, aa.throughput, TRACING_LIMIT)]}. ` +
+        `${VERDICT_TEXT[verdict(tracing.throughput, aa.throughput, TRACING_LIMIT, CONFIDENCE)]}. ` +
         `Median ${describeComparison(tracing).throughput} over ${tracing.throughput.n} rounds ` +
         `(${level} interval in brackets); the A/A control (off again) read ${describeComparison(aa).throughput}.`
       : "";

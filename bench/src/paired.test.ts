@@ -94,6 +94,12 @@ describe("the verdict", () => {
     expect(verdict(interval(-0.12, -0.05), aa, 0.1)).toBe("undecided");
   });
 
+  it("decides nothing from an interval that covers less than asked (too few rounds)", () => {
+    const three = { median: -0.03, lo: -0.05, hi: -0.01, confidence: 0.75, n: 3 };
+    expect(verdict(three, aa, 0.1, 0.9)).toBe("undecided");
+    expect(verdict(interval(-0.2, -0.11), { ...aa, confidence: 0.75 }, 0.1, 0.9)).toBe("undecided");
+  });
+
   it("is void when two identical instances differ: the A/A interval excludes no change", () => {
     expect(verdict(interval(-0.09, -0.02), interval(-0.2, -0.05), 0.1)).toBe("void");
     expect(verdict(interval(-0.09, -0.02), interval(0.01, 0.04), 0.1)).toBe("void");

@@ -106,9 +106,11 @@ export type Verdict = "met" | "not met" | "undecided" | "void";
  * when even the interval's worst end is within the limit, not met when even its best end is past
  * it, undecided otherwise. Void when the A/A control (two identical instances compared the same
  * way) differs: its interval excludes no change, so instance differences, not the setting, may
- * explain B's figure.
+ * explain B's figure. Undecided, whatever the intervals say, when either covers less than
+ * `minConfidence` (too few rounds: 3 rounds give the whole range, at 75 %).
  */
-export function verdict(b: MedianInterval, aa: MedianInterval, limit: number): Verdict {
+export function verdict(b: MedianInterval, aa: MedianInterval, limit: number, minConfidence = 0.9): Verdict {
+  if (b.confidence < minConfidence || aa.confidence < minConfidence) return "undecided";
   if (!(aa.lo <= 0 && aa.hi >= 0)) return "void";
   if (b.lo >= -limit) return "met";
   if (b.hi < -limit) return "not met";
