@@ -1,5 +1,4 @@
 import { execFileSync } from "node:child_process";
-import { cpus } from "node:os";
 
 /**
  * CPU pinning with taskset(1), for a measurement whose subject is one event loop: the measured
@@ -17,20 +16,45 @@ export interface PinPlan {
   all: string;
 }
 
-/** A plan on this machine, or undefined (one CPU, or no taskset) with the reason. */
-export function pinPlan(cpuCount = cpus().length): PinPlan | string {
-  if (cpuCount < 2) return "one CPU: nothing to pin apart";
-  try {
-    execFileSync("taskset", ["-V"], { stdio: "ignore" });
-  } catch {
-    return "taskset not found (util-linux)";
+/** The CPUs of a taskset list ("0-3,6"), in order. */
+export function parseCpuList(list: string): number[] {
+  return list
+    .trim()
+    .split(",")
+    .filter((part) => part !== "")
+    .flatMap((part) => {
+      const [from, to] = part.includes("-") ? part.split("-").map(Number) : [Number(part), Number(part)];
+      if (
+        from === undefined ||
+        to === undefined ||
+        !Number.isInteger(from) ||
+        !Number.isInteger(to) ||
+        to < from
+      ) {
+        throw new Error(`not a CPU list: ${list}`);
+      }
+      return Array.from({ length: to - from + 1 }, (_v, i) => from + i);
+    });
+}
+
+/**
+ * A plan from the CPUs this process may run on (`allowed`, a taskset list; by default asked of
+ * taskset, so a container's cpuset is respected), or the reason there is none.
+ */
+export function pinPlan(allowed?: string): PinPlan | string {
+  let list = allowed;
+  if (list === undefined) {
+    try {
+      const out = execFileSync("taskset", ["-p", "-c", String(process.pid)], { encoding: "utf8" });
+      list = out.slice(out.lastIndexOf(":") + 1);
+    } catch {
+      return "taskset not found (util-linux)";
+    }
   }
-  const last = cpuCount - 1;
-  return {
-    measured: String(last),
-    helpers: last === 1 ? "0" : `0-${last - 1}`,
-    all: `0-${last}`,
-  };
+  const cpus = parseCpuList(list);
+  const last = cpus.at(-1);
+  if (last === undefined || cpus.length < 2) return "one CPU: nothing to pin apart";
+  return { measured: String(last), helpers: cpus.slice(0, -1).join(","), all: cpus.join(",") };
 }
 
 /** Every thread of `pid` onto `cpuList`; a process that has already exited is skipped. */
