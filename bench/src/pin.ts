@@ -12,7 +12,7 @@ export interface PinPlan {
   measured: string;
   /** The CPU list for the load generator and the helper processes. */
   helpers: string;
-  /** Every CPU: what `unpin` restores. */
+  /** Every allowed CPU: what the bench process and the mock get back when the measurement ends. */
   all: string;
 }
 
