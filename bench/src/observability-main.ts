@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 /**
- * `pnpm bench:observability`: only the tracing / access-log A/B/C of `pnpm bench` (see
+ * `pnpm bench:observability`: only the tracing / access-log comparison of `pnpm bench` (see
  * observability.ts), with the same flags (--quick, --rounds, --duration, --warmup, --no-write), after
  * the cost of tracing alone per call (observability-spans.ts). `--spans-only`: just that; `--no-spans`:
- * without it.
+ * without it. Here `--rounds` defaults to 10 and `--duration` (seconds per measurement) to 2: many
+ * short rounds, not a few long ones (paired.ts). `--spans-rounds=N` (default 2): rounds of the spans
+ * table; `--no-pin`: no CPU pinning (pin.ts).
  */
 import { join } from "node:path";
+import { boundedInt } from "./cli.js";
 import { loadBenchConfig } from "./config.js";
 import { REPO_ROOT } from "./gatehouse.js";
 import { obtainNats } from "./infra.js";
@@ -26,6 +29,12 @@ hardStop.unref();
 process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
 process.once("SIGTERM", () => void cleanup.run().then(() => process.exit(143)));
 
+/** A flag or its environment variable was given: the shared config's value; else this bench's own default. */
+const given = (flag: string, envName: string) =>
+  process.argv.some((a) => a.startsWith(`--${flag}=`)) || process.env[envName] !== undefined;
+const rounds = given("rounds", "BENCH_ROUNDS") ? config.rounds : config.quick ? 2 : 10;
+const durationS = given("duration", "BENCH_DURATION_S") ? config.durationS : config.quick ? 1 : 2;
+
 try {
   const started = new Date();
   const argv = process.argv.slice(2);
@@ -34,16 +43,26 @@ try {
     const { url: endpoint } = await startOtlpSink(cleanup);
     const spans = await measureSpans({
       endpoint,
-      rounds: config.rounds,
+      rounds: boundedInt("spans-rounds", config.quick ? 1 : 2, 1, 20),
       calls: config.quick ? 20_000 : 60_000,
       log,
     });
     parts.push(renderSpans(spans));
   }
   if (!argv.includes("--spans-only")) {
-    const { url: mockUrl } = await startMockProcess(cleanup);
+    const mock = await startMockProcess(cleanup);
     const natsUrl = await obtainNats(cleanup);
-    const result = await measureObservability({ natsUrl, mockUrl, cleanup, log, ...config });
+    const result = await measureObservability({
+      ...config,
+      rounds,
+      durationS,
+      natsUrl,
+      mockUrl: mock.url,
+      mockPid: mock.child.pid,
+      pin: !argv.includes("--no-pin"),
+      cleanup,
+      log,
+    });
     parts.unshift(renderObservability(result, `pnpm bench:observability ${argv.join(" ")}`.trim(), started));
   }
   const md = parts.join("\n\n");

@@ -1,0 +1,102 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { type ObservabilityResult, renderObservability } from "./observability.js";
+import type { Measurement, RoundPair } from "./paired.js";
+import { writeResults } from "./report.js";
+
+const m = (requests: number, cpuMs: number): Measurement => ({ requests, seconds: 2, cpuMs });
+/** Rounds whose B side answers `factor` times A's calls at the same CPU per call. */
+const rounds = (factors: number[]): RoundPair[] =>
+  factors.map((f) => ({
+    a: [m(5000, 1500), m(5000, 1500)],
+    b: [m(5000 * f, 1500 * f), m(5000 * f, 1500 * f)],
+  }));
+
+function result(tracing: number[], aa: number[]): ObservabilityResult {
+  const side = (key: "off" | "tracing" | "off2", label: string, ms: Measurement[]) => ({
+    key,
+    label,
+    measurements: ms,
+    errors: 0,
+    latencies: [10, 20, 30],
+  });
+  const comparisons = [
+    { key: "tracing" as const, rounds: rounds(tracing) },
+    { key: "off2" as const, rounds: rounds(aa) },
+  ];
+  return {
+    sides: [
+      side("off", "off", [m(5000, 1500)]),
+      side("tracing", "tracing on", [m(4700, 1600)]),
+      side("off2", "off again", [m(5000, 1500)]),
+    ],
+    comparisons,
+    bytesReceived: 2e6,
+    exportRequests: 10,
+    sinkCpuMs: 50,
+    loadBefore: [1, 1, 1],
+    loadAfter: [1, 1, 1],
+    rounds: tracing.length,
+    durationS: 2,
+    settleMs: 250,
+    connections: 64,
+    pinning: { measured: "1", helpers: "0", all: "0-1" },
+    elapsedS: 100,
+  };
+}
+
+describe("the observability block", () => {
+  const started = new Date("2026-11-30T12:00:00Z");
+
+  it("states the verdict from the median's interval, each round, and the A/A control", () => {
+    const md = renderObservability(
+      result(
+        [0.95, 0.94, 0.96, 0.93, 0.95, 0.97, 0.94, 0.95],
+        [1.01, 0.99, 1.0, 1.02, 0.98, 1.0, 1.01, 0.99],
+      ),
+      "pnpm bench:observability",
+      started,
+    );
+    expect(md).toContain("≤ 10 % throughput at c=64:** **met**");
+    expect(md).toContain("Median -5.0 % (-6.0 … -4.0) over 8 rounds (93 % interval in brackets)");
+    expect(md).toContain("the A/A control (off again) read +0.0 % (-1.0 … +1.0)");
+    expect(md).toContain(
+      "| tracing on | 2350 | -5.0 % (-6.0 … -4.0) | -5 / -6 / -4 / -7 / -5 / -3 / -6 / -5 |",
+    );
+    expect(md).toContain("pinned to CPU 1");
+  });
+
+  it("decides nothing from too few rounds", () => {
+    const md = renderObservability(result([0.7, 0.7, 0.7], [1, 1, 1]), "x", started);
+    expect(md).toContain("**undecided**");
+    expect(md).toContain("(75 % interval in brackets)");
+  });
+
+  it("calls a run void when the A/A control's interval excludes no change", () => {
+    const md = renderObservability(
+      result([0.95, 0.94, 0.96, 0.95, 0.95, 0.94], [0.8, 0.85, 0.9, 0.82, 0.84, 0.86]),
+      "x",
+      started,
+    );
+    expect(md).toContain("**void**");
+  });
+
+  it("replaces only its own block in docs/benchmarks.md", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "obs-block-")), "benchmarks.md");
+    writeFileSync(file, "# Benchmarks\n\nbefore\n\nafter the block: how runs were read\n");
+    writeResults(file, "bench-observability", "first");
+    const md = renderObservability(
+      result([0.8, 0.8, 0.8, 0.8, 0.8, 0.8], [1, 1, 1, 1, 1, 1]),
+      "pnpm bench:observability",
+      started,
+    );
+    writeResults(file, "bench-observability", md);
+    const text = readFileSync(file, "utf8");
+    expect(text).not.toContain("first");
+    expect(text).toContain("**not met**");
+    expect(text.indexOf("before")).toBeLessThan(text.indexOf("<!-- bench-observability:start"));
+    expect(text.match(/bench-observability:end/g)).toHaveLength(1);
+  });
+});
