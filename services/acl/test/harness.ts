@@ -8,11 +8,12 @@ import {
 import { BusClient, type BusConnection, connectBus } from "@gatehouse/bus";
 import {
   AccessEventEnvelope,
+  type Actor,
   accessEventStreamName,
   type CheckPrincipal,
   type Principal,
 } from "@gatehouse/contracts";
-import { generateKey } from "@gatehouse/keys";
+import { generateKey, hashKey } from "@gatehouse/keys";
 import type { HostedService } from "@gatehouse/service-host";
 import {
   captureLogger,
@@ -82,6 +83,16 @@ export function user(role: "admin" | "member" = "member"): Principal {
 
 export function virtualAccount(): Principal {
   return { id: randomUUID(), kind: "virtual_account", name: "va", role: "member" };
+}
+
+/** An admin made up on the bus: no key of auth's has this hash. */
+export function forgedAdmin(requestId: string): Actor {
+  return {
+    principal: { id: randomUUID(), kind: "user", name: "mallory", role: "admin" },
+    keyId: randomUUID(),
+    keyHash: hashKey("made-up"),
+    requestId,
+  };
 }
 
 export function checkPrincipal(p: Principal): CheckPrincipal {

@@ -192,7 +192,11 @@ async function purgeGrants(
   });
 }
 
-export function grantRoutes(ctx: AclContext): Route[] {
+/**
+ * `prove` checks a route's actor with auth as every `admin.*` route's is: `grants.clear` is outside
+ * `admin.*` (ingress may not publish it) but records its actor, who must be proven, not claimed.
+ */
+export function grantRoutes(ctx: AclContext, prove: (r: Route) => Route): Route[] {
   return [
     route(aclAdminGrantsCreate, async (req) =>
       grantView(await createGrant(ctx, "account", req.account, req)),
@@ -240,8 +244,10 @@ export function grantRoutes(ctx: AclContext): Route[] {
     }),
     // Dispatch's own step inside an account or route create, and after a delete: no permission of
     // the actor's (only dispatch may publish here), so a leftover grant never outlives its resource.
-    route(aclGrantsClear, (req) =>
-      purgeGrants(ctx, req.resource, req.name, req.actor, `${NOUN[req.resource].audit}.clear`),
+    prove(
+      route(aclGrantsClear, (req) =>
+        purgeGrants(ctx, req.resource, req.name, req.actor, `${NOUN[req.resource].audit}.clear`),
+      ),
     ),
   ];
 }
