@@ -60,7 +60,7 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
             .returning();
           if (!row) throw new Error("account insert returned no row");
           // While the row is not yet visible: grants left from an earlier account of this name go.
-          await clearGrants(ctx, req.actor, "account", row.name);
+          await clearGrants(ctx, req.actor, "account", row, "create");
           await ctx.changes.audit(
             tx,
             req.actor,
@@ -137,7 +137,7 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
         return accountView(current);
       });
       // And again once the row is gone: a grant made while the delete ran must not outlive it.
-      await clearGrants(ctx, req.actor, "account", req.name);
+      await clearGrants(ctx, req.actor, "account", deleted, "delete");
       return deleted;
     }),
   ];

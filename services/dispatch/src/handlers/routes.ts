@@ -77,7 +77,7 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
           if (!row) throw new Error("route insert returned no row");
           // While the row is not yet visible (nor a concurrent create of the name past the unique
           // index), grants left from an earlier route of this name go: the new one inherits none.
-          await clearGrants(ctx, req.actor, "route", row.name);
+          await clearGrants(ctx, req.actor, "route", row, "create");
           await ctx.changes.audit(
             tx,
             req.actor,
@@ -195,7 +195,7 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
       });
       // And again once the row is gone: a grant whose existence check passed before the delete but
       // whose insert landed after the first purge would otherwise outlive the route.
-      await clearGrants(ctx, req.actor, "route", req.name);
+      await clearGrants(ctx, req.actor, "route", deleted, "delete");
       return deleted;
     }),
 
