@@ -18,8 +18,11 @@ export async function clearGrants(
   step: "create" | "delete",
 ): Promise<void> {
   const common = { actor, step, resourceId: row.id, name: row.name };
+  // A clear that removes grants returns once the ingress replicas confirmed (bounded by the access
+  // lease, twice over): the wait of an admin call such as the purge, not of a plain request.
   await ctx.client.request(
     aclGrantsClear,
     resource === "route" ? { ...common, resource } : { ...common, resource },
+    { timeoutMs: ctx.client.adminTimeoutMs },
   );
 }
