@@ -105,6 +105,8 @@ describe("a grant never outlives its route or account", () => {
     const route = { name: "reborn", kind: "chat", targets: [{ model: "up-a/gpt" }] };
     await world.route(route);
     await world.grantRoute("reborn");
+    // A call first: ingress now holds a cached allow for the route, which the delete must drop.
+    await chatOn("reborn");
     await deleteWithRacingGrant("routes", "/api/v1/routes", "reborn");
 
     await world.route(route);
@@ -125,6 +127,7 @@ describe("a grant never outlives its route or account", () => {
       201,
     );
     expect(await modelIds(world.stack, world.vat)).toContain("reborn-acct/gpt");
+    await chatOn("reborn-acct/gpt");
     await deleteWithRacingGrant("provider_accounts", "/api/v1/provider-accounts", "reborn-acct");
 
     await create();
