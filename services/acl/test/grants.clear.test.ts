@@ -147,6 +147,23 @@ describe("a name stands for one resource at a time: grants land only on the one 
     expect(await held("late-clear")).toBe(2);
   });
 
+  it("a create's clear that lands after its failed create was retired changes nothing", async () => {
+    const [doomed, reborn] = [randomUUID(), randomUUID()];
+    // dispatch's create of `doomed` failed after it sent its clear, so it told acl that id is no
+    // resource (a delete's clear); then a create of the name succeeded.
+    await clear("delete", "stuck", doomed);
+    await clear("create", "stuck", reborn);
+    const dave = user();
+    await grantOn("stuck", reborn, dave);
+    // The failed create's clear, held up somewhere, lands last.
+    expect(await clear("create", "stuck", doomed)).toEqual({ removed: 0 });
+    expect(
+      await h.client.request(aclCheck, { principal: checkPrincipal(dave), route: "stuck" }),
+    ).toMatchObject({ allowed: true });
+    await grantOn("stuck", reborn, user());
+    expect(await held("stuck")).toBe(2);
+  });
+
   it("clears exactly one name of one kind: not a longer name, nor an account of the same name", async () => {
     const carol = user();
     await grantOn("exact-1", resourceIdOf("exact-1"), carol);

@@ -97,6 +97,15 @@ export const resourceNames = aclSchema.table(
   (t) => [primaryKey({ columns: [t.resource, t.name] })],
 );
 
+/**
+ * Resources dispatch said are gone (a delete's clear, or a create that failed after its clear was
+ * sent): a create's clear for one of these ids that reaches acl late changes nothing.
+ */
+export const retiredResources = aclSchema.table("retired_resources", {
+  resourceId: uuid("resource_id").primaryKey(),
+  retiredAt: ts("retired_at").notNull(),
+});
+
 /** Rate limits (docs/governance.md); every ingress replica holds them all and leases slices of them. */
 export const rateLimits = aclSchema.table(
   "rate_limits",
@@ -194,6 +203,7 @@ export const schema = {
   teamMembers,
   grants,
   resourceNames,
+  retiredResources,
   rateLimits,
   rateLimitWindows,
   budgets,

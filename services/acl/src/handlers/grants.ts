@@ -22,7 +22,7 @@ import {
 import { isUniqueViolation, keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, eq } from "drizzle-orm";
 import type { AclContext, AclTx } from "../context.js";
-import { grants, resourceNames, teams } from "../db/schema.js";
+import { grants, resourceNames, retiredResources, teams } from "../db/schema.js";
 import { requireManager } from "./common.js";
 
 type GrantRow = typeof grants.$inferSelect;
@@ -211,13 +211,28 @@ interface Settled {
  * What a clear does to the name before it drops the grants: it now stands for the created resource,
  * or (after a delete) for none. A delete's clear of a resource the name no longer stands for (a newer
  * one of the name was created since) changes and drops nothing: those grants are the newer one's.
+ * A delete's clear also retires the id, so a create's clear for it that arrives later (its create
+ * failed, and dispatch said so, while the clear was on its way) changes and drops nothing either.
  */
 async function settleName(tx: AclTx, req: ClearGrantsRequest, now: Date): Promise<Settled> {
   const after = req.step === "create" ? req.resourceId : null;
   const standsFor = await lockName(tx, req.resource, req.name, after, "update", now);
   const detail = { step: req.step, resourceId: req.resourceId };
-  if (req.step === "delete" && standsFor !== null && standsFor !== req.resourceId) {
-    return { purge: false, detail: { ...detail, replacedBy: standsFor } };
+  if (req.step === "delete") {
+    await tx
+      .insert(retiredResources)
+      .values({ resourceId: req.resourceId, retiredAt: now })
+      .onConflictDoNothing();
+    if (standsFor !== null && standsFor !== req.resourceId) {
+      return { purge: false, detail: { ...detail, replacedBy: standsFor } };
+    }
+  } else {
+    const retired = await tx
+      .select({ id: retiredResources.resourceId })
+      .from(retiredResources)
+      .where(eq(retiredResources.resourceId, req.resourceId));
+    // The create failed and dispatch said so before this clear arrived: the name is not its.
+    if (retired.length > 0) return { purge: false, detail: { ...detail, retired: true } };
   }
   await tx
     .update(resourceNames)

@@ -26,3 +26,34 @@ export async function clearGrants(
     { timeoutMs: ctx.client.adminTimeoutMs },
   );
 }
+
+/**
+ * Runs a create whose transaction has acl clear the name (through the `clear` it is handed). If the
+ * create then fails, the id it announced is no resource: acl is told so with a delete's clear (best
+ * effort), which retires the id, so the create's clear, should it reach acl only now, cannot make
+ * the name stand for it and empty a later resource of the name.
+ */
+export async function createClearing<T>(
+  ctx: AccountsContext,
+  actor: Actor,
+  resource: GrantResource,
+  create: (clear: (row: { name: string; id: string }) => Promise<void>) => Promise<T>,
+): Promise<T> {
+  let announced: { name: string; id: string } | undefined;
+  try {
+    return await create((row) => {
+      announced = { name: row.name, id: row.id };
+      return clearGrants(ctx, actor, resource, row, "create");
+    });
+  } catch (err) {
+    if (announced) {
+      await clearGrants(ctx, actor, resource, announced, "delete").catch((retireErr: unknown) =>
+        ctx.logger.warn(
+          { err: retireErr, resource, name: announced?.name },
+          "could not tell acl that a failed create's resource does not exist",
+        ),
+      );
+    }
+    throw err;
+  }
+}
