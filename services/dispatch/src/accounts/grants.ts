@@ -27,33 +27,60 @@ export async function clearGrants(
   );
 }
 
+/** Creates of one name, one after the other, in this process. */
+const creating = new Map<string, Promise<unknown>>();
+
+async function oneAtATime<T>(key: string, run: () => Promise<T>): Promise<T> {
+  const before = creating.get(key) ?? Promise.resolve();
+  const mine = before.catch(() => {}).then(run);
+  creating.set(key, mine);
+  try {
+    return await mine;
+  } finally {
+    if (creating.get(key) === mine) creating.delete(key);
+  }
+}
+
 /**
- * Runs a create whose transaction has acl clear the name (through the `clear` it is handed). If the
- * create then fails, the id it announced is no resource: acl is told so with a delete's clear (best
- * effort), which retires the id, so the create's clear, should it reach acl only now, cannot make
- * the name stand for it and empty a later resource of the name.
+ * Runs a create that has acl clear the name before the new row is visible: through the `clear` it
+ * hands `create`, inside the create's transaction (after the insert, so a create that loses to a
+ * concurrent one of the name on the unique index clears nothing). On one connection (PGlite) the
+ * transaction would hold what acl and auth need to answer, so the name is cleared just before it,
+ * creates of the name taking turns in this process (PGlite has no other) and a name already taken
+ * cleared not at all (`exists`; its insert then fails as a duplicate).
+ * If the create then fails, the id it announced is no resource: acl is told so with a delete's clear
+ * (best effort), which retires the id, so the create's clear, should it reach acl only now, cannot
+ * make the name stand for it and empty a later resource of the name.
  */
 export async function createClearing<T>(
   ctx: AccountsContext,
   actor: Actor,
   resource: GrantResource,
-  create: (clear: (row: { name: string; id: string }) => Promise<void>) => Promise<T>,
+  planned: { name: string; id: string },
+  exists: () => Promise<boolean>,
+  create: (clear: () => Promise<void>) => Promise<T>,
 ): Promise<T> {
-  let announced: { name: string; id: string } | undefined;
-  try {
-    return await create((row) => {
-      announced = { name: row.name, id: row.id };
-      return clearGrants(ctx, actor, resource, row, "create");
-    });
-  } catch (err) {
-    if (announced) {
-      await clearGrants(ctx, actor, resource, announced, "delete").catch((retireErr: unknown) =>
-        ctx.logger.warn(
-          { err: retireErr, resource, name: announced?.name },
-          "could not tell acl that a failed create's resource does not exist",
-        ),
-      );
+  let announced = false;
+  const clear = () => {
+    announced = true;
+    return clearGrants(ctx, actor, resource, planned, "create");
+  };
+  const run = async () => {
+    try {
+      if (!ctx.oneConnection) return await create(clear);
+      if (!(await exists())) await clear();
+      return await create(async () => {});
+    } catch (err) {
+      if (announced) {
+        await clearGrants(ctx, actor, resource, planned, "delete").catch((retireErr: unknown) =>
+          ctx.logger.warn(
+            { err: retireErr, resource, name: planned.name },
+            "could not tell acl that a failed create's resource does not exist",
+          ),
+        );
+      }
+      throw err;
     }
-    throw err;
-  }
+  };
+  return ctx.oneConnection ? oneAtATime(`${resource}/${planned.name}`, run) : run();
 }

@@ -40,7 +40,15 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
       const id = randomUUID();
       const now = ctx.now();
       try {
-        return await createClearing(ctx, req.actor, "account", (clear) =>
+        const planned = { name: req.name, id };
+        const exists = async () =>
+          (
+            await ctx.db
+              .select({ id: providerAccounts.id })
+              .from(providerAccounts)
+              .where(eq(providerAccounts.name, req.name))
+          ).length > 0;
+        return await createClearing(ctx, req.actor, "account", planned, exists, (clear) =>
           ctx.changes.run(async (tx) => {
             const [row] = await tx
               .insert(providerAccounts)
@@ -61,7 +69,7 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
               .returning();
             if (!row) throw new Error("account insert returned no row");
             // While the row is not yet visible: grants left from an earlier account of this name go.
-            await clear(row);
+            await clear();
             await ctx.changes.audit(
               tx,
               req.actor,

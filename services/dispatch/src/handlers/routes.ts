@@ -54,13 +54,21 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
       await requireRouteEditor(ctx, req.actor, accounts, "route.create");
       const now = ctx.now();
       try {
-        return await createClearing(ctx, req.actor, "route", (clear) =>
+        const id = randomUUID();
+        const exists = async () =>
+          (
+            await ctx.db
+              .select({ id: modelRoutes.id })
+              .from(modelRoutes)
+              .where(eq(modelRoutes.name, req.name))
+          ).length > 0;
+        return await createClearing(ctx, req.actor, "route", { name: req.name, id }, exists, (clear) =>
           ctx.changes.run(async (tx) => {
             await requireTargets(tx, req.kind, req.targets);
             const [row] = await tx
               .insert(modelRoutes)
               .values({
-                id: randomUUID(),
+                id,
                 name: req.name,
                 kind: req.kind,
                 strategy: req.strategy,
@@ -78,7 +86,7 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
             if (!row) throw new Error("route insert returned no row");
             // While the row is not yet visible (nor a concurrent create of the name past the unique
             // index), grants left from an earlier route of this name go: the new one inherits none.
-            await clear(row);
+            await clear();
             await ctx.changes.audit(
               tx,
               req.actor,
