@@ -53,6 +53,13 @@ export async function grant(
   return must(stack, key, "POST", `/api/v1/provider-accounts/${account}/grants`, { subject, role }, 201);
 }
 
+/** A new team with `userId` in it. */
+export async function teamWith(stack: TestStack, adminKey: string, name: string, userId: string) {
+  const team = await must(stack, adminKey, "POST", "/api/v1/teams", { name }, 201);
+  await must(stack, adminKey, "POST", `/api/v1/teams/${team.id}/members`, { user_id: userId }, 201);
+  return team;
+}
+
 /** A new team with `userId` in it, granted `account`. */
 export async function teamOnAccount(
   stack: TestStack,
@@ -61,8 +68,7 @@ export async function teamOnAccount(
   userId: string,
   account: string,
 ) {
-  const team = await must(stack, adminKey, "POST", "/api/v1/teams", { name }, 201);
-  await must(stack, adminKey, "POST", `/api/v1/teams/${team.id}/members`, { user_id: userId }, 201);
+  const team = await teamWith(stack, adminKey, name, userId);
   await grant(stack, adminKey, account, { kind: "team", id: team.id });
   return team;
 }

@@ -140,12 +140,15 @@ describe("the bus with infra/nats/nats.conf: every service its own user and subj
     expect(heard).toEqual(["_INBOX.ingress.dispatch.victim.1"]);
   });
 
-  it("does not let the ingress user clear grants: that is dispatch's step in a create or delete", async () => {
-    const nc = await as("ingress");
-    nc.publish("gatehouse.v1.acl.grants.clear", encodeJson({}));
-    await nc.flush();
+  it("lets no user but dispatch clear grants: that is dispatch's step in a create or delete", async () => {
+    for (const user of ["ingress", "auth"] as const) {
+      const nc = await as(user);
+      nc.publish("gatehouse.v1.acl.grants.clear", encodeJson({}));
+      await nc.flush();
+    }
     await new Promise((r) => setTimeout(r, 200));
     expect(nats.log()).toContain(violation("ingress", "gatehouse.v1.acl.grants.clear"));
+    expect(nats.log()).toContain(violation("auth", "gatehouse.v1.acl.grants.clear"));
   });
 
   it("refuses a forged actor at auth, acl and dispatch, even from the user allowed to ask them", async () => {
@@ -232,6 +235,7 @@ describe("the bus with infra/nats/nats.conf: every service its own user and subj
         violation("ingress", "$JS.API.STREAM.CREATE.gatehouse_access_events"),
         violation("dispatch", "_INBOX.ingress.auth.victim.1"),
         violation("ingress", "gatehouse.v1.acl.grants.clear"),
+        violation("auth", "gatehouse.v1.acl.grants.clear"),
       ]),
     );
   });

@@ -37,7 +37,8 @@ export interface BusClientOptions {
  * here. Transport failures become catalog errors: no responders → 503, timeout → 504.
  */
 export class BusClient {
-  private readonly adminTimeoutMs: number;
+  /** How long `admin.*` actions (and other calls that may wait for a revoke to propagate) wait. */
+  readonly adminTimeoutMs: number;
   /** One reply inbox per service asked (`replyInboxPrefix`): only that service may answer there. */
   private readonly muxes = new Map<string, ReplyMux>();
 

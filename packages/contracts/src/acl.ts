@@ -119,6 +119,12 @@ export type TeamMember = z.infer<typeof TeamMember>;
 export const CreateGrantRequest = z.object({
   actor: Actor,
   account: AccountName,
+  /**
+   * The id of the account (or route) the caller's existence check found (dispatch's `admin.*.get`).
+   * acl inserts the grant only while the name still stands for that resource: a grant asked for on
+   * a resource that is deleted, and perhaps created again, meanwhile is refused (`not_found`).
+   */
+  resourceId: Uuid,
   subject: GrantSubject,
   role: GrantRole,
 });
@@ -208,15 +214,19 @@ export const aclAdminRouteGrantsPurge = defineEndpoint(
 
 /**
  * Drop whatever grants are left on a resource name, as dispatch's own step (not a permission the
- * actor needs; the bus lets only dispatch publish here): inside a create, before the new account or
- * route is visible, and again after a delete. A grant made while a delete ran (its existence check
- * passed, its insert landed after the first purge) is thus never inherited by a later resource of
- * the same name. The actor is recorded in the audit row.
+ * actor needs; the bus lets only dispatch publish here, and acl proves the actor with auth as for
+ * `admin.*`): inside a create, before the new account or route is visible, and again after a delete.
+ * `step` and `resourceId` tell acl what the name stands for from now on: the created resource, or
+ * nothing (a delete of a resource the name no longer stands for, because a newer one of the name was
+ * created meanwhile, clears nothing). acl inserts a grant only for the resource the name stands for,
+ * so a grant whose existence check saw an older resource is never inherited by a later one.
  */
+const clearing = { actor: Actor, step: z.enum(["create", "delete"]), resourceId: Uuid };
 export const ClearGrantsRequest = z.discriminatedUnion("resource", [
-  z.object({ actor: Actor, resource: z.literal("account"), name: AccountName }),
-  z.object({ actor: Actor, resource: z.literal("route"), name: RouteName }),
+  z.object({ ...clearing, resource: z.literal("account"), name: AccountName }),
+  z.object({ ...clearing, resource: z.literal("route"), name: RouteName }),
 ]);
+export type ClearGrantsRequest = z.input<typeof ClearGrantsRequest>;
 export const aclGrantsClear = defineEndpoint("acl", "grants.clear", ClearGrantsRequest, PurgeAccountResponse);
 
 export const aclAdminTeamsCreate = defineEndpoint("acl", "admin.teams.create", CreateTeamRequest, Team);

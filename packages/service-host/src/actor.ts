@@ -28,50 +28,54 @@ export function actorProofFromAuth(client: BusClient, audit: ActorProof["audit"]
 }
 
 /**
- * Every `admin.*` route of a service goes through here before its handler: the claimed actor is
- * checked against its key hash and the handler sees the principal the key belongs to now (a role
- * changed since ingress cached it counts as changed). A refused claim is audited as `denied` and
- * answered with its refusal; an outage of the check answers as an outage, never as a yes.
+ * Every `admin.*` route of a service goes through here before its handler (see `proveActor`).
  */
 export function proveActors(
   routes: Array<Route | RawRoute>,
   proof: ActorProof,
   logger: Logger,
 ): Array<Route | RawRoute> {
-  return routes.map((r) => {
-    if ("raw" in r || !r.endpoint.action.startsWith("admin.")) return r;
-    const action = r.endpoint.action.replace(/^admin\./, "");
-    const proven: Route = {
-      endpoint: r.endpoint,
-      handler: async (request, ctx) => {
-        const claimed = (request as { actor?: Actor }).actor;
-        // Every admin contract requires an actor; a route without one must not act for anybody.
-        if (!claimed) throw new GatehouseError("permission_denied", "an admin request needs an actor");
-        let verified: VerifiedActor;
-        try {
-          verified = await proof.verify(claimed);
-        } catch (err) {
-          const status = err instanceof GatehouseError ? err.spec.status : 500;
-          if (status === 401 || status === 403) {
-            const entry: RefusedActorEntry = {
-              action,
-              targetKind: "request",
-              targetId: null,
-              outcome: "denied",
-              detail: { refused: (err as GatehouseError).code },
-            };
-            await proof
-              .audit(claimed, entry)
-              .catch((auditErr: unknown) =>
-                logger.warn({ err: auditErr }, "could not audit a refused actor"),
-              );
-          }
-          throw err;
+  return routes.map((r) =>
+    "raw" in r || !r.endpoint.action.startsWith("admin.") ? r : proveActor(r, proof, logger),
+  );
+}
+
+/**
+ * The claimed actor is checked against its key hash and the handler sees the principal the key
+ * belongs to now (a role changed since ingress cached it counts as changed). A refused claim is
+ * audited as `denied` and answered with its refusal; an outage of the check answers as an outage,
+ * never as a yes. `proveActors` applies it to every `admin.*` route; a service applies it itself to
+ * a route outside `admin.*` that acts for, or records, an actor (acl's `grants.clear`).
+ */
+export function proveActor(r: Route, proof: ActorProof, logger: Logger): Route {
+  const action = r.endpoint.action.replace(/^admin\./, "");
+  return {
+    endpoint: r.endpoint,
+    handler: async (request, ctx) => {
+      const claimed = (request as { actor?: Actor }).actor;
+      // Every admin contract requires an actor; a route without one must not act for anybody.
+      if (!claimed) throw new GatehouseError("permission_denied", "an admin request needs an actor");
+      let verified: VerifiedActor;
+      try {
+        verified = await proof.verify(claimed);
+      } catch (err) {
+        const status = err instanceof GatehouseError ? err.spec.status : 500;
+        if (status === 401 || status === 403) {
+          const entry: RefusedActorEntry = {
+            action,
+            targetKind: "request",
+            targetId: null,
+            outcome: "denied",
+            detail: { refused: (err as GatehouseError).code },
+          };
+          await proof
+            .audit(claimed, entry)
+            .catch((auditErr: unknown) => logger.warn({ err: auditErr }, "could not audit a refused actor"));
         }
-        const actor: Actor = { ...claimed, principal: verified.principal };
-        return r.handler({ ...(request as object), actor } as typeof request, ctx);
-      },
-    };
-    return proven;
-  });
+        throw err;
+      }
+      const actor: Actor = { ...claimed, principal: verified.principal };
+      return r.handler({ ...(request as object), actor } as typeof request, ctx);
+    },
+  };
 }

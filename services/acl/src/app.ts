@@ -1,7 +1,15 @@
 import { fileURLToPath } from "node:url";
 import { auditWriter, startAdminChanges } from "@gatehouse/access-events";
 import { aclAdminAuditList, aclHealth } from "@gatehouse/contracts";
-import { actorProofFromAuth, type HostDeps, type HostedService, hostService } from "@gatehouse/service-host";
+import {
+  type ActorProof,
+  actorProofFromAuth,
+  type HostDeps,
+  type HostedService,
+  hostService,
+  proveActor,
+  type ServiceRuntime,
+} from "@gatehouse/service-host";
 import { followSpend } from "./budgets/spend.js";
 import type { AclConfig } from "./config.js";
 import type { AclContext } from "./context.js";
@@ -14,6 +22,9 @@ import { teamRoutes } from "./handlers/teams.js";
 
 // Resolved from the module, so it works from src (tests) and dist (production) alike.
 const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
+
+const proofOf = (runtime: ServiceRuntime): ActorProof =>
+  actorProofFromAuth(runtime.client, auditWriter(runtime.database.drizzle(schema), auditEvents));
 
 export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
   return hostService(
@@ -36,15 +47,14 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
         runtime.onStop("budget-spend", () => spend.stop());
         return [
           ...checkRoutes(ctx),
-          ...grantRoutes(ctx),
+          ...grantRoutes(ctx, (r) => proveActor(r, proofOf(runtime), runtime.logger)),
           ...teamRoutes(ctx),
           ...rateLimitRoutes(ctx),
           ...budgetRoutes(ctx),
           changes.auditRoute(aclAdminAuditList),
         ];
       },
-      actorProof: (runtime) =>
-        actorProofFromAuth(runtime.client, auditWriter(runtime.database.drizzle(schema), auditEvents)),
+      actorProof: proofOf,
     },
     config,
     deps,

@@ -7,7 +7,7 @@ import {
   type GrantRole,
 } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AclHarness, checkPrincipal, startAcl, user, virtualAccount } from "./harness.js";
+import { type AclHarness, checkPrincipal, resourceIdOf, startAcl, user, virtualAccount } from "./harness.js";
 
 /**
  * `acl.accounts` answers a page at a time (a principal may hold grants on more accounts than one
@@ -25,7 +25,13 @@ async function grantTo(
   subject: { kind: "user" | "team" | "virtual_account"; id: string },
   role: GrantRole,
 ) {
-  await h.client.request(aclAdminGrantsCreate, { actor: h.ids.admin, account, subject, role });
+  await h.client.request(aclAdminGrantsCreate, {
+    actor: h.ids.admin,
+    account,
+    resourceId: resourceIdOf(account),
+    subject,
+    role,
+  });
 }
 
 beforeAll(async () => {

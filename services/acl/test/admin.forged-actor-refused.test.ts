@@ -1,8 +1,6 @@
-import { randomUUID } from "node:crypto";
 import { type Actor, aclAdminAuditList, aclAdminTeamsCreate, aclAdminTeamsList } from "@gatehouse/contracts";
-import { hashKey } from "@gatehouse/keys";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AclHarness, startAcl } from "./harness.js";
+import { type AclHarness, forgedAdmin, startAcl } from "./harness.js";
 
 let h: AclHarness;
 
@@ -15,12 +13,7 @@ afterAll(async () => {
 
 describe("acl acts only for an actor auth proves", () => {
   it("refuses a made-up admin with no valid key and audits the attempt as denied", async () => {
-    const forged: Actor = {
-      principal: { id: randomUUID(), kind: "user", name: "mallory", role: "admin" },
-      keyId: randomUUID(),
-      keyHash: hashKey("made-up"),
-      requestId: "forged-acl",
-    };
+    const forged = forgedAdmin("forged-acl");
     await expect(
       h.client.request(aclAdminTeamsCreate, { actor: forged, name: "evil" }),
     ).rejects.toMatchObject({

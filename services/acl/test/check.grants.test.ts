@@ -6,7 +6,7 @@ import {
   aclCheck,
 } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AclHarness, checkPrincipal, startAcl, user, virtualAccount } from "./harness.js";
+import { type AclHarness, checkPrincipal, resourceIdOf, startAcl, user, virtualAccount } from "./harness.js";
 
 let h: AclHarness;
 const admin = user("admin");
@@ -21,6 +21,7 @@ beforeAll(async () => {
   await h.client.request(aclAdminGrantsCreate, {
     actor: asAdmin,
     account: "openai-main",
+    resourceId: resourceIdOf("openai-main"),
     subject: { kind: "user", id: alice.id },
     role: "user",
   });
@@ -30,12 +31,14 @@ beforeAll(async () => {
   await h.client.request(aclAdminGrantsCreate, {
     actor: asAdmin,
     account: "anthropic-main",
+    resourceId: resourceIdOf("anthropic-main"),
     subject: { kind: "team", id: teamId },
     role: "manager",
   });
   await h.client.request(aclAdminGrantsCreate, {
     actor: asAdmin,
     account: "openai-main",
+    resourceId: resourceIdOf("openai-main"),
     subject: { kind: "virtual_account", id: va.id },
     role: "user",
   });

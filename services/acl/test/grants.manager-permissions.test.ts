@@ -12,7 +12,7 @@ import {
   type Principal,
 } from "@gatehouse/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AclHarness, startAcl } from "./harness.js";
+import { type AclHarness, resourceIdOf, startAcl } from "./harness.js";
 
 let h: AclHarness;
 let admin: Actor;
@@ -29,6 +29,7 @@ beforeAll(async () => {
   await h.client.request(aclAdminGrantsCreate, {
     actor: admin,
     account: "openai-main",
+    resourceId: resourceIdOf("openai-main"),
     subject: { kind: "user", id: managerUser.id },
     role: "manager",
   });
@@ -42,6 +43,7 @@ describe("who may manage grants", () => {
     const g = await h.client.request(aclAdminGrantsCreate, {
       actor: manager,
       account: "openai-main",
+      resourceId: resourceIdOf("openai-main"),
       subject: { kind: "user", id: member.principal.id },
       role: "user",
     });
@@ -55,6 +57,7 @@ describe("who may manage grants", () => {
       h.client.request(aclAdminGrantsCreate, {
         actor: manager,
         account: "anthropic-main",
+        resourceId: resourceIdOf("anthropic-main"),
         subject: { kind: "user", id: manager.principal.id },
         role: "manager",
       }),
@@ -65,6 +68,7 @@ describe("who may manage grants", () => {
     const grantTry = h.client.request(aclAdminGrantsCreate, {
       actor: member,
       account: "openai-main",
+      resourceId: resourceIdOf("openai-main"),
       subject: { kind: "user", id: member.principal.id },
       role: "manager",
     });
@@ -100,6 +104,7 @@ describe("who may manage grants", () => {
       h.client.request(aclAdminGrantsCreate, {
         actor: admin,
         account: "openai-main",
+        resourceId: resourceIdOf("openai-main"),
         subject: { kind: "user", id: managerUser.id },
         role: "user",
       }),
@@ -108,6 +113,7 @@ describe("who may manage grants", () => {
       h.client.request(aclAdminGrantsCreate, {
         actor: admin,
         account: "openai-main",
+        resourceId: resourceIdOf("openai-main"),
         subject: { kind: "team", id: randomUUID() },
         role: "user",
       }),
@@ -142,6 +148,7 @@ describe("who may manage grants", () => {
       await h.client.request(aclAdminGrantsCreate, {
         actor: admin,
         account: "paged",
+        resourceId: resourceIdOf("paged"),
         subject: { kind: "user", id: randomUUID() },
         role: "user",
       });

@@ -12,7 +12,7 @@ import {
 } from "@gatehouse/contracts";
 import { waitFor } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AclHarness, checkPrincipal, startAcl, streamEvents, user } from "./harness.js";
+import { type AclHarness, checkPrincipal, resourceIdOf, startAcl, streamEvents, user } from "./harness.js";
 
 let h: AclHarness;
 let admin: Actor;
@@ -31,6 +31,7 @@ describe("access-removing changes", () => {
     const grant = await h.client.request(aclAdminGrantsCreate, {
       actor: admin,
       account: "openai-main",
+      resourceId: resourceIdOf("openai-main"),
       subject: { kind: "user", id: alice.id },
       role: "user",
     });
@@ -54,6 +55,7 @@ describe("access-removing changes", () => {
     await h.client.request(aclAdminGrantsCreate, {
       actor: admin,
       account: "gemini-main",
+      resourceId: resourceIdOf("gemini-main"),
       subject: { kind: "team", id: team.id },
       role: "user",
     });
@@ -79,6 +81,7 @@ describe("access-removing changes", () => {
     await h.client.request(aclAdminGrantsCreate, {
       actor: admin,
       account: "mock-main",
+      resourceId: resourceIdOf("mock-main"),
       subject: { kind: "team", id: team.id },
       role: "user",
     });
@@ -99,6 +102,7 @@ describe("access-removing changes", () => {
     await h.client.request(aclAdminGrantsCreate, {
       actor: admin,
       account: "quiet-one",
+      resourceId: resourceIdOf("quiet-one"),
       subject: { kind: "user", id: user().id },
       role: "user",
     });

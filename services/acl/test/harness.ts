@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
   buildApp as buildAuth,
   loadConfig as loadAuthConfig,
@@ -8,11 +8,12 @@ import {
 import { BusClient, type BusConnection, connectBus } from "@gatehouse/bus";
 import {
   AccessEventEnvelope,
+  type Actor,
   accessEventStreamName,
   type CheckPrincipal,
   type Principal,
 } from "@gatehouse/contracts";
-import { generateKey } from "@gatehouse/keys";
+import { generateKey, hashKey } from "@gatehouse/keys";
 import type { HostedService } from "@gatehouse/service-host";
 import {
   captureLogger,
@@ -82,6 +83,25 @@ export function user(role: "admin" | "member" = "member"): Principal {
 
 export function virtualAccount(): Principal {
   return { id: randomUUID(), kind: "virtual_account", name: "va", role: "member" };
+}
+
+/**
+ * The id dispatch would have given the account or route `name`: one per name, so every grant made
+ * on it here passes acl's check that the name still stands for the resource the grant was asked on.
+ */
+export function resourceIdOf(name: string): string {
+  const hex = createHash("sha256").update(name).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** An admin made up on the bus: no key of auth's has this hash. */
+export function forgedAdmin(requestId: string): Actor {
+  return {
+    principal: { id: randomUUID(), kind: "user", name: "mallory", role: "admin" },
+    keyId: randomUUID(),
+    keyHash: hashKey("made-up"),
+    requestId,
+  };
 }
 
 export function checkPrincipal(p: Principal): CheckPrincipal {

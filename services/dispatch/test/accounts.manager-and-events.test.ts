@@ -29,23 +29,28 @@ beforeAll(async () => {
   managerUser = manager.principal;
   member = await h.ids.user();
   memberUser = member.principal;
+  const ids: Record<string, string> = {};
   for (const name of ["team-a", "team-b"]) {
-    await h.client.request(dispatchAdminAccountsCreate, {
-      actor: admin,
-      name,
-      type: "mock",
-      models: [{ name: "m1", kind: "chat" }],
-    });
+    ids[name] = (
+      await h.client.request(dispatchAdminAccountsCreate, {
+        actor: admin,
+        name,
+        type: "mock",
+        models: [{ name: "m1", kind: "chat" }],
+      })
+    ).id;
   }
   await h.client.request(aclAdminGrantsCreate, {
     actor: admin,
     account: "team-a",
+    resourceId: ids["team-a"] ?? "",
     subject: { kind: "user", id: managerUser.id },
     role: "manager",
   });
   await h.client.request(aclAdminGrantsCreate, {
     actor: admin,
     account: "team-a",
+    resourceId: ids["team-a"] ?? "",
     subject: { kind: "user", id: memberUser.id },
     role: "user",
   });

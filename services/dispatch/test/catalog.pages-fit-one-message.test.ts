@@ -33,19 +33,23 @@ beforeAll(async () => {
   h = await startDispatch();
   admin = h.ids.admin;
   member = await h.ids.user();
+  const ids: Record<string, string> = {};
   for (const name of ["a-small", ...BIG, "z-small"]) {
-    await h.client.request(dispatchAdminAccountsCreate, {
-      actor: admin,
-      name,
-      type: "mock",
-      models: name.endsWith("small") ? [{ name: "echo", kind: "chat" }] : models(name),
-    });
+    ids[name] = (
+      await h.client.request(dispatchAdminAccountsCreate, {
+        actor: admin,
+        name,
+        type: "mock",
+        models: name.endsWith("small") ? [{ name: "echo", kind: "chat" }] : models(name),
+      })
+    ).id;
   }
   await h.client.request(dispatchAdminAccountsDisable, { actor: admin, name: "big-1" });
   for (const account of ["big-2", "big-4", "z-small"]) {
     await h.client.request(aclAdminGrantsCreate, {
       actor: admin,
       account,
+      resourceId: ids[account] ?? "",
       subject: { kind: "user", id: member.principal.id },
       role: "user",
     });

@@ -39,7 +39,7 @@ export interface DispatchHarness {
  * dispatch, acl (it asks acl who manages an account) and auth (both ask it to prove admin actors)
  * on one test database and prefix.
  */
-export async function startDispatch(): Promise<DispatchHarness> {
+export async function startDispatch(overrides: Record<string, string> = {}): Promise<DispatchHarness> {
   const database = await createTestDatabase();
   const prefix = testPrefix();
   const natsUrl = await testNatsUrl();
@@ -53,6 +53,7 @@ export async function startDispatch(): Promise<DispatchHarness> {
     ACCESS_LEASE_MS: "500",
     GATEHOUSE_MASTER_KEY: masterKey.toString("hex"),
     GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey,
+    ...overrides,
   };
   const apps: HostedService[] = [
     buildAuth(loadAuthConfig(env), { logger, print: () => {} }),

@@ -63,7 +63,8 @@ export const grants = aclSchema.table(
       .notNull()
       .default("account"),
     /** A provider account or route name. dispatch clears a name's grants in its create and after its
-     * delete, so a later account or route of the same name never inherits a grant (docs/routing.md). */
+     * delete, and a grant is inserted only for the resource the name stands for (`resourceNames`), so a
+     * later account or route of the same name never inherits a grant (docs/access-control.md). */
     account: text("account").notNull(),
     subjectKind: text("subject_kind", { enum: ["user", "team", "virtual_account"] }).notNull(),
     subjectId: uuid("subject_id").notNull(),
@@ -77,6 +78,33 @@ export const grants = aclSchema.table(
     index("grants_resource_page_idx").on(t.resource, t.account, t.createdAt, t.id),
   ],
 );
+
+/**
+ * Which account or route a name stands for now, as dispatch told acl (`acl.grants.clear`): the
+ * resource's id from the create's clear, null (a tombstone) from the delete's. A grant is inserted
+ * only for the id its request's existence check saw, under a share lock on this row that the clears
+ * take exclusively: a grant checked against a deleted resource never lands on a new one of the name.
+ * A name dispatch never announced (made before this table) is claimed by its first grant's id.
+ */
+export const resourceNames = aclSchema.table(
+  "resource_names",
+  {
+    resource: text("resource", { enum: ["account", "route"] }).notNull(),
+    name: text("name").notNull(),
+    resourceId: uuid("resource_id"),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.resource, t.name] })],
+);
+
+/**
+ * Resources dispatch said are gone (a delete's clear, or a create that failed after its clear was
+ * sent): a create's clear for one of these ids that reaches acl late changes nothing.
+ */
+export const retiredResources = aclSchema.table("retired_resources", {
+  resourceId: uuid("resource_id").primaryKey(),
+  retiredAt: ts("retired_at").notNull(),
+});
 
 /** Rate limits (docs/governance.md); every ingress replica holds them all and leases slices of them. */
 export const rateLimits = aclSchema.table(
@@ -174,6 +202,8 @@ export const schema = {
   teams,
   teamMembers,
   grants,
+  resourceNames,
+  retiredResources,
   rateLimits,
   rateLimitWindows,
   budgets,

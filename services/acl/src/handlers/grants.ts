@@ -11,6 +11,7 @@ import {
   aclAdminRouteGrantsList,
   aclAdminRouteGrantsPurge,
   aclGrantsClear,
+  type ClearGrantsRequest,
   GatehouseError,
   type Grant,
   type GrantResource,
@@ -20,8 +21,8 @@ import {
 } from "@gatehouse/contracts";
 import { isUniqueViolation, keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, eq } from "drizzle-orm";
-import type { AclContext } from "../context.js";
-import { grants, teams } from "../db/schema.js";
+import type { AclContext, AclTx } from "../context.js";
+import { grants, resourceNames, retiredResources, teams } from "../db/schema.js";
 import { requireManager } from "./common.js";
 
 type GrantRow = typeof grants.$inferSelect;
@@ -53,11 +54,40 @@ const NOUN: Record<GrantResource, { audit: string; target: string; text: string 
 const onResource = (resource: GrantResource, name: string) =>
   and(eq(grants.resource, resource), eq(grants.account, name));
 
+const namedRow = (resource: GrantResource, name: string) =>
+  and(eq(resourceNames.resource, resource), eq(resourceNames.name, name));
+
+/**
+ * The row saying which resource the name stands for, locked until the transaction ends (`share`:
+ * grant inserts, which run side by side; `update`: the clears, which change it). A name dispatch
+ * never announced (its resource was made before acl kept these rows) starts as `initial`.
+ */
+async function lockName(
+  tx: AclTx,
+  resource: GrantResource,
+  name: string,
+  initial: string | null,
+  mode: "share" | "update",
+  now: Date,
+): Promise<string | null> {
+  await tx
+    .insert(resourceNames)
+    .values({ resource, name, resourceId: initial, updatedAt: now })
+    .onConflictDoNothing();
+  const [row] = await tx
+    .select({ resourceId: resourceNames.resourceId })
+    .from(resourceNames)
+    .where(namedRow(resource, name))
+    .for(mode);
+  if (!row) throw new Error("resource name row vanished inside its transaction");
+  return row.resourceId;
+}
+
 async function createGrant(
   ctx: AclContext,
   resource: GrantResource,
   name: string,
-  req: { actor: Actor; subject: GrantSubject; role: GrantRole },
+  req: { actor: Actor; resourceId: string; subject: GrantSubject; role: GrantRole },
 ): Promise<GrantRow> {
   const noun = NOUN[resource];
   await requireManager(ctx, req.actor, { resource, name }, `${noun.audit}.create`);
@@ -67,6 +97,14 @@ async function createGrant(
       if (req.subject.kind === "team") {
         const team = await tx.select({ id: teams.id }).from(teams).where(eq(teams.id, req.subject.id));
         if (team.length === 0) throw new GatehouseError("not_found", "team not found");
+      }
+      // Only for the resource ingress's existence check saw, and only while the name stands for it:
+      // a clear (after a delete, or in a create) waits for this insert, or this insert for it.
+      if ((await lockName(tx, resource, name, req.resourceId, "share", now)) !== req.resourceId) {
+        throw new GatehouseError(
+          "not_found",
+          `${noun.text} was deleted (and perhaps created again) since the grant was asked for`,
+        );
       }
       const [row] = await tx
         .insert(grants)
@@ -163,18 +201,60 @@ async function deleteGrant(
   });
 }
 
-/** Drops every grant on the resource, each as an access event, in one revoking change. */
+/** Whether a purge drops the grants, and what its audit row says besides how many it dropped. */
+interface Settled {
+  purge: boolean;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * What a clear does to the name before it drops the grants: it now stands for the created resource,
+ * or (after a delete) for none. A delete's clear of a resource the name no longer stands for (a newer
+ * one of the name was created since) changes and drops nothing: those grants are the newer one's.
+ * A delete's clear also retires the id, so a create's clear for it that arrives later (its create
+ * failed, and dispatch said so, while the clear was on its way) changes and drops nothing either.
+ */
+async function settleName(tx: AclTx, req: ClearGrantsRequest, now: Date): Promise<Settled> {
+  const after = req.step === "create" ? req.resourceId : null;
+  const standsFor = await lockName(tx, req.resource, req.name, after, "update", now);
+  const detail = { step: req.step, resourceId: req.resourceId };
+  if (req.step === "delete") {
+    await tx
+      .insert(retiredResources)
+      .values({ resourceId: req.resourceId, retiredAt: now })
+      .onConflictDoNothing();
+    if (standsFor !== null && standsFor !== req.resourceId) {
+      return { purge: false, detail: { ...detail, replacedBy: standsFor } };
+    }
+  } else {
+    const retired = await tx
+      .select({ id: retiredResources.resourceId })
+      .from(retiredResources)
+      .where(eq(retiredResources.resourceId, req.resourceId));
+    // The create failed and dispatch said so before this clear arrived: the name is not its.
+    if (retired.length > 0) return { purge: false, detail: { ...detail, retired: true } };
+  }
+  await tx
+    .update(resourceNames)
+    .set({ resourceId: after, updatedAt: now })
+    .where(namedRow(req.resource, req.name));
+  return { purge: true, detail };
+}
+
+/** Drops every grant on the resource, each as an access event, in one revoking change (`settle` first). */
 async function purgeGrants(
   ctx: AclContext,
   resource: GrantResource,
   name: string,
   actor: Actor,
   action = resource === "route" ? "route_grant.purge" : "grant.purge_account",
+  settle: (tx: AclTx, now: Date) => Promise<Settled> = async () => ({ purge: true, detail: {} }),
 ) {
   const noun = NOUN[resource];
   const now = ctx.now();
   return ctx.changes.revoking(async (tx, emit) => {
-    const rows = await tx.delete(grants).where(onResource(resource, name)).returning();
+    const settled = await settle(tx, now);
+    const rows = settled.purge ? await tx.delete(grants).where(onResource(resource, name)).returning() : [];
     for (const row of rows) await emit(removedEvent(row));
     await ctx.changes.audit(
       tx,
@@ -184,7 +264,7 @@ async function purgeGrants(
         targetKind: noun.target,
         targetId: name,
         outcome: "success",
-        detail: { removed: rows.length },
+        detail: { removed: rows.length, ...settled.detail },
       },
       now,
     );
@@ -192,7 +272,11 @@ async function purgeGrants(
   });
 }
 
-export function grantRoutes(ctx: AclContext): Route[] {
+/**
+ * `prove` checks a route's actor with auth as every `admin.*` route's is: `grants.clear` is outside
+ * `admin.*` (ingress may not publish it) but records its actor, who must be proven, not claimed.
+ */
+export function grantRoutes(ctx: AclContext, prove: (r: Route) => Route): Route[] {
   return [
     route(aclAdminGrantsCreate, async (req) =>
       grantView(await createGrant(ctx, "account", req.account, req)),
@@ -240,8 +324,12 @@ export function grantRoutes(ctx: AclContext): Route[] {
     }),
     // Dispatch's own step inside an account or route create, and after a delete: no permission of
     // the actor's (only dispatch may publish here), so a leftover grant never outlives its resource.
-    route(aclGrantsClear, (req) =>
-      purgeGrants(ctx, req.resource, req.name, req.actor, `${NOUN[req.resource].audit}.clear`),
+    prove(
+      route(aclGrantsClear, (req) =>
+        purgeGrants(ctx, req.resource, req.name, req.actor, `${NOUN[req.resource].audit}.clear`, (tx, now) =>
+          settleName(tx, req, now),
+        ),
+      ),
     ),
   ];
 }

@@ -14,4 +14,9 @@ export interface AccountsContext extends AdminContext<DispatchSchema> {
   readonly masterKey: Buffer;
   /** Base URLs refused on their face are refused at the admin API; calls check the resolved address. */
   readonly egress: EgressPolicy;
+  /**
+   * The database is one connection (embedded PGlite; under `pnpm start` shared with acl and auth): a
+   * transaction holds it, so nothing may wait on another service inside one.
+   */
+  readonly oneConnection: boolean;
 }

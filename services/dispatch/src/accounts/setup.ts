@@ -36,6 +36,7 @@ export async function setupAccounts(
     client: runtime.client,
     masterKey,
     egress,
+    oneConnection: runtime.database.kind === "pglite",
     logger: runtime.logger,
     now: () => new Date(),
     changes,

@@ -16,7 +16,7 @@ import {
 import { isUniqueViolation } from "@gatehouse/db";
 import { eq } from "drizzle-orm";
 import type { AccountsContext, DispatchDb, DispatchTx } from "../accounts/context.js";
-import { clearGrants } from "../accounts/grants.js";
+import { clearGrants, createClearing } from "../accounts/grants.js";
 import { loadAccountRow } from "../accounts/load.js";
 import { accountsPage, decodeNameCursor } from "../accounts/pages.js";
 import { requireAccountRole } from "../accounts/permissions.js";
@@ -40,41 +40,51 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
       const id = randomUUID();
       const now = ctx.now();
       try {
-        return await ctx.changes.run(async (tx) => {
-          const [row] = await tx
-            .insert(providerAccounts)
-            .values({
-              id,
-              name: req.name,
-              type: req.type,
-              baseUrl,
-              options: req.options,
-              credentialsCiphertext: sealCredentials(ctx.masterKey, id, req.credentials),
-              credentialsSet: Object.keys(req.credentials).length > 0,
-              models: req.models,
-              enabled: req.enabled,
-              createdAt: now,
-              updatedAt: now,
-              createdBy: req.actor.principal.id,
-            })
-            .returning();
-          if (!row) throw new Error("account insert returned no row");
-          // While the row is not yet visible: grants left from an earlier account of this name go.
-          await clearGrants(ctx, req.actor, "account", row.name);
-          await ctx.changes.audit(
-            tx,
-            req.actor,
-            {
-              action: "account.create",
-              targetKind: "provider_account",
-              targetId: row.name,
-              outcome: "success",
-              detail: { type: row.type, models: row.models.length, enabled: row.enabled },
-            },
-            now,
-          );
-          return accountView(row);
-        });
+        const planned = { name: req.name, id };
+        const exists = async () =>
+          (
+            await ctx.db
+              .select({ id: providerAccounts.id })
+              .from(providerAccounts)
+              .where(eq(providerAccounts.name, req.name))
+          ).length > 0;
+        return await createClearing(ctx, req.actor, "account", planned, exists, (clear) =>
+          ctx.changes.run(async (tx) => {
+            const [row] = await tx
+              .insert(providerAccounts)
+              .values({
+                id,
+                name: req.name,
+                type: req.type,
+                baseUrl,
+                options: req.options,
+                credentialsCiphertext: sealCredentials(ctx.masterKey, id, req.credentials),
+                credentialsSet: Object.keys(req.credentials).length > 0,
+                models: req.models,
+                enabled: req.enabled,
+                createdAt: now,
+                updatedAt: now,
+                createdBy: req.actor.principal.id,
+              })
+              .returning();
+            if (!row) throw new Error("account insert returned no row");
+            // While the row is not yet visible: grants left from an earlier account of this name go.
+            await clear();
+            await ctx.changes.audit(
+              tx,
+              req.actor,
+              {
+                action: "account.create",
+                targetKind: "provider_account",
+                targetId: row.name,
+                outcome: "success",
+                detail: { type: row.type, models: row.models.length, enabled: row.enabled },
+              },
+              now,
+            );
+            return accountView(row);
+          }),
+        );
       } catch (err) {
         if (isUniqueViolation(err)) {
           throw new GatehouseError("conflict", `a provider account named '${req.name}' exists`);
@@ -137,7 +147,7 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
         return accountView(current);
       });
       // And again once the row is gone: a grant made while the delete ran must not outlive it.
-      await clearGrants(ctx, req.actor, "account", req.name);
+      await clearGrants(ctx, req.actor, "account", deleted, "delete");
       return deleted;
     }),
   ];

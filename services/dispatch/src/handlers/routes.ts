@@ -18,7 +18,7 @@ import {
 import { isUniqueViolation, keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import type { AccountsContext } from "../accounts/context.js";
-import { clearGrants } from "../accounts/grants.js";
+import { clearGrants, createClearing } from "../accounts/grants.js";
 import { requireAccountRole } from "../accounts/permissions.js";
 import { modelRoutes } from "../db/schema.js";
 import { loadRouteRow, requireTargets, routeView, targetAccounts } from "../routes/store.js";
@@ -54,44 +54,54 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
       await requireRouteEditor(ctx, req.actor, accounts, "route.create");
       const now = ctx.now();
       try {
-        return await ctx.changes.run(async (tx) => {
-          await requireTargets(tx, req.kind, req.targets);
-          const [row] = await tx
-            .insert(modelRoutes)
-            .values({
-              id: randomUUID(),
-              name: req.name,
-              kind: req.kind,
-              strategy: req.strategy,
-              targets: req.targets,
-              accounts,
-              fallbackOn: req.fallbackOn,
-              firstByteTimeoutMs: req.firstByteTimeoutMs,
-              cooldownMs: req.cooldownMs,
-              failureThreshold: req.failureThreshold,
-              createdAt: now,
-              updatedAt: now,
-              createdBy: req.actor.principal.id,
-            })
-            .returning();
-          if (!row) throw new Error("route insert returned no row");
-          // While the row is not yet visible (nor a concurrent create of the name past the unique
-          // index), grants left from an earlier route of this name go: the new one inherits none.
-          await clearGrants(ctx, req.actor, "route", row.name);
-          await ctx.changes.audit(
-            tx,
-            req.actor,
-            {
-              action: "route.create",
-              targetKind: "route",
-              targetId: row.name,
-              outcome: "success",
-              detail: { kind: row.kind, strategy: row.strategy, targets: row.targets.map((t) => t.model) },
-            },
-            now,
-          );
-          return routeView(row);
-        });
+        const id = randomUUID();
+        const exists = async () =>
+          (
+            await ctx.db
+              .select({ id: modelRoutes.id })
+              .from(modelRoutes)
+              .where(eq(modelRoutes.name, req.name))
+          ).length > 0;
+        return await createClearing(ctx, req.actor, "route", { name: req.name, id }, exists, (clear) =>
+          ctx.changes.run(async (tx) => {
+            await requireTargets(tx, req.kind, req.targets);
+            const [row] = await tx
+              .insert(modelRoutes)
+              .values({
+                id,
+                name: req.name,
+                kind: req.kind,
+                strategy: req.strategy,
+                targets: req.targets,
+                accounts,
+                fallbackOn: req.fallbackOn,
+                firstByteTimeoutMs: req.firstByteTimeoutMs,
+                cooldownMs: req.cooldownMs,
+                failureThreshold: req.failureThreshold,
+                createdAt: now,
+                updatedAt: now,
+                createdBy: req.actor.principal.id,
+              })
+              .returning();
+            if (!row) throw new Error("route insert returned no row");
+            // While the row is not yet visible (nor a concurrent create of the name past the unique
+            // index), grants left from an earlier route of this name go: the new one inherits none.
+            await clear();
+            await ctx.changes.audit(
+              tx,
+              req.actor,
+              {
+                action: "route.create",
+                targetKind: "route",
+                targetId: row.name,
+                outcome: "success",
+                detail: { kind: row.kind, strategy: row.strategy, targets: row.targets.map((t) => t.model) },
+              },
+              now,
+            );
+            return routeView(row);
+          }),
+        );
       } catch (err) {
         if (isUniqueViolation(err))
           throw new GatehouseError("conflict", `a route named '${req.name}' exists`);
@@ -195,7 +205,7 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
       });
       // And again once the row is gone: a grant whose existence check passed before the delete but
       // whose insert landed after the first purge would otherwise outlive the route.
-      await clearGrants(ctx, req.actor, "route", req.name);
+      await clearGrants(ctx, req.actor, "route", deleted, "delete");
       return deleted;
     }),
 

@@ -49,8 +49,12 @@ export function grantRoutes(app: ZodApp, ctx: IngressContext): void {
     request: async ({ params, body }, request) => {
       const account = accountParam(params.name);
       // Grants only on accounts that exist: dispatch owns them (and refuses callers with no role on it).
-      await ctx.client.request(dispatchAdminAccountsGet, { actor: actorOf(request), name: account });
-      return { account, subject: body.subject, role: body.role };
+      // Its id goes with the grant: acl inserts it only while the name still stands for this account.
+      const { id } = await ctx.client.request(dispatchAdminAccountsGet, {
+        actor: actorOf(request),
+        name: account,
+      });
+      return { account, resourceId: id, subject: body.subject, role: body.role };
     },
     view: grantOut,
   });

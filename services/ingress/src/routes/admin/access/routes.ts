@@ -202,8 +202,12 @@ export function routeRoutes(app: ZodApp, ctx: IngressContext): void {
     request: async ({ params, body }, request) => {
       const route = routeParam(params.name);
       // Grants only on routes that exist: dispatch owns them.
-      await ctx.client.request(dispatchAdminRoutesGet, { actor: actorOf(request), name: route });
-      return { route, subject: body.subject, role: body.role };
+      // Its id goes with the grant: acl inserts it only while the name still stands for this route.
+      const { id } = await ctx.client.request(dispatchAdminRoutesGet, {
+        actor: actorOf(request),
+        name: route,
+      });
+      return { route, resourceId: id, subject: body.subject, role: body.role };
     },
     view: routeGrantOut,
   });
