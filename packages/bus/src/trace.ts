@@ -83,14 +83,25 @@ export function contextFromCarrier(carrier: TraceCarrier | undefined): Context {
 // A proxy: it finds the SDK's tracer once one is registered, and is not looked up again per span.
 const busTracer = trace.getTracer("gatehouse-bus");
 
-/** A span whose parent is the caller's carried trace context; a no-op span when tracing is off. */
+/**
+ * A span whose parent is the caller's carried trace context; a no-op span when tracing is off, for
+ * which the carrier is not read (nothing parsed, no context made: as the no-op propagator did).
+ */
 export function startSpanFromCarrier(
   name: string,
   carrier: TraceCarrier | undefined,
   attributes?: Attributes,
 ): Span {
-  return busTracer.startSpan(name, attributes ? { attributes } : NO_OPTIONS, contextFromCarrier(carrier));
+  const options = attributes ? { attributes } : NO_OPTIONS;
+  // Once on, tracing stays on (a registered provider is not unregistered): asked until then only.
+  if (!tracingOn) {
+    tracingOn = tracingEnabled();
+    if (!tracingOn) return busTracer.startSpan(name, options, EMPTY_CONTEXT);
+  }
+  return busTracer.startSpan(name, options, contextFromCarrier(carrier));
 }
+
+let tracingOn = false;
 
 const NO_OPTIONS: SpanOptions = Object.freeze({});
 

@@ -137,6 +137,18 @@ describe("contextFromCarrier (InvokeMeta.trace read without the propagator)", ()
       { traceparent: VALID, tracestate: "vendor=abc,other=1" },
       { traceparent: `ff${VALID.slice(2)}` },
       { traceparent: "nonsense" },
+      // Hostile carriers: bad ids, a future version's fields, tracestate too long, too many members, bad chars.
+      { traceparent: VALID.toUpperCase() },
+      { traceparent: `00-${"0".repeat(32)}-b7ad6b7169203331-01` },
+      { traceparent: `01${VALID.slice(2)}-future-fields` },
+      { traceparent: `00${VALID.slice(2)}-more` },
+      { traceparent: ` ${VALID} ` },
+      { traceparent: `${VALID}\n` },
+      { traceparent: VALID.replace(/01$/, "ff") },
+      { traceparent: VALID, tracestate: Array.from({ length: 40 }, (_, i) => `k${i}=v${i}`).join(",") },
+      { traceparent: VALID, tracestate: `a=${"x".repeat(600)}` },
+      { traceparent: VALID, tracestate: "UPPER=1,ok=2,bad key=3,v=\u0000,=,,a=b=c, sp = 4 " },
+      { traceparent: VALID, tracestate: "" },
     ]) {
       expect([carrier, viaCarrier(carrier)]).toEqual([carrier, viaPropagator(carrier)]);
     }

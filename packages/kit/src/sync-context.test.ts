@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { createContextKey, ROOT_CONTEXT } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
 import { EMPTY_CONTEXT, SynchronousContextManager } from "./sync-context.js";
@@ -51,5 +53,35 @@ describe("the synchronous context manager", () => {
     expect([c.getValue(KEY), c.getValue(OTHER), b.getValue(KEY)]).toEqual([undefined, 2, 3]);
     expect(EMPTY_CONTEXT.deleteValue(KEY)).toBe(EMPTY_CONTEXT);
     expect(EMPTY_CONTEXT.getValue(KEY)).toBeUndefined();
+  });
+
+  it("keeps no value a later set of the same key replaced, however often a context is set in a loop", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const OTHER = createContextKey("other");
+    let ctx = EMPTY_CONTEXT.setValue(OTHER, "kept");
+    const firstRef = (() => {
+      const first = { first: true };
+      ctx = ctx.setValue(KEY, first);
+      return new WeakRef(first);
+    })();
+    for (let i = 0; i < 10_000; i++) ctx = ctx.setValue(KEY, { i });
+    // A WeakRef's target lives to the end of the task that read it: collect after it.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    expect(firstRef.deref()).toBeUndefined();
+    expect([ctx.getValue(KEY), ctx.getValue(OTHER)]).toEqual([{ i: 9_999 }, "kept"]);
+    expect(ctx.deleteValue(KEY).getValue(KEY)).toBeUndefined();
+    // More keys than a chain holds before it is rebuilt: each still read, deleted, the parent unchanged.
+    const keys = Array.from({ length: 40 }, (_, i) => createContextKey(`k${i}`));
+    const many = keys.reduce((c, key, i) => c.setValue(key, i), ctx.deleteValue(OTHER));
+    expect(keys.map((key) => many.getValue(key))).toEqual(keys.map((_, i) => i));
+    const fewer = many.deleteValue(keys[3] as symbol).setValue(KEY, "again");
+    expect([fewer.getValue(keys[3] as symbol), many.getValue(keys[3] as symbol)]).toEqual([undefined, 3]);
+    expect([fewer.getValue(KEY), fewer.getValue(OTHER), fewer.getValue(keys[39] as symbol)]).toEqual([
+      "again",
+      undefined,
+      39,
+    ]);
   });
 });

@@ -13,13 +13,16 @@ import {
  * makes three closures for every value set, and a traced call sets a few (the server span, the
  * remote parent dispatch continues, `dispatch.invoke` made active) that live as long as the call:
  * at c=64, garbage every young collection copies. Chains stay short (a call sets a handful of
- * values on the root), so a lookup walks a few links.
+ * values on the root), so a lookup walks a few links. A chain longer than `MAX_CHAIN` (a context
+ * set again and again, in a loop) is rebuilt with each key's latest value only, as the API's Map
+ * would hold: a value set over is let go, and a lookup stays a walk of a few links.
  */
 class LinkedContext implements Context {
   constructor(
     private readonly parent: LinkedContext | undefined,
     private readonly key: symbol | undefined,
     private readonly value: unknown,
+    private readonly depth: number,
   ) {}
 
   getValue(key: symbol): unknown {
@@ -29,17 +32,39 @@ class LinkedContext implements Context {
   }
 
   setValue(key: symbol, value: unknown): Context {
-    return new LinkedContext(this, key, value);
+    const base = this.depth < MAX_CHAIN ? this : this.compacted(key);
+    return new LinkedContext(base, key, value, base.depth + 1);
   }
 
   deleteValue(key: symbol): Context {
     // A later entry hides an earlier one: an entry of `undefined` reads as no value (as the API's does).
-    return this.getValue(key) === undefined ? this : new LinkedContext(this, key, undefined);
+    return this.getValue(key) === undefined ? this : this.setValue(key, undefined);
+  }
+
+  /** This chain with each key's latest value once, oldest first, less `without` and keys without a value. */
+  private compacted(without: symbol): LinkedContext {
+    const seen = new Set<symbol>([without]);
+    const kept: LinkedContext[] = [];
+    for (let c: LinkedContext = this; c.key !== undefined && c.parent !== undefined; c = c.parent) {
+      if (seen.has(c.key)) continue;
+      seen.add(c.key);
+      if (c.value !== undefined) kept.push(c);
+    }
+    let chain = ROOT;
+    for (let i = kept.length - 1; i >= 0; i--) {
+      const entry = kept[i] as LinkedContext;
+      chain = new LinkedContext(chain, entry.key, entry.value, chain.depth + 1);
+    }
+    return chain;
   }
 }
 
+/** Entries in a chain before it is rebuilt (more than a call sets; the rebuild is rare). */
+const MAX_CHAIN = 16;
+const ROOT = new LinkedContext(undefined, undefined, undefined, 0);
+
 /** The empty context Gatehouse derives its trace contexts from (the API's `ROOT_CONTEXT`, lighter). */
-export const EMPTY_CONTEXT: Context = new LinkedContext(undefined, undefined, undefined);
+export const EMPTY_CONTEXT: Context = ROOT;
 
 /** The API's non-recording span class (not exported by name): what `trace.wrapSpanContext` makes. */
 const NonRecordingSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT).constructor as new (

@@ -1,7 +1,8 @@
+import type { InvokeMeta } from "@gatehouse/contracts";
 import type { InvokeResult } from "@gatehouse/providers";
-import type { Span } from "@opentelemetry/api";
+import { INVALID_SPAN_CONTEXT, type Span } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
-import { recordAnswer } from "./tracing.js";
+import { recordAnswer, startInvokeSpan } from "./tracing.js";
 
 /** A recording span that keeps what is set on it. */
 function recordingSpan(): { span: Span; attributes: Record<string, unknown> } {
@@ -53,5 +54,18 @@ describe("recordAnswer", () => {
     const { span, attributes } = recordingSpan();
     recordAnswer(span, json({ choices: [] }));
     expect(attributes).toEqual({});
+  });
+});
+
+describe("startInvokeSpan with tracing off (no SDK in this file)", () => {
+  it("reads nothing of the envelope's trace: the no-op span carries no parent, as without a carrier", () => {
+    const meta = {
+      operation: "chat",
+      stream: false,
+      trace: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "a=1" },
+    } as InvokeMeta;
+    const span = startInvokeSpan(meta);
+    expect(span.isRecording()).toBe(false);
+    expect(span.spanContext()).toEqual(INVALID_SPAN_CONTEXT);
   });
 });
