@@ -39,7 +39,11 @@ export interface DispatchHarness {
  * dispatch, acl (it asks acl who manages an account) and auth (both ask it to prove admin actors)
  * on one test database and prefix.
  */
-export async function startDispatch(overrides: Record<string, string> = {}): Promise<DispatchHarness> {
+export async function startDispatch(
+  overrides: Record<string, string> = {},
+  /** The URL the services reach the test database by (a test's proxy in front of it, say). */
+  reach: (url: string) => Promise<string> | string = (url) => url,
+): Promise<DispatchHarness> {
   const database = await createTestDatabase();
   const prefix = testPrefix();
   const natsUrl = await testNatsUrl();
@@ -49,7 +53,7 @@ export async function startDispatch(overrides: Record<string, string> = {}): Pro
   const env = {
     NATS_URL: natsUrl,
     GATEHOUSE_PREFIX: prefix,
-    DATABASE_URL: database.url,
+    DATABASE_URL: await reach(database.url),
     ACCESS_LEASE_MS: "500",
     GATEHOUSE_MASTER_KEY: masterKey.toString("hex"),
     GATEHOUSE_BOOTSTRAP_ADMIN_KEY: adminKey,

@@ -47,17 +47,20 @@ async function oneAtATime<T>(key: string, run: () => Promise<T>): Promise<T> {
  * concurrent one of the name on the unique index clears nothing). On one connection (PGlite) the
  * transaction would hold what acl and auth need to answer, so the name is cleared just before it,
  * creates of the name taking turns in this process (PGlite has no other) and a name already taken
- * cleared not at all (`exists`; its insert then fails as a duplicate).
+ * cleared not at all (`existing`, the id of the row the name has; its insert then fails as a
+ * duplicate).
  * If the create then fails, the id it announced is no resource: acl is told so with a delete's clear
  * (best effort), which retires the id, so the create's clear, should it reach acl only now, cannot
- * make the name stand for it and empty a later resource of the name.
+ * make the name stand for it and empty a later resource of the name. Unless the row is there after
+ * all (the commit went through but its answer was lost): retiring a live id would refuse every
+ * grant on it for good.
  */
 export async function createClearing<T>(
   ctx: AccountsContext,
   actor: Actor,
   resource: GrantResource,
   planned: { name: string; id: string },
-  exists: () => Promise<boolean>,
+  existing: () => Promise<string | undefined>,
   create: (clear: () => Promise<void>) => Promise<T>,
 ): Promise<T> {
   let announced = false;
@@ -68,10 +71,11 @@ export async function createClearing<T>(
   const run = async () => {
     try {
       if (!ctx.oneConnection) return await create(clear);
-      if (!(await exists())) await clear();
+      if ((await existing()) === undefined) await clear();
       return await create(async () => {});
     } catch (err) {
-      if (announced) {
+      const made = announced && (await existing().catch(() => undefined)) === planned.id;
+      if (announced && !made) {
         await clearGrants(ctx, actor, resource, planned, "delete").catch((retireErr: unknown) =>
           ctx.logger.warn(
             { err: retireErr, resource, name: planned.name },

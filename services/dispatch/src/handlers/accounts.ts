@@ -41,14 +41,14 @@ export function accountRoutes(ctx: AccountsContext): Route[] {
       const now = ctx.now();
       try {
         const planned = { name: req.name, id };
-        const exists = async () =>
+        const existing = async () =>
           (
             await ctx.db
               .select({ id: providerAccounts.id })
               .from(providerAccounts)
               .where(eq(providerAccounts.name, req.name))
-          ).length > 0;
-        return await createClearing(ctx, req.actor, "account", planned, exists, (clear) =>
+          )[0]?.id;
+        return await createClearing(ctx, req.actor, "account", planned, existing, (clear) =>
           ctx.changes.run(async (tx) => {
             const [row] = await tx
               .insert(providerAccounts)

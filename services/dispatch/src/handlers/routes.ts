@@ -55,14 +55,14 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
       const now = ctx.now();
       try {
         const id = randomUUID();
-        const exists = async () =>
+        const existing = async () =>
           (
             await ctx.db
               .select({ id: modelRoutes.id })
               .from(modelRoutes)
               .where(eq(modelRoutes.name, req.name))
-          ).length > 0;
-        return await createClearing(ctx, req.actor, "route", { name: req.name, id }, exists, (clear) =>
+          )[0]?.id;
+        return await createClearing(ctx, req.actor, "route", { name: req.name, id }, existing, (clear) =>
           ctx.changes.run(async (tx) => {
             await requireTargets(tx, req.kind, req.targets);
             const [row] = await tx
