@@ -144,6 +144,8 @@ function deliveryFailed(writer: FrameWriter): GatehouseError {
 async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: ServiceMsg): Promise<void> {
   if (!msg.reply) return;
   const started = performance.now();
+  // A stop waits for this call's record (released once it is added, or estimating began).
+  deps.usage.hold();
   const writer = new FrameWriter(deps.nc, msg.reply);
   let meta: InvokeMeta | undefined;
   // The target: the one ingress authorized, or the one of the route's that answered (or was tried last).
@@ -298,21 +300,25 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     const cancelled = control?.signal.aborted ?? false;
     control?.release();
     if (span) endInvokeSpan(span, status, usage, failure);
-    if (meta) {
-      recordUsage(deps.usage, meta, {
-        account,
-        model,
-        status,
-        usage,
-        started,
-        firstByteAt,
-        reachedProvider,
-        cancelled,
-        price,
-        body,
-        tally,
-        observe: (record) => observeUsage(deps.metrics, record, { configured, errorCode }),
-      });
+    try {
+      if (meta) {
+        recordUsage(deps.usage, meta, {
+          account,
+          model,
+          status,
+          usage,
+          started,
+          firstByteAt,
+          reachedProvider,
+          cancelled,
+          price,
+          body,
+          tally,
+          observe: (record) => observeUsage(deps.metrics, record, { configured, errorCode }),
+        });
+      }
+    } finally {
+      deps.usage.release();
     }
   }
 }

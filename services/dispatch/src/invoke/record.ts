@@ -41,16 +41,19 @@ export function recordUsage(usage: UsagePublisher, meta: InvokeMeta, call: CallO
     publish(usage, record, call);
     return;
   }
-  // Off the common path: counting may load the tokenizer first.
-  estimateUsage(call.model, call.body, call.tally).then(
-    (counted) =>
-      publish(
-        usage,
-        { ...record, usage: counted, costUsd: costUsd(counted, call.price), estimated: true },
-        call,
-      ),
-    () => publish(usage, record, call),
-  );
+  // Off the common path: counting may load the tokenizer first. A stop waits for it (hold).
+  usage.hold();
+  estimateUsage(call.model, call.body, call.tally)
+    .then(
+      (counted) =>
+        publish(
+          usage,
+          { ...record, usage: counted, costUsd: costUsd(counted, call.price), estimated: true },
+          call,
+        ),
+      () => publish(usage, record, call),
+    )
+    .finally(() => usage.release());
 }
 
 function publish(usage: UsagePublisher, record: UsageRecord, call: CallOutcome): void {

@@ -23,6 +23,12 @@ import { UsagePublisher } from "./usage.js";
 
 /** Expired responses already read as gone; the purge only gives their space back. */
 const RESPONSE_PURGE_INTERVAL_MS = 10 * 60_000;
+/**
+ * How long a stop waits for calls still under way to end before their records are published (the
+ * whole stop has 10 s; a stream longer than this is cut when the provider clients close, and its
+ * record, added then, is still published before NATS drains).
+ */
+const USAGE_STOP_WAIT_MS = 5_000;
 
 /**
  * The invoke half of dispatch: provider clients per account (pooled keep-alive HTTP), the
@@ -83,7 +89,7 @@ export async function setupInvoke(
   const unwatch = [
     metrics.gauge(
       "gatehouse_usage_records_buffered",
-      "Usage records in dispatch's memory, not yet published to JetStream (at most one flush interval's)",
+      "Usage records in dispatch's memory, not yet published to JetStream (a flush interval's, and any it refused)",
       () => usage.pending,
     ),
     metrics.gauge(
@@ -95,8 +101,9 @@ export async function setupInvoke(
   runtime.onStop("usage-gauges", () => {
     for (const off of unwatch) off();
   });
-  // Registered after the consumer, so it runs first on stop: pending records go out before NATS drains.
-  runtime.onStop("usage-publisher", () => usage.flush());
+  // Registered after the consumer, so it runs first on stop: pending records go out before NATS drains,
+  // and those of calls still under way as they end (waited for up to USAGE_STOP_WAIT_MS).
+  runtime.onStop("usage-publisher", () => usage.close(USAGE_STOP_WAIT_MS));
   const responses: ResponsesDeps = {
     store: new ResponseStore(runtime.database.drizzle({ responses: responsesTable })),
     storeDays: config.responseStoreDays,
