@@ -8,7 +8,7 @@ import {
   USAGE_MAX_RANGE_DAYS,
 } from "@gatehouse/contracts";
 import { type UsageFilter, usageRecordsPage, usageSummary } from "../usage/query.js";
-import { type UsageDb, usageScope } from "../usage/scope.js";
+import { type AccountsDb, type UsageDb, usageScope } from "../usage/scope.js";
 
 /** The range and filters of a usage request, checked here too: the bus is not only ingress's. */
 function filterOf(req: {
@@ -34,11 +34,11 @@ function filterOf(req: {
 }
 
 /** `GET /api/v1/usage` and `GET /api/v1/usage/records`, answered from this service's usage tables. */
-export function usageRoutes(db: UsageDb, client: BusClient): Route[] {
+export function usageRoutes(db: UsageDb, accounts: AccountsDb, client: BusClient): Route[] {
   return [
     route(dispatchAdminUsageSummary, async (req) => {
       const filter = filterOf(req);
-      const scope = await usageScope(client, req.actor, req.account);
+      const scope = await usageScope(client, accounts, req.actor, req.account);
       const groups = await usageSummary(db, req.groupBy, filter, scope);
       if (groups === "too_many") {
         throw new GatehouseError(
@@ -50,7 +50,7 @@ export function usageRoutes(db: UsageDb, client: BusClient): Route[] {
     }),
     route(dispatchAdminUsageRecords, async (req) => {
       const filter = filterOf(req);
-      const scope = await usageScope(client, req.actor, req.account);
+      const scope = await usageScope(client, accounts, req.actor, req.account);
       return usageRecordsPage(db, filter, scope, req);
     }),
   ];

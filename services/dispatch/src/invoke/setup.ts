@@ -5,6 +5,7 @@ import type { AccountsContext } from "../accounts/context.js";
 import { loadAccount } from "../accounts/load.js";
 import type { DispatchConfig } from "../config.js";
 import { responses as responsesTable } from "../db/responses-schema.js";
+import { providerAccounts } from "../db/schema.js";
 import { usageDaily, usageDailyAccounts, usageRecords } from "../db/usage-schema.js";
 import { usageRoutes } from "../handlers/usage.js";
 import { observeFailedAttempt } from "../metrics/observe.js";
@@ -129,8 +130,13 @@ export async function setupInvoke(
     streamCreditTimeoutMs: config.streamCreditTimeoutMs,
   });
   const usageDb = runtime.database.drizzle({ usageRecords, usageDaily, usageDailyAccounts });
+  const accountsDb = runtime.database.drizzle({ providerAccounts });
   return {
-    routes: [route, ...responsesRoutes(responses, clients), ...usageRoutes(usageDb, runtime.client)],
+    routes: [
+      route,
+      ...responsesRoutes(responses, clients),
+      ...usageRoutes(usageDb, accountsDb, runtime.client),
+    ],
     clients,
   };
 }
