@@ -30,3 +30,37 @@ export function costUsd(usage: Usage | null, price: ModelPrice | undefined): num
   const usd = (promptTokens * (price.input ?? 0) + completionTokens * (price.output ?? 0)) / 1_000_000;
   return Math.round(usd * 1e9) / 1e9;
 }
+
+const isCount = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0;
+const count = (n: number) => (Number.isFinite(n) && n > 0 ? Math.round(n) : 0);
+
+/**
+ * The provider's counts as whole, non-negative numbers: an upstream's negative, fractional or
+ * non-finite ones would price a call below zero and fail the usage record's schema (the record
+ * would be dropped when stored). The same object when it is already so (the common case).
+ */
+export function tidyUsage(usage: Usage | null): Usage | null {
+  if (!usage) return null;
+  const { promptTokens, completionTokens, totalTokens, cachedTokens, reasoningTokens } = usage;
+  if (
+    isCount(promptTokens) &&
+    isCount(completionTokens) &&
+    isCount(totalTokens) &&
+    (cachedTokens === undefined || (Number.isFinite(cachedTokens) && cachedTokens >= 0)) &&
+    (reasoningTokens === undefined || (Number.isFinite(reasoningTokens) && reasoningTokens >= 0))
+  ) {
+    return usage;
+  }
+  const prompt = count(promptTokens);
+  const completion = count(completionTokens);
+  const out: Usage = {
+    promptTokens: prompt,
+    completionTokens: completion,
+    totalTokens:
+      Number.isFinite(totalTokens) && totalTokens > 0 ? Math.round(totalTokens) : prompt + completion,
+  };
+  if (cachedTokens !== undefined && count(cachedTokens) > 0) out.cachedTokens = count(cachedTokens);
+  if (reasoningTokens !== undefined && count(reasoningTokens) > 0)
+    out.reasoningTokens = count(reasoningTokens);
+  return out;
+}

@@ -22,7 +22,7 @@ import {
 } from "../routes/runner.js";
 import type { ProviderClients } from "./clients.js";
 import { type CallControl, CallControls } from "./controls.js";
-import { costUsd, type ModelPrice } from "./cost.js";
+import { costUsd, type ModelPrice, tidyUsage } from "./cost.js";
 import { StreamTally } from "./estimate.js";
 import { recordUsage } from "./record.js";
 import {
@@ -238,12 +238,12 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     recordAnswer(invokeSpan, result);
     if (result.kind === "json") {
       const text = answerText(result.bodyJson ?? JSON.stringify(result.body), deps.maxResponseBytes);
-      usage = result.usage;
+      usage = tidyUsage(result.usage);
       await session?.finish(result);
       signal.throwIfAborted();
       status = result.status;
       firstByteAt = performance.now();
-      await writer.result(result.status, text, withCost(result.usage, price));
+      await writer.result(result.status, text, withCost(usage, price));
       if (writer.failed) throw deliveryFailed(writer);
       return;
     }
@@ -261,7 +261,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         if (wait) await wait;
       } else await sendInSlices(writer, control, frame, deps.streamCreditTimeoutMs);
     }
-    usage = result.usage();
+    usage = tidyUsage(result.usage());
     signal.throwIfAborted();
     if (writer.failed) throw deliveryFailed(writer);
     if (session) await session.finish(result);

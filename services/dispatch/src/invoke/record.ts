@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { InvokeMeta, Usage, UsageRecord } from "@gatehouse/contracts";
-import { costUsd, type ModelPrice } from "./cost.js";
+import { costUsd, type ModelPrice, tidyUsage } from "./cost.js";
 import { estimateUsage, type StreamTally } from "./estimate.js";
 import type { UsagePublisher } from "./usage.js";
 
@@ -62,7 +62,7 @@ function publish(usage: UsagePublisher, record: UsageRecord, call: CallOutcome):
 }
 
 function usageRecordOf(meta: InvokeMeta, call: CallOutcome): UsageRecord {
-  const { usage } = call;
+  const usage = tidyUsage(call.usage);
   const record: UsageRecord = {
     id: randomUUID(),
     requestId: meta.requestId,

@@ -1,0 +1,42 @@
+import { randomUUID } from "node:crypto";
+import { type InvokeMeta, type UsageRecord, UsageRecord as UsageRecordSchema } from "@gatehouse/contracts";
+import { describe, expect, it } from "vitest";
+import { recordUsage } from "./record.js";
+import type { UsagePublisher } from "./usage.js";
+
+function publisher(records: UsageRecord[]): UsagePublisher {
+  return { add: (r: UsageRecord) => records.push(r), hold() {}, release() {} } as unknown as UsagePublisher;
+}
+
+const meta = {
+  requestId: randomUUID(),
+  operation: "chat",
+  dialect: "openai",
+  stream: false,
+  principal: { kind: "user", id: randomUUID() },
+  keyId: randomUUID(),
+} as unknown as InvokeMeta;
+
+describe("a usage record of counts an upstream reported", () => {
+  it("keeps the call with whole, non-negative counts however odd the provider's numbers", () => {
+    const records: UsageRecord[] = [];
+    recordUsage(publisher(records), meta, {
+      account: "openai-main",
+      model: "gpt-4o-mini",
+      status: 200,
+      usage: { promptTokens: -3, completionTokens: 2.6, totalTokens: Number.NaN, cachedTokens: -1 },
+      started: performance.now(),
+      firstByteAt: performance.now(),
+      reachedProvider: true,
+      cancelled: false,
+      price: { input: 1, output: 2 },
+      body: undefined,
+      tally: undefined,
+    });
+    expect(records).toHaveLength(1);
+    const r = records[0] as UsageRecord;
+    expect(r.usage).toEqual({ promptTokens: 0, completionTokens: 3, totalTokens: 3 });
+    expect(r.costUsd).toBe(0.000006);
+    expect(UsageRecordSchema.safeParse(r).success).toBe(true);
+  });
+});
