@@ -7,6 +7,7 @@ import {
   USAGE_MAX_GROUPS,
   USAGE_MAX_RANGE_DAYS,
 } from "@gatehouse/contracts";
+import { UsageQueries } from "../usage/gate.js";
 import { type UsageFilter, usageRecordsPage, usageSummary } from "../usage/query.js";
 import { type AccountsDb, type UsageDb, usageScope } from "../usage/scope.js";
 
@@ -33,13 +34,22 @@ function filterOf(req: {
   return { ...req, from, to };
 }
 
-/** `GET /api/v1/usage` and `GET /api/v1/usage/records`, answered from this service's usage tables. */
-export function usageRoutes(db: UsageDb, accounts: AccountsDb, client: BusClient): Route[] {
+/**
+ * `GET /api/v1/usage` and `GET /api/v1/usage/records`, answered from this service's usage tables, a
+ * few queries at a time under a statement timeout (`statementTimeoutMs`, Postgres only; see gate.ts).
+ */
+export function usageRoutes(
+  db: UsageDb,
+  accounts: AccountsDb,
+  client: BusClient,
+  statementTimeoutMs?: number,
+): Route[] {
+  const queries = new UsageQueries(db, statementTimeoutMs);
   return [
     route(dispatchAdminUsageSummary, async (req) => {
       const filter = filterOf(req);
       const scope = await usageScope(client, accounts, req.actor, req.account);
-      const groups = await usageSummary(db, req.groupBy, filter, scope);
+      const groups = await queries.run((q) => usageSummary(q, req.groupBy, filter, scope));
       if (groups === "too_many") {
         throw new GatehouseError(
           "validation_failed",
@@ -51,7 +61,7 @@ export function usageRoutes(db: UsageDb, accounts: AccountsDb, client: BusClient
     route(dispatchAdminUsageRecords, async (req) => {
       const filter = filterOf(req);
       const scope = await usageScope(client, accounts, req.actor, req.account);
-      return usageRecordsPage(db, filter, scope, req);
+      return queries.run((q) => usageRecordsPage(q, filter, scope, req));
     }),
   ];
 }
