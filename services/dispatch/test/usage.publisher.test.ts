@@ -87,6 +87,26 @@ describe("UsagePublisher when JetStream refuses, and at a stop", () => {
     expect(usage.pending).toBeGreaterThan(0);
   });
 
+  it("while JetStream refuses, sends one batch per try, not every batch held", async () => {
+    const tries: number[] = [];
+    const usage = new UsagePublisher(bus.nc, testPrefix(), logger, 5, 60_000, {
+      onPublished: (stage, count) => {
+        if (stage === "publish_failed") tries.push(count);
+      },
+    });
+    usage.add(record());
+    await usage.flush();
+    expect(tries).toEqual([1]);
+    for (let i = 0; i < 30; i++) usage.add(record());
+    await usage.flush();
+    expect(usage.pending).toBe(31);
+    // 31 held: the next try sends one batch of 5 as a probe, not all seven.
+    const before = tries.length;
+    await usage.flush();
+    expect(tries.slice(before)).toEqual([5]);
+    expect(usage.pending).toBe(31);
+  });
+
   it("a stop waits for calls still running and publishes their records at once", async () => {
     const usage = new UsagePublisher(bus.nc, prefix, logger, 200, 60_000);
     const before = await messages();

@@ -31,6 +31,8 @@ export class UsagePublisher {
   /** Calls under way (or being estimated) whose record is still to come. */
   private open = 0;
   private closing = false;
+  /** The last publish was refused: send one batch at a time until one is taken. */
+  private refusing = false;
   private onIdle: (() => void) | undefined;
 
   constructor(
@@ -94,8 +96,12 @@ export class UsagePublisher {
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const records = this.queue;
-    this.queue = [];
+    // While JetStream refuses, one batch goes as a probe; the rest follow once it is taken (at a
+    // stop, everything goes: there is no later try).
+    const probe = this.refusing && !this.closing;
+    const records = probe ? this.queue.splice(0, this.maxBatch) : this.queue;
+    if (!probe) this.queue = [];
+    else if (this.queue.length > 0) this.timer = setTimeout(() => this.flush(), this.maxDelayMs);
     for (let i = 0; i < records.length; i += this.maxBatch) this.publish(records.slice(i, i + this.maxBatch));
     return Promise.all([...this.inflight]).then(() => {});
   }
@@ -106,8 +112,15 @@ export class UsagePublisher {
       .jetstream()
       .publish(usageSubject(this.prefix), encodeJson(batch), { msgID: `${this.instance}:${++this.batch}` })
       .then(
-        () => this.options.onPublished?.("published", records.length),
+        () => {
+          this.options.onPublished?.("published", records.length);
+          if (this.refusing) {
+            this.refusing = false;
+            if (this.queue.length > 0) void this.flush();
+          }
+        },
         (err: unknown) => {
+          this.refusing = true;
           this.options.onPublished?.("publish_failed", records.length);
           this.logger.warn({ err, records: records.length }, "usage records not published; kept to retry");
           this.keep(records);
