@@ -31,13 +31,22 @@ export function costUsd(usage: Usage | null, price: ModelPrice | undefined): num
   return Math.round(usd * 1e9) / 1e9;
 }
 
-const isCount = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0;
-const count = (n: number) => (Number.isFinite(n) && n > 0 ? Math.round(n) : 0);
+/**
+ * More tokens than any one call has used (contexts and outputs are millions at most): a count past
+ * it is an upstream's nonsense, and summed into the daily totals (bigint) it could overflow them and
+ * fail every batch that adds to that day.
+ */
+const MAX_COUNT = 1_000_000_000;
+const isCount = (n: unknown): n is number =>
+  typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= MAX_COUNT;
+const count = (n: number) => (Number.isFinite(n) && n > 0 ? Math.min(MAX_COUNT, Math.round(n)) : 0);
+const isPart = (n: number | undefined) => n === undefined || (n >= 0 && n <= MAX_COUNT);
 
 /**
- * The provider's counts as whole, non-negative numbers: an upstream's negative, fractional or
- * non-finite ones would price a call below zero and fail the usage record's schema (the record
- * would be dropped when stored). The same object when it is already so (the common case).
+ * The provider's counts as whole, non-negative numbers of at most `MAX_COUNT`: an upstream's
+ * negative, fractional or non-finite ones would price a call below zero and fail the usage record's
+ * schema (the record would be dropped when stored). The same object when it is already so (the
+ * common case).
  */
 export function tidyUsage(usage: Usage | null): Usage | null {
   if (!usage) return null;
@@ -46,8 +55,8 @@ export function tidyUsage(usage: Usage | null): Usage | null {
     isCount(promptTokens) &&
     isCount(completionTokens) &&
     isCount(totalTokens) &&
-    (cachedTokens === undefined || (Number.isFinite(cachedTokens) && cachedTokens >= 0)) &&
-    (reasoningTokens === undefined || (Number.isFinite(reasoningTokens) && reasoningTokens >= 0))
+    isPart(cachedTokens) &&
+    isPart(reasoningTokens)
   ) {
     return usage;
   }
@@ -56,8 +65,7 @@ export function tidyUsage(usage: Usage | null): Usage | null {
   const out: Usage = {
     promptTokens: prompt,
     completionTokens: completion,
-    totalTokens:
-      Number.isFinite(totalTokens) && totalTokens > 0 ? Math.round(totalTokens) : prompt + completion,
+    totalTokens: isCount(totalTokens) ? totalTokens : prompt + completion,
   };
   if (cachedTokens !== undefined && count(cachedTokens) > 0) out.cachedTokens = count(cachedTokens);
   if (reasoningTokens !== undefined && count(reasoningTokens) > 0)

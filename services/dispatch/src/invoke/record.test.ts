@@ -39,4 +39,28 @@ describe("a usage record of counts an upstream reported", () => {
     expect(r.costUsd).toBe(0.000006);
     expect(UsageRecordSchema.safeParse(r).success).toBe(true);
   });
+
+  it("caps a count no call can reach, so the totals' sums cannot overflow", () => {
+    const records: UsageRecord[] = [];
+    recordUsage(publisher(records), meta, {
+      account: "openai-main",
+      model: "gpt-4o-mini",
+      status: 200,
+      usage: {
+        promptTokens: Number.MAX_SAFE_INTEGER,
+        completionTokens: 5,
+        totalTokens: Number.MAX_SAFE_INTEGER,
+      },
+      started: performance.now(),
+      firstByteAt: performance.now(),
+      reachedProvider: true,
+      cancelled: false,
+      price: { input: 1, output: 2 },
+      body: undefined,
+      tally: undefined,
+    });
+    const r = records[0] as UsageRecord;
+    expect(r.usage).toEqual({ promptTokens: 1_000_000_000, completionTokens: 5, totalTokens: 1_000_000_005 });
+    expect(UsageRecordSchema.safeParse(r).success).toBe(true);
+  });
 });
