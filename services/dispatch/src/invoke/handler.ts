@@ -144,8 +144,6 @@ function deliveryFailed(writer: FrameWriter): GatehouseError {
 async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: ServiceMsg): Promise<void> {
   if (!msg.reply) return;
   const started = performance.now();
-  // A stop waits for this call's record (released once it is added, or estimating began).
-  deps.usage.hold();
   const writer = new FrameWriter(deps.nc, msg.reply);
   let meta: InvokeMeta | undefined;
   // The target: the one ingress authorized, or the one of the route's that answered (or was tried last).
@@ -167,6 +165,8 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
   // For the metrics: whether the target account exists here, the error's code.
   let configured = false;
   let errorCode: GatehouseError["code"] | undefined;
+  // A stop waits for this call's record (released once it is added, or its estimate began).
+  deps.usage.hold();
   try {
     const request = decodeInvokeRequest(msg.data);
     meta = parseMeta(request.metaJson);
