@@ -199,6 +199,22 @@ describe("usage records and the usage API", () => {
     expect((await call(world.stack, undefined, "GET", "/api/v1/usage")).status).toBe(401);
   });
 
+  it("groups by a group named twice once, and answers JSON to an Accept that refuses CSV", async () => {
+    const once = await must(world.stack, world.adminKey, "GET", "/api/v1/usage?group_by=day,model");
+    const twice = await must(
+      world.stack,
+      world.adminKey,
+      "GET",
+      `/api/v1/usage?group_by=${Array(8).fill("day,model").join(",")}`,
+    );
+    expect(twice).toEqual(once);
+    const res = await call(world.stack, world.adminKey, "GET", "/api/v1/usage/records?limit=1", undefined, {
+      accept: "text/csv;q=0, application/json",
+    });
+    expect(res.status).toBe(200);
+    expect(Array.isArray(res.body?.data)).toBe(true);
+  });
+
   it("a team member's calls carry their teams, and totals group by team", async () => {
     const team = await must(
       world.stack,

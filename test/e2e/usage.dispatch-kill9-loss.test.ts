@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestStack, type TestStack } from "../src/index.js";
 import { spawnService } from "../src/processes.js";
 import { createAccount, grant, newVirtualAccount } from "./access-api.js";
+import { storedAnswered } from "./usage-stored.js";
 
 /**
  * What `kill -9` of a dispatch process under load loses. Records wait in dispatch's memory for at
@@ -70,13 +71,7 @@ describe("usage records when dispatch is killed with SIGKILL under load", () => 
 
     // A new dispatch drains what reached JetStream into Postgres.
     await stack.startService("dispatch");
-    const stored = async () =>
-      Number(
-        (
-          await db`SELECT count(*)::int AS n FROM dispatch.usage_records
-            WHERE principal_id = ${va.id} AND status = 200`
-        )[0]?.n,
-      );
+    const stored = () => storedAnswered(db, va.id);
     let last = -1;
     await waitFor(
       async () => {

@@ -30,6 +30,11 @@ export interface Position {
 }
 
 const POSITION = /^(\d{1,15})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/**
+ * The last millisecond of year 9999: past it a Date's ISO text has a six-digit year (`+033658-…`),
+ * which Postgres does not read as a timestamp — a made-up cursor would fail the query (500).
+ */
+const LAST_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 export function encodePosition(p: Position): string {
   return encodeCursor(`${p.at.getTime()}.${p.id}`);
@@ -38,7 +43,8 @@ export function encodePosition(p: Position): string {
 export function decodePosition(cursor: string | undefined): Position | undefined {
   return decodeCursor(cursor, (text) => {
     const m = POSITION.exec(text);
-    return m?.[1] && m[2] ? { at: new Date(Number(m[1])), id: m[2] } : undefined;
+    if (!m?.[1] || !m[2] || Number(m[1]) > LAST_MS) return undefined;
+    return { at: new Date(Number(m[1])), id: m[2] };
   });
 }
 

@@ -134,3 +134,22 @@ describe("usage records", () => {
     expect(await stored()).toBe(28);
   });
 });
+
+describe("usage records an upstream made impossible", () => {
+  it("a record that fails its schema is dropped alone; the rest of its batch is stored", async () => {
+    const before = await stored();
+    const good = [record(), record()];
+    // Counts no provider can have spent (an upstream's own numbers): not a UsageRecord.
+    const bad = { ...record(), usage: { promptTokens: -3, completionTokens: 1.5, totalTokens: 0 } };
+    usage.add(good[0] as UsageRecord);
+    usage.add(bad as UsageRecord);
+    usage.add(good[1] as UsageRecord);
+    await waitFor(async () => (await stored()) === before + 2, 5_000);
+    const ids = await direct
+      .drizzle({ usageRecords })
+      .select({ id: usageRecords.id })
+      .from(usageRecords)
+      .where(eq(usageRecords.id, bad.id as string));
+    expect(ids).toEqual([]);
+  });
+});

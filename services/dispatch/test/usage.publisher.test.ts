@@ -56,3 +56,77 @@ describe("UsagePublisher batching (USAGE_FLUSH_MS)", () => {
     expect(await messages()).toBe(before + 2);
   });
 });
+
+describe("UsagePublisher when JetStream refuses, and at a stop", () => {
+  it("keeps a batch JetStream refused and publishes it once the stream is back", async () => {
+    // No stream on this prefix yet: every publish is refused, as while JetStream is out.
+    const other = testPrefix();
+    const usage = new UsagePublisher(bus.nc, other, logger, 200, 50);
+    for (let i = 0; i < 3; i++) usage.add(record());
+    await usage.flush();
+    expect(usage.pending).toBe(3);
+    await ensureStream(jsm, usageStream(other));
+    await jsm.consumers.add(usageStreamName(other), {
+      durable_name: "dispatch-usage",
+      ack_policy: AckPolicy.Explicit,
+    });
+    try {
+      await waitFor(async () => usage.pending === 0, 5_000);
+      const info = await jsm.streams.info(usageStreamName(other));
+      expect(info.state.messages).toBeGreaterThanOrEqual(1);
+    } finally {
+      await jsm.streams.delete(usageStreamName(other)).catch(() => {});
+    }
+  });
+
+  it("holds at most maxHeld records while JetStream refuses them", async () => {
+    const usage = new UsagePublisher(bus.nc, testPrefix(), logger, 5, 60_000, { maxHeld: 12 });
+    for (let i = 0; i < 40; i++) usage.add(record());
+    await usage.flush();
+    expect(usage.pending).toBeLessThanOrEqual(12);
+    expect(usage.pending).toBeGreaterThan(0);
+  });
+
+  it("while JetStream refuses, sends one batch per try, not every batch held", async () => {
+    const tries: number[] = [];
+    const usage = new UsagePublisher(bus.nc, testPrefix(), logger, 5, 60_000, {
+      onPublished: (stage, count) => {
+        if (stage === "publish_failed") tries.push(count);
+      },
+    });
+    usage.add(record());
+    await usage.flush();
+    expect(tries).toEqual([1]);
+    for (let i = 0; i < 30; i++) usage.add(record());
+    await usage.flush();
+    expect(usage.pending).toBe(31);
+    // 31 held: the next try sends one batch of 5 as a probe, not all seven.
+    const before = tries.length;
+    await usage.flush();
+    expect(tries.slice(before)).toEqual([5]);
+    expect(usage.pending).toBe(31);
+  });
+
+  it("a stop waits for calls still running and publishes their records at once", async () => {
+    const usage = new UsagePublisher(bus.nc, prefix, logger, 200, 60_000);
+    const before = await messages();
+    usage.hold();
+    const stopped = usage.close(5_000);
+    await new Promise((r) => setTimeout(r, 100));
+    // The call ends after the stop began: its record still goes out, without waiting out the delay.
+    usage.add(record());
+    usage.release();
+    await stopped;
+    expect(usage.pending).toBe(0);
+    expect(await messages()).toBe(before + 1);
+  });
+
+  it("a stop does not wait past its bound for a call that never ends", async () => {
+    const usage = new UsagePublisher(bus.nc, prefix, logger, 200, 60_000);
+    const before = await messages();
+    usage.add(record());
+    usage.hold();
+    await usage.close(100);
+    expect(await messages()).toBe(before + 1);
+  });
+});

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import { USAGE_RECORDS_PAGE_MAX, USAGE_RECORDS_PAGE_MAX_BYTES, type UsageGroup } from "@gatehouse/contracts";
-import { type Database, openDatabase } from "@gatehouse/db";
-import { createTestDatabase, type TestDatabase } from "@gatehouse/testkit";
+import type { Database } from "@gatehouse/db";
+import type { TestDatabase } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertUsageRows, toRow } from "../src/db/usage-insert.js";
 import { usageDaily, usageDailyAccounts, usageRecords } from "../src/db/usage-schema.js";
 import { type UsageFilter, type UsageScope, usageRecordsPage, usageSummary } from "../src/usage/query.js";
 import type { UsageDb } from "../src/usage/scope.js";
+import { migratedDatabase } from "./usage-db.js";
 import { usageRecord } from "./usage-record.js";
 
 /**
@@ -30,12 +30,7 @@ let db: UsageDb;
 const stored: Array<ReturnType<typeof toRow>> = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  opened = await openDatabase({ url: database.url, maxConnections: 2 });
-  await opened.migrate({
-    folder: fileURLToPath(new URL("../migrations", import.meta.url)),
-    service: "dispatch",
-  });
+  ({ database, opened } = await migratedDatabase());
   db = opened.drizzle({ usageRecords, usageDaily, usageDailyAccounts });
   // One record every 7 minutes and 13 s over 52 hours, spread over accounts, models, principals and
   // statuses; stored in batches as the consumer stores them (which keeps the totals).

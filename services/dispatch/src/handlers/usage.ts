@@ -7,8 +7,9 @@ import {
   USAGE_MAX_GROUPS,
   USAGE_MAX_RANGE_DAYS,
 } from "@gatehouse/contracts";
+import { UsageQueries } from "../usage/gate.js";
 import { type UsageFilter, usageRecordsPage, usageSummary } from "../usage/query.js";
-import { type UsageDb, usageScope } from "../usage/scope.js";
+import { type AccountsDb, type UsageDb, usageScope } from "../usage/scope.js";
 
 /** The range and filters of a usage request, checked here too: the bus is not only ingress's. */
 function filterOf(req: {
@@ -33,13 +34,22 @@ function filterOf(req: {
   return { ...req, from, to };
 }
 
-/** `GET /api/v1/usage` and `GET /api/v1/usage/records`, answered from this service's usage tables. */
-export function usageRoutes(db: UsageDb, client: BusClient): Route[] {
+/**
+ * `GET /api/v1/usage` and `GET /api/v1/usage/records`, answered from this service's usage tables, a
+ * few queries at a time under a statement timeout (`statementTimeoutMs`, Postgres only; see gate.ts).
+ */
+export function usageRoutes(
+  db: UsageDb,
+  accounts: AccountsDb,
+  client: BusClient,
+  statementTimeoutMs?: number,
+): Route[] {
+  const queries = new UsageQueries(db, statementTimeoutMs);
   return [
     route(dispatchAdminUsageSummary, async (req) => {
       const filter = filterOf(req);
-      const scope = await usageScope(client, req.actor, req.account);
-      const groups = await usageSummary(db, req.groupBy, filter, scope);
+      const scope = await usageScope(client, accounts, req.actor, req.account);
+      const groups = await queries.run((q) => usageSummary(q, req.groupBy, filter, scope));
       if (groups === "too_many") {
         throw new GatehouseError(
           "validation_failed",
@@ -50,8 +60,8 @@ export function usageRoutes(db: UsageDb, client: BusClient): Route[] {
     }),
     route(dispatchAdminUsageRecords, async (req) => {
       const filter = filterOf(req);
-      const scope = await usageScope(client, req.actor, req.account);
-      return usageRecordsPage(db, filter, scope, req);
+      const scope = await usageScope(client, accounts, req.actor, req.account);
+      return queries.run((q) => usageRecordsPage(q, filter, scope, req));
     }),
   ];
 }

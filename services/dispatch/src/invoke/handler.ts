@@ -22,7 +22,7 @@ import {
 } from "../routes/runner.js";
 import type { ProviderClients } from "./clients.js";
 import { type CallControl, CallControls } from "./controls.js";
-import { costUsd, type ModelPrice } from "./cost.js";
+import { costUsd, type ModelPrice, tidyUsage } from "./cost.js";
 import { StreamTally } from "./estimate.js";
 import { recordUsage } from "./record.js";
 import {
@@ -165,6 +165,8 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
   // For the metrics: whether the target account exists here, the error's code.
   let configured = false;
   let errorCode: GatehouseError["code"] | undefined;
+  // A stop waits for this call's record (released once it is added, or its estimate began).
+  deps.usage.hold();
   try {
     const request = decodeInvokeRequest(msg.data);
     meta = parseMeta(request.metaJson);
@@ -236,12 +238,12 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     recordAnswer(invokeSpan, result);
     if (result.kind === "json") {
       const text = answerText(result.bodyJson ?? JSON.stringify(result.body), deps.maxResponseBytes);
-      usage = result.usage;
+      usage = tidyUsage(result.usage);
       await session?.finish(result);
       signal.throwIfAborted();
       status = result.status;
       firstByteAt = performance.now();
-      await writer.result(result.status, text, withCost(result.usage, price));
+      await writer.result(result.status, text, withCost(usage, price));
       if (writer.failed) throw deliveryFailed(writer);
       return;
     }
@@ -259,7 +261,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
         if (wait) await wait;
       } else await sendInSlices(writer, control, frame, deps.streamCreditTimeoutMs);
     }
-    usage = result.usage();
+    usage = tidyUsage(result.usage());
     signal.throwIfAborted();
     if (writer.failed) throw deliveryFailed(writer);
     if (session) await session.finish(result);
@@ -298,21 +300,25 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
     const cancelled = control?.signal.aborted ?? false;
     control?.release();
     if (span) endInvokeSpan(span, status, usage, failure);
-    if (meta) {
-      recordUsage(deps.usage, meta, {
-        account,
-        model,
-        status,
-        usage,
-        started,
-        firstByteAt,
-        reachedProvider,
-        cancelled,
-        price,
-        body,
-        tally,
-        observe: (record) => observeUsage(deps.metrics, record, { configured, errorCode }),
-      });
+    try {
+      if (meta) {
+        recordUsage(deps.usage, meta, {
+          account,
+          model,
+          status,
+          usage,
+          started,
+          firstByteAt,
+          reachedProvider,
+          cancelled,
+          price,
+          body,
+          tally,
+          observe: (record) => observeUsage(deps.metrics, record, { configured, errorCode }),
+        });
+      }
+    } finally {
+      deps.usage.release();
     }
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { InvokeMeta, Usage, UsageRecord } from "@gatehouse/contracts";
-import { costUsd, type ModelPrice } from "./cost.js";
+import { costUsd, type ModelPrice, tidyUsage } from "./cost.js";
 import { estimateUsage, type StreamTally } from "./estimate.js";
 import type { UsagePublisher } from "./usage.js";
 
@@ -41,16 +41,19 @@ export function recordUsage(usage: UsagePublisher, meta: InvokeMeta, call: CallO
     publish(usage, record, call);
     return;
   }
-  // Off the common path: counting may load the tokenizer first.
-  estimateUsage(call.model, call.body, call.tally).then(
-    (counted) =>
-      publish(
-        usage,
-        { ...record, usage: counted, costUsd: costUsd(counted, call.price), estimated: true },
-        call,
-      ),
-    () => publish(usage, record, call),
-  );
+  // Off the common path: counting may load the tokenizer first. A stop waits for it (hold).
+  usage.hold();
+  estimateUsage(call.model, call.body, call.tally)
+    .then(
+      (counted) =>
+        publish(
+          usage,
+          { ...record, usage: counted, costUsd: costUsd(counted, call.price), estimated: true },
+          call,
+        ),
+      () => publish(usage, record, call),
+    )
+    .finally(() => usage.release());
 }
 
 function publish(usage: UsagePublisher, record: UsageRecord, call: CallOutcome): void {
@@ -59,7 +62,7 @@ function publish(usage: UsagePublisher, record: UsageRecord, call: CallOutcome):
 }
 
 function usageRecordOf(meta: InvokeMeta, call: CallOutcome): UsageRecord {
-  const { usage } = call;
+  const usage = tidyUsage(call.usage);
   const record: UsageRecord = {
     id: randomUUID(),
     requestId: meta.requestId,

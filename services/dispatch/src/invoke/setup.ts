@@ -5,6 +5,7 @@ import type { AccountsContext } from "../accounts/context.js";
 import { loadAccount } from "../accounts/load.js";
 import type { DispatchConfig } from "../config.js";
 import { responses as responsesTable } from "../db/responses-schema.js";
+import { providerAccounts } from "../db/schema.js";
 import { usageDaily, usageDailyAccounts, usageRecords } from "../db/usage-schema.js";
 import { usageRoutes } from "../handlers/usage.js";
 import { observeFailedAttempt } from "../metrics/observe.js";
@@ -23,6 +24,14 @@ import { UsagePublisher } from "./usage.js";
 
 /** Expired responses already read as gone; the purge only gives their space back. */
 const RESPONSE_PURGE_INTERVAL_MS = 10 * 60_000;
+/**
+ * How long a stop waits for calls still under way to end before their records are published (the
+ * whole stop has 10 s; a stream longer than this is cut when the provider clients close, and its
+ * record, added then, is still published before NATS drains).
+ */
+const USAGE_STOP_WAIT_MS = 5_000;
+/** The longest a usage read API query runs (Postgres's statement timeout for it). */
+const USAGE_STATEMENT_TIMEOUT_MS = 10_000;
 
 /**
  * The invoke half of dispatch: provider clients per account (pooled keep-alive HTTP), the
@@ -83,7 +92,7 @@ export async function setupInvoke(
   const unwatch = [
     metrics.gauge(
       "gatehouse_usage_records_buffered",
-      "Usage records in dispatch's memory, not yet published to JetStream (at most one flush interval's)",
+      "Usage records in dispatch's memory, not yet published to JetStream (a flush interval's, and any it refused)",
       () => usage.pending,
     ),
     metrics.gauge(
@@ -95,8 +104,9 @@ export async function setupInvoke(
   runtime.onStop("usage-gauges", () => {
     for (const off of unwatch) off();
   });
-  // Registered after the consumer, so it runs first on stop: pending records go out before NATS drains.
-  runtime.onStop("usage-publisher", () => usage.flush());
+  // Registered after the consumer, so it runs first on stop: pending records go out before NATS drains,
+  // and those of calls still under way as they end (waited for up to USAGE_STOP_WAIT_MS).
+  runtime.onStop("usage-publisher", () => usage.close(USAGE_STOP_WAIT_MS));
   const responses: ResponsesDeps = {
     store: new ResponseStore(runtime.database.drizzle({ responses: responsesTable })),
     storeDays: config.responseStoreDays,
@@ -122,8 +132,15 @@ export async function setupInvoke(
     streamCreditTimeoutMs: config.streamCreditTimeoutMs,
   });
   const usageDb = runtime.database.drizzle({ usageRecords, usageDaily, usageDailyAccounts });
+  const accountsDb = runtime.database.drizzle({ providerAccounts });
+  // Under ingress's admin timeout (15 s by default): a query its caller gave up on does not run on.
+  const usageStatementTimeout = runtime.database.kind === "postgres" ? USAGE_STATEMENT_TIMEOUT_MS : undefined;
   return {
-    routes: [route, ...responsesRoutes(responses, clients), ...usageRoutes(usageDb, runtime.client)],
+    routes: [
+      route,
+      ...responsesRoutes(responses, clients),
+      ...usageRoutes(usageDb, accountsDb, runtime.client, usageStatementTimeout),
+    ],
     clients,
   };
 }

@@ -30,8 +30,12 @@ export interface UsageConsumer {
 
 const DURABLE = "dispatch-usage";
 
-/** A stream message carries a batch of records (see UsagePublisher). */
-const UsageMessage = z.object({ records: z.array(UsageRecord).max(10_000) });
+/**
+ * A stream message carries a batch of records (see UsagePublisher), each checked on its own: one
+ * record that fails its schema (an upstream's impossible counts, say) costs that record, never the
+ * other calls batched with it.
+ */
+const UsageMessage = z.object({ records: z.array(z.unknown()).max(10_000) });
 
 /**
  * Stores usage records from the JetStream usage stream. A message is acked only after its row is
@@ -61,9 +65,19 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
         continue;
       }
       valid.push(m);
-      for (const r of parsed.data.records) rows.push(toRow(r));
+      let dropped = 0;
+      for (const raw of parsed.data.records) {
+        const r = UsageRecord.safeParse(raw);
+        if (r.success) rows.push(toRow(r.data));
+        else dropped++;
+      }
+      if (dropped > 0)
+        log.warn({ seq: m.seq, records: dropped }, "dropping usage records that fail their schema");
     }
-    if (rows.length === 0) return;
+    if (rows.length === 0) {
+      for (const m of valid) m.ack();
+      return;
+    }
     if (options.teamsOf) await addTeams(rows, options.teamsOf, log);
     try {
       await db.execute(insertUsageRows(rows));

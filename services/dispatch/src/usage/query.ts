@@ -31,8 +31,15 @@ function split(from: number, to: number, unit: number): { whole: Span | null; ed
   return { whole: [first, end], edges: edges.filter(([a, b]) => a < b) };
 }
 
-/** Who may see which records: everything (`all`), or their own calls and the accounts they manage. */
-export type UsageScope = { all: true } | { all: false; principalId: string; accounts: string[] };
+/**
+ * Who may see which records: everything (`all`), or their own calls and the accounts they manage.
+ * Records name their account, and a name can stand for another account after a delete and a create:
+ * `since` holds when the account that has each managed name now was created, and a manager sees the
+ * calls to that name from then on only (an account missing from it: all of them).
+ */
+export type UsageScope =
+  | { all: true }
+  | { all: false; principalId: string; accounts: string[]; since?: ReadonlyMap<string, Date> };
 
 export interface UsageFilter {
   from: Date;
@@ -46,19 +53,49 @@ export interface UsageFilter {
 /** The columns both tables have, filtered and scoped alike. */
 type Columns = Record<"account" | "model" | "principalId" | "teamIds", AnyColumn>;
 
-/** The filter and the scope, over the columns both tables share. */
-function conditions(c: Columns, filter: UsageFilter, scope: UsageScope): SQL[] {
+/**
+ * The filter and the scope, over the columns both tables share. `after(since)` is the condition
+ * "later than `since`" in the table's own time column: for the records, at or after that instant;
+ * for a daily table, the days after that one (its creation day is summed from the records, see
+ * `createdInside`).
+ */
+function conditions(c: Columns, filter: UsageFilter, scope: UsageScope, after: (since: Date) => SQL): SQL[] {
   const where: SQL[] = [];
   if (filter.account !== undefined) where.push(eq(c.account, filter.account));
   if (filter.model !== undefined) where.push(eq(c.model, filter.model));
   if (filter.principalId !== undefined) where.push(eq(c.principalId, filter.principalId));
   if (filter.teamId !== undefined) where.push(arrayContains(c.teamIds, [filter.teamId]));
   if (!scope.all) {
-    const own = eq(c.principalId, scope.principalId);
-    const managed = scope.accounts.length > 0 ? inArray(c.account, scope.accounts) : undefined;
-    where.push(managed ? (or(own, managed) as SQL) : own);
+    const whole: string[] = [];
+    const managed: SQL[] = [];
+    for (const name of scope.accounts) {
+      const since = scope.since?.get(name);
+      if (since === undefined || since.getTime() <= filter.from.getTime()) whole.push(name);
+      else managed.push(and(eq(c.account, name), after(since)) as SQL);
+    }
+    if (whole.length > 0) managed.unshift(inArray(c.account, whole));
+    where.push(or(eq(c.principalId, scope.principalId), ...managed) as SQL);
   }
   return where;
+}
+
+const recordsAfter = (since: Date) => gte(usageRecords.at, since.toISOString());
+const dailyAfter = (since: Date) => sql`${usageDaily.day} > ${isoDay(since.getTime())}`;
+
+/**
+ * The managed accounts created inside the whole days `[a, b)`: the daily totals of their creation
+ * day mix their calls with an earlier account's of that name, so that day's calls from their
+ * creation on, but the caller's own (already in the daily totals), are summed from the records.
+ */
+function createdInside(scope: UsageScope, [a, b]: Span): Array<{ name: string; span: Span }> {
+  if (scope.all || !scope.since) return [];
+  const out: Array<{ name: string; span: Span }> = [];
+  for (const name of scope.accounts) {
+    const since = scope.since.get(name)?.getTime();
+    if (since === undefined || since < a || since >= b) continue;
+    out.push({ name, span: [since, Math.min(b, (Math.floor(since / DAY_MS) + 1) * DAY_MS)] });
+  }
+  return out;
 }
 
 /** Each group's output columns, as SQL over the combined source `s` (and `t`, its teams). */
@@ -130,9 +167,24 @@ export async function usageSummary(
           FROM ${usageDaily} WHERE ${and(
             gte(usageDaily.day, isoDay(a)),
             lt(usageDaily.day, isoDay(b)),
-            ...conditions(usageDaily, filter, scope),
+            ...conditions(usageDaily, filter, scope, dailyAfter),
           )}`,
     );
+    if (!scope.all) {
+      for (const { name, span } of createdInside(scope, [a, b])) {
+        parts.push(
+          fromRecordsSql(
+            and(
+              gte(usageRecords.at, new Date(span[0]).toISOString()),
+              lt(usageRecords.at, new Date(span[1]).toISOString()),
+              eq(usageRecords.account, name),
+              sql`${usageRecords.principalId} <> ${scope.principalId}`,
+              ...conditions(usageRecords, filter, { all: true }, recordsAfter),
+            ),
+          ),
+        );
+      }
+    }
   }
   // The partial days (or, for a range inside one day, all of it): for a coarse question their whole
   // hours from the hourly totals, and what is left (under an hour at each edge) from the records.
@@ -159,14 +211,9 @@ export async function usageSummary(
     const where = and(
       gte(usageRecords.at, new Date(a).toISOString()),
       lt(usageRecords.at, new Date(b).toISOString()),
-      ...conditions(usageRecords, filter, scope),
+      ...conditions(usageRecords, filter, scope, recordsAfter),
     );
-    parts.push(sql`SELECT (at AT TIME ZONE 'UTC')::date AS day, account, model, principal_kind, principal_id,
-        coalesce(team_ids, '{}'::uuid[]) AS team_ids, 1::bigint AS requests,
-        (status >= 400)::int::bigint AS errors, coalesce(prompt_tokens, 0) AS input_tokens,
-        coalesce(completion_tokens, 0) AS output_tokens, coalesce(cached_tokens, 0) AS cached_tokens,
-        cost_usd
-      FROM ${usageRecords} WHERE ${where}`);
+    parts.push(fromRecordsSql(where));
   }
   const columns = [...new Set(groups)].flatMap((g) => GROUP_COLUMNS[g]);
   const byTeam = groups.includes("team");
@@ -224,7 +271,7 @@ export async function usageRecordsPage(
         gte(usageRecords.at, filter.from.toISOString()),
         lt(usageRecords.at, filter.to.toISOString()),
         keysetAfter(usageRecords.at, usageRecords.id, page.cursor, "desc"),
-        ...conditions(usageRecords, filter, scope),
+        ...conditions(usageRecords, filter, scope, recordsAfter),
       ),
     )
     .orderBy(...keysetOrder(usageRecords.at, usageRecords.id, "desc"))
@@ -257,6 +304,16 @@ export async function usageRecordsPage(
     }),
     USAGE_RECORDS_PAGE_MAX_BYTES,
   );
+}
+
+/** The records matching `where` in the shape of the totals tables' rows (one call each). */
+function fromRecordsSql(where: SQL | undefined): SQL {
+  return sql`SELECT (at AT TIME ZONE 'UTC')::date AS day, account, model, principal_kind, principal_id,
+      coalesce(team_ids, '{}'::uuid[]) AS team_ids, 1::bigint AS requests,
+      (status >= 400)::int::bigint AS errors, coalesce(prompt_tokens, 0) AS input_tokens,
+      coalesce(completion_tokens, 0) AS output_tokens, coalesce(cached_tokens, 0) AS cached_tokens,
+      cost_usd
+    FROM ${usageRecords} WHERE ${where}`;
 }
 
 function isoDay(ms: number): string {

@@ -144,9 +144,26 @@ export interface AdminRouteSpec<
 /** A CSV rendering of an answer, with any headers it needs (the next page's cursor, say). */
 export type CsvView<A> = (answer: A) => { body: string; headers?: Record<string, string> };
 
-function wantsCsv(request: FastifyRequest): boolean {
-  const accept = request.headers.accept;
-  return typeof accept === "string" && /(^|,)\s*text\/csv\b/i.test(accept);
+const MEDIA_RANGE = /^\s*([^\s;]+)\s*(?:;(.*))?$/;
+const QUALITY = /(?:^|;)\s*q\s*=\s*([0-9.]+)\s*(?:;|$)/i;
+
+/**
+ * Whether an `Accept` header asks for CSV: `text/csv` listed with a weight above 0 and at least that
+ * of `application/json` (which is what is sent otherwise). `*` ranges are not a request for CSV.
+ */
+export function acceptsCsv(accept: string | undefined): boolean {
+  if (typeof accept !== "string") return false;
+  let csv = 0;
+  let json = 0;
+  for (const range of accept.slice(0, 1024).split(",")) {
+    const m = MEDIA_RANGE.exec(range);
+    if (!m?.[1]) continue;
+    const q = m[2] === undefined ? 1 : Number(QUALITY.exec(m[2])?.[1] ?? 1);
+    const type = m[1].toLowerCase();
+    if (type === "text/csv") csv = Math.max(csv, q);
+    else if (type === "application/json") json = Math.max(json, q);
+  }
+  return csv > 0 && csv >= json;
 }
 
 /**
@@ -179,7 +196,7 @@ export function adminRoute<
         ...args,
         actor: actorOf(request),
       } as RequestOf<E>);
-      if (spec.csv && wantsCsv(request)) {
+      if (spec.csv && acceptsCsv(request.headers.accept)) {
         const { body, headers } = spec.csv(answer);
         return reply
           .code(status)
