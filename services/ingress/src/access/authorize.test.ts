@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { fakeFeed } from "../../test/fake-feed.js";
 import type { Caller } from "../auth/caller.js";
 import type { IngressContext } from "../context.js";
-import { authorizeModel, authorizeTarget } from "./authorize.js";
+import { authorizeModel, authorizeTarget, cachedDecisions } from "./authorize.js";
 
 /** An ingress context whose dispatch knows account "a" with model "m", and whose acl is counted. */
 function world() {
@@ -55,6 +55,7 @@ function world() {
     routeLookups,
     call: () => authorizeModel(ctx, caller, "a/m"),
     callModel: (model: string) => authorizeTarget(ctx, caller, model),
+    cached: () => cachedDecisions(ctx),
     deny: () => {
       allowed = false;
     },
@@ -102,5 +103,24 @@ describe("authorizeModel", () => {
       await new Promise((r) => setTimeout(r, 1));
     }
     expect(w.checks).toEqual(["no-such-account"]);
+  });
+
+  it("stores an allow only for an account or route the catalog found: made-up names leave real ones in place", async () => {
+    // acl allows this caller every name, as it does a tenant admin.
+    const w = world();
+    await w.call();
+    expect(w.cached()).toBe(1);
+    for (let i = 0; i < 50; i++) {
+      await expect(w.callModel(`made-up-${i}/m`)).rejects.toThrow(/does not exist/);
+      await expect(w.callModel(`made-up-route-${i}`)).rejects.toThrow(/does not exist/);
+    }
+    // acl's answers, asked together with dispatch's, may come after the 404s: let them all land.
+    await new Promise((r) => setTimeout(r, 10));
+    expect(w.checks).toHaveLength(101);
+    // Nothing stored for a name that does not exist, so no flood of them can push "a" out.
+    expect(w.cached()).toBe(1);
+    const asked = w.checks.length;
+    await w.call();
+    expect(w.checks).toHaveLength(asked);
   });
 });

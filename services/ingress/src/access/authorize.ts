@@ -68,6 +68,11 @@ export function findRoute(ctx: IngressContext, name: string): Promise<RouteEntry
   return stateOf(ctx).routes.find(name);
 }
 
+/** Allows held by this replica's decision cache (tests: what a run of calls left in it). */
+export function cachedDecisions(ctx: IngressContext): number {
+  return stateOf(ctx).decisions.size;
+}
+
 /** The account's catalog entry (cached), or `undefined` when there is no such account. */
 export function findAccount(ctx: IngressContext, account: string): Promise<CatalogEntry | undefined> {
   return stateOf(ctx).catalog.find(account);
@@ -91,10 +96,11 @@ export interface AuthorizedModel {
   teams: readonly string[] | undefined;
 }
 
-/** An access check's answer as a call needs it. */
+/** An access check's answer as a call needs it, and the feed's epoch when it was asked. */
 interface Allowed {
   allowed: boolean;
   teams: readonly string[] | undefined;
+  epoch: number;
 }
 
 /** A route the caller may call: dispatch picks the target from the route's own definition. */
@@ -150,6 +156,7 @@ async function authorizeRoute(ctx: IngressContext, caller: Caller, name: string)
       `You do not have access to route '${name}'. Ask an admin or one of its managers for a grant.`,
     );
   }
+  if (decision !== undefined) state.decisions.remember(principal, resource, decision.epoch, decision.teams);
   return { route: name, kind: found.kind, teams: decision ? decision.teams : cached?.teams };
 }
 
@@ -204,6 +211,9 @@ export async function authorizeModel(
       `You do not have access to provider account '${ref.account}'. Ask an admin or one of its managers for a grant.`,
     );
   }
+  // Kept only now that the catalog found the account: acl allows a tenant admin every name, and
+  // allows on made-up names would fill the cache and empty it of real ones.
+  if (decision !== undefined) decisions.remember(principal, ref.account, decision.epoch, decision.teams);
   // Checked after the grant so a caller without access learns nothing about the account's state.
   if (!found.enabled) {
     throw new GatehouseError("permission_denied", `Provider account '${ref.account}' is disabled.`);
@@ -237,10 +247,10 @@ function checkGrant(
   const trusted = ctx.feed.trusted();
   const shared = trusted ? state.checks.get(key) : undefined;
   if (shared && shared.epoch === epoch) return shared.allowed;
+  // The allow is stored by the caller, once the catalog found the resource (see authorizeModel).
   const allowed = (async () => {
     const decision = await ctx.client.request(aclCheck, { principal, ...on });
-    if (decision.allowed) state.decisions.remember(principal, resource, epoch, decision.teamIds);
-    return { allowed: decision.allowed, teams: decision.teamIds };
+    return { allowed: decision.allowed, teams: decision.teamIds, epoch };
   })();
   if (trusted) {
     state.checks.set(key, { epoch, allowed });
