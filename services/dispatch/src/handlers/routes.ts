@@ -6,6 +6,7 @@ import {
   aclAccounts,
   aclAdminRouteGrantsPurge,
   aclCheck,
+  CATALOG_READ_WAIT_MS,
   dispatchAdminRoutesCreate,
   dispatchAdminRoutesDelete,
   dispatchAdminRoutesGet,
@@ -21,6 +22,7 @@ import type { AccountsContext } from "../accounts/context.js";
 import { clearGrants, createClearing } from "../accounts/grants.js";
 import { requireAccountRole } from "../accounts/permissions.js";
 import { modelRoutes } from "../db/schema.js";
+import { boundedRead } from "../routes/runner.js";
 import { loadRouteRow, requireTargets, routeView, targetAccounts } from "../routes/store.js";
 
 /**
@@ -210,18 +212,23 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
     }),
 
     // What ingress resolves a model name without a slash against: name and kind, never the targets.
+    // Bounded like every catalog read (503 + Retry-After past it, not ingress's 504).
     route(dispatchCatalogRoutes, async (req) => {
-      const rows = await ctx.db
-        .select({ name: modelRoutes.name, kind: modelRoutes.kind, createdAt: modelRoutes.createdAt })
-        .from(modelRoutes)
-        .where(
-          and(
-            req.names === undefined ? undefined : inArray(modelRoutes.name, req.names),
-            req.after === undefined ? undefined : gt(modelRoutes.name, req.after),
-          ),
-        )
-        .orderBy(asc(modelRoutes.name))
-        .limit(ROUTE_CATALOG_PAGE_MAX + 1);
+      const rows = await boundedRead(
+        ctx.db
+          .select({ name: modelRoutes.name, kind: modelRoutes.kind, createdAt: modelRoutes.createdAt })
+          .from(modelRoutes)
+          .where(
+            and(
+              req.names === undefined ? undefined : inArray(modelRoutes.name, req.names),
+              req.after === undefined ? undefined : gt(modelRoutes.name, req.after),
+            ),
+          )
+          .orderBy(asc(modelRoutes.name))
+          .limit(ROUTE_CATALOG_PAGE_MAX + 1)
+          .execute(),
+        CATALOG_READ_WAIT_MS,
+      );
       const kept = rows.slice(0, ROUTE_CATALOG_PAGE_MAX);
       return {
         routes: kept.map((r) => ({ name: r.name, kind: r.kind, createdAt: r.createdAt.toISOString() })),

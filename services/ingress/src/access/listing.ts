@@ -1,6 +1,7 @@
 import {
   aclAccounts,
   aclCheck,
+  CATALOG_REQUEST_TIMEOUT_MS,
   type CatalogAccount,
   type CatalogListRequest,
   type CatalogRoutesRequest,
@@ -60,8 +61,11 @@ export async function* callableModels(
   }
 }
 
+/** Dispatch answers a catalog read 503 once its database took 5 s; this waits a little longer for that. */
+const CATALOG_WAIT = { timeoutMs: CATALOG_REQUEST_TIMEOUT_MS };
+
 function catalogPage(ctx: IngressContext, request: CatalogListRequest) {
-  return ctx.client.request(dispatchCatalogList, request);
+  return ctx.client.request(dispatchCatalogList, request, CATALOG_WAIT);
 }
 
 async function* catalogModels(
@@ -117,7 +121,7 @@ async function* catalogRoutes(
   ctx: IngressContext,
   request: CatalogRoutesRequest,
 ): AsyncGenerator<CallableModel[]> {
-  let page = await ctx.client.request(dispatchCatalogRoutes, request);
+  let page = await ctx.client.request(dispatchCatalogRoutes, request, CATALOG_WAIT);
   for (;;) {
     yield page.routes.map((r) => ({
       id: r.name,
@@ -127,6 +131,6 @@ async function* catalogRoutes(
       created: Math.floor(Date.parse(r.createdAt) / 1000),
     }));
     if (page.next === null) return;
-    page = await ctx.client.request(dispatchCatalogRoutes, { ...request, after: page.next });
+    page = await ctx.client.request(dispatchCatalogRoutes, { ...request, after: page.next }, CATALOG_WAIT);
   }
 }

@@ -1,5 +1,5 @@
 import type { BusClient } from "@gatehouse/bus";
-import { dispatchCatalogRoutes, type ModelKind } from "@gatehouse/contracts";
+import { CATALOG_REQUEST_TIMEOUT_MS, dispatchCatalogRoutes, type ModelKind } from "@gatehouse/contracts";
 import { LruMap } from "../cache/lru.js";
 import { type Refreshed, refreshInBackground, SharedLookups } from "../cache/shared.js";
 import type { AccessFeed } from "../events/feed.js";
@@ -98,7 +98,11 @@ export class RouteCatalog {
   private fetch(name: string): Promise<RouteEntry | undefined> {
     const generation = this.generation;
     return this.inflight.share(name, async (epoch) => {
-      const { routes } = await this.client.request(dispatchCatalogRoutes, { names: [name] });
+      const { routes } = await this.client.request(
+        dispatchCatalogRoutes,
+        { names: [name] },
+        { timeoutMs: CATALOG_REQUEST_TIMEOUT_MS },
+      );
       const found = routes.find((r) => r.name === name);
       const entry = found
         ? { name: found.name, kind: found.kind, created: Math.floor(Date.parse(found.createdAt) / 1000) }
