@@ -164,6 +164,22 @@ describe("a name stands for one resource at a time: grants land only on the one 
     expect(await held("stuck")).toBe(2);
   });
 
+  it("refuses a retired id as the first claim of a name acl never heard of, and the claim is not kept", async () => {
+    const gone = randomUUID();
+    // dispatch said `gone` is no resource (its create failed, or it was deleted).
+    await clear("create", "retired-source", gone);
+    await clear("delete", "retired-source", gone);
+    // A name acl never heard of (a pre-migration resource) is claimed by its first grant's id —
+    // not by one dispatch retired.
+    await expect(grantOn("never-announced", gone, user())).rejects.toMatchObject({ code: "not_found" });
+    expect(await held("never-announced")).toBe(0);
+    // The refused claim left the name unclaimed: a live resource's first grant still claims it.
+    const live = randomUUID();
+    await grantOn("never-announced", live, user());
+    await expect(grantOn("never-announced", gone, user())).rejects.toMatchObject({ code: "not_found" });
+    expect(await held("never-announced")).toBe(1);
+  });
+
   it("clears exactly one name of one kind: not a longer name, nor an account of the same name", async () => {
     const carol = user();
     await grantOn("exact-1", resourceIdOf("exact-1"), carol);
