@@ -10,7 +10,14 @@ import {
   aclGrantsClear,
   type Principal,
 } from "@gatehouse/contracts";
+import { type Database, openDatabase } from "@gatehouse/db";
+import { captureLogger, testNatsUrl } from "@gatehouse/testkit";
+import { inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { pruneRetired, RETIRED_KEEP_MS } from "../src/db/retired.js";
+import { retiredResources, schema } from "../src/db/schema.js";
 import {
   type AclHarness,
   checkPrincipal,
@@ -197,5 +204,56 @@ describe("a name stands for one resource at a time: grants land only on the one 
     expect(await check({ route: "exact" })).toMatchObject({ allowed: false });
     expect(await check({ route: "exact-1" })).toMatchObject({ allowed: true });
     expect(await check({ account: "exact" })).toMatchObject({ allowed: true });
+  });
+});
+
+let db: Database;
+const orm = () => db.drizzle(schema);
+const ago = (ms: number) => new Date(Date.now() - ms);
+
+async function retire(at: Date): Promise<string> {
+  const id = randomUUID();
+  await orm().insert(retiredResources).values({ resourceId: id, retiredAt: at });
+  return id;
+}
+
+async function kept(ids: string[]): Promise<string[]> {
+  const rows = await orm()
+    .select({ id: retiredResources.resourceId })
+    .from(retiredResources)
+    .where(inArray(retiredResources.resourceId, ids));
+  return rows.map((r) => r.id).sort();
+}
+
+describe("acl.retired_resources is bounded: ids are kept a day, then pruned", () => {
+  beforeAll(async () => {
+    db = await openDatabase({ url: h.database.url, maxConnections: 2 });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it("prunes the ids retired longer ago than the retention, and keeps the recent ones", async () => {
+    const old = [await retire(ago(RETIRED_KEEP_MS + 60_000)), await retire(ago(30 * 24 * 3600 * 1000))];
+    const recent = [await retire(ago(3600 * 1000)), await retire(ago(RETIRED_KEEP_MS - 60_000))];
+    expect(await pruneRetired(orm(), new Date())).toBeGreaterThanOrEqual(2);
+    expect(await kept([...old, ...recent])).toEqual([...recent].sort());
+  });
+
+  it("an acl instance prunes when it starts", async () => {
+    const old = await retire(ago(RETIRED_KEEP_MS + 60_000));
+    const recent = await retire(ago(1_000));
+    const second = buildApp(
+      loadConfig({ NATS_URL: await testNatsUrl(), GATEHOUSE_PREFIX: h.prefix, DATABASE_URL: h.database.url }),
+      { logger: captureLogger("acl-2").logger },
+    );
+    await second.start();
+    try {
+      for (let i = 0; i < 100 && (await kept([old])).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(await kept([old, recent])).toEqual([recent]);
+    } finally {
+      await second.stop();
+    }
   });
 });
