@@ -313,6 +313,41 @@ describe("a cooled-down target's probe", () => {
   });
 });
 
+describe("a route whose every target is open", () => {
+  it("lets one call at a time probe each target; the calls meanwhile are refused at once, not sent", async () => {
+    const plan = planFor("r12", ["a", "b"]);
+    const { runner: scripted, called } = runnerFor(plan, { a: { hang: true }, b: { hang: true } });
+    const runner = new RouteRunner(scripted.plans, scripted.clients, undefined, new TargetHealth(() => 0));
+    for (const target of ["a/gpt", "b/gpt"]) runner.health.failed(breakerKey("r12", target), 1, 60_000);
+    const signals = Array.from({ length: 10 }, () => new CallSignal());
+    const outcomes = signals.map((signal) =>
+      runner
+        .invoke("r12", INPUT, {}, signal.asAbortSignal(), () => {})
+        .then(
+          (call) => {
+            call.finish();
+            return "answered";
+          },
+          (err: GatehouseError) => err.code,
+        ),
+    );
+    await new Promise((r) => setImmediate(r));
+    // Still cooling down, both: one probe each, the other eight calls refused without a try.
+    expect([...called].sort()).toEqual(["a", "b"]);
+    for (const signal of signals) signal.abort(new GatehouseError("client_closed", "gone"));
+    const ended = await Promise.all(outcomes);
+    expect(ended.filter((o) => o === "provider_error")).toHaveLength(8);
+    expect(ended.filter((o) => o === "client_closed")).toHaveLength(2);
+    // The probes the leaving callers held were given back: the next call probes again.
+    const next = new CallSignal();
+    const again = runner.invoke("r12", INPUT, {}, next.asAbortSignal(), () => {});
+    await new Promise((r) => setImmediate(r));
+    expect(called).toHaveLength(3);
+    next.abort(new GatehouseError("client_closed", "gone"));
+    await expect(again).rejects.toMatchObject({ code: "client_closed" });
+  });
+});
+
 describe("a read the call waits on", () => {
   it("that does not answer (a database that hangs) is given up with a retryable 503, plan or account", async () => {
     const plan = planFor("r13", ["a"]);
