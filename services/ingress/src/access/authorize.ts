@@ -1,5 +1,6 @@
 import {
   aclCheck,
+  CATALOG_REQUEST_TIMEOUT_MS,
   type CheckPrincipal,
   GatehouseError,
   isRouteName,
@@ -30,20 +31,31 @@ interface AccessState {
 // One cache pair per ingress context, created on first use so the module has no import-time state.
 const states = new WeakMap<IngressContext, AccessState>();
 
+/**
+ * How long ingress waits for a `dispatch.catalog.*` answer: past dispatch's 5 s bound on its read
+ * (then it answers 503 + Retry-After), and never less than the bus timeout the operator set.
+ */
+export function catalogTimeoutMs(ctx: IngressContext): number {
+  return Math.max(ctx.config.busTimeoutMs ?? 0, CATALOG_REQUEST_TIMEOUT_MS);
+}
+
 function stateOf(ctx: IngressContext): AccessState {
   let state = states.get(ctx);
   if (!state) {
+    const timeoutMs = catalogTimeoutMs(ctx);
     state = {
       catalog: new CatalogCache(ctx.client, ctx.feed, {
         ttlMs: CATALOG_TTL_MS,
         staleMs: CATALOG_STALE_MS,
         missRefreshMs: CATALOG_MISS_REFRESH_MS,
         maxModels: ctx.config.catalogCacheMaxModels,
+        timeoutMs,
       }),
       routes: new RouteCatalog(ctx.client, ctx.feed, {
         ttlMs: CATALOG_TTL_MS,
         staleMs: CATALOG_STALE_MS,
         missMs: CATALOG_MISS_REFRESH_MS,
+        timeoutMs,
       }),
       decisions: new DecisionCache(ctx.feed, DECISION_TTL_MS),
       checks: new Map(),

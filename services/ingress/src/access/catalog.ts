@@ -29,6 +29,8 @@ export interface CatalogOptions {
   maxModels: number;
   /** Bound on remembered unknown account names, kept apart so made-up names never evict real ones. */
   maxUnknown?: number;
+  /** How long a lookup waits for dispatch (default: past dispatch's own bound on the read, see contracts). */
+  timeoutMs?: number;
   now?: () => number;
 }
 
@@ -159,7 +161,7 @@ export class CatalogCache {
       const { account } = await this.client.request(
         dispatchCatalogAccount,
         { name },
-        { timeoutMs: CATALOG_REQUEST_TIMEOUT_MS },
+        { timeoutMs: this.options.timeoutMs ?? CATALOG_REQUEST_TIMEOUT_MS },
       );
       const now = this.now();
       const entry = account ? toEntry(account) : undefined;

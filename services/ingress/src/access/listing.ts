@@ -1,7 +1,6 @@
 import {
   aclAccounts,
   aclCheck,
-  CATALOG_REQUEST_TIMEOUT_MS,
   type CatalogAccount,
   type CatalogListRequest,
   type CatalogRoutesRequest,
@@ -11,7 +10,7 @@ import {
 } from "@gatehouse/contracts";
 import type { Caller } from "../auth/caller.js";
 import type { IngressContext } from "../context.js";
-import { checkPrincipalOf } from "./authorize.js";
+import { catalogTimeoutMs, checkPrincipalOf } from "./authorize.js";
 import { type ModelRef, modelId } from "./model-ref.js";
 
 export interface CallableModel {
@@ -61,11 +60,8 @@ export async function* callableModels(
   }
 }
 
-/** Dispatch answers a catalog read 503 once its database took 5 s; this waits a little longer for that. */
-const CATALOG_WAIT = { timeoutMs: CATALOG_REQUEST_TIMEOUT_MS };
-
 function catalogPage(ctx: IngressContext, request: CatalogListRequest) {
-  return ctx.client.request(dispatchCatalogList, request, CATALOG_WAIT);
+  return ctx.client.request(dispatchCatalogList, request, { timeoutMs: catalogTimeoutMs(ctx) });
 }
 
 async function* catalogModels(
@@ -121,7 +117,8 @@ async function* catalogRoutes(
   ctx: IngressContext,
   request: CatalogRoutesRequest,
 ): AsyncGenerator<CallableModel[]> {
-  let page = await ctx.client.request(dispatchCatalogRoutes, request, CATALOG_WAIT);
+  const wait = { timeoutMs: catalogTimeoutMs(ctx) };
+  let page = await ctx.client.request(dispatchCatalogRoutes, request, wait);
   for (;;) {
     yield page.routes.map((r) => ({
       id: r.name,
@@ -131,6 +128,6 @@ async function* catalogRoutes(
       created: Math.floor(Date.parse(r.createdAt) / 1000),
     }));
     if (page.next === null) return;
-    page = await ctx.client.request(dispatchCatalogRoutes, { ...request, after: page.next }, CATALOG_WAIT);
+    page = await ctx.client.request(dispatchCatalogRoutes, { ...request, after: page.next }, wait);
   }
 }

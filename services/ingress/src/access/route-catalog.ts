@@ -22,6 +22,8 @@ export interface RouteCatalogOptions {
   staleMs: number;
   /** An unknown name is remembered this long (a route created through another replica is found within it). */
   missMs: number;
+  /** How long a lookup waits for dispatch (default: past dispatch's own bound on the read, see contracts). */
+  timeoutMs?: number;
   max?: number;
   now?: () => number;
 }
@@ -101,7 +103,7 @@ export class RouteCatalog {
       const { routes } = await this.client.request(
         dispatchCatalogRoutes,
         { names: [name] },
-        { timeoutMs: CATALOG_REQUEST_TIMEOUT_MS },
+        { timeoutMs: this.options.timeoutMs ?? CATALOG_REQUEST_TIMEOUT_MS },
       );
       const found = routes.find((r) => r.name === name);
       const entry = found
