@@ -236,8 +236,19 @@ describe("acl.retired_resources is bounded: ids are kept a day, then pruned", ()
   it("prunes the ids retired longer ago than the retention, and keeps the recent ones", async () => {
     const old = [await retire(ago(RETIRED_KEEP_MS + 60_000)), await retire(ago(30 * 24 * 3600 * 1000))];
     const recent = [await retire(ago(3600 * 1000)), await retire(ago(RETIRED_KEEP_MS - 60_000))];
-    expect(await pruneRetired(orm(), new Date())).toBeGreaterThanOrEqual(2);
+    expect((await pruneRetired(orm(), new Date())).removed).toBeGreaterThanOrEqual(2);
     expect(await kept([...old, ...recent])).toEqual([...recent].sort());
+  });
+
+  it("prunes a backlog in bounded batches (no statement deletes, locks or returns the whole table)", async () => {
+    const old: string[] = [];
+    for (let i = 0; i < 25; i++) old.push(await retire(ago(RETIRED_KEEP_MS + 60_000 + i)));
+    const recent = await retire(ago(1_000));
+    const pruned = await pruneRetired(orm(), new Date(), 10);
+    expect(pruned.removed).toBeGreaterThanOrEqual(25);
+    // 25 rows at most 10 a statement: three batches at least, the last one short.
+    expect(pruned.batches).toBeGreaterThanOrEqual(3);
+    expect(await kept([...old, recent])).toEqual([recent]);
   });
 
   it("an acl instance prunes when it starts", async () => {

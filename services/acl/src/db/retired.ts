@@ -15,32 +15,73 @@ export const RETIRED_KEEP_MS = 24 * 3600 * 1000;
 export const RETIRED_PRUNE_EVERY_MS = 3600 * 1000;
 
 /**
- * Removes retired ids older than `RETIRED_KEEP_MS`; answers how many. Rows another instance is
- * pruning at the same moment are skipped (never waited for, never a deadlock between instances).
+ * Rows one prune statement deletes at most: a backlog (the ids kept before pruning existed, or a
+ * burst of deletes) is worked through in short statements, so no statement locks, or returns, the
+ * whole table — and on PGlite, where every service's queries wait in one queue, the others run
+ * between batches.
  */
-export async function pruneRetired(db: AclDb, now: Date): Promise<number> {
-  const expired = db
-    .select({ id: retiredResources.resourceId })
-    .from(retiredResources)
-    .where(lt(retiredResources.retiredAt, new Date(now.getTime() - RETIRED_KEEP_MS)))
-    .for("update", { skipLocked: true });
-  const removed = await db
-    .delete(retiredResources)
-    .where(inArray(retiredResources.resourceId, expired))
-    .returning({ id: retiredResources.resourceId });
-  return removed.length;
+export const RETIRED_PRUNE_BATCH = 1_000;
+
+/**
+ * Removes retired ids older than `RETIRED_KEEP_MS`, `batch` rows a statement until none is left;
+ * answers how many, in how many statements. Rows another instance is pruning at the same moment are
+ * skipped (never waited for, never a deadlock between instances). `stopped` ends it between batches.
+ */
+export async function pruneRetired(
+  db: AclDb,
+  now: Date,
+  batch = RETIRED_PRUNE_BATCH,
+  stopped: () => boolean = () => false,
+): Promise<{ removed: number; batches: number }> {
+  const before = new Date(now.getTime() - RETIRED_KEEP_MS);
+  let removed = 0;
+  let batches = 0;
+  for (;;) {
+    const expired = db
+      .select({ id: retiredResources.resourceId })
+      .from(retiredResources)
+      .where(lt(retiredResources.retiredAt, before))
+      .limit(batch)
+      .for("update", { skipLocked: true });
+    const rows = await db
+      .delete(retiredResources)
+      .where(inArray(retiredResources.resourceId, expired))
+      .returning({ id: retiredResources.resourceId });
+    removed += rows.length;
+    batches++;
+    // A short batch: none left (or the rest is another instance's, being pruned now).
+    if (rows.length < batch || stopped()) return { removed, batches };
+  }
 }
 
-/** Prunes now and every `RETIRED_PRUNE_EVERY_MS` until stopped; a failed prune is logged and tried at the next. */
+/**
+ * Prunes now and every `RETIRED_PRUNE_EVERY_MS` until stopped — one prune at a time (a backlog's
+ * may outlast the period) — and a failed prune is logged and tried at the next.
+ */
 export function startRetiredPrune(db: AclDb, now: () => Date, logger: Logger): { stop(): void } {
-  const prune = () =>
-    pruneRetired(db, now())
-      .then((n) => {
-        if (n > 0) logger.debug({ pruned: n }, "retired resource ids pruned");
+  let stopped = false;
+  let running = false;
+  const prune = () => {
+    if (stopped || running) return;
+    running = true;
+    pruneRetired(db, now(), RETIRED_PRUNE_BATCH, () => stopped)
+      .then(({ removed }) => {
+        if (removed > 0) logger.debug({ pruned: removed }, "retired resource ids pruned");
       })
-      .catch((err: unknown) => logger.warn({ err }, "could not prune retired resource ids"));
-  void prune();
-  const timer = setInterval(() => void prune(), RETIRED_PRUNE_EVERY_MS);
+      .catch((err: unknown) => {
+        if (!stopped) logger.warn({ err }, "could not prune retired resource ids");
+      })
+      .finally(() => {
+        running = false;
+      });
+  };
+  prune();
+  const timer = setInterval(prune, RETIRED_PRUNE_EVERY_MS);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }
