@@ -6,7 +6,6 @@ import {
   aclAccounts,
   aclAdminRouteGrantsPurge,
   aclCheck,
-  CATALOG_READ_WAIT_MS,
   dispatchAdminRoutesCreate,
   dispatchAdminRoutesDelete,
   dispatchAdminRoutesGet,
@@ -18,11 +17,11 @@ import {
 } from "@gatehouse/contracts";
 import { isUniqueViolation, keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import { CatalogReads } from "../accounts/catalog-reads.js";
 import type { AccountsContext } from "../accounts/context.js";
 import { clearGrants, createClearing } from "../accounts/grants.js";
 import { requireAccountRole } from "../accounts/permissions.js";
 import { modelRoutes } from "../db/schema.js";
-import { boundedRead } from "../routes/runner.js";
 import { loadRouteRow, requireTargets, routeView, targetAccounts } from "../routes/store.js";
 
 /**
@@ -49,7 +48,7 @@ async function requireRouteReader(ctx: AccountsContext, actor: Actor, name: stri
   await requireRouteEditor(ctx, actor, row.accounts, "route.get");
 }
 
-export function routeAdminRoutes(ctx: AccountsContext): Route[] {
+export function routeAdminRoutes(ctx: AccountsContext, reads: CatalogReads = new CatalogReads()): Route[] {
   return [
     route(dispatchAdminRoutesCreate, async (req) => {
       const accounts = targetAccounts(req.targets);
@@ -212,9 +211,10 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
     }),
 
     // What ingress resolves a model name without a slash against: name and kind, never the targets.
-    // Bounded like every catalog read (503 + Retry-After past it, not ingress's 504).
+    // Bounded like every catalog read (503 + Retry-After past it, not ingress's 504), and counted
+    // with the account lookups' (`reads`: no pile of queries behind a database that hangs).
     route(dispatchCatalogRoutes, async (req) => {
-      const rows = await boundedRead(
+      const rows = await reads.read(() =>
         ctx.db
           .select({ name: modelRoutes.name, kind: modelRoutes.kind, createdAt: modelRoutes.createdAt })
           .from(modelRoutes)
@@ -227,7 +227,6 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
           .orderBy(asc(modelRoutes.name))
           .limit(ROUTE_CATALOG_PAGE_MAX + 1)
           .execute(),
-        CATALOG_READ_WAIT_MS,
       );
       const kept = rows.slice(0, ROUTE_CATALOG_PAGE_MAX);
       return {
