@@ -70,7 +70,7 @@ describe("catalog reads while dispatch's database hangs", () => {
 
 describe("CatalogReads", () => {
   it("gives a read's place back when it ends — answered, failed, thrown, or answered after its 503", async () => {
-    const reads = new CatalogReads(1, 20);
+    const reads = new CatalogReads(1, 20, 60_000);
     await expect(reads.read(async () => "row")).resolves.toBe("row");
     await expect(reads.read(() => Promise.reject(new Error("connection reset")))).rejects.toThrow("reset");
     await expect(
@@ -86,6 +86,16 @@ describe("CatalogReads", () => {
     await expect(reads.read(async () => "row")).rejects.toMatchObject({ code: "service_unavailable" });
     answer("row");
     await new Promise((r) => setImmediate(r));
+    expect(reads.size).toBe(0);
+    await expect(reads.read(async () => "row")).resolves.toBe("row");
+  });
+
+  it("stops counting a read the database never answers after a while: a stuck query does not refuse lookups for good", async () => {
+    const reads = new CatalogReads(1, 10, 40);
+    const stuck = reads.read(() => new Promise<string>(() => {}));
+    await expect(stuck).rejects.toMatchObject({ code: "service_unavailable" });
+    await expect(reads.read(async () => "row")).rejects.toMatchObject({ code: "service_unavailable" });
+    await new Promise((r) => setTimeout(r, 60));
     expect(reads.size).toBe(0);
     await expect(reads.read(async () => "row")).resolves.toBe("row");
   });

@@ -9,11 +9,16 @@ import { boundedRead } from "../routes/runner.js";
  * millisecond when the database is well, so this many at once is a database that is not.
  */
 export const CATALOG_READS_MAX = 64;
+/** How long a read that never ends is counted (see `CatalogReads`). */
+export const CATALOG_READ_FORGET_MS = 60_000;
 
 /**
  * The catalog reads on their way, given up on or not (one per dispatch process, shared by the
  * account and route lookups): past `max`, a lookup is refused at once with the same retryable 503
- * a read that took too long gets, and starts no query.
+ * a read that took too long gets, and starts no query. A read stops counting after `forgetMs` even
+ * if the database never answers it (a query stuck on a connection that died silently waits for TCP
+ * keepalive, minutes): a hang then adds at most `max` queries a minute, and a few stuck ones cannot
+ * refuse every lookup while the rest of the pool works.
  */
 export class CatalogReads {
   private running = 0;
@@ -21,6 +26,7 @@ export class CatalogReads {
   constructor(
     private readonly max = CATALOG_READS_MAX,
     private readonly waitMs = CATALOG_READ_WAIT_MS,
+    private readonly forgetMs = CATALOG_READ_FORGET_MS,
   ) {}
 
   /** `read()`'s answer within `waitMs` (then a 503), or a 503 at once when `max` reads are running. */
@@ -41,9 +47,15 @@ export class CatalogReads {
       this.running--;
       return Promise.reject(err);
     }
+    let counted = true;
     const done = () => {
+      if (!counted) return;
+      counted = false;
       this.running--;
+      clearTimeout(forget);
     };
+    const forget = setTimeout(done, this.forgetMs);
+    forget.unref();
     started.then(done, done);
     return boundedRead(started, this.waitMs);
   }
