@@ -7,7 +7,7 @@ import type { IngressContext } from "../context.js";
 import { authorizeModel, authorizeTarget, cachedDecisions } from "./authorize.js";
 
 /** An ingress context whose dispatch knows account "a" with model "m", and whose acl is counted. */
-function world() {
+function world(catalogGate?: Promise<void>) {
   const f = fakeFeed();
   const checks: string[] = [];
   const routeLookups: string[] = [];
@@ -23,6 +23,7 @@ function world() {
       }
       if (endpoint.service === "dispatch" && payload.name !== "a") return { account: null };
       if (endpoint.service === "dispatch") {
+        await catalogGate;
         return {
           account: {
             name: "a",
@@ -122,5 +123,25 @@ describe("authorizeModel", () => {
     const asked = w.checks.length;
     await w.call();
     expect(w.checks).toHaveLength(asked);
+  });
+
+  it("does not store an allow acl gave before a revocation that landed while the catalog was asked", async () => {
+    let open!: () => void;
+    const w = world(new Promise<void>((r) => (open = r)));
+    const call = w.call();
+    // acl's allow is in; dispatch's answer is not yet — and the grant is removed meanwhile.
+    await new Promise((r) => setTimeout(r, 10));
+    expect(w.checks).toEqual(["a"]);
+    w.f.emit({
+      type: "grant.removed",
+      account: "a",
+      subject: { kind: "user", id: "00000000-0000-4000-8000-000000000001" },
+    } as never);
+    open();
+    await call; // this call raced the revocation: acl answered before it
+    expect(w.cached()).toBe(0);
+    w.deny();
+    await expect(w.call()).rejects.toThrow(/do not have access/);
+    expect(w.checks).toEqual(["a", "a"]);
   });
 });
