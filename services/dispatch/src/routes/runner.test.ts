@@ -348,6 +348,60 @@ describe("a route whose every target is open", () => {
   });
 });
 
+describe("an open route's probe is given back however it ends", () => {
+  const outcome = (p: Promise<{ finish(): void }>) =>
+    p.then(
+      (call) => {
+        call.finish();
+        return "answered";
+      },
+      (err: GatehouseError) => err.code,
+    );
+
+  it("when it times out: the next call probes again (a single-target route is never refused for good)", async () => {
+    const plan = planFor("r14", ["a"], 30);
+    const { runner: scripted, called } = runnerFor(plan, { a: { hang: true } });
+    const runner = new RouteRunner(scripted.plans, scripted.clients, undefined, new TargetHealth(() => 0));
+    runner.health.failed(breakerKey("r14", "a/gpt"), 1, 60_000);
+    const first = [0, 1, 2].map(() =>
+      outcome(runner.invoke("r14", INPUT, {}, new CallSignal().asAbortSignal(), () => {})),
+    );
+    expect(await Promise.all(first)).toEqual(["provider_timeout", "provider_error", "provider_error"]);
+    expect(called).toEqual(["a"]);
+    expect(await outcome(runner.invoke("r14", INPUT, {}, new CallSignal().asAbortSignal(), () => {}))).toBe(
+      "provider_timeout",
+    );
+    expect(called).toEqual(["a", "a"]);
+  });
+
+  it("when its account read is given up (a database that hangs): the next call probes again", async () => {
+    const plan = planFor("r15", ["a"]);
+    const gate = new Promise<void>(() => {});
+    const { runner: scripted, called } = runnerFor(
+      plan,
+      { a: { answer: "ok" } },
+      { accounts: new Set(["a"]), gate },
+    );
+    const runner = new RouteRunner(
+      scripted.plans,
+      scripted.clients,
+      undefined,
+      new TargetHealth(() => 0),
+      undefined,
+      20,
+    );
+    runner.health.failed(breakerKey("r15", "a/gpt"), 1, 60_000);
+    const signal = () => new CallSignal().asAbortSignal();
+    const both = [
+      outcome(runner.invoke("r15", INPUT, {}, signal(), () => {})),
+      outcome(runner.invoke("r15", INPUT, {}, signal(), () => {})),
+    ];
+    expect(await Promise.all(both)).toEqual(["service_unavailable", "provider_error"]);
+    expect(await outcome(runner.invoke("r15", INPUT, {}, signal(), () => {}))).toBe("service_unavailable");
+    expect(called).toEqual([]);
+  });
+});
+
 describe("a read the call waits on", () => {
   it("that does not answer (a database that hangs) is given up with a retryable 503, plan or account", async () => {
     const plan = planFor("r13", ["a"]);
