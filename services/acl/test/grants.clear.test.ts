@@ -187,6 +187,23 @@ describe("a name stands for one resource at a time: grants land only on the one 
     expect(await held("never-announced")).toBe(1);
   });
 
+  it("two first claims at once, a retired id's and a live one's: the live one claims the name, every time", async () => {
+    for (let i = 0; i < 8; i++) {
+      const [gone, live] = [randomUUID(), randomUUID()];
+      await clear("delete", `raced-source-${i}`, gone); // dispatch said `gone` is no resource
+      const name = `raced-claim-${i}`;
+      const [retiredClaim, liveClaim] = await Promise.allSettled([
+        grantOn(name, gone, user()),
+        grantOn(name, live, user()),
+      ]);
+      expect(retiredClaim).toMatchObject({ status: "rejected", reason: { code: "not_found" } });
+      expect(liveClaim.status).toBe("fulfilled");
+      expect(await held(name)).toBe(1);
+      await expect(grantOn(name, gone, user())).rejects.toMatchObject({ code: "not_found" });
+      await grantOn(name, live, user());
+    }
+  });
+
   it("clears exactly one name of one kind: not a longer name, nor an account of the same name", async () => {
     const carol = user();
     await grantOn("exact-1", resourceIdOf("exact-1"), carol);
