@@ -185,6 +185,15 @@ export const CatalogListResponse = z.object({
 export type CatalogListResponse = z.infer<typeof CatalogListResponse>;
 
 export const dispatchHealth = defineEndpoint("dispatch", "health", Empty, HealthResponse);
+/**
+ * How long dispatch waits on its database for a `catalog.*` answer before it answers 503 with
+ * Retry-After: 1 (the bound its plan and account reads for a call have too): a database whose
+ * connections hang, or that its pool keeps reconnecting to, is an outage, not a timeout.
+ */
+export const CATALOG_READ_WAIT_MS = 5_000;
+/** How long ingress waits for a `catalog.*` answer: past dispatch's bound, so its 503 arrives first. */
+export const CATALOG_REQUEST_TIMEOUT_MS = CATALOG_READ_WAIT_MS + 1_000;
+
 export const dispatchCatalogAccount = defineEndpoint(
   "dispatch",
   "catalog.account",

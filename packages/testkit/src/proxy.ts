@@ -5,7 +5,12 @@ export interface TcpProxy {
   readonly port: number;
   /** Sever every connection and refuse new ones (a network partition). */
   cut(): void;
-  /** Accept connections again. */
+  /**
+   * Keep every connection open but pass nothing either way, and hold new ones the same way (a
+   * server that hangs: nothing is refused or closed, nothing answers).
+   */
+  stall(): void;
+  /** Accept connections again (held ones are closed, so their clients reconnect). */
   restore(): void;
   close(): Promise<void>;
 }
@@ -16,10 +21,21 @@ export interface TcpProxy {
  */
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
-  let open = true;
+  const held = new Set<Socket>();
+  let mode: "open" | "cut" | "stalled" = "open";
+  const hold = (s: Socket) => {
+    s.unpipe();
+    s.pause();
+    held.add(s);
+    s.on("error", () => {}).on("close", () => held.delete(s));
+  };
   const server: Server = createServer((client) => {
-    if (!open) {
+    if (mode === "cut") {
       client.destroy();
+      return;
+    }
+    if (mode === "stalled") {
+      hold(client);
       return;
     }
     const upstream = connect(targetPort, targetHost);
@@ -39,18 +55,30 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
+  const release = () => {
+    for (const s of held) s.destroy();
+    held.clear();
+  };
   return {
     port,
     cut() {
-      open = false;
+      mode = "cut";
+      release();
       for (const s of sockets) s.destroy();
       sockets.clear();
     },
+    stall() {
+      mode = "stalled";
+      for (const s of sockets) hold(s);
+      sockets.clear();
+    },
     restore() {
-      open = true;
+      release();
+      mode = "open";
     },
     close() {
-      open = false;
+      mode = "cut";
+      release();
       for (const s of sockets) s.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
     },

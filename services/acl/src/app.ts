@@ -13,6 +13,7 @@ import {
 import { followSpend } from "./budgets/spend.js";
 import type { AclConfig } from "./config.js";
 import type { AclContext } from "./context.js";
+import { startRetiredPrune } from "./db/retired.js";
 import { auditEvents, outbox, schema } from "./db/schema.js";
 import { budgetRoutes } from "./handlers/budgets.js";
 import { checkRoutes } from "./handlers/check.js";
@@ -45,6 +46,9 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
         const ctx: AclContext = { db, logger: runtime.logger, now: () => new Date(), changes };
         const spend = await followSpend(ctx, runtime.bus.nc, config.prefix);
         runtime.onStop("budget-spend", () => spend.stop());
+        // Retired ids are needed only while a request about them can still arrive (db/retired.ts).
+        const prune = startRetiredPrune(db, ctx.now, runtime.logger);
+        runtime.onStop("retired-prune", () => prune.stop());
         return [
           ...checkRoutes(ctx),
           ...grantRoutes(ctx, (r) => proveActor(r, proofOf(runtime), runtime.logger)),

@@ -10,7 +10,14 @@ import {
   aclGrantsClear,
   type Principal,
 } from "@gatehouse/contracts";
+import { type Database, openDatabase } from "@gatehouse/db";
+import { captureLogger, testNatsUrl } from "@gatehouse/testkit";
+import { inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { pruneRetired, RETIRED_KEEP_MS } from "../src/db/retired.js";
+import { retiredResources, schema } from "../src/db/schema.js";
 import {
   type AclHarness,
   checkPrincipal,
@@ -164,6 +171,39 @@ describe("a name stands for one resource at a time: grants land only on the one 
     expect(await held("stuck")).toBe(2);
   });
 
+  it("refuses a retired id as the first claim of a name acl never heard of, and the claim is not kept", async () => {
+    const gone = randomUUID();
+    // dispatch said `gone` is no resource (its create failed, or it was deleted).
+    await clear("create", "retired-source", gone);
+    await clear("delete", "retired-source", gone);
+    // A name acl never heard of (a pre-migration resource) is claimed by its first grant's id —
+    // not by one dispatch retired.
+    await expect(grantOn("never-announced", gone, user())).rejects.toMatchObject({ code: "not_found" });
+    expect(await held("never-announced")).toBe(0);
+    // The refused claim left the name unclaimed: a live resource's first grant still claims it.
+    const live = randomUUID();
+    await grantOn("never-announced", live, user());
+    await expect(grantOn("never-announced", gone, user())).rejects.toMatchObject({ code: "not_found" });
+    expect(await held("never-announced")).toBe(1);
+  });
+
+  it("two first claims at once, a retired id's and a live one's: the live one claims the name, every time", async () => {
+    for (let i = 0; i < 8; i++) {
+      const [gone, live] = [randomUUID(), randomUUID()];
+      await clear("delete", `raced-source-${i}`, gone); // dispatch said `gone` is no resource
+      const name = `raced-claim-${i}`;
+      const [retiredClaim, liveClaim] = await Promise.allSettled([
+        grantOn(name, gone, user()),
+        grantOn(name, live, user()),
+      ]);
+      expect(retiredClaim).toMatchObject({ status: "rejected", reason: { code: "not_found" } });
+      expect(liveClaim.status).toBe("fulfilled");
+      expect(await held(name)).toBe(1);
+      await expect(grantOn(name, gone, user())).rejects.toMatchObject({ code: "not_found" });
+      await grantOn(name, live, user());
+    }
+  });
+
   it("clears exactly one name of one kind: not a longer name, nor an account of the same name", async () => {
     const carol = user();
     await grantOn("exact-1", resourceIdOf("exact-1"), carol);
@@ -181,5 +221,67 @@ describe("a name stands for one resource at a time: grants land only on the one 
     expect(await check({ route: "exact" })).toMatchObject({ allowed: false });
     expect(await check({ route: "exact-1" })).toMatchObject({ allowed: true });
     expect(await check({ account: "exact" })).toMatchObject({ allowed: true });
+  });
+});
+
+let db: Database;
+const orm = () => db.drizzle(schema);
+const ago = (ms: number) => new Date(Date.now() - ms);
+
+async function retire(at: Date): Promise<string> {
+  const id = randomUUID();
+  await orm().insert(retiredResources).values({ resourceId: id, retiredAt: at });
+  return id;
+}
+
+async function kept(ids: string[]): Promise<string[]> {
+  const rows = await orm()
+    .select({ id: retiredResources.resourceId })
+    .from(retiredResources)
+    .where(inArray(retiredResources.resourceId, ids));
+  return rows.map((r) => r.id).sort();
+}
+
+describe("acl.retired_resources is bounded: ids are kept a day, then pruned", () => {
+  beforeAll(async () => {
+    db = await openDatabase({ url: h.database.url, maxConnections: 2 });
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it("prunes the ids retired longer ago than the retention, and keeps the recent ones", async () => {
+    const old = [await retire(ago(RETIRED_KEEP_MS + 60_000)), await retire(ago(30 * 24 * 3600 * 1000))];
+    const recent = [await retire(ago(3600 * 1000)), await retire(ago(RETIRED_KEEP_MS - 60_000))];
+    expect((await pruneRetired(orm(), new Date())).removed).toBeGreaterThanOrEqual(2);
+    expect(await kept([...old, ...recent])).toEqual([...recent].sort());
+  });
+
+  it("prunes a backlog in bounded batches (no statement deletes, locks or returns the whole table)", async () => {
+    const old: string[] = [];
+    for (let i = 0; i < 25; i++) old.push(await retire(ago(RETIRED_KEEP_MS + 60_000 + i)));
+    const recent = await retire(ago(1_000));
+    const pruned = await pruneRetired(orm(), new Date(), 10);
+    expect(pruned.removed).toBeGreaterThanOrEqual(25);
+    // 25 rows at most 10 a statement: three batches at least, the last one short.
+    expect(pruned.batches).toBeGreaterThanOrEqual(3);
+    expect(await kept([...old, recent])).toEqual([recent]);
+  });
+
+  it("an acl instance prunes when it starts", async () => {
+    const old = await retire(ago(RETIRED_KEEP_MS + 60_000));
+    const recent = await retire(ago(1_000));
+    const second = buildApp(
+      loadConfig({ NATS_URL: await testNatsUrl(), GATEHOUSE_PREFIX: h.prefix, DATABASE_URL: h.database.url }),
+      { logger: captureLogger("acl-2").logger },
+    );
+    await second.start();
+    try {
+      for (let i = 0; i < 100 && (await kept([old])).length > 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(await kept([old, recent])).toEqual([recent]);
+    } finally {
+      await second.stop();
+    }
   });
 });

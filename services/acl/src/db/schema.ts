@@ -99,12 +99,18 @@ export const resourceNames = aclSchema.table(
 
 /**
  * Resources dispatch said are gone (a delete's clear, or a create that failed after its clear was
- * sent): a create's clear for one of these ids that reaches acl late changes nothing.
+ * sent): a create's clear for one of these ids that reaches acl late changes nothing, and a grant
+ * request carrying one cannot claim a name acl never heard of. Kept a day (db/retired.ts).
  */
-export const retiredResources = aclSchema.table("retired_resources", {
-  resourceId: uuid("resource_id").primaryKey(),
-  retiredAt: ts("retired_at").notNull(),
-});
+export const retiredResources = aclSchema.table(
+  "retired_resources",
+  {
+    resourceId: uuid("resource_id").primaryKey(),
+    retiredAt: ts("retired_at").notNull(),
+  },
+  // Rows are kept a day, then pruned by age (db/retired.ts): the prune reads this index, not the table.
+  (t) => [index("retired_resources_retired_at_idx").on(t.retiredAt)],
+);
 
 /** Rate limits (docs/governance.md); every ingress replica holds them all and leases slices of them. */
 export const rateLimits = aclSchema.table(

@@ -60,7 +60,8 @@ const namedRow = (resource: GrantResource, name: string) =>
 /**
  * The row saying which resource the name stands for, locked until the transaction ends (`share`:
  * grant inserts, which run side by side; `update`: the clears, which change it). A name dispatch
- * never announced (its resource was made before acl kept these rows) starts as `initial`.
+ * never announced (its resource was made before acl kept these rows) starts as `initial`:
+ * `claimed` says this call made it so.
  */
 async function lockName(
   tx: AclTx,
@@ -69,18 +70,27 @@ async function lockName(
   initial: string | null,
   mode: "share" | "update",
   now: Date,
-): Promise<string | null> {
-  await tx
+): Promise<{ standsFor: string | null; claimed: boolean }> {
+  const inserted = await tx
     .insert(resourceNames)
     .values({ resource, name, resourceId: initial, updatedAt: now })
-    .onConflictDoNothing();
+    .onConflictDoNothing()
+    .returning({ name: resourceNames.name });
   const [row] = await tx
     .select({ resourceId: resourceNames.resourceId })
     .from(resourceNames)
     .where(namedRow(resource, name))
     .for(mode);
   if (!row) throw new Error("resource name row vanished inside its transaction");
-  return row.resourceId;
+  return { standsFor: row.resourceId, claimed: inserted.length > 0 };
+}
+
+async function isRetired(tx: AclTx, resourceId: string): Promise<boolean> {
+  const rows = await tx
+    .select({ id: retiredResources.resourceId })
+    .from(retiredResources)
+    .where(eq(retiredResources.resourceId, resourceId));
+  return rows.length > 0;
 }
 
 async function createGrant(
@@ -99,8 +109,11 @@ async function createGrant(
         if (team.length === 0) throw new GatehouseError("not_found", "team not found");
       }
       // Only for the resource ingress's existence check saw, and only while the name stands for it:
-      // a clear (after a delete, or in a create) waits for this insert, or this insert for it.
-      if ((await lockName(tx, resource, name, req.resourceId, "share", now)) !== req.resourceId) {
+      // a clear (after a delete, or in a create) waits for this insert, or this insert for it. A
+      // name acl never heard of is claimed by this id — unless dispatch said it is gone: then the
+      // claim is refused, and rolled back with the rest.
+      const named = await lockName(tx, resource, name, req.resourceId, "share", now);
+      if (named.standsFor !== req.resourceId || (named.claimed && (await isRetired(tx, req.resourceId)))) {
         throw new GatehouseError(
           "not_found",
           `${noun.text} was deleted (and perhaps created again) since the grant was asked for`,
@@ -216,7 +229,7 @@ interface Settled {
  */
 async function settleName(tx: AclTx, req: ClearGrantsRequest, now: Date): Promise<Settled> {
   const after = req.step === "create" ? req.resourceId : null;
-  const standsFor = await lockName(tx, req.resource, req.name, after, "update", now);
+  const { standsFor } = await lockName(tx, req.resource, req.name, after, "update", now);
   const detail = { step: req.step, resourceId: req.resourceId };
   if (req.step === "delete") {
     await tx
@@ -226,13 +239,9 @@ async function settleName(tx: AclTx, req: ClearGrantsRequest, now: Date): Promis
     if (standsFor !== null && standsFor !== req.resourceId) {
       return { purge: false, detail: { ...detail, replacedBy: standsFor } };
     }
-  } else {
-    const retired = await tx
-      .select({ id: retiredResources.resourceId })
-      .from(retiredResources)
-      .where(eq(retiredResources.resourceId, req.resourceId));
+  } else if (await isRetired(tx, req.resourceId)) {
     // The create failed and dispatch said so before this clear arrived: the name is not its.
-    if (retired.length > 0) return { purge: false, detail: { ...detail, retired: true } };
+    return { purge: false, detail: { ...detail, retired: true } };
   }
   await tx
     .update(resourceNames)

@@ -10,6 +10,7 @@ import { accountRoutes } from "../handlers/accounts.js";
 import { catalogRoutes } from "../handlers/accounts-catalog.js";
 import { accountUpdateRoute } from "../handlers/accounts-update.js";
 import { routeAdminRoutes } from "../handlers/routes.js";
+import { CatalogReads } from "./catalog-reads.js";
 import type { AccountsContext } from "./context.js";
 
 /**
@@ -41,13 +42,15 @@ export async function setupAccounts(
     now: () => new Date(),
     changes,
   };
+  // One bound for every catalog read this process runs, account or route.
+  const reads = new CatalogReads();
   return {
     ctx,
     routes: [
       ...accountRoutes(ctx),
       accountUpdateRoute(ctx),
-      ...catalogRoutes(ctx),
-      ...routeAdminRoutes(ctx),
+      ...catalogRoutes(ctx, reads),
+      ...routeAdminRoutes(ctx, reads),
       changes.auditRoute(dispatchAdminAuditList),
     ],
   };

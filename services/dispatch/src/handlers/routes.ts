@@ -17,6 +17,7 @@ import {
 } from "@gatehouse/contracts";
 import { isUniqueViolation, keysetAfter, keysetOrder, pageFrom } from "@gatehouse/db";
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
+import { CatalogReads } from "../accounts/catalog-reads.js";
 import type { AccountsContext } from "../accounts/context.js";
 import { clearGrants, createClearing } from "../accounts/grants.js";
 import { requireAccountRole } from "../accounts/permissions.js";
@@ -47,7 +48,7 @@ async function requireRouteReader(ctx: AccountsContext, actor: Actor, name: stri
   await requireRouteEditor(ctx, actor, row.accounts, "route.get");
 }
 
-export function routeAdminRoutes(ctx: AccountsContext): Route[] {
+export function routeAdminRoutes(ctx: AccountsContext, reads: CatalogReads = new CatalogReads()): Route[] {
   return [
     route(dispatchAdminRoutesCreate, async (req) => {
       const accounts = targetAccounts(req.targets);
@@ -210,18 +211,23 @@ export function routeAdminRoutes(ctx: AccountsContext): Route[] {
     }),
 
     // What ingress resolves a model name without a slash against: name and kind, never the targets.
+    // Bounded like every catalog read (503 + Retry-After past it, not ingress's 504), and counted
+    // with the account lookups' (`reads`: no pile of queries behind a database that hangs).
     route(dispatchCatalogRoutes, async (req) => {
-      const rows = await ctx.db
-        .select({ name: modelRoutes.name, kind: modelRoutes.kind, createdAt: modelRoutes.createdAt })
-        .from(modelRoutes)
-        .where(
-          and(
-            req.names === undefined ? undefined : inArray(modelRoutes.name, req.names),
-            req.after === undefined ? undefined : gt(modelRoutes.name, req.after),
-          ),
-        )
-        .orderBy(asc(modelRoutes.name))
-        .limit(ROUTE_CATALOG_PAGE_MAX + 1);
+      const rows = await reads.read(() =>
+        ctx.db
+          .select({ name: modelRoutes.name, kind: modelRoutes.kind, createdAt: modelRoutes.createdAt })
+          .from(modelRoutes)
+          .where(
+            and(
+              req.names === undefined ? undefined : inArray(modelRoutes.name, req.names),
+              req.after === undefined ? undefined : gt(modelRoutes.name, req.after),
+            ),
+          )
+          .orderBy(asc(modelRoutes.name))
+          .limit(ROUTE_CATALOG_PAGE_MAX + 1)
+          .execute(),
+      );
       const kept = rows.slice(0, ROUTE_CATALOG_PAGE_MAX);
       return {
         routes: kept.map((r) => ({ name: r.name, kind: r.kind, createdAt: r.createdAt.toISOString() })),

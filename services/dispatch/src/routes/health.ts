@@ -66,6 +66,19 @@ export class TargetHealth {
     return "probe";
   }
 
+  /**
+   * Every target of a call's route is open, and the call would try this one anyway (rather than
+   * refuse on the breakers' word alone): it may, as the target's one probe — false while another
+   * call probes it, so concurrent calls on a dead route do not all try it at once.
+   */
+  claimProbe(id: string): boolean {
+    const s = this.states.get(id);
+    if (!s) return true; // closed since it was skipped
+    if (s.probing) return false;
+    s.probing = true;
+    return true;
+  }
+
   succeeded(id: string): void {
     // No state is a closed breaker with no failures: a healthy target stores nothing (the hot path
     // only reads the map), and a recovered one is forgotten.

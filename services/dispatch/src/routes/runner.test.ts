@@ -313,6 +313,95 @@ describe("a cooled-down target's probe", () => {
   });
 });
 
+describe("a route whose every target is open", () => {
+  it("lets one call at a time probe each target; the calls meanwhile are refused at once, not sent", async () => {
+    const plan = planFor("r12", ["a", "b"]);
+    const { runner: scripted, called } = runnerFor(plan, { a: { hang: true }, b: { hang: true } });
+    const runner = new RouteRunner(scripted.plans, scripted.clients, undefined, new TargetHealth(() => 0));
+    for (const target of ["a/gpt", "b/gpt"]) runner.health.failed(breakerKey("r12", target), 1, 60_000);
+    const signals = Array.from({ length: 10 }, () => new CallSignal());
+    const outcomes = signals.map((signal) =>
+      runner
+        .invoke("r12", INPUT, {}, signal.asAbortSignal(), () => {})
+        .then(
+          (call) => {
+            call.finish();
+            return "answered";
+          },
+          (err: GatehouseError) => err.code,
+        ),
+    );
+    await new Promise((r) => setImmediate(r));
+    // Still cooling down, both: one probe each, the other eight calls refused without a try.
+    expect([...called].sort()).toEqual(["a", "b"]);
+    for (const signal of signals) signal.abort(new GatehouseError("client_closed", "gone"));
+    const ended = await Promise.all(outcomes);
+    expect(ended.filter((o) => o === "provider_error")).toHaveLength(8);
+    expect(ended.filter((o) => o === "client_closed")).toHaveLength(2);
+    // The probes the leaving callers held were given back: the next call probes again.
+    const next = new CallSignal();
+    const again = runner.invoke("r12", INPUT, {}, next.asAbortSignal(), () => {});
+    await new Promise((r) => setImmediate(r));
+    expect(called).toHaveLength(3);
+    next.abort(new GatehouseError("client_closed", "gone"));
+    await expect(again).rejects.toMatchObject({ code: "client_closed" });
+  });
+});
+
+describe("an open route's probe is given back however it ends", () => {
+  const outcome = (p: Promise<{ finish(): void }>) =>
+    p.then(
+      (call) => {
+        call.finish();
+        return "answered";
+      },
+      (err: GatehouseError) => err.code,
+    );
+
+  it("when it times out: the next call probes again (a single-target route is never refused for good)", async () => {
+    const plan = planFor("r14", ["a"], 30);
+    const { runner: scripted, called } = runnerFor(plan, { a: { hang: true } });
+    const runner = new RouteRunner(scripted.plans, scripted.clients, undefined, new TargetHealth(() => 0));
+    runner.health.failed(breakerKey("r14", "a/gpt"), 1, 60_000);
+    const first = [0, 1, 2].map(() =>
+      outcome(runner.invoke("r14", INPUT, {}, new CallSignal().asAbortSignal(), () => {})),
+    );
+    expect(await Promise.all(first)).toEqual(["provider_timeout", "provider_error", "provider_error"]);
+    expect(called).toEqual(["a"]);
+    expect(await outcome(runner.invoke("r14", INPUT, {}, new CallSignal().asAbortSignal(), () => {}))).toBe(
+      "provider_timeout",
+    );
+    expect(called).toEqual(["a", "a"]);
+  });
+
+  it("when its account read is given up (a database that hangs): the next call probes again", async () => {
+    const plan = planFor("r15", ["a"]);
+    const gate = new Promise<void>(() => {});
+    const { runner: scripted, called } = runnerFor(
+      plan,
+      { a: { answer: "ok" } },
+      { accounts: new Set(["a"]), gate },
+    );
+    const runner = new RouteRunner(
+      scripted.plans,
+      scripted.clients,
+      undefined,
+      new TargetHealth(() => 0),
+      undefined,
+      20,
+    );
+    runner.health.failed(breakerKey("r15", "a/gpt"), 1, 60_000);
+    const signal = () => new CallSignal().asAbortSignal();
+    const both = [
+      outcome(runner.invoke("r15", INPUT, {}, signal(), () => {})),
+      outcome(runner.invoke("r15", INPUT, {}, signal(), () => {})),
+    ];
+    expect(await Promise.all(both)).toEqual(["service_unavailable", "provider_error"]);
+    expect(await outcome(runner.invoke("r15", INPUT, {}, signal(), () => {}))).toBe("service_unavailable");
+    expect(called).toEqual([]);
+  });
+});
+
 describe("a read the call waits on", () => {
   it("that does not answer (a database that hangs) is given up with a retryable 503, plan or account", async () => {
     const plan = planFor("r13", ["a"]);

@@ -136,7 +136,8 @@ export class RouteCall implements RoutedCall {
   private readonly order: readonly Target[];
   private next = 0;
   private attempted = false;
-  private firstSkipped: Target | undefined;
+  /** Some target was skipped as open (so, when none was attempted, every one was). */
+  private skipped = false;
   private last: { error: GatehouseError; target: Target; reachedProvider: boolean } | undefined;
 
   constructor(
@@ -156,9 +157,10 @@ export class RouteCall implements RoutedCall {
 
   /**
    * Starts the next target the call may try (`pending` is its answer): in the strategy's order,
-   * skipping those whose breaker is open — and when every one was skipped, the first anyway, rather
-   * than refuse on the breakers' word alone. A promise when the target's account had to be read
-   * first. Throws the call's error when no target is left.
+   * skipping those whose breaker is open — and when every one was skipped, the first no other call
+   * is probing, as its probe, rather than refuse on the breakers' word alone (when every one is
+   * being probed, the call is refused). A promise when the target's account had to be read first.
+   * Throws the call's error when no target is left.
    */
   tryNext(): undefined | Promise<void> {
     const { health } = this.runner;
@@ -166,10 +168,15 @@ export class RouteCall implements RoutedCall {
     while (this.next <= order.length) {
       let target = order[this.next++];
       if (target === undefined) {
-        if (this.attempted || this.firstSkipped === undefined) break;
-        target = this.firstSkipped;
+        if (this.attempted || !this.skipped) break;
+        target = order.find((t) => health.claimProbe(t.breaker));
+        if (target === undefined) {
+          throw new GatehouseError("provider_error", `no target of route '${this.plan.name}' is available`, {
+            detail: "every target's breaker is open and each is being probed by another call",
+          });
+        }
       } else if (health.admit(target.breaker) === "open") {
-        this.firstSkipped ??= target;
+        this.skipped = true;
         continue;
       }
       this.attempted = true;

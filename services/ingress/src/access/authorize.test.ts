@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import { fakeFeed } from "../../test/fake-feed.js";
 import type { Caller } from "../auth/caller.js";
 import type { IngressContext } from "../context.js";
-import { authorizeModel, authorizeTarget } from "./authorize.js";
+import { authorizeModel, authorizeTarget, cachedDecisions } from "./authorize.js";
 
 /** An ingress context whose dispatch knows account "a" with model "m", and whose acl is counted. */
-function world() {
+function world(catalogGate?: Promise<void>) {
   const f = fakeFeed();
   const checks: string[] = [];
   const routeLookups: string[] = [];
@@ -23,6 +23,7 @@ function world() {
       }
       if (endpoint.service === "dispatch" && payload.name !== "a") return { account: null };
       if (endpoint.service === "dispatch") {
+        await catalogGate;
         return {
           account: {
             name: "a",
@@ -55,6 +56,7 @@ function world() {
     routeLookups,
     call: () => authorizeModel(ctx, caller, "a/m"),
     callModel: (model: string) => authorizeTarget(ctx, caller, model),
+    cached: () => cachedDecisions(ctx),
     deny: () => {
       allowed = false;
     },
@@ -102,5 +104,44 @@ describe("authorizeModel", () => {
       await new Promise((r) => setTimeout(r, 1));
     }
     expect(w.checks).toEqual(["no-such-account"]);
+  });
+
+  it("stores an allow only for an account or route the catalog found: made-up names leave real ones in place", async () => {
+    // acl allows this caller every name, as it does a tenant admin.
+    const w = world();
+    await w.call();
+    expect(w.cached()).toBe(1);
+    for (let i = 0; i < 50; i++) {
+      await expect(w.callModel(`made-up-${i}/m`)).rejects.toThrow(/does not exist/);
+      await expect(w.callModel(`made-up-route-${i}`)).rejects.toThrow(/does not exist/);
+    }
+    // acl's answers, asked together with dispatch's, may come after the 404s: let them all land.
+    await new Promise((r) => setTimeout(r, 10));
+    expect(w.checks).toHaveLength(101);
+    // Nothing stored for a name that does not exist, so no flood of them can push "a" out.
+    expect(w.cached()).toBe(1);
+    const asked = w.checks.length;
+    await w.call();
+    expect(w.checks).toHaveLength(asked);
+  });
+
+  it("does not store an allow acl gave before a revocation that landed while the catalog was asked", async () => {
+    let open!: () => void;
+    const w = world(new Promise<void>((r) => (open = r)));
+    const call = w.call();
+    // acl's allow is in; dispatch's answer is not yet — and the grant is removed meanwhile.
+    await new Promise((r) => setTimeout(r, 10));
+    expect(w.checks).toEqual(["a"]);
+    w.f.emit({
+      type: "grant.removed",
+      account: "a",
+      subject: { kind: "user", id: "00000000-0000-4000-8000-000000000001" },
+    } as never);
+    open();
+    await call; // this call raced the revocation: acl answered before it
+    expect(w.cached()).toBe(0);
+    w.deny();
+    await expect(w.call()).rejects.toThrow(/do not have access/);
+    expect(w.checks).toEqual(["a", "a"]);
   });
 });

@@ -1,5 +1,6 @@
 import {
   aclCheck,
+  CATALOG_REQUEST_TIMEOUT_MS,
   type CheckPrincipal,
   GatehouseError,
   isRouteName,
@@ -30,20 +31,31 @@ interface AccessState {
 // One cache pair per ingress context, created on first use so the module has no import-time state.
 const states = new WeakMap<IngressContext, AccessState>();
 
+/**
+ * How long ingress waits for a `dispatch.catalog.*` answer: past dispatch's 5 s bound on its read
+ * (then it answers 503 + Retry-After), and never less than the bus timeout the operator set.
+ */
+export function catalogTimeoutMs(ctx: IngressContext): number {
+  return Math.max(ctx.config.busTimeoutMs ?? 0, CATALOG_REQUEST_TIMEOUT_MS);
+}
+
 function stateOf(ctx: IngressContext): AccessState {
   let state = states.get(ctx);
   if (!state) {
+    const timeoutMs = catalogTimeoutMs(ctx);
     state = {
       catalog: new CatalogCache(ctx.client, ctx.feed, {
         ttlMs: CATALOG_TTL_MS,
         staleMs: CATALOG_STALE_MS,
         missRefreshMs: CATALOG_MISS_REFRESH_MS,
         maxModels: ctx.config.catalogCacheMaxModels,
+        timeoutMs,
       }),
       routes: new RouteCatalog(ctx.client, ctx.feed, {
         ttlMs: CATALOG_TTL_MS,
         staleMs: CATALOG_STALE_MS,
         missMs: CATALOG_MISS_REFRESH_MS,
+        timeoutMs,
       }),
       decisions: new DecisionCache(ctx.feed, DECISION_TTL_MS),
       checks: new Map(),
@@ -66,6 +78,11 @@ export function invalidateRoute(ctx: IngressContext, name: string): void {
 /** The route's catalog entry (cached), or `undefined` when there is no such route. */
 export function findRoute(ctx: IngressContext, name: string): Promise<RouteEntry | undefined> {
   return stateOf(ctx).routes.find(name);
+}
+
+/** Allows held by this replica's decision cache (tests: what a run of calls left in it). */
+export function cachedDecisions(ctx: IngressContext): number {
+  return stateOf(ctx).decisions.size;
 }
 
 /** The account's catalog entry (cached), or `undefined` when there is no such account. */
@@ -91,10 +108,11 @@ export interface AuthorizedModel {
   teams: readonly string[] | undefined;
 }
 
-/** An access check's answer as a call needs it. */
+/** An access check's answer as a call needs it, and the feed's epoch when it was asked. */
 interface Allowed {
   allowed: boolean;
   teams: readonly string[] | undefined;
+  epoch: number;
 }
 
 /** A route the caller may call: dispatch picks the target from the route's own definition. */
@@ -150,6 +168,7 @@ async function authorizeRoute(ctx: IngressContext, caller: Caller, name: string)
       `You do not have access to route '${name}'. Ask an admin or one of its managers for a grant.`,
     );
   }
+  if (decision !== undefined) state.decisions.remember(principal, resource, decision.epoch, decision.teams);
   return { route: name, kind: found.kind, teams: decision ? decision.teams : cached?.teams };
 }
 
@@ -204,6 +223,9 @@ export async function authorizeModel(
       `You do not have access to provider account '${ref.account}'. Ask an admin or one of its managers for a grant.`,
     );
   }
+  // Kept only now that the catalog found the account: acl allows a tenant admin every name, and
+  // allows on made-up names would fill the cache and empty it of real ones.
+  if (decision !== undefined) decisions.remember(principal, ref.account, decision.epoch, decision.teams);
   // Checked after the grant so a caller without access learns nothing about the account's state.
   if (!found.enabled) {
     throw new GatehouseError("permission_denied", `Provider account '${ref.account}' is disabled.`);
@@ -237,10 +259,10 @@ function checkGrant(
   const trusted = ctx.feed.trusted();
   const shared = trusted ? state.checks.get(key) : undefined;
   if (shared && shared.epoch === epoch) return shared.allowed;
+  // The allow is stored by the caller, once the catalog found the resource (see authorizeModel).
   const allowed = (async () => {
     const decision = await ctx.client.request(aclCheck, { principal, ...on });
-    if (decision.allowed) state.decisions.remember(principal, resource, epoch, decision.teamIds);
-    return { allowed: decision.allowed, teams: decision.teamIds };
+    return { allowed: decision.allowed, teams: decision.teamIds, epoch };
   })();
   if (trusted) {
     state.checks.set(key, { epoch, allowed });

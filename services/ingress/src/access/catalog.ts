@@ -1,5 +1,10 @@
 import type { BusClient } from "@gatehouse/bus";
-import { type CatalogAccount, dispatchCatalogAccount, type ModelKind } from "@gatehouse/contracts";
+import {
+  CATALOG_REQUEST_TIMEOUT_MS,
+  type CatalogAccount,
+  dispatchCatalogAccount,
+  type ModelKind,
+} from "@gatehouse/contracts";
 import { LruMap } from "../cache/lru.js";
 import { type Refreshed, refreshInBackground, SharedLookups } from "../cache/shared.js";
 import type { AccessFeed } from "../events/feed.js";
@@ -24,6 +29,8 @@ export interface CatalogOptions {
   maxModels: number;
   /** Bound on remembered unknown account names, kept apart so made-up names never evict real ones. */
   maxUnknown?: number;
+  /** How long a lookup waits for dispatch (default: past dispatch's own bound on the read, see contracts). */
+  timeoutMs?: number;
   now?: () => number;
 }
 
@@ -151,7 +158,11 @@ export class CatalogCache {
   private fetch(name: string): Promise<CatalogEntry | undefined> {
     const generation = this.generation;
     return this.inflight.share(name, async (epoch) => {
-      const { account } = await this.client.request(dispatchCatalogAccount, { name });
+      const { account } = await this.client.request(
+        dispatchCatalogAccount,
+        { name },
+        { timeoutMs: this.options.timeoutMs ?? CATALOG_REQUEST_TIMEOUT_MS },
+      );
       const now = this.now();
       const entry = account ? toEntry(account) : undefined;
       // An answer fetched while an event was applied may predate it: use it once, do not keep it.

@@ -10,7 +10,7 @@ import {
 } from "@gatehouse/contracts";
 import type { Caller } from "../auth/caller.js";
 import type { IngressContext } from "../context.js";
-import { checkPrincipalOf } from "./authorize.js";
+import { catalogTimeoutMs, checkPrincipalOf } from "./authorize.js";
 import { type ModelRef, modelId } from "./model-ref.js";
 
 export interface CallableModel {
@@ -61,7 +61,7 @@ export async function* callableModels(
 }
 
 function catalogPage(ctx: IngressContext, request: CatalogListRequest) {
-  return ctx.client.request(dispatchCatalogList, request);
+  return ctx.client.request(dispatchCatalogList, request, { timeoutMs: catalogTimeoutMs(ctx) });
 }
 
 async function* catalogModels(
@@ -117,7 +117,8 @@ async function* catalogRoutes(
   ctx: IngressContext,
   request: CatalogRoutesRequest,
 ): AsyncGenerator<CallableModel[]> {
-  let page = await ctx.client.request(dispatchCatalogRoutes, request);
+  const wait = { timeoutMs: catalogTimeoutMs(ctx) };
+  let page = await ctx.client.request(dispatchCatalogRoutes, request, wait);
   for (;;) {
     yield page.routes.map((r) => ({
       id: r.name,
@@ -127,6 +128,6 @@ async function* catalogRoutes(
       created: Math.floor(Date.parse(r.createdAt) / 1000),
     }));
     if (page.next === null) return;
-    page = await ctx.client.request(dispatchCatalogRoutes, { ...request, after: page.next });
+    page = await ctx.client.request(dispatchCatalogRoutes, { ...request, after: page.next }, wait);
   }
 }

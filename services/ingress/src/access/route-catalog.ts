@@ -1,5 +1,5 @@
 import type { BusClient } from "@gatehouse/bus";
-import { dispatchCatalogRoutes, type ModelKind } from "@gatehouse/contracts";
+import { CATALOG_REQUEST_TIMEOUT_MS, dispatchCatalogRoutes, type ModelKind } from "@gatehouse/contracts";
 import { LruMap } from "../cache/lru.js";
 import { type Refreshed, refreshInBackground, SharedLookups } from "../cache/shared.js";
 import type { AccessFeed } from "../events/feed.js";
@@ -22,6 +22,8 @@ export interface RouteCatalogOptions {
   staleMs: number;
   /** An unknown name is remembered this long (a route created through another replica is found within it). */
   missMs: number;
+  /** How long a lookup waits for dispatch (default: past dispatch's own bound on the read, see contracts). */
+  timeoutMs?: number;
   max?: number;
   now?: () => number;
 }
@@ -98,7 +100,11 @@ export class RouteCatalog {
   private fetch(name: string): Promise<RouteEntry | undefined> {
     const generation = this.generation;
     return this.inflight.share(name, async (epoch) => {
-      const { routes } = await this.client.request(dispatchCatalogRoutes, { names: [name] });
+      const { routes } = await this.client.request(
+        dispatchCatalogRoutes,
+        { names: [name] },
+        { timeoutMs: this.options.timeoutMs ?? CATALOG_REQUEST_TIMEOUT_MS },
+      );
       const found = routes.find((r) => r.name === name);
       const entry = found
         ? { name: found.name, kind: found.kind, created: Math.floor(Date.parse(found.createdAt) / 1000) }

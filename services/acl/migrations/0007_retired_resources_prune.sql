@@ -1,0 +1,1 @@
+CREATE INDEX "retired_resources_retired_at_idx" ON "acl"."retired_resources" USING btree ("retired_at");
