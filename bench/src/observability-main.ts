@@ -6,7 +6,8 @@
  * without it. Here `--rounds` defaults to 24 (10 with `--design=sequential`) and `--duration` (seconds
  * per measurement) to 2: many short rounds, not a few long ones (paired.ts). `--all-settings`: one
  * call in ten sampled and the access log too (longer rounds); `--design=sequential`: the earlier
- * design, one instance at a time; `--nats=system`: the NATS on the default port instead of a
+ * design, one instance at a time; `--generations=N` (default 3): the rounds split among N sets of
+ * fresh instances; `--nats=system`: the NATS on the default port instead of a
  * nats-server of the bench's own pinned with the helpers; `--spans-rounds=N` (default 2): rounds of
  * the spans table; `--no-pin`: no CPU pinning (pin.ts).
  */
@@ -75,6 +76,7 @@ try {
       durationS,
       design,
       allSettings: argv.includes("--all-settings"),
+      generations: boundedInt("generations", config.quick ? 1 : 3, 1, 24),
       natsUrl,
       natsNote: own ? "the bench's own nats-server, pinned with the helpers" : `${natsUrl}, not pinned`,
       natsPid: own?.pid,

@@ -41,6 +41,7 @@ function result(tracing: number[], aa: number[]): ObservabilityResult {
     loadAfter: [1, 1, 1],
     rounds: tracing.length,
     windowsPerRound: 6,
+    generations: 1,
     durationS: 2,
     settleMs: 250,
     connections: 64,
@@ -73,11 +74,18 @@ describe("the observability block", () => {
 
   it("says what throughput means when two instances share the core (the simultaneous design)", () => {
     const r = result([0.95, 0.94, 0.96, 0.93, 0.95, 0.97], [1.01, 0.99, 1.0, 1.02, 0.98, 1.0]);
-    const md = renderObservability({ ...r, design: "simultaneous", windowsPerRound: 3 }, "x", started);
+    const shares = { gap: [1, 2, 9], sum: [96, 98, 97] };
+    const md = renderObservability(
+      { ...r, design: "simultaneous", windowsPerRound: 3, generations: 3, shares },
+      "x",
+      started,
+    );
     expect(md).toContain("(simultaneous A/B)");
     expect(md).toContain("measured two at a time");
     expect(md).toContain("6 rounds of 3 such windows");
+    expect(md).toContain("split among 3 sets of fresh instances");
     expect(md).toContain("each gets about half the core");
+    expect(md).toContain("differed by 2 points of the core (median; largest 9), and together they had 97 %");
     expect(md).toContain("**met**");
   });
 

@@ -1,6 +1,13 @@
 import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
-import { gatehouseTarget, provision, REPO_ROOT, startGatehouse, verifyAndWarm } from "./gatehouse.js";
+import {
+  gatehouseTarget,
+  provision,
+  REPO_ROOT,
+  type RunningGatehouse,
+  startGatehouse,
+  verifyAndWarm,
+} from "./gatehouse.js";
 import { type LoadSample, runAutocannon } from "./load.js";
 import {
   busyOf,
@@ -8,6 +15,7 @@ import {
   compareRounds,
   compareWindows,
   cpuPerRequestOf,
+  generationRounds,
   type Measurement,
   mirroredSchedule,
   pairSchedule,
@@ -52,6 +60,13 @@ export interface ObservabilityResult {
   rounds: number;
   /** Measurements (sequential) or windows of two at once (simultaneous) per round. */
   windowsPerRound: number;
+  /** Sets of fresh instances the rounds were split among (1: the same instances throughout). */
+  generations: number;
+  /**
+   * Simultaneous design: how the core was split in each window, in points of a core: the gap between
+   * the two instances' CPU shares and their sum (near 100 when nothing else wanted the core).
+   */
+  shares?: { gap: number[]; sum: number[] };
   durationS: number;
   settleMs: number;
   connections: number;
@@ -126,6 +141,12 @@ export async function measureObservability(options: {
   pin?: boolean;
   /** "simultaneous" (default, paired.ts `pairSchedule`) or the earlier "sequential" mirrored rounds. */
   design?: Design;
+  /**
+   * Simultaneous design: the rounds split among this many sets of fresh instances (each started,
+   * warmed and measured in turn, the previous set stopped), so that one process's luck (code and heap
+   * layout, JIT) is not one fixed bias of the whole run. Default 1.
+   */
+  generations?: number;
   /** Also one call in ten sampled and the access log (two more instances; longer rounds). */
   allSettings?: boolean;
   /** Pause before each measurement, so the previous instance's trailing work (an export, a usage flush) ends first. */
@@ -181,21 +202,32 @@ export async function measureObservability(options: {
   });
   await verifyAndWarm(primer, await provision(primer, options.mockUrl));
   for (const s of settings) {
-    log(`observability: starting gatehouse-one (${s.label}) …`);
-    const gh = await startGatehouse({
-      shape: "one",
-      natsUrl: options.natsUrl,
-      cleanup,
-      echo: options.echo,
-      env: s.env,
-    });
-    const p = await provision(gh, options.mockUrl);
-    await verifyAndWarm(gh, p);
-    const target = gatehouseTarget(gh, p);
-    if (plan) for (const proc of target.processes) pin(proc.pid, plan.measured);
-    targets.set(s.key, target);
     sides.set(s.key, { key: s.key, label: s.label, measurements: [], errors: 0, latencies: [] });
   }
+  const running: RunningGatehouse[] = [];
+  /** A fresh instance of every setting (the previous generation's stopped first). */
+  const startInstances = async (generation: number) => {
+    for (const gh of running.splice(0)) for (const proc of gh.processes) await proc.child.stop();
+    for (const s of settings) {
+      log(`observability: starting gatehouse-one (${s.label}), generation ${generation + 1} …`);
+      const gh = await startGatehouse({
+        shape: "one",
+        natsUrl: options.natsUrl,
+        cleanup,
+        echo: options.echo,
+        env: s.env,
+      });
+      running.push(gh);
+      const p = await provision(gh, options.mockUrl);
+      await verifyAndWarm(gh, p);
+      const target = gatehouseTarget(gh, p);
+      if (plan) for (const proc of target.processes) pin(proc.pid, plan.measured);
+      targets.set(s.key, target);
+    }
+  };
+  const generations =
+    design === "simultaneous" ? Math.max(1, Math.min(options.generations ?? 1, options.rounds)) : 1;
+  await startInstances(0);
   const keys = settings.map((x) => x.key);
   const cpuOf = (target: Target) =>
     target.processes.reduce((sum, proc) => sum + (sampleProc(proc.pid)?.cpuMs ?? 0), 0);
@@ -249,9 +281,11 @@ export async function measureObservability(options: {
       }
     }
   };
-  const measureSimultaneous = async () => {
+  const measureSimultaneous = async (firstRound: number, count: number) => {
     const others = keys.filter((k) => k !== "off" && k !== "off2");
-    for (const step of pairSchedule<SideKey>(["off", "off2"], others, options.rounds)) {
+    for (const planned of pairSchedule<SideKey>(["off", "off2"], others, firstRound + count)) {
+      if (planned.round < firstRound) continue;
+      const step = planned;
       const ta = targets.get(step.a) as Target;
       const tb = targets.get(step.b) as Target;
       place([step.a, step.b]);
@@ -282,8 +316,16 @@ export async function measureObservability(options: {
   if (plan)
     for (const pid of [process.pid, options.mockPid, sink.pid, options.natsPid]) pin(pid, plan.helpers);
   try {
-    await warmUp();
-    await (design === "simultaneous" ? measureSimultaneous() : measureSequential());
+    if (design === "simultaneous") {
+      for (const [g, [first, count]] of generationRounds(options.rounds, generations).entries()) {
+        if (g > 0) await startInstances(g);
+        await warmUp();
+        await measureSimultaneous(first, count);
+      }
+    } else {
+      await warmUp();
+      await measureSequential();
+    }
   } finally {
     if (plan) for (const pid of [process.pid, options.mockPid]) pin(pid, plan.all);
   }
@@ -310,7 +352,16 @@ export async function measureObservability(options: {
     loadBefore,
     loadAfter,
     rounds: options.rounds,
+    generations,
     windowsPerRound: design === "simultaneous" ? 2 * (keys.length - 2) + 1 : 2 * keys.length,
+    ...(design === "simultaneous"
+      ? {
+          shares: {
+            gap: windows.map((w) => Math.abs(busyOf([w.ma]) - busyOf([w.mb])) * 100),
+            sum: windows.map((w) => (busyOf([w.ma]) + busyOf([w.mb])) * 100),
+          },
+        }
+      : {}),
     durationS: options.durationS,
     settleMs,
     connections,
@@ -377,7 +428,17 @@ function describeDesign(r: ObservabilityResult): { title: string; how: string; r
         `once, each at c=${r.connections} from the same load generator, on the same core, for ${r.durationS} s. ` +
         `${r.rounds} rounds of ${r.windowsPerRound} such windows: every setting with each of the two ` +
         "tracing-off instances, then the two tracing-off instances together (the A/A control), the order " +
-        `rotated each round; ${tail}`,
+        "rotated each round; " +
+        (r.generations > 1
+          ? `the rounds split among ${r.generations} sets of fresh instances (each set started, warmed up and ` +
+            "measured in turn, the previous one stopped), so that no one process's luck is a fixed bias; "
+          : "") +
+        `${tail}` +
+        (r.shares
+          ? ` In a window the two instances' CPU shares differed by ${fixed(median(r.shares.gap), 0)} points ` +
+            `of the core (median; largest ${fixed(Math.max(...r.shares.gap), 0)}), and together they had ` +
+            `${fixed(median(r.shares.sum), 0)} % of it (median).`
+          : ""),
       reading: [
         '"Throughput at c=64" here is each instance\'s calls per second while it shares one core with the',
         "instance it is compared with, both at c=64: with both busy, each gets about half the core, so the",

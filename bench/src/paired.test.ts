@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   compareRounds,
   compareWindows,
+  generationRounds,
   type Measurement,
   mirroredSchedule,
   pairSchedule,
@@ -128,6 +129,24 @@ describe("the simultaneous design", () => {
       expect(steps.filter((s) => s.a === k || s.b === k)).toHaveLength(4);
     }
     expect(pairSchedule(["off", "off2"], ["on", "logs"], 1)).toHaveLength(5);
+  });
+
+  it("splits the rounds among generations of fresh instances, as evenly as they go", () => {
+    expect(generationRounds(24, 3)).toEqual([
+      [0, 8],
+      [8, 8],
+      [16, 8],
+    ]);
+    expect(generationRounds(10, 3)).toEqual([
+      [0, 4],
+      [4, 3],
+      [7, 3],
+    ]);
+    expect(generationRounds(2, 5)).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
+    expect(generationRounds(5, 0)).toEqual([[0, 5]]);
   });
 
   it("cancels the host's speed within a window: each ratio is taken in one window", () => {

@@ -196,3 +196,19 @@ export function compareWindows<K extends string>(
   });
   return summarizeRounds(perRound, confidence);
 }
+
+/**
+ * `rounds` split into `generations` consecutive runs of rounds, as even as they go (the first ones
+ * one longer): [first round, count] of each.
+ */
+export function generationRounds(rounds: number, generations: number): [number, number][] {
+  const g = Math.max(1, Math.min(generations, rounds));
+  const out: [number, number][] = [];
+  let first = 0;
+  for (let i = 0; i < g; i++) {
+    const count = Math.floor(rounds / g) + (i < rounds % g ? 1 : 0);
+    out.push([first, count]);
+    first += count;
+  }
+  return out;
+}
