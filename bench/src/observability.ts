@@ -448,7 +448,7 @@ function describeDesign(r: ObservabilityResult): { title: string; how: string; r
         "two ratios; off again against off alone); the median of the rounds and its interval (order",
         'statistics: no assumption about the noise\'s shape) are the figure. "Off again" is judged exactly',
         "like the others: a run whose A/A interval excludes 0 is void. req/s, CPU share and latencies are",
-        "those of shared windows (latency about twice a lone instance's). CPU µs/request is the",
+        "those of shared windows, not a lone instance's. CPU µs/request is the",
         "instance's process CPU (user + system, all threads) per answered call.",
       ],
     };
