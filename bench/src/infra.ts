@@ -24,26 +24,36 @@ export async function obtainNats(cleanup: Cleanup): Promise<string> {
   const fromEnv = process.env.BENCH_NATS_URL;
   if (fromEnv) return fromEnv;
   if (await natsAnswers(LOCAL_NATS_URL)) return LOCAL_NATS_URL;
-  const binary = findOnPath("nats-server", process.env.PATH ?? "");
-  if (binary) {
-    const port = await freePort();
-    const store = tempDir(cleanup, "nats");
-    const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], {
-      stdio: "ignore",
-    });
-    child.on("error", () => {});
-    cleanup.add("stop nats-server", () => {
-      if (child.exitCode === null) child.kill("SIGTERM");
-    });
-    const url = `nats://127.0.0.1:${port}`;
-    for (let i = 0; i < 50; i++) {
-      if (await natsAnswers(url, 500)) return url;
-      await sleep(100);
-    }
-  }
+  const own = await startNats(cleanup);
+  if (own) return own.url;
   throw new Error(
     "no NATS: set BENCH_NATS_URL, run nats-server -js on 127.0.0.1:4222, or put nats-server on PATH",
   );
+}
+
+/**
+ * A `nats-server -js` of the bench's own from PATH, on a free port with a temporary store (stopped
+ * at cleanup), or undefined when there is none on PATH or it does not answer within 5 s. Its pid lets
+ * a benchmark pin it (pin.ts).
+ */
+export async function startNats(cleanup: Cleanup): Promise<{ url: string; pid: number } | undefined> {
+  const binary = findOnPath("nats-server", process.env.PATH ?? "");
+  if (!binary) return undefined;
+  const port = await freePort();
+  const store = tempDir(cleanup, "nats");
+  const child = spawn(binary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store], {
+    stdio: "ignore",
+  });
+  child.on("error", () => {});
+  cleanup.add("stop nats-server", () => {
+    if (child.exitCode === null) child.kill("SIGTERM");
+  });
+  const url = `nats://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    if (await natsAnswers(url, 500)) return { url, pid: child.pid ?? -1 };
+    await sleep(100);
+  }
+  return undefined;
 }
 
 export interface BenchDatabase {

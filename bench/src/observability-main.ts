@@ -3,17 +3,21 @@
  * `pnpm bench:observability`: only the tracing / access-log comparison of `pnpm bench` (see
  * observability.ts), with the same flags (--quick, --rounds, --duration, --warmup, --no-write), after
  * the cost of tracing alone per call (observability-spans.ts). `--spans-only`: just that; `--no-spans`:
- * without it. Here `--rounds` defaults to 10 and `--duration` (seconds per measurement) to 2: many
- * short rounds, not a few long ones (paired.ts). `--spans-rounds=N` (default 2): rounds of the spans
- * table; `--no-pin`: no CPU pinning (pin.ts).
+ * without it. Here `--rounds` defaults to 24 (10 with `--design=sequential`) and `--duration` (seconds
+ * per measurement) to 2: many short rounds, not a few long ones (paired.ts). `--all-settings`: one
+ * call in ten sampled and the access log too (longer rounds); `--design=sequential`: the earlier
+ * design, one instance at a time; `--generations=N` (default 3): the rounds split among N sets of
+ * fresh instances; `--nats=system`: the NATS on the default port instead of a
+ * nats-server of the bench's own pinned with the helpers; `--spans-rounds=N` (default 2): rounds of
+ * the spans table; `--no-pin`: no CPU pinning (pin.ts).
  */
 import { join } from "node:path";
-import { boundedInt } from "./cli.js";
+import { boundedInt, option } from "./cli.js";
 import { loadBenchConfig } from "./config.js";
 import { REPO_ROOT } from "./gatehouse.js";
-import { obtainNats } from "./infra.js";
+import { obtainNats, startNats } from "./infra.js";
 import { startMockProcess } from "./mock-process.js";
-import { measureObservability, renderObservability, startOtlpSink } from "./observability.js";
+import { type Design, measureObservability, renderObservability, startOtlpSink } from "./observability.js";
 import { measureSpans, renderSpans } from "./observability-spans.js";
 import { Cleanup } from "./proc.js";
 import { writeResults } from "./report.js";
@@ -32,7 +36,19 @@ process.once("SIGTERM", () => void cleanup.run().then(() => process.exit(143)));
 /** A flag or its environment variable was given: the shared config's value; else this bench's own default. */
 const given = (flag: string, envName: string) =>
   process.argv.some((a) => a.startsWith(`--${flag}=`)) || process.env[envName] !== undefined;
-const rounds = given("rounds", "BENCH_ROUNDS") ? config.rounds : config.quick ? 2 : 10;
+const design = option("design", "simultaneous") as Design;
+if (design !== "simultaneous" && design !== "sequential") {
+  throw new Error("--design must be simultaneous or sequential");
+}
+const natsChoice = option("nats", "own");
+if (natsChoice !== "own" && natsChoice !== "system") throw new Error("--nats must be own or system");
+const rounds = given("rounds", "BENCH_ROUNDS")
+  ? config.rounds
+  : config.quick
+    ? 2
+    : design === "simultaneous"
+      ? 24
+      : 10;
 const durationS = given("duration", "BENCH_DURATION_S") ? config.durationS : config.quick ? 1 : 2;
 
 try {
@@ -51,12 +67,19 @@ try {
   }
   if (!argv.includes("--spans-only")) {
     const mock = await startMockProcess(cleanup);
-    const natsUrl = await obtainNats(cleanup);
+    // The bench's own nats-server, pinned with the helpers, keeps the bus off the measured core.
+    const own = natsChoice === "own" && !process.env.BENCH_NATS_URL ? await startNats(cleanup) : undefined;
+    const natsUrl = own?.url ?? (await obtainNats(cleanup));
     const result = await measureObservability({
       ...config,
       rounds,
       durationS,
+      design,
+      allSettings: argv.includes("--all-settings"),
+      generations: boundedInt("generations", config.quick ? 1 : 3, 1, 24),
       natsUrl,
+      natsNote: own ? "the bench's own nats-server, pinned with the helpers" : `${natsUrl}, not pinned`,
+      natsPid: own?.pid,
       mockUrl: mock.url,
       mockPid: mock.child.pid,
       pin: !argv.includes("--no-pin"),

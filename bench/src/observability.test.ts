@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type ObservabilityResult, renderObservability } from "./observability.js";
-import type { Measurement, RoundPair } from "./paired.js";
+import { compareRounds, type Measurement, type RoundPair } from "./paired.js";
 import { writeResults } from "./report.js";
 
 const m = (requests: number, cpuMs: number): Measurement => ({ requests, seconds: 2, cpuMs });
@@ -23,10 +23,11 @@ function result(tracing: number[], aa: number[]): ObservabilityResult {
     latencies: [10, 20, 30],
   });
   const comparisons = [
-    { key: "tracing" as const, rounds: rounds(tracing) },
-    { key: "off2" as const, rounds: rounds(aa) },
+    { key: "tracing" as const, comparison: compareRounds(rounds(tracing)) },
+    { key: "off2" as const, comparison: compareRounds(rounds(aa)) },
   ];
   return {
+    design: "sequential",
     sides: [
       side("off", "off", [m(5000, 1500)]),
       side("tracing", "tracing on", [m(4700, 1600)]),
@@ -39,10 +40,13 @@ function result(tracing: number[], aa: number[]): ObservabilityResult {
     loadBefore: [1, 1, 1],
     loadAfter: [1, 1, 1],
     rounds: tracing.length,
+    windowsPerRound: 6,
+    generations: 1,
     durationS: 2,
     settleMs: 250,
     connections: 64,
     pinning: { measured: "1", helpers: "0", all: "0-1" },
+    natsNote: "the system's",
     elapsedS: 100,
   };
 }
@@ -66,6 +70,23 @@ describe("the observability block", () => {
       "| tracing on | 2350 | -5.0 % (-6.0 … -4.0) | -5 / -6 / -4 / -7 / -5 / -3 / -6 / -5 |",
     );
     expect(md).toContain("pinned to CPU 1");
+  });
+
+  it("says what throughput means when two instances share the core (the simultaneous design)", () => {
+    const r = result([0.95, 0.94, 0.96, 0.93, 0.95, 0.97], [1.01, 0.99, 1.0, 1.02, 0.98, 1.0]);
+    const shares = { gap: [1, 2, 9], sum: [96, 98, 97] };
+    const md = renderObservability(
+      { ...r, design: "simultaneous", windowsPerRound: 3, generations: 3, shares },
+      "x",
+      started,
+    );
+    expect(md).toContain("(simultaneous A/B)");
+    expect(md).toContain("measured two at a time");
+    expect(md).toContain("6 rounds of 3 such windows");
+    expect(md).toContain("split among 3 sets of fresh instances");
+    expect(md).toContain("each gets about half the core");
+    expect(md).toContain("differed by 2 points of the core (median; largest 9), and together they had 97 %");
+    expect(md).toContain("**met**");
   });
 
   it("decides nothing from too few rounds", () => {

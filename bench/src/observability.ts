@@ -1,18 +1,28 @@
 import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
-import { gatehouseTarget, provision, REPO_ROOT, startGatehouse, verifyAndWarm } from "./gatehouse.js";
-import { runAutocannon } from "./load.js";
+import {
+  gatehouseTarget,
+  provision,
+  REPO_ROOT,
+  type RunningGatehouse,
+  startGatehouse,
+  verifyAndWarm,
+} from "./gatehouse.js";
+import { type LoadSample, runAutocannon } from "./load.js";
 import {
   busyOf,
   type Comparison,
   compareRounds,
+  compareWindows,
   cpuPerRequestOf,
+  generationRounds,
   type Measurement,
   mirroredSchedule,
-  type RoundPair,
+  pairSchedule,
   rateOf,
   type Verdict,
   verdict,
+  type Window,
 } from "./paired.js";
 import { type PinPlan, pin, pinPlan } from "./pin.js";
 import { type Cleanup, freePort, sampleProc, sleep, spawnNode, waitForHttp } from "./proc.js";
@@ -38,8 +48,9 @@ import type { Target } from "./targets.js";
  * others (pin.ts), so the bench's own processes do not take turns on the gateway's core.
  */
 export interface ObservabilityResult {
+  design: Design;
   sides: Side[];
-  comparisons: { key: SideKey; rounds: RoundPair[] }[];
+  comparisons: { key: SideKey; comparison: Comparison }[];
   bytesReceived: number;
   exportRequests: number;
   /** CPU the OTLP sink's process used over the measured rounds (ms): what receiving the spans cost. */
@@ -47,11 +58,22 @@ export interface ObservabilityResult {
   loadBefore: number[];
   loadAfter: number[];
   rounds: number;
+  /** Measurements (sequential) or windows of two at once (simultaneous) per round. */
+  windowsPerRound: number;
+  /** Sets of fresh instances the rounds were split among (1: the same instances throughout). */
+  generations: number;
+  /**
+   * Simultaneous design: how the core was split in each window, in points of a core: the gap between
+   * the two instances' CPU shares and their sum (near 100 when nothing else wanted the core).
+   */
+  shares?: { gap: number[]; sum: number[] };
   durationS: number;
   settleMs: number;
   connections: number;
   /** The pinning used, or why there was none. */
   pinning: PinPlan | string;
+  /** Which NATS server the instances used. */
+  natsNote: string;
   /** Wall-clock seconds of the measured rounds. */
   elapsedS: number;
 }
@@ -98,27 +120,44 @@ interface SinkStats {
   bytes: number;
 }
 
+export type Design = "simultaneous" | "sequential";
+
 export async function measureObservability(options: {
   natsUrl: string;
+  /** What NATS is (for the block): the system's, or the bench's own pinned with the helpers. */
+  natsNote?: string;
+  /** A NATS server the bench started, pinned with the helpers when known. */
+  natsPid?: number;
   mockUrl: string;
   /** The mock upstream's process, pinned with the helpers when known. */
   mockPid?: number;
   cleanup: Cleanup;
-  /** Rounds: each measures every instance twice. */
+  /** Rounds (simultaneous: each has every window of pairSchedule once; sequential: every instance twice). */
   rounds: number;
   /** Seconds per measurement. */
   durationS: number;
   warmupS: number;
   /** Pin the gateway to a CPU of its own (default: when taskset and 2+ CPUs are there). */
   pin?: boolean;
+  /** "simultaneous" (default, paired.ts `pairSchedule`) or the earlier "sequential" mirrored rounds. */
+  design?: Design;
+  /**
+   * Simultaneous design: the rounds split among this many sets of fresh instances (each started,
+   * warmed and measured in turn, the previous set stopped), so that one process's luck (code and heap
+   * layout, JIT) is not one fixed bias of the whole run. Default 1.
+   */
+  generations?: number;
+  /** Also one call in ten sampled and the access log (two more instances; longer rounds). */
+  allSettings?: boolean;
   /** Pause before each measurement, so the previous instance's trailing work (an export, a usage flush) ends first. */
   settleMs?: number;
   echo: boolean;
   log: (line: string) => void;
 }): Promise<ObservabilityResult> {
   const { cleanup, log } = options;
+  const design = options.design ?? "simultaneous";
   const connections = 64;
-  const settleMs = options.settleMs ?? 250;
+  const settleMs = options.settleMs ?? (design === "simultaneous" ? 500 : 250);
   const sink = await startOtlpSink(cleanup);
   const settings: { key: SideKey; label: string; env: Record<string, string> }[] = [
     { key: "off", label: "tracing off, access log off (warn)", env: {} },
@@ -127,20 +166,24 @@ export async function measureObservability(options: {
       label: "tracing on → OTLP/HTTP (protobuf) sink",
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url },
     },
-    {
-      key: "sampled",
-      label: "tracing on, 1 call in 10 sampled (parentbased_traceidratio)",
-      env: {
-        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
-        OTEL_TRACES_SAMPLER_ARG: "0.1",
-      },
-    },
-    {
-      key: "logs",
-      label: "access log on (info, JSON to a pipe)",
-      env: { LOG_LEVEL: "info", LOG_FORMAT: "json" },
-    },
+    ...(!options.allSettings
+      ? []
+      : [
+          {
+            key: "sampled" as const,
+            label: "tracing on, 1 call in 10 sampled (parentbased_traceidratio)",
+            env: {
+              OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+              OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+              OTEL_TRACES_SAMPLER_ARG: "0.1",
+            },
+          },
+          {
+            key: "logs" as const,
+            label: "access log on (info, JSON to a pipe)",
+            env: { LOG_LEVEL: "info", LOG_FORMAT: "json" },
+          },
+        ]),
     { key: "off2", label: "tracing off again (a second instance, started last: A/A)", env: {} },
   ];
   const pinning: PinPlan | string = options.pin === false ? "not asked (--no-pin)" : pinPlan();
@@ -159,41 +202,71 @@ export async function measureObservability(options: {
   });
   await verifyAndWarm(primer, await provision(primer, options.mockUrl));
   for (const s of settings) {
-    log(`observability: starting gatehouse-one (${s.label}) …`);
-    const gh = await startGatehouse({
-      shape: "one",
-      natsUrl: options.natsUrl,
-      cleanup,
-      echo: options.echo,
-      env: s.env,
-    });
-    const p = await provision(gh, options.mockUrl);
-    await verifyAndWarm(gh, p);
-    const target = gatehouseTarget(gh, p);
-    if (plan) for (const proc of target.processes) pin(proc.pid, plan.measured);
-    targets.set(s.key, target);
     sides.set(s.key, { key: s.key, label: s.label, measurements: [], errors: 0, latencies: [] });
   }
-  const measure = async (key: SideKey): Promise<Measurement> => {
+  const running: RunningGatehouse[] = [];
+  /** A fresh instance of every setting (the previous generation's stopped first). */
+  const startInstances = async (generation: number) => {
+    for (const gh of running.splice(0)) for (const proc of gh.processes) await proc.child.stop();
+    for (const s of settings) {
+      log(`observability: starting gatehouse-one (${s.label}), generation ${generation + 1} …`);
+      const gh = await startGatehouse({
+        shape: "one",
+        natsUrl: options.natsUrl,
+        cleanup,
+        echo: options.echo,
+        env: s.env,
+      });
+      running.push(gh);
+      const p = await provision(gh, options.mockUrl);
+      await verifyAndWarm(gh, p);
+      const target = gatehouseTarget(gh, p);
+      if (plan) for (const proc of target.processes) pin(proc.pid, plan.measured);
+      targets.set(s.key, target);
+    }
+  };
+  const generations =
+    design === "simultaneous" ? Math.max(1, Math.min(options.generations ?? 1, options.rounds)) : 1;
+  await startInstances(0);
+  const keys = settings.map((x) => x.key);
+  const cpuOf = (target: Target) =>
+    target.processes.reduce((sum, proc) => sum + (sampleProc(proc.pid)?.cpuMs ?? 0), 0);
+  const record = (key: SideKey, r: LoadSample, cpuMs: number): Measurement => {
     const side = sides.get(key) as Side;
-    const target = targets.get(key) as Target;
-    const cpu = () => target.processes.reduce((sum, proc) => sum + (sampleProc(proc.pid)?.cpuMs ?? 0), 0);
-    await sleep(settleMs);
-    const cpuBefore = cpu();
-    const r = await runAutocannon(target, connections, options.durationS);
-    const m = { requests: r.requests, seconds: r.durationS, cpuMs: cpu() - cpuBefore };
+    const m = { requests: r.requests, seconds: r.durationS, cpuMs };
     side.measurements.push(m);
     side.errors += r.non2xx + r.errors + r.timeouts;
     for (const v of r.latenciesMs) side.latencies.push(v);
     return m;
   };
-  const keys = settings.map((x) => x.key);
+  // Simultaneous design: only the instances being measured on the measured core; every other one
+  // (and the primer) waits on the helpers' core, so its timers, pings and trailing work do not land
+  // in another instance's measurement.
+  const gatewayPids = (key: SideKey) => (targets.get(key) as Target).processes.map((p) => p.pid);
+  const primerPids = primer.processes.map((p) => p.pid);
+  const place = (active: readonly SideKey[]) => {
+    if (!plan || design !== "simultaneous") return;
+    for (const k of keys)
+      for (const pid of gatewayPids(k)) pin(pid, active.includes(k) ? plan.measured : plan.helpers);
+    for (const pid of primerPids) pin(pid, plan.helpers);
+  };
+  const measure = async (key: SideKey): Promise<Measurement> => {
+    const target = targets.get(key) as Target;
+    await sleep(settleMs);
+    const cpuBefore = cpuOf(target);
+    const r = await runAutocannon(target, connections, options.durationS);
+    return record(key, r, cpuOf(target) - cpuBefore);
+  };
   const rounds = Array.from({ length: options.rounds }, () => new Map<SideKey, Measurement[]>());
-  const measureRounds = async () => {
+  const windows: Window<SideKey>[] = [];
+  const warmUp = async () => {
     for (const s of settings) {
       log(`observability: warm-up ${s.label} (${options.warmupS}s, c=${connections})`);
+      place([s.key]);
       await runAutocannon(targets.get(s.key) as Target, connections, options.warmupS);
     }
+  };
+  const measureSequential = async () => {
     for (const [i, step] of mirroredSchedule(keys, options.rounds).entries()) {
       const round = rounds[step.round] as Map<SideKey, Measurement[]>;
       round.set(step.key, [...(round.get(step.key) ?? []), await measure(step.key)]);
@@ -208,14 +281,51 @@ export async function measureObservability(options: {
       }
     }
   };
+  const measureSimultaneous = async (firstRound: number, count: number) => {
+    const others = keys.filter((k) => k !== "off" && k !== "off2");
+    for (const planned of pairSchedule<SideKey>(["off", "off2"], others, firstRound + count)) {
+      if (planned.round < firstRound) continue;
+      const step = planned;
+      const ta = targets.get(step.a) as Target;
+      const tb = targets.get(step.b) as Target;
+      place([step.a, step.b]);
+      await sleep(settleMs);
+      const before = [cpuOf(ta), cpuOf(tb)] as const;
+      const [ra, rb] = await Promise.all([
+        runAutocannon(ta, connections, options.durationS),
+        runAutocannon(tb, connections, options.durationS),
+      ]);
+      const ma = record(step.a, ra, cpuOf(ta) - before[0]);
+      const mb = record(step.b, rb, cpuOf(tb) - before[1]);
+      windows.push({ round: step.round, a: step.a, b: step.b, ma, mb });
+      const us = (m: Measurement) => cpuPerRequestOf([m]).toFixed(0);
+      const share = (m: Measurement) => (busyOf([m]) * 100).toFixed(0);
+      log(
+        `observability round ${step.round + 1}/${options.rounds} ${step.a}‖${step.b}: ` +
+          `${rateOf([ma]).toFixed(0)} / ${rateOf([mb]).toFixed(0)} req/s ` +
+          `(${step.b} ${signedFixed((rateOf([mb]) / rateOf([ma]) - 1) * 100)} %), ` +
+          `CPU share ${share(ma)} / ${share(mb)} %, CPU ${us(ma)} / ${us(mb)} µs/request`,
+      );
+    }
+  };
   const sinkCpu = () => (sink.pid === undefined ? 0 : (sampleProc(sink.pid)?.cpuMs ?? 0));
   const sinkCpuBefore = sinkCpu();
   const loadBefore = loadavg();
   const started = performance.now();
   // The bench process and the mock stay in use after this figure (`pnpm bench`): unpinned when it ends.
-  if (plan) for (const pid of [process.pid, options.mockPid, sink.pid]) pin(pid, plan.helpers);
+  if (plan)
+    for (const pid of [process.pid, options.mockPid, sink.pid, options.natsPid]) pin(pid, plan.helpers);
   try {
-    await measureRounds();
+    if (design === "simultaneous") {
+      for (const [g, [first, count]] of generationRounds(options.rounds, generations).entries()) {
+        if (g > 0) await startInstances(g);
+        await warmUp();
+        await measureSimultaneous(first, count);
+      }
+    } else {
+      await warmUp();
+      await measureSequential();
+    }
   } finally {
     if (plan) for (const pid of [process.pid, options.mockPid]) pin(pid, plan.all);
   }
@@ -225,24 +335,38 @@ export async function measureObservability(options: {
   // The exporter sends every few seconds: give it time to deliver what the last round made.
   await sleep(6_000);
   const received = await sink.stats();
+  const compare = (key: SideKey): Comparison =>
+    design === "simultaneous"
+      ? compareWindows(windows, key, key === "off2" ? ["off"] : ["off", "off2"], CONFIDENCE)
+      : compareRounds(
+          rounds.map((round) => ({ a: round.get("off") ?? [], b: round.get(key) ?? [] })),
+          CONFIDENCE,
+        );
   return {
+    design,
     sides: [...sides.values()],
-    comparisons: keys
-      .filter((k) => k !== "off")
-      .map((key) => ({
-        key,
-        rounds: rounds.map((round) => ({ a: round.get("off") ?? [], b: round.get(key) ?? [] })),
-      })),
+    comparisons: keys.filter((k) => k !== "off").map((key) => ({ key, comparison: compare(key) })),
     bytesReceived: received.bytes,
     exportRequests: received.requests,
     sinkCpuMs,
     loadBefore,
     loadAfter,
     rounds: options.rounds,
+    generations,
+    windowsPerRound: design === "simultaneous" ? 2 * (keys.length - 2) + 1 : 2 * keys.length,
+    ...(design === "simultaneous"
+      ? {
+          shares: {
+            gap: windows.map((w) => Math.abs(busyOf([w.ma]) - busyOf([w.mb])) * 100),
+            sum: windows.map((w) => (busyOf([w.ma]) + busyOf([w.mb])) * 100),
+          },
+        }
+      : {}),
     durationS: options.durationS,
     settleMs,
     connections,
     pinning,
+    natsNote: options.natsNote ?? `${options.natsUrl}, not pinned`,
     elapsedS,
   };
 }
@@ -269,18 +393,87 @@ const VERDICT_TEXT: Record<Verdict, string> = {
   void: "**void**: the A/A control's interval excludes 0, so instance differences may explain the figure",
 };
 
-function describePinning(p: PinPlan | string): string {
+function describePinning(r: ObservabilityResult): string {
+  const p = r.pinning;
   if (typeof p === "string") return `No CPU pinning (${p}).`;
+  const nats = `NATS (${r.natsNote})`;
+  if (r.design === "simultaneous") {
+    return (
+      `The two instances of a window ran pinned to CPU ${p.measured} (all their threads; taskset), every ` +
+      `other instance and the primer moved to CPU ${p.helpers} until their turn, with the bench's own ` +
+      `process (load generator), mock upstream and OTLP sink; ${nats}, Postgres and anything else on the ` +
+      "machine wherever the kernel put them. Two busy processes on one core each get about half of it: " +
+      "the CPU share column says whether they did (one that waits for answers leaves the other more)."
+    );
+  }
   return (
     `Each gateway instance ran pinned to CPU ${p.measured} (all its threads; taskset), the bench's own ` +
-    `process (load generator), mock upstream and OTLP sink to CPU ${p.helpers}; NATS, Postgres and ` +
+    `process (load generator), mock upstream and OTLP sink to CPU ${p.helpers}; ${nats}, Postgres and ` +
     "anything else on the machine ran unpinned. A gateway's CPU share below 100 % in the table is " +
     "time it waited for its core (other tenants, NATS, Postgres) or for answers."
   );
 }
 
+function describeDesign(r: ObservabilityResult): { title: string; how: string; reading: string[] } {
+  const tail =
+    `a pause of ${r.settleMs} ms before each measurement; ${fixed(r.elapsedS, 0)} s in all with the warm-up. ` +
+    `${describePinning(r)} The OTLP sink took ${r.exportRequests} export requests ` +
+    `(${(r.bytesReceived / 1e6).toFixed(1)} MB) and used ${fixed(r.sinkCpuMs, 0)} ms of CPU receiving them.`;
+  if (r.design === "simultaneous") {
+    return {
+      title: "## Seeing every call: tracing and access logs (simultaneous A/B)",
+      how:
+        `Non-streaming chat through the one-process shape, ${r.sides.length} instances (started after a ` +
+        "primer instance that stays idle and is never measured), measured two at a time: both loaded at " +
+        `once, each at c=${r.connections} from the same load generator, on the same core, for ${r.durationS} s. ` +
+        `${r.rounds} rounds of ${r.windowsPerRound} such windows: every setting with each of the two ` +
+        "tracing-off instances, then the two tracing-off instances together (the A/A control), the order " +
+        "rotated each round; " +
+        (r.generations > 1
+          ? `the rounds split among ${r.generations} sets of fresh instances (each set started, warmed up and ` +
+            "measured in turn, the previous one stopped), so that no one process's luck is a fixed bias; "
+          : "") +
+        `${tail}` +
+        (r.shares
+          ? ` In a window the two instances' CPU shares differed by ${fixed(median(r.shares.gap), 0)} points ` +
+            `of the core (median; largest ${fixed(Math.max(...r.shares.gap), 0)}), and together they had ` +
+            `${fixed(median(r.shares.sum), 0)} % of it (median).`
+          : ""),
+      reading: [
+        '"Throughput at c=64" here is each instance\'s calls per second while it shares one core with the',
+        "instance it is compared with, both at c=64: with both busy, each gets about half the core, so the",
+        "ratio of their throughputs is the inverse ratio of their CPU per call, taken in the same seconds:",
+        "whatever the host did to the core's speed then hit both. A round's change is the setting's",
+        "throughput over each tracing-off instance's in their shared windows (the geometric mean of the",
+        "two ratios; off again against off alone); the median of the rounds and its interval (order",
+        'statistics: no assumption about the noise\'s shape) are the figure. "Off again" is judged exactly',
+        "like the others: a run whose A/A interval excludes 0 is void. req/s, CPU share and latencies are",
+        "those of shared windows, not a lone instance's. CPU µs/request is the",
+        "instance's process CPU (user + system, all threads) per answered call.",
+      ],
+    };
+  }
+  return {
+    title: "## Seeing every call: tracing and access logs (paired A/B)",
+    how:
+      `Non-streaming chat through the one-process shape at c=${r.connections}, ${r.sides.length} instances ` +
+      "side by side (started after a primer instance that stays idle and is never measured), in " +
+      `${r.rounds} rounds of ${r.durationS} s measurements: every instance twice a round ` +
+      "in mirrored order (A B C D E E D C B A), the order rotated by one each round, " +
+      tail,
+    reading: [
+      "A round's change is the setting's throughput over off's in the same round (each pooled over its two",
+      "measurements); the median of the rounds and its interval (order statistics: no assumption about the noise's",
+      'shape) are the figure. "Off again" is judged exactly like the others: its interval is what two',
+      "identical instances differ by in this run, and a run whose A/A interval excludes 0 is void.",
+      "CPU µs/request is the instance's process CPU (user + system, all threads) per answered call;",
+      "on a shared machine it moves less than throughput, which also depends on the CPU share the gateway got.",
+    ],
+  };
+}
+
 export function renderObservability(r: ObservabilityResult, command: string, started: Date): string {
-  const byKey = new Map(r.comparisons.map((c) => [c.key, compareRounds(c.rounds, CONFIDENCE)]));
+  const byKey = new Map(r.comparisons.map((c) => [c.key, c.comparison]));
   const rows = r.sides.map((s) => {
     const sorted = [...s.latencies].sort((a, b) => a - b);
     const c = byKey.get(s.key);
@@ -309,20 +502,16 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
         `(${level} interval in brackets); the A/A control (off again) read ${describeComparison(aa).throughput}.`
       : "";
   const cpu = cpus();
+  const design = describeDesign(r);
   return [
-    "## Seeing every call: tracing and access logs (paired A/B)",
+    design.title,
     "",
     `\`${command}\` — ${started.toISOString()}, ${cpu.length} × ${cpu[0]?.model ?? "cpu"}, Linux ${release()},`,
     `load average ${r.loadBefore.map((v) => v.toFixed(2)).join(" ")} before and ${r.loadAfter
       .map((v) => v.toFixed(2))
       .join(" ")} after the measured rounds (the machine is shared).`,
     "",
-    `Non-streaming chat through the one-process shape at c=${r.connections}, ${r.sides.length} instances ` +
-      `side by side (started after a primer instance that stays idle and is never measured), in ${r.rounds} rounds of ${r.durationS} s measurements: every instance twice a round ` +
-      `in mirrored order (A B C D E E D C B A), the order rotated by one each round, a pause of ` +
-      `${r.settleMs} ms before each measurement; ${fixed(r.elapsedS, 0)} s in all with the warm-up. ` +
-      `${describePinning(r.pinning)} The OTLP sink took ${r.exportRequests} export requests ` +
-      `(${(r.bytesReceived / 1e6).toFixed(1)} MB) and used ${fixed(r.sinkCpuMs, 0)} ms of CPU receiving them.`,
+    design.how,
     "",
     finding,
     "",
@@ -342,11 +531,6 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
       rows,
     ),
     "",
-    "A round's change is the setting's throughput over off's in the same round (each pooled over its two",
-    "measurements); the median of the rounds and its interval (order statistics: no assumption about the noise's",
-    'shape) are the figure. "Off again" is judged exactly like the others: its interval is what two',
-    "identical instances differ by in this run, and a run whose A/A interval excludes 0 is void.",
-    "CPU µs/request is the instance's process CPU (user + system, all threads) per answered call;",
-    "on a shared machine it moves less than throughput, which also depends on the CPU share the gateway got.",
+    ...design.reading,
   ].join("\n");
 }

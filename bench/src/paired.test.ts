@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { compareRounds, type Measurement, mirroredSchedule, verdict } from "./paired.js";
+import {
+  compareRounds,
+  compareWindows,
+  generationRounds,
+  type Measurement,
+  mirroredSchedule,
+  pairSchedule,
+  verdict,
+} from "./paired.js";
 import { median, medianInterval } from "./stats.js";
 
 const m = (requests: number, cpuMs = requests / 10, seconds = 1): Measurement => ({
@@ -103,5 +111,68 @@ describe("the verdict", () => {
   it("is void when two identical instances differ: the A/A interval excludes no change", () => {
     expect(verdict(interval(-0.09, -0.02), interval(-0.2, -0.05), 0.1)).toBe("void");
     expect(verdict(interval(-0.09, -0.02), interval(0.01, 0.04), 0.1)).toBe("void");
+  });
+});
+
+describe("the simultaneous design", () => {
+  it("pairs every setting with both reference instances and the references together, each instance equally often", () => {
+    const steps = pairSchedule(["off", "off2"], ["on"], 2);
+    expect(steps.map((s) => `${s.round}:${s.a}‖${s.b}`)).toEqual([
+      "0:off‖on",
+      "0:off2‖on",
+      "0:off‖off2",
+      "1:on‖off2",
+      "1:off2‖off",
+      "1:on‖off",
+    ]);
+    for (const k of ["off", "off2", "on"]) {
+      expect(steps.filter((s) => s.a === k || s.b === k)).toHaveLength(4);
+    }
+    expect(pairSchedule(["off", "off2"], ["on", "logs"], 1)).toHaveLength(5);
+  });
+
+  it("splits the rounds among generations of fresh instances, as evenly as they go", () => {
+    expect(generationRounds(24, 3)).toEqual([
+      [0, 8],
+      [8, 8],
+      [16, 8],
+    ]);
+    expect(generationRounds(10, 3)).toEqual([
+      [0, 4],
+      [4, 3],
+      [7, 3],
+    ]);
+    expect(generationRounds(2, 5)).toEqual([
+      [0, 1],
+      [1, 1],
+    ]);
+    expect(generationRounds(5, 0)).toEqual([[0, 5]]);
+  });
+
+  it("cancels the host's speed within a window: each ratio is taken in one window", () => {
+    // The core runs at a different speed in every window; B needs 1/0.9 of A's CPU per call throughout.
+    const speeds = [1, 0.6, 1.3, 0.8, 1.1, 0.7];
+    const windows = speeds.flatMap((speed, round) => [
+      { round, a: "off", b: "on", ma: m(2000 * speed), mb: m(1800 * speed) },
+      { round, a: "off2", b: "on", ma: m(2000 * speed * 1.02), mb: m(1800 * speed * 1.02) },
+      { round, a: "off", b: "off2", ma: m(2000 * speed), mb: m(2000 * speed) },
+    ]);
+    const on = compareWindows(windows, "on", ["off", "off2"]);
+    expect(on.throughput.n).toBe(6);
+    for (const r of on.perRound) expect(r.change).toBeCloseTo(-0.1, 10);
+    const aa = compareWindows(windows, "off2", ["off"]);
+    for (const r of aa.perRound) expect(r.change).toBeCloseTo(0, 10);
+  });
+
+  it("takes the geometric mean of the ratios to both references, whichever side each was on", () => {
+    const windows = [
+      { round: 0, a: "off", b: "on", ma: m(1000, 100), mb: m(800, 96) },
+      { round: 0, a: "on", b: "off2", ma: m(900, 99), mb: m(1000, 110) },
+    ];
+    const c = compareWindows(windows, "on", ["off", "off2"]);
+    expect(c.perRound[0]?.change).toBeCloseTo(Math.sqrt(0.8 * 0.9) - 1, 10);
+    // CPU per call: (120 − 100 + 110 − 110) / 2
+    expect(c.perRound[0]?.cpuUs).toBeCloseTo(10, 10);
+    expect(compareWindows(windows, "on", ["nobody"]).throughput.n).toBe(0);
   });
 });

@@ -81,11 +81,8 @@ export interface Comparison {
   perRound: { change: number; cpuUs: number }[];
 }
 
-export function compareRounds(rounds: readonly RoundPair[], confidence = 0.9): Comparison {
-  const perRound = rounds.map((q) => ({
-    change: rateOf(q.b) / rateOf(q.a) - 1,
-    cpuUs: cpuPerRequestOf(q.b) - cpuPerRequestOf(q.a),
-  }));
+/** The median change and CPU difference over the rounds, each with its interval. */
+function summarizeRounds(perRound: { change: number; cpuUs: number }[], confidence: number): Comparison {
   return {
     throughput: medianInterval(
       perRound.map((p) => p.change),
@@ -97,6 +94,14 @@ export function compareRounds(rounds: readonly RoundPair[], confidence = 0.9): C
     ),
     perRound,
   };
+}
+
+export function compareRounds(rounds: readonly RoundPair[], confidence = 0.9): Comparison {
+  const perRound = rounds.map((q) => ({
+    change: rateOf(q.b) / rateOf(q.a) - 1,
+    cpuUs: cpuPerRequestOf(q.b) - cpuPerRequestOf(q.a),
+  }));
+  return summarizeRounds(perRound, confidence);
 }
 
 export type Verdict = "met" | "not met" | "undecided" | "void";
@@ -115,4 +120,95 @@ export function verdict(b: MedianInterval, aa: MedianInterval, limit: number, mi
   if (b.lo >= -limit) return "met";
   if (b.hi < -limit) return "not met";
   return "undecided";
+}
+
+/**
+ * The simultaneous design: two instances loaded at the same time (each at its own concurrency from
+ * the same load generator), pinned to the same core, so the kernel splits that core between them.
+ * Whatever the host does to the core's speed in that window (on a VM: other guests, cache and
+ * memory-bandwidth contention) hits both at once and cancels in the ratio of their throughputs;
+ * measured one after the other, the same process's CPU per call swung ±30 % between measurements.
+ */
+export interface Window<K extends string> {
+  round: number;
+  a: K;
+  b: K;
+  ma: Measurement;
+  mb: Measurement;
+}
+
+/**
+ * One round: every other setting paired with each of the two reference instances, then the two
+ * references with each other (the A/A control). Every instance is measured equally often when there
+ * is one other setting (each instance in two windows of three); the order of the windows is rotated
+ * by one each round and the sides of each window swapped every other round.
+ */
+export function pairSchedule<K extends string>(
+  references: readonly [K, K],
+  others: readonly K[],
+  rounds: number,
+): { round: number; a: K; b: K }[] {
+  const [r1, r2] = references;
+  const pairs: [K, K][] = [...others.flatMap((o) => [[r1, o] as [K, K], [r2, o] as [K, K]]), [r1, r2]];
+  const steps: { round: number; a: K; b: K }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < pairs.length; i++) {
+      const [a, b] = pairs[(i + round) % pairs.length] as [K, K];
+      steps.push(round % 2 === 0 ? { round, a, b } : { round, a: b, b: a });
+    }
+  }
+  return steps;
+}
+
+/** `key`'s measurement and the other side's, when `w` paired `key` with `other`. */
+function sidesOf<K extends string>(w: Window<K>, key: K, other: K): [Measurement, Measurement] | undefined {
+  if (w.a === key && w.b === other) return [w.ma, w.mb];
+  if (w.b === key && w.a === other) return [w.mb, w.ma];
+  return undefined;
+}
+
+/**
+ * `key` against `references` in the simultaneous design: per round, the geometric mean of its
+ * throughput ratio to each reference it was paired with in that round (each ratio taken in one
+ * window), and the mean of its CPU per call minus theirs; the median over rounds with its
+ * distribution-free interval, as compareRounds. Rounds without such a window are left out.
+ */
+export function compareWindows<K extends string>(
+  windows: readonly Window<K>[],
+  key: K,
+  references: readonly K[],
+  confidence = 0.9,
+): Comparison {
+  const rounds = [...new Set(windows.map((w) => w.round))].sort((x, y) => x - y);
+  const perRound = rounds.flatMap((round) => {
+    const pairs = windows
+      .filter((w) => w.round === round)
+      .flatMap((w) =>
+        references.flatMap((r) => {
+          const sides = sidesOf(w, key, r);
+          return sides ? [sides] : [];
+        }),
+      );
+    if (pairs.length === 0) return [];
+    const logSum = pairs.reduce((s, [mk, mr]) => s + Math.log(rateOf([mk]) / rateOf([mr])), 0);
+    const cpuSum = pairs.reduce((s, [mk, mr]) => s + cpuPerRequestOf([mk]) - cpuPerRequestOf([mr]), 0);
+    return [{ change: Math.exp(logSum / pairs.length) - 1, cpuUs: cpuSum / pairs.length }];
+  });
+  return summarizeRounds(perRound, confidence);
+}
+
+/**
+ * `rounds` split into `generations` consecutive runs of rounds, as even as they go (the first ones
+ * one longer): [first round, count] of each.
+ */
+export function generationRounds(rounds: number, generations: number): [number, number][] {
+  const g = Math.max(1, Math.min(generations, rounds));
+  const out: [number, number][] = [];
+  let first = 0;
+  for (let i = 0; i < g; i++) {
+    const count = Math.floor(rounds / g) + (i < rounds % g ? 1 : 0);
+    out.push([first, count]);
+    first += count;
+  }
+  return out;
 }
