@@ -15,7 +15,12 @@ export const SPEND_DURABLE = "acl-budget-spend";
 const KEEP_COUNTED_MS = 8 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
-const UsageMessage = z.object({ records: z.array(UsageRecordSchema).max(10_000) });
+/**
+ * A stream message carries a batch of records, from any callers' calls, each checked on its own:
+ * one record that fails its schema (an upstream's impossible counts, say) costs that record, never
+ * the spend of the calls batched with it (dispatch's `dispatch-usage` consumer drops the same ones).
+ */
+const UsageMessage = z.object({ records: z.array(z.unknown()).max(10_000) });
 
 type BudgetRow = typeof budgets.$inferSelect;
 
@@ -180,8 +185,23 @@ export async function followSpend(
       m.term();
       return;
     }
+    const records: UsageRecord[] = [];
+    let skipped = 0;
+    let fields: string[] = [];
+    for (const raw of parsed.data.records) {
+      const r = UsageRecordSchema.safeParse(raw);
+      if (r.success) records.push(r.data);
+      else {
+        skipped++;
+        // The fields that failed, never their values: a record names callers and keys.
+        if (fields.length === 0)
+          fields = [...new Set(r.error.issues.map((i) => i.path.join(".")))].slice(0, 10);
+      }
+    }
+    if (skipped > 0)
+      log.warn({ seq: m.seq, records: skipped, fields }, "skipping usage records that fail their schema");
     try {
-      await countAll(ctx, parsed.data.records);
+      await countAll(ctx, records);
       m.ack();
     } catch (err) {
       log.warn({ err }, "could not count usage against budgets; JetStream will redeliver");
