@@ -4,6 +4,7 @@ import { aclAdminBudgetsCreate, budgetPeriodOf, usageSubject } from "@gatehouse/
 import { waitFor } from "@gatehouse/testkit";
 import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { SPEND_MAX_USD_PER_RECORD } from "../src/budgets/spend.js";
 import { budgetPeriods, budgetSpendRecords } from "../src/db/schema.js";
 import { aclForFile } from "./harness.js";
 
@@ -89,5 +90,18 @@ describe("budget spend from a usage message holding a record that fails its sche
     const good = record(subject, 0.5);
     await publish([record(subject, -1_000), good]);
     await waitFor(async () => (await spentOf(budgetId)) === 0.5, 10_000, 50);
+  }, 30_000);
+});
+
+describe("budget spend from a record with a cost no call can have", () => {
+  it("counts it capped, so the period's sum stays a number and the records after it count", async () => {
+    const { budgetId, subject } = await newBudget(10);
+    // Finite in JSON, but two of them overflow the period's sum (double precision): the message
+    // failed every delivery, and the record after them in it was never counted.
+    const huge = [record(subject, 1e308), record(subject, 1e308)];
+    const good = record(subject, 0.5);
+    await publish([...huge, good]);
+    await waitFor(async () => (await counted([good.id])).length === 1, 10_000, 50);
+    expect(await spentOf(budgetId)).toBe(2 * SPEND_MAX_USD_PER_RECORD + 0.5);
   }, 30_000);
 });
