@@ -6,27 +6,16 @@ import {
   budgetPeriodOf,
   type RequestOf,
 } from "@gatehouse/contracts";
-import { type Database, openDatabase } from "@gatehouse/db";
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { budgetPeriods } from "../src/db/schema.js";
-import { type AclHarness, startAcl } from "./harness.js";
+import { aclForFile } from "./harness.js";
 
-let h: AclHarness;
-let db: Database;
-
-beforeAll(async () => {
-  h = await startAcl();
-  db = await openDatabase({ url: h.database.url, maxConnections: 2 });
-}, 60_000);
-afterAll(async () => {
-  await db?.close();
-  await h?.stop();
-});
+const acl = aclForFile();
 
 async function newBudget(maxUsd: number): Promise<string> {
-  const budget = await h.client.request(aclAdminBudgetsCreate, {
-    actor: h.ids.admin,
+  const budget = await acl.h.client.request(aclAdminBudgetsCreate, {
+    actor: acl.h.ids.admin,
     subject: { kind: "user", id: randomUUID() },
     maxUsd,
     period: "month",
@@ -36,7 +25,7 @@ async function newBudget(maxUsd: number): Promise<string> {
 }
 
 async function periodOf(budgetId: string, periodStart: number) {
-  const orm = db.drizzle({ budgetPeriods });
+  const orm = acl.db.drizzle({ budgetPeriods });
   const [row] = await orm
     .select()
     .from(budgetPeriods)
@@ -44,12 +33,13 @@ async function periodOf(budgetId: string, periodStart: number) {
   return row;
 }
 
-const giveBack = (req: RequestOf<typeof aclQuotaBudgetReturn>) => h.client.request(aclQuotaBudgetReturn, req);
+const giveBack = (req: RequestOf<typeof aclQuotaBudgetReturn>) =>
+  acl.h.client.request(aclQuotaBudgetReturn, req);
 
 describe("quota.budget_return", () => {
   it("lowers what the current period handed out, by at most what is returned and never below 0", async () => {
     const budgetId = await newBudget(1);
-    const lease = await h.client.request(aclQuotaBudgetLease, { budgetId, microUsd: 600_000 });
+    const lease = await acl.h.client.request(aclQuotaBudgetLease, { budgetId, microUsd: 600_000 });
     const start = budgetPeriodOf("month", Date.now()).start;
     expect(lease).toMatchObject({ found: true, microUsd: 600_000, periodStart: start });
 
@@ -66,12 +56,12 @@ describe("quota.budget_return", () => {
 
   it("ignores a return for an ended period, or for a budget that is gone", async () => {
     const budgetId = await newBudget(1);
-    await h.client.request(aclQuotaBudgetLease, { budgetId, microUsd: 400_000 });
+    await acl.h.client.request(aclQuotaBudgetLease, { budgetId, microUsd: 400_000 });
     const now = new Date();
     const start = budgetPeriodOf("month", now.getTime()).start;
     const lastMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1);
     // The ended period has a row of its own (leased then): it stays as it was, and so does this one.
-    const orm = db.drizzle({ budgetPeriods });
+    const orm = acl.db.drizzle({ budgetPeriods });
     await orm
       .insert(budgetPeriods)
       .values({ budgetId, periodStart: lastMonth, handedMicroUsd: 900_000, spentUsd: 0.9 });
@@ -85,10 +75,10 @@ describe("quota.budget_return", () => {
 
   it("never lets a period hand out more than max − spent", async () => {
     const budgetId = await newBudget(1);
-    await h.client.request(aclQuotaBudgetLease, { budgetId, microUsd: 700_000 });
+    await acl.h.client.request(aclQuotaBudgetLease, { budgetId, microUsd: 700_000 });
     const start = budgetPeriodOf("month", Date.now()).start;
     // The usage records say $0.60 was spent; the slice comes back whole.
-    await db
+    await acl.db
       .drizzle({ budgetPeriods })
       .update(budgetPeriods)
       .set({ spentUsd: 0.6 })
@@ -96,7 +86,7 @@ describe("quota.budget_return", () => {
     expect(await giveBack({ budgetId, periodStart: start, microUsd: 700_000 })).toEqual({
       microUsd: 700_000,
     });
-    const lease = await h.client.request(aclQuotaBudgetLease, { budgetId, microUsd: 1_000_000 });
+    const lease = await acl.h.client.request(aclQuotaBudgetLease, { budgetId, microUsd: 1_000_000 });
     expect(lease).toMatchObject({ microUsd: 400_000, remainingMicroUsd: 0 });
   });
 

@@ -13,6 +13,7 @@ import {
   type CheckPrincipal,
   type Principal,
 } from "@gatehouse/contracts";
+import { type Database, openDatabase } from "@gatehouse/db";
 import { generateKey, hashKey } from "@gatehouse/keys";
 import type { HostedService } from "@gatehouse/service-host";
 import {
@@ -22,6 +23,7 @@ import {
   testNatsUrl,
   testPrefix,
 } from "@gatehouse/testkit";
+import { afterAll, beforeAll } from "vitest";
 import { buildApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 
@@ -73,6 +75,33 @@ export async function startAcl(): Promise<AclHarness> {
       await app.stop();
       await auth.stop();
       await database.drop();
+    },
+  };
+}
+
+/**
+ * acl (`startAcl`) for the tests of one file, started before them and stopped after, with a
+ * connection of the file's own to acl's database; `h` and `db` are there once the tests run.
+ */
+export function aclForFile(): { readonly h: AclHarness; readonly db: Database } {
+  let h: AclHarness | undefined;
+  let db: Database | undefined;
+  beforeAll(async () => {
+    h = await startAcl();
+    db = await openDatabase({ url: h.database.url, maxConnections: 2 });
+  }, 60_000);
+  afterAll(async () => {
+    await db?.close();
+    await h?.stop();
+  });
+  return {
+    get h() {
+      if (!h) throw new Error("acl is not started yet: use it inside a test");
+      return h;
+    },
+    get db() {
+      if (!db) throw new Error("acl is not started yet: use it inside a test");
+      return db;
     },
   };
 }

@@ -1,21 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { aclAdminRateLimitsCreate, RATE_LIMITS_MAX } from "@gatehouse/contracts";
-import { type Database, openDatabase } from "@gatehouse/db";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { rateLimits } from "../src/db/schema.js";
-import { type AclHarness, startAcl } from "./harness.js";
+import { aclForFile } from "./harness.js";
 
-let h: AclHarness;
-let db: Database;
-
-beforeAll(async () => {
-  h = await startAcl();
-  db = await openDatabase({ url: h.database.url, maxConnections: 2 });
-}, 60_000);
-afterAll(async () => {
-  await db?.close();
-  await h?.stop();
-});
+const acl = aclForFile();
 
 describe("the gateway's cap on rate limits", () => {
   it("holds when admins create limits at the same moment", async () => {
@@ -28,15 +17,15 @@ describe("the gateway's cap on rate limits", () => {
       failOpen: false,
       createdAt: new Date(),
     }));
-    const orm = db.drizzle({ rateLimits });
+    const orm = acl.db.drizzle({ rateLimits });
     for (let at = 0; at < rows.length; at += 1_000) {
       await orm.insert(rateLimits).values(rows.slice(at, at + 1_000));
     }
     const create = () =>
-      h.client.request(
+      acl.h.client.request(
         aclAdminRateLimitsCreate,
         {
-          actor: h.ids.admin,
+          actor: acl.h.ids.admin,
           subject: { kind: "user", id: randomUUID() },
           requestsPerMinute: 5,
           failOpen: false,

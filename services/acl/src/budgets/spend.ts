@@ -14,8 +14,21 @@ export const SPEND_DURABLE = "acl-budget-spend";
 /** Record ids are kept this long for idempotence: longer than the usage stream keeps a record (a week). */
 const KEEP_COUNTED_MS = 8 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
+/**
+ * The most one record adds to a budget: what dispatch can price a call at (a billion tokens in and
+ * out each, its cap, at the catalog's highest price, 1,000,000 USD per million tokens). A cost past
+ * it is nonsense, yet finite in JSON: two near `Number.MAX_VALUE` overflow a period's sum, failing
+ * its message on every delivery. Capped, not skipped: it is still more than any budget holds
+ * (`BUDGET_MAX_USD`), so it exhausts the budgets it falls under, as a budget — a limit — should.
+ */
+export const SPEND_MAX_USD_PER_RECORD = 2_000_000_000;
 
-const UsageMessage = z.object({ records: z.array(UsageRecordSchema).max(10_000) });
+/**
+ * A stream message carries a batch of records, from any callers' calls, each checked on its own:
+ * one record that fails its schema (an upstream's impossible counts, say) costs that record, never
+ * the spend of the calls batched with it (dispatch's `dispatch-usage` consumer drops the same ones).
+ */
+const UsageMessage = z.object({ records: z.array(z.unknown()).max(10_000) });
 
 type BudgetRow = typeof budgets.$inferSelect;
 
@@ -180,8 +193,34 @@ export async function followSpend(
       m.term();
       return;
     }
+    const records: UsageRecord[] = [];
+    let skipped = 0;
+    let capped = 0;
+    let fields: string[] = [];
+    for (const raw of parsed.data.records) {
+      const r = UsageRecordSchema.safeParse(raw);
+      if (r.success) {
+        const cost = r.data.costUsd;
+        if (cost !== null && cost > SPEND_MAX_USD_PER_RECORD) {
+          capped++;
+          records.push({ ...r.data, costUsd: SPEND_MAX_USD_PER_RECORD });
+        } else records.push(r.data);
+      } else {
+        skipped++;
+        // The fields that failed, never their values: a record names callers and keys.
+        if (fields.length === 0)
+          fields = [...new Set(r.error.issues.map((i) => i.path.join(".")))].slice(0, 10);
+      }
+    }
+    if (skipped > 0)
+      log.warn({ seq: m.seq, records: skipped, fields }, "skipping usage records that fail their schema");
+    if (capped > 0)
+      log.warn(
+        { seq: m.seq, records: capped, maxUsd: SPEND_MAX_USD_PER_RECORD },
+        "capping the cost of usage records no call can have",
+      );
     try {
-      await countAll(ctx, parsed.data.records);
+      await countAll(ctx, records);
       m.ack();
     } catch (err) {
       log.warn({ err }, "could not count usage against budgets; JetStream will redeliver");
