@@ -1,6 +1,6 @@
 import type { Attributes, AttributeValue } from "@opentelemetry/api";
 import type { Resource } from "@opentelemetry/resources";
-import { epochTime, type GatehouseSpan, type TimedEventRecord } from "./tracer.js";
+import { EPOCH_TIME, epochTimeOf, type GatehouseSpan, type TimedEventRecord } from "./tracer.js";
 
 /*
  * OTLP protobuf (opentelemetry/proto/trace/v1/trace.proto, collector/trace/v1) written straight from
@@ -28,6 +28,12 @@ for (let i = 0; i < 6; i++) {
   HEX[97 + i] = 10 + i;
   HEX[65 + i] = 10 + i;
 }
+
+/** A byte's value by its two hex digits' character codes (each below 128), `(high << 7) | low`. */
+const HEX_PAIR = new Uint8Array(128 * 128);
+for (let high = 0; high < 128; high++)
+  for (let low = 0; low < 128; low++)
+    HEX_PAIR[(high << 7) | low] = ((HEX[high] as number) << 4) | (HEX[low] as number);
 
 /** How much larger than what was written before a `reset` a writer's buffer may stay. */
 const SHRINK_FACTOR = 4;
@@ -109,8 +115,18 @@ export class ProtoWriter {
 
   fixed32(value: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(value >>> 0, this.pos);
-    this.pos += 4;
+    this.pos = this.uint32(value, this.pos);
+  }
+
+  /** Four little-endian bytes at `at` (room checked by the caller), stored one by one: no call into Buffer's checks. */
+  private uint32(value: number, at: number): number {
+    const buf = this.buf;
+    const v = value >>> 0;
+    buf[at] = v & 0xff;
+    buf[at + 1] = (v >>> 8) & 0xff;
+    buf[at + 2] = (v >>> 16) & 0xff;
+    buf[at + 3] = v >>> 24;
+    return at + 4;
   }
 
   double(value: number): void {
@@ -126,9 +142,8 @@ export class ProtoWriter {
     const low = seconds * 51712 + nanos;
     const x = (high16 % 65536) * 65536 + low;
     this.ensure(8);
-    this.buf.writeUInt32LE(x % 4294967296, this.pos);
-    this.buf.writeUInt32LE((Math.floor(high16 / 65536) + Math.floor(x / 4294967296)) >>> 0, this.pos + 4);
-    this.pos += 8;
+    const at = this.uint32(x % 4294967296, this.pos);
+    this.pos = this.uint32(Math.floor(high16 / 65536) + Math.floor(x / 4294967296), at);
   }
 
   /**
@@ -192,9 +207,13 @@ export class ProtoWriter {
     const buf = this.buf;
     let p = this.pos;
     for (let i = 0; i < length; i++) {
-      const hi = HEX[hex.charCodeAt(2 * i)] ?? 0;
-      const lo = HEX[hex.charCodeAt(2 * i + 1)] ?? 0;
-      buf[p++] = (hi << 4) | lo;
+      const high = hex.charCodeAt(2 * i);
+      const low = hex.charCodeAt(2 * i + 1);
+      // One table read per byte; a character past ASCII (no id has one) counts as 0, as before.
+      buf[p++] =
+        (high | low) < 0x80
+          ? (HEX_PAIR[(high << 7) | low] as number)
+          : ((HEX[high] ?? 0) << 4) | (HEX[low] ?? 0);
     }
     this.pos = p;
   }
@@ -340,6 +359,56 @@ function keyValue(w: ProtoWriter, field: number, key: string, value: AttributeVa
   w.end(at);
 }
 
+/** A span attribute's latest encoding (the whole `Span.attributes` field) and the value it encodes. */
+interface LastEncoding {
+  value: AttributeValue | undefined;
+  bytes: Uint8Array;
+  length: number;
+}
+
+/**
+ * Span attributes' latest encodings, by key. Most of a gateway's attributes take the same value call
+ * after call (a method, a route, a model, an account, a status): such an attribute is then copied as
+ * bytes instead of being written character by character, which was the largest part of encoding.
+ * Keys are the code's own few; past MAX_REMEMBERED_KEYS of them the rest are written each time.
+ */
+const lastEncodings = new Map<string, LastEncoding>();
+const MAX_REMEMBERED_KEYS = 256;
+/** The longest encoding remembered (a short key and value: what `shortKeyValue` writes, and a little more). */
+const MAX_REMEMBERED_BYTES = 160;
+
+/** One `Span.attributes` entry (field 9), from its latest encoding when the value is the same. */
+function spanAttribute(w: ProtoWriter, key: string, value: AttributeValue | undefined): void {
+  const last = lastEncodings.get(key);
+  // Equal strings, numbers and booleans encode alike (0 and -0 too: both as the integer 0); an array
+  // is a new object per call and is not compared.
+  if (last !== undefined && last.value === value && typeof value !== "object") {
+    const length = last.length;
+    w.ensure(length);
+    const buf = w.buf;
+    const bytes = last.bytes;
+    let p = w.pos;
+    for (let i = 0; i < length; i++) buf[p++] = bytes[i] as number;
+    w.pos = p;
+    return;
+  }
+  const start = w.pos;
+  keyValue(w, 9, key, value);
+  const length = w.pos - start;
+  if (typeof value === "object" || length > MAX_REMEMBERED_BYTES) return;
+  let entry = last;
+  if (entry === undefined) {
+    if (lastEncodings.size >= MAX_REMEMBERED_KEYS) return;
+    entry = { value, bytes: new Uint8Array(MAX_REMEMBERED_BYTES), length: 0 };
+    lastEncodings.set(key, entry);
+  }
+  const buf = w.buf;
+  const bytes = entry.bytes;
+  for (let i = 0; i < length; i++) bytes[i] = buf[start + i] as number;
+  entry.value = value;
+  entry.length = length;
+}
+
 function attributes(w: ProtoWriter, field: number, attrs: Attributes): void {
   for (const key in attrs) keyValue(w, field, key, attrs[key]);
 }
@@ -357,9 +426,9 @@ function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
 
 /** A time of a span (milliseconds since its base) as fixed64 epoch nanoseconds. */
 function spanTime(w: ProtoWriter, field: number, baseMs: number, ms: number): void {
-  const [seconds, nanos] = epochTime(baseMs, ms);
+  epochTimeOf(baseMs, ms);
   w.tag(field, I64);
-  w.time(seconds, nanos);
+  w.time(EPOCH_TIME.seconds, EPOCH_TIME.nanos);
 }
 
 function event(w: ProtoWriter, baseMs: number, e: TimedEventRecord): void {
@@ -386,7 +455,7 @@ export function writeSpan(w: ProtoWriter, field: number, span: GatehouseSpan): v
   spanTime(w, 7, span.baseMs, span.start);
   spanTime(w, 8, span.baseMs, span.end_);
   const attrs = span.attrs;
-  for (let i = 0; i < attrs.length; i += 2) keyValue(w, 9, attrs[i] as string, attrs[i + 1]);
+  for (let i = 0; i < attrs.length; i += 2) spanAttribute(w, attrs[i] as string, attrs[i + 1]);
   droppedCount(w, 10, span.droppedAttributes);
   if (span.events) for (const e of span.events) event(w, span.baseMs, e);
   droppedCount(w, 12, span.droppedEvents);
