@@ -359,56 +359,6 @@ function keyValue(w: ProtoWriter, field: number, key: string, value: AttributeVa
   w.end(at);
 }
 
-/** A span attribute's latest encoding (the whole `Span.attributes` field) and the value it encodes. */
-interface LastEncoding {
-  value: AttributeValue | undefined;
-  bytes: Uint8Array;
-  length: number;
-}
-
-/**
- * Span attributes' latest encodings, by key. Most of a gateway's attributes take the same value call
- * after call (a method, a route, a model, an account, a status): such an attribute is then copied as
- * bytes instead of being written character by character, which was the largest part of encoding.
- * Keys are the code's own few; past MAX_REMEMBERED_KEYS of them the rest are written each time.
- */
-const lastEncodings = new Map<string, LastEncoding>();
-const MAX_REMEMBERED_KEYS = 256;
-/** The longest encoding remembered (a short key and value: what `shortKeyValue` writes, and a little more). */
-const MAX_REMEMBERED_BYTES = 160;
-
-/** One `Span.attributes` entry (field 9), from its latest encoding when the value is the same. */
-function spanAttribute(w: ProtoWriter, key: string, value: AttributeValue | undefined): void {
-  const last = lastEncodings.get(key);
-  // Equal strings, numbers and booleans encode alike (0 and -0 too: both as the integer 0); an array
-  // is a new object per call and is not compared.
-  if (last !== undefined && last.value === value && typeof value !== "object") {
-    const length = last.length;
-    w.ensure(length);
-    const buf = w.buf;
-    const bytes = last.bytes;
-    let p = w.pos;
-    for (let i = 0; i < length; i++) buf[p++] = bytes[i] as number;
-    w.pos = p;
-    return;
-  }
-  const start = w.pos;
-  keyValue(w, 9, key, value);
-  const length = w.pos - start;
-  if (typeof value === "object" || length > MAX_REMEMBERED_BYTES) return;
-  let entry = last;
-  if (entry === undefined) {
-    if (lastEncodings.size >= MAX_REMEMBERED_KEYS) return;
-    entry = { value, bytes: new Uint8Array(MAX_REMEMBERED_BYTES), length: 0 };
-    lastEncodings.set(key, entry);
-  }
-  const buf = w.buf;
-  const bytes = entry.bytes;
-  for (let i = 0; i < length; i++) bytes[i] = buf[start + i] as number;
-  entry.value = value;
-  entry.length = length;
-}
-
 function attributes(w: ProtoWriter, field: number, attrs: Attributes): void {
   for (const key in attrs) keyValue(w, field, key, attrs[key]);
 }
@@ -455,7 +405,7 @@ export function writeSpan(w: ProtoWriter, field: number, span: GatehouseSpan): v
   spanTime(w, 7, span.baseMs, span.start);
   spanTime(w, 8, span.baseMs, span.end_);
   const attrs = span.attrs;
-  for (let i = 0; i < attrs.length; i += 2) spanAttribute(w, attrs[i] as string, attrs[i + 1]);
+  for (let i = 0; i < attrs.length; i += 2) keyValue(w, 9, attrs[i] as string, attrs[i + 1]);
   droppedCount(w, 10, span.droppedAttributes);
   if (span.events) for (const e of span.events) event(w, span.baseMs, e);
   droppedCount(w, 12, span.droppedEvents);

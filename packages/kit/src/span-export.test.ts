@@ -270,9 +270,9 @@ describe("OtlpSpanProcessor", () => {
     expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
   });
 
-  it("sends what the SDK sends for thousands of random spans, attributes set again and again with other values", async () => {
-    // A seeded generator: a failure reproduces. Keys come from a small set, so that an attribute is
-    // written with the same value as before (remembered bytes) and with another (written anew) alike.
+  it("sends what the SDK sends for thousands of random spans: hostile strings, every integer size, keys set again", async () => {
+    // A seeded generator: a failure reproduces. Keys come from a small set, so that a span sets a key
+    // again (its value replaced) and spans in a row repeat keys and values.
     let seed = 0x9e3779b9;
     const random = () => {
       seed = (seed * 1664525 + 1013904223) >>> 0;
