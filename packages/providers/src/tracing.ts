@@ -45,16 +45,6 @@ function attemptOptions(method: string, origin: URL, path: string): SpanOptions 
   return options;
 }
 
-/** Where a response body's attempt is kept for `endOnClose` (no closure per attempt). */
-const ATTEMPT = Symbol("gatehouse.upstreamAttempt");
-
-type TracedBody = Dispatcher.ResponseData["body"] & { [ATTEMPT]?: UpstreamAttempt };
-
-/** A traced body's 'close' listener (the body is `this`, as for every event listener): ends its attempt's span. */
-function endOnClose(this: TracedBody): void {
-  this[ATTEMPT]?.end();
-}
-
 /**
  * One upstream HTTP attempt as an OpenTelemetry client span (a retry is another span), a child of
  * whatever span is active (dispatch's `dispatch.invoke`). Nothing is made unless that parent records,
@@ -95,10 +85,10 @@ export class UpstreamAttempt {
 
   /** A 2xx answer: the span lasts until its body was read (a stream's last event) or dropped. */
   endWithBody(body: Dispatcher.ResponseData["body"]): void {
-    // 'close' comes once, when the body was read to its end, destroyed or timed out: a listener of
-    // the module's own, finding the attempt on the body, rather than a closure and `once`'s wrapper.
-    (body as TracedBody)[ATTEMPT] = this;
-    body.on("close", endOnClose);
+    // 'close' comes once (the body read to its end, destroyed or timed out): a plain listener, not
+    // `once` and its wrapper. Nothing is stored on undici's body: a property of ours would give its
+    // objects a second shape in undici's own code.
+    body.on("close", () => this.end());
   }
 
   /** No answer: the network-level error's code (e.g. ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT). */
