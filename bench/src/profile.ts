@@ -23,6 +23,9 @@
  *                                        the CPU µs per request (from /proc and per function) of both)
  *                      [--root-b=DIR] (B runs the build in DIR, another checkout of Gatehouse, built:
  *                                        e.g. the code before a change, with the same settings)
+ *                      [--gc] (with --env-b or --root-b: each side's bytes allocated per request too,
+ *                                        from gc-probe.ts loaded into its processes; allocation does
+ *                                        not depend on how loaded the machine is)
  *                      An `$OTLP_SINK` in any --env/--env-b value starts an OTLP/HTTP sink that takes and
  *                      discards spans, and stands for its URL.
  */
@@ -39,6 +42,7 @@ import {
   startGatehouse,
   verifyAndWarm,
 } from "./gatehouse.js";
+import { type GcTotals, gcProbeFile } from "./gc-probe.js";
 import { obtainNats } from "./infra.js";
 import { runAutocannon, runStreams } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
@@ -204,14 +208,29 @@ async function abMain(): Promise<void> {
   const profiling = !process.argv.includes("--no-profile");
   const out = resolve(option("out", join(REPO_ROOT, ".gatehouse", "profiles", `${Date.now()}`)));
   const rootB = repeated("root-b")[0];
+  const gcProbe = process.argv.includes("--gc");
   const cleanup = new Cleanup();
   process.once("SIGINT", () => void cleanup.run().then(() => process.exit(130)));
   const nowUs = () => Number(process.hrtime.bigint() / 1000n);
   type SideKey = "a" | "b";
-  const sides = {
-    a: { windows: [] as { fromUs: number; toUs: number }[], served: 0, cpuMs: 0, rates: [] as number[] },
-    b: { windows: [] as { fromUs: number; toUs: number }[], served: 0, cpuMs: 0, rates: [] as number[] },
-  };
+  /** A side's measured windows, requests, CPU, bytes allocated (with --gc) and throughput per window. */
+  const newSide = () => ({
+    windows: [] as { fromUs: number; toUs: number }[],
+    served: 0,
+    cpuMs: 0,
+    allocated: 0,
+    rates: [] as number[],
+  });
+  const sides = { a: newSide(), b: newSide() };
+  /** Bytes the processes allocated so far, as their gc-probe last wrote (every 20 ms). */
+  const allocatedBy = (pids: number[]) =>
+    pids.reduce((sum, pid) => {
+      try {
+        return sum + (JSON.parse(readFileSync(gcProbeFile(pid), "utf8")) as GcTotals).allocatedBytes;
+      } catch {
+        return sum; // not written yet
+      }
+    }, 0);
   try {
     const { url: mockUrl } = await startMockProcess(cleanup);
     const natsUrl = await obtainNats(cleanup);
@@ -229,8 +248,15 @@ async function abMain(): Promise<void> {
         shape,
         natsUrl,
         cleanup,
-        nodeArgs: [...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []), ...repeated("node-arg")],
-        env: side === "a" ? envA : { ...envA, ...envB },
+        nodeArgs: [
+          ...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []),
+          ...(gcProbe ? [`--import=${resolve(REPO_ROOT, "bench/dist/gc-probe.js")}`] : []),
+          ...repeated("node-arg"),
+        ],
+        env: {
+          ...(gcProbe ? { GATEHOUSE_GC_PROBE: "1" } : {}),
+          ...(side === "a" ? envA : { ...envA, ...envB }),
+        },
         ...(side === "b" && rootB !== undefined ? { root: rootB } : {}),
       });
       const provisioned = await provision(gh, mockUrl);
@@ -253,10 +279,12 @@ async function abMain(): Promise<void> {
         const { target, pids } = targets.get(side) as { target: Target; pids: number[] };
         const cpu = () => pids.reduce((sum, pid) => sum + (sampleProc(pid)?.cpuMs ?? 0), 0);
         const cpuBefore = cpu();
+        const allocatedBefore = gcProbe ? allocatedBy(pids) : 0;
         const fromUs = nowUs();
         const sample = await runAutocannon(target, connections, seconds);
         sides[side].windows.push({ fromUs, toUs: nowUs() });
         sides[side].cpuMs += cpu() - cpuBefore;
+        if (gcProbe) sides[side].allocated += allocatedBy(pids) - allocatedBefore;
         sides[side].served += sample.requests;
         sides[side].rates.push(sample.requests / sample.durationS);
         if (sample.errors + sample.non2xx > 0)
@@ -269,7 +297,8 @@ async function abMain(): Promise<void> {
       log(
         `${side.toUpperCase()}: ${w.served} requests, ${Math.round(w.served / s)} req/s ` +
           `(${w.rates.map((r) => r.toFixed(0)).join(" / ")}), ` +
-          `${((w.cpuMs * 1000) / w.served).toFixed(1)} CPU µs/request (/proc)`,
+          `${((w.cpuMs * 1000) / w.served).toFixed(1)} CPU µs/request (/proc)` +
+          (gcProbe ? `, ${(w.allocated / w.served / 1024).toFixed(2)} KB allocated/request (gc-probe)` : ""),
       );
     }
     for (const stop of stops) await stop();

@@ -3,6 +3,7 @@ import {
   type Attributes,
   type Context,
   context,
+  createContextKey,
   createTraceState,
   type ProxyTracerProvider,
   propagation,
@@ -10,16 +11,9 @@ import {
   type SpanContext,
   type SpanOptions,
   type TextMapGetter,
-  type TextMapSetter,
   trace,
 } from "@opentelemetry/api";
 import type { MsgHdrs } from "nats";
-
-const setter: TextMapSetter<MsgHdrs> = {
-  set(carrier, key, value) {
-    carrier.set(key, value);
-  },
-};
 
 const getter: TextMapGetter<MsgHdrs | undefined> = {
   keys(carrier) {
@@ -31,9 +25,16 @@ const getter: TextMapGetter<MsgHdrs | undefined> = {
   },
 };
 
-/** Put the active W3C trace context (`traceparent`, `tracestate`) into NATS headers. */
+/**
+ * Put the active W3C trace context (`traceparent`, `tracestate`) into NATS headers: what the W3C
+ * propagator (the one `registerTracing` sets) would put there.
+ */
 export function injectTraceContext(headers: MsgHdrs): void {
-  propagation.inject(context.active(), headers, setter);
+  const from = context.active();
+  const spanContext = propagatedSpanContext(from);
+  if (spanContext === undefined) return;
+  headers.set(TRACE_PARENT, traceparentOf(spanContext));
+  if (spanContext.traceState) headers.set(TRACE_STATE, spanContext.traceState.serialize());
 }
 
 export function extractTraceContext(headers: MsgHdrs | undefined): Context {
@@ -52,12 +53,62 @@ export interface TraceCarrier {
  * `baggage` too, which is theirs, not ours, and unbounded (`InvokeMeta.trace` refuses long values).
  */
 export function traceCarrier(from: Context = context.active()): TraceCarrier | undefined {
-  const carrier: Record<string, string> = {};
-  propagation.inject(from, carrier);
-  const traceparent = carrier.traceparent;
-  if (traceparent === undefined) return undefined;
-  const tracestate = carrier.tracestate;
-  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+  const spanContext = propagatedSpanContext(from);
+  if (spanContext === undefined) return undefined;
+  const traceparent = traceparentOf(spanContext);
+  return spanContext.traceState
+    ? { traceparent, tracestate: spanContext.traceState.serialize() }
+    : { traceparent };
+}
+
+const TRACE_PARENT = "traceparent";
+const TRACE_STATE = "tracestate";
+/** `isTracingSuppressed`'s key (@opentelemetry/core: `createContextKey` is `Symbol.for`). */
+const SUPPRESS_TRACING = createContextKey("OpenTelemetry SDK Context Key SUPPRESS_TRACING");
+const INVALID_TRACE_ID = "0".repeat(32);
+const INVALID_SPAN_ID = "0".repeat(16);
+
+/**
+ * Whether a propagator that writes `traceparent` was registered (`registerTracing` registers the W3C
+ * one): until then the API's no-op propagator injects nothing, and neither does this. Once on it stays on.
+ */
+let propagatorOn = false;
+
+/**
+ * The span context the W3C propagator would inject from `from`, or undefined when it would inject
+ * nothing (no span, tracing suppressed, an invalid id). Its checks, without its regular expressions:
+ * once or twice per call (`InvokeMeta.trace`, the bus request's headers).
+ */
+function propagatedSpanContext(from: Context): SpanContext | undefined {
+  if (!propagatorOn) {
+    propagatorOn = propagation.fields().includes(TRACE_PARENT);
+    if (!propagatorOn) return undefined;
+  }
+  const spanContext = trace.getSpan(from)?.spanContext();
+  if (spanContext === undefined || from.getValue(SUPPRESS_TRACING) === true) return undefined;
+  const { traceId, spanId } = spanContext;
+  if (!isHexOfLength(traceId, 32) || traceId === INVALID_TRACE_ID) return undefined;
+  if (!isHexOfLength(spanId, 16) || spanId === INVALID_SPAN_ID) return undefined;
+  return spanContext;
+}
+
+/** Whether `value` is `length` hex digits, either case (the API's `isValidTraceId` pattern). */
+function isHexOfLength(value: unknown, length: number): boolean {
+  if (typeof value !== "string" || value.length !== length) return false;
+  for (let i = 0; i < length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) continue;
+    const lower = c | 0x20; // A-F onto a-f; no other character lands on a-f
+    if (lower < 0x61 || lower > LOWER_F) return false;
+  }
+  return true;
+}
+
+/** The W3C propagator's `traceparent` for a span context it injects (its flags written as it writes them). */
+function traceparentOf(spanContext: SpanContext): string {
+  const flags = spanContext.traceFlags;
+  const suffix = flags === 1 ? "-01" : !flags ? "-00" : `-0${Number(flags).toString(16)}`;
+  return `00-${spanContext.traceId}-${spanContext.spanId}${suffix}`;
 }
 
 /**
@@ -166,6 +217,9 @@ function isLowerHex(value: string, from: number, to: number, nonZero: boolean): 
   return !(nonZero && zero);
 }
 
+/** A lower-case hex digit's value (the flags were checked to be two). */
+const hexDigit = (code: number) => (code <= 0x39 ? code - 0x30 : code - 0x57);
+
 /**
  * A `traceparent` header's fields, or undefined when the OpenTelemetry W3C propagator would not take it
  * (the same acceptance, tested against it): `version-traceid-parentid-flags` in lower-case hex, version
@@ -200,6 +254,6 @@ export function parseTraceparent(value: string): Traceparent | undefined {
   return {
     traceId: value.slice(at + 3, at + 35),
     spanId: value.slice(at + 36, at + 52),
-    traceFlags: Number.parseInt(value.slice(at + 53, end), 16),
+    traceFlags: (hexDigit(value.charCodeAt(at + 53)) << 4) | hexDigit(value.charCodeAt(at + 54)),
   };
 }

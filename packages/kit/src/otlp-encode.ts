@@ -1,6 +1,6 @@
 import type { Attributes, AttributeValue } from "@opentelemetry/api";
 import type { Resource } from "@opentelemetry/resources";
-import { epochTime, type GatehouseSpan, type TimedEventRecord } from "./tracer.js";
+import { EPOCH_TIME, epochTimeOf, type GatehouseSpan, type TimedEventRecord } from "./tracer.js";
 
 /*
  * OTLP protobuf (opentelemetry/proto/trace/v1/trace.proto, collector/trace/v1) written straight from
@@ -28,6 +28,12 @@ for (let i = 0; i < 6; i++) {
   HEX[97 + i] = 10 + i;
   HEX[65 + i] = 10 + i;
 }
+
+/** A byte's value by its two hex digits' character codes (each below 128), `(high << 7) | low`. */
+const HEX_PAIR = new Uint8Array(128 * 128);
+for (let high = 0; high < 128; high++)
+  for (let low = 0; low < 128; low++)
+    HEX_PAIR[(high << 7) | low] = ((HEX[high] as number) << 4) | (HEX[low] as number);
 
 /** How much larger than what was written before a `reset` a writer's buffer may stay. */
 const SHRINK_FACTOR = 4;
@@ -109,8 +115,18 @@ export class ProtoWriter {
 
   fixed32(value: number): void {
     this.ensure(4);
-    this.buf.writeUInt32LE(value >>> 0, this.pos);
-    this.pos += 4;
+    this.pos = this.uint32(value, this.pos);
+  }
+
+  /** Four little-endian bytes at `at` (room checked by the caller), stored one by one: no call into Buffer's checks. */
+  private uint32(value: number, at: number): number {
+    const buf = this.buf;
+    const v = value >>> 0;
+    buf[at] = v & 0xff;
+    buf[at + 1] = (v >>> 8) & 0xff;
+    buf[at + 2] = (v >>> 16) & 0xff;
+    buf[at + 3] = v >>> 24;
+    return at + 4;
   }
 
   double(value: number): void {
@@ -126,9 +142,8 @@ export class ProtoWriter {
     const low = seconds * 51712 + nanos;
     const x = (high16 % 65536) * 65536 + low;
     this.ensure(8);
-    this.buf.writeUInt32LE(x % 4294967296, this.pos);
-    this.buf.writeUInt32LE((Math.floor(high16 / 65536) + Math.floor(x / 4294967296)) >>> 0, this.pos + 4);
-    this.pos += 8;
+    const at = this.uint32(x % 4294967296, this.pos);
+    this.pos = this.uint32(Math.floor(high16 / 65536) + Math.floor(x / 4294967296), at);
   }
 
   /**
@@ -192,9 +207,13 @@ export class ProtoWriter {
     const buf = this.buf;
     let p = this.pos;
     for (let i = 0; i < length; i++) {
-      const hi = HEX[hex.charCodeAt(2 * i)] ?? 0;
-      const lo = HEX[hex.charCodeAt(2 * i + 1)] ?? 0;
-      buf[p++] = (hi << 4) | lo;
+      const high = hex.charCodeAt(2 * i);
+      const low = hex.charCodeAt(2 * i + 1);
+      // One table read per byte; a character past ASCII (no id has one) counts as 0, as before.
+      buf[p++] =
+        (high | low) < 0x80
+          ? (HEX_PAIR[(high << 7) | low] as number)
+          : ((HEX[high] ?? 0) << 4) | (HEX[low] ?? 0);
     }
     this.pos = p;
   }
@@ -357,9 +376,9 @@ function spanFlags(traceFlags: number, isRemote: boolean | undefined): number {
 
 /** A time of a span (milliseconds since its base) as fixed64 epoch nanoseconds. */
 function spanTime(w: ProtoWriter, field: number, baseMs: number, ms: number): void {
-  const [seconds, nanos] = epochTime(baseMs, ms);
+  epochTimeOf(baseMs, ms);
   w.tag(field, I64);
-  w.time(seconds, nanos);
+  w.time(EPOCH_TIME.seconds, EPOCH_TIME.nanos);
 }
 
 function event(w: ProtoWriter, baseMs: number, e: TimedEventRecord): void {

@@ -107,11 +107,19 @@ function randomHex(bytes: number): string {
 // as the SDK does. A span keeps the base it started with, so its duration is exact.
 
 const BASE_REFRESH_MS = 1000;
-/** Wall-clock milliseconds (an integer) when `baseAt` was read from `performance.now()`. */
-let baseEpochMs = Date.now();
-let baseAt = performance.now();
+/**
+ * A time base: wall-clock milliseconds (an integer) and the `performance.now()` reading they stand
+ * for. One object per base, shared by the spans started on it (a span holds it instead of two numbers
+ * of its own).
+ */
+interface TimeBase {
+  readonly epochMs: number;
+  readonly perfAt: number;
+}
+
+let base: TimeBase = { epochMs: Date.now(), perfAt: performance.now() };
 /** When the wall clock was last compared with the base. */
-let checkedAt = baseAt;
+let checkedAt = base.perfAt;
 
 function refreshBase(now: number): void {
   if (now - checkedAt < BASE_REFRESH_MS) return;
@@ -121,26 +129,31 @@ function refreshBase(now: number): void {
   // still agrees with the old one would only move times by that much, back or forth, so that a
   // child span on the new base could end after its parent on the old one. The base moves when the
   // clock did.
-  if (Math.abs(wall - (baseEpochMs + (now - baseAt))) < 1) return;
-  baseEpochMs = wall;
-  baseAt = now;
+  if (Math.abs(wall - (base.epochMs + (now - base.perfAt))) < 1) return;
+  base = { epochMs: wall, perfAt: now };
 }
 
 /** Epoch milliseconds of a caller-given time (`Date`, epoch or `performance.now()` ms, `HrTime`). */
 function epochMsOf(input: TimeInput): number {
   if (typeof input === "number") {
     // The SDK's rule: a number smaller than `performance.now()` is a `performance.now()` reading.
-    return input <= performance.now() ? baseEpochMs + (input - baseAt) : input;
+    return input <= performance.now() ? base.epochMs + (input - base.perfAt) : input;
   }
   if (input instanceof Date) return input.getTime();
   return input[0] * 1000 + input[1] / 1e6;
 }
 
 /**
- * A time as whole seconds and nanoseconds since the epoch, from a span's integer millisecond base
- * and milliseconds since it: exact to the nanosecond, without BigInt.
+ * `epochTimeOf`'s result: whole seconds and nanoseconds since the epoch, overwritten by every call
+ * (the encoder reads them at once: no pair is allocated per time of every span).
  */
-export function epochTime(baseMs: number, ms: number): [seconds: number, nanos: number] {
+export const EPOCH_TIME = { seconds: 0, nanos: 0 };
+
+/**
+ * A time as whole seconds and nanoseconds since the epoch, from a span's integer millisecond base
+ * and milliseconds since it, into `EPOCH_TIME`: exact to the nanosecond, without BigInt.
+ */
+export function epochTimeOf(baseMs: number, ms: number): void {
   let seconds = Math.floor(baseMs / 1000);
   const rest = baseMs - seconds * 1000 + ms;
   const extra = Math.floor(rest / 1000);
@@ -150,7 +163,14 @@ export function epochTime(baseMs: number, ms: number): [seconds: number, nanos: 
     seconds++;
     nanos -= 1e9;
   }
-  return [seconds, nanos];
+  EPOCH_TIME.seconds = seconds;
+  EPOCH_TIME.nanos = nanos;
+}
+
+/** `epochTimeOf` as a pair. */
+export function epochTime(baseMs: number, ms: number): [seconds: number, nanos: number] {
+  epochTimeOf(baseMs, ms);
+  return [EPOCH_TIME.seconds, EPOCH_TIME.nanos];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -187,25 +207,32 @@ function limitedAttributes(
   return [kept, dropped];
 }
 
-/** A recording span. Its fields are read by the encoder when it ends (otlp-encode.ts `writeSpan`). */
+/** What few spans have: events, links, an error's message, counts of what the limits dropped. */
+interface RareParts {
+  droppedAttributes: number;
+  statusMessage: string | undefined;
+  events: TimedEventRecord[] | undefined;
+  droppedEvents: number;
+  links: LinkRecord[] | undefined;
+  droppedLinks: number;
+}
+
+/**
+ * A recording span. Its fields are read by the encoder when it ends (otlp-encode.ts `writeSpan`).
+ * It lives as long as its call and every young-generation collection meanwhile copies it: what most
+ * spans do not have is kept apart (`rare`), and its time base is shared with the spans started on it.
+ */
 export class GatehouseSpan implements Span {
   /** Attribute keys and values, alternating (a key appears once: setting it again replaces its value). */
   readonly attrs: (string | AttributeValue)[] = [];
-  droppedAttributes = 0;
   /** Milliseconds since `baseMs` (the wall-clock base the span started with). */
   readonly start: number;
   /** Milliseconds since `baseMs` when the span ended (read once `ended`; negative for a given time before the base). */
   end_ = -1;
   ended = false;
   statusCode: SpanStatusCode = SpanStatusCode.UNSET;
-  statusMessage: string | undefined = undefined;
-  events: TimedEventRecord[] | undefined = undefined;
-  droppedEvents = 0;
-  links: LinkRecord[] | undefined = undefined;
-  droppedLinks = 0;
-  readonly baseMs: number;
-  /** The `performance.now()` reading that `baseMs` stands for. */
-  private readonly perfBase: number;
+  private rare: RareParts | undefined = undefined;
+  private readonly timeBase: TimeBase;
 
   constructor(
     private readonly tracer: GatehouseTracer<unknown>,
@@ -220,9 +247,50 @@ export class GatehouseSpan implements Span {
   ) {
     const now = performance.now();
     refreshBase(now);
-    this.baseMs = baseEpochMs;
-    this.start = startTime === undefined ? now - baseAt : epochMsOf(startTime) - baseEpochMs;
-    this.perfBase = baseAt;
+    this.timeBase = base;
+    this.start = startTime === undefined ? now - base.perfAt : epochMsOf(startTime) - base.epochMs;
+  }
+
+  /** Wall-clock milliseconds (an integer) that the span's times count from. */
+  get baseMs(): number {
+    return this.timeBase.epochMs;
+  }
+
+  get droppedAttributes(): number {
+    return this.rare?.droppedAttributes ?? 0;
+  }
+
+  get statusMessage(): string | undefined {
+    return this.rare?.statusMessage;
+  }
+
+  get events(): TimedEventRecord[] | undefined {
+    return this.rare?.events;
+  }
+
+  get droppedEvents(): number {
+    return this.rare?.droppedEvents ?? 0;
+  }
+
+  get links(): LinkRecord[] | undefined {
+    return this.rare?.links;
+  }
+
+  get droppedLinks(): number {
+    return this.rare?.droppedLinks ?? 0;
+  }
+
+  private rareParts(): RareParts {
+    if (this.rare === undefined)
+      this.rare = {
+        droppedAttributes: 0,
+        statusMessage: undefined,
+        events: undefined,
+        droppedEvents: 0,
+        links: undefined,
+        droppedLinks: 0,
+      };
+    return this.rare;
   }
 
   spanContext(): SpanContext {
@@ -253,7 +321,7 @@ export class GatehouseSpan implements Span {
       }
     }
     if (attrs.length >= 2 * limits.attributeCountLimit) {
-      this.droppedAttributes++;
+      this.rareParts().droppedAttributes++;
       return this;
     }
     attrs.push(key, v);
@@ -268,8 +336,9 @@ export class GatehouseSpan implements Span {
   addEvent(name: string, attributesOrTime?: Attributes | TimeInput, time?: TimeInput): this {
     if (this.ended) return this;
     const limits = this.tracer.limits;
+    const rare = this.rareParts();
     if (limits.eventCountLimit === 0) {
-      this.droppedEvents++;
+      rare.droppedEvents++;
       return this;
     }
     let attributes: Attributes | undefined;
@@ -281,11 +350,11 @@ export class GatehouseSpan implements Span {
     )
       at = attributesOrTime;
     else attributes = attributesOrTime;
-    if (this.events === undefined) this.events = [];
-    const events = this.events;
+    if (rare.events === undefined) rare.events = [];
+    const events = rare.events;
     if (events.length >= limits.eventCountLimit) {
       events.shift(); // the SDK keeps the newest events
-      this.droppedEvents++;
+      rare.droppedEvents++;
     }
     const [kept, dropped] = limitedAttributes(
       attributes,
@@ -294,7 +363,7 @@ export class GatehouseSpan implements Span {
     );
     events.push({
       name,
-      time: at === undefined ? performance.now() - this.perfBase : epochMsOf(at) - this.baseMs,
+      time: at === undefined ? performance.now() - this.timeBase.perfAt : epochMsOf(at) - this.baseMs,
       attributes: kept,
       droppedAttributesCount: dropped,
     });
@@ -304,10 +373,11 @@ export class GatehouseSpan implements Span {
   addLink(link: Link): this {
     if (this.ended) return this;
     const limits = this.tracer.limits;
-    if (this.links === undefined) this.links = [];
-    const links = this.links;
+    const rare = this.rareParts();
+    if (rare.links === undefined) rare.links = [];
+    const links = rare.links;
     if (links.length >= limits.linkCountLimit) {
-      this.droppedLinks++;
+      rare.droppedLinks++;
       return this;
     }
     const [kept, dropped] = limitedAttributes(
@@ -332,8 +402,9 @@ export class GatehouseSpan implements Span {
     // only a string is one: anything else from untyped code is dropped (as the SDK drops it), keeping
     // the status, rather than failing the span's encoding and losing the span.
     const message = status.message;
-    this.statusMessage =
-      status.code === SpanStatusCode.ERROR && typeof message === "string" ? message : undefined;
+    const kept = status.code === SpanStatusCode.ERROR && typeof message === "string" ? message : undefined;
+    if (kept !== undefined) this.rareParts().statusMessage = kept;
+    else if (this.rare !== undefined) this.rare.statusMessage = undefined;
     return this;
   }
 
@@ -345,7 +416,8 @@ export class GatehouseSpan implements Span {
   end(endTime?: TimeInput): void {
     if (this.ended) return;
     this.ended = true;
-    const end = endTime === undefined ? performance.now() - this.perfBase : epochMsOf(endTime) - this.baseMs;
+    const end =
+      endTime === undefined ? performance.now() - this.timeBase.perfAt : epochMsOf(endTime) - this.baseMs;
     // An end before the start (a caller's clock) is recorded as a zero-length span, as the SDK does.
     this.end_ = Math.max(end, this.start);
     this.tracer.ended(this);

@@ -4,6 +4,7 @@ import {
   context,
   type Span,
   SpanKind,
+  type SpanOptions,
   SpanStatusCode,
   trace,
 } from "@opentelemetry/api";
@@ -12,35 +13,36 @@ import type { Dispatcher } from "undici";
 const tracer = trace.getTracer("gatehouse-providers");
 
 /**
- * A client span's attributes by upstream origin and path: the same few for every call of
- * an account, so made once rather than per attempt (a `URL`'s getters each build a string). A tracer
- * copies attributes as a span starts, so one object serves every span.
+ * A client span's options (its kind and attributes) by upstream origin and path: the same few for
+ * every call of an account, so made once rather than per attempt (a `URL`'s getters each build a
+ * string). A tracer copies attributes as a span starts, so one object serves every span.
  */
-const attributesByOrigin = new WeakMap<URL, Map<string, Attributes>>();
+const optionsByOrigin = new WeakMap<URL, Map<string, SpanOptions & { attributes: Attributes }>>();
 /** Distinct paths kept per origin (paths carry no ids today; this bounds them if they do). */
 const MAX_PATHS_PER_ORIGIN = 64;
 
-function attemptAttributes(method: string, origin: URL, path: string): Attributes {
-  let byPath = attributesByOrigin.get(origin);
+function attemptOptions(method: string, origin: URL, path: string): SpanOptions {
+  let byPath = optionsByOrigin.get(origin);
   if (byPath === undefined) {
     byPath = new Map();
-    attributesByOrigin.set(origin, byPath);
+    optionsByOrigin.set(origin, byPath);
   }
   // By path: a method other than the cached one's (a GET after a POST on one path) replaces it.
-  let attributes = byPath.get(path);
-  if (attributes === undefined || attributes["http.request.method"] !== method) {
+  let options = byPath.get(path);
+  if (options === undefined || options.attributes["http.request.method"] !== method) {
     const query = path.indexOf("?");
-    attributes = Object.freeze({
+    const attributes = Object.freeze({
       "http.request.method": method,
       "server.address": origin.hostname,
       "server.port": origin.port === "" ? (origin.protocol === "https:" ? 443 : 80) : Number(origin.port),
       "url.scheme": origin.protocol.slice(0, -1),
       "url.path": query < 0 ? path : path.slice(0, query),
     });
+    options = Object.freeze({ kind: SpanKind.CLIENT, attributes });
     if (byPath.size >= MAX_PATHS_PER_ORIGIN) byPath.clear();
-    byPath.set(path, attributes);
+    byPath.set(path, options);
   }
-  return attributes;
+  return options;
 }
 
 /**
@@ -67,11 +69,7 @@ export class UpstreamAttempt {
     path: string,
   ): UpstreamAttempt | undefined {
     if (parent === undefined) return undefined;
-    const span = tracer.startSpan(
-      method,
-      { kind: SpanKind.CLIENT, attributes: attemptAttributes(method, origin, path) },
-      parent,
-    );
+    const span = tracer.startSpan(method, attemptOptions(method, origin, path), parent);
     return new UpstreamAttempt(span);
   }
 
@@ -87,7 +85,10 @@ export class UpstreamAttempt {
 
   /** A 2xx answer: the span lasts until its body was read (a stream's last event) or dropped. */
   endWithBody(body: Dispatcher.ResponseData["body"]): void {
-    body.once("close", () => this.end());
+    // 'close' comes once (the body read to its end, destroyed or timed out): a plain listener, not
+    // `once` and its wrapper. Nothing is stored on undici's body: a property of ours would give its
+    // objects a second shape in undici's own code.
+    body.on("close", () => this.end());
   }
 
   /** No answer: the network-level error's code (e.g. ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT). */

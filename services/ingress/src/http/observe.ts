@@ -196,16 +196,35 @@ function refuseAsyncWithDone(name: (typeof WRAPPED_HOOKS)[number], fn: Hook): vo
 
 const SERVER_SPAN: SpanOptions = Object.freeze({ kind: SpanKind.SERVER });
 
+/** Server span names by route template and method: made once, not concatenated per request. */
+const spanNames = new Map<string, Map<string, string>>();
+/** Names kept at most (routes are templates and few; past this a name is made per request). */
+const MAX_SPAN_NAMES = 1024;
+let spanNameCount = 0;
+
+function serverSpanName(method: string, path: string | undefined): string {
+  if (path === undefined) return method;
+  let byMethod = spanNames.get(path);
+  const known = byMethod?.get(method);
+  if (known !== undefined) return known;
+  const name = `${method} ${path}`;
+  if (spanNameCount < MAX_SPAN_NAMES) {
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      spanNames.set(path, byMethod);
+    }
+    byMethod.set(method, name);
+    spanNameCount++;
+  }
+  return name;
+}
+
 function registerServerSpans(app: FastifyInstance): void {
   const tracer = trace.getTracer("gatehouse-ingress");
   app.addHook("onRequest", (request, _reply, done) => {
     const parent = propagation.extract(EMPTY_CONTEXT, request.headers);
     const path = request.routeOptions.url;
-    const span = tracer.startSpan(
-      path === undefined ? request.method : `${request.method} ${path}`,
-      SERVER_SPAN,
-      parent,
-    );
+    const span = tracer.startSpan(serverSpanName(request.method, path), SERVER_SPAN, parent);
     // Set once sampled, not given at the start: a call left out of the sample makes no attributes.
     if (span.isRecording()) {
       span.setAttribute("http.request.method", request.method);
