@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { encodeJson } from "@gatehouse/bus";
 import { aclAdminBudgetsCreate, budgetPeriodOf, usageSubject } from "@gatehouse/contracts";
-import { waitFor } from "@gatehouse/testkit";
+import { usageRecord, waitFor } from "@gatehouse/testkit";
 import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { SPEND_MAX_USD_PER_RECORD } from "../src/budgets/spend.js";
@@ -27,22 +27,13 @@ async function newBudget(maxUsd: number) {
   return { budgetId: budget.id, subject };
 }
 
+/** A call's usage record as dispatch publishes it, charged `costUsd`. */
 function record(principal: { kind: "user"; id: string }, costUsd: number) {
-  return {
-    id: randomUUID(),
-    requestId: randomUUID(),
-    at: new Date().toISOString(),
-    account: "openai-main",
-    model: "gpt-4o-mini",
-    operation: "chat",
+  return usageRecord({
     principal,
-    keyId: randomUUID(),
-    status: 200,
-    stream: false,
-    usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 },
-    durationMs: 12,
     costUsd,
-  };
+    usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 },
+  });
 }
 
 async function publish(records: unknown[]): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type TestDatabase,
   testNatsUrl,
   testPrefix,
+  usageRecord,
   waitFor,
 } from "@gatehouse/testkit";
 import { count, eq } from "drizzle-orm";
@@ -17,7 +18,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usageRecords } from "../src/db/usage-schema.js";
 import { UsagePublisher } from "../src/invoke/usage.js";
 import { startUsageConsumer, type UsageConsumer } from "../src/usage/consumer.js";
-import { usageRecord } from "./usage-record.js";
 
 const migrationsFolder = fileURLToPath(new URL("../migrations", import.meta.url));
 const { logger } = captureLogger("usage-test");

@@ -1,10 +1,9 @@
 import { type BusConnection, connectBus, ensureStream, usageStream } from "@gatehouse/bus";
 import { type UsageRecord, usageStreamName } from "@gatehouse/contracts";
-import { captureLogger, testNatsUrl, testPrefix, waitFor } from "@gatehouse/testkit";
+import { captureLogger, testNatsUrl, testPrefix, usageRecord, waitFor } from "@gatehouse/testkit";
 import { AckPolicy, type JetStreamManager } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UsagePublisher } from "../src/invoke/usage.js";
-import { usageRecord } from "./usage-record.js";
 
 const { logger } = captureLogger("usage-publisher-test");
 const prefix = testPrefix();

@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import { USAGE_RECORDS_PAGE_MAX, USAGE_RECORDS_PAGE_MAX_BYTES, type UsageGroup } from "@gatehouse/contracts";
 import type { Database } from "@gatehouse/db";
 import type { TestDatabase } from "@gatehouse/testkit";
+import { usageRecord } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { insertUsageRows, toRow } from "../src/db/usage-insert.js";
 import { usageDaily, usageDailyAccounts, usageRecords } from "../src/db/usage-schema.js";
 import { type UsageFilter, type UsageScope, usageRecordsPage, usageSummary } from "../src/usage/query.js";
 import type { UsageDb } from "../src/usage/scope.js";
 import { migratedDatabase } from "./usage-db.js";
-import { usageRecord } from "./usage-record.js";
 
 /**
  * The usage read API's queries against dispatch's own tables and migrations: totals over ranges that

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Database } from "@gatehouse/db";
 import type { TestDatabase } from "@gatehouse/testkit";
+import { usageRecord } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providerAccounts } from "../src/db/schema.js";
 import { insertUsageRows, toRow } from "../src/db/usage-insert.js";
@@ -8,7 +9,6 @@ import { usageDaily, usageDailyAccounts, usageRecords } from "../src/db/usage-sc
 import { type UsageFilter, type UsageScope, usageRecordsPage, usageSummary } from "../src/usage/query.js";
 import { type AccountsDb, accountsCreatedAt, type UsageDb } from "../src/usage/scope.js";
 import { migratedDatabase } from "./usage-db.js";
-import { usageRecord } from "./usage-record.js";
 
 /**
  * Records name their provider account, and a name can stand for another account after a delete and

@@ -1,10 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { UsageRecord } from "@gatehouse/contracts";
 
-/** A usage record as dispatch makes one per call; `overrides` for what a test cares about. */
-export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
+/**
+ * A usage record as dispatch makes one per call (always with its id, as dispatch's are);
+ * `overrides` for what a test cares about.
+ */
+export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord & { id: string } {
   return {
-    id: randomUUID(),
     requestId: randomUUID(),
     at: new Date().toISOString(),
     account: "openai-main",
@@ -18,5 +20,6 @@ export function usageRecord(overrides: Partial<UsageRecord> = {}): UsageRecord {
     durationMs: 12,
     costUsd: null,
     ...overrides,
+    id: overrides.id ?? randomUUID(),
   };
 }
