@@ -204,7 +204,7 @@ export async function measureObservability(options: {
     },
     {
       key: "unsampled",
-      label: "tracing on → sink, nothing sampled (always_off)",
+      label: "tracing on → sink, nothing sampled: always_off",
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: "always_off" },
     },
     {
