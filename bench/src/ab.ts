@@ -42,6 +42,7 @@ import { obtainNats } from "./infra.js";
 import { runAutocannon, runStreams } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
 import { Cleanup, sampleProc } from "./proc.js";
+import { count } from "./report.js";
 import { percentile } from "./stats.js";
 import type { ModelKind, Target } from "./targets.js";
 
@@ -261,7 +262,7 @@ async function main(): Promise<void> {
       load === "small" || load === "responses" || load === "limits"
         ? `latency (c=${connections})`
         : "first chunk";
-    console.log(`\n${load}, shape ${shape}, ${rounds} rounds, Node ${process.version}\n`);
+    console.log(`\n${load}, shape ${shape}, ${count(rounds, "round")}, Node ${process.version}\n`);
     console.log(formatComparison(sides[0], sides[1], figure));
   } finally {
     await cleanup.run();

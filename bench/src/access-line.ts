@@ -19,7 +19,7 @@ import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { boundedInt, option } from "./cli.js";
 import { REPO_ROOT } from "./gatehouse.js";
-import { table } from "./report.js";
+import { count, table } from "./report.js";
 
 type Level = "warn" | "info";
 const WARMUP_S = 3;
@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   const line = (checkout: "A" | "B") =>
     median(results.get(`${checkout} info`) ?? []) - median(results.get(`${checkout} warn`) ?? []);
   console.log(
-    `\nAccess line at ${rate} lines/s, ${seconds} s a measurement, ${rounds} round(s); A: ${base || "this checkout"}, B: this checkout; load average ${load.map((x) => x.toFixed(1)).join(" → ")}\n`,
+    `\nAccess line at ${rate} lines/s, ${seconds} s a measurement, ${count(rounds, "round")}; A: ${base || "this checkout"}, B: this checkout; load average ${load.map((x) => x.toFixed(1)).join(" → ")}\n`,
   );
   console.log(
     table(["side", "CPU µs per line (median)", "each measurement"], [...sides.map((s) => row(s.name))]),

@@ -34,6 +34,7 @@ import {
 import { obtainNats } from "./infra.js";
 import { startMockProcess } from "./mock-process.js";
 import { Cleanup } from "./proc.js";
+import { count } from "./report.js";
 import { percentile, summarize } from "./stats.js";
 import { chatBody } from "./targets.js";
 
@@ -259,7 +260,7 @@ async function main(): Promise<void> {
     console.log(
       `\nNode ${process.version}; ${accounts} accounts × ${models} models loaded in ${loadS.toFixed(0)} s\n`,
     );
-    console.log(`Warm call, c=1, ${rounds} rounds A B B A:\n`);
+    console.log(`Warm call, c=1, ${count(rounds, "round")} A B B A:\n`);
     console.log(formatComparison(sides[0], sides[1], "latency (c=1)"));
     console.log(`\nCold accounts (${cold} per group of rows, never used before, each used twice):\n`);
     console.log("| ms | p50 | p99 | mean |\n|---|--:|--:|--:|");

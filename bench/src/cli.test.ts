@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { boundedInt, envOption, option, repeated } from "./cli.js";
+import { boundedInt, envOption, listOption, option, repeated } from "./cli.js";
 
 describe("bench command-line options", () => {
   const argv = ["node", "x.js", "--shape=separate", "--env=A=1", "--env=B=x=y", "--env=bad", "--rounds=7"];
@@ -18,5 +18,19 @@ describe("bench command-line options", () => {
   it("collects repeated options and NAME=VALUE pairs (the value may hold '=')", () => {
     expect(repeated("env", argv)).toEqual(["A=1", "B=x=y", "bad"]);
     expect(envOption("env", argv)).toEqual({ A: "1", B: "x=y" });
+  });
+
+  it("reads a comma list of known values, each once, or the fallback", () => {
+    const known = ["tracing", "sampled", "unsampled", "logs"] as const;
+    const list = (arg: string) => listOption("settings", known, ["tracing"], ["node", "x.js", arg]);
+    expect(list("--settings=unsampled,tracing")).toEqual(["unsampled", "tracing"]);
+    expect(list("--settings= logs , sampled")).toEqual(["logs", "sampled"]);
+    expect(list("--rounds=3")).toEqual(["tracing"]);
+    const message =
+      "--settings must be a comma list of tracing, sampled, unsampled, logs (each at most once)";
+    expect(() => list("--settings=tracing,bogus")).toThrow(message);
+    expect(() => list("--settings=tracing,tracing")).toThrow(message);
+    expect(() => list("--settings=")).toThrow(message);
+    expect(() => list("--settings=tracing,")).toThrow(message);
   });
 });

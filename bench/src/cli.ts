@@ -21,6 +21,27 @@ export function boundedInt(
   return value;
 }
 
+/**
+ * `--name=a,b`: a comma list of values from `allowed`, each at most once, in the order given (spaces
+ * around a value ignored), or the fallback when absent; anything else throws naming the option.
+ */
+export function listOption<T extends string>(
+  name: string,
+  allowed: readonly T[],
+  fallback: readonly T[],
+  argv: readonly string[] = process.argv,
+): T[] {
+  if (!argv.some((a) => a.startsWith(`--${name}=`))) return [...fallback];
+  const values = option(name, "", argv)
+    .split(",")
+    .map((v) => v.trim());
+  const known = (v: string): v is T => (allowed as readonly string[]).includes(v);
+  if (!values.every(known) || new Set(values).size !== values.length) {
+    throw new Error(`--${name} must be a comma list of ${allowed.join(", ")} (each at most once)`);
+  }
+  return values;
+}
+
 /** Every value of a repeatable `--name=value`, in order. */
 export function repeated(name: string, argv: readonly string[] = process.argv): string[] {
   return argv.filter((a) => a.startsWith(`--${name}=`)).map((a) => a.slice(name.length + 3));

@@ -16,7 +16,7 @@ import { GatehouseMetrics } from "@gatehouse/kit";
 import { Counter, Histogram, Registry } from "prom-client";
 import { boundedInt } from "./cli.js";
 import { REPO_ROOT } from "./gatehouse.js";
-import { table, writeResults } from "./report.js";
+import { count, table, writeResults } from "./report.js";
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   }
   const bytes = Buffer.byteLength(await metrics.registry.metrics());
   const text = [
-    `Command: \`pnpm bench:metrics\`, ${rounds} rounds of ${batch} calls, Node ${process.version}, 20 accounts × 5 models; ${cpus().length} cores, load average ${loadavg()[0]?.toFixed(1)} at the end.`,
+    `Command: \`pnpm bench:metrics\`, ${count(rounds, "round")} of ${batch} calls, Node ${process.version}, 20 accounts × 5 models; ${cpus().length} cores, load average ${loadavg()[0]?.toFixed(1)} at the end.`,
     "",
     table(
       ["what one call records", "µs per call (median)"],

@@ -17,7 +17,7 @@ import { pathToFileURL } from "node:url";
 import { Webhook } from "standardwebhooks";
 import { boundedInt, option } from "./cli.js";
 import { REPO_ROOT } from "./gatehouse.js";
-import { table, writeResults } from "./report.js";
+import { count, table, writeResults } from "./report.js";
 
 interface Parser {
   push(bytes: Uint8Array): unknown[];
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
   }
 
   const text = [
-    `Command: \`pnpm bench:micro${base ? ` -- --base=${base}` : ""}\`, ${rounds} rounds, Node ${process.version}.`,
+    `Command: \`pnpm bench:micro${base ? ` -- --base=${base}` : ""}\`, ${count(rounds, "round")}, Node ${process.version}.`,
     "",
     `SSE parsing, ns per event (median of ${rounds * 2} measurements of ${times} streams each; A: ${base || "this checkout"}, B: this checkout):`,
     "",

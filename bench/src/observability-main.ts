@@ -5,7 +5,9 @@
  * the cost of tracing alone per call (observability-spans.ts). `--spans-only`: just that; `--no-spans`:
  * without it. Here `--rounds` defaults to 24 (10 with `--design=sequential`) and `--duration` (seconds
  * per measurement) to 2: many short rounds, not a few long ones (paired.ts). `--all-settings`: one
- * call in ten sampled and the access log too (longer rounds); `--design=sequential`: the earlier
+ * call in ten sampled and the access log too (longer rounds); `--settings=a,b` instead: which of
+ * tracing, sampled, unsampled (a diagnostic: the exporter configured, nothing sampled) and logs to
+ * run besides off and off again (default tracing); `--design=sequential`: the earlier
  * design, one instance at a time; `--generations=N` (default 3): the rounds split among N sets of
  * fresh instances; `--nats=system`: the NATS on the default port instead of a
  * nats-server of the bench's own pinned with the helpers; `--spans-rounds=N` (default 2): rounds of
@@ -17,7 +19,13 @@ import { loadBenchConfig } from "./config.js";
 import { REPO_ROOT } from "./gatehouse.js";
 import { obtainNats, startNats } from "./infra.js";
 import { startMockProcess } from "./mock-process.js";
-import { type Design, measureObservability, renderObservability, startOtlpSink } from "./observability.js";
+import {
+  chosenSettings,
+  type Design,
+  measureObservability,
+  renderObservability,
+  startOtlpSink,
+} from "./observability.js";
 import { measureSpans, renderSpans } from "./observability-spans.js";
 import { Cleanup } from "./proc.js";
 import { writeResults } from "./report.js";
@@ -49,6 +57,7 @@ const rounds = given("rounds", "BENCH_ROUNDS")
     : design === "simultaneous"
       ? 24
       : 10;
+const settings = chosenSettings();
 const durationS = given("duration", "BENCH_DURATION_S") ? config.durationS : config.quick ? 1 : 2;
 
 try {
@@ -75,7 +84,7 @@ try {
       rounds,
       durationS,
       design,
-      allSettings: argv.includes("--all-settings"),
+      settings,
       generations: boundedInt("generations", config.quick ? 1 : 3, 1, 24),
       natsUrl,
       natsNote: own ? "the bench's own nats-server, pinned with the helpers" : `${natsUrl}, not pinned`,

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type ObservabilityResult, renderObservability } from "./observability.js";
+import { chosenSettings, type ObservabilityResult, renderObservability } from "./observability.js";
 import { compareRounds, type Measurement, type RoundPair } from "./paired.js";
 import { writeResults } from "./report.js";
 
@@ -14,8 +14,8 @@ const rounds = (factors: number[]): RoundPair[] =>
     b: [m(5000 * f, 1500 * f), m(5000 * f, 1500 * f)],
   }));
 
-function result(tracing: number[], aa: number[]): ObservabilityResult {
-  const side = (key: "off" | "tracing" | "off2", label: string, ms: Measurement[]) => ({
+function result(tracing: number[], aa: number[], unsampled?: number[]): ObservabilityResult {
+  const side = (key: "off" | "tracing" | "unsampled" | "off2", label: string, ms: Measurement[]) => ({
     key,
     label,
     measurements: ms,
@@ -24,6 +24,7 @@ function result(tracing: number[], aa: number[]): ObservabilityResult {
   });
   const comparisons = [
     { key: "tracing" as const, comparison: compareRounds(rounds(tracing)) },
+    ...(unsampled ? [{ key: "unsampled" as const, comparison: compareRounds(rounds(unsampled)) }] : []),
     { key: "off2" as const, comparison: compareRounds(rounds(aa)) },
   ];
   return {
@@ -31,6 +32,7 @@ function result(tracing: number[], aa: number[]): ObservabilityResult {
     sides: [
       side("off", "off", [m(5000, 1500)]),
       side("tracing", "tracing on", [m(4700, 1600)]),
+      ...(unsampled ? [side("unsampled", "nothing sampled", [m(4900, 1550)])] : []),
       side("off2", "off again", [m(5000, 1500)]),
     ],
     comparisons,
@@ -89,6 +91,38 @@ describe("the observability block", () => {
     expect(md).toContain("**met**");
   });
 
+  it("says in what order each set's instances were started: rotated, or off again last with one set", () => {
+    const r = result([0.95, 0.94, 0.96, 0.93, 0.95, 0.97], [1.01, 0.99, 1.0, 1.02, 0.98, 1.0]);
+    const three = renderObservability({ ...r, design: "simultaneous", generations: 3 }, "x", started);
+    expect(three).toContain("the order a set's instances are started in rotated by one each set");
+    expect(three).not.toContain("started last");
+    const one = renderObservability({ ...r, design: "simultaneous", generations: 1 }, "x", started);
+    expect(one).toContain("started in the order of the table (off again last)");
+  });
+
+  it("writes one round, not one rounds", () => {
+    const r = result([0.9], [1.0]);
+    const simultaneous = renderObservability(
+      { ...r, design: "simultaneous", windowsPerRound: 3, generations: 1 },
+      "pnpm bench --quick",
+      started,
+    );
+    expect(simultaneous).toContain("1 round of 3 such windows");
+    expect(simultaneous).toContain("over 1 round (");
+    expect(simultaneous).not.toMatch(/\b1 rounds\b/);
+    const sequential = renderObservability(r, "x", started);
+    expect(sequential).toContain("in 1 round of 2 s measurements");
+    expect(sequential).not.toMatch(/\b1 rounds\b/);
+  });
+
+  it("labels the nothing-sampled setting a diagnostic, not a goal", () => {
+    const ok = [0.95, 0.94, 0.96, 0.93, 0.95, 0.97];
+    const md = renderObservability(result(ok, [1, 1, 1, 1, 1, 1], ok), "x", started);
+    expect(md).toMatch(/\| nothing sampled \(diagnostic, not a goal\) \| \d+ \| -5\.0 %/);
+    expect(md).toContain("The diagnostic setting");
+    expect(renderObservability(result(ok, [1, 1, 1, 1, 1, 1]), "x", started)).not.toContain("diagnostic");
+  });
+
   it("decides nothing from too few rounds", () => {
     const md = renderObservability(result([0.7, 0.7, 0.7], [1, 1, 1]), "x", started);
     expect(md).toContain("**undecided**");
@@ -119,5 +153,23 @@ describe("the observability block", () => {
     expect(text).toContain("**not met**");
     expect(text.indexOf("before")).toBeLessThan(text.indexOf("<!-- bench-observability:start"));
     expect(text.match(/bench-observability:end/g)).toHaveLength(1);
+  });
+});
+
+describe("choosing the settings", () => {
+  const argv = (...args: string[]) => ["node", "observability-main.js", ...args];
+
+  it("runs tracing by default, tracing, sampled and logs with --all-settings", () => {
+    expect(chosenSettings(argv("--no-spans"))).toEqual(["tracing"]);
+    expect(chosenSettings(argv("--all-settings"))).toEqual(["tracing", "sampled", "logs"]);
+  });
+
+  it("takes a comma list, the diagnostic nothing-sampled setting included", () => {
+    expect(chosenSettings(argv("--settings=tracing,unsampled"))).toEqual(["tracing", "unsampled"]);
+    expect(chosenSettings(argv("--settings=unsampled"))).toEqual(["unsampled"]);
+    expect(() => chosenSettings(argv("--settings=off"))).toThrow("--settings must be a comma list of");
+    expect(() => chosenSettings(argv("--settings=tracing", "--all-settings"))).toThrow(
+      "--settings or --all-settings, not both",
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { cpus, loadavg, release } from "node:os";
 import { join } from "node:path";
+import { listOption } from "./cli.js";
 import {
   gatehouseTarget,
   provision,
@@ -20,13 +21,14 @@ import {
   mirroredSchedule,
   pairSchedule,
   rateOf,
+  startOrder,
   type Verdict,
   verdict,
   type Window,
 } from "./paired.js";
 import { type PinPlan, pin, pinPlan } from "./pin.js";
 import { type Cleanup, freePort, sampleProc, sleep, spawnNode, waitForHttp } from "./proc.js";
-import { table } from "./report.js";
+import { count, table } from "./report.js";
 import { median, percentile } from "./stats.js";
 import type { Target } from "./targets.js";
 
@@ -38,9 +40,13 @@ import type { Target } from "./targets.js";
  * - tracing sampled: the same, with `OTEL_TRACES_SAMPLER=parentbased_traceidratio` at 0.1 (one call
  *   in ten recorded: what a deployment that samples pays);
  * - access log: `LOG_LEVEL=info`, one JSON access line per request to stdout (a pipe the bench reads);
- * - off again: a second instance with tracing off, started last: the A/A control, judged exactly as
- *   the others are. What two identical instances differ by (start order, heap and code layout, and
- *   this machine's noise) is the floor under any other difference.
+ * - nothing sampled (a diagnostic, `--settings=unsampled`, no goal): the exporter configured and
+ *   `OTEL_TRACES_SAMPLER=always_off`, what tracing costs before any span is recorded;
+ * - off again: a second instance with tracing off: the A/A control, judged exactly as the others are.
+ *   What two identical instances differ by (heap and code layout, what start order is left, and this
+ *   machine's noise) is the floor under any other difference.
+ * Each set of fresh instances (generation) starts them in an order rotated by one (paired.ts
+ * `startOrder`), so that no setting is always started first or last.
  * Non-streaming chat at c=64, many short rounds of every instance twice in mirrored order, rotated
  * each round (paired.ts); each setting's figure is the median over the rounds of its change from off
  * in the same round, with a distribution-free interval. By default each
@@ -78,7 +84,24 @@ export interface ObservabilityResult {
   elapsedS: number;
 }
 
-type SideKey = "off" | "tracing" | "sampled" | "logs" | "off2";
+/** The settings besides off (and off again, always there) a run can choose (`--settings=`). */
+export const SETTINGS = ["tracing", "sampled", "unsampled", "logs"] as const;
+export type Setting = (typeof SETTINGS)[number];
+/** What `--all-settings` runs; without either option, tracing alone. */
+const ALL_SETTINGS: readonly Setting[] = ["tracing", "sampled", "logs"];
+/** Settings that answer a question about the cost rather than being held to a goal. */
+const DIAGNOSTIC: readonly SideKey[] = ["unsampled"];
+
+type SideKey = "off" | Setting | "off2";
+
+/** The settings a command line asks for: `--settings=a,b`, `--all-settings`, or tracing alone. */
+export function chosenSettings(argv: readonly string[] = process.argv): Setting[] {
+  const all = argv.includes("--all-settings");
+  if (all && argv.some((a) => a.startsWith("--settings="))) {
+    throw new Error("--settings or --all-settings, not both");
+  }
+  return listOption("settings", SETTINGS, all ? ALL_SETTINGS : ["tracing"], argv);
+}
 
 interface Side {
   key: SideKey;
@@ -147,8 +170,11 @@ export async function measureObservability(options: {
    * layout, JIT) is not one fixed bias of the whole run. Default 1.
    */
   generations?: number;
-  /** Also one call in ten sampled and the access log (two more instances; longer rounds). */
-  allSettings?: boolean;
+  /**
+   * The settings measured besides off and off again (default tracing alone; `chosenSettings`): each
+   * one more instance and longer rounds.
+   */
+  settings?: readonly Setting[];
   /** Pause before each measurement, so the previous instance's trailing work (an export, a usage flush) ends first. */
   settleMs?: number;
   echo: boolean;
@@ -159,33 +185,36 @@ export async function measureObservability(options: {
   const connections = 64;
   const settleMs = options.settleMs ?? (design === "simultaneous" ? 500 : 250);
   const sink = await startOtlpSink(cleanup);
-  const settings: { key: SideKey; label: string; env: Record<string, string> }[] = [
+  const chosen = options.settings ?? ["tracing"];
+  const all: { key: SideKey; label: string; env: Record<string, string> }[] = [
     { key: "off", label: "tracing off, access log off (warn)", env: {} },
     {
       key: "tracing",
       label: "tracing on → OTLP/HTTP (protobuf) sink",
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url },
     },
-    ...(!options.allSettings
-      ? []
-      : [
-          {
-            key: "sampled" as const,
-            label: "tracing on, 1 call in 10 sampled (parentbased_traceidratio)",
-            env: {
-              OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-              OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
-              OTEL_TRACES_SAMPLER_ARG: "0.1",
-            },
-          },
-          {
-            key: "logs" as const,
-            label: "access log on (info, JSON to a pipe)",
-            env: { LOG_LEVEL: "info", LOG_FORMAT: "json" },
-          },
-        ]),
-    { key: "off2", label: "tracing off again (a second instance, started last: A/A)", env: {} },
+    {
+      key: "sampled",
+      label: "tracing on, 1 call in 10 sampled (parentbased_traceidratio)",
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+        OTEL_TRACES_SAMPLER_ARG: "0.1",
+      },
+    },
+    {
+      key: "unsampled",
+      label: "tracing on → sink, nothing sampled: always_off",
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: "always_off" },
+    },
+    {
+      key: "logs",
+      label: "access log on (info, JSON to a pipe)",
+      env: { LOG_LEVEL: "info", LOG_FORMAT: "json" },
+    },
+    { key: "off2", label: "tracing off again (a second instance: A/A)", env: {} },
   ];
+  const settings = all.filter((s) => s.key === "off" || s.key === "off2" || chosen.includes(s.key));
   const pinning: PinPlan | string = options.pin === false ? "not asked (--no-pin)" : pinPlan();
   const plan = typeof pinning === "string" ? undefined : pinning;
   const targets = new Map<SideKey, Target>();
@@ -205,10 +234,12 @@ export async function measureObservability(options: {
     sides.set(s.key, { key: s.key, label: s.label, measurements: [], errors: 0, latencies: [] });
   }
   const running: RunningGatehouse[] = [];
-  /** A fresh instance of every setting (the previous generation's stopped first). */
+  const keys = settings.map((x) => x.key);
+  /** A fresh instance of every setting (the previous generation's stopped first), in a rotated order. */
   const startInstances = async (generation: number) => {
     for (const gh of running.splice(0)) for (const proc of gh.processes) await proc.child.stop();
-    for (const s of settings) {
+    for (const key of startOrder(keys, generation)) {
+      const s = settings.find((x) => x.key === key) as (typeof settings)[number];
       log(`observability: starting gatehouse-one (${s.label}), generation ${generation + 1} …`);
       const gh = await startGatehouse({
         shape: "one",
@@ -228,7 +259,6 @@ export async function measureObservability(options: {
   const generations =
     design === "simultaneous" ? Math.max(1, Math.min(options.generations ?? 1, options.rounds)) : 1;
   await startInstances(0);
-  const keys = settings.map((x) => x.key);
   const cpuOf = (target: Target) =>
     target.processes.reduce((sum, proc) => sum + (sampleProc(proc.pid)?.cpuMs ?? 0), 0);
   const record = (key: SideKey, r: LoadSample, cpuMs: number): Measurement => {
@@ -259,8 +289,9 @@ export async function measureObservability(options: {
   };
   const rounds = Array.from({ length: options.rounds }, () => new Map<SideKey, Measurement[]>());
   const windows: Window<SideKey>[] = [];
-  const warmUp = async () => {
-    for (const s of settings) {
+  const warmUp = async (generation: number) => {
+    for (const key of startOrder(keys, generation)) {
+      const s = settings.find((x) => x.key === key) as (typeof settings)[number];
       log(`observability: warm-up ${s.label} (${options.warmupS}s, c=${connections})`);
       place([s.key]);
       await runAutocannon(targets.get(s.key) as Target, connections, options.warmupS);
@@ -319,11 +350,11 @@ export async function measureObservability(options: {
     if (design === "simultaneous") {
       for (const [g, [first, count]] of generationRounds(options.rounds, generations).entries()) {
         if (g > 0) await startInstances(g);
-        await warmUp();
+        await warmUp(g);
         await measureSimultaneous(first, count);
       }
     } else {
-      await warmUp();
+      await warmUp(0);
       await measureSequential();
     }
   } finally {
@@ -426,13 +457,15 @@ function describeDesign(r: ObservabilityResult): { title: string; how: string; r
         `Non-streaming chat through the one-process shape, ${r.sides.length} instances (started after a ` +
         "primer instance that stays idle and is never measured), measured two at a time: both loaded at " +
         `once, each at c=${r.connections} from the same load generator, on the same core, for ${r.durationS} s. ` +
-        `${r.rounds} rounds of ${r.windowsPerRound} such windows: every setting with each of the two ` +
+        `${count(r.rounds, "round")} of ${count(r.windowsPerRound, "such window")}: every setting with each of the two ` +
         "tracing-off instances, then the two tracing-off instances together (the A/A control), the order " +
         "rotated each round; " +
         (r.generations > 1
           ? `the rounds split among ${r.generations} sets of fresh instances (each set started, warmed up and ` +
-            "measured in turn, the previous one stopped), so that no one process's luck is a fixed bias; "
-          : "") +
+            "measured in turn, the previous one stopped; the order a set's instances are started in rotated by " +
+            "one each set, so that none is always started first or last), so that no one process's luck or " +
+            "start position is a fixed bias; "
+          : "the instances started in the order of the table (off again last); ") +
         `${tail}` +
         (r.shares
           ? ` In a window the two instances' CPU shares differed by ${fixed(median(r.shares.gap), 0)} points ` +
@@ -458,7 +491,7 @@ function describeDesign(r: ObservabilityResult): { title: string; how: string; r
     how:
       `Non-streaming chat through the one-process shape at c=${r.connections}, ${r.sides.length} instances ` +
       "side by side (started after a primer instance that stays idle and is never measured), in " +
-      `${r.rounds} rounds of ${r.durationS} s measurements: every instance twice a round ` +
+      `${count(r.rounds, "round")} of ${r.durationS} s measurements: every instance twice a round ` +
       "in mirrored order (A B C D E E D C B A), the order rotated by one each round, " +
       tail,
     reading: [
@@ -479,7 +512,7 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
     const c = byKey.get(s.key);
     const described = c ? describeComparison(c) : undefined;
     return [
-      s.label,
+      DIAGNOSTIC.includes(s.key) ? `${s.label} (diagnostic, not a goal)` : s.label,
       fixed(rateOf(s.measurements), 0),
       described?.throughput ?? "—",
       c ? c.perRound.map((q) => signedFixed(q.change * 100, 0)).join(" / ") : "—",
@@ -498,7 +531,7 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
     tracing && aa
       ? `**Tracing on → OTLP sink, ≤ 10 % throughput at c=${r.connections}:** ` +
         `${VERDICT_TEXT[verdict(tracing.throughput, aa.throughput, TRACING_LIMIT, CONFIDENCE)]}. ` +
-        `Median ${describeComparison(tracing).throughput} over ${tracing.throughput.n} rounds ` +
+        `Median ${describeComparison(tracing).throughput} over ${count(tracing.throughput.n, "round")} ` +
         `(${level} interval in brackets); the A/A control (off again) read ${describeComparison(aa).throughput}.`
       : "";
   const cpu = cpus();
@@ -532,5 +565,11 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
     ),
     "",
     ...design.reading,
+    ...(r.sides.some((s) => DIAGNOSTIC.includes(s.key))
+      ? [
+          "The diagnostic setting (nothing sampled: the exporter configured, `OTEL_TRACES_SAMPLER=always_off`)",
+          "is held to no goal: it shows what tracing costs per call before any span is recorded.",
+        ]
+      : []),
   ].join("\n");
 }

@@ -6,6 +6,7 @@ import {
   type Measurement,
   mirroredSchedule,
   pairSchedule,
+  startOrder,
   verdict,
 } from "./paired.js";
 import { median, medianInterval } from "./stats.js";
@@ -147,6 +148,29 @@ describe("the simultaneous design", () => {
       [1, 1],
     ]);
     expect(generationRounds(5, 0)).toEqual([[0, 5]]);
+  });
+
+  it("rotates the order a generation's instances are started in, so no setting always starts first or last", () => {
+    const keys = ["off", "tracing", "off2"] as const;
+    const orders = [0, 1, 2].map((g) => startOrder(keys, g).join(" "));
+    expect(orders).toEqual(["off tracing off2", "tracing off2 off", "off2 off tracing"]);
+    // Three generations, three settings: each setting takes each start position once.
+    for (const k of keys) {
+      expect(new Set([0, 1, 2].map((g) => startOrder(keys, g).indexOf(k)))).toEqual(new Set([0, 1, 2]));
+    }
+    // Five settings (--all-settings) over three generations: none is always first or always last.
+    const five = ["off", "tracing", "sampled", "logs", "off2"];
+    const starts = [0, 1, 2].map((g) => startOrder(five, g));
+    for (const k of five) {
+      expect(starts.every((o) => o[0] === k)).toBe(false);
+      expect(starts.every((o) => o.at(-1) === k)).toBe(false);
+      expect(starts.every((o) => o.length === 5 && new Set(o).size === 5)).toBe(true);
+    }
+    // Over as many generations as settings it cycles: every setting in every position once.
+    for (const k of five) {
+      expect(new Set([0, 1, 2, 3, 4].map((g) => startOrder(five, g).indexOf(k))).size).toBe(5);
+    }
+    expect(startOrder(five, 5)).toEqual(five);
   });
 
   it("cancels the host's speed within a window: each ratio is taken in one window", () => {

@@ -212,3 +212,13 @@ export function generationRounds(rounds: number, generations: number): [number, 
   }
   return out;
 }
+
+/**
+ * The order a generation's instances are started in: `keys` rotated by one each generation, so that
+ * no setting is always started first or last (identical instances started later in a set read a few %
+ * more expensive than earlier ones). Over as many generations as keys, every key takes every start
+ * position once; generation 0 starts them in the order given.
+ */
+export function startOrder<K extends string>(keys: readonly K[], generation: number): K[] {
+  return keys.map((_k, i) => keys[(i + generation) % keys.length] as K);
+}

@@ -48,6 +48,7 @@ import { runAutocannon, runStreams } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
 import { startOtlpSink } from "./observability.js";
 import { Cleanup, sampleProc, sleep } from "./proc.js";
+import { count } from "./report.js";
 import type { Target } from "./targets.js";
 
 interface ProfileNode {
@@ -272,7 +273,7 @@ async function abMain(): Promise<void> {
     }
     for (const side of ["a", "b"] as const)
       await runAutocannon(targets.get(side)?.target as Target, connections, 3);
-    log(`load: c=${connections}, ${rounds} rounds of ${seconds} s per side, A B B A`);
+    log(`load: c=${connections}, ${count(rounds, "round")} of ${seconds} s per side, A B B A`);
     for (let round = 0; round < rounds; round++) {
       const order: SideKey[] = round % 2 === 0 ? ["a", "b", "b", "a"] : ["b", "a", "a", "b"];
       for (const side of order) {
@@ -398,7 +399,7 @@ async function main(): Promise<void> {
       await runAutocannon(routed, connections, 2);
       const rounds = boundedInt("rounds", 4, 1, 50);
       const seconds = boundedInt("seconds", 2, 1, 60);
-      log(`load: c=${connections}, ${rounds} rounds of ${seconds} s per side, A B B A`);
+      log(`load: c=${connections}, ${count(rounds, "round")} of ${seconds} s per side, A B B A`);
       for (let round = 0; round < rounds; round++) {
         const order =
           round % 2 === 0 ? ["direct", "route", "route", "direct"] : ["route", "direct", "direct", "route"];

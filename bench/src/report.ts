@@ -24,6 +24,9 @@ export const ratio = (a: number, b: number) =>
   Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? `${(a / b).toFixed(2)}×` : "–";
 export const signed = (v: number) => (Number.isFinite(v) ? `${v >= 0 ? "+" : ""}${ms(v)}` : "–");
 
+/** "1 round", "3 rounds": a count and its noun, plural unless the count is 1. */
+export const count = (n: number, noun: string, plural = `${noun}s`) => `${n} ${n === 1 ? noun : plural}`;
+
 export function table(headers: string[], rows: string[][]): string {
   return [
     `| ${headers.join(" | ")} |`,
@@ -91,7 +94,7 @@ function renderManyStreams(
   return [
     `#### ${int(config.manyStreams)} streams at once, 20 chunks 5 ms apart (ms)`,
     "",
-    `${config.rounds} round(s) per target; each round starts ${int(config.manyStreams)} streaming calls together, ` +
+    `${count(config.rounds, "round")} per target; each round starts ${int(config.manyStreams)} streaming calls together, ` +
       "each on its own connection. An error is any non-2xx, socket error, timeout or stream that ended " +
       "before `data: [DONE]`. Peak RSS is sampled every 100 ms during these rounds only.",
     "",
@@ -163,7 +166,7 @@ export function render(r: RenderInput): string {
   out.push("");
   out.push(
     `Machine: ${cpu.length} cores (${cpu[0]?.model.trim() ?? "unknown CPU"}), Linux ${release()}, Node ${process.version}. ` +
-      `Each non-streaming figure: ${config.rounds} round(s) × ${config.durationS} s per target after a ${config.warmupS} s warm-up; ` +
+      `Each non-streaming figure: ${count(config.rounds, "round")} × ${config.durationS} s per target after a ${config.warmupS} s warm-up; ` +
       `streaming: ${config.rounds} × ${config.streams} sequential streams per target. Targets alternate within every round.`,
   );
   for (const s of r.setups) out.push(`- ${s}`);

@@ -48,7 +48,7 @@ import { obtainNats } from "./infra.js";
 import { runAutocannon } from "./load.js";
 import { startMockProcess } from "./mock-process.js";
 import { Cleanup, freePort, sampleProc, sampleThreads } from "./proc.js";
-import { ms, signed, table, writeResults } from "./report.js";
+import { count, ms, signed, table, writeResults } from "./report.js";
 import { summarize } from "./stats.js";
 import type { Target } from "./targets.js";
 
@@ -323,7 +323,7 @@ async function main(): Promise<void> {
     const generated = [
       "## Routes: a one-target route against the account, and the cost of a fallback",
       "",
-      `\`pnpm bench:routes\` (${rounds} rounds × ${seconds} s per side and concurrency, A B B A; ${calls} refused / ${Math.min(12, calls)} hung fallback calls), ` +
+      `\`pnpm bench:routes\` (${count(rounds, "round")} × ${seconds} s per side and concurrency, A B B A; ${calls} refused / ${Math.min(12, calls)} hung fallback calls), ` +
         `${new Date().toISOString()}, ${hostname()}, Node ${process.version}, load average ${l1?.toFixed(2)} / ${l5?.toFixed(2)} at the end.`,
       "One process (`pnpm start` shape), bench mock upstream; every call authenticated and access-checked. The route",
       "is resolved and granted at ingress like an account (cached), and dispatch runs it from its cached plan: no extra",
