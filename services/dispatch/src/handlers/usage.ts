@@ -7,7 +7,7 @@ import {
   USAGE_MAX_GROUPS,
   USAGE_MAX_RANGE_DAYS,
 } from "@gatehouse/contracts";
-import { UsageQueries } from "../usage/gate.js";
+import { UsageQueries, type UsageQueryLimits } from "../usage/gate.js";
 import { type UsageFilter, usageRecordsPage, usageSummary } from "../usage/query.js";
 import { type AccountsDb, type UsageDb, usageScope } from "../usage/scope.js";
 
@@ -36,20 +36,21 @@ function filterOf(req: {
 
 /**
  * `GET /api/v1/usage` and `GET /api/v1/usage/records`, answered from this service's usage tables, a
- * few queries at a time under a statement timeout (`statementTimeoutMs`, Postgres only; see gate.ts).
+ * few queries at a time within the caller's time (`limits`; see gate.ts).
  */
 export function usageRoutes(
   db: UsageDb,
   accounts: AccountsDb,
   client: BusClient,
-  statementTimeoutMs?: number,
+  limits?: UsageQueryLimits,
 ): Route[] {
-  const queries = new UsageQueries(db, statementTimeoutMs);
+  const queries = new UsageQueries(db, limits);
   return [
     route(dispatchAdminUsageSummary, async (req) => {
+      const startedAt = performance.now();
       const filter = filterOf(req);
       const scope = await usageScope(client, accounts, req.actor, req.account);
-      const groups = await queries.run((q) => usageSummary(q, req.groupBy, filter, scope));
+      const groups = await queries.run((q) => usageSummary(q, req.groupBy, filter, scope), startedAt);
       if (groups === "too_many") {
         throw new GatehouseError(
           "validation_failed",
@@ -59,9 +60,10 @@ export function usageRoutes(
       return { groups };
     }),
     route(dispatchAdminUsageRecords, async (req) => {
+      const startedAt = performance.now();
       const filter = filterOf(req);
       const scope = await usageScope(client, accounts, req.actor, req.account);
-      return queries.run((q) => usageRecordsPage(q, filter, scope, req));
+      return queries.run((q) => usageRecordsPage(q, filter, scope, req), startedAt);
     }),
   ];
 }
