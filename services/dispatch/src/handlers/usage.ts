@@ -11,6 +11,12 @@ import { UsageQueries, type UsageQueryLimits } from "../usage/gate.js";
 import { type UsageFilter, usageRecordsPage, usageSummary } from "../usage/query.js";
 import { type AccountsDb, type UsageDb, usageScope } from "../usage/scope.js";
 
+/**
+ * The first instant Postgres reads: ISO 8601 and JavaScript have a year 0000 (1 BC), Postgres's
+ * calendar none, so "0000-…" in a query is an error of the database's (it was a 500).
+ */
+const FIRST_MS = Date.parse("0001-01-01T00:00:00Z");
+
 /** The range and filters of a usage request, checked here too: the bus is not only ingress's. */
 function filterOf(req: {
   from: string;
@@ -24,6 +30,9 @@ function filterOf(req: {
   const to = new Date(req.to);
   if (!(from.getTime() < to.getTime())) {
     throw new GatehouseError("validation_failed", "invalid request: from must be before to");
+  }
+  if (from.getTime() < FIRST_MS) {
+    throw new GatehouseError("validation_failed", "invalid request: from must be in year 1 or later");
   }
   if (to.getTime() - from.getTime() > USAGE_MAX_RANGE_DAYS * 86_400_000) {
     throw new GatehouseError(
