@@ -32,6 +32,8 @@ export interface UsageConsumer {
 }
 
 const DURABLE = "dispatch-usage";
+/** The longest a pull waits for a full batch (the least nats.js allows): a record's wait here. */
+const FETCH_WAIT_MS = 1_000;
 
 /**
  * A stream message carries a batch of records (see UsagePublisher), each checked on its own: one
@@ -124,24 +126,14 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
   const loop = (async () => {
     while (!stopped) {
       try {
-        messages = await consumer.consume({ max_messages: batchSize });
-        let batch: JsMsg[] = [];
-        let flushTimer: NodeJS.Timeout | undefined;
-        let flushing = Promise.resolve();
-        const flush = () => {
-          const current = batch;
-          batch = [];
-          clearTimeout(flushTimer);
-          flushTimer = undefined;
-          flushing = flushing.then(() => store(current));
-          return flushing;
-        };
-        for await (const m of messages) {
-          batch.push(m);
-          if (batch.length >= batchSize) await flush();
-          else flushTimer ??= setTimeout(() => void flush(), 50);
-        }
-        await flush();
+        // A bounded pull, and the next one only once this batch is stored: behind a slow database
+        // messages wait in JetStream, not in this process. (consume() pulls more as messages arrive,
+        // read or not: behind a hung store they, and their redeliveries after the ack wait, piled up
+        // here without bound.) A pull ends when it holds a batch, or after a second.
+        messages = await consumer.fetch({ max_messages: batchSize, expires: FETCH_WAIT_MS });
+        const batch: JsMsg[] = [];
+        for await (const m of messages) batch.push(m);
+        if (batch.length > 0) await store(batch);
       } catch (err) {
         if (!stopped) {
           log.warn({ err }, "usage consumer restarting");
