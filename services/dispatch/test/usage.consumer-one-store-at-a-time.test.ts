@@ -23,8 +23,12 @@ let stores = 0;
 beforeAll(async () => {
   bus = await connectBus({ url: await testNatsUrl(), name: "usage-one-store", logger });
   // Every store waits for the gate: what a database that does not answer looks like from here.
+  const execute = () => {
+    stores++;
+    return gate;
+  };
   // biome-ignore lint/suspicious/noExplicitAny: only execute is used by the consumer.
-  const db = { execute: () => (stores++, gate) } as unknown as Db<any>;
+  const db = { execute } as unknown as Db<any>;
   consumer = await startUsageConsumer({ nc: bus.nc, prefix, db, logger });
   usage = new UsagePublisher(bus.nc, prefix, logger, 1, 10);
 });
