@@ -109,4 +109,31 @@ describe("a usage batch with a row Postgres refuses", () => {
     await waitFor(async () => (await storedIds()).includes(later.id), 10_000);
     expect(counted).toMatchObject({ stored: 5, rejected: 2 });
   });
+
+  it("sets nothing aside when each row alone is stored (the batch failed as a whole): no error, none rejected", async () => {
+    // Test-only: a statement inserting more than one row breaks a constraint, each row alone does not.
+    await opened.drizzle({}).execute(
+      sql.raw(`CREATE FUNCTION dispatch.test_one_row_a_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF (SELECT count(*) FROM added) > 1 THEN RAISE EXCEPTION 'one' USING ERRCODE = '23514'; END IF;
+          RETURN NULL;
+        END $$`),
+    );
+    await opened.drizzle({}).execute(
+      sql.raw(`CREATE TRIGGER test_one_row_a_statement AFTER INSERT ON dispatch.usage_records
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION dispatch.test_one_row_a_statement()`),
+    );
+    const errorsBefore = logs.lines.filter((l) => l.includes('"level":50')).length;
+    const before = { ...counted };
+    const three = [usageRecord(), usageRecord(), usageRecord()];
+    for (const r of three) usage.add(r);
+    await usage.flush();
+    await waitFor(async () => {
+      const ids = new Set(await storedIds());
+      return three.every((r) => ids.has(r.id));
+    }, 10_000);
+    await waitFor(async () => (await consumer.unstored()) === 0, 10_000);
+    expect(logs.lines.filter((l) => l.includes('"level":50')).length).toBe(errorsBefore);
+    expect(counted.rejected).toBe(before.rejected);
+  });
 });

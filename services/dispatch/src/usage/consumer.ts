@@ -103,12 +103,14 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
           refused.push({ id: row.id, sqlstate });
         }
       }
-      // Ids and SQLSTATEs only: the error's message and detail quote the row's values.
-      log.error(
-        { records: refused },
-        "usage records Postgres refuses for what they hold: set aside, not stored",
-      );
-      options.onStored?.("rejected", refused.length);
+      if (refused.length > 0) {
+        // Ids and SQLSTATEs only: the error's message and detail quote the row's values.
+        log.error(
+          { records: refused },
+          "usage records Postgres refuses for what they hold: set aside, not stored",
+        );
+        options.onStored?.("rejected", refused.length);
+      }
       options.onStored?.("stored", rows.length - refused.length);
       for (const m of valid) m.ack();
       return;
