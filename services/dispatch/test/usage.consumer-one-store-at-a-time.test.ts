@@ -45,7 +45,10 @@ describe("the usage consumer behind a slow database", () => {
   it("runs one store at a time and queues none behind it: what arrives meanwhile is stored together", async () => {
     usage.add(usageRecord());
     await waitFor(() => stores === 1, 5_000);
-    // Eight more messages, each after the consumer's 50 ms batching window, while the first store hangs.
+    // The pull that brought it has ended (a pull holds a batch or what comes within a second; what
+    // one holds is all this process takes in). Then eight more messages, each after the consumer's
+    // 50 ms batching window, while the first store hangs.
+    await new Promise((r) => setTimeout(r, 1_300));
     for (let i = 0; i < 8; i++) {
       usage.add(usageRecord());
       await usage.flush();

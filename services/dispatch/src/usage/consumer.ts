@@ -32,7 +32,7 @@ export interface UsageConsumer {
 }
 
 const DURABLE = "dispatch-usage";
-/** The longest a pull waits for a full batch (the least nats.js allows): a record's wait here. */
+/** The longest a pull stays open for a full batch (the least nats.js allows). */
 const FETCH_WAIT_MS = 1_000;
 
 /**
@@ -128,14 +128,28 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
   const loop = (async () => {
     while (!stopped) {
       try {
-        // A bounded pull, and the next one only once this batch is stored: behind a slow database
-        // messages wait in JetStream, not in this process. (consume() pulls more as messages arrive,
-        // read or not: behind a hung store they, and their redeliveries after the ack wait, piled up
-        // here without bound.) A pull ends when it holds a batch, or after a second.
+        // A bounded pull (a batch, or what comes within a second), and the next one only once all
+        // of it is stored: behind a slow database messages wait in JetStream, not in this process.
+        // (consume() pulls more as messages arrive, read or not: behind a hung store they, and their
+        // redeliveries after the ack wait, piled up here without bound.) Within the pull, what has
+        // arrived is stored 50 ms after its first message, one store at a time.
         messages = await consumer.fetch({ max_messages: batchSize, expires: FETCH_WAIT_MS });
-        const batch: JsMsg[] = [];
-        for await (const m of messages) batch.push(m);
-        if (batch.length > 0) await store(batch);
+        let batch: JsMsg[] = [];
+        let timer: NodeJS.Timeout | undefined;
+        let stored = Promise.resolve();
+        const flush = () => {
+          clearTimeout(timer);
+          timer = undefined;
+          const current = batch;
+          batch = [];
+          if (current.length > 0) stored = stored.then(() => store(current));
+          return stored;
+        };
+        for await (const m of messages) {
+          batch.push(m);
+          timer ??= setTimeout(() => void flush(), 50);
+        }
+        await flush();
       } catch (err) {
         if (!stopped) {
           log.warn({ err }, "usage consumer restarting");
