@@ -57,6 +57,54 @@ function parseBody(text: string): unknown {
   }
 }
 
+/**
+ * A provider's own error identifier (`invalid_request_error`, `RESOURCE_EXHAUSTED`, `429`): short,
+ * no spaces, so it names a kind of failure and cannot carry a sentence of someone's prompt.
+ */
+const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+function identifier(value: unknown, secrets: readonly string[]): string | undefined {
+  const text = typeof value === "number" && Number.isInteger(value) ? String(value) : value;
+  if (typeof text !== "string" || !IDENTIFIER.test(text)) return undefined;
+  return secrets.some((s) => s.length >= 4 && text.includes(s)) ? undefined : text;
+}
+
+/** Where providers put the id of a request in their answer's headers (OpenAI, Anthropic, Azure). */
+const REQUEST_ID_HEADERS = ["x-request-id", "request-id", "apim-request-id", "x-ms-request-id"] as const;
+const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+/**
+ * What an operator may read about an upstream error: the status, the provider's error `type`/`code`/
+ * `status` when they are identifiers, its request id, the body's size. Never the body's text:
+ * providers quote the request back ("'…' is too long"), and logs carry no prompt or answer text.
+ */
+function upstreamErrorDetail(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  bodyText: string,
+  parsed: unknown,
+  secrets: readonly string[],
+): string {
+  const parts = [`upstream status ${status}`];
+  const root = parsed as { error?: unknown } | undefined;
+  const node = typeof root?.error === "object" && root.error !== null ? root.error : parsed;
+  if (typeof node === "object" && node !== null) {
+    for (const field of ["type", "code", "status"] as const) {
+      const value = identifier((node as Record<string, unknown>)[field], secrets);
+      if (value !== undefined) parts.push(`${field} ${value}`);
+    }
+  }
+  for (const name of REQUEST_ID_HEADERS) {
+    const id = headerValue(headers, name);
+    if (id !== undefined && REQUEST_ID.test(id)) {
+      parts.push(`request id ${id}`);
+      break;
+    }
+  }
+  parts.push(`body ${Buffer.byteLength(bodyText)} bytes`);
+  return parts.join("; ");
+}
+
 /** Maps a non-2xx upstream answer to the catalog. */
 export function upstreamHttpError(
   status: number,
@@ -67,7 +115,7 @@ export function upstreamHttpError(
   const parsed = parseBody(bodyText);
   const raw = parsed === undefined ? undefined : ctx.extractMessage(parsed);
   const providerMessage = raw === undefined ? undefined : sanitiseProviderMessage(raw, ctx.secrets);
-  const detail = `upstream status ${status}: ${sanitiseProviderMessage(bodyText.slice(0, 2048), ctx.secrets)}`;
+  const detail = upstreamErrorDetail(status, headers, bodyText, parsed, ctx.secrets);
   if (status === 401 || status === 403 || ctx.isAuthError?.(status, parsed) === true) {
     return new GatehouseError(
       "provider_auth_failed",
@@ -103,7 +151,8 @@ export function upstreamStreamError(
   ctx: ErrorContext,
 ) {
   const safe = message === undefined ? undefined : sanitiseProviderMessage(message, ctx.secrets);
-  const detail = `mid-stream error ${kind ?? "unknown"}: ${safe ?? ""}`;
+  // The message goes to the caller (it is about their own request), never into the detail (logs).
+  const detail = `mid-stream error ${identifier(kind, ctx.secrets) ?? "unknown"}; message ${message?.length ?? 0} chars`;
   switch (kind) {
     case "rate_limit_error":
     case "RESOURCE_EXHAUSTED":

@@ -273,8 +273,10 @@ export async function readJson(response: UpstreamResponse, signal: AbortSignal, 
   }
   try {
     return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw malformedUpstream(`unparseable JSON body (${text.length} chars)`, error);
+  } catch {
+    // No cause: JSON.parse's message quotes the text around the fault (the answer's words), and a
+    // cause is logged.
+    throw malformedUpstream(`unparseable JSON body (${text.length} chars)`);
   }
 }
 
@@ -332,7 +334,7 @@ export async function* readSse(
 export function parseJsonEvent<T>(data: string): T {
   try {
     return JSON.parse(data) as T;
-  } catch (error) {
-    throw malformedUpstream(`unparseable stream event (${data.length} chars)`, error);
+  } catch {
+    throw malformedUpstream(`unparseable stream event (${data.length} chars)`); // no cause: see readJson
   }
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { encodeJson } from "@gatehouse/bus";
-import { aclAdminBudgetsCreate, budgetPeriodOf, usageSubject } from "@gatehouse/contracts";
+import { aclAdminBudgetsCreate, usageSubject } from "@gatehouse/contracts";
 import { usageRecord, waitFor } from "@gatehouse/testkit";
-import { and, eq, inArray } from "drizzle-orm";
+import { inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { SPEND_MAX_USD_PER_RECORD } from "../src/budgets/spend.js";
-import { budgetPeriods, budgetSpendRecords } from "../src/db/schema.js";
-import { aclForFile } from "./harness.js";
+import { budgetSpendRecords } from "../src/db/schema.js";
+import { aclForFile, monthSpent } from "./harness.js";
 
 /**
  * docs/governance.md, "Spend from the usage stream": a usage message batches the records of many
@@ -40,14 +40,8 @@ async function publish(records: unknown[]): Promise<void> {
   await acl.h.bus.nc.jetstream().publish(usageSubject(acl.h.prefix), encodeJson({ records }));
 }
 
-async function spentOf(budgetId: string): Promise<number | undefined> {
-  const start = budgetPeriodOf("month", Date.now()).start;
-  const [row] = await acl.db
-    .drizzle({ budgetPeriods })
-    .select({ spentUsd: budgetPeriods.spentUsd })
-    .from(budgetPeriods)
-    .where(and(eq(budgetPeriods.budgetId, budgetId), eq(budgetPeriods.periodStart, start)));
-  return row?.spentUsd;
+function spentOf(budgetId: string): Promise<number | undefined> {
+  return monthSpent(acl.db, budgetId);
 }
 
 async function counted(ids: string[]): Promise<string[]> {

@@ -10,6 +10,7 @@ import {
   AccessEventEnvelope,
   type Actor,
   accessEventStreamName,
+  budgetPeriodOf,
   type CheckPrincipal,
   type Principal,
 } from "@gatehouse/contracts";
@@ -23,9 +24,11 @@ import {
   testNatsUrl,
   testPrefix,
 } from "@gatehouse/testkit";
+import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll } from "vitest";
 import { buildApp } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
+import { budgetPeriods } from "../src/db/schema.js";
 
 export interface AclHarness {
   prefix: string;
@@ -104,6 +107,17 @@ export function aclForFile(): { readonly h: AclHarness; readonly db: Database } 
       return db;
     },
   };
+}
+
+/** What a monthly budget has spent in the current month, as stored (undefined: nothing counted yet). */
+export async function monthSpent(db: Database, budgetId: string): Promise<number | undefined> {
+  const start = budgetPeriodOf("month", Date.now()).start;
+  const [row] = await db
+    .drizzle({ budgetPeriods })
+    .select({ spentUsd: budgetPeriods.spentUsd })
+    .from(budgetPeriods)
+    .where(and(eq(budgetPeriods.budgetId, budgetId), eq(budgetPeriods.periodStart, start)));
+  return row?.spentUsd;
 }
 
 export function user(role: "admin" | "member" = "member"): Principal {

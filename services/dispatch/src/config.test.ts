@@ -36,6 +36,15 @@ describe("dispatch config", () => {
     );
   });
 
+  it("stops usage queries before ingress's admin timeout: 10 s, or ADMIN_TIMEOUT_MS less a margin", () => {
+    const local = { GATEHOUSE_LOCAL_MODE: "true" };
+    expect(loadConfig(local).usageQueryTimeoutMs).toBe(10_000);
+    expect(loadConfig({ ...local, ADMIN_TIMEOUT_MS: "60000" }).usageQueryTimeoutMs).toBe(10_000);
+    expect(loadConfig({ ...local, ADMIN_TIMEOUT_MS: "3000" }).usageQueryTimeoutMs).toBe(2_700);
+    expect(loadConfig({ ...local, ADMIN_TIMEOUT_MS: "8000" }).usageQueryTimeoutMs).toBe(7_500);
+    expect(loadConfig({ ...local, ADMIN_TIMEOUT_MS: "100" }).usageQueryTimeoutMs).toBe(90);
+  });
+
   it("refuses private egress by default, reads the allowlist, and lets local mode reach loopback", () => {
     const key = randomBytes(32).toString("hex");
     expect(loadConfig({ GATEHOUSE_MASTER_KEY: key }).egress).toEqual({

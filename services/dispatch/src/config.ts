@@ -60,6 +60,11 @@ const schema = z
      */
     USAGE_FLUSH_MS: z.coerce.number().int().min(1).max(60_000).default(1_000),
     /**
+     * How long ingress waits for an admin answer (ingress's variable; keep it equal to ingress's):
+     * a usage query stops before it, so its caller gets the 504 from the query, not a bus timeout.
+     */
+    ADMIN_TIMEOUT_MS: env.positiveMs(15_000),
+    /**
      * Days Gatehouse keeps the responses it answers itself (Responses API on translated accounts), so
      * `previous_response_id` and GET/DELETE work there. 0 (default): prompts and answers are not kept.
      */
@@ -95,6 +100,19 @@ export interface DispatchConfig extends BaseConfig {
   usageFlushMs: number;
   /** 0: Gatehouse keeps no responses of its own. */
   responseStoreDays: number;
+  /** The most a usage query's request may take here: `usageQueryTimeout(ADMIN_TIMEOUT_MS)`. */
+  usageQueryTimeoutMs: number;
+}
+
+/** The longest a usage query runs when ingress waits long enough. */
+export const USAGE_QUERY_MAX_MS = 10_000;
+
+/**
+ * A usage request's time here: 10 s, or less when ingress's admin timeout is shorter — then that less
+ * a tenth (at most 500 ms) for the trip over the bus and back.
+ */
+export function usageQueryTimeout(adminTimeoutMs: number): number {
+  return Math.min(USAGE_QUERY_MAX_MS, adminTimeoutMs - Math.min(500, Math.floor(adminTimeoutMs / 10)));
 }
 
 export function loadConfig(environment: Record<string, string | undefined>): DispatchConfig {
@@ -116,5 +134,6 @@ export function loadConfig(environment: Record<string, string | undefined>): Dis
     accountCacheTtlMs: e.ACCOUNT_CACHE_TTL_MS,
     usageFlushMs: e.USAGE_FLUSH_MS,
     responseStoreDays: e.GATEHOUSE_RESPONSE_STORE_DAYS,
+    usageQueryTimeoutMs: usageQueryTimeout(e.ADMIN_TIMEOUT_MS),
   };
 }

@@ -106,6 +106,26 @@ describe("UsagePublisher when JetStream refuses, and at a stop", () => {
     expect(usage.pending).toBe(31);
   });
 
+  it("while JetStream refuses, a call's record does not set off a try of its own (a full batch held)", async () => {
+    let tries = 0;
+    const usage = new UsagePublisher(bus.nc, testPrefix(), logger, 5, 60_000, {
+      onPublished: (stage) => {
+        if (stage === "publish_failed") tries++;
+      },
+    });
+    for (let i = 0; i < 5; i++) usage.add(record());
+    await usage.flush();
+    expect(tries).toBe(1);
+    // Calls keep ending while JetStream is out: their records wait for the next try (the timer's),
+    // rather than each sending a held batch that JetStream refuses again (work and a log line per call).
+    for (let i = 0; i < 30; i++) {
+      usage.add(record());
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(tries).toBe(1);
+    expect(usage.pending).toBe(35);
+  });
+
   it("a stop waits for calls still running and publishes their records at once", async () => {
     const usage = new UsagePublisher(bus.nc, prefix, logger, 200, 60_000);
     const before = await messages();

@@ -56,11 +56,53 @@ describe("usage queries at once", () => {
   });
 });
 
+describe("a usage query's time is its caller's", () => {
+  it("runs under what is left of the caller's time (ADMIN_TIMEOUT_MS less a margin), not a fixed 10 s", async () => {
+    const { database, opened } = await migratedDatabase();
+    try {
+      const queries = new UsageQueries(opened.drizzle({}) as unknown as UsageDb, {
+        timeoutMs: 1_000,
+        statementTimeout: true,
+      });
+      // 700 ms of the caller's 1 s went by before its turn (waiting, asking acl who may see what).
+      const startedAt = performance.now() - 700;
+      const err = await queries
+        .run(
+          (q) => q.execute(sql`SELECT current_setting('statement_timeout') AS t, pg_sleep(0.6)`),
+          startedAt,
+        )
+        .catch((e: unknown) => e);
+      expect((err as GatehouseError).code).toBe("service_timeout");
+      const setting = await queries.run(
+        (q) => q.execute(sql`SELECT current_setting('statement_timeout') AS t`),
+        performance.now() - 200,
+      );
+      const ms = Number.parseInt(String((setting as unknown as Array<{ t: string }>)[0]?.t), 10);
+      expect(ms).toBeGreaterThan(0);
+      expect(ms).toBeLessThanOrEqual(800);
+    } finally {
+      await opened.close();
+      await database.drop();
+    }
+  });
+
+  it("is not started once its caller has given up waiting for a turn (PGlite too: no statement timeout there)", async () => {
+    const { db, started } = stuckDb();
+    const queries = new UsageQueries(db, { timeoutMs: 1_000, statementTimeout: false });
+    const err = await queries.run((q) => q.execute(sql`SELECT 1`), performance.now() - 1_500).catch((e) => e);
+    expect((err as GatehouseError).code).toBe("service_timeout");
+    expect(started()).toBe(0);
+  });
+});
+
 describe("a usage query that runs too long", () => {
   it("is stopped by Postgres at the statement timeout and answers service_timeout", async () => {
     const { database, opened } = await migratedDatabase();
     try {
-      const queries = new UsageQueries(opened.drizzle({}) as unknown as UsageDb, 100);
+      const queries = new UsageQueries(opened.drizzle({}) as unknown as UsageDb, {
+        timeoutMs: 100,
+        statementTimeout: true,
+      });
       const err = await queries.run((q) => q.execute(sql`SELECT pg_sleep(5)`)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(GatehouseError);
       // Cancelled by Postgres (a sleep that ran out would have answered).

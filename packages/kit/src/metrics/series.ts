@@ -28,7 +28,7 @@ export type CacheName = "key" | "decision";
 /** How a NATS request ended. */
 export type NatsOutcome = "ok" | "error" | "timeout" | "no_responders";
 /** Where usage records went: published to JetStream, refused by it, stored in Postgres, refused by it (retried). */
-export type UsageStage = "published" | "publish_failed" | "stored" | "store_failed";
+export type UsageStage = "published" | "publish_failed" | "stored" | "store_failed" | "rejected";
 /** Why the provider transport tried again. */
 export type RetryReason = "connect" | "status_429" | "status_5xx";
 type RequestCells = {
@@ -143,7 +143,7 @@ export class GatehouseMetrics {
     });
     this.usageRecords = new FastCounter({
       name: "gatehouse_usage_records_total",
-      help: "Usage records by stage: published to JetStream, publish_failed, stored in Postgres, store_failed (redelivered)",
+      help: "Usage records by stage: published to JetStream, publish_failed, stored in Postgres, store_failed (redelivered), rejected (set aside: never stored)",
       labelNames: ["stage"] as const,
       registry,
     });

@@ -241,14 +241,19 @@ export async function followSpend(
     return undefined;
   });
   const loop = (async () => {
+    let consumer: Awaited<ReturnType<typeof join>> | undefined;
     while (!stopped) {
       try {
-        const consumer = joined ?? (await join());
+        consumer ??= joined ?? (await join());
         joined = undefined;
         if (stopped) break;
-        messages = await consumer.consume({ max_messages: 100 });
+        // A bounded pull, and the next only once its messages are counted: behind a database that
+        // hangs, the rest wait in JetStream. (consume() pulls more as messages arrive, read or not:
+        // they and their redeliveries after the ack wait piled up in acl without bound.)
+        messages = await consumer.fetch({ max_messages: 100, expires: 1_000 });
         for await (const m of messages) await handle(m);
       } catch (err) {
+        consumer = undefined;
         if (!stopped) {
           log.warn({ err }, "budget spend consumer restarting");
           await new Promise((r) => setTimeout(r, 1_000));

@@ -30,9 +30,6 @@ const RESPONSE_PURGE_INTERVAL_MS = 10 * 60_000;
  * record, added then, is still published before NATS drains).
  */
 const USAGE_STOP_WAIT_MS = 5_000;
-/** The longest a usage read API query runs (Postgres's statement timeout for it). */
-const USAGE_STATEMENT_TIMEOUT_MS = 10_000;
-
 /**
  * The invoke half of dispatch: provider clients per account (pooled keep-alive HTTP), the
  * `dispatch.invoke` endpoint and the usage-record consumer.
@@ -133,13 +130,16 @@ export async function setupInvoke(
   });
   const usageDb = runtime.database.drizzle({ usageRecords, usageDaily, usageDailyAccounts });
   const accountsDb = runtime.database.drizzle({ providerAccounts });
-  // Under ingress's admin timeout (15 s by default): a query its caller gave up on does not run on.
-  const usageStatementTimeout = runtime.database.kind === "postgres" ? USAGE_STATEMENT_TIMEOUT_MS : undefined;
+  // Within ingress's admin timeout: a query its caller gave up on does not start, nor run on (Postgres).
+  const usageLimits = {
+    timeoutMs: config.usageQueryTimeoutMs,
+    statementTimeout: runtime.database.kind === "postgres",
+  };
   return {
     routes: [
       route,
       ...responsesRoutes(responses, clients),
-      ...usageRoutes(usageDb, accountsDb, runtime.client, usageStatementTimeout),
+      ...usageRoutes(usageDb, accountsDb, runtime.client, usageLimits),
     ],
     clients,
   };

@@ -53,7 +53,9 @@ export class UsagePublisher {
 
   add(record: UsageRecord): void {
     this.queue.push(record);
-    if (this.queue.length >= this.maxBatch || this.closing) void this.flush();
+    // While JetStream refuses, a full queue waits for the timer's probe: were each record to flush,
+    // every call would send a held batch to be refused again (its encoding and a warn line per call).
+    if ((this.queue.length >= this.maxBatch && !this.refusing) || this.closing) void this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.maxDelayMs);
   }
 

@@ -18,8 +18,11 @@ export interface UsageConsumerOptions {
   retryDelayMs?: number;
   /** Users' teams (acl's data), recorded on their records; without it records carry no teams. */
   teamsOf?: TeamsOf;
-  /** Hears how many records each store committed, or saw refused (metrics). */
-  onStored?: (stage: "stored" | "store_failed", count: number) => void;
+  /**
+   * Hears how many records each store committed, saw refused (to be redelivered), or set aside for
+   * good (Postgres refuses the row itself, or it fails its schema) (metrics).
+   */
+  onStored?: (stage: "stored" | "store_failed" | "rejected", count: number) => void;
 }
 
 export interface UsageConsumer {
@@ -29,6 +32,8 @@ export interface UsageConsumer {
 }
 
 const DURABLE = "dispatch-usage";
+/** The longest a pull stays open for a full batch (the least nats.js allows). */
+const FETCH_WAIT_MS = 1_000;
 
 /**
  * A stream message carries a batch of records (see UsagePublisher), each checked on its own: one
@@ -71,8 +76,10 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
         if (r.success) rows.push(toRow(r.data));
         else dropped++;
       }
-      if (dropped > 0)
+      if (dropped > 0) {
         log.warn({ seq: m.seq, records: dropped }, "dropping usage records that fail their schema");
+        options.onStored?.("rejected", dropped);
+      }
     }
     if (rows.length === 0) {
       for (const m of valid) m.ack();
@@ -81,34 +88,66 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
     if (options.teamsOf) await addTeams(rows, options.teamsOf, log);
     try {
       await db.execute(insertUsageRows(rows));
-      for (const m of valid) m.ack();
-      options.onStored?.("stored", rows.length);
     } catch (err) {
-      options.onStored?.("store_failed", rows.length);
-      log.warn({ err, records: rows.length }, "could not store usage records; JetStream will redeliver");
-      for (const m of valid) m.nak(retryDelayMs);
+      if (refusedForARow(err) === undefined) return redeliver(valid, rows.length, err);
+      // One row Postgres refuses for what it holds is refused on every redelivery: find it (them)
+      // by storing the rows one by one, and set those aside rather than block their batch forever.
+      const refused: Array<{ id: string; sqlstate: string }> = [];
+      for (const row of rows) {
+        try {
+          await db.execute(insertUsageRows([row]));
+        } catch (rowErr) {
+          const sqlstate = refusedForARow(rowErr);
+          // A transient failure half-way: everything again later (a row stored already counts once).
+          if (sqlstate === undefined) return redeliver(valid, rows.length, rowErr);
+          refused.push({ id: row.id, sqlstate });
+        }
+      }
+      if (refused.length > 0) {
+        // Ids and SQLSTATEs only: the error's message and detail quote the row's values.
+        log.error(
+          { records: refused },
+          "usage records Postgres refuses for what they hold: set aside, not stored",
+        );
+        options.onStored?.("rejected", refused.length);
+      }
+      options.onStored?.("stored", rows.length - refused.length);
+      for (const m of valid) m.ack();
+      return;
     }
+    for (const m of valid) m.ack();
+    options.onStored?.("stored", rows.length);
+  }
+
+  function redeliver(valid: JsMsg[], records: number, err: unknown): void {
+    options.onStored?.("store_failed", records);
+    log.warn({ err, records }, "could not store usage records; JetStream will redeliver");
+    for (const m of valid) m.nak(retryDelayMs);
   }
 
   const loop = (async () => {
     while (!stopped) {
       try {
-        messages = await consumer.consume({ max_messages: batchSize });
+        // A bounded pull (a batch, or what comes within a second), and the next one only once all
+        // of it is stored: behind a slow database messages wait in JetStream, not in this process.
+        // (consume() pulls more as messages arrive, read or not: behind a hung store they, and their
+        // redeliveries after the ack wait, piled up here without bound.) Within the pull, what has
+        // arrived is stored 50 ms after its first message, one store at a time.
+        messages = await consumer.fetch({ max_messages: batchSize, expires: FETCH_WAIT_MS });
         let batch: JsMsg[] = [];
-        let flushTimer: NodeJS.Timeout | undefined;
-        let flushing = Promise.resolve();
+        let timer: NodeJS.Timeout | undefined;
+        let stored = Promise.resolve();
         const flush = () => {
+          clearTimeout(timer);
+          timer = undefined;
           const current = batch;
           batch = [];
-          clearTimeout(flushTimer);
-          flushTimer = undefined;
-          flushing = flushing.then(() => store(current));
-          return flushing;
+          if (current.length > 0) stored = stored.then(() => store(current));
+          return stored;
         };
         for await (const m of messages) {
           batch.push(m);
-          if (batch.length >= batchSize) await flush();
-          else flushTimer ??= setTimeout(() => void flush(), 50);
+          timer ??= setTimeout(() => void flush(), 50);
         }
         await flush();
       } catch (err) {
@@ -131,6 +170,21 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
       await loop;
     },
   };
+}
+
+/**
+ * The SQLSTATE of a failure tied to the row itself — class 22 (data exception: a value out of range)
+ * or 23 (integrity constraint violation) — which no redelivery can cure; undefined for anything else
+ * (connection loss, timeouts, class 08/53/57: worth trying again), however drizzle wrapped it.
+ */
+export function refusedForARow(err: unknown): string | undefined {
+  let at: unknown = err;
+  for (let depth = 0; depth < 4 && typeof at === "object" && at !== null; depth++) {
+    const code = (at as { code?: unknown }).code;
+    if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return code;
+    at = (at as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function safeJson(data: Uint8Array): unknown {
