@@ -1,10 +1,16 @@
+import { randomUUID } from "node:crypto";
 import { BusClient } from "@gatehouse/bus";
 import {
+  type AccessEventEnvelope,
   type Actor,
   authAdminPatsCreate,
   authAdminVatsCreate,
+  authAdminWebhookDeliveriesList,
+  authAdminWebhookEndpointsCreate,
   authValidate,
+  type OutboundEventType,
   type RequestOf,
+  type WebhookDelivery,
 } from "@gatehouse/contracts";
 import { generateKey, hashKey, mintKey } from "@gatehouse/keys";
 import type { HostedService } from "@gatehouse/service-host";
@@ -100,4 +106,35 @@ export async function createPat(h: AuthHarness, request: WithoutKey<RequestOf<ty
 export async function createVat(h: AuthHarness, request: WithoutKey<RequestOf<typeof authAdminVatsCreate>>) {
   const { key, ...form } = mintKey("vat");
   return { ...(await h.client.request(authAdminVatsCreate, { ...request, ...form })), key };
+}
+
+/** An outbound webhook endpoint for these event types (an unreachable public URL unless given). */
+export async function createEndpoint(
+  h: AuthHarness,
+  eventTypes: OutboundEventType[],
+  url = "https://hooks.example.com/gatehouse",
+): Promise<string> {
+  const { endpoint } = await h.client.request(authAdminWebhookEndpointsCreate, {
+    actor: h.admin,
+    url,
+    description: "",
+    eventTypes,
+  });
+  return endpoint.id;
+}
+
+/** The deliveries queued for an endpoint (up to 50). */
+export async function deliveriesOf(h: AuthHarness, endpointId: string): Promise<WebhookDelivery[]> {
+  return (await h.client.request(authAdminWebhookDeliveriesList, { actor: h.admin, endpointId, limit: 50 }))
+    .items;
+}
+
+/** acl's access event for a removed grant, as acl's relay publishes it. */
+export function grantRemoval(sequence: number, at = new Date().toISOString()): AccessEventEnvelope {
+  return {
+    source: "acl",
+    sequence,
+    at,
+    event: { type: "grant.removed", subject: { kind: "user", id: randomUUID() }, account: "openai-main" },
+  };
 }
