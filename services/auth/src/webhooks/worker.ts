@@ -90,10 +90,15 @@ export async function deliverDue(ctx: AuthContext, dispatcher: Dispatcher): Prom
             ...signedHeaders(secret, `msg_${d.id}`, body, ctx.now()),
           },
           body,
+          // The whole attempt, body included: the dispatcher's timeouts are idle times, which a
+          // receiver sending a byte now and then never lets fire — it held the attempt, and the
+          // deliveries claimed with it, past their claim (then another instance sends them again).
+          signal: AbortSignal.timeout(ctx.config.webhooks.timeoutMs),
           // undici's request() does not follow redirects: a 3xx counts as a failed attempt.
         });
         status = res.statusCode;
-        await res.body.dump();
+        // The status is the receiver's answer; its body is read only so the connection can be reused.
+        await res.body.dump().catch(() => {});
       } catch (err) {
         error = NO_HTTP_ANSWER;
         ctx.logger.info({ deliveryId: d.id, err }, "webhook delivery got no HTTP answer");
