@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { BusClient } from "@gatehouse/bus";
 import {
   type AccessEventEnvelope,
@@ -16,6 +16,7 @@ import { generateKey, hashKey, mintKey } from "@gatehouse/keys";
 import type { HostedService } from "@gatehouse/service-host";
 import { captureLogger, createTestDatabase, testNatsUrl, testPrefix } from "@gatehouse/testkit";
 import { connect, type NatsConnection } from "nats";
+import { afterAll, beforeAll } from "vitest";
 import { buildApp, loadConfig } from "../src/index.js";
 
 export interface AuthHarness {
@@ -136,5 +137,22 @@ export function grantRemoval(sequence: number, at = new Date().toISOString()): A
     sequence,
     at,
     event: { type: "grant.removed", subject: { kind: "user", id: randomUUID() }, account: "openai-main" },
+  };
+}
+
+/** auth with webhooks on (a fresh AUTH_WEBHOOK_KEY), started before this file's tests, stopped after. */
+export function webhooksAuthForFile(env: Record<string, string> = {}): { readonly h: AuthHarness } {
+  let h: AuthHarness | undefined;
+  beforeAll(async () => {
+    h = await startAuth({ AUTH_WEBHOOK_KEY: randomBytes(32).toString("base64"), ...env });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+  return {
+    get h() {
+      if (!h) throw new Error("auth has not started");
+      return h;
+    },
   };
 }

@@ -1,27 +1,20 @@
-import { randomBytes } from "node:crypto";
 import { encodeJson } from "@gatehouse/bus";
 import { accessEventStreamName, accessEventSubject } from "@gatehouse/contracts";
 import { openDatabase } from "@gatehouse/db";
 import { waitFor } from "@gatehouse/testkit";
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GRANT_WEBHOOKS_DURABLE } from "../src/webhooks/worker.js";
-import { type AuthHarness, createEndpoint, deliveriesOf, grantRemoval, startAuth } from "./harness.js";
+import { createEndpoint, deliveriesOf, grantRemoval, webhooksAuthForFile } from "./harness.js";
 
 // Behind a database that does not answer (a lock held, a connection silently gone), acl's events
 // auth has yet to enqueue as webhooks must wait in JetStream: taken into auth while it waits, they
 // (and their redeliveries after the 30 s ack wait) piled up in its memory without bound.
-let h: AuthHarness;
-
-beforeAll(async () => {
-  h = await startAuth({ AUTH_WEBHOOK_KEY: randomBytes(32).toString("base64") });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const auth = webhooksAuthForFile();
 
 describe("acl's events for webhooks behind a database that hangs", () => {
   it("takes in no more events while one is being enqueued", async () => {
+    const h = auth.h;
     const endpointId = await createEndpoint(h, ["grant.removed"]);
     const js = h.nc.jetstream();
     const publish = (sequence: number) =>

@@ -1,19 +1,22 @@
-import { randomBytes } from "node:crypto";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { waitFor } from "@gatehouse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthHarness, createEndpoint, createPat, deliveriesOf, startAuth } from "./harness.js";
+import { createEndpoint, createPat, deliveriesOf, webhooksAuthForFile } from "./harness.js";
 
 // docs/revocation.md: "An attempt may take AUTH_WEBHOOK_TIMEOUT_MS". A receiver that answers and
 // then sends its body a byte at a time never lets the idle timeouts fire: the attempt (and every
 // delivery of the worker's batch behind it) went on for as long as the receiver kept sending, past
 // the claim, after which another auth instance sends the same delivery again.
 const TIMEOUT_MS = 500;
-let h: AuthHarness;
 let receiver: Server;
 let url = "";
 const open = new Set<ServerResponse>();
+const auth = webhooksAuthForFile({
+  AUTH_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
+  AUTH_WEBHOOK_POLL_MS: "100",
+  GATEHOUSE_LOCAL_MODE: "true",
+});
 
 beforeAll(async () => {
   receiver = createServer((_req, res) => {
@@ -27,21 +30,15 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  h = await startAuth({
-    AUTH_WEBHOOK_KEY: randomBytes(32).toString("base64"),
-    AUTH_WEBHOOK_TIMEOUT_MS: String(TIMEOUT_MS),
-    AUTH_WEBHOOK_POLL_MS: "100",
-    GATEHOUSE_LOCAL_MODE: "true",
-  });
 });
 afterAll(async () => {
-  await h?.stop();
   for (const res of open) res.destroy();
   await new Promise((r) => receiver?.close(r));
 });
 
 describe("a webhook delivery attempt", () => {
   it("ends within AUTH_WEBHOOK_TIMEOUT_MS even while the receiver is still sending its answer", async () => {
+    const h = auth.h;
     const endpointId = await createEndpoint(h, ["key.created"], url);
     await createPat(h, { actor: h.admin, name: "deadline" });
     await waitFor(() => open.size === 1, 10_000);

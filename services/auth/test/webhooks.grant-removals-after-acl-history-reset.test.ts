@@ -1,21 +1,14 @@
-import { randomBytes } from "node:crypto";
 import { encodeJson } from "@gatehouse/bus";
 import { accessEventSubject } from "@gatehouse/contracts";
 import { waitFor } from "@gatehouse/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthHarness, createEndpoint, deliveriesOf, grantRemoval, startAuth } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { createEndpoint, deliveriesOf, grantRemoval, webhooksAuthForFile } from "./harness.js";
 
-let h: AuthHarness;
-
-beforeAll(async () => {
-  h = await startAuth({ AUTH_WEBHOOK_KEY: randomBytes(32).toString("base64") });
-});
-afterAll(async () => {
-  await h?.stop();
-});
+const auth = webhooksAuthForFile();
 
 describe("grant.removed webhooks from acl's access events", () => {
   it("are each enqueued once, and a new event reusing a number after acl's history was reset is not taken for the old one", async () => {
+    const h = auth.h;
     const endpointId = await createEndpoint(h, ["grant.removed"]);
     const js = h.nc.jetstream();
     const subject = accessEventSubject(h.prefix, "acl");

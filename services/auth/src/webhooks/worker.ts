@@ -185,14 +185,19 @@ export async function followGrantRemovals(
 ): Promise<() => Promise<void>> {
   const jsm = await nc.jetstreamManager();
   const stream = await ensureStream(jsm, accessEventStream(prefix));
-  await jsm.consumers.add(stream, {
-    durable_name: GRANT_WEBHOOKS_DURABLE,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.New,
-    filter_subject: accessEventSubject(prefix, "acl"),
-    ack_wait: 30_000_000_000,
-  });
-  const consumer = await nc.jetstream().consumers.get(stream, GRANT_WEBHOOKS_DURABLE);
+  // Made on start, and again after a failed pull: a consumer deleted under auth (ingress may delete
+  // any on this stream, docs/security.md) is back within a second, not at auth's next start.
+  const join = async () => {
+    await jsm.consumers.add(stream, {
+      durable_name: GRANT_WEBHOOKS_DURABLE,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: accessEventSubject(prefix, "acl"),
+      ack_wait: 30_000_000_000,
+    });
+    return nc.jetstream().consumers.get(stream, GRANT_WEBHOOKS_DURABLE);
+  };
+  let consumer: Awaited<ReturnType<typeof join>> | undefined = await join();
   const handle = async (m: JsMsg): Promise<void> => {
     try {
       const env = AccessEventEnvelope.safeParse(m.json());
@@ -217,9 +222,11 @@ export async function followGrantRemovals(
         // A bounded pull, and the next only once its events are enqueued: behind a database that
         // hangs, the rest wait in JetStream. (consume() pulls more as messages arrive, read or not:
         // they and their redeliveries after the ack wait piled up in auth without bound.)
+        consumer ??= await join();
         messages = await consumer.fetch({ max_messages: PULL_EVENTS, expires: PULL_WAIT_MS });
         for await (const m of messages) await handle(m);
       } catch (err) {
+        consumer = undefined;
         if (stopped) break;
         ctx.logger.warn({ err }, "acl's events for webhooks: pull failed; pulling again");
         await new Promise((r) => setTimeout(r, 1_000));
