@@ -1,15 +1,22 @@
+import { randomBytes, randomUUID } from "node:crypto";
 import { BusClient } from "@gatehouse/bus";
 import {
+  type AccessEventEnvelope,
   type Actor,
   authAdminPatsCreate,
   authAdminVatsCreate,
+  authAdminWebhookDeliveriesList,
+  authAdminWebhookEndpointsCreate,
   authValidate,
+  type OutboundEventType,
   type RequestOf,
+  type WebhookDelivery,
 } from "@gatehouse/contracts";
 import { generateKey, hashKey, mintKey } from "@gatehouse/keys";
 import type { HostedService } from "@gatehouse/service-host";
 import { captureLogger, createTestDatabase, testNatsUrl, testPrefix } from "@gatehouse/testkit";
 import { connect, type NatsConnection } from "nats";
+import { afterAll, beforeAll } from "vitest";
 import { buildApp, loadConfig } from "../src/index.js";
 
 export interface AuthHarness {
@@ -100,4 +107,52 @@ export async function createPat(h: AuthHarness, request: WithoutKey<RequestOf<ty
 export async function createVat(h: AuthHarness, request: WithoutKey<RequestOf<typeof authAdminVatsCreate>>) {
   const { key, ...form } = mintKey("vat");
   return { ...(await h.client.request(authAdminVatsCreate, { ...request, ...form })), key };
+}
+
+/** An outbound webhook endpoint for these event types (an unreachable public URL unless given). */
+export async function createEndpoint(
+  h: AuthHarness,
+  eventTypes: OutboundEventType[],
+  url = "https://hooks.example.com/gatehouse",
+): Promise<string> {
+  const { endpoint } = await h.client.request(authAdminWebhookEndpointsCreate, {
+    actor: h.admin,
+    url,
+    description: "",
+    eventTypes,
+  });
+  return endpoint.id;
+}
+
+/** The deliveries queued for an endpoint (up to 50). */
+export async function deliveriesOf(h: AuthHarness, endpointId: string): Promise<WebhookDelivery[]> {
+  return (await h.client.request(authAdminWebhookDeliveriesList, { actor: h.admin, endpointId, limit: 50 }))
+    .items;
+}
+
+/** acl's access event for a removed grant, as acl's relay publishes it. */
+export function grantRemoval(sequence: number, at = new Date().toISOString()): AccessEventEnvelope {
+  return {
+    source: "acl",
+    sequence,
+    at,
+    event: { type: "grant.removed", subject: { kind: "user", id: randomUUID() }, account: "openai-main" },
+  };
+}
+
+/** auth with webhooks on (a fresh AUTH_WEBHOOK_KEY), started before this file's tests, stopped after. */
+export function webhooksAuthForFile(env: Record<string, string> = {}): { readonly h: AuthHarness } {
+  let h: AuthHarness | undefined;
+  beforeAll(async () => {
+    h = await startAuth({ AUTH_WEBHOOK_KEY: randomBytes(32).toString("base64"), ...env });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+  return {
+    get h() {
+      if (!h) throw new Error("auth has not started");
+      return h;
+    },
+  };
 }

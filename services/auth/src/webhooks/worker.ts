@@ -3,7 +3,7 @@ import { accessEventStream, ensureStream } from "@gatehouse/bus";
 import { AccessEventEnvelope, accessEventSubject, type OutboundEventType } from "@gatehouse/contracts";
 import { type EgressPolicy, egressConnector } from "@gatehouse/egress";
 import { and, eq, gt, inArray, isNull, lte } from "drizzle-orm";
-import { AckPolicy, type ConsumerMessages, DeliverPolicy, type NatsConnection } from "nats";
+import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg, type NatsConnection } from "nats";
 import { Agent, type Dispatcher, request } from "undici";
 import type { AuthContext } from "../context.js";
 import { apiKeys } from "../db/schema.js";
@@ -90,10 +90,15 @@ export async function deliverDue(ctx: AuthContext, dispatcher: Dispatcher): Prom
             ...signedHeaders(secret, `msg_${d.id}`, body, ctx.now()),
           },
           body,
+          // The whole attempt, body included: the dispatcher's timeouts are idle times, which a
+          // receiver sending a byte now and then never lets fire — it held the attempt, and the
+          // deliveries claimed with it, past their claim (then another instance sends them again).
+          signal: AbortSignal.timeout(ctx.config.webhooks.timeoutMs),
           // undici's request() does not follow redirects: a 3xx counts as a failed attempt.
         });
         status = res.statusCode;
-        await res.body.dump();
+        // The status is the receiver's answer; its body is read only so the connection can be reused.
+        await res.body.dump().catch(() => {});
       } catch (err) {
         error = NO_HTTP_ANSWER;
         ctx.logger.info({ deliveryId: d.id, err }, "webhook delivery got no HTTP answer");
@@ -166,6 +171,13 @@ const FROM_ACL: ReadonlySet<OutboundEventType> = new Set([
   "budget.exhausted",
 ]);
 
+/** The durable consumer of acl's events shared by every auth instance. */
+export const GRANT_WEBHOOKS_DURABLE = "auth-outbound-webhooks";
+/** acl's events one pull brings at most: all that waits in auth's memory behind a slow database. */
+const PULL_EVENTS = 20;
+/** The longest a pull stays open for more (the least nats.js allows); each event is handled as it comes. */
+const PULL_WAIT_MS = 1_000;
+
 export async function followGrantRemovals(
   ctx: AuthContext,
   nc: NatsConnection,
@@ -173,36 +185,58 @@ export async function followGrantRemovals(
 ): Promise<() => Promise<void>> {
   const jsm = await nc.jetstreamManager();
   const stream = await ensureStream(jsm, accessEventStream(prefix));
-  const durable = "auth-outbound-webhooks";
-  await jsm.consumers.add(stream, {
-    durable_name: durable,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.New,
-    filter_subject: accessEventSubject(prefix, "acl"),
-    ack_wait: 30_000_000_000,
-  });
-  const consumer = await nc.jetstream().consumers.get(stream, durable);
-  const messages: ConsumerMessages = await consumer.consume();
-  void (async () => {
-    for await (const m of messages) {
+  // Made on start, and again after a failed pull: a consumer deleted under auth (ingress may delete
+  // any on this stream, docs/security.md) is back within a second, not at auth's next start.
+  const join = async () => {
+    await jsm.consumers.add(stream, {
+      durable_name: GRANT_WEBHOOKS_DURABLE,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      filter_subject: accessEventSubject(prefix, "acl"),
+      ack_wait: 30_000_000_000,
+    });
+    return nc.jetstream().consumers.get(stream, GRANT_WEBHOOKS_DURABLE);
+  };
+  let consumer: Awaited<ReturnType<typeof join>> | undefined = await join();
+  const handle = async (m: JsMsg): Promise<void> => {
+    try {
+      const env = AccessEventEnvelope.safeParse(m.json());
+      const outbound = env.success ? outboundForAccessEvent(env.data.event) : undefined;
+      if (env.success && outbound !== undefined && FROM_ACL.has(outbound.type)) {
+        // The sequence alone would take a new event for an old one after acl's history was reset
+        // (database restored or recreated); with its commit time, only a redelivery matches.
+        const dedupKey = `acl:${env.data.sequence}:${env.data.at}`;
+        await enqueueWebhook(ctx.db, outbound.type, outbound.data, ctx.now(), dedupKey);
+      }
+      m.ack();
+    } catch (err) {
+      ctx.logger.warn({ err }, "could not enqueue a grant webhook; it will be redelivered");
+      m.nak(5_000);
+    }
+  };
+  let stopped = false;
+  let messages: ConsumerMessages | undefined;
+  const loop = (async () => {
+    while (!stopped) {
       try {
-        const env = AccessEventEnvelope.safeParse(m.json());
-        const outbound = env.success ? outboundForAccessEvent(env.data.event) : undefined;
-        if (env.success && outbound !== undefined && FROM_ACL.has(outbound.type)) {
-          // The sequence alone would take a new event for an old one after acl's history was reset
-          // (database restored or recreated); with its commit time, only a redelivery matches.
-          const dedupKey = `acl:${env.data.sequence}:${env.data.at}`;
-          await enqueueWebhook(ctx.db, outbound.type, outbound.data, ctx.now(), dedupKey);
-        }
-        m.ack();
+        // A bounded pull, and the next only once its events are enqueued: behind a database that
+        // hangs, the rest wait in JetStream. (consume() pulls more as messages arrive, read or not:
+        // they and their redeliveries after the ack wait piled up in auth without bound.)
+        consumer ??= await join();
+        messages = await consumer.fetch({ max_messages: PULL_EVENTS, expires: PULL_WAIT_MS });
+        for await (const m of messages) await handle(m);
       } catch (err) {
-        ctx.logger.warn({ err }, "could not enqueue a grant webhook; it will be redelivered");
-        m.nak(5_000);
+        consumer = undefined;
+        if (stopped) break;
+        ctx.logger.warn({ err }, "acl's events for webhooks: pull failed; pulling again");
+        await new Promise((r) => setTimeout(r, 1_000));
       }
     }
   })();
   return async () => {
-    await messages.close();
+    stopped = true;
+    await messages?.close();
+    await loop;
   };
 }
 
