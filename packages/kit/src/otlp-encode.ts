@@ -405,7 +405,8 @@ export function writeSpan(w: ProtoWriter, field: number, span: GatehouseSpan): v
   spanTime(w, 7, span.baseMs, span.start);
   spanTime(w, 8, span.baseMs, span.end_);
   const attrs = span.attrs;
-  for (let i = 0; i < attrs.length; i += 2) keyValue(w, 9, attrs[i] as string, attrs[i + 1]);
+  const count = span.attrCount;
+  for (let i = 0; i < count; i += 2) keyValue(w, 9, attrs[i] as string, attrs[i + 1]);
   droppedCount(w, 10, span.droppedAttributes);
   if (span.events) for (const e of span.events) event(w, span.baseMs, e);
   droppedCount(w, 12, span.droppedEvents);

@@ -57,7 +57,7 @@ function readable(
   const startTime = epochTime(span.baseMs, span.start);
   const endTime = epochTime(span.baseMs, span.end_);
   const attributes: Attributes = {};
-  for (let i = 0; i < span.attrs.length; i += 2)
+  for (let i = 0; i < span.attrCount; i += 2)
     attributes[span.attrs[i] as string] = span.attrs[i + 1] as AttributeValue;
   const parentSpanContext = span.parentSpanId
     ? {

@@ -46,7 +46,7 @@ const remoteParent = (flags: number) =>
 
 const attributesOf = (span: GatehouseSpan) => {
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < span.attrs.length; i += 2) out[span.attrs[i] as string] = span.attrs[i + 1];
+  for (let i = 0; i < span.attrCount; i += 2) out[span.attrs[i] as string] = span.attrs[i + 1];
   return out;
 };
 
@@ -167,6 +167,21 @@ describe("Gatehouse's tracer", () => {
     expect(s.isRecording()).toBe(false);
   });
 
+  it("keeps every attribute of a span that sets many, in the order first set, a replaced one in its place", async () => {
+    const { tracer, ended } = await tracerWith();
+    const span = tracer.startSpan("s", { attributes: { k0: 0 } });
+    for (let i = 1; i < 40; i++) span.setAttribute(`k${i}`, i);
+    span.setAttribute("k3", "three");
+    span.setAttribute("k39", "last");
+    span.end();
+    const [s] = ended as [GatehouseSpan];
+    const expected: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i++) expected[`k${i}`] = i;
+    expected.k3 = "three";
+    expected.k39 = "last";
+    expect(Object.entries(attributesOf(s))).toEqual(Object.entries(expected));
+  });
+
   it("keeps to the span limits from the environment", async () => {
     const { tracer, ended } = await tracerWith({
       OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2",
@@ -220,7 +235,7 @@ describe("Gatehouse's tracer", () => {
     span.end();
     expect(ended).toHaveLength(1);
     const [s] = ended as [GatehouseSpan];
-    expect(s.attrs).toEqual([]);
+    expect(attributesOf(s)).toEqual({});
     const [endS, endNs] = epochTime(s.baseMs, s.end_);
     expect(endS * 1000 + endNs / 1e6).toBeCloseTo(now - 4_000, 3);
   });

@@ -207,6 +207,11 @@ function limitedAttributes(
   return [kept, dropped];
 }
 
+/** The attributes of a span that has none yet: shared, never written (a span's first attribute replaces it). */
+const NO_ATTRIBUTES = Object.freeze([]) as unknown as (string | AttributeValue | undefined)[];
+/** Entries a span's attribute array grows by: four attributes (a span sets a few at a time). */
+const ATTRIBUTES_GROWTH = 8;
+
 /** What few spans have: events, links, an error's message, counts of what the limits dropped. */
 interface RareParts {
   droppedAttributes: number;
@@ -223,13 +228,23 @@ interface RareParts {
  * spans do not have is kept apart (`rare`), and its time base is shared with the spans started on it.
  */
 export class GatehouseSpan implements Span {
-  /** Attribute keys and values, alternating (a key appears once: setting it again replaces its value). */
-  readonly attrs: (string | AttributeValue)[] = [];
+  /**
+   * Attribute keys and values, alternating, in its first `attrCount` entries (a key appears once:
+   * setting it again replaces its value). The array grows a few attributes at a time, not by `push`
+   * (which leaves room for eight more at once): an open span's spare room is copied by every
+   * young-generation collection it lives through, and usually promoted with it.
+   */
+  attrs: (string | AttributeValue | undefined)[] = NO_ATTRIBUTES;
+  /** Entries of `attrs` in use (twice the attributes). */
+  attrCount = 0;
   /** Milliseconds since `baseMs` (the wall-clock base the span started with). */
   readonly start: number;
-  /** Milliseconds since `baseMs` when the span ended (read once `ended`; negative for a given time before the base). */
-  end_ = -1;
-  ended = false;
+  /**
+   * Milliseconds since `baseMs` when the span ended; undefined while it is open. Not a number field
+   * that starts at a placeholder: V8 would box that number for every span as it starts, and the box
+   * would live (and be copied) as long as the span.
+   */
+  private endMs: number | undefined = undefined;
   statusCode: SpanStatusCode = SpanStatusCode.UNSET;
   private rare: RareParts | undefined = undefined;
   private readonly timeBase: TimeBase;
@@ -249,6 +264,15 @@ export class GatehouseSpan implements Span {
     refreshBase(now);
     this.timeBase = base;
     this.start = startTime === undefined ? now - base.perfAt : epochMsOf(startTime) - base.epochMs;
+  }
+
+  /** Milliseconds since `baseMs` when the span ended (read once `ended`; negative for a given time before the base). */
+  get end_(): number {
+    return this.endMs ?? -1;
+  }
+
+  get ended(): boolean {
+    return this.endMs !== undefined;
   }
 
   /** Wall-clock milliseconds (an integer) that the span's times count from. */
@@ -313,18 +337,26 @@ export class GatehouseSpan implements Span {
       limits.attributeValueLengthLimit === Number.POSITIVE_INFINITY
         ? value
         : truncate(value, limits.attributeValueLengthLimit);
-    const attrs = this.attrs;
-    for (let i = 0; i < attrs.length; i += 2) {
+    let attrs = this.attrs;
+    const count = this.attrCount;
+    for (let i = 0; i < count; i += 2) {
       if (attrs[i] === key) {
         attrs[i + 1] = v;
         return this;
       }
     }
-    if (attrs.length >= 2 * limits.attributeCountLimit) {
+    if (count >= 2 * limits.attributeCountLimit) {
       this.rareParts().droppedAttributes++;
       return this;
     }
-    attrs.push(key, v);
+    if (count === attrs.length) {
+      const grown = new Array<string | AttributeValue | undefined>(count + ATTRIBUTES_GROWTH);
+      for (let i = 0; i < count; i++) grown[i] = attrs[i];
+      this.attrs = attrs = grown;
+    }
+    attrs[count] = key;
+    attrs[count + 1] = v;
+    this.attrCount = count + 2;
     return this;
   }
 
@@ -414,12 +446,11 @@ export class GatehouseSpan implements Span {
   }
 
   end(endTime?: TimeInput): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.endMs !== undefined) return;
     const end =
       endTime === undefined ? performance.now() - this.timeBase.perfAt : epochMsOf(endTime) - this.baseMs;
     // An end before the start (a caller's clock) is recorded as a zero-length span, as the SDK does.
-    this.end_ = Math.max(end, this.start);
+    this.endMs = Math.max(end, this.start);
     this.tracer.ended(this);
   }
 
