@@ -404,6 +404,8 @@ export function writeSpan(w: ProtoWriter, field: number, span: GatehouseSpan): v
   w.varint(span.kind + 1); // the API has no UNSPECIFIED: its kinds are the proto's minus one
   spanTime(w, 7, span.baseMs, span.start);
   spanTime(w, 8, span.baseMs, span.end_);
+  const shared = span.shared;
+  if (shared !== undefined) for (const key in shared) keyValue(w, 9, key, shared[key]);
   const attrs = span.attrs;
   const count = span.attrCount;
   for (let i = 0; i < count; i += 2) keyValue(w, 9, attrs[i] as string, attrs[i + 1]);

@@ -44,11 +44,7 @@ const remoteParent = (flags: number) =>
     isRemote: true,
   });
 
-const attributesOf = (span: GatehouseSpan) => {
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < span.attrCount; i += 2) out[span.attrs[i] as string] = span.attrs[i + 1];
-  return out;
-};
+const attributesOf = (span: GatehouseSpan) => span.attributes();
 
 /**
  * `performance.now()` and `Date.now()` under a test's control, 10 s ahead of the real ones (past the
@@ -180,6 +176,51 @@ describe("Gatehouse's tracer", () => {
     expected.k3 = "three";
     expected.k39 = "last";
     expect(Object.entries(attributesOf(s))).toEqual(Object.entries(expected));
+  });
+
+  it("keeps frozen start attributes by reference, and a later value of one of them in its place", async () => {
+    const { tracer, ended } = await tracerWith();
+    const shared = Object.freeze({ "http.request.method": "POST", "server.port": 443, "url.path": "/v1" });
+    const a = tracer.startSpan("a", { attributes: shared });
+    const b = tracer.startSpan("b", { attributes: shared });
+    a.setAttribute("http.response.status_code", 200);
+    b.setAttribute("http.response.status_code", 500);
+    b.setAttribute("server.port", 8443); // one of the shared ones, set again: the object is not touched
+    a.end();
+    b.end();
+    const [sa, sb] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(sa.shared).toBe(shared);
+    expect(Object.entries(attributesOf(sa))).toEqual([
+      ["http.request.method", "POST"],
+      ["server.port", 443],
+      ["url.path", "/v1"],
+      ["http.response.status_code", 200],
+    ]);
+    expect(Object.entries(attributesOf(sb))).toEqual([
+      ["http.request.method", "POST"],
+      ["server.port", 8443],
+      ["url.path", "/v1"],
+      ["http.response.status_code", 500],
+    ]);
+    expect(shared["server.port"]).toBe(443);
+  });
+
+  it("copies frozen start attributes that the limits or the API's value types would change", async () => {
+    const { tracer, ended } = await tracerWith({ OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2" });
+    tracer.startSpan("over", { attributes: Object.freeze({ a: 1, b: 2, c: 3 }) }).end();
+    tracer
+      .startSpan("invalid", { attributes: Object.freeze({ a: 1, bad: { nested: true } as never }) })
+      .end();
+    const [over, invalid] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(attributesOf(over)).toEqual({ a: 1, b: 2 });
+    expect(over.droppedAttributes).toBe(1);
+    expect(attributesOf(invalid)).toEqual({ a: 1 });
+    const { tracer: short, ended: shortEnded } = await tracerWith({ OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "2" });
+    const given = Object.freeze({ s: "abcdef" });
+    short.startSpan("truncated", { attributes: given }).end();
+    const [truncated] = shortEnded as [GatehouseSpan];
+    expect(attributesOf(truncated)).toEqual({ s: "ab" });
+    expect(truncated.shared).toBeUndefined();
   });
 
   it("keeps to the span limits from the environment", async () => {

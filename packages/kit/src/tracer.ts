@@ -212,6 +212,41 @@ const NO_ATTRIBUTES = Object.freeze([]) as unknown as (string | AttributeValue |
 /** Entries a span's attribute array grows by: four attributes (a span sets a few at a time). */
 const ATTRIBUTES_GROWTH = 8;
 
+/**
+ * Frozen start attributes already checked: how many they are when a span may keep them as they are
+ * (every key and value one `setAttribute` would keep unchanged), -1 when not. A caller that passes the
+ * same frozen object for every span has it checked once.
+ */
+const sharedCounts = new WeakMap<Attributes, number>();
+
+function sharedCount(attributes: Attributes): number {
+  const known = sharedCounts.get(attributes);
+  if (known !== undefined) return known;
+  let count = -1;
+  const proto = Object.getPrototypeOf(attributes);
+  if (Object.isFrozen(attributes) && (proto === Object.prototype || proto === null)) {
+    count = 0;
+    for (const key in attributes) {
+      const value = attributes[key];
+      // As `setAttribute` keeps them: a key, and a value of a type the API allows.
+      if (key.length === 0 || value === undefined || value === null || !isAttributeValue(value)) {
+        count = -1;
+        break;
+      }
+      count++;
+    }
+  }
+  sharedCounts.set(attributes, count);
+  return count;
+}
+
+/** Whether a span may keep `attributes` by reference: frozen, valid, and within the limits as they are. */
+function shareable(attributes: Attributes, limits: SpanLimits): boolean {
+  if (limits.attributeValueLengthLimit !== Number.POSITIVE_INFINITY) return false;
+  const count = sharedCount(attributes);
+  return count > 0 && count <= limits.attributeCountLimit;
+}
+
 /** What few spans have: events, links, an error's message, counts of what the limits dropped. */
 interface RareParts {
   droppedAttributes: number;
@@ -237,6 +272,13 @@ export class GatehouseSpan implements Span {
   attrs: (string | AttributeValue | undefined)[] = NO_ATTRIBUTES;
   /** Entries of `attrs` in use (twice the attributes). */
   attrCount = 0;
+  /**
+   * Attributes given at the start in a frozen object, kept by reference, before those of `attrs`
+   * (`sharedAttributes`): a caller that gives every span the same few (the upstream client span) does
+   * not have them copied into each span that waits for its upstream. Undefined when there are none, or
+   * once one of them was set again (they are then copied into `attrs`, in their order).
+   */
+  shared: Attributes | undefined = undefined;
   /** Milliseconds since `baseMs` (the wall-clock base the span started with). */
   readonly start: number;
   /**
@@ -337,6 +379,7 @@ export class GatehouseSpan implements Span {
       limits.attributeValueLengthLimit === Number.POSITIVE_INFINITY
         ? value
         : truncate(value, limits.attributeValueLengthLimit);
+    if (this.shared !== undefined && Object.hasOwn(this.shared, key)) this.unshare();
     let attrs = this.attrs;
     const count = this.attrCount;
     for (let i = 0; i < count; i += 2) {
@@ -345,7 +388,11 @@ export class GatehouseSpan implements Span {
         return this;
       }
     }
-    if (count >= 2 * limits.attributeCountLimit) {
+    const room =
+      this.shared === undefined
+        ? limits.attributeCountLimit
+        : limits.attributeCountLimit - (sharedCounts.get(this.shared) ?? 0);
+    if (count >= 2 * room) {
       this.rareParts().droppedAttributes++;
       return this;
     }
@@ -358,6 +405,26 @@ export class GatehouseSpan implements Span {
     attrs[count + 1] = v;
     this.attrCount = count + 2;
     return this;
+  }
+
+  /** Copies the shared start attributes into `attrs`, ahead of those set since, and lets them go. */
+  private unshare(): void {
+    const shared = this.shared as Attributes;
+    const later = this.attrs;
+    const laterCount = this.attrCount;
+    this.shared = undefined;
+    this.attrs = NO_ATTRIBUTES;
+    this.attrCount = 0;
+    for (const key in shared) this.setAttribute(key, shared[key]);
+    for (let i = 0; i < laterCount; i += 2) this.setAttribute(later[i] as string, later[i + 1]);
+  }
+
+  /** The span's attributes as one object, in their order (for tests and tools; the encoder reads the fields). */
+  attributes(): Attributes {
+    const out: Attributes = {};
+    if (this.shared !== undefined) for (const key in this.shared) out[key] = this.shared[key];
+    for (let i = 0; i < this.attrCount; i += 2) out[this.attrs[i] as string] = this.attrs[i + 1];
+    return out;
   }
 
   setAttributes(attributes: SpanAttributes): this {
@@ -546,7 +613,10 @@ export class GatehouseTracer<Scope> implements Tracer {
       options.startTime,
     );
     const attributes = options.attributes;
-    if (attributes !== undefined) for (const key in attributes) span.setAttribute(key, attributes[key]);
+    if (attributes !== undefined) {
+      if (shareable(attributes, this.limits)) span.shared = attributes;
+      else for (const key in attributes) span.setAttribute(key, attributes[key]);
+    }
     if (samplerAttributes !== undefined) span.setAttributes(samplerAttributes);
     if (options.links !== undefined) span.addLinks(options.links);
     return span;
