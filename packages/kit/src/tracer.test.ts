@@ -205,6 +205,31 @@ describe("Gatehouse's tracer", () => {
     expect(shared["server.port"]).toBe(443);
   });
 
+  it("keeps a frozen object given to setAttributes by reference only while the span has no attributes", async () => {
+    const { tracer, ended } = await tracerWith();
+    const first = Object.freeze({ op: "chat", stream: false });
+    const a = tracer.startSpan("a");
+    a.setAttributes(first);
+    a.setAttributes(Object.freeze({ model: "m", op: "embeddings" }));
+    a.end();
+    const b = tracer.startSpan("b", { attributes: { before: 1 } });
+    b.setAttributes(first);
+    b.end();
+    const [sa, sb] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(Object.entries(attributesOf(sa))).toEqual([
+      ["op", "embeddings"],
+      ["stream", false],
+      ["model", "m"],
+    ]);
+    expect(first.op).toBe("chat");
+    expect(sb.shared).toBeUndefined();
+    expect(Object.entries(attributesOf(sb))).toEqual([
+      ["before", 1],
+      ["op", "chat"],
+      ["stream", false],
+    ]);
+  });
+
   it("copies frozen start attributes that the limits or the API's value types would change", async () => {
     const { tracer, ended } = await tracerWith({ OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2" });
     tracer.startSpan("over", { attributes: Object.freeze({ a: 1, b: 2, c: 3 }) }).end();

@@ -427,7 +427,17 @@ export class GatehouseSpan implements Span {
     return out;
   }
 
+  /** Sets each attribute; a frozen object given to a span without attributes yet is kept by reference (`shared`). */
   setAttributes(attributes: SpanAttributes): this {
+    if (
+      this.attrCount === 0 &&
+      this.shared === undefined &&
+      !this.ended &&
+      shareable(attributes, this.tracer.limits)
+    ) {
+      this.shared = attributes;
+      return this;
+    }
     for (const key in attributes) this.setAttribute(key, attributes[key]);
     return this;
   }

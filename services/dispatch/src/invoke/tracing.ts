@@ -1,7 +1,7 @@
 import { startSpanFromCarrier } from "@gatehouse/bus";
 import type { GatehouseError, InvokeMeta, Operation, Usage } from "@gatehouse/contracts";
 import { genAiProviderName, type InvokeResult, type ProviderType } from "@gatehouse/providers";
-import { type Span, SpanStatusCode } from "@opentelemetry/api";
+import { type Attributes, type Span, SpanStatusCode } from "@opentelemetry/api";
 
 /** `gen_ai.operation.name` per operation (the OpenTelemetry GenAI conventions' well-known values). */
 const GEN_AI_OPERATION: Record<Operation, string> = {
@@ -22,15 +22,40 @@ export function startInvokeSpan(meta: InvokeMeta): Span {
   // routed call names its route; its account and model are the target's (`recordTarget`). The
   // request id and the principal are on ingress's server span, this span's parent in the same
   // trace: not repeated here.
-  if (span.isRecording()) {
-    span.setAttribute("gen_ai.operation.name", GEN_AI_OPERATION[meta.operation]);
-    span.setAttribute("gatehouse.stream", meta.stream);
-    if (meta.route !== undefined) span.setAttribute("gatehouse.route", meta.route);
-    if (meta.model !== undefined) span.setAttribute("gen_ai.request.model", meta.model);
-    if (meta.account !== undefined) span.setAttribute("gatehouse.account", meta.account);
-  }
+  if (span.isRecording()) span.setAttributes(invokeAttributes(meta));
   return span;
 }
+
+/**
+ * `dispatch.invoke`'s first attributes by operation, stream, route, model and account: one frozen
+ * object per combination (few: the accounts' models and routes), which Gatehouse's tracer keeps by
+ * reference instead of copying into every span that waits for its upstream.
+ */
+const invokeAttributeSets = new Map<string, Readonly<Attributes>>();
+/** Combinations kept at most (past it the map starts over: bounded whatever callers send). */
+const MAX_INVOKE_ATTRIBUTE_SETS = 1024;
+
+export function invokeAttributes(meta: InvokeMeta): Readonly<Attributes> {
+  // Each optional part with its length in front (-1: absent): no two combinations share a key.
+  const key = `${meta.operation} ${meta.stream} ${part(meta.route)}${part(meta.model)}${part(meta.account)}`;
+  let attributes = invokeAttributeSets.get(key);
+  if (attributes === undefined) {
+    const made: Attributes = {
+      "gen_ai.operation.name": GEN_AI_OPERATION[meta.operation],
+      "gatehouse.stream": meta.stream,
+    };
+    if (meta.route !== undefined) made["gatehouse.route"] = meta.route;
+    if (meta.model !== undefined) made["gen_ai.request.model"] = meta.model;
+    if (meta.account !== undefined) made["gatehouse.account"] = meta.account;
+    attributes = Object.freeze(made);
+    if (invokeAttributeSets.size >= MAX_INVOKE_ATTRIBUTE_SETS) invokeAttributeSets.clear();
+    invokeAttributeSets.set(key, attributes);
+  }
+  return attributes;
+}
+
+const part = (value: string | undefined): string =>
+  value === undefined ? "-1:" : `${value.length}:${value}`;
 
 /** The route's target that answered (or was tried last): its account, model and provider. */
 export function recordTarget(span: Span, account: string, model: string, type: ProviderType): void {
