@@ -99,4 +99,10 @@ describe("invokeAttributes", () => {
     expect(two["gen_ai.request.model"]).toBe("m");
     expect(invokeAttributes(meta({ model: "" }))).not.toBe(invokeAttributes(meta({ account: "" })));
   });
+
+  it("keeps a bounded number of combinations, and answers right past the bound", () => {
+    for (let i = 0; i < 3000; i++) invokeAttributes(meta({ model: "m", account: `a${i}` }));
+    expect(invokeAttributes(meta({ model: "m", account: "a0" }))["gatehouse.account"]).toBe("a0");
+    expect(invokeAttributes(meta({ model: "m", account: "a2999" }))["gatehouse.account"]).toBe("a2999");
+  });
 });

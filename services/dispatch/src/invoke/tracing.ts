@@ -27,35 +27,51 @@ export function startInvokeSpan(meta: InvokeMeta): Span {
 }
 
 /**
- * `dispatch.invoke`'s first attributes by operation, stream, route, model and account: one frozen
+ * `dispatch.invoke`'s first attributes by route, model, account, operation and stream: one frozen
  * object per combination (few: the accounts' models and routes), which Gatehouse's tracer keeps by
- * reference instead of copying into every span that waits for its upstream.
+ * reference instead of copying into every span that waits for its upstream. Looked up through maps
+ * by each part as it is (no key string built per call).
  */
-const invokeAttributeSets = new Map<string, Readonly<Attributes>>();
-/** Combinations kept at most (past it the map starts over: bounded whatever callers send). */
+type ByPart<T> = Map<string | undefined, T>;
+const invokeAttributeSets: ByPart<ByPart<ByPart<(Readonly<Attributes> | undefined)[]>>> = new Map();
+let invokeAttributeSetCount = 0;
+/** Combinations kept at most (past it the maps start over: bounded whatever callers send). */
 const MAX_INVOKE_ATTRIBUTE_SETS = 1024;
+/** A combination's place among one account's: operation by operation, not streamed then streamed. */
+const OPERATION_INDEX: Record<Operation, number> = { chat: 0, completions: 1, embeddings: 2, responses: 3 };
 
-export function invokeAttributes(meta: InvokeMeta): Readonly<Attributes> {
-  // Each optional part with its length in front (-1: absent): no two combinations share a key.
-  const key = `${meta.operation} ${meta.stream} ${part(meta.route)}${part(meta.model)}${part(meta.account)}`;
-  let attributes = invokeAttributeSets.get(key);
-  if (attributes === undefined) {
-    const made: Attributes = {
-      "gen_ai.operation.name": GEN_AI_OPERATION[meta.operation],
-      "gatehouse.stream": meta.stream,
-    };
-    if (meta.route !== undefined) made["gatehouse.route"] = meta.route;
-    if (meta.model !== undefined) made["gen_ai.request.model"] = meta.model;
-    if (meta.account !== undefined) made["gatehouse.account"] = meta.account;
-    attributes = Object.freeze(made);
-    if (invokeAttributeSets.size >= MAX_INVOKE_ATTRIBUTE_SETS) invokeAttributeSets.clear();
-    invokeAttributeSets.set(key, attributes);
+function part<T>(map: ByPart<T>, key: string | undefined, make: () => T): T {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
   }
-  return attributes;
+  return value;
 }
 
-const part = (value: string | undefined): string =>
-  value === undefined ? "-1:" : `${value.length}:${value}`;
+export function invokeAttributes(meta: InvokeMeta): Readonly<Attributes> {
+  const byModel = part(invokeAttributeSets, meta.route, () => new Map());
+  const byAccount = part(byModel, meta.model, () => new Map());
+  const sets: (Readonly<Attributes> | undefined)[] = part(byAccount, meta.account, () => []);
+  const index = 2 * OPERATION_INDEX[meta.operation] + (meta.stream ? 1 : 0);
+  const known = sets[index];
+  if (known !== undefined) return known;
+  const made: Attributes = {
+    "gen_ai.operation.name": GEN_AI_OPERATION[meta.operation],
+    "gatehouse.stream": meta.stream,
+  };
+  if (meta.route !== undefined) made["gatehouse.route"] = meta.route;
+  if (meta.model !== undefined) made["gen_ai.request.model"] = meta.model;
+  if (meta.account !== undefined) made["gatehouse.account"] = meta.account;
+  const attributes = Object.freeze(made);
+  if (invokeAttributeSetCount >= MAX_INVOKE_ATTRIBUTE_SETS) {
+    invokeAttributeSets.clear();
+    invokeAttributeSetCount = 0;
+  }
+  invokeAttributeSetCount++;
+  sets[index] = attributes;
+  return attributes;
+}
 
 /** The route's target that answered (or was tried last): its account, model and provider. */
 export function recordTarget(span: Span, account: string, model: string, type: ProviderType): void {
