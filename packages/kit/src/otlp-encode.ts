@@ -407,8 +407,11 @@ export function writeSpan(w: ProtoWriter, field: number, span: GatehouseSpan): v
   const shared = span.shared;
   if (shared !== undefined) for (const key in shared) keyValue(w, 9, key, shared[key]);
   const attrs = span.attrs;
-  const count = span.attrCount;
-  for (let i = 0; i < count; i += 2) keyValue(w, 9, attrs[i] as string, attrs[i + 1]);
+  for (let i = 0; i < attrs.length; i += 2) {
+    const key = attrs[i];
+    if (key === undefined) break; // past the last attribute (the array keeps room for more)
+    keyValue(w, 9, key as string, attrs[i + 1]);
+  }
   droppedCount(w, 10, span.droppedAttributes);
   if (span.events) for (const e of span.events) event(w, span.baseMs, e);
   droppedCount(w, 12, span.droppedEvents);

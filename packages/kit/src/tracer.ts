@@ -209,6 +209,8 @@ function limitedAttributes(
 
 /** The attributes of a span that has none yet: shared, never written (a span's first attribute replaces it). */
 const NO_ATTRIBUTES = Object.freeze([]) as unknown as (string | AttributeValue | undefined)[];
+/** `kindBits`' flag for a remote parent (above every `SpanKind`). */
+const REMOTE_PARENT = 8;
 /** Entries a span's attribute array grows by: four attributes (a span sets a few at a time). */
 const ATTRIBUTES_GROWTH = 8;
 
@@ -249,6 +251,7 @@ function shareable(attributes: Attributes, limits: SpanLimits): boolean {
 
 /** What few spans have: events, links, an error's message, counts of what the limits dropped. */
 interface RareParts {
+  statusCode: SpanStatusCode;
   droppedAttributes: number;
   statusMessage: string | undefined;
   events: TimedEventRecord[] | undefined;
@@ -264,14 +267,13 @@ interface RareParts {
  */
 export class GatehouseSpan implements Span {
   /**
-   * Attribute keys and values, alternating, in its first `attrCount` entries (a key appears once:
-   * setting it again replaces its value). The array grows a few attributes at a time, not by `push`
-   * (which leaves room for eight more at once): an open span's spare room is copied by every
-   * young-generation collection it lives through, and usually promoted with it.
+   * Attribute keys and values, alternating, up to the first key that is undefined (a key appears once:
+   * setting it again replaces its value; no count is kept: a field fewer per span). The array grows a
+   * few attributes at a time, not by `push` (which leaves room for eight more at once): an open
+   * span's spare room is copied by every young-generation collection it lives through, and usually
+   * promoted with it.
    */
   attrs: (string | AttributeValue | undefined)[] = NO_ATTRIBUTES;
-  /** Entries of `attrs` in use (twice the attributes). */
-  attrCount = 0;
   /**
    * Attributes given at the start in a frozen object, kept by reference, before those of `attrs`
    * (`sharedAttributes`): a caller that gives every span the same few (the upstream client span) does
@@ -287,21 +289,23 @@ export class GatehouseSpan implements Span {
    * would live (and be copied) as long as the span.
    */
   private endMs: number | undefined = undefined;
-  statusCode: SpanStatusCode = SpanStatusCode.UNSET;
   private rare: RareParts | undefined = undefined;
   private readonly timeBase: TimeBase;
+  /** The kind, and `REMOTE_PARENT` when the parent came from another process: one field for both. */
+  private readonly kindBits: number;
 
   constructor(
     private readonly tracer: GatehouseTracer<unknown>,
     private readonly context: SpanContext,
     public name: string,
-    readonly kind: SpanKind,
+    kind: SpanKind,
     /** The parent's span id, when the span has a parent. */
     readonly parentSpanId: string | undefined,
     /** Whether that parent came from another process (a `traceparent`). */
-    readonly parentIsRemote: boolean,
+    parentIsRemote: boolean,
     startTime: TimeInput | undefined,
   ) {
+    this.kindBits = parentIsRemote ? kind | REMOTE_PARENT : kind;
     const now = performance.now();
     refreshBase(now);
     this.timeBase = base;
@@ -315,6 +319,28 @@ export class GatehouseSpan implements Span {
 
   get ended(): boolean {
     return this.endMs !== undefined;
+  }
+
+  get kind(): SpanKind {
+    return this.kindBits & ~REMOTE_PARENT;
+  }
+
+  /** Whether the parent came from another process (a `traceparent`). */
+  get parentIsRemote(): boolean {
+    return (this.kindBits & REMOTE_PARENT) !== 0;
+  }
+
+  /** UNSET until `setStatus` (kept with the rare parts: most spans never set one). */
+  get statusCode(): SpanStatusCode {
+    return this.rare?.statusCode ?? SpanStatusCode.UNSET;
+  }
+
+  /** Entries of `attrs` in use (twice the attributes). */
+  get attrCount(): number {
+    const attrs = this.attrs;
+    let i = 0;
+    while (i < attrs.length && attrs[i] !== undefined) i += 2;
+    return i;
   }
 
   /** Wall-clock milliseconds (an integer) that the span's times count from. */
@@ -349,6 +375,7 @@ export class GatehouseSpan implements Span {
   private rareParts(): RareParts {
     if (this.rare === undefined)
       this.rare = {
+        statusCode: SpanStatusCode.UNSET,
         droppedAttributes: 0,
         statusMessage: undefined,
         events: undefined,
@@ -381,10 +408,12 @@ export class GatehouseSpan implements Span {
         : truncate(value, limits.attributeValueLengthLimit);
     if (this.shared !== undefined && Object.hasOwn(this.shared, key)) this.unshare();
     let attrs = this.attrs;
-    const count = this.attrCount;
-    for (let i = 0; i < count; i += 2) {
-      if (attrs[i] === key) {
-        attrs[i + 1] = v;
+    let count = 0;
+    for (; count < attrs.length; count += 2) {
+      const k = attrs[count];
+      if (k === undefined) break;
+      if (k === key) {
+        attrs[count + 1] = v;
         return this;
       }
     }
@@ -403,7 +432,6 @@ export class GatehouseSpan implements Span {
     }
     attrs[count] = key;
     attrs[count + 1] = v;
-    this.attrCount = count + 2;
     return this;
   }
 
@@ -414,7 +442,6 @@ export class GatehouseSpan implements Span {
     const laterCount = this.attrCount;
     this.shared = undefined;
     this.attrs = NO_ATTRIBUTES;
-    this.attrCount = 0;
     for (const key in shared) this.setAttribute(key, shared[key]);
     for (let i = 0; i < laterCount; i += 2) this.setAttribute(later[i] as string, later[i + 1]);
   }
@@ -423,14 +450,15 @@ export class GatehouseSpan implements Span {
   attributes(): Attributes {
     const out: Attributes = {};
     if (this.shared !== undefined) for (const key in this.shared) out[key] = this.shared[key];
-    for (let i = 0; i < this.attrCount; i += 2) out[this.attrs[i] as string] = this.attrs[i + 1];
+    const count = this.attrCount;
+    for (let i = 0; i < count; i += 2) out[this.attrs[i] as string] = this.attrs[i + 1];
     return out;
   }
 
   /** Sets each attribute; a frozen object given to a span without attributes yet is kept by reference (`shared`). */
   setAttributes(attributes: SpanAttributes): this {
     if (
-      this.attrCount === 0 &&
+      this.attrs[0] === undefined &&
       this.shared === undefined &&
       !this.ended &&
       shareable(attributes, this.tracer.limits)
@@ -506,14 +534,14 @@ export class GatehouseSpan implements Span {
   setStatus(status: SpanStatus): this {
     if (this.ended || this.statusCode === SpanStatusCode.OK || status.code === SpanStatusCode.UNSET)
       return this;
-    this.statusCode = status.code;
+    const rare = this.rareParts();
+    rare.statusCode = status.code;
     // A message belongs to an error status only (the specification's rule, as the SDK keeps it), and
     // only a string is one: anything else from untyped code is dropped (as the SDK drops it), keeping
     // the status, rather than failing the span's encoding and losing the span.
     const message = status.message;
-    const kept = status.code === SpanStatusCode.ERROR && typeof message === "string" ? message : undefined;
-    if (kept !== undefined) this.rareParts().statusMessage = kept;
-    else if (this.rare !== undefined) this.rare.statusMessage = undefined;
+    rare.statusMessage =
+      status.code === SpanStatusCode.ERROR && typeof message === "string" ? message : undefined;
     return this;
   }
 
