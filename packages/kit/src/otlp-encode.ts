@@ -404,8 +404,14 @@ export function writeSpan(w: ProtoWriter, field: number, span: GatehouseSpan): v
   w.varint(span.kind + 1); // the API has no UNSPECIFIED: its kinds are the proto's minus one
   spanTime(w, 7, span.baseMs, span.start);
   spanTime(w, 8, span.baseMs, span.end_);
+  const shared = span.shared;
+  if (shared !== undefined) for (const key in shared) keyValue(w, 9, key, shared[key]);
   const attrs = span.attrs;
-  for (let i = 0; i < attrs.length; i += 2) keyValue(w, 9, attrs[i] as string, attrs[i + 1]);
+  for (let i = 0; i < attrs.length; i += 2) {
+    const key = attrs[i];
+    if (key === undefined) break; // past the last attribute (the array keeps room for more)
+    keyValue(w, 9, key as string, attrs[i + 1]);
+  }
   droppedCount(w, 10, span.droppedAttributes);
   if (span.events) for (const e of span.events) event(w, span.baseMs, e);
   droppedCount(w, 12, span.droppedEvents);

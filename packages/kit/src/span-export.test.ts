@@ -56,9 +56,7 @@ function readable(
 ): ReadableSpan {
   const startTime = epochTime(span.baseMs, span.start);
   const endTime = epochTime(span.baseMs, span.end_);
-  const attributes: Attributes = {};
-  for (let i = 0; i < span.attrs.length; i += 2)
-    attributes[span.attrs[i] as string] = span.attrs[i + 1] as AttributeValue;
+  const attributes = span.attributes();
   const parentSpanContext = span.parentSpanId
     ? {
         traceId: span.spanContext().traceId,
@@ -332,9 +330,16 @@ describe("OtlpSpanProcessor", () => {
     for (let round = 0; round < 20; round++) {
       let parent: Context = ROOT_CONTEXT;
       for (let i = 0; i < 100; i++) {
+        // Start attributes in a frozen object (kept by reference: `shared`) or a plain one (copied).
+        const given: Attributes = {};
+        const startCount = random() < 0.5 ? Math.floor(random() * 6) : 0;
+        for (let a = 0; a < startCount; a++) given[pick(keys)] = pick(values)();
         const span = tracer.startSpan(
           random() < 0.1 ? text(200) : pick(["POST", "dispatch.invoke", "POST /v1/chat/completions"]),
-          { kind: pick([SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER]) },
+          {
+            kind: pick([SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER]),
+            attributes: random() < 0.5 ? Object.freeze(given) : given,
+          },
           parent,
         );
         const count = Math.floor(random() * 12);

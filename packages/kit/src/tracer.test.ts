@@ -44,11 +44,7 @@ const remoteParent = (flags: number) =>
     isRemote: true,
   });
 
-const attributesOf = (span: GatehouseSpan) => {
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < span.attrs.length; i += 2) out[span.attrs[i] as string] = span.attrs[i + 1];
-  return out;
-};
+const attributesOf = (span: GatehouseSpan) => span.attributes();
 
 /**
  * `performance.now()` and `Date.now()` under a test's control, 10 s ahead of the real ones (past the
@@ -167,6 +163,91 @@ describe("Gatehouse's tracer", () => {
     expect(s.isRecording()).toBe(false);
   });
 
+  it("keeps every attribute of a span that sets many, in the order first set, a replaced one in its place", async () => {
+    const { tracer, ended } = await tracerWith();
+    const span = tracer.startSpan("s", { attributes: { k0: 0 } });
+    for (let i = 1; i < 40; i++) span.setAttribute(`k${i}`, i);
+    span.setAttribute("k3", "three");
+    span.setAttribute("k39", "last");
+    span.end();
+    const [s] = ended as [GatehouseSpan];
+    const expected: Record<string, unknown> = {};
+    for (let i = 0; i < 40; i++) expected[`k${i}`] = i;
+    expected.k3 = "three";
+    expected.k39 = "last";
+    expect(Object.entries(attributesOf(s))).toEqual(Object.entries(expected));
+  });
+
+  it("keeps frozen start attributes by reference, and a later value of one of them in its place", async () => {
+    const { tracer, ended } = await tracerWith();
+    const shared = Object.freeze({ "http.request.method": "POST", "server.port": 443, "url.path": "/v1" });
+    const a = tracer.startSpan("a", { attributes: shared });
+    const b = tracer.startSpan("b", { attributes: shared });
+    a.setAttribute("http.response.status_code", 200);
+    b.setAttribute("http.response.status_code", 500);
+    b.setAttribute("server.port", 8443); // one of the shared ones, set again: the object is not touched
+    a.end();
+    b.end();
+    const [sa, sb] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(sa.shared).toBe(shared);
+    expect(Object.entries(attributesOf(sa))).toEqual([
+      ["http.request.method", "POST"],
+      ["server.port", 443],
+      ["url.path", "/v1"],
+      ["http.response.status_code", 200],
+    ]);
+    expect(Object.entries(attributesOf(sb))).toEqual([
+      ["http.request.method", "POST"],
+      ["server.port", 8443],
+      ["url.path", "/v1"],
+      ["http.response.status_code", 500],
+    ]);
+    expect(shared["server.port"]).toBe(443);
+  });
+
+  it("keeps a frozen object given to setAttributes by reference only while the span has no attributes", async () => {
+    const { tracer, ended } = await tracerWith();
+    const first = Object.freeze({ op: "chat", stream: false });
+    const a = tracer.startSpan("a");
+    a.setAttributes(first);
+    a.setAttributes(Object.freeze({ model: "m", op: "embeddings" }));
+    a.end();
+    const b = tracer.startSpan("b", { attributes: { before: 1 } });
+    b.setAttributes(first);
+    b.end();
+    const [sa, sb] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(Object.entries(attributesOf(sa))).toEqual([
+      ["op", "embeddings"],
+      ["stream", false],
+      ["model", "m"],
+    ]);
+    expect(first.op).toBe("chat");
+    expect(sb.shared).toBeUndefined();
+    expect(Object.entries(attributesOf(sb))).toEqual([
+      ["before", 1],
+      ["op", "chat"],
+      ["stream", false],
+    ]);
+  });
+
+  it("copies frozen start attributes that the limits or the API's value types would change", async () => {
+    const { tracer, ended } = await tracerWith({ OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2" });
+    tracer.startSpan("over", { attributes: Object.freeze({ a: 1, b: 2, c: 3 }) }).end();
+    tracer
+      .startSpan("invalid", { attributes: Object.freeze({ a: 1, bad: { nested: true } as never }) })
+      .end();
+    const [over, invalid] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(attributesOf(over)).toEqual({ a: 1, b: 2 });
+    expect(over.droppedAttributes).toBe(1);
+    expect(attributesOf(invalid)).toEqual({ a: 1 });
+    const { tracer: short, ended: shortEnded } = await tracerWith({ OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "2" });
+    const given = Object.freeze({ s: "abcdef" });
+    short.startSpan("truncated", { attributes: given }).end();
+    const [truncated] = shortEnded as [GatehouseSpan];
+    expect(attributesOf(truncated)).toEqual({ s: "ab" });
+    expect(truncated.shared).toBeUndefined();
+  });
+
   it("keeps to the span limits from the environment", async () => {
     const { tracer, ended } = await tracerWith({
       OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2",
@@ -220,7 +301,7 @@ describe("Gatehouse's tracer", () => {
     span.end();
     expect(ended).toHaveLength(1);
     const [s] = ended as [GatehouseSpan];
-    expect(s.attrs).toEqual([]);
+    expect(attributesOf(s)).toEqual({});
     const [endS, endNs] = epochTime(s.baseMs, s.end_);
     expect(endS * 1000 + endNs / 1e6).toBeCloseTo(now - 4_000, 3);
   });

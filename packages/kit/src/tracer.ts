@@ -207,8 +207,51 @@ function limitedAttributes(
   return [kept, dropped];
 }
 
+/** The attributes of a span that has none yet: shared, never written (a span's first attribute replaces it). */
+const NO_ATTRIBUTES = Object.freeze([]) as unknown as (string | AttributeValue | undefined)[];
+/** `kindBits`' flag for a remote parent (above every `SpanKind`). */
+const REMOTE_PARENT = 8;
+/** Entries a span's attribute array grows by: four attributes (a span sets a few at a time). */
+const ATTRIBUTES_GROWTH = 8;
+
+/**
+ * Frozen start attributes already checked: how many they are when a span may keep them as they are
+ * (every key and value one `setAttribute` would keep unchanged), -1 when not. A caller that passes the
+ * same frozen object for every span has it checked once.
+ */
+const sharedCounts = new WeakMap<Attributes, number>();
+
+function sharedCount(attributes: Attributes): number {
+  const known = sharedCounts.get(attributes);
+  if (known !== undefined) return known;
+  let count = -1;
+  const proto = Object.getPrototypeOf(attributes);
+  if (Object.isFrozen(attributes) && (proto === Object.prototype || proto === null)) {
+    count = 0;
+    for (const key in attributes) {
+      const value = attributes[key];
+      // As `setAttribute` keeps them: a key, and a value of a type the API allows.
+      if (key.length === 0 || value === undefined || value === null || !isAttributeValue(value)) {
+        count = -1;
+        break;
+      }
+      count++;
+    }
+  }
+  sharedCounts.set(attributes, count);
+  return count;
+}
+
+/** Whether a span may keep `attributes` by reference: frozen, valid, and within the limits as they are. */
+function shareable(attributes: Attributes, limits: SpanLimits): boolean {
+  if (limits.attributeValueLengthLimit !== Number.POSITIVE_INFINITY) return false;
+  const count = sharedCount(attributes);
+  return count > 0 && count <= limits.attributeCountLimit;
+}
+
 /** What few spans have: events, links, an error's message, counts of what the limits dropped. */
 interface RareParts {
+  statusCode: SpanStatusCode;
   droppedAttributes: number;
   statusMessage: string | undefined;
   events: TimedEventRecord[] | undefined;
@@ -223,32 +266,81 @@ interface RareParts {
  * spans do not have is kept apart (`rare`), and its time base is shared with the spans started on it.
  */
 export class GatehouseSpan implements Span {
-  /** Attribute keys and values, alternating (a key appears once: setting it again replaces its value). */
-  readonly attrs: (string | AttributeValue)[] = [];
+  /**
+   * Attribute keys and values, alternating, up to the first key that is undefined (a key appears once:
+   * setting it again replaces its value; no count is kept: a field fewer per span). The array grows a
+   * few attributes at a time, not by `push` (which leaves room for eight more at once): an open
+   * span's spare room is copied by every young-generation collection it lives through, and usually
+   * promoted with it.
+   */
+  attrs: (string | AttributeValue | undefined)[] = NO_ATTRIBUTES;
+  /**
+   * Attributes given at the start in a frozen object, kept by reference, before those of `attrs`
+   * (`sharedAttributes`): a caller that gives every span the same few (the upstream client span) does
+   * not have them copied into each span that waits for its upstream. Undefined when there are none, or
+   * once one of them was set again (they are then copied into `attrs`, in their order).
+   */
+  shared: Attributes | undefined = undefined;
   /** Milliseconds since `baseMs` (the wall-clock base the span started with). */
   readonly start: number;
-  /** Milliseconds since `baseMs` when the span ended (read once `ended`; negative for a given time before the base). */
-  end_ = -1;
-  ended = false;
-  statusCode: SpanStatusCode = SpanStatusCode.UNSET;
+  /**
+   * Milliseconds since `baseMs` when the span ended; undefined while it is open. Not a number field
+   * that starts at a placeholder: V8 would box that number for every span as it starts, and the box
+   * would live (and be copied) as long as the span.
+   */
+  private endMs: number | undefined = undefined;
   private rare: RareParts | undefined = undefined;
   private readonly timeBase: TimeBase;
+  /** The kind, and `REMOTE_PARENT` when the parent came from another process: one field for both. */
+  private readonly kindBits: number;
 
   constructor(
     private readonly tracer: GatehouseTracer<unknown>,
     private readonly context: SpanContext,
     public name: string,
-    readonly kind: SpanKind,
+    kind: SpanKind,
     /** The parent's span id, when the span has a parent. */
     readonly parentSpanId: string | undefined,
     /** Whether that parent came from another process (a `traceparent`). */
-    readonly parentIsRemote: boolean,
+    parentIsRemote: boolean,
     startTime: TimeInput | undefined,
   ) {
+    this.kindBits = parentIsRemote ? kind | REMOTE_PARENT : kind;
     const now = performance.now();
     refreshBase(now);
     this.timeBase = base;
     this.start = startTime === undefined ? now - base.perfAt : epochMsOf(startTime) - base.epochMs;
+  }
+
+  /** Milliseconds since `baseMs` when the span ended (read once `ended`; negative for a given time before the base). */
+  get end_(): number {
+    return this.endMs ?? -1;
+  }
+
+  get ended(): boolean {
+    return this.endMs !== undefined;
+  }
+
+  get kind(): SpanKind {
+    return this.kindBits & ~REMOTE_PARENT;
+  }
+
+  /** Whether the parent came from another process (a `traceparent`). */
+  get parentIsRemote(): boolean {
+    return (this.kindBits & REMOTE_PARENT) !== 0;
+  }
+
+  /** UNSET until `setStatus` (kept with the rare parts: most spans never set one). */
+  get statusCode(): SpanStatusCode {
+    return this.rare?.statusCode ?? SpanStatusCode.UNSET;
+  }
+
+  /** Entries of `attrs` in use (twice the attributes). */
+  get attrCount(): number {
+    const attrs = this.attrs;
+    let i = 0;
+    while (i < attrs.length && attrs[i] !== undefined) i += 2;
+    return i;
   }
 
   /** Wall-clock milliseconds (an integer) that the span's times count from. */
@@ -283,6 +375,7 @@ export class GatehouseSpan implements Span {
   private rareParts(): RareParts {
     if (this.rare === undefined)
       this.rare = {
+        statusCode: SpanStatusCode.UNSET,
         droppedAttributes: 0,
         statusMessage: undefined,
         events: undefined,
@@ -313,22 +406,66 @@ export class GatehouseSpan implements Span {
       limits.attributeValueLengthLimit === Number.POSITIVE_INFINITY
         ? value
         : truncate(value, limits.attributeValueLengthLimit);
-    const attrs = this.attrs;
-    for (let i = 0; i < attrs.length; i += 2) {
-      if (attrs[i] === key) {
-        attrs[i + 1] = v;
+    if (this.shared !== undefined && Object.hasOwn(this.shared, key)) this.unshare();
+    let attrs = this.attrs;
+    let count = 0;
+    for (; count < attrs.length; count += 2) {
+      const k = attrs[count];
+      if (k === undefined) break;
+      if (k === key) {
+        attrs[count + 1] = v;
         return this;
       }
     }
-    if (attrs.length >= 2 * limits.attributeCountLimit) {
+    const room =
+      this.shared === undefined
+        ? limits.attributeCountLimit
+        : limits.attributeCountLimit - (sharedCounts.get(this.shared) ?? 0);
+    if (count >= 2 * room) {
       this.rareParts().droppedAttributes++;
       return this;
     }
-    attrs.push(key, v);
+    if (count === attrs.length) {
+      const grown = new Array<string | AttributeValue | undefined>(count + ATTRIBUTES_GROWTH);
+      for (let i = 0; i < count; i++) grown[i] = attrs[i];
+      this.attrs = attrs = grown;
+    }
+    attrs[count] = key;
+    attrs[count + 1] = v;
     return this;
   }
 
+  /** Copies the shared start attributes into `attrs`, ahead of those set since, and lets them go. */
+  private unshare(): void {
+    const shared = this.shared as Attributes;
+    const later = this.attrs;
+    const laterCount = this.attrCount;
+    this.shared = undefined;
+    this.attrs = NO_ATTRIBUTES;
+    for (const key in shared) this.setAttribute(key, shared[key]);
+    for (let i = 0; i < laterCount; i += 2) this.setAttribute(later[i] as string, later[i + 1]);
+  }
+
+  /** The span's attributes as one object, in their order (for tests and tools; the encoder reads the fields). */
+  attributes(): Attributes {
+    const out: Attributes = {};
+    if (this.shared !== undefined) for (const key in this.shared) out[key] = this.shared[key];
+    const count = this.attrCount;
+    for (let i = 0; i < count; i += 2) out[this.attrs[i] as string] = this.attrs[i + 1];
+    return out;
+  }
+
+  /** Sets each attribute; a frozen object given to a span without attributes yet is kept by reference (`shared`). */
   setAttributes(attributes: SpanAttributes): this {
+    if (
+      this.attrs[0] === undefined &&
+      this.shared === undefined &&
+      !this.ended &&
+      shareable(attributes, this.tracer.limits)
+    ) {
+      this.shared = attributes;
+      return this;
+    }
     for (const key in attributes) this.setAttribute(key, attributes[key]);
     return this;
   }
@@ -397,14 +534,14 @@ export class GatehouseSpan implements Span {
   setStatus(status: SpanStatus): this {
     if (this.ended || this.statusCode === SpanStatusCode.OK || status.code === SpanStatusCode.UNSET)
       return this;
-    this.statusCode = status.code;
+    const rare = this.rareParts();
+    rare.statusCode = status.code;
     // A message belongs to an error status only (the specification's rule, as the SDK keeps it), and
     // only a string is one: anything else from untyped code is dropped (as the SDK drops it), keeping
     // the status, rather than failing the span's encoding and losing the span.
     const message = status.message;
-    const kept = status.code === SpanStatusCode.ERROR && typeof message === "string" ? message : undefined;
-    if (kept !== undefined) this.rareParts().statusMessage = kept;
-    else if (this.rare !== undefined) this.rare.statusMessage = undefined;
+    rare.statusMessage =
+      status.code === SpanStatusCode.ERROR && typeof message === "string" ? message : undefined;
     return this;
   }
 
@@ -414,12 +551,11 @@ export class GatehouseSpan implements Span {
   }
 
   end(endTime?: TimeInput): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.endMs !== undefined) return;
     const end =
       endTime === undefined ? performance.now() - this.timeBase.perfAt : epochMsOf(endTime) - this.baseMs;
     // An end before the start (a caller's clock) is recorded as a zero-length span, as the SDK does.
-    this.end_ = Math.max(end, this.start);
+    this.endMs = Math.max(end, this.start);
     this.tracer.ended(this);
   }
 
@@ -515,7 +651,10 @@ export class GatehouseTracer<Scope> implements Tracer {
       options.startTime,
     );
     const attributes = options.attributes;
-    if (attributes !== undefined) for (const key in attributes) span.setAttribute(key, attributes[key]);
+    if (attributes !== undefined) {
+      if (shareable(attributes, this.limits)) span.shared = attributes;
+      else for (const key in attributes) span.setAttribute(key, attributes[key]);
+    }
     if (samplerAttributes !== undefined) span.setAttributes(samplerAttributes);
     if (options.links !== undefined) span.addLinks(options.links);
     return span;

@@ -2,7 +2,7 @@ import type { InvokeMeta } from "@gatehouse/contracts";
 import type { InvokeResult } from "@gatehouse/providers";
 import { INVALID_SPAN_CONTEXT, type Span } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
-import { recordAnswer, startInvokeSpan } from "./tracing.js";
+import { invokeAttributes, recordAnswer, startInvokeSpan } from "./tracing.js";
 
 /** A recording span that keeps what is set on it. */
 function recordingSpan(): { span: Span; attributes: Record<string, unknown> } {
@@ -67,5 +67,42 @@ describe("startInvokeSpan with tracing off (no SDK in this file)", () => {
     const span = startInvokeSpan(meta);
     expect(span.isRecording()).toBe(false);
     expect(span.spanContext()).toEqual(INVALID_SPAN_CONTEXT);
+  });
+});
+
+describe("invokeAttributes", () => {
+  const meta = (fields: Partial<InvokeMeta>) =>
+    ({ operation: "chat", stream: false, ...fields }) as InvokeMeta;
+
+  it("gives one frozen object per combination, its attributes in the documented order", () => {
+    const a = invokeAttributes(meta({ model: "gpt-x", account: "openai-main" }));
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(Object.entries(a)).toEqual([
+      ["gen_ai.operation.name", "chat"],
+      ["gatehouse.stream", false],
+      ["gen_ai.request.model", "gpt-x"],
+      ["gatehouse.account", "openai-main"],
+    ]);
+    expect(invokeAttributes(meta({ model: "gpt-x", account: "openai-main" }))).toBe(a);
+    expect(invokeAttributes(meta({ model: "gpt-x", account: "openai-main", stream: true }))).not.toBe(a);
+    expect(Object.entries(invokeAttributes(meta({ route: "smart", operation: "embeddings" })))).toEqual([
+      ["gen_ai.operation.name", "embeddings"],
+      ["gatehouse.stream", false],
+      ["gatehouse.route", "smart"],
+    ]);
+  });
+
+  it("never mistakes one combination for another, whatever the names contain", () => {
+    const one = invokeAttributes(meta({ model: "m 1:A", account: "B" }));
+    const two = invokeAttributes(meta({ model: "m", account: "A 1:B" }));
+    expect(one["gen_ai.request.model"]).toBe("m 1:A");
+    expect(two["gen_ai.request.model"]).toBe("m");
+    expect(invokeAttributes(meta({ model: "" }))).not.toBe(invokeAttributes(meta({ account: "" })));
+  });
+
+  it("keeps a bounded number of combinations, and answers right past the bound", () => {
+    for (let i = 0; i < 3000; i++) invokeAttributes(meta({ model: "m", account: `a${i}` }));
+    expect(invokeAttributes(meta({ model: "m", account: "a0" }))["gatehouse.account"]).toBe("a0");
+    expect(invokeAttributes(meta({ model: "m", account: "a2999" }))["gatehouse.account"]).toBe("a2999");
   });
 });

@@ -1,7 +1,7 @@
 import { startSpanFromCarrier } from "@gatehouse/bus";
 import type { GatehouseError, InvokeMeta, Operation, Usage } from "@gatehouse/contracts";
 import { genAiProviderName, type InvokeResult, type ProviderType } from "@gatehouse/providers";
-import { type Span, SpanStatusCode } from "@opentelemetry/api";
+import { type Attributes, type Span, SpanStatusCode } from "@opentelemetry/api";
 
 /** `gen_ai.operation.name` per operation (the OpenTelemetry GenAI conventions' well-known values). */
 const GEN_AI_OPERATION: Record<Operation, string> = {
@@ -22,14 +22,55 @@ export function startInvokeSpan(meta: InvokeMeta): Span {
   // routed call names its route; its account and model are the target's (`recordTarget`). The
   // request id and the principal are on ingress's server span, this span's parent in the same
   // trace: not repeated here.
-  if (span.isRecording()) {
-    span.setAttribute("gen_ai.operation.name", GEN_AI_OPERATION[meta.operation]);
-    span.setAttribute("gatehouse.stream", meta.stream);
-    if (meta.route !== undefined) span.setAttribute("gatehouse.route", meta.route);
-    if (meta.model !== undefined) span.setAttribute("gen_ai.request.model", meta.model);
-    if (meta.account !== undefined) span.setAttribute("gatehouse.account", meta.account);
-  }
+  if (span.isRecording()) span.setAttributes(invokeAttributes(meta));
   return span;
+}
+
+/**
+ * `dispatch.invoke`'s first attributes by route, model, account, operation and stream: one frozen
+ * object per combination (few: the accounts' models and routes), which Gatehouse's tracer keeps by
+ * reference instead of copying into every span that waits for its upstream. Looked up through maps
+ * by each part as it is (no key string built per call).
+ */
+type ByPart<T> = Map<string | undefined, T>;
+const invokeAttributeSets: ByPart<ByPart<ByPart<(Readonly<Attributes> | undefined)[]>>> = new Map();
+let invokeAttributeSetCount = 0;
+/** Combinations kept at most (past it the maps start over: bounded whatever callers send). */
+const MAX_INVOKE_ATTRIBUTE_SETS = 1024;
+/** A combination's place among one account's: operation by operation, not streamed then streamed. */
+const OPERATION_INDEX: Record<Operation, number> = { chat: 0, completions: 1, embeddings: 2, responses: 3 };
+
+function part<T>(map: ByPart<T>, key: string | undefined, make: () => T): T {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+export function invokeAttributes(meta: InvokeMeta): Readonly<Attributes> {
+  const byModel = part(invokeAttributeSets, meta.route, () => new Map());
+  const byAccount = part(byModel, meta.model, () => new Map());
+  const sets: (Readonly<Attributes> | undefined)[] = part(byAccount, meta.account, () => []);
+  const index = 2 * OPERATION_INDEX[meta.operation] + (meta.stream ? 1 : 0);
+  const known = sets[index];
+  if (known !== undefined) return known;
+  const made: Attributes = {
+    "gen_ai.operation.name": GEN_AI_OPERATION[meta.operation],
+    "gatehouse.stream": meta.stream,
+  };
+  if (meta.route !== undefined) made["gatehouse.route"] = meta.route;
+  if (meta.model !== undefined) made["gen_ai.request.model"] = meta.model;
+  if (meta.account !== undefined) made["gatehouse.account"] = meta.account;
+  const attributes = Object.freeze(made);
+  if (invokeAttributeSetCount >= MAX_INVOKE_ATTRIBUTE_SETS) {
+    invokeAttributeSets.clear();
+    invokeAttributeSetCount = 0;
+  }
+  invokeAttributeSetCount++;
+  sets[index] = attributes;
+  return attributes;
 }
 
 /** The route's target that answered (or was tried last): its account, model and provider. */
