@@ -550,6 +550,23 @@ describe("ProtoWriter", () => {
     }
   });
 
+  it("writes a time before the epoch (a caller's given time) as int64 nanoseconds in two's complement, as the SDK does", () => {
+    // Not 2^32 ns (4.3 s) earlier: the split of the seconds' product into 16-bit halves has to floor for
+    // negative seconds too.
+    for (const time of [
+      [-1, 995_000_000],
+      [-5, 0],
+      [-1_700_000_000, 123],
+      [-65_536, 1],
+    ] as [number, number][]) {
+      const w = new ProtoWriter(4);
+      w.time(time[0], time[1]);
+      expect(w.view().readBigUInt64LE(0)).toBe(
+        BigInt.asUintN(64, BigInt(time[0]) * 1_000_000_000n + BigInt(time[1])),
+      );
+    }
+  });
+
   it("shrinks back on reset when what it held was a small part of its buffer, and keeps a steady size", () => {
     const w = new ProtoWriter(1024);
     w.raw(new Uint8Array(100_000));
