@@ -357,6 +357,27 @@ describe("OtlpSpanProcessor", () => {
     expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
   });
 
+  it("leaves out an attribute whose key is not a string (untyped code), keeping the span's ids intact", async () => {
+    // Such a key once reached the encoder: its length byte was NaN, written as 0, so the key-value's
+    // bytes read as the span's own fields: an empty trace id and a span id of attribute bytes.
+    const { processor, requests, losses } = collectingProcessor();
+    const span = alwaysOn(processor).getTracer("t").startSpan("s");
+    span.setAttribute(123 as unknown as string, "v");
+    span.setAttribute(Symbol("k") as unknown as string, "v");
+    span.setAttribute("ok", "fine");
+    span.end();
+    await processor.forceFlush();
+    const sent = decode(requests[0] as Uint8Array) as {
+      resourceSpans: { scopeSpans: { spans: { traceId: string; spanId: string; attributes: unknown[] }[] }[] }[];
+    };
+    const decoded = sent.resourceSpans[0]?.scopeSpans[0]?.spans[0];
+    const hex = (base64: string | undefined) => Buffer.from(base64 ?? "", "base64").toString("hex");
+    expect(hex(decoded?.traceId)).toBe(span.spanContext().traceId);
+    expect(hex(decoded?.spanId)).toBe(span.spanContext().spanId);
+    expect(decoded?.attributes).toEqual([{ key: "ok", value: expect.objectContaining({ stringValue: "fine" }) }]);
+    expect(losses).toEqual([]);
+  });
+
   it("sends integers past int64's range as doubles, so that the request still decodes", async () => {
     const { processor, requests } = collectingProcessor();
     const provider = alwaysOn(processor);

@@ -396,7 +396,10 @@ export class GatehouseSpan implements Span {
 
   /** Sets an attribute (`value` of a type the API allows; others are ignored, as by the SDK). */
   setAttribute(key: string, value: SpanAttributes[string]): this {
-    if (this.ended || value === undefined || value === null || key.length === 0) return this;
+    // A key is a non-empty string: another type from untyped code (a number, a symbol) has no length
+    // the encoder could write, and would corrupt the span's encoding.
+    if (this.ended || value === undefined || value === null || typeof key !== "string" || key.length === 0)
+      return this;
     // Strings, numbers and booleans are valid as they are; anything else (an array, or a bigint, a
     // function or a symbol from untyped code) is checked, so that no value without an OTLP encoding is kept.
     const type = typeof value;
