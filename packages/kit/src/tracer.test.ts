@@ -248,6 +248,29 @@ describe("Gatehouse's tracer", () => {
     expect(truncated.shared).toBeUndefined();
   });
 
+  it("reads a frozen object's getter once, at the start, as the SDK does, rather than keeping the object", async () => {
+    // Frozen, but not fixed: a getter's value at the end could be another (here one the API does not
+    // allow, which the encoder would have written as a key-value list), or it could throw there.
+    const { tracer, ended } = await tracerWith();
+    let reads = 0;
+    const given = Object.freeze({
+      get model() {
+        reads++;
+        return reads === 1 ? "first" : ({ later: true } as never);
+      },
+      plain: "p",
+    });
+    tracer.startSpan("getter", { attributes: given }).end();
+    const span = tracer.startSpan("set");
+    span.setAttributes(given);
+    span.end();
+    const [started, set] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(started.shared).toBeUndefined();
+    expect(attributesOf(started)).toEqual({ model: "first", plain: "p" });
+    expect(set.shared).toBeUndefined();
+    expect(attributesOf(set)).toEqual({ plain: "p" });
+  });
+
   it("keeps to the span limits from the environment", async () => {
     const { tracer, ended } = await tracerWith({
       OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2",

@@ -229,7 +229,14 @@ function sharedCount(attributes: Attributes): number {
   if (Object.isFrozen(attributes) && (proto === Object.prototype || proto === null)) {
     count = 0;
     for (const key in attributes) {
-      const value = attributes[key];
+      // An own data property: frozen fixes its value, not a getter's (read at the end, it could give
+      // another or throw), nor an inherited key's.
+      const property = Object.getOwnPropertyDescriptor(attributes, key);
+      if (property === undefined || !("value" in property)) {
+        count = -1;
+        break;
+      }
+      const value = property.value;
       // As `setAttribute` keeps them: a key, and a value of a type the API allows.
       if (key.length === 0 || value === undefined || value === null || !isAttributeValue(value)) {
         count = -1;
