@@ -290,6 +290,19 @@ describe("Gatehouse's tracer", () => {
     expect(s.droppedEvents).toBe(1);
   });
 
+  it("cuts no value under a value length limit of 0, as the SDK's span (which takes it for invalid)", async () => {
+    const { tracer, ended } = await tracerWith({ OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: "0" });
+    const shared = Object.freeze({ model: "gpt-x" });
+    const span = tracer.startSpan("s", { attributes: shared });
+    span.setAttribute("reasons", ["stop"]);
+    span.addEvent("e", { why: "because" });
+    span.end();
+    const [s] = ended as [GatehouseSpan];
+    expect(attributesOf(s)).toEqual({ model: "gpt-x", reasons: ["stop"] });
+    expect(s.shared).toBe(shared);
+    expect(s.events?.[0]?.attributes).toEqual({ why: "because" });
+  });
+
   it("times a span against the wall clock, exactly as long as it lasted", async () => {
     const { tracer, ended } = await tracerWith();
     const before = Date.now();

@@ -738,10 +738,14 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
 /** Span limits from the `OTEL_*` variables, defaulting as the SDK does. */
 export function spanLimitsFromEnv(env: NodeJS.ProcessEnv): SpanLimits {
   const count = envNumber(env, "OTEL_ATTRIBUTE_COUNT_LIMIT") ?? 128;
-  const length = envNumber(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? Number.POSITIVE_INFINITY;
+  const length =
+    envNumber(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") ??
+    envNumber(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") ??
+    Number.POSITIVE_INFINITY;
   return {
     attributeCountLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") ?? count,
-    attributeValueLengthLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? length,
+    // 0 is no limit, as the SDK's span takes it (invalid, values kept whole), not every string cut to "".
+    attributeValueLengthLimit: length > 0 ? length : Number.POSITIVE_INFINITY,
     eventCountLimit: envNumber(env, "OTEL_SPAN_EVENT_COUNT_LIMIT") ?? 128,
     linkCountLimit: envNumber(env, "OTEL_SPAN_LINK_COUNT_LIMIT") ?? 128,
     attributePerEventCountLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT") ?? 128,
