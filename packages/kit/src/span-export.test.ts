@@ -368,13 +368,17 @@ describe("OtlpSpanProcessor", () => {
     span.end();
     await processor.forceFlush();
     const sent = decode(requests[0] as Uint8Array) as {
-      resourceSpans: { scopeSpans: { spans: { traceId: string; spanId: string; attributes: unknown[] }[] }[] }[];
+      resourceSpans: {
+        scopeSpans: { spans: { traceId: string; spanId: string; attributes: unknown[] }[] }[];
+      }[];
     };
     const decoded = sent.resourceSpans[0]?.scopeSpans[0]?.spans[0];
     const hex = (base64: string | undefined) => Buffer.from(base64 ?? "", "base64").toString("hex");
     expect(hex(decoded?.traceId)).toBe(span.spanContext().traceId);
     expect(hex(decoded?.spanId)).toBe(span.spanContext().spanId);
-    expect(decoded?.attributes).toEqual([{ key: "ok", value: expect.objectContaining({ stringValue: "fine" }) }]);
+    expect(decoded?.attributes).toEqual([
+      { key: "ok", value: expect.objectContaining({ stringValue: "fine" }) },
+    ]);
     expect(losses).toEqual([]);
   });
 
