@@ -1,4 +1,6 @@
 import {
+  type Attributes,
+  type AttributeValue,
   context,
   ROOT_CONTEXT,
   type Span,
@@ -8,6 +10,11 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it, vi } from "vitest";
 import { EMPTY_CONTEXT, SynchronousContextManager } from "./sync-context.js";
 import {
@@ -269,6 +276,89 @@ describe("Gatehouse's tracer", () => {
     expect(attributesOf(started)).toEqual({ model: "first", plain: "p" });
     expect(set.shared).toBeUndefined();
     expect(attributesOf(set)).toEqual({ plain: "p" });
+  });
+
+  it("keeps the attributes and dropped count the SDK's span keeps, frozen objects shared by many spans or not", async () => {
+    // The same random calls on a span of each: start attributes and setAttributes objects drawn from a
+    // few frozen ones that many spans share (kept by reference here, then set again), or plain ones.
+    let seed = 0x2545f491;
+    const random = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const keys = ["a", "b", "c", "d", "e"];
+    const values: unknown[] = [
+      "xyz",
+      "abcdef",
+      "",
+      0,
+      7,
+      2.5,
+      true,
+      ["s", "tuvw"],
+      [1, 2],
+      { o: 1 },
+      [1, "x"],
+      null,
+      undefined,
+    ];
+    const object = (): Attributes => {
+      const out: Record<string, unknown> = {};
+      for (let n = Math.floor(random() * 4); n > 0; n--) out[pick(keys)] = pick(values);
+      return out as Attributes;
+    };
+    const frozen = Array.from({ length: 8 }, () => Object.freeze(object()));
+    const given = () => (random() < 0.7 ? pick(frozen) : object());
+    let keptByReference = 0;
+    for (const [countLimit, lengthLimit] of [
+      [128, ""],
+      [0, ""],
+      [1, ""],
+      [2, ""],
+      [3, "3"],
+      [128, "0"],
+    ] as const) {
+      const env = {
+        OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: String(countLimit),
+        ...(lengthLimit ? { OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: lengthLimit } : {}),
+      };
+      const { tracer, ended } = await tracerWith(env);
+      const exporter = new InMemorySpanExporter();
+      const sdk = new BasicTracerProvider({
+        spanLimits: {
+          attributeCountLimit: countLimit,
+          ...(lengthLimit ? { attributeValueLengthLimit: Number(lengthLimit) } : {}),
+        },
+        spanProcessors: [new SimpleSpanProcessor(exporter)],
+      }).getTracer("sdk");
+      for (let i = 0; i < 300; i++) {
+        const start = random() < 0.8 ? given() : undefined;
+        const options = start === undefined ? {} : { attributes: start };
+        const spans = [
+          tracer.startSpan("s", options, ROOT_CONTEXT),
+          sdk.startSpan("s", options, ROOT_CONTEXT),
+        ];
+        for (let n = Math.floor(random() * 6); n > 0; n--) {
+          if (random() < 0.7) {
+            const key = pick(keys);
+            const value = pick(values) as AttributeValue;
+            for (const span of spans) span.setAttribute(key, value);
+          } else {
+            const more = given();
+            for (const span of spans) span.setAttributes(more);
+          }
+        }
+        for (const span of spans) span.end();
+      }
+      const ours = ended.map((span) => [Object.entries(attributesOf(span)), span.droppedAttributes]);
+      const theirs = exporter
+        .getFinishedSpans()
+        .map((span) => [Object.entries(span.attributes), span.droppedAttributesCount]);
+      expect({ env, spans: ours }).toEqual({ env, spans: theirs });
+      keptByReference += ended.filter((span) => span.shared !== undefined).length;
+    }
+    expect(keptByReference).toBeGreaterThan(100);
   });
 
   it("keeps to the span limits from the environment", async () => {
