@@ -361,6 +361,21 @@ describe("Gatehouse's tracer", () => {
     expect(keptByReference).toBeGreaterThan(100);
   });
 
+  it("takes an object's own keys only, as the SDK (a key of its prototype is not an attribute)", async () => {
+    const { tracer, ended } = await tracerWith();
+    const withPrototype = () => Object.assign(Object.create({ inherited: "x" }) as Attributes, { own: "y" });
+    const span = tracer.startSpan("s", { attributes: withPrototype() });
+    const later = tracer.startSpan("t");
+    later.setAttributes(withPrototype());
+    later.addEvent("e", withPrototype());
+    span.end();
+    later.end();
+    const [s, t] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(attributesOf(s)).toEqual({ own: "y" });
+    expect(attributesOf(t)).toEqual({ own: "y" });
+    expect(t.events?.[0]?.attributes).toEqual({ own: "y" });
+  });
+
   it("keeps to the span limits from the environment", async () => {
     const { tracer, ended } = await tracerWith({
       OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2",

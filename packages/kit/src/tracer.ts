@@ -196,7 +196,13 @@ function limitedAttributes(
   let dropped = 0;
   for (const key in attributes) {
     const value = attributes[key];
-    if (key.length === 0 || !isAttributeValue(value) || value === undefined) continue;
+    if (
+      key.length === 0 ||
+      !Object.hasOwn(attributes, key) ||
+      !isAttributeValue(value) ||
+      value === undefined
+    )
+      continue;
     if (count >= countLimit) {
       dropped++;
       continue;
@@ -476,7 +482,8 @@ export class GatehouseSpan implements Span {
       this.shared = attributes;
       return this;
     }
-    for (const key in attributes) this.setAttribute(key, attributes[key]);
+    // Own keys only, as the SDK takes them (`Object.entries`): `for in` also walks the prototype's.
+    for (const key in attributes) if (Object.hasOwn(attributes, key)) this.setAttribute(key, attributes[key]);
     return this;
   }
 
@@ -661,10 +668,8 @@ export class GatehouseTracer<Scope> implements Tracer {
       options.startTime,
     );
     const attributes = options.attributes;
-    if (attributes !== undefined) {
-      if (shareable(attributes, this.limits)) span.shared = attributes;
-      else for (const key in attributes) span.setAttribute(key, attributes[key]);
-    }
+    // Kept by reference when frozen (setAttributes on a span without attributes), else copied.
+    if (attributes !== undefined) span.setAttributes(attributes);
     if (samplerAttributes !== undefined) span.setAttributes(samplerAttributes);
     if (options.links !== undefined) span.addLinks(options.links);
     return span;
