@@ -447,6 +447,23 @@ describe("Gatehouse's tracer", () => {
     expect(endS * 1000 + endNs / 1e6).toBeCloseTo(now - 4_000, 3);
   });
 
+  it("times an event given two times by the second, as the SDK's span does", async () => {
+    const { tracer, ended } = await tracerWith();
+    const now = Date.now();
+    const span = tracer.startSpan("s");
+    span.addEvent("both", new Date(now - 2_000), new Date(now - 1_000));
+    span.addEvent("one", new Date(now - 3_000));
+    span.end();
+    const [s] = ended as [GatehouseSpan];
+    const at = (i: number) => {
+      const [seconds, nanos] = epochTime(s.baseMs, s.events?.[i]?.time ?? Number.NaN);
+      return seconds * 1000 + nanos / 1e6;
+    };
+    expect(at(0)).toBeCloseTo(now - 1_000, 3);
+    expect(at(1)).toBeCloseTo(now - 3_000, 3);
+    expect(s.events?.[0]?.attributes).toBeUndefined();
+  });
+
   it("keeps its wall-clock base while the clock agrees with it, so that a child does not end after its parent", async () => {
     const { tracer, ended } = await tracerWith();
     const clocks = controlledClocks(0.9); // `Date.now()` 0.9 ms behind the time at the first span

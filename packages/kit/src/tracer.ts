@@ -502,7 +502,7 @@ export class GatehouseSpan implements Span {
       Array.isArray(attributesOrTime) ||
       typeof attributesOrTime === "number"
     )
-      at = attributesOrTime;
+      at = time ?? attributesOrTime; // given two times, the SDK's span takes the second
     else attributes = attributesOrTime;
     if (rare.events === undefined) rare.events = [];
     const events = rare.events;
