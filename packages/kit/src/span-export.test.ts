@@ -382,6 +382,20 @@ describe("OtlpSpanProcessor", () => {
     expect(losses).toEqual([]);
   });
 
+  it("sends a value past 2^21 bytes (a four-byte length at every level around it), as the SDK does", async () => {
+    const { processor, requests } = collectingProcessor();
+    const span = alwaysOn(processor)
+      .getTracer("t")
+      .startSpan("s", { attributes: { big: "é".repeat(1_100_000), list: ["x".repeat(2_200_000), "y"] } });
+    span.end();
+    await processor.forceFlush();
+    const official = ProtobufTraceSerializer.serializeRequest([
+      readable(span as unknown as GatehouseSpan, { name: "t" }),
+    ]) as Uint8Array;
+    expect(requests[0]?.byteLength).toBeGreaterThan(2 ** 22);
+    expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
+  });
+
   it("sends integers past int64's range as doubles, so that the request still decodes", async () => {
     const { processor, requests } = collectingProcessor();
     const provider = alwaysOn(processor);
