@@ -73,6 +73,9 @@ export class ProtoWriter {
   ensure(bytes: number): void {
     const need = this.pos + bytes;
     if (need <= this.buf.length) return;
+    // NaN (a length of what is not a string, from untyped code) would double the buffer every time
+    // before the write failed; past 4 GB no Buffer is made either.
+    if (!(need <= 2 ** 32)) throw new RangeError(`cannot hold ${bytes} more bytes`);
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
     const grown = Buffer.allocUnsafe(size);

@@ -396,6 +396,29 @@ describe("OtlpSpanProcessor", () => {
     expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
   });
 
+  it("drops and counts a span whose name is not a string (untyped code), its batch's buffer not grown", async () => {
+    // Its length, NaN, once doubled the buffer for each such span before the write threw: twenty of
+    // them made it 4 GB.
+    const { processor, requests, losses } = collectingProcessor();
+    const scopes: ScopeBatch[] = [];
+    const tracer = alwaysOn({
+      scope: (name, version, schemaUrl) => {
+        const scope = processor.scope(name, version, schemaUrl);
+        scopes.push(scope);
+        return scope;
+      },
+      onEnd: (span, scope) => processor.onEnd(span, scope),
+      forceFlush: () => processor.forceFlush(),
+      shutdown: () => processor.shutdown(),
+    }).getTracer("t");
+    for (let i = 0; i < 20; i++) tracer.startSpan(200 as unknown as string).end();
+    tracer.startSpan("fine").end();
+    expect(scopes[0]?.spans.buf.length).toBe(16 * 1024);
+    await processor.forceFlush();
+    expect(losses).toEqual(Array.from({ length: 20 }, () => ({ reason: "export_failed", spans: 1 })));
+    expect(requests).toHaveLength(1);
+  });
+
   it("sends integers past int64's range as doubles, so that the request still decodes", async () => {
     const { processor, requests } = collectingProcessor();
     const provider = alwaysOn(processor);
