@@ -464,6 +464,26 @@ describe("Gatehouse's tracer", () => {
     expect(s.events?.[0]?.attributes).toBeUndefined();
   });
 
+  it("records an exception's fields as the SDK's span does: empty ones left out, nothing without a type or message", async () => {
+    const { tracer, ended } = await tracerWith();
+    const span = tracer.startSpan("s");
+    span.recordException({ code: 0, name: "TimeoutError", message: "" });
+    span.recordException({ message: "" });
+    span.recordException("plain words");
+    span.recordException({ code: "ECONNRESET", message: "socket hang up", stack: "at x" });
+    span.end();
+    const [s] = ended as [GatehouseSpan];
+    expect(s.events?.map((e) => e.attributes)).toEqual([
+      { "exception.type": "TimeoutError" },
+      { "exception.message": "plain words" },
+      {
+        "exception.type": "ECONNRESET",
+        "exception.message": "socket hang up",
+        "exception.stacktrace": "at x",
+      },
+    ]);
+  });
+
   it("keeps its wall-clock base while the clock agrees with it, so that a child does not end after its parent", async () => {
     const { tracer, ended } = await tracerWith();
     const clocks = controlledClocks(0.9); // `Date.now()` 0.9 ms behind the time at the first span

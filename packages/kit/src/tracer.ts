@@ -580,12 +580,13 @@ export class GatehouseSpan implements Span {
     const attributes: Attributes = {};
     if (typeof exception === "string") attributes["exception.message"] = exception;
     else if (exception) {
-      if (exception.code !== undefined) attributes["exception.type"] = String(exception.code);
-      else if (exception.name !== undefined) attributes["exception.type"] = exception.name;
-      if (exception.message !== undefined) attributes["exception.message"] = exception.message;
-      if (exception.stack !== undefined) attributes["exception.stacktrace"] = exception.stack;
+      // Empty fields (a code of 0, a message of "") left out, as the SDK's span leaves them.
+      if (exception.code) attributes["exception.type"] = String(exception.code);
+      else if (exception.name) attributes["exception.type"] = exception.name;
+      if (exception.message) attributes["exception.message"] = exception.message;
+      if (exception.stack) attributes["exception.stacktrace"] = exception.stack;
     }
-    if (attributes["exception.type"] === undefined && attributes["exception.message"] === undefined) return;
+    if (!attributes["exception.type"] && !attributes["exception.message"]) return;
     this.addEvent("exception", attributes, time);
   }
 }
