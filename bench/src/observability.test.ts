@@ -123,6 +123,27 @@ describe("the observability block", () => {
     expect(renderObservability(result(ok, [1, 1, 1, 1, 1, 1]), "x", started)).not.toContain("diagnostic");
   });
 
+  it("says there is no verdict when the run did not measure tracing (--settings without it)", () => {
+    // Written over the block that held the last verdict, an empty goal line would read as if the goal
+    // had never been stated.
+    const ok = [0.95, 0.94, 0.96, 0.93, 0.95, 0.97];
+    const r = result(ok, [1, 1, 1, 1, 1, 1], ok);
+    const md = renderObservability(
+      {
+        ...r,
+        sides: r.sides.filter((s) => s.key !== "tracing"),
+        comparisons: r.comparisons.filter((c) => c.key !== "tracing"),
+      },
+      "pnpm bench:observability --settings=unsampled",
+      started,
+    );
+    expect(md).toContain(
+      "**No verdict on tracing's goal (≤ 10 % throughput at c=64):** this run did not measure",
+    );
+    expect(md).toContain("the A/A control (off again) read +0.0 %");
+    expect(md).not.toContain("**met**");
+  });
+
   it("decides nothing from too few rounds", () => {
     const md = renderObservability(result([0.7, 0.7, 0.7], [1, 1, 1]), "x", started);
     expect(md).toContain("**undecided**");

@@ -533,7 +533,10 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
         `${VERDICT_TEXT[verdict(tracing.throughput, aa.throughput, TRACING_LIMIT, CONFIDENCE)]}. ` +
         `Median ${describeComparison(tracing).throughput} over ${count(tracing.throughput.n, "round")} ` +
         `(${level} interval in brackets); the A/A control (off again) read ${describeComparison(aa).throughput}.`
-      : "";
+      : // A run of other settings only (`--settings=`) still replaces the block that held the last verdict.
+        `**No verdict on tracing's goal (≤ 10 % throughput at c=${r.connections}):** this run did not measure ` +
+        "tracing on (`--settings` without `tracing`)" +
+        (aa ? `; the A/A control (off again) read ${describeComparison(aa).throughput}.` : ".");
   const cpu = cpus();
   const design = describeDesign(r);
   return [

@@ -73,6 +73,9 @@ export class ProtoWriter {
   ensure(bytes: number): void {
     const need = this.pos + bytes;
     if (need <= this.buf.length) return;
+    // NaN (a length of what is not a string, from untyped code) would double the buffer every time
+    // before the write failed; past 4 GB no Buffer is made either.
+    if (!(need <= 2 ** 32)) throw new RangeError(`cannot hold ${bytes} more bytes`);
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
     const grown = Buffer.allocUnsafe(size);
@@ -138,12 +141,15 @@ export class ProtoWriter {
   /** Seconds and nanoseconds since the epoch as fixed64 nanoseconds, exactly, without BigInt. */
   time(seconds: number, nanos: number): void {
     // seconds * 1e9 + nanos, where 1e9 = 15258 * 2^16 + 51712: every product below stays under 2^53.
+    // high16 is split by flooring (not `%`, which truncates): a time before the epoch is then int64's
+    // two's complement, as the SDK writes it, not 2^32 ns earlier.
     const high16 = seconds * 15258;
     const low = seconds * 51712 + nanos;
-    const x = (high16 % 65536) * 65536 + low;
+    const high = Math.floor(high16 / 65536);
+    const x = (high16 - high * 65536) * 65536 + low;
     this.ensure(8);
     const at = this.uint32(x % 4294967296, this.pos);
-    this.pos = this.uint32(Math.floor(high16 / 65536) + Math.floor(x / 4294967296), at);
+    this.pos = this.uint32(high + Math.floor(x / 4294967296), at);
   }
 
   /**

@@ -357,6 +357,68 @@ describe("OtlpSpanProcessor", () => {
     expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
   });
 
+  it("leaves out an attribute whose key is not a string (untyped code), keeping the span's ids intact", async () => {
+    // Such a key once reached the encoder: its length byte was NaN, written as 0, so the key-value's
+    // bytes read as the span's own fields: an empty trace id and a span id of attribute bytes.
+    const { processor, requests, losses } = collectingProcessor();
+    const span = alwaysOn(processor).getTracer("t").startSpan("s");
+    span.setAttribute(123 as unknown as string, "v");
+    span.setAttribute(Symbol("k") as unknown as string, "v");
+    span.setAttribute("ok", "fine");
+    span.end();
+    await processor.forceFlush();
+    const sent = decode(requests[0] as Uint8Array) as {
+      resourceSpans: {
+        scopeSpans: { spans: { traceId: string; spanId: string; attributes: unknown[] }[] }[];
+      }[];
+    };
+    const decoded = sent.resourceSpans[0]?.scopeSpans[0]?.spans[0];
+    const hex = (base64: string | undefined) => Buffer.from(base64 ?? "", "base64").toString("hex");
+    expect(hex(decoded?.traceId)).toBe(span.spanContext().traceId);
+    expect(hex(decoded?.spanId)).toBe(span.spanContext().spanId);
+    expect(decoded?.attributes).toEqual([
+      { key: "ok", value: expect.objectContaining({ stringValue: "fine" }) },
+    ]);
+    expect(losses).toEqual([]);
+  });
+
+  it("sends a value past 2^21 bytes (a four-byte length at every level around it), as the SDK does", async () => {
+    const { processor, requests } = collectingProcessor();
+    const span = alwaysOn(processor)
+      .getTracer("t")
+      .startSpan("s", { attributes: { big: "é".repeat(1_100_000), list: ["x".repeat(2_200_000), "y"] } });
+    span.end();
+    await processor.forceFlush();
+    const official = ProtobufTraceSerializer.serializeRequest([
+      readable(span as unknown as GatehouseSpan, { name: "t" }),
+    ]) as Uint8Array;
+    expect(requests[0]?.byteLength).toBeGreaterThan(2 ** 22);
+    expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
+  });
+
+  it("drops and counts a span whose name is not a string (untyped code), its batch's buffer not grown", async () => {
+    // Its length, NaN, once doubled the buffer for each such span before the write threw: twenty of
+    // them made it 4 GB.
+    const { processor, requests, losses } = collectingProcessor();
+    const scopes: ScopeBatch[] = [];
+    const tracer = alwaysOn({
+      scope: (name, version, schemaUrl) => {
+        const scope = processor.scope(name, version, schemaUrl);
+        scopes.push(scope);
+        return scope;
+      },
+      onEnd: (span, scope) => processor.onEnd(span, scope),
+      forceFlush: () => processor.forceFlush(),
+      shutdown: () => processor.shutdown(),
+    }).getTracer("t");
+    for (let i = 0; i < 20; i++) tracer.startSpan(200 as unknown as string).end();
+    tracer.startSpan("fine").end();
+    expect(scopes[0]?.spans.buf.length).toBe(16 * 1024);
+    await processor.forceFlush();
+    expect(losses).toEqual(Array.from({ length: 20 }, () => ({ reason: "export_failed", spans: 1 })));
+    expect(requests).toHaveLength(1);
+  });
+
   it("sends integers past int64's range as doubles, so that the request still decodes", async () => {
     const { processor, requests } = collectingProcessor();
     const provider = alwaysOn(processor);
@@ -547,6 +609,23 @@ describe("ProtoWriter", () => {
       const w = new ProtoWriter(4);
       w.time(time[0], time[1]);
       expect(w.view().readBigUInt64LE(0)).toBe(BigInt(time[0]) * 1_000_000_000n + BigInt(time[1]));
+    }
+  });
+
+  it("writes a time before the epoch (a caller's given time) as int64 nanoseconds in two's complement, as the SDK does", () => {
+    // Not 2^32 ns (4.3 s) earlier: the split of the seconds' product into 16-bit halves has to floor for
+    // negative seconds too.
+    for (const time of [
+      [-1, 995_000_000],
+      [-5, 0],
+      [-1_700_000_000, 123],
+      [-65_536, 1],
+    ] as [number, number][]) {
+      const w = new ProtoWriter(4);
+      w.time(time[0], time[1]);
+      expect(w.view().readBigUInt64LE(0)).toBe(
+        BigInt.asUintN(64, BigInt(time[0]) * 1_000_000_000n + BigInt(time[1])),
+      );
     }
   });
 

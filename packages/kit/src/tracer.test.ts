@@ -1,4 +1,6 @@
 import {
+  type Attributes,
+  type AttributeValue,
   context,
   ROOT_CONTEXT,
   type Span,
@@ -8,6 +10,11 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it, vi } from "vitest";
 import { EMPTY_CONTEXT, SynchronousContextManager } from "./sync-context.js";
 import {
@@ -248,6 +255,127 @@ describe("Gatehouse's tracer", () => {
     expect(truncated.shared).toBeUndefined();
   });
 
+  it("reads a frozen object's getter once, at the start, as the SDK does, rather than keeping the object", async () => {
+    // Frozen, but not fixed: a getter's value at the end could be another (here one the API does not
+    // allow, which the encoder would have written as a key-value list), or it could throw there.
+    const { tracer, ended } = await tracerWith();
+    let reads = 0;
+    const given = Object.freeze({
+      get model() {
+        reads++;
+        return reads === 1 ? "first" : ({ later: true } as never);
+      },
+      plain: "p",
+    });
+    tracer.startSpan("getter", { attributes: given }).end();
+    const span = tracer.startSpan("set");
+    span.setAttributes(given);
+    span.end();
+    const [started, set] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(started.shared).toBeUndefined();
+    expect(attributesOf(started)).toEqual({ model: "first", plain: "p" });
+    expect(set.shared).toBeUndefined();
+    expect(attributesOf(set)).toEqual({ plain: "p" });
+  });
+
+  it("keeps the attributes and dropped count the SDK's span keeps, frozen objects shared by many spans or not", async () => {
+    // The same random calls on a span of each: start attributes and setAttributes objects drawn from a
+    // few frozen ones that many spans share (kept by reference here, then set again), or plain ones.
+    let seed = 0x2545f491;
+    const random = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const keys = ["a", "b", "c", "d", "e"];
+    const values: unknown[] = [
+      "xyz",
+      "abcdef",
+      "",
+      0,
+      7,
+      2.5,
+      true,
+      ["s", "tuvw"],
+      [1, 2],
+      { o: 1 },
+      [1, "x"],
+      null,
+      undefined,
+    ];
+    const object = (): Attributes => {
+      const out: Record<string, unknown> = {};
+      for (let n = Math.floor(random() * 4); n > 0; n--) out[pick(keys)] = pick(values);
+      return out as Attributes;
+    };
+    const frozen = Array.from({ length: 8 }, () => Object.freeze(object()));
+    const given = () => (random() < 0.7 ? pick(frozen) : object());
+    let keptByReference = 0;
+    for (const [countLimit, lengthLimit] of [
+      [128, ""],
+      [0, ""],
+      [1, ""],
+      [2, ""],
+      [3, "3"],
+      [128, "0"],
+    ] as const) {
+      const env = {
+        OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: String(countLimit),
+        ...(lengthLimit ? { OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: lengthLimit } : {}),
+      };
+      const { tracer, ended } = await tracerWith(env);
+      const exporter = new InMemorySpanExporter();
+      const sdk = new BasicTracerProvider({
+        spanLimits: {
+          attributeCountLimit: countLimit,
+          ...(lengthLimit ? { attributeValueLengthLimit: Number(lengthLimit) } : {}),
+        },
+        spanProcessors: [new SimpleSpanProcessor(exporter)],
+      }).getTracer("sdk");
+      for (let i = 0; i < 300; i++) {
+        const start = random() < 0.8 ? given() : undefined;
+        const options = start === undefined ? {} : { attributes: start };
+        const spans = [
+          tracer.startSpan("s", options, ROOT_CONTEXT),
+          sdk.startSpan("s", options, ROOT_CONTEXT),
+        ];
+        for (let n = Math.floor(random() * 6); n > 0; n--) {
+          if (random() < 0.7) {
+            const key = pick(keys);
+            const value = pick(values) as AttributeValue;
+            for (const span of spans) span.setAttribute(key, value);
+          } else {
+            const more = given();
+            for (const span of spans) span.setAttributes(more);
+          }
+        }
+        for (const span of spans) span.end();
+      }
+      const ours = ended.map((span) => [Object.entries(attributesOf(span)), span.droppedAttributes]);
+      const theirs = exporter
+        .getFinishedSpans()
+        .map((span) => [Object.entries(span.attributes), span.droppedAttributesCount]);
+      expect({ env, spans: ours }).toEqual({ env, spans: theirs });
+      keptByReference += ended.filter((span) => span.shared !== undefined).length;
+    }
+    expect(keptByReference).toBeGreaterThan(100);
+  });
+
+  it("takes an object's own keys only, as the SDK (a key of its prototype is not an attribute)", async () => {
+    const { tracer, ended } = await tracerWith();
+    const withPrototype = () => Object.assign(Object.create({ inherited: "x" }) as Attributes, { own: "y" });
+    const span = tracer.startSpan("s", { attributes: withPrototype() });
+    const later = tracer.startSpan("t");
+    later.setAttributes(withPrototype());
+    later.addEvent("e", withPrototype());
+    span.end();
+    later.end();
+    const [s, t] = ended as [GatehouseSpan, GatehouseSpan];
+    expect(attributesOf(s)).toEqual({ own: "y" });
+    expect(attributesOf(t)).toEqual({ own: "y" });
+    expect(t.events?.[0]?.attributes).toEqual({ own: "y" });
+  });
+
   it("keeps to the span limits from the environment", async () => {
     const { tracer, ended } = await tracerWith({
       OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2",
@@ -265,6 +393,19 @@ describe("Gatehouse's tracer", () => {
     expect(s.droppedAttributes).toBe(1);
     expect(s.events?.map((e) => e.name)).toEqual(["second"]);
     expect(s.droppedEvents).toBe(1);
+  });
+
+  it("cuts no value under a value length limit of 0, as the SDK's span (which takes it for invalid)", async () => {
+    const { tracer, ended } = await tracerWith({ OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: "0" });
+    const shared = Object.freeze({ model: "gpt-x" });
+    const span = tracer.startSpan("s", { attributes: shared });
+    span.setAttribute("reasons", ["stop"]);
+    span.addEvent("e", { why: "because" });
+    span.end();
+    const [s] = ended as [GatehouseSpan];
+    expect(attributesOf(s)).toEqual({ model: "gpt-x", reasons: ["stop"] });
+    expect(s.shared).toBe(shared);
+    expect(s.events?.[0]?.attributes).toEqual({ why: "because" });
   });
 
   it("times a span against the wall clock, exactly as long as it lasted", async () => {
@@ -304,6 +445,43 @@ describe("Gatehouse's tracer", () => {
     expect(attributesOf(s)).toEqual({});
     const [endS, endNs] = epochTime(s.baseMs, s.end_);
     expect(endS * 1000 + endNs / 1e6).toBeCloseTo(now - 4_000, 3);
+  });
+
+  it("times an event given two times by the second, as the SDK's span does", async () => {
+    const { tracer, ended } = await tracerWith();
+    const now = Date.now();
+    const span = tracer.startSpan("s");
+    span.addEvent("both", new Date(now - 2_000), new Date(now - 1_000));
+    span.addEvent("one", new Date(now - 3_000));
+    span.end();
+    const [s] = ended as [GatehouseSpan];
+    const at = (i: number) => {
+      const [seconds, nanos] = epochTime(s.baseMs, s.events?.[i]?.time ?? Number.NaN);
+      return seconds * 1000 + nanos / 1e6;
+    };
+    expect(at(0)).toBeCloseTo(now - 1_000, 3);
+    expect(at(1)).toBeCloseTo(now - 3_000, 3);
+    expect(s.events?.[0]?.attributes).toBeUndefined();
+  });
+
+  it("records an exception's fields as the SDK's span does: empty ones left out, nothing without a type or message", async () => {
+    const { tracer, ended } = await tracerWith();
+    const span = tracer.startSpan("s");
+    span.recordException({ code: 0, name: "TimeoutError", message: "" });
+    span.recordException({ message: "" });
+    span.recordException("plain words");
+    span.recordException({ code: "ECONNRESET", message: "socket hang up", stack: "at x" });
+    span.end();
+    const [s] = ended as [GatehouseSpan];
+    expect(s.events?.map((e) => e.attributes)).toEqual([
+      { "exception.type": "TimeoutError" },
+      { "exception.message": "plain words" },
+      {
+        "exception.type": "ECONNRESET",
+        "exception.message": "socket hang up",
+        "exception.stacktrace": "at x",
+      },
+    ]);
   });
 
   it("keeps its wall-clock base while the clock agrees with it, so that a child does not end after its parent", async () => {

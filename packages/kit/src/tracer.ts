@@ -196,7 +196,13 @@ function limitedAttributes(
   let dropped = 0;
   for (const key in attributes) {
     const value = attributes[key];
-    if (key.length === 0 || !isAttributeValue(value) || value === undefined) continue;
+    if (
+      key.length === 0 ||
+      !Object.hasOwn(attributes, key) ||
+      !isAttributeValue(value) ||
+      value === undefined
+    )
+      continue;
     if (count >= countLimit) {
       dropped++;
       continue;
@@ -229,7 +235,14 @@ function sharedCount(attributes: Attributes): number {
   if (Object.isFrozen(attributes) && (proto === Object.prototype || proto === null)) {
     count = 0;
     for (const key in attributes) {
-      const value = attributes[key];
+      // An own data property: frozen fixes its value, not a getter's (read at the end, it could give
+      // another or throw), nor an inherited key's.
+      const property = Object.getOwnPropertyDescriptor(attributes, key);
+      if (property === undefined || !("value" in property)) {
+        count = -1;
+        break;
+      }
+      const value = property.value;
       // As `setAttribute` keeps them: a key, and a value of a type the API allows.
       if (key.length === 0 || value === undefined || value === null || !isAttributeValue(value)) {
         count = -1;
@@ -396,7 +409,10 @@ export class GatehouseSpan implements Span {
 
   /** Sets an attribute (`value` of a type the API allows; others are ignored, as by the SDK). */
   setAttribute(key: string, value: SpanAttributes[string]): this {
-    if (this.ended || value === undefined || value === null || key.length === 0) return this;
+    // A key is a non-empty string: another type from untyped code (a number, a symbol) has no length
+    // the encoder could write, and would corrupt the span's encoding.
+    if (this.ended || value === undefined || value === null || typeof key !== "string" || key.length === 0)
+      return this;
     // Strings, numbers and booleans are valid as they are; anything else (an array, or a bigint, a
     // function or a symbol from untyped code) is checked, so that no value without an OTLP encoding is kept.
     const type = typeof value;
@@ -466,7 +482,8 @@ export class GatehouseSpan implements Span {
       this.shared = attributes;
       return this;
     }
-    for (const key in attributes) this.setAttribute(key, attributes[key]);
+    // Own keys only, as the SDK takes them (`Object.entries`): `for in` also walks the prototype's.
+    for (const key in attributes) if (Object.hasOwn(attributes, key)) this.setAttribute(key, attributes[key]);
     return this;
   }
 
@@ -485,7 +502,7 @@ export class GatehouseSpan implements Span {
       Array.isArray(attributesOrTime) ||
       typeof attributesOrTime === "number"
     )
-      at = attributesOrTime;
+      at = time ?? attributesOrTime; // given two times, the SDK's span takes the second
     else attributes = attributesOrTime;
     if (rare.events === undefined) rare.events = [];
     const events = rare.events;
@@ -563,12 +580,13 @@ export class GatehouseSpan implements Span {
     const attributes: Attributes = {};
     if (typeof exception === "string") attributes["exception.message"] = exception;
     else if (exception) {
-      if (exception.code !== undefined) attributes["exception.type"] = String(exception.code);
-      else if (exception.name !== undefined) attributes["exception.type"] = exception.name;
-      if (exception.message !== undefined) attributes["exception.message"] = exception.message;
-      if (exception.stack !== undefined) attributes["exception.stacktrace"] = exception.stack;
+      // Empty fields (a code of 0, a message of "") left out, as the SDK's span leaves them.
+      if (exception.code) attributes["exception.type"] = String(exception.code);
+      else if (exception.name) attributes["exception.type"] = exception.name;
+      if (exception.message) attributes["exception.message"] = exception.message;
+      if (exception.stack) attributes["exception.stacktrace"] = exception.stack;
     }
-    if (attributes["exception.type"] === undefined && attributes["exception.message"] === undefined) return;
+    if (!attributes["exception.type"] && !attributes["exception.message"]) return;
     this.addEvent("exception", attributes, time);
   }
 }
@@ -651,10 +669,8 @@ export class GatehouseTracer<Scope> implements Tracer {
       options.startTime,
     );
     const attributes = options.attributes;
-    if (attributes !== undefined) {
-      if (shareable(attributes, this.limits)) span.shared = attributes;
-      else for (const key in attributes) span.setAttribute(key, attributes[key]);
-    }
+    // Kept by reference when frozen (setAttributes on a span without attributes), else copied.
+    if (attributes !== undefined) span.setAttributes(attributes);
     if (samplerAttributes !== undefined) span.setAttributes(samplerAttributes);
     if (options.links !== undefined) span.addLinks(options.links);
     return span;
@@ -728,10 +744,14 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
 /** Span limits from the `OTEL_*` variables, defaulting as the SDK does. */
 export function spanLimitsFromEnv(env: NodeJS.ProcessEnv): SpanLimits {
   const count = envNumber(env, "OTEL_ATTRIBUTE_COUNT_LIMIT") ?? 128;
-  const length = envNumber(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? Number.POSITIVE_INFINITY;
+  const length =
+    envNumber(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") ??
+    envNumber(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT") ??
+    Number.POSITIVE_INFINITY;
   return {
     attributeCountLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT") ?? count,
-    attributeValueLengthLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT") ?? length,
+    // 0 is no limit, as the SDK's span takes it (invalid, values kept whole), not every string cut to "".
+    attributeValueLengthLimit: length > 0 ? length : Number.POSITIVE_INFINITY,
     eventCountLimit: envNumber(env, "OTEL_SPAN_EVENT_COUNT_LIMIT") ?? 128,
     linkCountLimit: envNumber(env, "OTEL_SPAN_LINK_COUNT_LIMIT") ?? 128,
     attributePerEventCountLimit: envNumber(env, "OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT") ?? 128,
