@@ -1,4 +1,4 @@
-import { SynchronousContextManager } from "@gatehouse/kit";
+import { PropagatedSpan, SynchronousContextManager } from "@gatehouse/kit";
 import {
   type Context,
   context,
@@ -11,7 +11,7 @@ import {
 import { suppressTracing, TraceState, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { headers as natsHeaders } from "nats";
 import { describe, expect, it } from "vitest";
-import { injectTraceContext, traceCarrier } from "./trace.js";
+import { injectTraceContext, traceCarrier, traceHeaders } from "./trace.js";
 
 const propagator = new W3CTraceContextPropagator();
 
@@ -43,6 +43,11 @@ function contexts(): Context[] {
           const ctx = trace.setSpanContext(ROOT_CONTEXT, spanContext);
           out.push(ctx);
           if (traceFlags === 1 && traceState === undefined) out.push(suppressTracing(ctx));
+          // What Gatehouse's tracer makes for a call left out of the sample (its ids are valid).
+          if (traceId === TRACE_ID && spanId === SPAN_ID) {
+            const unsampled = trace.setSpan(ROOT_CONTEXT, new PropagatedSpan(spanContext));
+            out.push(unsampled, suppressTracing(unsampled));
+          }
         }
   return out;
 }
@@ -54,7 +59,7 @@ function w3c(ctx: Context): Record<string, string> {
   return carrier;
 }
 
-describe("traceCarrier and injectTraceContext", () => {
+describe("traceCarrier, injectTraceContext and traceHeaders", () => {
   it("inject nothing before a propagator is registered, as the API's no-op one", () => {
     const ctx = trace.setSpanContext(ROOT_CONTEXT, { traceId: TRACE_ID, spanId: SPAN_ID, traceFlags: 1 });
     expect(traceCarrier(ctx)).toBeUndefined();
@@ -73,6 +78,11 @@ describe("traceCarrier and injectTraceContext", () => {
       const injected: Record<string, string> = {};
       for (const key of headers.keys()) injected[key] = headers.get(key);
       expect(injected).toEqual(expected);
+      // No headers at all when there is nothing to write (a request then goes without a header block).
+      const made = context.with(ctx, () => traceHeaders());
+      const carried: Record<string, string> = {};
+      for (const key of made?.keys() ?? []) carried[key] = made?.get(key) ?? "";
+      expect(made === undefined ? undefined : carried).toEqual(expected.traceparent ? expected : undefined);
       if (expected.traceparent) written++;
     }
     // The cases cover both: contexts the propagator writes and contexts it refuses.

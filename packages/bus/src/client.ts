@@ -7,10 +7,10 @@ import {
   type ResponseOf,
   subjectFor,
 } from "@gatehouse/contracts";
-import { type Msg, type NatsConnection, type NatsError, headers as natsHeaders } from "nats";
+import type { Msg, NatsConnection, NatsError } from "nats";
 import { decodeJson, encodeJson } from "./codec.js";
 import { ReplyMux, type RequestObserver } from "./mux.js";
-import { injectTraceContext } from "./trace.js";
+import { traceHeaders } from "./trace.js";
 
 export const SERVICE_ERROR_HEADER = "Nats-Service-Error";
 export const SERVICE_ERROR_CODE_HEADER = "Nats-Service-Error-Code";
@@ -88,8 +88,7 @@ export class BusClient {
         detail: "nats: not connected",
       });
     }
-    const h = natsHeaders();
-    injectTraceContext(h);
+    const h = traceHeaders();
     let mux = this.muxes.get(service);
     if (!mux) {
       mux = new ReplyMux(this.nc, service, this.options.observer);

@@ -13,7 +13,7 @@ import {
   type TextMapGetter,
   trace,
 } from "@opentelemetry/api";
-import type { MsgHdrs } from "nats";
+import { type MsgHdrs, headers as natsHeaders } from "nats";
 
 const getter: TextMapGetter<MsgHdrs | undefined> = {
   keys(carrier) {
@@ -30,9 +30,24 @@ const getter: TextMapGetter<MsgHdrs | undefined> = {
  * propagator (the one `registerTracing` sets) would put there.
  */
 export function injectTraceContext(headers: MsgHdrs): void {
-  const from = context.active();
-  const spanContext = propagatedSpanContext(from);
-  if (spanContext === undefined) return;
+  const spanContext = propagatedSpanContext(context.active());
+  if (spanContext !== undefined) setTraceHeaders(headers, spanContext);
+}
+
+/**
+ * NATS headers carrying the active trace context, or undefined when there is none to carry (tracing
+ * off, nothing active): then a request is sent without headers, rather than with an empty set that
+ * is still made, encoded and sent as HPUB.
+ */
+export function traceHeaders(): MsgHdrs | undefined {
+  const spanContext = propagatedSpanContext(context.active());
+  if (spanContext === undefined) return undefined;
+  const headers = natsHeaders();
+  setTraceHeaders(headers, spanContext);
+  return headers;
+}
+
+function setTraceHeaders(headers: MsgHdrs, spanContext: SpanContext): void {
   headers.set(TRACE_PARENT, traceparentOf(spanContext));
   if (spanContext.traceState) headers.set(TRACE_STATE, spanContext.traceState.serialize());
 }
@@ -84,8 +99,12 @@ function propagatedSpanContext(from: Context): SpanContext | undefined {
     propagatorOn = propagation.fields().includes(TRACE_PARENT);
     if (!propagatorOn) return undefined;
   }
-  const spanContext = trace.getSpan(from)?.spanContext();
-  if (spanContext === undefined || from.getValue(SUPPRESS_TRACING) === true) return undefined;
+  const span = trace.getSpan(from);
+  if (span === undefined || from.getValue(SUPPRESS_TRACING) === true) return undefined;
+  const spanContext = span.spanContext();
+  // Valid by construction (an unsampled span of Gatehouse's tracer, a parsed remote parent): every
+  // call left out of the sample carries one, and its ids need no second look.
+  if (span instanceof PropagatedSpan) return spanContext;
   const { traceId, spanId } = spanContext;
   if (!isHexOfLength(traceId, 32) || traceId === INVALID_TRACE_ID) return undefined;
   if (!isHexOfLength(spanId, 16) || spanId === INVALID_SPAN_ID) return undefined;

@@ -19,7 +19,12 @@ const echo = defineEndpoint(
   "auth",
   "echo",
   z.object({ text: z.string().max(10) }),
-  z.object({ text: z.string(), instance: z.string(), traceparent: z.string().nullable() }),
+  z.object({
+    text: z.string(),
+    instance: z.string(),
+    traceparent: z.string().nullable(),
+    headerBlock: z.boolean(),
+  }),
 );
 const slow = defineEndpoint("auth", "slow", z.object({}), z.object({ ok: z.boolean() }));
 const broken = defineEndpoint("auth", "broken", z.object({}), z.object({ ok: z.literal(true) }));
@@ -46,6 +51,7 @@ async function startInstance(instance: string): Promise<RunningService> {
         text: req.text,
         instance,
         traceparent: ctx.headers?.get("traceparent") || null,
+        headerBlock: ctx.headers !== undefined,
       })),
       route(slow, async () => {
         await new Promise((r) => setTimeout(r, 500));
@@ -148,6 +154,14 @@ describe("request/reply over NATS", () => {
     const ctx = trace.setSpanContext(context.active(), spanContext);
     const res = await context.with(ctx, () => client.request(echo, { text: "t" }));
     expect(res.traceparent).toBe("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    expect(res.headerBlock).toBe(true);
+  });
+
+  it("sends no header block when there is no trace context to carry (tracing off, or nothing active)", async () => {
+    // An empty header block is still one: HPUB instead of PUB, encoded here and parsed by the service.
+    const res = await client.request(echo, { text: "t" });
+    expect(res.traceparent).toBeNull();
+    expect(res.headerBlock).toBe(false);
   });
 
   it("lists the service in $SRV.INFO with name and version", async () => {

@@ -1,9 +1,8 @@
-import { parseTraceparent, tracingEnabled } from "@gatehouse/bus";
+import { contextFromCarrier, parseTraceparent, tracingEnabled } from "@gatehouse/bus";
 import { EMPTY_CONTEXT, fixedLine, type Logger } from "@gatehouse/kit";
 import {
   type Context,
   context,
-  propagation,
   type Span,
   SpanKind,
   type SpanOptions,
@@ -219,10 +218,24 @@ function serverSpanName(method: string, path: string | undefined): string {
   return name;
 }
 
+/**
+ * The caller's trace context, as the W3C propagator `registerTracing` registers would extract it from
+ * the request's headers: read here without the propagator (its global lookup, its regular expression
+ * and match array per `traceparent`), and nothing read at all for a request that sends none.
+ */
+function callerContext(request: FastifyRequest): Context {
+  const traceparent = request.headers.traceparent;
+  if (typeof traceparent !== "string" || traceparent.length === 0) return EMPTY_CONTEXT;
+  const tracestate = request.headers.tracestate;
+  return contextFromCarrier(
+    typeof tracestate === "string" && tracestate.length > 0 ? { traceparent, tracestate } : { traceparent },
+  );
+}
+
 function registerServerSpans(app: FastifyInstance): void {
   const tracer = trace.getTracer("gatehouse-ingress");
   app.addHook("onRequest", (request, _reply, done) => {
-    const parent = propagation.extract(EMPTY_CONTEXT, request.headers);
+    const parent = callerContext(request);
     const path = request.routeOptions.url;
     const span = tracer.startSpan(serverSpanName(request.method, path), SERVER_SPAN, parent);
     // Set once sampled, not given at the start: a call left out of the sample makes no attributes.
@@ -250,6 +263,8 @@ function registerServerSpans(app: FastifyInstance): void {
 }
 
 function endServerSpan(span: Span, request: FastifyRequest, status: number): void {
+  // A span left out of the sample takes no attributes; ending it records nothing either.
+  if (!span.isRecording()) return;
   const caller = request.caller;
   if (caller) {
     span.setAttribute("gatehouse.principal.id", caller.principal.id);
