@@ -12,10 +12,12 @@ import { parseEnv } from "./config.js";
  * full GC, and that limit also counts the young generation's capacity on top. Two settings bound it:
  *
  * - The young generation's size, which only a node flag given at start-up can set
- *   (`v8.setFlagsFromString` after start-up does not resize a heap). The flags are written once, in
- *   this package's `bin/gatehouse-node`, through which every start path runs node (each package's
- *   `start` script, the root `pnpm start`, the launcher's `gatehouse` bin, the container image);
- *   a process started some other way must pass them itself, and `tuneHeap` reports when it did not.
+ *   (`v8.setFlagsFromString` after start-up does not resize a heap): 2 × 4 MB, or 2 × 16 MB when
+ *   tracing is configured, as spans live as long as their call (`nodeMemoryFlags`). The flags are
+ *   written once, in this package's `bin/gatehouse-node`, through which every start path runs node
+ *   (each package's `start` script, the root `pnpm start`, the launcher's `gatehouse` bin, the
+ *   container image); a process started some other way must pass them itself, and `tuneHeap`
+ *   reports when it did not.
  * - The old generation's growing factor, which V8 reads at every full GC and so can be set from
  *   inside the process: `tuneHeap` sets it, whatever started the process.
  */
