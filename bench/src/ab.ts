@@ -22,7 +22,8 @@
  *
  * A compare against a base build: `git worktree add ../base <commit>`, then `pnpm install` and
  * `pnpm build` there. With no base and no settings it is an A/A run: the noise on this machine.
- * Both sides start with this checkout's node flags (NODE_MEMORY_FLAGS) plus their own --node-arg-*.
+ * Both sides start with the node flags this checkout's gatehouse-node gives their environment
+ * (nodeMemoryFlags: a larger young generation with tracing configured) plus their own --node-arg-*.
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";

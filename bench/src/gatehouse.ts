@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateKey } from "@gatehouse/keys";
-import { NODE_MEMORY_FLAGS } from "@gatehouse/kit";
+import { nodeMemoryFlags } from "@gatehouse/kit";
 import { request } from "undici";
 import {
   type AdminClient,
@@ -113,8 +113,9 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Running
       ...options.env,
       ...extra,
     };
-    // Started the way `pnpm start` and the container image start them (see NODE_MEMORY_FLAGS).
-    const args = [...NODE_MEMORY_FLAGS, ...(options.nodeArgs ?? []), entry(script)];
+    // Started the way `pnpm start` and the container image start them, with the flags
+    // bin/gatehouse-node gives this environment (nodeMemoryFlags); --node-arg values come later and win.
+    const args = [...nodeMemoryFlags(env), ...(options.nodeArgs ?? []), entry(script)];
     const child = spawnNode({ name, args, env, echo: options.echo ?? false }, cleanup);
     processes.push({ name, pid: child.pid, child });
     return child;

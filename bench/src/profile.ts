@@ -8,6 +8,8 @@
  *   pnpm bench:profile [-- --shape=one|separate] [--duration=S] [--connections=N] [--out=DIR]
  *                      [--no-profile]   (the same load and latency figures, without the profiler)
  *                      [--node-arg=FLAG …] (extra Node/V8 flags for Gatehouse, e.g. --node-arg=--trace-gc)
+ *                      [--node-arg-b=FLAG …] (A/B of two instances, as with --env-b: B's own flags after those, e.g.
+ *                                        --node-arg-b=--max-semi-space-size=16; the last value wins)
  *                      [--env=NAME=VALUE …] (extra environment for Gatehouse, e.g. --env=USAGE_FLUSH_MS=50)
  *                      [--load=stream|stream200]  (sequential streams instead of autocannon — 20
  *                                        chunks 5 ms apart, or 200 at once: time to first chunk)
@@ -23,7 +25,7 @@
  *                                        the CPU µs per request (from /proc and per function) of both)
  *                      [--root-b=DIR] (B runs the build in DIR, another checkout of Gatehouse, built:
  *                                        e.g. the code before a change, with the same settings)
- *                      [--gc] (with --env-b or --root-b: each side's bytes allocated per request too,
+ *                      [--gc] (A/B: each side's bytes allocated and promoted and GC time per request too,
  *                                        from gc-probe.ts loaded into its processes; allocation does
  *                                        not depend on how loaded the machine is)
  *                      An `$OTLP_SINK` in any --env/--env-b value starts an OTLP/HTTP sink that takes and
@@ -220,18 +222,30 @@ async function abMain(): Promise<void> {
     served: 0,
     cpuMs: 0,
     allocated: 0,
+    promoted: 0,
+    youngMs: 0,
+    oldMs: 0,
     rates: [] as number[],
   });
   const sides = { a: newSide(), b: newSide() };
-  /** Bytes the processes allocated so far, as their gc-probe last wrote (every 20 ms). */
-  const allocatedBy = (pids: number[]) =>
-    pids.reduce((sum, pid) => {
-      try {
-        return sum + (JSON.parse(readFileSync(gcProbeFile(pid), "utf8")) as GcTotals).allocatedBytes;
-      } catch {
-        return sum; // not written yet
-      }
-    }, 0);
+  /** The processes' GC totals so far, as their gc-probe last wrote them (every 20 ms). */
+  const gcTotalsOf = (pids: number[]) =>
+    pids.reduce(
+      (sum, pid) => {
+        try {
+          const t = JSON.parse(readFileSync(gcProbeFile(pid), "utf8")) as GcTotals;
+          return {
+            allocated: sum.allocated + t.allocatedBytes,
+            promoted: sum.promoted + t.promotedBytes,
+            youngMs: sum.youngMs + t.youngMs,
+            oldMs: sum.oldMs + t.oldMs,
+          };
+        } catch {
+          return sum; // not written yet
+        }
+      },
+      { allocated: 0, promoted: 0, youngMs: 0, oldMs: 0 },
+    );
   try {
     const { url: mockUrl } = await startMockProcess(cleanup);
     const natsUrl = await obtainNats(cleanup);
@@ -253,6 +267,7 @@ async function abMain(): Promise<void> {
           ...(profiling ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : []),
           ...(gcProbe ? [`--import=${resolve(REPO_ROOT, "bench/dist/gc-probe.js")}`] : []),
           ...repeated("node-arg"),
+          ...(side === "b" ? repeated("node-arg-b") : []),
         ],
         env: {
           ...(gcProbe ? { GATEHOUSE_GC_PROBE: "1" } : {}),
@@ -280,12 +295,16 @@ async function abMain(): Promise<void> {
         const { target, pids } = targets.get(side) as { target: Target; pids: number[] };
         const cpu = () => pids.reduce((sum, pid) => sum + (sampleProc(pid)?.cpuMs ?? 0), 0);
         const cpuBefore = cpu();
-        const allocatedBefore = gcProbe ? allocatedBy(pids) : 0;
+        const gcBefore = gcProbe ? gcTotalsOf(pids) : undefined;
         const fromUs = nowUs();
         const sample = await runAutocannon(target, connections, seconds);
         sides[side].windows.push({ fromUs, toUs: nowUs() });
         sides[side].cpuMs += cpu() - cpuBefore;
-        if (gcProbe) sides[side].allocated += allocatedBy(pids) - allocatedBefore;
+        if (gcBefore) {
+          const gcAfter = gcTotalsOf(pids);
+          for (const k of ["allocated", "promoted", "youngMs", "oldMs"] as const)
+            sides[side][k] += gcAfter[k] - gcBefore[k];
+        }
         sides[side].served += sample.requests;
         sides[side].rates.push(sample.requests / sample.durationS);
         if (sample.errors + sample.non2xx > 0)
@@ -299,7 +318,12 @@ async function abMain(): Promise<void> {
         `${side.toUpperCase()}: ${w.served} requests, ${Math.round(w.served / s)} req/s ` +
           `(${w.rates.map((r) => r.toFixed(0)).join(" / ")}), ` +
           `${((w.cpuMs * 1000) / w.served).toFixed(1)} CPU µs/request (/proc)` +
-          (gcProbe ? `, ${(w.allocated / w.served / 1024).toFixed(2)} KB allocated/request (gc-probe)` : ""),
+          (gcProbe
+            ? `, ${(w.allocated / w.served / 1024).toFixed(2)} KB allocated/request, ` +
+              `${(w.promoted / w.served / 1024).toFixed(2)} KB promoted/request, GC ` +
+              `${((w.youngMs * 1000) / w.served).toFixed(1)} µs young + ${((w.oldMs * 1000) / w.served).toFixed(1)} µs old ` +
+              "per request (gc-probe)"
+            : ""),
       );
     }
     for (const stop of stops) await stop();
@@ -332,7 +356,7 @@ async function abMain(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (repeated("env-b").length > 0 || repeated("root-b").length > 0) return abMain();
+  if (["env-b", "root-b", "node-arg-b"].some((o) => repeated(o).length > 0)) return abMain();
   const shape = option("shape", "one");
   if (shape !== "one" && shape !== "separate") throw new Error("--shape must be one or separate");
   const durationS = boundedInt("duration", 10, 1, 120);

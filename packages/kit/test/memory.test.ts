@@ -6,6 +6,7 @@ import {
   missingFlagsMessage,
   missingMemoryFlags,
   NODE_MEMORY_FLAGS,
+  nodeMemoryFlags,
   tuneHeap,
 } from "../src/index.js";
 
@@ -18,6 +19,45 @@ describe("missingMemoryFlags", () => {
     expect(missingMemoryFlags([...NODE_MEMORY_FLAGS], undefined)).toEqual([]);
     expect(missingMemoryFlags([], `--enable-source-maps ${NODE_MEMORY_FLAGS.join(" ")}`)).toEqual([]);
     expect(missingMemoryFlags(["--max_semi_space_size=16"], undefined)).toEqual([]);
+  });
+});
+
+describe("nodeMemoryFlags", () => {
+  const sizes = { untraced: 4, traced: 16 };
+  const endpoint = "http://collector:4318";
+
+  it("gives a process that does not trace the smaller young generation", () => {
+    expect(NODE_MEMORY_FLAGS).toEqual(["--max-semi-space-size=4"]);
+    expect(nodeMemoryFlags({}, sizes)).toEqual(["--max-semi-space-size=4"]);
+    expect(nodeMemoryFlags({ OTEL_EXPORTER_OTLP_ENDPOINT: "" }, sizes)).toEqual(["--max-semi-space-size=4"]);
+    expect(
+      nodeMemoryFlags({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "always_off" }, sizes),
+    ).toEqual(["--max-semi-space-size=4"]);
+  });
+
+  it("gives a process with tracing configured the larger one, whatever else samples", () => {
+    expect(nodeMemoryFlags({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }, sizes)).toEqual([
+      "--max-semi-space-size=16",
+    ]);
+    expect(
+      nodeMemoryFlags(
+        { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "parentbased_traceidratio" },
+        sizes,
+      ),
+    ).toEqual(["--max-semi-space-size=16"]);
+  });
+
+  it("lets GATEHOUSE_SEMI_SPACE_MB override both, and rejects a value outside 1..64 by name", () => {
+    expect(nodeMemoryFlags({ GATEHOUSE_SEMI_SPACE_MB: "8" }, sizes)).toEqual(["--max-semi-space-size=8"]);
+    expect(
+      nodeMemoryFlags({ GATEHOUSE_SEMI_SPACE_MB: "64", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }, sizes),
+    ).toEqual(["--max-semi-space-size=64"]);
+    expect(nodeMemoryFlags({ GATEHOUSE_SEMI_SPACE_MB: "" }, sizes)).toEqual(["--max-semi-space-size=4"]);
+    for (const bad of ["0", "65", "08", "-4", "4.5", "lots", " 8"]) {
+      expect(() => nodeMemoryFlags({ GATEHOUSE_SEMI_SPACE_MB: bad }, sizes), bad).toThrow(
+        /GATEHOUSE_SEMI_SPACE_MB/,
+      );
+    }
   });
 });
 

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GATEHOUSE_NODE, NODE_MEMORY_FLAGS } from "@gatehouse/kit";
+import { GATEHOUSE_NODE, NODE_MEMORY_FLAGS, nodeMemoryFlags } from "@gatehouse/kit";
 import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -17,13 +17,20 @@ const probeDir = mkdtempSync(join(tmpdir(), "gatehouse-flags-"));
 const probe = join(probeDir, "probe.cjs");
 writeFileSync(probe, "process.stdout.write(JSON.stringify(process.execArgv)); process.exit(0);\n");
 
-/** Run a start command the way a shell would, in `cwd`, and return the flags node got. */
-function flagsOf(command: string, cwd: string): string[] {
+/** This test's environment without the variables that choose the young generation's size. */
+const sizeVariables = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER", "GATEHOUSE_SEMI_SPACE_MB"];
+const baseEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => !sizeVariables.includes(name)),
+);
+
+/** Run a start command the way a shell would, in `cwd`, with `env` on top, and return the flags node got. */
+function flagsOf(command: string, cwd: string, env: Record<string, string> = {}): string[] {
   const out = execFileSync("sh", ["-c", command], {
     cwd,
     encoding: "utf8",
     env: {
-      ...process.env,
+      ...baseEnv,
+      ...env,
       PATH: [join(cwd, "node_modules/.bin"), process.env.PATH ?? ""].join(delimiter),
       NODE_OPTIONS: `--require ${probe}`,
     },
@@ -37,6 +44,40 @@ describe("node memory flags", () => {
   it("are what bin/gatehouse-node gives node", () => {
     expect(NODE_MEMORY_FLAGS).toContain("--max-semi-space-size=4");
     expect(flagsOf(`${GATEHOUSE_NODE} ${probe}`, root)).toEqual([...NODE_MEMORY_FLAGS]);
+  });
+
+  // What the script chooses and what nodeMemoryFlags (the bench, the tests) says it chooses agree.
+  it("are larger when tracing is configured, and GATEHOUSE_SEMI_SPACE_MB overrides them", () => {
+    const endpoint = "http://127.0.0.1:4318";
+    const cases: Record<string, string>[] = [
+      {},
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "" },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "always_off" },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "parentbased_traceidratio" },
+      { GATEHOUSE_SEMI_SPACE_MB: "8" },
+      { GATEHOUSE_SEMI_SPACE_MB: "1", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
+      { GATEHOUSE_SEMI_SPACE_MB: "" },
+    ];
+    for (const env of cases) {
+      expect(flagsOf(`${GATEHOUSE_NODE} ${probe}`, root, env), JSON.stringify(env)).toEqual(
+        nodeMemoryFlags(env),
+      );
+    }
+    const traced = flagsOf(`${GATEHOUSE_NODE} ${probe}`, root, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    expect(traced).not.toEqual([...NODE_MEMORY_FLAGS]);
+    expect(flagsOf(`${GATEHOUSE_NODE} ${probe}`, root, { GATEHOUSE_SEMI_SPACE_MB: "8" })).toEqual([
+      "--max-semi-space-size=8",
+    ]);
+  });
+
+  it("refuse to start node with GATEHOUSE_SEMI_SPACE_MB outside 1..64", () => {
+    for (const bad of ["0", "65", "08", "-4", "lots"]) {
+      expect(
+        () => flagsOf(`${GATEHOUSE_NODE} ${probe}`, root, { GATEHOUSE_SEMI_SPACE_MB: bad }),
+        bad,
+      ).toThrow(/GATEHOUSE_SEMI_SPACE_MB/);
+    }
   });
 
   it("reach node from the root `pnpm start` script and the `gatehouse` bin", () => {
