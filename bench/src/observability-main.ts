@@ -5,8 +5,9 @@
  * the cost of tracing alone per call (observability-spans.ts). `--spans-only`: just that; `--no-spans`:
  * without it. Here `--rounds` defaults to 24 (10 with `--design=sequential`) and `--duration` (seconds
  * per measurement) to 2: many short rounds, not a few long ones (paired.ts). `--all-settings`: one
- * call in ten sampled and the access log too (longer rounds); `--settings=a,b` instead: which of
- * tracing, sampled, unsampled (a diagnostic: the exporter configured, nothing sampled) and logs to
+ * call in ten sampled, tracing at the untraced young generation and the access log too (longer
+ * rounds); `--settings=a,b` instead: which of tracing, sampled, unsampled (a diagnostic: the exporter
+ * configured, nothing sampled), tracing-4mb (a diagnostic: GATEHOUSE_SEMI_SPACE_MB=4) and logs to
  * run besides off and off again (default tracing); `--design=sequential`: the earlier
  * design, one instance at a time; `--generations=N` (default 3): the rounds split among N sets of
  * fresh instances; `--nats=system`: the NATS on the default port instead of a

@@ -119,7 +119,7 @@ describe("the observability block", () => {
     const ok = [0.95, 0.94, 0.96, 0.93, 0.95, 0.97];
     const md = renderObservability(result(ok, [1, 1, 1, 1, 1, 1], ok), "x", started);
     expect(md).toMatch(/\| nothing sampled \(diagnostic, not a goal\) \| \d+ \| -5\.0 %/);
-    expect(md).toContain("The diagnostic setting");
+    expect(md).toContain("Diagnostic, held to no goal: nothing sampled");
     expect(renderObservability(result(ok, [1, 1, 1, 1, 1, 1]), "x", started)).not.toContain("diagnostic");
   });
 
@@ -180,9 +180,9 @@ describe("the observability block", () => {
 describe("choosing the settings", () => {
   const argv = (...args: string[]) => ["node", "observability-main.js", ...args];
 
-  it("runs tracing by default, tracing, sampled and logs with --all-settings", () => {
+  it("runs tracing by default, tracing, sampled, tracing at 4 MB and logs with --all-settings", () => {
     expect(chosenSettings(argv("--no-spans"))).toEqual(["tracing"]);
-    expect(chosenSettings(argv("--all-settings"))).toEqual(["tracing", "sampled", "logs"]);
+    expect(chosenSettings(argv("--all-settings"))).toEqual(["tracing", "sampled", "tracing-4mb", "logs"]);
   });
 
   it("takes a comma list, the diagnostic nothing-sampled setting included", () => {
