@@ -128,3 +128,41 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** A table lock a test holds (`lockTable`): statements that need the table wait until `release`. */
+export interface HeldLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Locks `table` (schema-qualified, written by the test) in EXCLUSIVE mode in a transaction of its
+ * own connection, resolving once the lock is held: a database that does not answer, as the code
+ * under test sees it. `release` ends the transaction and the connection.
+ */
+export async function lockTable(databaseUrl: string, table: string): Promise<HeldLock> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let locked: () => void = () => {};
+  const isLocked = new Promise<void>((resolve) => {
+    locked = resolve;
+  });
+  const holder = sql.begin(async (tx) => {
+    await tx.unsafe(`LOCK TABLE ${table} IN EXCLUSIVE MODE`);
+    locked();
+    await released;
+  });
+  await Promise.race([isLocked, holder]);
+  return {
+    async release() {
+      release();
+      try {
+        await holder;
+      } finally {
+        await sql.end({ timeout: 2 });
+      }
+    },
+  };
+}

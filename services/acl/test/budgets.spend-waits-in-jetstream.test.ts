@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { encodeJson } from "@gatehouse/bus";
 import { aclAdminBudgetsCreate, usageStreamName, usageSubject } from "@gatehouse/contracts";
-import { usageRecord, waitFor } from "@gatehouse/testkit";
-import { sql } from "drizzle-orm";
+import { lockTable, usageRecord, waitFor } from "@gatehouse/testkit";
 import { describe, expect, it } from "vitest";
 import { SPEND_DURABLE } from "../src/budgets/spend.js";
 import { aclForFile, monthSpent } from "./harness.js";
@@ -37,20 +36,7 @@ describe("budget spend behind a database that hangs", () => {
     const info = () => jsm.consumers.info(usageStreamName(acl.h.prefix), SPEND_DURABLE);
 
     // Counting a record writes its id first: the lock makes that write wait.
-    let release: () => void = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let locked: () => void = () => {};
-    const isLocked = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
-    const holder = acl.db.drizzle({}).transaction(async (tx) => {
-      await tx.execute(sql`LOCK TABLE acl.budget_spend_records IN EXCLUSIVE MODE`);
-      locked();
-      await released;
-    });
-    await isLocked;
+    const lock = await lockTable(acl.h.database.url, "acl.budget_spend_records");
     try {
       await publish();
       await waitFor(async () => (await info()).num_ack_pending === 1, 10_000, 50);
@@ -61,8 +47,7 @@ describe("budget spend behind a database that hangs", () => {
       const waiting = await info();
       expect([waiting.num_ack_pending, waiting.num_pending]).toEqual([1, 8]);
     } finally {
-      release();
-      await holder;
+      await lock.release();
     }
     await waitFor(async () => (await spentOf(budget.id)) === 9, 15_000, 50);
   }, 40_000);

@@ -1,8 +1,6 @@
 import { encodeJson } from "@gatehouse/bus";
 import { accessEventStreamName, accessEventSubject } from "@gatehouse/contracts";
-import { openDatabase } from "@gatehouse/db";
-import { waitFor } from "@gatehouse/testkit";
-import { sql } from "drizzle-orm";
+import { lockTable, waitFor } from "@gatehouse/testkit";
 import { describe, expect, it } from "vitest";
 import { GRANT_WEBHOOKS_DURABLE } from "../src/webhooks/worker.js";
 import { createEndpoint, deliveriesOf, grantRemoval, webhooksAuthForFile } from "./harness.js";
@@ -23,22 +21,8 @@ describe("acl's events for webhooks behind a database that hangs", () => {
     const info = () => jsm.consumers.info(accessEventStreamName(h.prefix), GRANT_WEBHOOKS_DURABLE);
 
     // Enqueuing a webhook inserts its delivery: the lock makes that insert wait.
-    const db = await openDatabase({ url: h.databaseUrl, maxConnections: 1 });
-    let release: () => void = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let locked: () => void = () => {};
-    const isLocked = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
-    const holder = db.drizzle({}).transaction(async (tx) => {
-      await tx.execute(sql`LOCK TABLE auth.webhook_deliveries IN EXCLUSIVE MODE`);
-      locked();
-      await released;
-    });
+    const lock = await lockTable(h.databaseUrl, "auth.webhook_deliveries");
     try {
-      await isLocked;
       await publish(1);
       await waitFor(async () => (await info()).num_ack_pending === 1, 10_000, 50);
       // The pull that brought it has ended (a pull waits at most a second for more).
@@ -48,9 +32,7 @@ describe("acl's events for webhooks behind a database that hangs", () => {
       const waiting = await info();
       expect([waiting.num_ack_pending, waiting.num_pending]).toEqual([1, 8]);
     } finally {
-      release();
-      await holder;
-      await db.close();
+      await lock.release();
     }
     await waitFor(async () => (await deliveriesOf(h, endpointId)).length === 9, 15_000, 50);
   }, 40_000);
