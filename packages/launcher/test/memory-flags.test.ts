@@ -58,6 +58,11 @@ describe("node memory flags", () => {
       { GATEHOUSE_SEMI_SPACE_MB: "8" },
       { GATEHOUSE_SEMI_SPACE_MB: "1", OTEL_EXPORTER_OTLP_ENDPOINT: endpoint },
       { GATEHOUSE_SEMI_SPACE_MB: "" },
+      // Odd deployments: both sides still agree on a valid size (the larger one at worst, never a refusal).
+      { OTEL_EXPORTER_OTLP_ENDPOINT: "   " },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "ALWAYS_OFF" },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SDK_DISABLED: "true" },
+      { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_TRACES_SAMPLER: "" },
     ];
     for (const env of cases) {
       expect(flagsOf(`${GATEHOUSE_NODE} ${probe}`, root, env), JSON.stringify(env)).toEqual(

@@ -12,7 +12,7 @@ const TRACE_ID = "0af7651916cd43dd8448eb211c80319c";
 const SPAN_ID = "b7ad6b7169203331";
 
 /** Caller headers the W3C propagator takes, and ones it refuses (then ingress starts a trace). */
-const CALLERS: Record<string, string>[] = [
+const CALLERS: Record<string, string | string[]>[] = [
   {},
   { traceparent: `00-${TRACE_ID}-${SPAN_ID}-01` },
   { traceparent: `00-${TRACE_ID}-${SPAN_ID}-00` },
@@ -29,11 +29,32 @@ const CALLERS: Record<string, string>[] = [
   { traceparent: `00-${TRACE_ID}-${SPAN_ID}` },
   { traceparent: "" },
   { tracestate: "vendor=a" },
+  { traceparent: `00-${TRACE_ID}-${SPAN_ID}-02`, tracestate: "  vendor=a ,  other=b  " },
+  { traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, tracestate: "Upper=a,=b,k=,k2=v\u0001" },
+  // Past the propagator's bounds: 32 members kept of 40, nothing kept of over 512 characters.
+  {
+    traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`,
+    tracestate: Array.from({ length: 40 }, (_, i) => `k${i}=v`).join(","),
+  },
+  { traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, tracestate: `a=${"x".repeat(600)}` },
+  { traceparent: `00-${TRACE_ID}-${SPAN_ID}-01`, tracestate: `a=1,${"x=1,".repeat(20_000)}` },
+  // A header sent twice: Node (HTTP/1, HTTP/2 and inject alike) hands fastify one string, joined with ", ".
+  { traceparent: [`00-${TRACE_ID}-${SPAN_ID}-01`, `00-${"1".repeat(32)}-${SPAN_ID}-01`] },
+  { traceparent: [`00-${TRACE_ID}-${SPAN_ID}-00`], tracestate: ["vendor=a", "other=b"] },
+  { traceparent: ["", `00-${TRACE_ID}-${SPAN_ID}-01`] },
+  { traceparent: [] },
+  { traceparent: `00-${TRACE_ID}-${SPAN_ID}-01, 00-${"1".repeat(32)}-${SPAN_ID}-01` },
 ];
 
-/** What the W3C propagator (the one tracing registers) reads from `headers`, when it reads a parent. */
-function w3cParent(headers: Record<string, string>): SpanContext | undefined {
-  return trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
+/**
+ * What the W3C propagator (the one tracing registers) reads from `headers` as the server receives them,
+ * when it reads a parent.
+ */
+function w3cParent(headers: Record<string, string | string[]>): SpanContext | undefined {
+  const received = Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(", ") : value]),
+  );
+  return trace.getSpanContext(propagation.extract(ROOT_CONTEXT, received));
 }
 
 describe("the caller's trace context at ingress", () => {
