@@ -166,6 +166,44 @@ export class ProcWatch {
   }
 }
 
+/** What the scheduler says of one thread (/proc/<pid>/task/<tid>/schedstat and status). */
+export interface ThreadSchedSample {
+  /** Time on a CPU, ns. */
+  runNs: number;
+  /** Time runnable but waiting for a CPU, ns. */
+  waitNs: number;
+  /** Times it gave the CPU up (blocked or slept). */
+  voluntarySwitches: number;
+  /** Times the scheduler took the CPU from it. */
+  involuntarySwitches: number;
+}
+
+/**
+ * The scheduler's counts for `pid`'s main thread alone — the event loop's, whose CPU per call is what
+ * bounds a Node process's throughput when its other threads (V8's GC and compiler workers) can run
+ * elsewhere. On a core two instances share, Linux divides time between runnable threads, not
+ * processes (both are children of the bench, in one scheduling group), so their main threads get
+ * equal time and their ratio of throughputs follows the ratio of main-thread CPU per call, while
+ * the process's CPU share also counts its workers (docs/benchmarks.md, "Why a 16 MB process took
+ * less of the core"). Undefined when the process or its schedstat is gone.
+ */
+export function sampleMainThread(pid: number): ThreadSchedSample | undefined {
+  try {
+    const [runNs, waitNs] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ").map(Number);
+    const status = readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8");
+    const count = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? 0);
+    if (runNs === undefined || waitNs === undefined || Number.isNaN(runNs)) return undefined;
+    return {
+      runNs,
+      waitNs,
+      voluntarySwitches: count("voluntary_ctxt_switches"),
+      involuntarySwitches: count("nonvoluntary_ctxt_switches"),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * User+system CPU ms of a process's threads, summed by thread name ("main" for the event-loop thread;
  * V8's GC and compiler helpers are "V8 DefaultWorke…", libuv's pool "libuv-worker"). A CPU profile
