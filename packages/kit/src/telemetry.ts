@@ -92,18 +92,37 @@ export async function registerTracing(options: {
 export async function startTelemetry(options: {
   serviceName: string;
   otlpEndpoint: string | undefined;
-  /** Where spans lost to a full queue or a failed export are reported (a `warn`, at most once a minute). */
+  /** Where spans lost to a full queue, a failed export or the endpoint's refusal are reported (a `warn`, at most once a minute). */
   logger?: Logger;
   /** Where the `OTEL_*` tracing settings are read (process.env by default; the HTTP transport reads its own). */
   env?: NodeJS.ProcessEnv;
 }): Promise<Telemetry> {
   if (!options.otlpEndpoint) return { shutdown: async () => {} };
   const env = options.env ?? process.env;
-  const [exporterBase, { ProtobufTraceSerializer }] = await Promise.all([
-    import("@opentelemetry/otlp-exporter-base/node-http"),
-    import("@opentelemetry/otlp-transformer"),
-  ]);
+  const exporterBase = await import("@opentelemetry/otlp-exporter-base/node-http");
   const base = options.otlpEndpoint.replace(/\/+$/, "");
+  const lost = { queue_full: 0, export_failed: 0, rejected: 0 };
+  let rejection: string | undefined;
+  let lastWarning = 0;
+  const report = () => {
+    const now = Date.now();
+    if (now - lastWarning < LOSS_WARNING_INTERVAL_MS) return;
+    lastWarning = now;
+    options.logger?.warn(
+      {
+        droppedQueueFull: lost.queue_full,
+        exportFailed: lost.export_failed,
+        ...(lost.rejected > 0 || rejection !== undefined
+          ? { rejectedByEndpoint: lost.rejected, rejection: rejection ?? null }
+          : {}),
+      },
+      "trace spans lost since the last warning (export queue full, or the OTLP endpoint failed or refused them)",
+    );
+    lost.queue_full = 0;
+    lost.export_failed = 0;
+    lost.rejected = 0;
+    rejection = undefined;
+  };
   const delegate = exporterBase.createOtlpHttpExportDelegate(
     exporterBase.convertLegacyHttpOptions({ url: `${base}/v1/traces` }, "TRACES", "v1/traces", {
       "Content-Type": "application/x-protobuf",
@@ -111,11 +130,22 @@ export async function startTelemetry(options: {
     {
       // The processor hands over a request it already encoded.
       serializeRequest: (request: Uint8Array) => request,
-      deserializeResponse: (data: Uint8Array) => ProtobufTraceSerializer.deserializeResponse(data),
+      // Read here rather than by @opentelemetry/otlp-transformer (protobufjs and the generated OTLP
+      // definitions: about 2 MB more live heap in every tracing process, for this one message), and
+      // reported through the logger: the exporter only hands it to the SDK's diag logger, which
+      // Gatehouse does not set up, so a partial success went unseen.
+      deserializeResponse: (data: Uint8Array) => {
+        const response = decodeExportTraceResponse(data);
+        const partial = response.partialSuccess;
+        if (partial !== undefined && (partial.rejectedSpans > 0 || partial.errorMessage !== "")) {
+          lost.rejected += partial.rejectedSpans;
+          if (partial.errorMessage !== "") rejection = partial.errorMessage.slice(0, MAX_REJECTION_CHARS);
+          report();
+        }
+        return response;
+      },
     },
   );
-  const lost = { queue_full: 0, export_failed: 0 };
-  let lastWarning = 0;
   const provider = await registerTracing({
     serviceName: options.serviceName,
     env,
@@ -123,15 +153,7 @@ export async function startTelemetry(options: {
       send: (request, done) => delegate.export(request, done),
       onLoss: (reason, spans) => {
         lost[reason] += spans;
-        const now = Date.now();
-        if (now - lastWarning < LOSS_WARNING_INTERVAL_MS) return;
-        lastWarning = now;
-        options.logger?.warn(
-          { droppedQueueFull: lost.queue_full, exportFailed: lost.export_failed },
-          "trace spans lost since the last warning (export queue full, or the OTLP endpoint failed)",
-        );
-        lost.queue_full = 0;
-        lost.export_failed = 0;
+        report();
       },
     },
   });
@@ -141,4 +163,81 @@ export async function startTelemetry(options: {
       await delegate.shutdown();
     },
   };
+}
+
+/** Characters of an endpoint's rejection message kept for the warning (it is the endpoint's free text). */
+const MAX_REJECTION_CHARS = 256;
+
+/** An OTLP `ExportTraceServiceResponse`: a partial success when the endpoint refused some spans. */
+export interface ExportTraceResponse {
+  partialSuccess?: { rejectedSpans: number; errorMessage: string };
+}
+
+/**
+ * Decodes an OTLP/HTTP protobuf `ExportTraceServiceResponse` (field 1: `partial_success`, whose field
+ * 1 is `rejected_spans`, an int64, and field 2 `error_message`); fields it does not know are skipped,
+ * as protobuf readers do. An empty body is an empty response. Throws on a truncated or malformed one.
+ */
+export function decodeExportTraceResponse(data: Uint8Array): ExportTraceResponse {
+  const response: ExportTraceResponse = {};
+  const reader = { data, at: 0 };
+  while (reader.at < data.length) {
+    const tag = readVarint(reader);
+    if (tag === 1 * 8 + 2) {
+      const end = lengthDelimitedEnd(reader);
+      const partial = response.partialSuccess ?? { rejectedSpans: 0, errorMessage: "" };
+      while (reader.at < end) {
+        const inner = readVarint(reader);
+        if (inner === 1 * 8 + 0) partial.rejectedSpans = readVarint(reader);
+        else if (inner === 2 * 8 + 2) {
+          const to = lengthDelimitedEnd(reader);
+          partial.errorMessage = Buffer.from(
+            data.buffer,
+            data.byteOffset + reader.at,
+            to - reader.at,
+          ).toString("utf8");
+          reader.at = to;
+        } else skipField(reader, inner);
+      }
+      if (reader.at !== end) throw new Error("malformed OTLP response: partial_success overruns its length");
+      response.partialSuccess = partial;
+    } else skipField(reader, tag);
+  }
+  return response;
+}
+
+interface Reader {
+  data: Uint8Array;
+  at: number;
+}
+
+/** A varint as a number (exact up to 2^53: more spans than one export ever holds). */
+function readVarint(reader: Reader): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (reader.at >= reader.data.length) throw new Error("truncated OTLP response");
+    const byte = reader.data[reader.at++] as number;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return value;
+    scale *= 128;
+  }
+  throw new Error("malformed OTLP response: varint longer than 10 bytes");
+}
+
+function lengthDelimitedEnd(reader: Reader): number {
+  const length = readVarint(reader);
+  const end = reader.at + length;
+  if (end > reader.data.length) throw new Error("truncated OTLP response");
+  return end;
+}
+
+function skipField(reader: Reader, tag: number): void {
+  const wireType = tag & 7;
+  if (wireType === 0) readVarint(reader);
+  else if (wireType === 1) reader.at += 8;
+  else if (wireType === 2) reader.at = lengthDelimitedEnd(reader);
+  else if (wireType === 5) reader.at += 4;
+  else throw new Error(`malformed OTLP response: wire type ${wireType}`);
+  if (reader.at > reader.data.length) throw new Error("truncated OTLP response");
 }
