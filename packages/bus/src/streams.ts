@@ -166,3 +166,14 @@ export async function lastAccessEventSequence(
     throw err;
   }
 }
+
+/**
+ * How long a message a consumer could not handle waits before JetStream delivers it again, by its
+ * delivery count (`JsMsg.info.deliveryCount`, 1 on the first): `baseMs` doubled each time, at most
+ * `maxMs`. A database outage is tried often at first and then at a steady, bounded pace, so a fleet
+ * does not hammer a recovering database and notices its return within `maxMs`.
+ */
+export function redeliveryDelayMs(deliveryCount: number, options: { baseMs: number; maxMs: number }): number {
+  const n = Number.isFinite(deliveryCount) ? Math.max(1, Math.min(deliveryCount, 32)) : 1;
+  return Math.min(options.maxMs, options.baseMs * 2 ** (n - 1));
+}

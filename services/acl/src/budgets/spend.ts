@@ -1,5 +1,7 @@
-import { decodeJson, ensureDurable, ensureStream, usageStream } from "@gatehouse/bus";
+import { decodeJson, ensureDurable, ensureStream, redeliveryDelayMs, usageStream } from "@gatehouse/bus";
 import { budgetPeriodOf, type UsageRecord, UsageRecord as UsageRecordSchema } from "@gatehouse/contracts";
+import { refusedForARow } from "@gatehouse/db";
+import type { SpendStage } from "@gatehouse/kit";
 import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
 import { z } from "zod";
@@ -14,6 +16,15 @@ export const SPEND_DURABLE = "acl-budget-spend";
 /** Record ids are kept this long for idempotence: longer than the usage stream keeps a record (a week). */
 const KEEP_COUNTED_MS = 8 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
+/**
+ * A message that failed for a reason other than a record's own (the database down or hung, a
+ * permission or migration gone wrong) comes back after 2 s, doubling to at most 30 s, for as long as
+ * the stream keeps it (a week): never given up (no `max_deliver`), since spend acl gives up is spend
+ * a budget lets through, and whatever fails so may be cured by the operator. After
+ * `LOUD_AFTER_DELIVERIES` it is logged at `error` with its delivery count.
+ */
+export const SPEND_RETRY = { baseMs: 2_000, maxMs: 30_000 };
+const LOUD_AFTER_DELIVERIES = 10;
 /**
  * The most one record adds to a budget: what dispatch can price a call at (a billion tokens in and
  * out each, its cap, at the catalog's highest price, 1,000,000 USD per million tokens). A cost past
@@ -95,16 +106,43 @@ async function budgetsOf(
   return scoped.filter((b) => b.subjectKind !== "team" || through.has(b.subjectId));
 }
 
-/** Counts a batch of records (one stream message) against the budgets they fall under. */
-async function countAll(ctx: AclContext, records: UsageRecord[]): Promise<void> {
+/** A record Postgres refused to count for what it holds (its id and SQLSTATE: never its values). */
+export interface RefusedRecord {
+  id: string;
+  sqlstate: string;
+}
+
+/**
+ * Counts a batch of records (one stream message) against the budgets they fall under, each record
+ * in its own transaction. A record Postgres refuses for what it holds (SQLSTATE class 22/23) is
+ * tried once more with its budgets read again (a budget deleted since the first read breaks its
+ * period's foreign key, which a fresh read cures) and, refused again, set aside and answered: it
+ * would be refused on every delivery and hold the records batched with it. Any other failure throws,
+ * for the whole message to be redelivered (records counted already are not counted twice).
+ */
+async function countAll(ctx: AclContext, records: UsageRecord[]): Promise<RefusedRecord[]> {
   const priced = records.filter((r) => r.id !== undefined && r.costUsd !== null && r.costUsd > 0);
-  if (priced.length === 0) return;
+  if (priced.length === 0) return [];
   const found = await candidates(ctx, priced);
-  if (found.rows.length === 0) return;
+  if (found.rows.length === 0) return [];
+  const refused: RefusedRecord[] = [];
   for (const record of priced) {
-    const under = await budgetsOf(ctx, record, found);
-    if (under.length > 0) await count(ctx, record, under);
+    try {
+      const under = await budgetsOf(ctx, record, found);
+      if (under.length > 0) await count(ctx, record, under);
+    } catch (err) {
+      if (refusedForARow(err) === undefined) throw err;
+      try {
+        const under = await budgetsOf(ctx, record, await candidates(ctx, [record]));
+        if (under.length > 0) await count(ctx, record, under);
+      } catch (again) {
+        const sqlstate = refusedForARow(again);
+        if (sqlstate === undefined) throw again;
+        refused.push({ id: record.id ?? "", sqlstate });
+      }
+    }
   }
+  return refused;
 }
 
 /**
@@ -167,6 +205,8 @@ export async function followSpend(
   ctx: AclContext,
   nc: NatsConnection,
   prefix: string,
+  /** Hears how many records each message counted, failed to count, or set aside for good (metrics). */
+  onSpend: (stage: SpendStage, records: number) => void = () => {},
 ): Promise<SpendFollower> {
   const log = ctx.logger.child({ component: "budget-spend" });
   // Joined inside the loop: a stream acl cannot join yet (a work queue of an older version) is
@@ -212,19 +252,36 @@ export async function followSpend(
           fields = [...new Set(r.error.issues.map((i) => i.path.join(".")))].slice(0, 10);
       }
     }
-    if (skipped > 0)
+    if (skipped > 0) {
       log.warn({ seq: m.seq, records: skipped, fields }, "skipping usage records that fail their schema");
+      onSpend("rejected", skipped);
+    }
     if (capped > 0)
       log.warn(
         { seq: m.seq, records: capped, maxUsd: SPEND_MAX_USD_PER_RECORD },
         "capping the cost of usage records no call can have",
       );
     try {
-      await countAll(ctx, records);
+      const refused = await countAll(ctx, records);
+      if (refused.length > 0) {
+        // Ids and SQLSTATEs only: the error's message and detail quote the record's values.
+        log.error(
+          { seq: m.seq, records: refused },
+          "usage records Postgres refuses for what they hold: set aside, not counted against budgets",
+        );
+        onSpend("rejected", refused.length);
+      }
+      onSpend("counted", records.length - refused.length);
       m.ack();
     } catch (err) {
-      log.warn({ err }, "could not count usage against budgets; JetStream will redeliver");
-      m.nak(2_000);
+      const deliveries = m.info.deliveryCount;
+      const delayMs = redeliveryDelayMs(deliveries, SPEND_RETRY);
+      const fields = { err, seq: m.seq, deliveries, retryInMs: delayMs };
+      const message = "could not count usage against budgets; JetStream will redeliver";
+      if (deliveries >= LOUD_AFTER_DELIVERIES) log.error(fields, message);
+      else log.warn(fields, message);
+      onSpend("count_failed", records.length);
+      m.nak(delayMs);
     }
     if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
       prunedAt = Date.now();

@@ -1,6 +1,6 @@
 import { decodeJson, ensureDurable, ensureStream, usageStream } from "@gatehouse/bus";
 import { UsageRecord } from "@gatehouse/contracts";
-import type { Db } from "@gatehouse/db";
+import { type Db, refusedForARow } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
 import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
 import { z } from "zod";
@@ -170,21 +170,6 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
       await loop;
     },
   };
-}
-
-/**
- * The SQLSTATE of a failure tied to the row itself — class 22 (data exception: a value out of range)
- * or 23 (integrity constraint violation) — which no redelivery can cure; undefined for anything else
- * (connection loss, timeouts, class 08/53/57: worth trying again), however drizzle wrapped it.
- */
-export function refusedForARow(err: unknown): string | undefined {
-  let at: unknown = err;
-  for (let depth = 0; depth < 4 && typeof at === "object" && at !== null; depth++) {
-    const code = (at as { code?: unknown }).code;
-    if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return code;
-    at = (at as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 function safeJson(data: Uint8Array): unknown {
