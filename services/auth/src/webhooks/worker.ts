@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { accessEventStream, ensureStream } from "@gatehouse/bus";
 import { AccessEventEnvelope, accessEventSubject, type OutboundEventType } from "@gatehouse/contracts";
+import { boundedTransaction, isDatabaseTimeout } from "@gatehouse/db";
 import { type EgressPolicy, egressConnector } from "@gatehouse/egress";
 import { and, eq, gt, inArray, isNull, lte } from "drizzle-orm";
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg, type NatsConnection } from "nats";
@@ -177,6 +178,15 @@ export const GRANT_WEBHOOKS_DURABLE = "auth-outbound-webhooks";
 const PULL_EVENTS = 20;
 /** The longest a pull stays open for more (the least nats.js allows); each event is handled as it comes. */
 const PULL_WAIT_MS = 1_000;
+/**
+ * The longest enqueuing one event may wait on the database (a select and an insert, milliseconds
+ * when it answers): well inside the 30 s ack wait, so a database that hangs (a lock held, a
+ * connection silently gone) hands the event back to JetStream rather than hold it, the events
+ * pulled with it, and auth's stop.
+ */
+export const ENQUEUE_TIMEOUT_MS = 5_000;
+/** How long an event that could not be enqueued waits in JetStream before it is delivered again. */
+const ENQUEUE_RETRY_MS = 5_000;
 
 export async function followGrantRemovals(
   ctx: AuthContext,
@@ -198,7 +208,8 @@ export async function followGrantRemovals(
     return nc.jetstream().consumers.get(stream, GRANT_WEBHOOKS_DURABLE);
   };
   let consumer: Awaited<ReturnType<typeof join>> | undefined = await join();
-  const handle = async (m: JsMsg): Promise<void> => {
+  /** Enqueues one event's webhooks; false when the database did not answer in time. */
+  const handle = async (m: JsMsg): Promise<boolean> => {
     try {
       const env = AccessEventEnvelope.safeParse(m.json());
       const outbound = env.success ? outboundForAccessEvent(env.data.event) : undefined;
@@ -206,12 +217,23 @@ export async function followGrantRemovals(
         // The sequence alone would take a new event for an old one after acl's history was reset
         // (database restored or recreated); with its commit time, only a redelivery matches.
         const dedupKey = `acl:${env.data.sequence}:${env.data.at}`;
-        await enqueueWebhook(ctx.db, outbound.type, outbound.data, ctx.now(), dedupKey);
+        await boundedTransaction(ctx.db, ENQUEUE_TIMEOUT_MS, (tx) =>
+          enqueueWebhook(tx, outbound.type, outbound.data, ctx.now(), dedupKey),
+        );
       }
       m.ack();
+      return true;
     } catch (err) {
-      ctx.logger.warn({ err }, "could not enqueue a grant webhook; it will be redelivered");
-      m.nak(5_000);
+      m.nak(ENQUEUE_RETRY_MS);
+      if (!isDatabaseTimeout(err)) {
+        ctx.logger.warn({ err }, "could not enqueue a grant webhook; it will be redelivered");
+        return true;
+      }
+      ctx.logger.warn(
+        { seq: m.seq, timeoutMs: ENQUEUE_TIMEOUT_MS },
+        "acl's events for webhooks: the database did not answer in time; the event goes back to JetStream",
+      );
+      return false;
     }
   };
   let stopped = false;
@@ -224,7 +246,22 @@ export async function followGrantRemovals(
         // they and their redeliveries after the ack wait piled up in auth without bound.)
         consumer ??= await join();
         messages = await consumer.fetch({ max_messages: PULL_EVENTS, expires: PULL_WAIT_MS });
-        for await (const m of messages) await handle(m);
+        // Once the database has not answered, the rest of the pull goes back to JetStream untried:
+        // waiting on it for each would hold them past the ack wait, each a timeout longer.
+        let answering = true;
+        let handedBack = 0;
+        for await (const m of messages) {
+          if (answering) answering = await handle(m);
+          else {
+            m.nak(ENQUEUE_RETRY_MS);
+            handedBack++;
+          }
+        }
+        if (handedBack > 0)
+          ctx.logger.warn(
+            { events: handedBack },
+            "acl's events for webhooks: handed back to JetStream untried behind a database that did not answer",
+          );
       } catch (err) {
         consumer = undefined;
         if (stopped) break;

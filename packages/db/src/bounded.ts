@@ -1,0 +1,56 @@
+import { sql } from "drizzle-orm";
+import type { Db, Tx } from "./database.js";
+
+/** How much longer than its statement timeout a bounded transaction's backstop timer waits. */
+const BACKSTOP_MS = 1_000;
+
+/** A bounded transaction ran out of time (`boundedTransaction`): the database did not answer. */
+export class DatabaseTimeoutError extends Error {
+  override readonly name = "DatabaseTimeoutError";
+  constructor(readonly timeoutMs: number) {
+    super(`the database did not answer within ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * Runs `fn` in a transaction held to `timeoutMs`: each statement runs under that statement timeout
+ * (`SET LOCAL`), so one waiting on a lock is cancelled by Postgres (57014) and the transaction's
+ * locks go with it; and a timer a second later rejects with `DatabaseTimeoutError` for a connection
+ * that no longer answers at all (a statement the server never received it cannot cancel; the driver
+ * waits on it until the socket gives up). For work a durable consumer can hand back to JetStream
+ * (nak) rather than wait on without end. PGlite accepts the setting and never fires it, and its
+ * queries run on the event loop, so there the timer cannot fire during one either.
+ */
+export async function boundedTransaction<S extends Record<string, unknown>, T>(
+  db: Db<S>,
+  timeoutMs: number,
+  fn: (tx: Tx<S>) => Promise<T>,
+): Promise<T> {
+  // Never 0 as a statement timeout: to Postgres that means none.
+  const ms = Math.max(1, Math.floor(timeoutMs));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseTimeoutError(ms)), ms + BACKSTOP_MS);
+  });
+  const work = db.transaction(async (tx) => {
+    await tx.execute(sql.raw(`SET LOCAL statement_timeout = ${ms}`));
+    return fn(tx);
+  });
+  // What the backstop left behind still settles later (its rejection must not go unhandled).
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Postgres's "canceling statement due to statement timeout" (57014) or the backstop's timeout. */
+export function isDatabaseTimeout(err: unknown): boolean {
+  let at: unknown = err;
+  for (let depth = 0; depth < 4 && typeof at === "object" && at !== null; depth++) {
+    if (at instanceof DatabaseTimeoutError || (at as { code?: unknown }).code === "57014") return true;
+    at = (at as { cause?: unknown }).cause;
+  }
+  return false;
+}
