@@ -6,6 +6,7 @@ import { type EgressPolicy, egressConnector } from "@gatehouse/egress";
 import { and, eq, gt, inArray, isNull, lte } from "drizzle-orm";
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg, type NatsConnection } from "nats";
 import { Agent, type Dispatcher, request } from "undici";
+import { WEBHOOK_DB_TIMEOUT_MS } from "../config.js";
 import type { AuthContext } from "../context.js";
 import { apiKeys } from "../db/schema.js";
 import { keyExpiryNotices, webhookDeliveries, webhookEndpoints } from "../db/webhooks-schema.js";
@@ -13,8 +14,6 @@ import { openSecret } from "./crypto.js";
 import { enqueueWebhook, keyEventData, outboundForAccessEvent } from "./outbound.js";
 import { signedHeaders } from "./signature.js";
 
-/** A claimed delivery is invisible to other workers this long (a crashed worker's claim expires). */
-const CLAIM_MS = 60_000;
 const BATCH = 20;
 const MAX_BACKOFF_MS = 3_600_000;
 
@@ -60,7 +59,7 @@ export async function deliverDue(ctx: AuthContext, dispatcher: Dispatcher): Prom
     if (due.length === 0) return [];
     return tx
       .update(webhookDeliveries)
-      .set({ nextAttemptAt: new Date(now.getTime() + CLAIM_MS) })
+      .set({ nextAttemptAt: new Date(now.getTime() + ctx.config.webhooks.claimMs) })
       .where(
         inArray(
           webhookDeliveries.id,
@@ -71,10 +70,10 @@ export async function deliverDue(ctx: AuthContext, dispatcher: Dispatcher): Prom
   });
   await Promise.all(
     claimed.map(async (d) => {
-      const endpoints = await ctx.db
-        .select()
-        .from(webhookEndpoints)
-        .where(eq(webhookEndpoints.id, d.endpointId));
+      // The database steps around the attempt are bounded too: the claim covers them (webhookClaimMs).
+      const endpoints = await boundedTransaction(ctx.db, WEBHOOK_DB_TIMEOUT_MS, (tx) =>
+        tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, d.endpointId)),
+      );
       const endpoint = endpoints[0];
       if (!endpoint) return; // deleted meanwhile: its deliveries went with it (cascade)
       const body = Buffer.from(JSON.stringify(d.payload));
@@ -108,20 +107,22 @@ export async function deliverDue(ctx: AuthContext, dispatcher: Dispatcher): Prom
       const ok = status !== null && status >= 200 && status < 300;
       if (!ok && error === null) error = `endpoint answered ${status}`;
       const failed = !ok && attempts >= ctx.config.webhooks.maxAttempts;
-      await ctx.db
-        .update(webhookDeliveries)
-        .set({
-          attempts,
-          lastStatus: status,
-          lastError: ok ? null : error,
-          status: ok ? "delivered" : failed ? "failed" : "pending",
-          deliveredAt: ok ? ctx.now() : null,
-          nextAttemptAt:
-            ok || failed
-              ? null
-              : new Date(ctx.now().getTime() + backoffMs(attempts, ctx.config.webhooks.retryBaseMs)),
-        })
-        .where(eq(webhookDeliveries.id, d.id));
+      await boundedTransaction(ctx.db, WEBHOOK_DB_TIMEOUT_MS, (tx) =>
+        tx
+          .update(webhookDeliveries)
+          .set({
+            attempts,
+            lastStatus: status,
+            lastError: ok ? null : error,
+            status: ok ? "delivered" : failed ? "failed" : "pending",
+            deliveredAt: ok ? ctx.now() : null,
+            nextAttemptAt:
+              ok || failed
+                ? null
+                : new Date(ctx.now().getTime() + backoffMs(attempts, ctx.config.webhooks.retryBaseMs)),
+          })
+          .where(eq(webhookDeliveries.id, d.id)),
+      );
       if (!ok)
         ctx.logger.info({ deliveryId: d.id, attempts, status, failed }, "webhook delivery attempt failed");
     }),
