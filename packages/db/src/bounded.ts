@@ -26,17 +26,37 @@ export async function boundedTransaction<S extends Record<string, unknown>, T>(
   timeoutMs: number,
   fn: (tx: Tx<S>) => Promise<T>,
 ): Promise<T> {
-  // Never 0 as a statement timeout: to Postgres that means none.
-  const ms = Math.max(1, Math.floor(timeoutMs));
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DatabaseTimeoutError(ms)), ms + BACKSTOP_MS);
-  });
+  const ms = statementTimeoutMs(timeoutMs);
   const work = db.transaction(async (tx) => {
-    await tx.execute(sql.raw(`SET LOCAL statement_timeout = ${ms}`));
+    await limitStatements(tx, ms);
     return fn(tx);
   });
-  // What the backstop left behind still settles later (its rejection must not go unhandled).
+  return withinDatabaseTime(work, ms + BACKSTOP_MS);
+}
+
+/** A time as a statement timeout: whole milliseconds, never 0 (to Postgres that means none). */
+function statementTimeoutMs(timeoutMs: number): number {
+  return Math.max(1, Math.floor(timeoutMs));
+}
+
+/**
+ * Holds each later statement of the transaction `tx` to `timeoutMs` (`SET LOCAL statement_timeout`):
+ * for a transaction opened elsewhere (`AdminChanges.run`), which `boundedTransaction` cannot open.
+ */
+export async function limitStatements<S extends Record<string, unknown>>(tx: Tx<S>, timeoutMs: number) {
+  await tx.execute(sql.raw(`SET LOCAL statement_timeout = ${statementTimeoutMs(timeoutMs)}`));
+}
+
+/**
+ * `work`, or `DatabaseTimeoutError` once `timeoutMs` passed without its answer: for database work
+ * the caller hands back rather than wait on (the work itself goes on until its connection answers
+ * or gives up; its late rejection is swallowed).
+ */
+export async function withinDatabaseTime<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseTimeoutError(timeoutMs)), timeoutMs);
+  });
   work.catch(() => {});
   try {
     return await Promise.race([work, late]);

@@ -1,6 +1,19 @@
-import { decodeJson, ensureDurable, ensureStream, redeliveryDelayMs, usageStream } from "@gatehouse/bus";
+import {
+  decodeJson,
+  ensureDurable,
+  ensureStream,
+  handleUntilStuck,
+  redeliveryDelayMs,
+  usageStream,
+} from "@gatehouse/bus";
 import { budgetPeriodOf, type UsageRecord, UsageRecord as UsageRecordSchema } from "@gatehouse/contracts";
-import { refusedForARow } from "@gatehouse/db";
+import {
+  boundedTransaction,
+  isDatabaseTimeout,
+  limitStatements,
+  refusedForARow,
+  withinDatabaseTime,
+} from "@gatehouse/db";
 import type { SpendStage } from "@gatehouse/kit";
 import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
@@ -25,6 +38,23 @@ const PRUNE_EVERY_MS = 10 * 60 * 1000;
  */
 export const SPEND_RETRY = { baseMs: 2_000, maxMs: 30_000 };
 const LOUD_AFTER_DELIVERIES = 10;
+/**
+ * The longest one database step of counting (a read of a batch's budgets, one record's transaction)
+ * may wait: milliseconds when the database answers. Past it — a lock held, a connection silently
+ * gone — the message and the rest of its pull go back to JetStream rather than wait in acl past the
+ * 30 s ack wait (and hold acl's stop) for as long as the database hangs. Per step, not per message:
+ * a message of thousands of records takes as long as it needs.
+ */
+export const SPEND_DB_TIMEOUT_MS = 5_000;
+
+/**
+ * One database step held to `SPEND_DB_TIMEOUT_MS` (its statements are, too: a second more as
+ * backstop), plus `extraMs` (a count's wait for the ingress replicas to confirm the access event it
+ * emitted: at most the lease).
+ */
+function within<T>(step: Promise<T>, extraMs = 0): Promise<T> {
+  return withinDatabaseTime(step, SPEND_DB_TIMEOUT_MS + 1_000 + extraMs);
+}
 /**
  * The most one record adds to a budget: what dispatch can price a call at (a billion tokens in and
  * out each, its cap, at the catalog's highest price, 1,000,000 USD per million tokens). A cost past
@@ -120,21 +150,21 @@ export interface RefusedRecord {
  * would be refused on every delivery and hold the records batched with it. Any other failure throws,
  * for the whole message to be redelivered (records counted already are not counted twice).
  */
-async function countAll(ctx: AclContext, records: UsageRecord[]): Promise<RefusedRecord[]> {
+async function countAll(ctx: AclContext, records: UsageRecord[], leaseMs: number): Promise<RefusedRecord[]> {
   const priced = records.filter((r) => r.id !== undefined && r.costUsd !== null && r.costUsd > 0);
   if (priced.length === 0) return [];
-  const found = await candidates(ctx, priced);
+  const found = await within(candidates(ctx, priced));
   if (found.rows.length === 0) return [];
   const refused: RefusedRecord[] = [];
   for (const record of priced) {
     try {
-      const under = await budgetsOf(ctx, record, found);
-      if (under.length > 0) await count(ctx, record, under);
+      const under = await within(budgetsOf(ctx, record, found));
+      if (under.length > 0) await within(count(ctx, record, under), leaseMs);
     } catch (err) {
       if (refusedForARow(err) === undefined) throw err;
       try {
-        const under = await budgetsOf(ctx, record, await candidates(ctx, [record]));
-        if (under.length > 0) await count(ctx, record, under);
+        const under = await within(budgetsOf(ctx, record, await within(candidates(ctx, [record]))));
+        if (under.length > 0) await within(count(ctx, record, under), leaseMs);
       } catch (again) {
         const sqlstate = refusedForARow(again);
         if (sqlstate === undefined) throw again;
@@ -155,6 +185,7 @@ async function count(ctx: AclContext, record: UsageRecord, under: BudgetRow[]): 
   const at = Number.isFinite(Date.parse(record.at)) ? Date.parse(record.at) : ctx.now().getTime();
   const recordId = record.id;
   await ctx.changes.run(async (tx, emit) => {
+    await limitStatements(tx, SPEND_DB_TIMEOUT_MS);
     const now = ctx.now();
     const fresh = await tx
       .insert(budgetSpendRecords)
@@ -205,9 +236,15 @@ export async function followSpend(
   ctx: AclContext,
   nc: NatsConnection,
   prefix: string,
-  /** Hears how many records each message counted, failed to count, or set aside for good (metrics). */
-  onSpend: (stage: SpendStage, records: number) => void = () => {},
+  options: {
+    /** Hears how many records each message counted, failed to count, or set aside for good (metrics). */
+    onSpend?: (stage: SpendStage, records: number) => void;
+    /** ACCESS_LEASE_MS: how long a count that emits a budget event waits for ingress replicas. */
+    leaseMs?: number;
+  } = {},
 ): Promise<SpendFollower> {
+  const onSpend = options.onSpend ?? (() => {});
+  const leaseMs = options.leaseMs ?? 0;
   const log = ctx.logger.child({ component: "budget-spend" });
   // Joined inside the loop: a stream acl cannot join yet (a work queue of an older version) is
   // logged and retried, and acl, which every access check depends on, still starts.
@@ -221,7 +258,8 @@ export async function followSpend(
   let messages: ConsumerMessages | undefined;
   let prunedAt = 0;
 
-  async function handle(m: JsMsg): Promise<void> {
+  /** Counts one message; false when the database did not answer in time (the message went back). */
+  async function handle(m: JsMsg): Promise<boolean> {
     let parsed: ReturnType<typeof UsageMessage.safeParse>;
     try {
       parsed = UsageMessage.safeParse(decodeJson(m.data));
@@ -231,7 +269,7 @@ export async function followSpend(
     if (!parsed.success) {
       log.warn({ seq: m.seq }, "skipping a malformed usage message");
       m.term();
-      return;
+      return true;
     }
     const records: UsageRecord[] = [];
     let skipped = 0;
@@ -262,7 +300,7 @@ export async function followSpend(
         "capping the cost of usage records no call can have",
       );
     try {
-      const refused = await countAll(ctx, records);
+      const refused = await countAll(ctx, records, leaseMs);
       if (refused.length > 0) {
         // Ids and SQLSTATEs only: the error's message and detail quote the record's values.
         log.error(
@@ -276,20 +314,29 @@ export async function followSpend(
     } catch (err) {
       const deliveries = m.info.deliveryCount;
       const delayMs = redeliveryDelayMs(deliveries, SPEND_RETRY);
+      onSpend("count_failed", records.length);
+      m.nak(delayMs);
+      if (isDatabaseTimeout(err)) {
+        log.warn(
+          { seq: m.seq, deliveries, timeoutMs: SPEND_DB_TIMEOUT_MS, retryInMs: delayMs },
+          "budget spend: the database did not answer in time; the message goes back to JetStream",
+        );
+        return false;
+      }
       const fields = { err, seq: m.seq, deliveries, retryInMs: delayMs };
       const message = "could not count usage against budgets; JetStream will redeliver";
       if (deliveries >= LOUD_AFTER_DELIVERIES) log.error(fields, message);
       else log.warn(fields, message);
-      onSpend("count_failed", records.length);
-      m.nak(delayMs);
     }
     if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
       prunedAt = Date.now();
-      await ctx.db
-        .delete(budgetSpendRecords)
-        .where(lt(budgetSpendRecords.countedAt, new Date(Date.now() - KEEP_COUNTED_MS)))
-        .catch((err: unknown) => log.warn({ err }, "could not prune counted usage records"));
+      await boundedTransaction(ctx.db, SPEND_DB_TIMEOUT_MS, (tx) =>
+        tx
+          .delete(budgetSpendRecords)
+          .where(lt(budgetSpendRecords.countedAt, new Date(Date.now() - KEEP_COUNTED_MS))),
+      ).catch((err: unknown) => log.warn({ err }, "could not prune counted usage records"));
     }
+    return true;
   }
 
   // The first try before acl answers, so its consumer holds the records of the first calls.
@@ -308,7 +355,14 @@ export async function followSpend(
         // hangs, the rest wait in JetStream. (consume() pulls more as messages arrive, read or not:
         // they and their redeliveries after the ack wait piled up in acl without bound.)
         messages = await consumer.fetch({ max_messages: 100, expires: 1_000 });
-        for await (const m of messages) await handle(m);
+        const handedBack = await handleUntilStuck(messages, handle, (m) =>
+          m.nak(redeliveryDelayMs(m.info.deliveryCount, SPEND_RETRY)),
+        );
+        if (handedBack > 0)
+          log.warn(
+            { messages: handedBack },
+            "budget spend: handed back to JetStream untried behind a database that did not answer",
+          );
       } catch (err) {
         consumer = undefined;
         if (!stopped) {

@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { accessEventStream, ensureStream } from "@gatehouse/bus";
+import { accessEventStream, ensureStream, handleUntilStuck } from "@gatehouse/bus";
 import { AccessEventEnvelope, accessEventSubject, type OutboundEventType } from "@gatehouse/contracts";
 import { boundedTransaction, isDatabaseTimeout } from "@gatehouse/db";
 import { type EgressPolicy, egressConnector } from "@gatehouse/egress";
@@ -247,17 +247,7 @@ export async function followGrantRemovals(
         // they and their redeliveries after the ack wait piled up in auth without bound.)
         consumer ??= await join();
         messages = await consumer.fetch({ max_messages: PULL_EVENTS, expires: PULL_WAIT_MS });
-        // Once the database has not answered, the rest of the pull goes back to JetStream untried:
-        // waiting on it for each would hold them past the ack wait, each a timeout longer.
-        let answering = true;
-        let handedBack = 0;
-        for await (const m of messages) {
-          if (answering) answering = await handle(m);
-          else {
-            m.nak(ENQUEUE_RETRY_MS);
-            handedBack++;
-          }
-        }
+        const handedBack = await handleUntilStuck(messages, handle, (m) => m.nak(ENQUEUE_RETRY_MS));
         if (handedBack > 0)
           ctx.logger.warn(
             { events: handedBack },
