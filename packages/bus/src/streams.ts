@@ -6,7 +6,7 @@ import {
   usageStreamName,
   usageSubject,
 } from "@gatehouse/contracts";
-import { AckPolicy, type JetStreamManager, nanos, RetentionPolicy, StorageType } from "nats";
+import { AckPolicy, type JetStreamManager, type JsMsg, nanos, RetentionPolicy, StorageType } from "nats";
 
 /** What a JetStream stream of ours is: its name, its subjects and how long it keeps what. */
 export interface StreamSpec {
@@ -165,4 +165,37 @@ export async function lastAccessEventSequence(
     if ((err as { api_error?: { err_code?: number } }).api_error?.err_code === NO_MESSAGE_FOUND) return 0;
     throw err;
   }
+}
+
+/**
+ * How long a message a consumer could not handle waits before JetStream delivers it again, by its
+ * delivery count (`JsMsg.info.deliveryCount`, 1 on the first): `baseMs` doubled each time, at most
+ * `maxMs`. A database outage is tried often at first and then at a steady, bounded pace, so a fleet
+ * does not hammer a recovering database and notices its return within `maxMs`.
+ */
+export function redeliveryDelayMs(deliveryCount: number, options: { baseMs: number; maxMs: number }): number {
+  const n = Number.isFinite(deliveryCount) ? Math.max(1, Math.min(deliveryCount, 32)) : 1;
+  return Math.min(options.maxMs, options.baseMs * 2 ** (n - 1));
+}
+
+/**
+ * Handles a pull's messages one at a time until `handle` answers false (what it needs, its database,
+ * did not answer in time); the rest are handed back untried (`handBack`: a nak), since waiting on the
+ * same for each would hold them past their ack wait, each a timeout longer. Answers how many went back.
+ */
+export async function handleUntilStuck(
+  messages: AsyncIterable<JsMsg>,
+  handle: (m: JsMsg) => Promise<boolean>,
+  handBack: (m: JsMsg) => void,
+): Promise<number> {
+  let answering = true;
+  let handedBack = 0;
+  for await (const m of messages) {
+    if (answering) answering = await handle(m);
+    else {
+      handBack(m);
+      handedBack++;
+    }
+  }
+  return handedBack;
 }

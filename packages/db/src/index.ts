@@ -1,3 +1,4 @@
+export * from "./bounded.js";
 export * from "./database.js";
 export * from "./paging.js";
 export { PGLITE_SETTINGS, pgliteStartParams } from "./pglite.js";

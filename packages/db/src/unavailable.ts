@@ -51,3 +51,19 @@ export function databaseUnavailable(err: unknown): GatehouseError | undefined {
   }
   return undefined;
 }
+
+/**
+ * The SQLSTATE of a failure tied to the row itself — class 22 (data exception: a value out of range)
+ * or 23 (integrity constraint violation) — which no redelivery can cure; undefined for anything else
+ * (connection loss, timeouts, class 08/53/57: worth trying again), however drizzle wrapped it. What a
+ * consumer of a durable stream sets aside rather than let one message fail on every delivery.
+ */
+export function refusedForARow(err: unknown): string | undefined {
+  let at: unknown = err;
+  for (let depth = 0; depth < 4 && typeof at === "object" && at !== null; depth++) {
+    const code = (at as { code?: unknown }).code;
+    if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return code;
+    at = (at as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

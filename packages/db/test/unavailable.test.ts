@@ -1,8 +1,9 @@
 import { GatehouseError } from "@gatehouse/contracts";
-import { createTestDatabase, startTcpProxy, type TcpProxy, type TestDatabase } from "@gatehouse/testkit";
+import { createTestDatabase, type TcpProxy, type TestDatabase } from "@gatehouse/testkit";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Database, databaseUnavailable, openDatabase } from "../src/index.js";
+import { failure, throughProxy } from "./proxied.js";
 
 let testDb: TestDatabase;
 let proxy: TcpProxy;
@@ -10,23 +11,13 @@ let viaProxy: Database;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  const url = new URL(testDb.url);
-  proxy = await startTcpProxy(url.hostname, Number(url.port || 5432));
-  url.hostname = "127.0.0.1";
-  url.port = String(proxy.port);
-  viaProxy = await openDatabase({ url: url.toString(), maxConnections: 2 });
+  ({ proxy, db: viaProxy } = await throughProxy(testDb, 2));
 });
 afterAll(async () => {
   await viaProxy?.close();
   await proxy?.close();
   await testDb?.drop();
 });
-
-const failure = (p: Promise<unknown>) =>
-  p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
 
 describe("a database that cannot be reached", () => {
   it("is a retryable 503 (service_unavailable, Retry-After 1 s); a query's own error is not", async () => {

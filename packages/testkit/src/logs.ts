@@ -27,3 +27,11 @@ export function captureLogger(
   const sink = new LogSink();
   return { logger: sink.logger(service, level), lines: sink.lines, text: () => sink.text() };
 }
+
+/** The JSON log lines of a captured log's text (`captureLogger().text()`), each parsed. */
+export function logEntries(text: string): Array<Record<string, unknown>> {
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}

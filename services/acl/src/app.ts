@@ -44,7 +44,10 @@ export function buildApp(config: AclConfig, deps: HostDeps): HostedService {
           leaseMs: config.accessLeaseMs,
         });
         const ctx: AclContext = { db, logger: runtime.logger, now: () => new Date(), changes };
-        const spend = await followSpend(ctx, runtime.bus.nc, config.prefix);
+        const spend = await followSpend(ctx, runtime.bus.nc, config.prefix, {
+          onSpend: (stage, n) => runtime.metrics.budgetSpendRecordsAt(stage, n),
+          leaseMs: config.accessLeaseMs,
+        });
         runtime.onStop("budget-spend", () => spend.stop());
         // Retired ids are needed only while a request about them can still arrive (db/retired.ts).
         const prune = startRetiredPrune(db, ctx.now, runtime.logger);

@@ -1,12 +1,11 @@
-import { randomUUID } from "node:crypto";
 import { encodeJson } from "@gatehouse/bus";
-import { aclAdminBudgetsCreate, usageSubject } from "@gatehouse/contracts";
+import { usageSubject } from "@gatehouse/contracts";
 import { usageRecord, waitFor } from "@gatehouse/testkit";
 import { inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { SPEND_MAX_USD_PER_RECORD } from "../src/budgets/spend.js";
 import { budgetSpendRecords } from "../src/db/schema.js";
-import { aclForFile, monthSpent } from "./harness.js";
+import { aclForFile, monthSpent, newUserBudget } from "./harness.js";
 
 /**
  * docs/governance.md, "Spend from the usage stream": a usage message batches the records of many
@@ -14,18 +13,6 @@ import { aclForFile, monthSpent } from "./harness.js";
  * others batched with it (a budget is a limit: spend it misses is spend it lets through).
  */
 const acl = aclForFile();
-
-async function newBudget(maxUsd: number) {
-  const subject = { kind: "user" as const, id: randomUUID() };
-  const budget = await acl.h.client.request(aclAdminBudgetsCreate, {
-    actor: acl.h.ids.admin,
-    subject,
-    maxUsd,
-    period: "month",
-    failOpen: false,
-  });
-  return { budgetId: budget.id, subject };
-}
 
 /** A call's usage record as dispatch publishes it, charged `costUsd`. */
 function record(principal: { kind: "user"; id: string }, costUsd: number) {
@@ -55,7 +42,7 @@ async function counted(ids: string[]): Promise<string[]> {
 
 describe("budget spend from a usage message holding a record that fails its schema", () => {
   it("counts the message's good records and skips the bad one alone", async () => {
-    const { budgetId, subject } = await newBudget(10);
+    const { budgetId, subject } = await newUserBudget(acl.h, 10);
     const good = [record(subject, 1.25), record(subject, 2.5)];
     // Counts no provider can have spent (an upstream's own numbers), on a record with a cost.
     const bad = {
@@ -71,7 +58,7 @@ describe("budget spend from a usage message holding a record that fails its sche
   }, 30_000);
 
   it("skips a record with a negative cost, counting the rest", async () => {
-    const { budgetId, subject } = await newBudget(10);
+    const { budgetId, subject } = await newUserBudget(acl.h, 10);
     const good = record(subject, 0.5);
     await publish([record(subject, -1_000), good]);
     await waitFor(async () => (await spentOf(budgetId)) === 0.5, 10_000, 50);
@@ -80,7 +67,7 @@ describe("budget spend from a usage message holding a record that fails its sche
 
 describe("budget spend from a record with a cost no call can have", () => {
   it("counts it capped, so the period's sum stays a number and the records after it count", async () => {
-    const { budgetId, subject } = await newBudget(10);
+    const { budgetId, subject } = await newUserBudget(acl.h, 10);
     // Finite in JSON, but two of them overflow the period's sum (double precision): the message
     // failed every delivery, and the record after them in it was never counted.
     const huge = [record(subject, 1e308), record(subject, 1e308)];

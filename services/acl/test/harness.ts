@@ -10,6 +10,7 @@ import {
   AccessEventEnvelope,
   type Actor,
   accessEventStreamName,
+  aclAdminBudgetsCreate,
   budgetPeriodOf,
   type CheckPrincipal,
   type Principal,
@@ -107,6 +108,19 @@ export function aclForFile(): { readonly h: AclHarness; readonly db: Database } 
       return db;
     },
   };
+}
+
+/** A monthly budget of `maxUsd` (failing closed) on a user of its own: the budget's id and the user. */
+export async function newUserBudget(h: AclHarness, maxUsd: number) {
+  const subject = { kind: "user" as const, id: randomUUID() };
+  const budget = await h.client.request(aclAdminBudgetsCreate, {
+    actor: h.ids.admin,
+    subject,
+    maxUsd,
+    period: "month",
+    failOpen: false,
+  });
+  return { budgetId: budget.id, subject };
 }
 
 /** What a monthly budget has spent in the current month, as stored (undefined: nothing counted yet). */

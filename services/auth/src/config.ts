@@ -38,7 +38,10 @@ const schema = z.object({
     .string()
     .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes, base64")
     .optional(),
-  /** Longest one outbound delivery attempt may take (connect, headers, body). */
+  /**
+   * Longest one outbound delivery attempt may take (connect, headers, body); a worker's claim on the
+   * delivery lasts this plus 30 s (at least 60 s: `webhookClaimMs`).
+   */
   AUTH_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   /** Hosts and CIDRs outbound webhooks may reach besides public addresses (`10.0.0.0/8,hooks.internal`). */
   GATEHOUSE_EGRESS_ALLOW: egressAllowEnv(),
@@ -61,11 +64,32 @@ const schema = z.object({
     .default(7 * 24 * 3600 * 1000),
 });
 
+/** The longest each database step around a delivery attempt (reading its endpoint, recording it) may wait. */
+export const WEBHOOK_DB_TIMEOUT_MS = 10_000;
+/**
+ * What a worker's claim on a delivery adds to the attempt's own limit: the two database steps around
+ * it (each `WEBHOOK_DB_TIMEOUT_MS`, plus the second `boundedTransaction` waits on a connection that
+ * no longer answers) and 8 s to spare for a busy event loop.
+ */
+const CLAIM_MARGIN_MS = 2 * (WEBHOOK_DB_TIMEOUT_MS + 1_000) + 8_000;
+
+/**
+ * How long a worker's claim on a delivery lasts (other workers skip it meanwhile; a crashed worker's
+ * expires): past the longest attempt (`timeoutMs`) and the database work around it, so an attempt
+ * still under way is never taken for an abandoned one and sent again by another instance; 60 s at
+ * the least, as before for short timeouts (90 s at the maximum AUTH_WEBHOOK_TIMEOUT_MS).
+ */
+export function webhookClaimMs(timeoutMs: number): number {
+  return Math.max(60_000, timeoutMs + CLAIM_MARGIN_MS);
+}
+
 export interface WebhookConfig {
   key: Buffer | undefined;
   /** Where deliveries may connect (and which endpoint URLs the admin API accepts). */
   egress: EgressPolicyOptions;
   timeoutMs: number;
+  /** `webhookClaimMs(timeoutMs)`. */
+  claimMs: number;
   pollMs: number;
   maxAttempts: number;
   retryBaseMs: number;
@@ -97,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined>): AuthConfig 
       key: e.AUTH_WEBHOOK_KEY === undefined ? undefined : Buffer.from(e.AUTH_WEBHOOK_KEY, "base64"),
       egress: { allow: e.GATEHOUSE_EGRESS_ALLOW, allowLoopback: e.GATEHOUSE_LOCAL_MODE },
       timeoutMs: e.AUTH_WEBHOOK_TIMEOUT_MS,
+      claimMs: webhookClaimMs(e.AUTH_WEBHOOK_TIMEOUT_MS),
       pollMs: e.AUTH_WEBHOOK_POLL_MS,
       maxAttempts: e.AUTH_WEBHOOK_MAX_ATTEMPTS,
       retryBaseMs: e.AUTH_WEBHOOK_RETRY_BASE_MS,

@@ -1,79 +1,49 @@
-import { type BusConnection, connectBus } from "@gatehouse/bus";
-import { usageStreamName } from "@gatehouse/contracts";
-import type { Database } from "@gatehouse/db";
-import {
-  captureLogger,
-  type TestDatabase,
-  testNatsUrl,
-  testPrefix,
-  usageRecord,
-  waitFor,
-} from "@gatehouse/testkit";
+import { captureLogger, usageRecord, waitFor } from "@gatehouse/testkit";
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { usageRecords } from "../src/db/usage-schema.js";
+import { beforeAll, describe, expect, it } from "vitest";
 import { UsagePublisher } from "../src/invoke/usage.js";
-import { startUsageConsumer, type UsageConsumer } from "../src/usage/consumer.js";
-import { migratedDatabase } from "./usage-db.js";
+import { usageStoreForFile } from "./usage-db.js";
 
 // A row Postgres refuses for what it holds (a data exception, a broken constraint) is refused again
 // on every redelivery: it must cost that record alone, not block its batch forever.
 const logs = captureLogger("usage-row-refused");
-const prefix = testPrefix();
-let database: TestDatabase;
-let opened: Database;
-let bus: BusConnection;
-let consumer: UsageConsumer;
-let usage: UsagePublisher;
 const counted: Record<string, number> = {};
-
-beforeAll(async () => {
-  ({ database, opened } = await migratedDatabase());
-  // Test-only constraints in this test's own database: status 418 breaks one (class 23), a
-  // duration of 999 999 raises a data exception (class 22).
-  await opened
-    .drizzle({})
-    .execute(
-      sql.raw("ALTER TABLE dispatch.usage_records ADD CONSTRAINT test_no_teapot CHECK (status <> 418)"),
-    );
-  await opened.drizzle({}).execute(
-    sql.raw(`CREATE FUNCTION dispatch.test_refuse_duration() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.duration_ms = 999999 THEN RAISE EXCEPTION 'refused' USING ERRCODE = '22003'; END IF;
-        RETURN NEW;
-      END $$`),
-  );
-  await opened.drizzle({}).execute(
-    sql.raw(`CREATE TRIGGER test_refuse_duration BEFORE INSERT ON dispatch.usage_records
-      FOR EACH ROW EXECUTE FUNCTION dispatch.test_refuse_duration()`),
-  );
-  bus = await connectBus({ url: await testNatsUrl(), name: "usage-row-refused", logger: logs.logger });
-  usage = new UsagePublisher(bus.nc, prefix, logs.logger, 50, 20);
-  consumer = await startUsageConsumer({
-    nc: bus.nc,
-    prefix,
-    db: opened.drizzle({ usageRecords }),
+const fx = usageStoreForFile(
+  "usage-row-refused",
+  {
     logger: logs.logger,
     retryDelayMs: 100,
     onStored: (stage, n) => {
       counted[stage] = (counted[stage] ?? 0) + n;
     },
-  });
+  },
+  async (opened) => {
+    // Test-only constraints in this test's own database: status 418 breaks one (class 23), a
+    // duration of 999 999 raises a data exception (class 22).
+    await opened
+      .drizzle({})
+      .execute(
+        sql.raw("ALTER TABLE dispatch.usage_records ADD CONSTRAINT test_no_teapot CHECK (status <> 418)"),
+      );
+    await opened.drizzle({}).execute(
+      sql.raw(`CREATE FUNCTION dispatch.test_refuse_duration() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.duration_ms = 999999 THEN RAISE EXCEPTION 'refused' USING ERRCODE = '22003'; END IF;
+        RETURN NEW;
+      END $$`),
+    );
+    await opened.drizzle({}).execute(
+      sql.raw(`CREATE TRIGGER test_refuse_duration BEFORE INSERT ON dispatch.usage_records
+      FOR EACH ROW EXECUTE FUNCTION dispatch.test_refuse_duration()`),
+    );
+  },
+);
+let usage: UsagePublisher;
+beforeAll(() => {
+  usage = new UsagePublisher(fx.bus.nc, fx.prefix, logs.logger, 50, 20);
 });
 
-afterAll(async () => {
-  await consumer?.stop();
-  const jsm = await bus?.nc.jetstreamManager();
-  await jsm?.streams.delete(usageStreamName(prefix)).catch(() => {});
-  await bus?.drain();
-  await opened?.close();
-  await database?.drop();
-});
-
-async function storedIds(): Promise<string[]> {
-  const rows = await opened.drizzle({ usageRecords }).select({ id: usageRecords.id }).from(usageRecords);
-  return rows.map((r) => r.id);
-}
+const storedIds = () => fx.storedIds();
 
 describe("a usage batch with a row Postgres refuses", () => {
   it("stores the others, sets the refused ones aside with their id and SQLSTATE, and redelivers nothing", async () => {
@@ -85,7 +55,7 @@ describe("a usage batch with a row Postgres refuses", () => {
 
     await waitFor(async () => (await storedIds()).length === 4, 10_000);
     expect((await storedIds()).sort()).toEqual(good.map((r) => r.id).sort());
-    await waitFor(async () => (await consumer.unstored()) === 0, 10_000);
+    await waitFor(async () => (await fx.consumer.unstored()) === 0, 10_000);
 
     const refused = logs.lines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -112,14 +82,14 @@ describe("a usage batch with a row Postgres refuses", () => {
 
   it("sets nothing aside when each row alone is stored (the batch failed as a whole): no error, none rejected", async () => {
     // Test-only: a statement inserting more than one row breaks a constraint, each row alone does not.
-    await opened.drizzle({}).execute(
+    await fx.opened.drizzle({}).execute(
       sql.raw(`CREATE FUNCTION dispatch.test_one_row_a_statement() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           IF (SELECT count(*) FROM added) > 1 THEN RAISE EXCEPTION 'one' USING ERRCODE = '23514'; END IF;
           RETURN NULL;
         END $$`),
     );
-    await opened.drizzle({}).execute(
+    await fx.opened.drizzle({}).execute(
       sql.raw(`CREATE TRIGGER test_one_row_a_statement AFTER INSERT ON dispatch.usage_records
         REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION dispatch.test_one_row_a_statement()`),
     );
@@ -132,7 +102,7 @@ describe("a usage batch with a row Postgres refuses", () => {
       const ids = new Set(await storedIds());
       return three.every((r) => ids.has(r.id));
     }, 10_000);
-    await waitFor(async () => (await consumer.unstored()) === 0, 10_000);
+    await waitFor(async () => (await fx.consumer.unstored()) === 0, 10_000);
     expect(logs.lines.filter((l) => l.includes('"level":50')).length).toBe(errorsBefore);
     expect(counted.rejected).toBe(before.rejected);
   });

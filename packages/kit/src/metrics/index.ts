@@ -5,6 +5,7 @@ export {
   type MetricsOptions,
   type NatsOutcome,
   type RetryReason,
+  type SpendStage,
   subjectWithoutPrefix,
   type UsageStage,
 } from "./series.js";

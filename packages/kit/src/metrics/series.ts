@@ -29,6 +29,8 @@ export type CacheName = "key" | "decision";
 export type NatsOutcome = "ok" | "error" | "timeout" | "no_responders";
 /** Where usage records went: published to JetStream, refused by it, stored in Postgres, refused by it (retried). */
 export type UsageStage = "published" | "publish_failed" | "stored" | "store_failed" | "rejected";
+/** What acl did with a usage record's cost: counted against budgets, failed (redelivered), set aside for good. */
+export type SpendStage = "counted" | "count_failed" | "rejected";
 /** Why the provider transport tried again. */
 export type RetryReason = "connect" | "status_429" | "status_5xx";
 type RequestCells = {
@@ -61,6 +63,7 @@ export class GatehouseMetrics {
   private readonly upstreamErrors: FastCounter<"account" | "error_type">;
   private readonly retries: FastCounter<"account" | "reason">;
   private readonly usageRecords: FastCounter<"stage">;
+  private readonly spendRecords: FastCounter<"stage">;
   private readonly gauges = new Map<string, Set<() => number | Promise<number>>>();
 
   constructor(options: MetricsOptions = {}) {
@@ -147,6 +150,12 @@ export class GatehouseMetrics {
       labelNames: ["stage"] as const,
       registry,
     });
+    this.spendRecords = new FastCounter({
+      name: "gatehouse_budget_spend_records_total",
+      help: "Usage records acl read for budget spend by stage: counted (committed, or under no budget), count_failed (redelivered), rejected (set aside: never counted)",
+      labelNames: ["stage"] as const,
+      registry,
+    });
   }
 
   /** Label values for a call's account and model: only configured ones by name. */
@@ -214,6 +223,10 @@ export class GatehouseMetrics {
 
   usageRecordsAt(stage: UsageStage, count: number): void {
     if (count > 0) this.usageRecords.cell(stage).value += count;
+  }
+
+  budgetSpendRecordsAt(stage: SpendStage, count: number): void {
+    if (count > 0) this.spendRecords.cell(stage).value += count;
   }
 
   /**

@@ -1,5 +1,20 @@
-import { decodeJson, ensureDurable, ensureStream, usageStream } from "@gatehouse/bus";
+import {
+  decodeJson,
+  ensureDurable,
+  ensureStream,
+  handleUntilStuck,
+  redeliveryDelayMs,
+  usageStream,
+} from "@gatehouse/bus";
 import { budgetPeriodOf, type UsageRecord, UsageRecord as UsageRecordSchema } from "@gatehouse/contracts";
+import {
+  boundedTransaction,
+  isDatabaseTimeout,
+  limitStatements,
+  refusedForARow,
+  withinDatabaseTime,
+} from "@gatehouse/db";
+import type { SpendStage } from "@gatehouse/kit";
 import { and, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
 import { z } from "zod";
@@ -14,6 +29,32 @@ export const SPEND_DURABLE = "acl-budget-spend";
 /** Record ids are kept this long for idempotence: longer than the usage stream keeps a record (a week). */
 const KEEP_COUNTED_MS = 8 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
+/**
+ * A message that failed for a reason other than a record's own (the database down or hung, a
+ * permission or migration gone wrong) comes back after 2 s, doubling to at most 30 s, for as long as
+ * the stream keeps it (a week): never given up (no `max_deliver`), since spend acl gives up is spend
+ * a budget lets through, and whatever fails so may be cured by the operator. After
+ * `LOUD_AFTER_DELIVERIES` it is logged at `error` with its delivery count.
+ */
+export const SPEND_RETRY = { baseMs: 2_000, maxMs: 30_000 };
+const LOUD_AFTER_DELIVERIES = 10;
+/**
+ * The longest one database step of counting (a read of a batch's budgets, one record's transaction)
+ * may wait: milliseconds when the database answers. Past it — a lock held, a connection silently
+ * gone — the message and the rest of its pull go back to JetStream rather than wait in acl past the
+ * 30 s ack wait (and hold acl's stop) for as long as the database hangs. Per step, not per message:
+ * a message of thousands of records takes as long as it needs.
+ */
+export const SPEND_DB_TIMEOUT_MS = 5_000;
+
+/**
+ * One database step held to `SPEND_DB_TIMEOUT_MS` (its statements are, too: a second more as
+ * backstop), plus `extraMs` (a count's wait for the ingress replicas to confirm the access event it
+ * emitted: at most the lease).
+ */
+function within<T>(step: Promise<T>, extraMs = 0): Promise<T> {
+  return withinDatabaseTime(step, SPEND_DB_TIMEOUT_MS + 1_000 + extraMs);
+}
 /**
  * The most one record adds to a budget: what dispatch can price a call at (a billion tokens in and
  * out each, its cap, at the catalog's highest price, 1,000,000 USD per million tokens). A cost past
@@ -95,16 +136,43 @@ async function budgetsOf(
   return scoped.filter((b) => b.subjectKind !== "team" || through.has(b.subjectId));
 }
 
-/** Counts a batch of records (one stream message) against the budgets they fall under. */
-async function countAll(ctx: AclContext, records: UsageRecord[]): Promise<void> {
+/** A record Postgres refused to count for what it holds (its id and SQLSTATE: never its values). */
+export interface RefusedRecord {
+  id: string;
+  sqlstate: string;
+}
+
+/**
+ * Counts a batch of records (one stream message) against the budgets they fall under, each record
+ * in its own transaction. A record Postgres refuses for what it holds (SQLSTATE class 22/23) is
+ * tried once more with its budgets read again (a budget deleted since the first read breaks its
+ * period's foreign key, which a fresh read cures) and, refused again, set aside and answered: it
+ * would be refused on every delivery and hold the records batched with it. Any other failure throws,
+ * for the whole message to be redelivered (records counted already are not counted twice).
+ */
+async function countAll(ctx: AclContext, records: UsageRecord[], leaseMs: number): Promise<RefusedRecord[]> {
   const priced = records.filter((r) => r.id !== undefined && r.costUsd !== null && r.costUsd > 0);
-  if (priced.length === 0) return;
-  const found = await candidates(ctx, priced);
-  if (found.rows.length === 0) return;
+  if (priced.length === 0) return [];
+  const found = await within(candidates(ctx, priced));
+  if (found.rows.length === 0) return [];
+  const refused: RefusedRecord[] = [];
   for (const record of priced) {
-    const under = await budgetsOf(ctx, record, found);
-    if (under.length > 0) await count(ctx, record, under);
+    try {
+      const under = await within(budgetsOf(ctx, record, found));
+      if (under.length > 0) await within(count(ctx, record, under), leaseMs);
+    } catch (err) {
+      if (refusedForARow(err) === undefined) throw err;
+      try {
+        const under = await within(budgetsOf(ctx, record, await within(candidates(ctx, [record]))));
+        if (under.length > 0) await within(count(ctx, record, under), leaseMs);
+      } catch (again) {
+        const sqlstate = refusedForARow(again);
+        if (sqlstate === undefined) throw again;
+        refused.push({ id: record.id ?? "", sqlstate });
+      }
+    }
   }
+  return refused;
 }
 
 /**
@@ -117,6 +185,7 @@ async function count(ctx: AclContext, record: UsageRecord, under: BudgetRow[]): 
   const at = Number.isFinite(Date.parse(record.at)) ? Date.parse(record.at) : ctx.now().getTime();
   const recordId = record.id;
   await ctx.changes.run(async (tx, emit) => {
+    await limitStatements(tx, SPEND_DB_TIMEOUT_MS);
     const now = ctx.now();
     const fresh = await tx
       .insert(budgetSpendRecords)
@@ -167,7 +236,15 @@ export async function followSpend(
   ctx: AclContext,
   nc: NatsConnection,
   prefix: string,
+  options: {
+    /** Hears how many records each message counted, failed to count, or set aside for good (metrics). */
+    onSpend?: (stage: SpendStage, records: number) => void;
+    /** ACCESS_LEASE_MS: how long a count that emits a budget event waits for ingress replicas. */
+    leaseMs?: number;
+  } = {},
 ): Promise<SpendFollower> {
+  const onSpend = options.onSpend ?? (() => {});
+  const leaseMs = options.leaseMs ?? 0;
   const log = ctx.logger.child({ component: "budget-spend" });
   // Joined inside the loop: a stream acl cannot join yet (a work queue of an older version) is
   // logged and retried, and acl, which every access check depends on, still starts.
@@ -181,7 +258,8 @@ export async function followSpend(
   let messages: ConsumerMessages | undefined;
   let prunedAt = 0;
 
-  async function handle(m: JsMsg): Promise<void> {
+  /** Counts one message; false when the database did not answer in time (the message went back). */
+  async function handle(m: JsMsg): Promise<boolean> {
     let parsed: ReturnType<typeof UsageMessage.safeParse>;
     try {
       parsed = UsageMessage.safeParse(decodeJson(m.data));
@@ -191,7 +269,7 @@ export async function followSpend(
     if (!parsed.success) {
       log.warn({ seq: m.seq }, "skipping a malformed usage message");
       m.term();
-      return;
+      return true;
     }
     const records: UsageRecord[] = [];
     let skipped = 0;
@@ -212,27 +290,53 @@ export async function followSpend(
           fields = [...new Set(r.error.issues.map((i) => i.path.join(".")))].slice(0, 10);
       }
     }
-    if (skipped > 0)
+    if (skipped > 0) {
       log.warn({ seq: m.seq, records: skipped, fields }, "skipping usage records that fail their schema");
+      onSpend("rejected", skipped);
+    }
     if (capped > 0)
       log.warn(
         { seq: m.seq, records: capped, maxUsd: SPEND_MAX_USD_PER_RECORD },
         "capping the cost of usage records no call can have",
       );
     try {
-      await countAll(ctx, records);
+      const refused = await countAll(ctx, records, leaseMs);
+      if (refused.length > 0) {
+        // Ids and SQLSTATEs only: the error's message and detail quote the record's values.
+        log.error(
+          { seq: m.seq, records: refused },
+          "usage records Postgres refuses for what they hold: set aside, not counted against budgets",
+        );
+        onSpend("rejected", refused.length);
+      }
+      onSpend("counted", records.length - refused.length);
       m.ack();
     } catch (err) {
-      log.warn({ err }, "could not count usage against budgets; JetStream will redeliver");
-      m.nak(2_000);
+      const deliveries = m.info.deliveryCount;
+      const delayMs = redeliveryDelayMs(deliveries, SPEND_RETRY);
+      onSpend("count_failed", records.length);
+      m.nak(delayMs);
+      if (isDatabaseTimeout(err)) {
+        log.warn(
+          { seq: m.seq, deliveries, timeoutMs: SPEND_DB_TIMEOUT_MS, retryInMs: delayMs },
+          "budget spend: the database did not answer in time; the message goes back to JetStream",
+        );
+        return false;
+      }
+      const fields = { err, seq: m.seq, deliveries, retryInMs: delayMs };
+      const message = "could not count usage against budgets; JetStream will redeliver";
+      if (deliveries >= LOUD_AFTER_DELIVERIES) log.error(fields, message);
+      else log.warn(fields, message);
     }
     if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
       prunedAt = Date.now();
-      await ctx.db
-        .delete(budgetSpendRecords)
-        .where(lt(budgetSpendRecords.countedAt, new Date(Date.now() - KEEP_COUNTED_MS)))
-        .catch((err: unknown) => log.warn({ err }, "could not prune counted usage records"));
+      await boundedTransaction(ctx.db, SPEND_DB_TIMEOUT_MS, (tx) =>
+        tx
+          .delete(budgetSpendRecords)
+          .where(lt(budgetSpendRecords.countedAt, new Date(Date.now() - KEEP_COUNTED_MS))),
+      ).catch((err: unknown) => log.warn({ err }, "could not prune counted usage records"));
     }
+    return true;
   }
 
   // The first try before acl answers, so its consumer holds the records of the first calls.
@@ -251,7 +355,14 @@ export async function followSpend(
         // hangs, the rest wait in JetStream. (consume() pulls more as messages arrive, read or not:
         // they and their redeliveries after the ack wait piled up in acl without bound.)
         messages = await consumer.fetch({ max_messages: 100, expires: 1_000 });
-        for await (const m of messages) await handle(m);
+        const handedBack = await handleUntilStuck(messages, handle, (m) =>
+          m.nak(redeliveryDelayMs(m.info.deliveryCount, SPEND_RETRY)),
+        );
+        if (handedBack > 0)
+          log.warn(
+            { messages: handedBack },
+            "budget spend: handed back to JetStream untried behind a database that did not answer",
+          );
       } catch (err) {
         consumer = undefined;
         if (!stopped) {

@@ -1,10 +1,12 @@
 import { randomInt } from "node:crypto";
-import { accessEventStream, ensureStream } from "@gatehouse/bus";
+import { accessEventStream, ensureStream, handleUntilStuck } from "@gatehouse/bus";
 import { AccessEventEnvelope, accessEventSubject, type OutboundEventType } from "@gatehouse/contracts";
+import { boundedTransaction, isDatabaseTimeout } from "@gatehouse/db";
 import { type EgressPolicy, egressConnector } from "@gatehouse/egress";
 import { and, eq, gt, inArray, isNull, lte } from "drizzle-orm";
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg, type NatsConnection } from "nats";
 import { Agent, type Dispatcher, request } from "undici";
+import { WEBHOOK_DB_TIMEOUT_MS } from "../config.js";
 import type { AuthContext } from "../context.js";
 import { apiKeys } from "../db/schema.js";
 import { keyExpiryNotices, webhookDeliveries, webhookEndpoints } from "../db/webhooks-schema.js";
@@ -12,8 +14,6 @@ import { openSecret } from "./crypto.js";
 import { enqueueWebhook, keyEventData, outboundForAccessEvent } from "./outbound.js";
 import { signedHeaders } from "./signature.js";
 
-/** A claimed delivery is invisible to other workers this long (a crashed worker's claim expires). */
-const CLAIM_MS = 60_000;
 const BATCH = 20;
 const MAX_BACKOFF_MS = 3_600_000;
 
@@ -59,7 +59,7 @@ export async function deliverDue(ctx: AuthContext, dispatcher: Dispatcher): Prom
     if (due.length === 0) return [];
     return tx
       .update(webhookDeliveries)
-      .set({ nextAttemptAt: new Date(now.getTime() + CLAIM_MS) })
+      .set({ nextAttemptAt: new Date(now.getTime() + ctx.config.webhooks.claimMs) })
       .where(
         inArray(
           webhookDeliveries.id,
@@ -70,10 +70,10 @@ export async function deliverDue(ctx: AuthContext, dispatcher: Dispatcher): Prom
   });
   await Promise.all(
     claimed.map(async (d) => {
-      const endpoints = await ctx.db
-        .select()
-        .from(webhookEndpoints)
-        .where(eq(webhookEndpoints.id, d.endpointId));
+      // The database steps around the attempt are bounded too: the claim covers them (webhookClaimMs).
+      const endpoints = await boundedTransaction(ctx.db, WEBHOOK_DB_TIMEOUT_MS, (tx) =>
+        tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, d.endpointId)),
+      );
       const endpoint = endpoints[0];
       if (!endpoint) return; // deleted meanwhile: its deliveries went with it (cascade)
       const body = Buffer.from(JSON.stringify(d.payload));
@@ -107,20 +107,22 @@ export async function deliverDue(ctx: AuthContext, dispatcher: Dispatcher): Prom
       const ok = status !== null && status >= 200 && status < 300;
       if (!ok && error === null) error = `endpoint answered ${status}`;
       const failed = !ok && attempts >= ctx.config.webhooks.maxAttempts;
-      await ctx.db
-        .update(webhookDeliveries)
-        .set({
-          attempts,
-          lastStatus: status,
-          lastError: ok ? null : error,
-          status: ok ? "delivered" : failed ? "failed" : "pending",
-          deliveredAt: ok ? ctx.now() : null,
-          nextAttemptAt:
-            ok || failed
-              ? null
-              : new Date(ctx.now().getTime() + backoffMs(attempts, ctx.config.webhooks.retryBaseMs)),
-        })
-        .where(eq(webhookDeliveries.id, d.id));
+      await boundedTransaction(ctx.db, WEBHOOK_DB_TIMEOUT_MS, (tx) =>
+        tx
+          .update(webhookDeliveries)
+          .set({
+            attempts,
+            lastStatus: status,
+            lastError: ok ? null : error,
+            status: ok ? "delivered" : failed ? "failed" : "pending",
+            deliveredAt: ok ? ctx.now() : null,
+            nextAttemptAt:
+              ok || failed
+                ? null
+                : new Date(ctx.now().getTime() + backoffMs(attempts, ctx.config.webhooks.retryBaseMs)),
+          })
+          .where(eq(webhookDeliveries.id, d.id)),
+      );
       if (!ok)
         ctx.logger.info({ deliveryId: d.id, attempts, status, failed }, "webhook delivery attempt failed");
     }),
@@ -177,6 +179,15 @@ export const GRANT_WEBHOOKS_DURABLE = "auth-outbound-webhooks";
 const PULL_EVENTS = 20;
 /** The longest a pull stays open for more (the least nats.js allows); each event is handled as it comes. */
 const PULL_WAIT_MS = 1_000;
+/**
+ * The longest enqueuing one event may wait on the database (a select and an insert, milliseconds
+ * when it answers): well inside the 30 s ack wait, so a database that hangs (a lock held, a
+ * connection silently gone) hands the event back to JetStream rather than hold it, the events
+ * pulled with it, and auth's stop.
+ */
+export const ENQUEUE_TIMEOUT_MS = 5_000;
+/** How long an event that could not be enqueued waits in JetStream before it is delivered again. */
+const ENQUEUE_RETRY_MS = 5_000;
 
 export async function followGrantRemovals(
   ctx: AuthContext,
@@ -198,7 +209,8 @@ export async function followGrantRemovals(
     return nc.jetstream().consumers.get(stream, GRANT_WEBHOOKS_DURABLE);
   };
   let consumer: Awaited<ReturnType<typeof join>> | undefined = await join();
-  const handle = async (m: JsMsg): Promise<void> => {
+  /** Enqueues one event's webhooks; false when the database did not answer in time. */
+  const handle = async (m: JsMsg): Promise<boolean> => {
     try {
       const env = AccessEventEnvelope.safeParse(m.json());
       const outbound = env.success ? outboundForAccessEvent(env.data.event) : undefined;
@@ -206,12 +218,23 @@ export async function followGrantRemovals(
         // The sequence alone would take a new event for an old one after acl's history was reset
         // (database restored or recreated); with its commit time, only a redelivery matches.
         const dedupKey = `acl:${env.data.sequence}:${env.data.at}`;
-        await enqueueWebhook(ctx.db, outbound.type, outbound.data, ctx.now(), dedupKey);
+        await boundedTransaction(ctx.db, ENQUEUE_TIMEOUT_MS, (tx) =>
+          enqueueWebhook(tx, outbound.type, outbound.data, ctx.now(), dedupKey),
+        );
       }
       m.ack();
+      return true;
     } catch (err) {
-      ctx.logger.warn({ err }, "could not enqueue a grant webhook; it will be redelivered");
-      m.nak(5_000);
+      m.nak(ENQUEUE_RETRY_MS);
+      if (!isDatabaseTimeout(err)) {
+        ctx.logger.warn({ err }, "could not enqueue a grant webhook; it will be redelivered");
+        return true;
+      }
+      ctx.logger.warn(
+        { seq: m.seq, timeoutMs: ENQUEUE_TIMEOUT_MS },
+        "acl's events for webhooks: the database did not answer in time; the event goes back to JetStream",
+      );
+      return false;
     }
   };
   let stopped = false;
@@ -224,7 +247,12 @@ export async function followGrantRemovals(
         // they and their redeliveries after the ack wait piled up in auth without bound.)
         consumer ??= await join();
         messages = await consumer.fetch({ max_messages: PULL_EVENTS, expires: PULL_WAIT_MS });
-        for await (const m of messages) await handle(m);
+        const handedBack = await handleUntilStuck(messages, handle, (m) => m.nak(ENQUEUE_RETRY_MS));
+        if (handedBack > 0)
+          ctx.logger.warn(
+            { events: handedBack },
+            "acl's events for webhooks: handed back to JetStream untried behind a database that did not answer",
+          );
       } catch (err) {
         consumer = undefined;
         if (stopped) break;

@@ -1,6 +1,6 @@
 import { decodeJson, ensureDurable, ensureStream, usageStream } from "@gatehouse/bus";
 import { UsageRecord } from "@gatehouse/contracts";
-import type { Db } from "@gatehouse/db";
+import { type Db, refusedForARow } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
 import type { ConsumerMessages, JsMsg, NatsConnection } from "nats";
 import { z } from "zod";
@@ -119,6 +119,37 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
     options.onStored?.("stored", rows.length);
   }
 
+  /**
+   * `store`, on every path (the 50 ms timer's too): whatever it throws (a callback, an ack on a
+   * closed connection) is logged and counted, and what it did not ack goes back to JetStream. A
+   * rejection left on the timer's promise went unhandled (Node's default ends the process) and
+   * turned every later store of the pull into a no-op, their messages held until the ack wait.
+   */
+  async function storeOrRedeliver(batch: JsMsg[]): Promise<void> {
+    try {
+      await store(batch);
+    } catch (err) {
+      const records = batch.reduce((n, m) => n + recordsIn(m), 0);
+      log.error(
+        { err, messages: batch.length, records },
+        "storing usage records failed; JetStream will redeliver",
+      );
+      try {
+        options.onStored?.("store_failed", records);
+      } catch {
+        // the error above is logged already
+      }
+      // A message acked already ignores this; one that cannot be nak'ed comes back after the ack wait.
+      for (const m of batch) {
+        try {
+          m.nak(retryDelayMs);
+        } catch {
+          // the connection is gone: JetStream redelivers after the ack wait
+        }
+      }
+    }
+  }
+
   function redeliver(valid: JsMsg[], records: number, err: unknown): void {
     options.onStored?.("store_failed", records);
     log.warn({ err, records }, "could not store usage records; JetStream will redeliver");
@@ -142,7 +173,7 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
           timer = undefined;
           const current = batch;
           batch = [];
-          if (current.length > 0) stored = stored.then(() => store(current));
+          if (current.length > 0) stored = stored.then(() => storeOrRedeliver(current));
           return stored;
         };
         for await (const m of messages) {
@@ -172,19 +203,10 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
   };
 }
 
-/**
- * The SQLSTATE of a failure tied to the row itself — class 22 (data exception: a value out of range)
- * or 23 (integrity constraint violation) — which no redelivery can cure; undefined for anything else
- * (connection loss, timeouts, class 08/53/57: worth trying again), however drizzle wrapped it.
- */
-export function refusedForARow(err: unknown): string | undefined {
-  let at: unknown = err;
-  for (let depth = 0; depth < 4 && typeof at === "object" && at !== null; depth++) {
-    const code = (at as { code?: unknown }).code;
-    if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return code;
-    at = (at as { cause?: unknown }).cause;
-  }
-  return undefined;
+/** How many records a message holds (0 when it is malformed). */
+function recordsIn(m: JsMsg): number {
+  const parsed = UsageMessage.safeParse(safeJson(m.data));
+  return parsed.success ? parsed.data.records.length : 0;
 }
 
 function safeJson(data: Uint8Array): unknown {
