@@ -47,7 +47,8 @@ const natsChoice = option("nats", "own");
 if (natsChoice !== "own" && natsChoice !== "system") throw new Error("--nats must be own or system");
 const settings = chosenSettings();
 // 8 generations: the fewest whose interval over generations is not their whole range (the 2nd to the
-// 7th, 93 % coverage); rounds so that a run takes about as long as the 3 × 8 rounds before did.
+// 7th, 93 % coverage), whatever it costs in rounds: 3 each with tracing alone (≈ 7 min at load 15),
+// 2 each with more settings (each adds two windows a round), the starts of 8 sets costing the rest.
 const rounds = given("rounds", "BENCH_ROUNDS")
   ? config.rounds
   : config.quick
