@@ -13,12 +13,10 @@ import { type LoadSample, runAutocannon } from "./load.js";
 import {
   busyOf,
   type Comparison,
-  compareRounds,
   compareWindows,
   cpuPerRequestOf,
   generationRounds,
   type Measurement,
-  mirroredSchedule,
   pairSchedule,
   rateOf,
   startOrder,
@@ -47,14 +45,14 @@ import type { Target } from "./targets.js";
  *   machine's noise) is the floor under any other difference.
  * Each set of fresh instances (generation) starts them in an order rotated by one (paired.ts
  * `startOrder`), so that no setting is always started first or last.
- * Non-streaming chat at c=64, many short rounds of every instance twice in mirrored order, rotated
- * each round (paired.ts); each setting's figure is the median over the rounds of its change from off
- * in the same round, with a distribution-free interval. By default each
- * gateway instance runs pinned to the last CPU and the load generator, mock upstream and sink to the
- * others (pin.ts), so the bench's own processes do not take turns on the gateway's core.
+ * Non-streaming chat at c=64, two instances at a time on one core, many short rounds split among
+ * generations (paired.ts); each setting's figure is the median over generations of its change from off
+ * (each generation's the median of its rounds), with a distribution-free interval over generations.
+ * By default the measured instances run pinned to the last CPU and the load generator, mock upstream,
+ * sink and idle instances to the others (pin.ts), so the bench's own processes do not take turns on
+ * the gateway's core.
  */
 export interface ObservabilityResult {
-  design: Design;
   sides: Side[];
   comparisons: { key: SideKey; comparison: Comparison }[];
   bytesReceived: number;
@@ -64,15 +62,15 @@ export interface ObservabilityResult {
   loadBefore: number[];
   loadAfter: number[];
   rounds: number;
-  /** Measurements (sequential) or windows of two at once (simultaneous) per round. */
+  /** Windows of two instances at once per round. */
   windowsPerRound: number;
   /** Sets of fresh instances the rounds were split among (1: the same instances throughout). */
   generations: number;
   /**
-   * Simultaneous design: how the core was split in each window, in points of a core: the gap between
-   * the two instances' CPU shares and their sum (near 100 when nothing else wanted the core).
+   * How the core was split in each window, in points of a core: the gap between the two instances'
+   * CPU shares and their sum (near 100 when nothing else wanted the core).
    */
-  shares?: { gap: number[]; sum: number[] };
+  shares: { gap: number[]; sum: number[] };
   durationS: number;
   settleMs: number;
   connections: number;
@@ -154,8 +152,6 @@ interface SinkStats {
   bytes: number;
 }
 
-export type Design = "simultaneous" | "sequential";
-
 export async function measureObservability(options: {
   natsUrl: string;
   /** What NATS is (for the block): the system's, or the bench's own pinned with the helpers. */
@@ -166,19 +162,18 @@ export async function measureObservability(options: {
   /** The mock upstream's process, pinned with the helpers when known. */
   mockPid?: number;
   cleanup: Cleanup;
-  /** Rounds (simultaneous: each has every window of pairSchedule once; sequential: every instance twice). */
+  /** Rounds, each every window of pairSchedule once, in all (split among the generations). */
   rounds: number;
   /** Seconds per measurement. */
   durationS: number;
   warmupS: number;
   /** Pin the gateway to a CPU of its own (default: when taskset and 2+ CPUs are there). */
   pin?: boolean;
-  /** "simultaneous" (default, paired.ts `pairSchedule`) or the earlier "sequential" mirrored rounds. */
-  design?: Design;
   /**
-   * Simultaneous design: the rounds split among this many sets of fresh instances (each started,
-   * warmed and measured in turn, the previous set stopped), so that one process's luck (code and heap
-   * layout, JIT) is not one fixed bias of the whole run. Default 1.
+   * The rounds split among this many sets of fresh instances (each started, warmed and measured in
+   * turn, the previous set stopped): the figure's interval is over these (paired.ts), so one
+   * process's luck (code and heap layout, JIT, start position) is in it, not a fixed bias of the
+   * run. Below 5 no interval reaches 90 % and the verdict is undecided. Default 1.
    */
   generations?: number;
   /**
@@ -192,9 +187,8 @@ export async function measureObservability(options: {
   log: (line: string) => void;
 }): Promise<ObservabilityResult> {
   const { cleanup, log } = options;
-  const design = options.design ?? "simultaneous";
   const connections = 64;
-  const settleMs = options.settleMs ?? (design === "simultaneous" ? 500 : 250);
+  const settleMs = options.settleMs ?? 500;
   const sink = await startOtlpSink(cleanup);
   const chosen = options.settings ?? ["tracing"];
   const all: { key: SideKey; label: string; env: Record<string, string> }[] = [
@@ -272,8 +266,7 @@ export async function measureObservability(options: {
       targets.set(s.key, target);
     }
   };
-  const generations =
-    design === "simultaneous" ? Math.max(1, Math.min(options.generations ?? 1, options.rounds)) : 1;
+  const generations = Math.max(1, Math.min(options.generations ?? 1, options.rounds));
   await startInstances(0);
   const cpuOf = (target: Target) =>
     target.processes.reduce((sum, proc) => sum + (sampleProc(proc.pid)?.cpuMs ?? 0), 0);
@@ -285,26 +278,21 @@ export async function measureObservability(options: {
     for (const v of r.latenciesMs) side.latencies.push(v);
     return m;
   };
-  // Simultaneous design: only the instances being measured on the measured core; every other one
+  // Only the instances being measured on the measured core; every other one
   // (and the primer) waits on the helpers' core, so its timers, pings and trailing work do not land
   // in another instance's measurement.
   const gatewayPids = (key: SideKey) => (targets.get(key) as Target).processes.map((p) => p.pid);
   const primerPids = primer.processes.map((p) => p.pid);
   const place = (active: readonly SideKey[]) => {
-    if (!plan || design !== "simultaneous") return;
+    if (!plan) return;
     for (const k of keys)
       for (const pid of gatewayPids(k)) pin(pid, active.includes(k) ? plan.measured : plan.helpers);
     for (const pid of primerPids) pin(pid, plan.helpers);
   };
-  const measure = async (key: SideKey): Promise<Measurement> => {
-    const target = targets.get(key) as Target;
-    await sleep(settleMs);
-    const cpuBefore = cpuOf(target);
-    const r = await runAutocannon(target, connections, options.durationS);
-    return record(key, r, cpuOf(target) - cpuBefore);
-  };
-  const rounds = Array.from({ length: options.rounds }, () => new Map<SideKey, Measurement[]>());
   const windows: Window<SideKey>[] = [];
+  /** A setting against both tracing-off instances; off again (the A/A control) against off alone. */
+  const compare = (key: SideKey, among: readonly Window<SideKey>[]): Comparison =>
+    compareWindows(among, key, key === "off2" ? ["off"] : ["off", "off2"], CONFIDENCE);
   const warmUp = async (generation: number) => {
     for (const key of startOrder(keys, generation)) {
       const s = settings.find((x) => x.key === key) as (typeof settings)[number];
@@ -313,22 +301,7 @@ export async function measureObservability(options: {
       await runAutocannon(targets.get(s.key) as Target, connections, options.warmupS);
     }
   };
-  const measureSequential = async () => {
-    for (const [i, step] of mirroredSchedule(keys, options.rounds).entries()) {
-      const round = rounds[step.round] as Map<SideKey, Measurement[]>;
-      round.set(step.key, [...(round.get(step.key) ?? []), await measure(step.key)]);
-      if (i % (2 * keys.length) === 2 * keys.length - 1) {
-        const a = round.get("off") ?? [];
-        const changes = keys
-          .filter((k) => k !== "off")
-          .map((k) => `${k} ${((rateOf(round.get(k) ?? []) / rateOf(a) - 1) * 100).toFixed(1)} %`);
-        log(
-          `observability round ${step.round + 1}/${options.rounds} (off ${rateOf(a).toFixed(0)} req/s): ${changes.join(", ")}`,
-        );
-      }
-    }
-  };
-  const measureSimultaneous = async (firstRound: number, count: number) => {
+  const measureGeneration = async (generation: number, firstRound: number, count: number) => {
     const others = keys.filter((k) => k !== "off" && k !== "off2");
     for (const planned of pairSchedule<SideKey>(["off", "off2"], others, firstRound + count)) {
       if (planned.round < firstRound) continue;
@@ -344,7 +317,7 @@ export async function measureObservability(options: {
       ]);
       const ma = record(step.a, ra, cpuOf(ta) - before[0]);
       const mb = record(step.b, rb, cpuOf(tb) - before[1]);
-      windows.push({ round: step.round, a: step.a, b: step.b, ma, mb });
+      windows.push({ generation, round: step.round, a: step.a, b: step.b, ma, mb });
       const us = (m: Measurement) => cpuPerRequestOf([m]).toFixed(0);
       const share = (m: Measurement) => (busyOf([m]) * 100).toFixed(0);
       log(
@@ -363,15 +336,17 @@ export async function measureObservability(options: {
   if (plan)
     for (const pid of [process.pid, options.mockPid, sink.pid, options.natsPid]) pin(pid, plan.helpers);
   try {
-    if (design === "simultaneous") {
-      for (const [g, [first, count]] of generationRounds(options.rounds, generations).entries()) {
-        if (g > 0) await startInstances(g);
-        await warmUp(g);
-        await measureSimultaneous(first, count);
-      }
-    } else {
-      await warmUp(0);
-      await measureSequential();
+    for (const [g, [first, count]] of generationRounds(options.rounds, generations).entries()) {
+      if (g > 0) await startInstances(g);
+      await warmUp(g);
+      await measureGeneration(g, first, count);
+      const mine = windows.filter((w) => w.generation === g);
+      const figures = keys
+        .filter((k) => k !== "off")
+        .map((k) => `${k} ${percent(compare(k, mine).throughput.median)}`);
+      log(
+        `observability generation ${g + 1}/${generations} (median of its ${count} rounds): ${figures.join(", ")}`,
+      );
     }
   } finally {
     if (plan) for (const pid of [process.pid, options.mockPid]) pin(pid, plan.all);
@@ -382,17 +357,9 @@ export async function measureObservability(options: {
   // The exporter sends every few seconds: give it time to deliver what the last round made.
   await sleep(6_000);
   const received = await sink.stats();
-  const compare = (key: SideKey): Comparison =>
-    design === "simultaneous"
-      ? compareWindows(windows, key, key === "off2" ? ["off"] : ["off", "off2"], CONFIDENCE)
-      : compareRounds(
-          rounds.map((round) => ({ a: round.get("off") ?? [], b: round.get(key) ?? [] })),
-          CONFIDENCE,
-        );
   return {
-    design,
     sides: [...sides.values()],
-    comparisons: keys.filter((k) => k !== "off").map((key) => ({ key, comparison: compare(key) })),
+    comparisons: keys.filter((k) => k !== "off").map((key) => ({ key, comparison: compare(key, windows) })),
     bytesReceived: received.bytes,
     exportRequests: received.requests,
     sinkCpuMs,
@@ -400,15 +367,11 @@ export async function measureObservability(options: {
     loadAfter,
     rounds: options.rounds,
     generations,
-    windowsPerRound: design === "simultaneous" ? 2 * (keys.length - 2) + 1 : 2 * keys.length,
-    ...(design === "simultaneous"
-      ? {
-          shares: {
-            gap: windows.map((w) => Math.abs(busyOf([w.ma]) - busyOf([w.mb])) * 100),
-            sum: windows.map((w) => (busyOf([w.ma]) + busyOf([w.mb])) * 100),
-          },
-        }
-      : {}),
+    windowsPerRound: 2 * (keys.length - 2) + 1,
+    shares: {
+      gap: windows.map((w) => Math.abs(busyOf([w.ma]) - busyOf([w.mb])) * 100),
+      sum: windows.map((w) => (busyOf([w.ma]) + busyOf([w.mb])) * 100),
+    },
     durationS: options.durationS,
     settleMs,
     connections,
@@ -436,89 +399,78 @@ const VERDICT_TEXT: Record<Verdict, string> = {
   met: "**met**: even the interval's worst end is within 10 %",
   "not met": "**not met**: even the interval's best end is past 10 %",
   undecided:
-    "**undecided**: the interval straddles 10 % or covers less than 90 % (too few rounds); more rounds or a quieter machine",
-  void: "**void**: the A/A control's interval excludes 0, so instance differences may explain the figure",
+    "**undecided**: the interval straddles 10 % or covers less than 90 % (fewer than 5 generations); more generations or a quieter machine",
+  void: "**void**: the A/A control's interval excludes 0, so a bias every generation shared may explain the figure",
 };
 
 function describePinning(r: ObservabilityResult): string {
   const p = r.pinning;
   if (typeof p === "string") return `No CPU pinning (${p}).`;
-  const nats = `NATS (${r.natsNote})`;
-  if (r.design === "simultaneous") {
-    return (
-      `The two instances of a window ran pinned to CPU ${p.measured} (all their threads; taskset), every ` +
-      `other instance and the primer moved to CPU ${p.helpers} until their turn, with the bench's own ` +
-      `process (load generator), mock upstream and OTLP sink; ${nats}, Postgres and anything else on the ` +
-      "machine wherever the kernel put them. Two busy processes on one core each get about half of it: " +
-      "the CPU share column says whether they did (one that waits for answers leaves the other more)."
-    );
-  }
   return (
-    `Each gateway instance ran pinned to CPU ${p.measured} (all its threads; taskset), the bench's own ` +
-    `process (load generator), mock upstream and OTLP sink to CPU ${p.helpers}; ${nats}, Postgres and ` +
-    "anything else on the machine ran unpinned. A gateway's CPU share below 100 % in the table is " +
-    "time it waited for its core (other tenants, NATS, Postgres) or for answers."
+    `The two instances of a window ran pinned to CPU ${p.measured} (all their threads; taskset), every ` +
+    `other instance and the primer moved to CPU ${p.helpers} until their turn, with the bench's own ` +
+    `process (load generator), mock upstream and OTLP sink; NATS (${r.natsNote}), Postgres and anything else on the ` +
+    "machine wherever the kernel put them. Two busy processes on one core each get about half of it: " +
+    "the CPU share column says whether they did (one that waits for answers leaves the other more)."
   );
 }
 
+/** "8 generations × 3 rounds", or "10 rounds over 3 generations (3–4 each)" when they do not divide evenly. */
+export function describeSplit(rounds: number, generations: number): string {
+  const sizes = generationRounds(rounds, generations).map(([, n]) => n);
+  const least = Math.min(...sizes);
+  const most = Math.max(...sizes);
+  return least === most
+    ? `${count(sizes.length, "generation")} × ${count(least, "round")}`
+    : `${count(rounds, "round")} over ${count(sizes.length, "generation")} (${least}–${most} each)`;
+}
+
 function describeDesign(r: ObservabilityResult): { title: string; how: string; reading: string[] } {
-  const tail =
-    `a pause of ${r.settleMs} ms before each measurement; ${fixed(r.elapsedS, 0)} s in all with the warm-up. ` +
-    `${describePinning(r)} The OTLP sink took ${r.exportRequests} export requests ` +
-    `(${(r.bytesReceived / 1e6).toFixed(1)} MB) and used ${fixed(r.sinkCpuMs, 0)} ms of CPU receiving them.`;
-  if (r.design === "simultaneous") {
-    return {
-      title: "## Seeing every call: tracing and access logs (simultaneous A/B)",
-      how:
-        `Non-streaming chat through the one-process shape, ${r.sides.length} instances (started after a ` +
-        "primer instance that stays idle and is never measured), measured two at a time: both loaded at " +
-        `once, each at c=${r.connections} from the same load generator, on the same core, for ${r.durationS} s. ` +
-        `${count(r.rounds, "round")} of ${count(r.windowsPerRound, "such window")}: every setting with each of the two ` +
-        "tracing-off instances, then the two tracing-off instances together (the A/A control), the order " +
-        "rotated each round; " +
-        (r.generations > 1
-          ? `the rounds split among ${r.generations} sets of fresh instances (each set started, warmed up and ` +
-            "measured in turn, the previous one stopped; the order a set's instances are started in rotated by " +
-            "one each set, so that none is always started first or last), so that no one process's luck or " +
-            "start position is a fixed bias; "
-          : "the instances started in the order of the table (off again last); ") +
-        `${tail}` +
-        (r.shares
-          ? ` In a window the two instances' CPU shares differed by ${fixed(median(r.shares.gap), 0)} points ` +
-            `of the core (median; largest ${fixed(Math.max(...r.shares.gap), 0)}), and together they had ` +
-            `${fixed(median(r.shares.sum), 0)} % of it (median).`
-          : ""),
-      reading: [
-        '"Throughput at c=64" here is each instance\'s calls per second while it shares one core with the',
-        "instance it is compared with, both at c=64: with both busy, each gets about half the core, so the",
-        "ratio of their throughputs is the inverse ratio of their CPU per call, taken in the same seconds:",
-        "whatever the host did to the core's speed then hit both. A round's change is the setting's",
-        "throughput over each tracing-off instance's in their shared windows (the geometric mean of the",
-        "two ratios; off again against off alone); the median of the rounds and its interval (order",
-        'statistics: no assumption about the noise\'s shape) are the figure. "Off again" is judged exactly',
-        "like the others: a run whose A/A interval excludes 0 is void. req/s, CPU share and latencies are",
-        "those of shared windows, not a lone instance's. CPU µs/request is the",
-        "instance's process CPU (user + system, all threads) per answered call.",
-      ],
-    };
-  }
   return {
-    title: "## Seeing every call: tracing and access logs (paired A/B)",
+    title: "## Seeing every call: tracing and access logs (simultaneous A/B)",
     how:
-      `Non-streaming chat through the one-process shape at c=${r.connections}, ${r.sides.length} instances ` +
-      "side by side (started after a primer instance that stays idle and is never measured), in " +
-      `${count(r.rounds, "round")} of ${r.durationS} s measurements: every instance twice a round ` +
-      "in mirrored order (A B C D E E D C B A), the order rotated by one each round, " +
-      tail,
+      `Non-streaming chat through the one-process shape, ${r.sides.length} instances in each generation (started after a ` +
+      "primer instance that stays idle and is never measured), measured two at a time: both loaded at " +
+      `once, each at c=${r.connections} from the same load generator, on the same core, for ${r.durationS} s. ` +
+      `${describeSplit(r.rounds, r.generations)} of ${count(r.windowsPerRound, "such window")}: every setting ` +
+      "with each of the two tracing-off instances, then the two tracing-off instances together (the A/A " +
+      "control), the order rotated each round. A generation is a set of fresh instances, started, warmed up " +
+      "and measured in turn, the previous one stopped; " +
+      (r.generations > 1
+        ? "the order a generation's instances are started in is rotated by one each generation, so that none is " +
+          "always started first or last; "
+        : "the instances started in the order of the table (off again last); ") +
+      `a pause of ${r.settleMs} ms before each measurement; ${fixed(r.elapsedS, 0)} s in all with the warm-ups. ` +
+      `${describePinning(r)} The OTLP sink took ${r.exportRequests} export requests ` +
+      `(${(r.bytesReceived / 1e6).toFixed(1)} MB) and used ${fixed(r.sinkCpuMs, 0)} ms of CPU receiving them.` +
+      (r.shares.gap.length > 0
+        ? ` In a window the two instances' CPU shares differed by ${fixed(median(r.shares.gap), 0)} points ` +
+          `of the core (median; largest ${fixed(Math.max(...r.shares.gap), 0)}), and together they had ` +
+          `${fixed(median(r.shares.sum), 0)} % of it (median).`
+        : ""),
     reading: [
-      "A round's change is the setting's throughput over off's in the same round (each pooled over its two",
-      "measurements); the median of the rounds and its interval (order statistics: no assumption about the noise's",
-      'shape) are the figure. "Off again" is judged exactly like the others: its interval is what two',
-      "identical instances differ by in this run, and a run whose A/A interval excludes 0 is void.",
-      "CPU µs/request is the instance's process CPU (user + system, all threads) per answered call;",
-      "on a shared machine it moves less than throughput, which also depends on the CPU share the gateway got.",
+      '"Throughput at c=64" here is each instance\'s calls per second while it shares one core with the',
+      "instance it is compared with, both at c=64: with both busy, each gets about half the core, so the",
+      "ratio of their throughputs is the inverse ratio of their CPU per call, taken in the same seconds:",
+      "whatever the host did to the core's speed then hit both. A round's change is the setting's",
+      "throughput over each tracing-off instance's in their shared windows (the geometric mean of the",
+      "two ratios; off again against off alone); a generation's is the median of its rounds. The figure",
+      "is the median of the generations, and its interval the order statistics over them (no assumption",
+      "about the noise's shape; only that generations, fresh processes, are independent of each other):",
+      "it covers what differs between sets of fresh processes (heap and code layout, start position,",
+      "where the host put them), which the rounds of one generation share, as well as the rounds' noise.",
+      'Fewer than 5 generations give no 90 % interval, and no verdict. "Off again" is judged exactly',
+      "like the others: a run whose A/A interval excludes 0 (a bias every generation shared) is void.",
+      "req/s, CPU share and latencies are those of shared windows, not a lone instance's. CPU µs/request",
+      "is the instance's process CPU (user + system, all threads) per answered call.",
     ],
   };
+}
+
+/** The same data read the way it was before poolbench: the rounds as independent samples. */
+function describeRoundsAlone(c: Comparison): string {
+  const t = c.roundsAlone.throughput;
+  return `${signedFixed(t.lo * 100)} … ${signedFixed(t.hi * 100)}`;
 }
 
 export function renderObservability(r: ObservabilityResult, command: string, started: Date): string {
@@ -531,7 +483,7 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
       DIAGNOSTIC.has(s.key) ? `${s.label} (diagnostic, not a goal)` : s.label,
       fixed(rateOf(s.measurements), 0),
       described?.throughput ?? "—",
-      c ? c.perRound.map((q) => signedFixed(q.change * 100, 0)).join(" / ") : "—",
+      c ? c.throughput.clusterMedians.map((v) => signedFixed(v * 100)).join(" / ") : "—",
       fixed(cpuPerRequestOf(s.measurements), 0),
       described?.cpu ?? "—",
       `${fixed(median(s.measurements.map((m) => busyOf([m]) * 100)), 0)} %`,
@@ -547,8 +499,11 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
     tracing && aa
       ? `**Tracing on → OTLP sink, ≤ 10 % throughput at c=${r.connections}:** ` +
         `${VERDICT_TEXT[verdict(tracing.throughput, aa.throughput, TRACING_LIMIT, CONFIDENCE)]}. ` +
-        `Median ${describeComparison(tracing).throughput} over ${count(tracing.throughput.n, "round")} ` +
-        `(${level} interval in brackets); the A/A control (off again) read ${describeComparison(aa).throughput}.`
+        `Median ${describeComparison(tracing).throughput} over ${count(tracing.throughput.n, "generation")} ` +
+        `(${level} interval over generations in brackets); the A/A control (off again) read ` +
+        `${describeComparison(aa).throughput}. Taken as ${count(tracing.roundsAlone.throughput.n, "independent round")} ` +
+        "(the reading before poolbench, which leaves out what differs between generations) the intervals " +
+        `would be ${describeRoundsAlone(tracing)} and ${describeRoundsAlone(aa)} (A/A).`
       : // A run of other settings only (`--settings=`) still replaces the block that held the last verdict.
         `**No verdict on tracing's goal (≤ 10 % throughput at c=${r.connections}):** this run did not measure ` +
         "tracing on (`--settings` without `tracing`)" +
@@ -571,8 +526,8 @@ export function renderObservability(r: ObservabilityResult, command: string, sta
       [
         "setting",
         "req/s",
-        `vs off: median change (${level} interval)`,
-        "each round (%)",
+        `vs off: median change over generations (${level} interval)`,
+        "each generation (%)",
         "CPU µs/request",
         "vs off (µs): median (interval)",
         "gateway CPU share",

@@ -1,19 +1,27 @@
 /**
- * Paired A/B on a noisy machine. Every instance is measured twice a round in mirrored order
- * (A B C D E E D C B A: each instance's two measurements have the same mean position, so drift that
- * is linear over the round hits all alike), with short measurements so that a round is short enough
- * for drift to be nearly linear over it, and the order rotated by one each round so that no instance
- * always waits longest between its two. Each round yields, for each setting, one ratio against the
- * reference (its throughput over the reference's, each pooled over its two measurements); the figure
- * is the median of those ratios with a distribution-free interval (stats.ts), never one pooled number
- * that a single slow stretch of the machine can move.
+ * Paired A/B on a noisy machine: two instances loaded at once on one core (the simultaneous design,
+ * below), every setting against two tracing-off instances, many short rounds, the rounds split among
+ * generations (sets of fresh instances). Each round yields, for each setting, one change against the
+ * references; each generation, the median of its rounds; the figure is the median of the generations
+ * with a distribution-free interval over them (stats.ts `clusterMedianInterval`), never one pooled
+ * number that a single slow stretch of the machine can move.
+ *
+ * Why generations are the unit: rounds of one generation share the same processes (their heap and code
+ * layout, where the kernel put their memory, their start position), so they are not independent samples
+ * of "a fresh gateway process". An interval over rounds covered only the noise within a run, and four
+ * runs of one build read −12.1, −8.7, −7.6 and −13.4 % with intervals 2–3 points wide (docs/benchmarks.md).
  *
  * Every instance runs equally often on purpose. A first design put each setting in quartets
  * (A B B A) against one reference, which the reference then ran in four times as often as any
  * other instance: an A/A control read −17 % and −19 % in two runs (CPU per call +26 µs), the idle
  * instance being the slower one.
  */
-import { type MedianInterval, medianInterval } from "./stats.js";
+import {
+  type ClusteredMedianInterval,
+  clusterMedianInterval,
+  type MedianInterval,
+  medianInterval,
+} from "./stats.js";
 
 /** What one measurement of one instance counted. */
 export interface Measurement {
@@ -21,28 +29,6 @@ export interface Measurement {
   seconds: number;
   /** CPU the instance's processes used meanwhile (user + system, ms). */
   cpuMs: number;
-}
-
-export interface Step<K extends string> {
-  key: K;
-  /** 0-based; both of an instance's measurements in a round share it. */
-  round: number;
-}
-
-/** `rounds` rounds of every key twice, mirrored, the order rotated by one each round. */
-export function mirroredSchedule<K extends string>(keys: readonly K[], rounds: number): Step<K>[] {
-  const steps: Step<K>[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const order = keys.map((_k, i) => keys[(i + round) % keys.length] as K);
-    for (const key of [...order, ...[...order].reverse()]) steps.push({ key, round });
-  }
-  return steps;
-}
-
-/** One round of one comparison: the reference's (a) and the setting's (b) measurements in it. */
-export interface RoundPair {
-  a: Measurement[];
-  b: Measurement[];
 }
 
 const pooled = (ms: readonly Measurement[]) =>
@@ -73,35 +59,55 @@ export const busyOf = (ms: readonly Measurement[]) => {
   return p.cpuMs / 1000 / p.seconds;
 };
 
+/** One round's reading of one setting: its throughput change (−0.08: 8 % fewer calls per second) and CPU per call difference (µs). */
+export interface RoundChange {
+  /** 0-based; the set of fresh instances the round was measured on. */
+  generation: number;
+  round: number;
+  change: number;
+  cpuUs: number;
+}
+
 export interface Comparison {
-  /** B's throughput as a change from A's (−0.08: 8 % fewer calls per second), over the rounds. */
-  throughput: MedianInterval;
-  /** B's CPU per call minus A's (µs), over the rounds. */
-  cpuUs: MedianInterval;
-  perRound: { change: number; cpuUs: number }[];
+  /** B's throughput as a change from A's: the median over generations, its interval over generations. */
+  throughput: ClusteredMedianInterval;
+  /** B's CPU per call minus A's (µs), the same way. */
+  cpuUs: ClusteredMedianInterval;
+  perRound: RoundChange[];
+  /**
+   * The rounds taken as independent, generations ignored (the figure before poolbench): an interval
+   * over rounds, narrower because it leaves out what differs between sets of processes. Shown for
+   * comparison, never judged.
+   */
+  roundsAlone: { throughput: MedianInterval; cpuUs: MedianInterval };
 }
 
-/** The median change and CPU difference over the rounds, each with its interval. */
-function summarizeRounds(perRound: { change: number; cpuUs: number }[], confidence: number): Comparison {
+/** The rounds' changes, grouped by generation: each generation's median, and the median of those with its interval. */
+export function summarizeRounds(perRound: readonly RoundChange[], confidence = 0.9): Comparison {
+  const generations = [...new Set(perRound.map((p) => p.generation))].sort((x, y) => x - y);
+  const clusters = (value: (p: RoundChange) => number) =>
+    generations.map((g) => perRound.filter((p) => p.generation === g).map(value));
   return {
-    throughput: medianInterval(
-      perRound.map((p) => p.change),
+    throughput: clusterMedianInterval(
+      clusters((p) => p.change),
       confidence,
     ),
-    cpuUs: medianInterval(
-      perRound.map((p) => p.cpuUs),
+    cpuUs: clusterMedianInterval(
+      clusters((p) => p.cpuUs),
       confidence,
     ),
-    perRound,
+    perRound: [...perRound],
+    roundsAlone: {
+      throughput: medianInterval(
+        perRound.map((p) => p.change),
+        confidence,
+      ),
+      cpuUs: medianInterval(
+        perRound.map((p) => p.cpuUs),
+        confidence,
+      ),
+    },
   };
-}
-
-export function compareRounds(rounds: readonly RoundPair[], confidence = 0.9): Comparison {
-  const perRound = rounds.map((q) => ({
-    change: rateOf(q.b) / rateOf(q.a) - 1,
-    cpuUs: cpuPerRequestOf(q.b) - cpuPerRequestOf(q.a),
-  }));
-  return summarizeRounds(perRound, confidence);
 }
 
 export type Verdict = "met" | "not met" | "undecided" | "void";
@@ -110,9 +116,11 @@ export type Verdict = "met" | "not met" | "undecided" | "void";
  * Whether B costs at most `limit` of A's throughput (0.10: ≤ 10 %), read off the intervals: met
  * when even the interval's worst end is within the limit, not met when even its best end is past
  * it, undecided otherwise. Void when the A/A control (two identical instances compared the same
- * way) differs: its interval excludes no change, so instance differences, not the setting, may
- * explain B's figure. Undecided, whatever the intervals say, when either covers less than
- * `minConfidence` (too few rounds: 3 rounds give the whole range, at 75 %).
+ * way) differs: its interval excludes no change. Over generations that interval already holds what
+ * two fresh processes differ by, so an A/A that excludes 0 points at a bias every generation shared
+ * (the schedule, start positions, something on the machine that favoured one side), which may be in
+ * B's figure too. Undecided, whatever the intervals say, when either covers less than
+ * `minConfidence` (too few generations: 4 give the whole range, at 87.5 %).
  */
 export function verdict(b: MedianInterval, aa: MedianInterval, limit: number, minConfidence = 0.9): Verdict {
   if (b.confidence < minConfidence || aa.confidence < minConfidence) return "undecided";
@@ -130,6 +138,8 @@ export function verdict(b: MedianInterval, aa: MedianInterval, limit: number, mi
  * measured one after the other, the same process's CPU per call swung ±30 % between measurements.
  */
 export interface Window<K extends string> {
+  /** The set of fresh instances it was measured on (0-based). */
+  generation: number;
   round: number;
   a: K;
   b: K;
@@ -170,8 +180,9 @@ function sidesOf<K extends string>(w: Window<K>, key: K, other: K): [Measurement
 /**
  * `key` against `references` in the simultaneous design: per round, the geometric mean of its
  * throughput ratio to each reference it was paired with in that round (each ratio taken in one
- * window), and the mean of its CPU per call minus theirs; the median over rounds with its
- * distribution-free interval, as compareRounds. Rounds without such a window are left out.
+ * window), and the mean of its CPU per call minus theirs; then summarizeRounds (per generation, the
+ * median of its rounds; the figure, the median over generations with its interval). Rounds without
+ * such a window are left out.
  */
 export function compareWindows<K extends string>(
   windows: readonly Window<K>[],
@@ -180,19 +191,25 @@ export function compareWindows<K extends string>(
   confidence = 0.9,
 ): Comparison {
   const rounds = [...new Set(windows.map((w) => w.round))].sort((x, y) => x - y);
-  const perRound = rounds.flatMap((round) => {
-    const pairs = windows
-      .filter((w) => w.round === round)
-      .flatMap((w) =>
-        references.flatMap((r) => {
-          const sides = sidesOf(w, key, r);
-          return sides ? [sides] : [];
-        }),
-      );
+  const perRound = rounds.flatMap((round): RoundChange[] => {
+    const inRound = windows.filter((w) => w.round === round);
+    const pairs = inRound.flatMap((w) =>
+      references.flatMap((r) => {
+        const sides = sidesOf(w, key, r);
+        return sides ? [sides] : [];
+      }),
+    );
     if (pairs.length === 0) return [];
     const logSum = pairs.reduce((s, [mk, mr]) => s + Math.log(rateOf([mk]) / rateOf([mr])), 0);
     const cpuSum = pairs.reduce((s, [mk, mr]) => s + cpuPerRequestOf([mk]) - cpuPerRequestOf([mr]), 0);
-    return [{ change: Math.exp(logSum / pairs.length) - 1, cpuUs: cpuSum / pairs.length }];
+    return [
+      {
+        generation: inRound[0]?.generation ?? 0,
+        round,
+        change: Math.exp(logSum / pairs.length) - 1,
+        cpuUs: cpuSum / pairs.length,
+      },
+    ];
   });
   return summarizeRounds(perRound, confidence);
 }

@@ -78,3 +78,26 @@ export function medianInterval(values: readonly number[], confidence = 0.9): Med
     n,
   };
 }
+
+/** The median over clusters and its interval, with each cluster's own median (clusterMedianInterval). */
+export interface ClusteredMedianInterval extends MedianInterval {
+  /** Each non-empty cluster's median, in the order given. */
+  clusterMedians: number[];
+}
+
+/**
+ * The median and its distribution-free interval when the values come in clusters that share a cause
+ * (rounds measured on one set of processes): each cluster is reduced to its median, and the interval is
+ * medianInterval's over those medians, n being the number of clusters, not of values. The values of one
+ * cluster are not independent samples of what a fresh cluster would read (they share its bias), so an
+ * interval over the values covers only the noise within clusters; one over the cluster medians assumes
+ * only that clusters are independent of each other, and covers both. Empty clusters are left out; one
+ * cluster gives its median with a zero-width interval of no coverage (confidence 0).
+ */
+export function clusterMedianInterval(
+  clusters: readonly (readonly number[])[],
+  confidence = 0.9,
+): ClusteredMedianInterval {
+  const clusterMedians = clusters.filter((c) => c.length > 0).map((c) => median(c));
+  return { ...medianInterval(clusterMedians, confidence), clusterMedians };
+}
