@@ -410,8 +410,10 @@ function describePinning(r: ObservabilityResult): string {
     `The two instances of a window ran pinned to CPU ${p.measured} (all their threads; taskset), every ` +
     `other instance and the primer moved to CPU ${p.helpers} until their turn, with the bench's own ` +
     `process (load generator), mock upstream and OTLP sink; NATS (${r.natsNote}), Postgres and anything else on the ` +
-    "machine wherever the kernel put them. Two busy processes on one core each get about half of it: " +
-    "the CPU share column says whether they did (one that waits for answers leaves the other more)."
+    "machine wherever the kernel put them. Linux splits a core between threads: the two event-loop " +
+    "threads get about equal time, and each process's V8 worker threads (garbage collection, compiling) " +
+    "run besides, so the CPU share column (all threads) differs by what the workers did; one that waits " +
+    "for answers leaves the other more."
   );
 }
 
@@ -450,8 +452,9 @@ function describeDesign(r: ObservabilityResult): { title: string; how: string; r
         : ""),
     reading: [
       '"Throughput at c=64" here is each instance\'s calls per second while it shares one core with the',
-      "instance it is compared with, both at c=64: with both busy, each gets about half the core, so the",
-      "ratio of their throughputs is the inverse ratio of their CPU per call, taken in the same seconds:",
+      "instance it is compared with, both at c=64: with both busy, their event-loop threads get equal time",
+      "on the core, so the ratio of their throughputs is the inverse ratio of their event loops' CPU per",
+      "call (the main thread's; V8's worker threads take their turns besides), taken in the same seconds:",
       "whatever the host did to the core's speed then hit both. A round's change is the setting's",
       "throughput over each tracing-off instance's in their shared windows (the geometric mean of the",
       "two ratios; off again against off alone); a generation's is the median of its rounds. The figure",
