@@ -527,6 +527,40 @@ describe("Gatehouse's tracer", () => {
     expect(epochTime(after.baseMs, after.start)).toEqual(epochTime(expected, 0));
   });
 
+  it("keeps start times and durations exact while the time base moves on (spans started far apart)", async () => {
+    const { tracer, ended } = await tracerWith();
+    const clocks = controlledClocks(0.5);
+    const from = clocks.time.perf;
+    try {
+      for (const offset of [0, 0.25, 999.9999995, 1000, 1000.000001, 2500.25, 4100.5]) {
+        clocks.advance(from + offset - clocks.time.perf);
+        const span = tracer.startSpan("s");
+        clocks.advance(12.345678);
+        span.end();
+      }
+    } finally {
+      clocks.restore();
+    }
+    const times = ended.map((s) => {
+      const [startS, startNs] = epochTime(s.baseMs, s.start);
+      const [endS, endNs] = epochTime(s.baseMs, s.end_);
+      return { start: startS * 1e3 + startNs / 1e6, ns: (endS - startS) * 1e9 + (endNs - startNs) };
+    });
+    // Each span lasted 12.345678 ms (each time is rounded to the nanosecond on its own), and started
+    // where the clock said.
+    for (const t of times) expect(Math.abs(t.ns - 12_345_678)).toBeLessThanOrEqual(1);
+    const first = times[0]?.start ?? 0;
+    expect(times.map((t) => t.start - first)).toEqual([
+      0,
+      expect.closeTo(0.25, 5),
+      expect.closeTo(999.9999995, 5),
+      expect.closeTo(1000, 5),
+      expect.closeTo(1000.000001, 5),
+      expect.closeTo(2500.25, 5),
+      expect.closeTo(4100.5, 5),
+    ]);
+  });
+
   it("turns a time into whole seconds and nanoseconds exactly", () => {
     expect(epochTime(1_764_470_400_999, 0.000_001)).toEqual([1_764_470_400, 999_000_001]);
     expect(epochTime(1_764_470_400_999, 1.5)).toEqual([1_764_470_401, 500_000]);
