@@ -237,6 +237,53 @@ describe("Gatehouse's tracer", () => {
     ]);
   });
 
+  it("puts a frozen object that extends a span's shared attributes in their place, by reference", async () => {
+    const { tracer, ended } = await tracerWith();
+    const first = Object.freeze({ op: "chat", model: "m" });
+    const wider = Object.freeze({ op: "chat", model: "m", provider: "openai" });
+    const a = tracer.startSpan("a", { attributes: first });
+    a.setAttributes(wider);
+    a.setAttribute("status", 200);
+    a.end();
+    // Not an extension: a value differs, the order differs, or the span has attributes of its own.
+    const b = tracer.startSpan("b", { attributes: first });
+    b.setAttributes(Object.freeze({ op: "embeddings", model: "m", provider: "openai" }));
+    b.end();
+    const c = tracer.startSpan("c", { attributes: first });
+    c.setAttributes(Object.freeze({ provider: "openai", op: "chat", model: "m" }));
+    c.end();
+    const d = tracer.startSpan("d", { attributes: first });
+    d.setAttribute("own", 1);
+    d.setAttributes(wider);
+    d.end();
+    const [sa, sb, sc, sd] = ended as [GatehouseSpan, GatehouseSpan, GatehouseSpan, GatehouseSpan];
+    expect(sa.shared).toBe(wider);
+    expect(Object.entries(attributesOf(sa))).toEqual([
+      ["op", "chat"],
+      ["model", "m"],
+      ["provider", "openai"],
+      ["status", 200],
+    ]);
+    // The others as setting each attribute in turn gives them.
+    expect(Object.entries(attributesOf(sb))).toEqual([
+      ["op", "embeddings"],
+      ["model", "m"],
+      ["provider", "openai"],
+    ]);
+    expect(Object.entries(attributesOf(sc))).toEqual([
+      ["op", "chat"],
+      ["model", "m"],
+      ["provider", "openai"],
+    ]);
+    expect(Object.entries(attributesOf(sd))).toEqual([
+      ["op", "chat"],
+      ["model", "m"],
+      ["own", 1],
+      ["provider", "openai"],
+    ]);
+    for (const s of [sb, sc, sd]) expect(s.shared).not.toBe(wider);
+  });
+
   it("copies frozen start attributes that the limits or the API's value types would change", async () => {
     const { tracer, ended } = await tracerWith({ OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2" });
     tracer.startSpan("over", { attributes: Object.freeze({ a: 1, b: 2, c: 3 }) }).end();

@@ -297,6 +297,29 @@ function shareable(attributes: Attributes, limits: SpanLimits): boolean {
   return count > 0 && count <= limits.attributeCountLimit;
 }
 
+/** Frozen attributes found to extend a shared set (`extendsShared`), with that set: checked once per pair. */
+const extended = new WeakMap<Attributes, Attributes>();
+
+/**
+ * Whether `next` begins with every attribute of `current`, in its order and with the same values,
+ * and may be kept by reference: then it is what setting each of its attributes on a span holding
+ * `current` would give (the others are new, after them), and it can take `current`'s place.
+ */
+function extendsShared(current: Attributes, next: Attributes, limits: SpanLimits): boolean {
+  if (extended.get(next) === current) return true;
+  if (!shareable(next, limits)) return false;
+  const keys = Object.keys(current);
+  let i = 0;
+  for (const key in next) {
+    if (i === keys.length) break;
+    if (key !== keys[i] || next[key] !== current[key]) return false;
+    i++;
+  }
+  if (i < keys.length) return false;
+  extended.set(next, current);
+  return true;
+}
+
 /** What few spans have: events, links, an error's message, counts of what the limits dropped. */
 interface RareParts {
   /** The trace state it was started with (a caller's `tracestate`, or a sampler's). */
@@ -558,16 +581,18 @@ export class GatehouseSpan implements Span {
     return out;
   }
 
-  /** Sets each attribute; a frozen object given to a span without attributes yet is kept by reference (`shared`). */
+  /** Sets each attribute; a frozen object given to a span without attributes of its own is kept by reference (`shared`). */
   setAttributes(attributes: SpanAttributes): this {
-    if (
-      this.attrs[0] === undefined &&
-      this.shared === undefined &&
-      !this.ended &&
-      shareable(attributes, this.tracer.limits)
-    ) {
-      this.shared = attributes;
-      return this;
+    // Kept by reference while the span has no attributes of its own: a first frozen object, or one
+    // that extends the frozen object it holds (`dispatch.invoke`'s first attributes and then the
+    // same with the provider's name).
+    if (this.attrs[0] === undefined && !this.ended) {
+      const limits = this.tracer.limits;
+      const shared = this.shared;
+      if (shared === undefined ? shareable(attributes, limits) : extendsShared(shared, attributes, limits)) {
+        this.shared = attributes;
+        return this;
+      }
     }
     // Own keys only, as the SDK takes them (`Object.entries`): `for in` also walks the prototype's.
     for (const key in attributes) if (Object.hasOwn(attributes, key)) this.setAttribute(key, attributes[key]);
