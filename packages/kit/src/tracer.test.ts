@@ -282,6 +282,14 @@ describe("Gatehouse's tracer", () => {
       ["provider", "openai"],
     ]);
     for (const s of [sb, sc, sd]) expect(s.shared).not.toBe(wider);
+    // Under a count limit that `wider` exceeds (another provider's), it is set attribute by attribute.
+    const { tracer: limited, ended: limitedEnded } = await tracerWith({
+      OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2",
+    });
+    limited.startSpan("e", { attributes: first }).setAttributes(wider).end();
+    const [se] = limitedEnded as [GatehouseSpan];
+    expect(attributesOf(se)).toEqual({ op: "chat", model: "m" });
+    expect(se.droppedAttributes).toBe(1);
   });
 
   it("copies frozen start attributes that the limits or the API's value types would change", async () => {

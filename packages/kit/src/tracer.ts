@@ -306,8 +306,9 @@ const extended = new WeakMap<Attributes, Attributes>();
  * `current` would give (the others are new, after them), and it can take `current`'s place.
  */
 function extendsShared(current: Attributes, next: Attributes, limits: SpanLimits): boolean {
-  if (extended.get(next) === current) return true;
+  // The limits first, every time: they are the tracer's, and another tracer's may differ.
   if (!shareable(next, limits)) return false;
+  if (extended.get(next) === current) return true;
   const keys = Object.keys(current);
   let i = 0;
   for (const key in next) {
