@@ -398,11 +398,10 @@ function event(w: ProtoWriter, baseMs: number, e: TimedEventRecord): void {
 
 /** One `Span` message, as field `field` (ScopeSpans.spans is 2) of the message being written. */
 export function writeSpan(w: ProtoWriter, field: number, span: GatehouseSpan): void {
-  const ctx = span.spanContext();
   const at = w.begin(field);
-  w.hexBytes(1, ctx.traceId);
-  w.hexBytes(2, ctx.spanId);
-  const traceState = ctx.traceState?.serialize();
+  w.hexBytes(1, span.traceId);
+  w.hexBytes(2, span.spanId);
+  const traceState = span.traceState?.serialize();
   if (traceState) w.string(3, traceState);
   if (span.parentSpanId) w.hexBytes(4, span.parentSpanId);
   w.string(5, span.name);
@@ -443,7 +442,7 @@ export function writeSpan(w: ProtoWriter, field: number, span: GatehouseSpan): v
   }
   w.end(status);
   w.tag(16, I32);
-  w.fixed32(spanFlags(ctx.traceFlags, span.parentIsRemote));
+  w.fixed32(spanFlags(span.traceFlags, span.parentIsRemote));
   w.end(at);
 }
 

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { TraceFlags } from "@opentelemetry/api";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { EMPTY_CONTEXT } from "./sync-context.js";
@@ -73,5 +75,27 @@ describe("span and trace ids", () => {
       expect(made).toBeLessThan(400);
     }
     expect(refills.count).toBe(seen + 2);
+  });
+
+  it("do not keep the random pool they came from alive: one id kept per pool holds its own bytes only", () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const t = tracer(true);
+    const heapUsed = () => {
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    // One span id kept from each of 600 pools: as slices of the pool's hex they would hold 600 × 16 KB.
+    const kept: string[] = [];
+    const before = heapUsed();
+    for (let pool = 0; pool < 600; pool++) {
+      const at = refills.count;
+      kept.push(t.startSpan("kept", {}, EMPTY_CONTEXT).spanContext().spanId);
+      while (refills.count === at) t.startSpan("dropped", {}, EMPTY_CONTEXT);
+    }
+    const grown = heapUsed() - before;
+    expect(kept).toHaveLength(600);
+    // Flat 16-character ids are 32 bytes each (~19 KB); the pools' hex would be ~9.8 MB.
+    expect(grown).toBeLessThan(2 * 1024 * 1024);
   });
 });

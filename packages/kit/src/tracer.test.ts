@@ -237,6 +237,61 @@ describe("Gatehouse's tracer", () => {
     ]);
   });
 
+  it("puts a frozen object that extends a span's shared attributes in their place, by reference", async () => {
+    const { tracer, ended } = await tracerWith();
+    const first = Object.freeze({ op: "chat", model: "m" });
+    const wider = Object.freeze({ op: "chat", model: "m", provider: "openai" });
+    const a = tracer.startSpan("a", { attributes: first });
+    a.setAttributes(wider);
+    a.setAttribute("status", 200);
+    a.end();
+    // Not an extension: a value differs, the order differs, or the span has attributes of its own.
+    const b = tracer.startSpan("b", { attributes: first });
+    b.setAttributes(Object.freeze({ op: "embeddings", model: "m", provider: "openai" }));
+    b.end();
+    const c = tracer.startSpan("c", { attributes: first });
+    c.setAttributes(Object.freeze({ provider: "openai", op: "chat", model: "m" }));
+    c.end();
+    const d = tracer.startSpan("d", { attributes: first });
+    d.setAttribute("own", 1);
+    d.setAttributes(wider);
+    d.end();
+    const [sa, sb, sc, sd] = ended as [GatehouseSpan, GatehouseSpan, GatehouseSpan, GatehouseSpan];
+    expect(sa.shared).toBe(wider);
+    expect(Object.entries(attributesOf(sa))).toEqual([
+      ["op", "chat"],
+      ["model", "m"],
+      ["provider", "openai"],
+      ["status", 200],
+    ]);
+    // The others as setting each attribute in turn gives them.
+    expect(Object.entries(attributesOf(sb))).toEqual([
+      ["op", "embeddings"],
+      ["model", "m"],
+      ["provider", "openai"],
+    ]);
+    expect(Object.entries(attributesOf(sc))).toEqual([
+      ["op", "chat"],
+      ["model", "m"],
+      ["provider", "openai"],
+    ]);
+    expect(Object.entries(attributesOf(sd))).toEqual([
+      ["op", "chat"],
+      ["model", "m"],
+      ["own", 1],
+      ["provider", "openai"],
+    ]);
+    for (const s of [sb, sc, sd]) expect(s.shared).not.toBe(wider);
+    // Under a count limit that `wider` exceeds (another provider's), it is set attribute by attribute.
+    const { tracer: limited, ended: limitedEnded } = await tracerWith({
+      OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2",
+    });
+    limited.startSpan("e", { attributes: first }).setAttributes(wider).end();
+    const [se] = limitedEnded as [GatehouseSpan];
+    expect(attributesOf(se)).toEqual({ op: "chat", model: "m" });
+    expect(se.droppedAttributes).toBe(1);
+  });
+
   it("copies frozen start attributes that the limits or the API's value types would change", async () => {
     const { tracer, ended } = await tracerWith({ OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT: "2" });
     tracer.startSpan("over", { attributes: Object.freeze({ a: 1, b: 2, c: 3 }) }).end();
@@ -525,6 +580,40 @@ describe("Gatehouse's tracer", () => {
     }
     const [, after] = ended as [GatehouseSpan, GatehouseSpan];
     expect(epochTime(after.baseMs, after.start)).toEqual(epochTime(expected, 0));
+  });
+
+  it("keeps start times and durations exact while the time base moves on (spans started far apart)", async () => {
+    const { tracer, ended } = await tracerWith();
+    const clocks = controlledClocks(0.5);
+    const from = clocks.time.perf;
+    try {
+      for (const offset of [0, 0.25, 999.9999995, 1000, 1000.000001, 2500.25, 4100.5]) {
+        clocks.advance(from + offset - clocks.time.perf);
+        const span = tracer.startSpan("s");
+        clocks.advance(12.345678);
+        span.end();
+      }
+    } finally {
+      clocks.restore();
+    }
+    const times = ended.map((s) => {
+      const [startS, startNs] = epochTime(s.baseMs, s.start);
+      const [endS, endNs] = epochTime(s.baseMs, s.end_);
+      return { start: startS * 1e3 + startNs / 1e6, ns: (endS - startS) * 1e9 + (endNs - startNs) };
+    });
+    // Each span lasted 12.345678 ms (each time is rounded to the nanosecond on its own), and started
+    // where the clock said.
+    for (const t of times) expect(Math.abs(t.ns - 12_345_678)).toBeLessThanOrEqual(1);
+    const first = times[0]?.start ?? 0;
+    expect(times.map((t) => t.start - first)).toEqual([
+      0,
+      expect.closeTo(0.25, 5),
+      expect.closeTo(999.9999995, 5),
+      expect.closeTo(1000, 5),
+      expect.closeTo(1000.000001, 5),
+      expect.closeTo(2500.25, 5),
+      expect.closeTo(4100.5, 5),
+    ]);
   });
 
   it("turns a time into whole seconds and nanoseconds exactly", () => {

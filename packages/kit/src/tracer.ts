@@ -19,6 +19,7 @@ import {
   type Tracer,
   type TracerOptions,
   type TracerProvider,
+  type TraceState,
   trace,
 } from "@opentelemetry/api";
 import { isAttributeValue } from "@opentelemetry/core";
@@ -77,27 +78,46 @@ export interface LinkRecord {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ids: random bytes from a pooled buffer, refilled by the kernel's generator when used up, and
-// turned to hex a pool at a time: an id is then a slice of that string (V8 makes it a view, not a
-// copy) rather than a call into the runtime per id, two or three of which every traced call made.
+// Ids: random bytes from a pooled buffer, refilled by the kernel's generator when used up, each id
+// written as hex by one `String.fromCharCode` (a flat string of its own).
+// Not a slice of the pool turned to hex at once: V8 makes such a slice a view that keeps the whole
+// 16 KB string alive as long as any id cut from it, and ids live as long as their calls, so every
+// pool string outlived young collections and was promoted (tracer.ids.test.ts).
 
 const ID_POOL_BYTES = 8192;
 const idPool = Buffer.allocUnsafe(ID_POOL_BYTES);
-let idHex = "";
 let idPos = ID_POOL_BYTES;
+/** Character codes of the hex digits, by value. */
+const HEX_DIGITS = new Uint8Array(16);
+for (let i = 0; i < 16; i++) HEX_DIGITS[i] = "0123456789abcdef".charCodeAt(i);
+const fromCharCode = String.fromCharCode;
 
-function randomHex(bytes: number): string {
+/** Character codes of a span id's and a trace id's hex digits (reused: written, then read at once). */
+const SPAN_ID_CODES = new Array<number>(16).fill(0);
+const TRACE_ID_CODES = new Array<number>(32).fill(0);
+
+/** `bytes` bytes of the pool from `p` as hex, one flat string. */
+function hexOf(p: number, bytes: 8 | 16): string {
+  const codes = bytes === 8 ? SPAN_ID_CODES : TRACE_ID_CODES;
+  for (let i = 0; i < bytes; i++) {
+    const b = idPool[p + i] as number;
+    codes[2 * i] = HEX_DIGITS[b >> 4] as number;
+    codes[2 * i + 1] = HEX_DIGITS[b & 15] as number;
+  }
+  return fromCharCode.apply(null, codes);
+}
+
+function randomHex(bytes: 8 | 16): string {
   for (;;) {
     if (idPos + bytes > ID_POOL_BYTES) {
       randomFillSync(idPool);
-      idHex = idPool.toString("hex");
       idPos = 0;
     }
     const start = idPos;
     idPos += bytes;
     // An id of all zeros is invalid (W3C trace context); with 64 or 128 random bits it does not
     // happen, but the check is one pass over a few bytes.
-    for (let i = start; i < idPos; i++) if (idPool[i] !== 0) return idHex.slice(2 * start, 2 * idPos);
+    for (let i = start; i < idPos; i++) if (idPool[i] !== 0) return hexOf(start, bytes);
   }
 }
 
@@ -105,8 +125,16 @@ function randomHex(bytes: number): string {
 // Times: milliseconds from `performance.now()` (monotonic, sub-millisecond) against a wall-clock base
 // compared with the clock at most once a second, so that a long-lived process follows the system clock
 // as the SDK does. A span keeps the base it started with, so its duration is exact.
+//
+// A span's start is whole nanoseconds since its base: an integer below 2^30, which V8 stores in the
+// span itself, where a fractional count of milliseconds was a heap number of its own per span, copied
+// (and promoted) with it by every young collection while its call lasts. So a base is at most
+// BASE_SPAN_MS old: past that the next span moves it forward by whole milliseconds, which changes no
+// time (the wall-clock milliseconds and the `performance.now()` reading move together).
 
 const BASE_REFRESH_MS = 1000;
+/** How old a base may get before it is moved forward: 10^9 ns stays below 2^30 (V8's smallest small integer limit). */
+const BASE_SPAN_MS = 1000;
 /**
  * A time base: wall-clock milliseconds (an integer) and the `performance.now()` reading they stand
  * for. One object per base, shared by the spans started on it (a span holds it instead of two numbers
@@ -122,6 +150,11 @@ let base: TimeBase = { epochMs: Date.now(), perfAt: performance.now() };
 let checkedAt = base.perfAt;
 
 function refreshBase(now: number): void {
+  const age = now - base.perfAt;
+  if (age >= BASE_SPAN_MS) {
+    const moved = Math.floor(age);
+    base = { epochMs: base.epochMs + moved, perfAt: base.perfAt + moved };
+  }
   if (now - checkedAt < BASE_REFRESH_MS) return;
   checkedAt = now;
   const wall = Date.now();
@@ -217,6 +250,8 @@ function limitedAttributes(
 const NO_ATTRIBUTES = Object.freeze([]) as unknown as (string | AttributeValue | undefined)[];
 /** `kindBits`' flag for a remote parent (above every `SpanKind`). */
 const REMOTE_PARENT = 8;
+/** `kindBits`' flag for a sampled span (its trace flags' SAMPLED bit). */
+const SAMPLED = 16;
 /** Entries a span's attribute array grows by: four attributes (a span sets a few at a time). */
 const ATTRIBUTES_GROWTH = 8;
 
@@ -262,8 +297,34 @@ function shareable(attributes: Attributes, limits: SpanLimits): boolean {
   return count > 0 && count <= limits.attributeCountLimit;
 }
 
+/** Frozen attributes found to extend a shared set (`extendsShared`), with that set: checked once per pair. */
+const extended = new WeakMap<Attributes, Attributes>();
+
+/**
+ * Whether `next` begins with every attribute of `current`, in its order and with the same values,
+ * and may be kept by reference: then it is what setting each of its attributes on a span holding
+ * `current` would give (the others are new, after them), and it can take `current`'s place.
+ */
+function extendsShared(current: Attributes, next: Attributes, limits: SpanLimits): boolean {
+  // The limits first, every time: they are the tracer's, and another tracer's may differ.
+  if (!shareable(next, limits)) return false;
+  if (extended.get(next) === current) return true;
+  const keys = Object.keys(current);
+  let i = 0;
+  for (const key in next) {
+    if (i === keys.length) break;
+    if (key !== keys[i] || next[key] !== current[key]) return false;
+    i++;
+  }
+  if (i < keys.length) return false;
+  extended.set(next, current);
+  return true;
+}
+
 /** What few spans have: events, links, an error's message, counts of what the limits dropped. */
 interface RareParts {
+  /** The trace state it was started with (a caller's `tracestate`, or a sampler's). */
+  traceState: TraceState | undefined;
   statusCode: SpanStatusCode;
   droppedAttributes: number;
   statusMessage: string | undefined;
@@ -294,8 +355,11 @@ export class GatehouseSpan implements Span {
    * once one of them was set again (they are then copied into `attrs`, in their order).
    */
   shared: Attributes | undefined = undefined;
-  /** Milliseconds since `baseMs` (the wall-clock base the span started with). */
-  readonly start: number;
+  /**
+   * Whole nanoseconds since `baseMs` (the wall-clock base the span started with), at most 10^9: a
+   * small integer, kept in the span rather than boxed (see "Times" above).
+   */
+  private readonly startNs: number;
   /**
    * Milliseconds since `baseMs` when the span ended; undefined while it is open. Not a number field
    * that starts at a placeholder: V8 would box that number for every span as it starts, and the box
@@ -304,12 +368,23 @@ export class GatehouseSpan implements Span {
   private endMs: number | undefined = undefined;
   private rare: RareParts | undefined = undefined;
   private readonly timeBase: TimeBase;
-  /** The kind, and `REMOTE_PARENT` when the parent came from another process: one field for both. */
+  /**
+   * The kind, `REMOTE_PARENT` when the parent came from another process, and `SAMPLED`: one field for
+   * the three.
+   */
   private readonly kindBits: number;
 
+  /**
+   * The ids are fields of the span, not a `SpanContext` object it keeps: one object fewer per open span
+   * for young collections to copy; `spanContext()` makes one when asked (twice or so per call, and
+   * that object dies young).
+   */
   constructor(
     private readonly tracer: GatehouseTracer<unknown>,
-    private readonly context: SpanContext,
+    readonly traceId: string,
+    readonly spanId: string,
+    sampled: boolean,
+    traceState: TraceState | undefined,
     public name: string,
     kind: SpanKind,
     /** The parent's span id, when the span has a parent. */
@@ -318,11 +393,32 @@ export class GatehouseSpan implements Span {
     parentIsRemote: boolean,
     startTime: TimeInput | undefined,
   ) {
-    this.kindBits = parentIsRemote ? kind | REMOTE_PARENT : kind;
+    this.kindBits = kind | (parentIsRemote ? REMOTE_PARENT : 0) | (sampled ? SAMPLED : 0);
+    if (traceState !== undefined) this.rareParts().traceState = traceState;
     const now = performance.now();
     refreshBase(now);
-    this.timeBase = base;
-    this.start = startTime === undefined ? now - base.perfAt : epochMsOf(startTime) - base.epochMs;
+    if (startTime === undefined) {
+      this.timeBase = base;
+      this.startNs = Math.round((now - base.perfAt) * 1e6);
+    } else {
+      // A time given by the caller may lie anywhere: the span gets a base of its own, the given time's
+      // whole millisecond (on the same clock mapping as the current base), and starts within it.
+      const given = epochMsOf(startTime);
+      if (Number.isFinite(given)) {
+        const ms = Math.floor(given);
+        this.timeBase = { epochMs: ms, perfAt: base.perfAt + (ms - base.epochMs) };
+        this.startNs = Math.round((given - ms) * 1e6);
+      } else {
+        // Not a time (an invalid `Date`): the span's times are not numbers either, as before.
+        this.timeBase = { epochMs: given, perfAt: Number.NaN };
+        this.startNs = 0;
+      }
+    }
+  }
+
+  /** Milliseconds since `baseMs` when the span started. */
+  get start(): number {
+    return this.startNs / 1e6;
   }
 
   /** Milliseconds since `baseMs` when the span ended (read once `ended`; negative for a given time before the base). */
@@ -335,12 +431,21 @@ export class GatehouseSpan implements Span {
   }
 
   get kind(): SpanKind {
-    return this.kindBits & ~REMOTE_PARENT;
+    return this.kindBits & 7;
   }
 
   /** Whether the parent came from another process (a `traceparent`). */
   get parentIsRemote(): boolean {
     return (this.kindBits & REMOTE_PARENT) !== 0;
+  }
+
+  /** The span's trace flags: SAMPLED or NONE. */
+  get traceFlags(): TraceFlags {
+    return (this.kindBits & SAMPLED) !== 0 ? TraceFlags.SAMPLED : TraceFlags.NONE;
+  }
+
+  get traceState(): TraceState | undefined {
+    return this.rare?.traceState;
   }
 
   /** UNSET until `setStatus` (kept with the rare parts: most spans never set one). */
@@ -388,6 +493,7 @@ export class GatehouseSpan implements Span {
   private rareParts(): RareParts {
     if (this.rare === undefined)
       this.rare = {
+        traceState: undefined,
         statusCode: SpanStatusCode.UNSET,
         droppedAttributes: 0,
         statusMessage: undefined,
@@ -400,7 +506,12 @@ export class GatehouseSpan implements Span {
   }
 
   spanContext(): SpanContext {
-    return this.context;
+    return {
+      traceId: this.traceId,
+      spanId: this.spanId,
+      traceFlags: this.traceFlags,
+      traceState: this.rare?.traceState,
+    };
   }
 
   isRecording(): boolean {
@@ -471,16 +582,18 @@ export class GatehouseSpan implements Span {
     return out;
   }
 
-  /** Sets each attribute; a frozen object given to a span without attributes yet is kept by reference (`shared`). */
+  /** Sets each attribute; a frozen object given to a span without attributes of its own is kept by reference (`shared`). */
   setAttributes(attributes: SpanAttributes): this {
-    if (
-      this.attrs[0] === undefined &&
-      this.shared === undefined &&
-      !this.ended &&
-      shareable(attributes, this.tracer.limits)
-    ) {
-      this.shared = attributes;
-      return this;
+    // Kept by reference while the span has no attributes of its own: a first frozen object, or one
+    // that extends the frozen object it holds (`dispatch.invoke`'s first attributes and then the
+    // same with the provider's name).
+    if (this.attrs[0] === undefined && !this.ended) {
+      const limits = this.tracer.limits;
+      const shared = this.shared;
+      if (shared === undefined ? shareable(attributes, limits) : extendsShared(shared, attributes, limits)) {
+        this.shared = attributes;
+        return this;
+      }
     }
     // Own keys only, as the SDK takes them (`Object.entries`): `for in` also walks the prototype's.
     for (const key in attributes) if (Object.hasOwn(attributes, key)) this.setAttribute(key, attributes[key]);
@@ -652,16 +765,15 @@ export class GatehouseTracer<Scope> implements Tracer {
       traceState = result.traceState ?? traceState;
       samplerAttributes = result.attributes;
     }
-    const spanContext: SpanContext = {
-      traceId,
-      spanId: randomHex(8),
-      traceFlags: decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE,
-      traceState,
-    };
-    if (decision === SamplingDecision.NOT_RECORD) return new PropagatedSpan(spanContext);
+    const spanId = randomHex(8);
+    if (decision === SamplingDecision.NOT_RECORD)
+      return new PropagatedSpan({ traceId, spanId, traceFlags: TraceFlags.NONE, traceState });
     const span = new GatehouseSpan(
       this as GatehouseTracer<unknown>,
-      spanContext,
+      traceId,
+      spanId,
+      decision === SamplingDecision.RECORD_AND_SAMPLED,
+      traceState,
       name,
       kind,
       parent?.spanId,
@@ -703,7 +815,7 @@ export class GatehouseTracer<Scope> implements Tracer {
 
   /** Called by a span as it ends: a sampled span goes to the processor (an unsampled one records only). */
   ended(span: GatehouseSpan): void {
-    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) !== 0) this.sink.onEnd(span, this.batch);
+    if (span.traceFlags === TraceFlags.SAMPLED) this.sink.onEnd(span, this.batch);
   }
 }
 

@@ -217,7 +217,7 @@ async function handleInvoke(deps: InvokeDeps, controls: CallControls, msg: Servi
       if (!target.loaded.enabled) {
         throw new GatehouseError("permission_denied", `provider account '${account}' is disabled`);
       }
-      recordProvider(invokeSpan, target.loaded.account.type);
+      recordProvider(invokeSpan, target.loaded.account.type, meta);
       price = target.loaded.prices.get(model);
       session =
         meta.operation === "responses"

@@ -2,7 +2,7 @@ import type { InvokeMeta } from "@gatehouse/contracts";
 import type { InvokeResult } from "@gatehouse/providers";
 import { INVALID_SPAN_CONTEXT, type Span } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
-import { invokeAttributes, recordAnswer, startInvokeSpan } from "./tracing.js";
+import { invokeAttributes, recordAnswer, recordProvider, startInvokeSpan } from "./tracing.js";
 
 /** A recording span that keeps what is set on it. */
 function recordingSpan(): { span: Span; attributes: Record<string, unknown> } {
@@ -104,5 +104,32 @@ describe("invokeAttributes", () => {
     for (let i = 0; i < 3000; i++) invokeAttributes(meta({ model: "m", account: `a${i}` }));
     expect(invokeAttributes(meta({ model: "m", account: "a0" }))["gatehouse.account"]).toBe("a0");
     expect(invokeAttributes(meta({ model: "m", account: "a2999" }))["gatehouse.account"]).toBe("a2999");
+  });
+});
+
+describe("recordProvider", () => {
+  const meta = { operation: "chat", stream: true, model: "gpt-x", account: "openai-main" } as InvokeMeta;
+
+  it("gives the span its first attributes and the provider's name as one frozen object per combination", () => {
+    const given: unknown[] = [];
+    const span = {
+      isRecording: () => true,
+      setAttributes(attributes: unknown) {
+        given.push(attributes);
+        return span;
+      },
+    } as unknown as Span;
+    recordProvider(span, "openai", meta);
+    recordProvider(span, "openai", meta);
+    recordProvider(span, "anthropic", meta);
+    const [first, again, other] = given as Record<string, unknown>[];
+    // What a tracer that keeps frozen objects puts in place of the first ones (no copy per call).
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(again).toBe(first);
+    expect(Object.entries(first ?? {})).toEqual([
+      ...Object.entries(invokeAttributes(meta)),
+      ["gen_ai.provider.name", "openai"],
+    ]);
+    expect(other?.["gen_ai.provider.name"]).toBe("anthropic");
   });
 });

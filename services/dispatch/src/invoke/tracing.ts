@@ -88,8 +88,35 @@ export function recordTriedLast(span: Span, account: string, model: string): voi
   span.setAttribute("gen_ai.request.model", model);
 }
 
-export function recordProvider(span: Span, type: ProviderType): void {
-  if (span.isRecording()) span.setAttribute("gen_ai.provider.name", genAiProviderName(type));
+/**
+ * The provider's name. Given the call's meta (the target is the call's own account), as the span's
+ * first attributes extended by it: one frozen object per combination and provider, which Gatehouse's
+ * tracer puts in place of the first ones by reference, so that a call waiting for its upstream holds
+ * no attribute array of its own. A routed call's target is named after its account and model
+ * (`recordTarget`): one attribute more.
+ */
+export function recordProvider(span: Span, type: ProviderType, meta?: InvokeMeta): void {
+  if (!span.isRecording()) return;
+  if (meta === undefined) span.setAttribute("gen_ai.provider.name", genAiProviderName(type));
+  else span.setAttributes(invokeAttributesWithProvider(meta, type));
+}
+
+/** Each set of `invokeAttributes` with a provider's name after them, by provider (few). */
+const withProvider = new WeakMap<Readonly<Attributes>, Map<ProviderType, Readonly<Attributes>>>();
+
+function invokeAttributesWithProvider(meta: InvokeMeta, type: ProviderType): Readonly<Attributes> {
+  const first = invokeAttributes(meta);
+  let byProvider = withProvider.get(first);
+  if (byProvider === undefined) {
+    byProvider = new Map();
+    withProvider.set(first, byProvider);
+  }
+  let attributes = byProvider.get(type);
+  if (attributes === undefined) {
+    attributes = Object.freeze({ ...first, "gen_ai.provider.name": genAiProviderName(type) });
+    byProvider.set(type, attributes);
+  }
+  return attributes;
 }
 
 /** Distinct finish reasons kept on a span: an answer with many choices names few reasons. */
