@@ -19,8 +19,11 @@ function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
 
 /** What `registerTracing` needs besides the resource and the settings: where encoded requests go. */
 export interface TracingExport {
-  /** Sends one encoded OTLP `ExportTraceServiceRequest`, calling back once with how it went. */
-  send(request: Uint8Array, done: (result: ExportResult) => void): void;
+  /**
+   * Sends one encoded OTLP `ExportTraceServiceRequest` of `spans` spans, calling back once with how it
+   * went. One export is out at a time: the next is sent only after `done`.
+   */
+  send(request: Uint8Array, done: (result: ExportResult) => void, spans: number): void;
   /** Spans lost to a full queue or a failed export. */
   onLoss?(reason: "queue_full" | "export_failed", spans: number): void;
 }
@@ -60,7 +63,7 @@ export async function registerTracing(options: {
     );
   const processor = new OtlpSpanProcessor({
     resource,
-    send: (request, done) => options.exporter.send(request, done),
+    send: (request, done, spans) => options.exporter.send(request, done, spans),
     maxExportBatchSize:
       options.batching?.maxExportBatchSize ?? envInt(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512),
     scheduledDelayMillis:
@@ -104,6 +107,8 @@ export async function startTelemetry(options: {
   const lost = { queue_full: 0, export_failed: 0, rejected: 0 };
   let rejection: string | undefined;
   let lastWarning = 0;
+  /** Spans in the export out now (one at a time): an endpoint's refused count is bounded by it. */
+  let exportSpans = 0;
   const report = () => {
     const now = Date.now();
     if (now - lastWarning < LOSS_WARNING_INTERVAL_MS) return;
@@ -137,9 +142,12 @@ export async function startTelemetry(options: {
       deserializeResponse: (data: Uint8Array) => {
         const response = decodeExportTraceResponse(data);
         const partial = response.partialSuccess;
-        if (partial !== undefined && (partial.rejectedSpans > 0 || partial.errorMessage !== "")) {
-          lost.rejected += partial.rejectedSpans;
-          if (partial.errorMessage !== "") rejection = partial.errorMessage.slice(0, MAX_REJECTION_CHARS);
+        // The count is the endpoint's word: a negative one (an int64) refused none, and none
+        // refused more spans than the export held.
+        const refused = partial === undefined ? 0 : Math.min(Math.max(partial.rejectedSpans, 0), exportSpans);
+        if (partial !== undefined && (refused > 0 || partial.errorMessage !== "")) {
+          lost.rejected += refused;
+          if (partial.errorMessage !== "") rejection = printableRejection(partial.errorMessage);
           report();
         }
         return response;
@@ -150,7 +158,10 @@ export async function startTelemetry(options: {
     serviceName: options.serviceName,
     env,
     exporter: {
-      send: (request, done) => delegate.export(request, done),
+      send: (request, done, spans) => {
+        exportSpans = spans;
+        delegate.export(request, done);
+      },
       onLoss: (reason, spans) => {
         lost[reason] += spans;
         report();
@@ -168,6 +179,22 @@ export async function startTelemetry(options: {
 /** Characters of an endpoint's rejection message kept for the warning (it is the endpoint's free text). */
 const MAX_REJECTION_CHARS = 256;
 
+/**
+ * An endpoint's rejection message as the warning carries it: its first `MAX_REJECTION_CHARS`
+ * characters (a surrogate pair kept whole), every control character, line or paragraph separator and
+ * bidi control replaced (a space for the line-breaking ones, U+FFFD for the rest), so that it can
+ * neither start a forged log line nor drive a terminal reading the pretty logs.
+ */
+function printableRejection(message: string): string {
+  let end = Math.min(message.length, MAX_REJECTION_CHARS);
+  const last = message.charCodeAt(end - 1);
+  if (end < message.length && last >= 0xd800 && last <= 0xdbff) end--;
+  return message
+    .slice(0, end)
+    .replace(/[\t\n\v\f\r\u0085\u2028\u2029]/g, " ")
+    .replace(/[\p{Cc}\p{Bidi_Control}]/gu, "\ufffd");
+}
+
 /** An OTLP `ExportTraceServiceResponse`: a partial success when the endpoint refused some spans. */
 export interface ExportTraceResponse {
   partialSuccess?: { rejectedSpans: number; errorMessage: string };
@@ -176,7 +203,9 @@ export interface ExportTraceResponse {
 /**
  * Decodes an OTLP/HTTP protobuf `ExportTraceServiceResponse` (field 1: `partial_success`, whose field
  * 1 is `rejected_spans`, an int64, and field 2 `error_message`); fields it does not know are skipped,
- * as protobuf readers do. An empty body is an empty response. Throws on a truncated or malformed one.
+ * groups included, as protobuf readers do. An empty body is an empty response. Throws on a truncated
+ * or malformed one. The bytes are the endpoint's: a count may be negative or absurd (the caller bounds
+ * it) and the message any text (the caller cleans it before it reaches a log).
  */
 export function decodeExportTraceResponse(data: Uint8Array): ExportTraceResponse {
   const response: ExportTraceResponse = {};
@@ -188,7 +217,7 @@ export function decodeExportTraceResponse(data: Uint8Array): ExportTraceResponse
       const partial = response.partialSuccess ?? { rejectedSpans: 0, errorMessage: "" };
       while (reader.at < end) {
         const inner = readVarint(reader);
-        if (inner === 1 * 8 + 0) partial.rejectedSpans = readVarint(reader);
+        if (inner === 1 * 8 + 0) partial.rejectedSpans = readInt64(reader);
         else if (inner === 2 * 8 + 2) {
           const to = lengthDelimitedEnd(reader);
           partial.errorMessage = Buffer.from(
@@ -197,11 +226,11 @@ export function decodeExportTraceResponse(data: Uint8Array): ExportTraceResponse
             to - reader.at,
           ).toString("utf8");
           reader.at = to;
-        } else skipField(reader, inner);
+        } else skipField(reader, inner, 0);
       }
       if (reader.at !== end) throw new Error("malformed OTLP response: partial_success overruns its length");
       response.partialSuccess = partial;
-    } else skipField(reader, tag);
+    } else skipField(reader, tag, 0);
   }
   return response;
 }
@@ -211,7 +240,7 @@ interface Reader {
   at: number;
 }
 
-/** A varint as a number (exact up to 2^53: more spans than one export ever holds). */
+/** A varint as a number (exact up to 2^53: a length past that is past any buffer, a tag names no field read here). */
 function readVarint(reader: Reader): number {
   let value = 0;
   let scale = 1;
@@ -225,6 +254,25 @@ function readVarint(reader: Reader): number {
   throw new Error("malformed OTLP response: varint longer than 10 bytes");
 }
 
+/**
+ * An int64 varint: its low 64 bits, two's complement (a negative count is sent as 10 bytes), read as
+ * protobuf readers read it; exact up to 2^53 in magnitude.
+ */
+function readInt64(reader: Reader): number {
+  let low = 0;
+  let high = 0;
+  for (let i = 0; i < 10; i++) {
+    if (reader.at >= reader.data.length) throw new Error("truncated OTLP response");
+    const byte = reader.data[reader.at++] as number;
+    const bits = byte & 0x7f;
+    const shift = 7 * i;
+    if (shift < 32) low |= bits << shift;
+    if (shift > 25) high |= shift < 32 ? bits >>> (32 - shift) : bits << (shift - 32);
+    if (byte < 0x80) return high * 2 ** 32 + (low >>> 0);
+  }
+  throw new Error("malformed OTLP response: varint longer than 10 bytes");
+}
+
 function lengthDelimitedEnd(reader: Reader): number {
   const length = readVarint(reader);
   const end = reader.at + length;
@@ -232,12 +280,24 @@ function lengthDelimitedEnd(reader: Reader): number {
   return end;
 }
 
-function skipField(reader: Reader, tag: number): void {
+/** Groups nested deeper than this are refused (protobuf's own parsers stop at 100). */
+const MAX_GROUP_DEPTH = 100;
+
+function skipField(reader: Reader, tag: number, depth: number): void {
   const wireType = tag & 7;
   if (wireType === 0) readVarint(reader);
   else if (wireType === 1) reader.at += 8;
   else if (wireType === 2) reader.at = lengthDelimitedEnd(reader);
   else if (wireType === 5) reader.at += 4;
-  else throw new Error(`malformed OTLP response: wire type ${wireType}`);
+  else if (wireType === 3) {
+    // A group: its fields up to the end-group tag of the same field number.
+    if (depth >= MAX_GROUP_DEPTH) throw new Error("malformed OTLP response: groups nested too deep");
+    const endTag = tag - 3 + 4;
+    for (;;) {
+      const inner = readVarint(reader);
+      if (inner === endTag) break;
+      skipField(reader, inner, depth + 1);
+    }
+  } else throw new Error(`malformed OTLP response: wire type ${wireType}`);
   if (reader.at > reader.data.length) throw new Error("truncated OTLP response");
 }
