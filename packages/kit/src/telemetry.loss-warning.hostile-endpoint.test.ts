@@ -138,6 +138,28 @@ describe("the loss warning, an endpoint's message", () => {
   });
 });
 
+describe("the loss warning, an endpoint echoing the exporter's credentials", () => {
+  it("never logs the value of an OTEL_EXPORTER_OTLP_(TRACES_)HEADERS header, not even its start at the cut", async () => {
+    const key = "sk-live-0123456789abcdef";
+    const tenant = "tenant/42 with spaces";
+    vi.stubEnv("OTEL_EXPORTER_OTLP_HEADERS", `x-api-key=${key}`);
+    vi.stubEnv("OTEL_EXPORTER_OTLP_TRACES_HEADERS", `x-tenant=${encodeURIComponent(tenant)}`);
+    try {
+      const echoed = `quota exceeded for key ${key} (${tenant}); ${"x".repeat(200)}${key}`;
+      const { warn } = await exportThrough(
+        [{ body: encode({ partialSuccess: { rejectedSpans: 1, errorMessage: echoed } }) }],
+        1,
+      );
+      const rejection = (warn.mock.calls[0]?.[0] as { rejection: string } | undefined)?.rejection ?? "";
+      expect(rejection.startsWith("quota exceeded for key [redacted] ([redacted]); xxx")).toBe(true);
+      expect(rejection).not.toContain("sk-live");
+      expect(rejection).not.toContain("tenant/42");
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
 describe("the loss warning, a success answered with garbage", () => {
   it("counts the export as sent and goes on with the next: garbage, JSON, HTML, an empty body, a lying length", async () => {
     const unhandled = vi.fn();

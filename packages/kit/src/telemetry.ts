@@ -102,7 +102,22 @@ export async function startTelemetry(options: {
 }): Promise<Telemetry> {
   if (!options.otlpEndpoint) return { shutdown: async () => {} };
   const env = options.env ?? process.env;
-  const exporterBase = await import("@opentelemetry/otlp-exporter-base/node-http");
+  const [exporterBase, { parseKeyPairsIntoRecord }] = await Promise.all([
+    import("@opentelemetry/otlp-exporter-base/node-http"),
+    import("@opentelemetry/core"),
+  ]);
+  // The values of the headers the transport sends (an API key, a tenant), as it reads them from
+  // process.env: an endpoint that echoes one in its message must not put it in the log.
+  const credentials = ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"]
+    .flatMap((name) => {
+      try {
+        return Object.values(parseKeyPairsIntoRecord(process.env[name]));
+      } catch {
+        return []; // a malformed escape: the transport's own reading of it fails next, as before
+      }
+    })
+    .flatMap((value) => [value, encodeURIComponent(value)])
+    .filter((value) => value.length >= MIN_REDACTED_CHARS);
   const base = options.otlpEndpoint.replace(/\/+$/, "");
   const lost = { queue_full: 0, export_failed: 0, rejected: 0 };
   let rejection: string | undefined;
@@ -147,7 +162,7 @@ export async function startTelemetry(options: {
         const refused = partial === undefined ? 0 : Math.min(Math.max(partial.rejectedSpans, 0), exportSpans);
         if (partial !== undefined && (refused > 0 || partial.errorMessage !== "")) {
           lost.rejected += refused;
-          if (partial.errorMessage !== "") rejection = printableRejection(partial.errorMessage);
+          if (partial.errorMessage !== "") rejection = printableRejection(partial.errorMessage, credentials);
           report();
         }
         return response;
@@ -178,18 +193,23 @@ export async function startTelemetry(options: {
 
 /** Characters of an endpoint's rejection message kept for the warning (it is the endpoint's free text). */
 const MAX_REJECTION_CHARS = 256;
+/** Shorter header values are not redacted from it (a "1" or a "true" would blank out ordinary text). */
+const MIN_REDACTED_CHARS = 8;
 
 /**
- * An endpoint's rejection message as the warning carries it: its first `MAX_REJECTION_CHARS`
+ * An endpoint's rejection message as the warning carries it: the exporter's header values (of at
+ * least `MIN_REDACTED_CHARS`) replaced by `[redacted]`, its first `MAX_REJECTION_CHARS`
  * characters (a surrogate pair kept whole), every control character, line or paragraph separator and
  * bidi control replaced (a space for the line-breaking ones, U+FFFD for the rest), so that it can
  * neither start a forged log line nor drive a terminal reading the pretty logs.
  */
-function printableRejection(message: string): string {
-  let end = Math.min(message.length, MAX_REJECTION_CHARS);
-  const last = message.charCodeAt(end - 1);
-  if (end < message.length && last >= 0xd800 && last <= 0xdbff) end--;
-  return message
+function printableRejection(message: string, credentials: readonly string[]): string {
+  // Before the cut, so that no credential's start is left at the end.
+  const text = credentials.reduce((m, secret) => m.replaceAll(secret, "[redacted]"), message);
+  let end = Math.min(text.length, MAX_REJECTION_CHARS);
+  const last = text.charCodeAt(end - 1);
+  if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+  return text
     .slice(0, end)
     .replace(/[\t\n\v\f\r\u0085\u2028\u2029]/g, " ")
     .replace(/[\p{Cc}\p{Bidi_Control}]/gu, "\ufffd");
