@@ -22,6 +22,8 @@ interface Reply {
   body: Buffer;
   /** What `Date.now()` says from this reply on (the loss warning's rate limit reads it). */
   now?: number;
+  /** A body that never ends instead of `body`. */
+  endless?: "trickle" | "flood";
 }
 
 let replies: Reply[] = [];
@@ -32,6 +34,14 @@ const collector = createServer((req, res) => {
   req.on("end", () => {
     const reply = replies[requests++ % replies.length] as Reply;
     if (reply.now !== undefined) clock = reply.now;
+    if (reply.endless !== undefined) {
+      // A 200 whose body never ends: a byte now and then (under any idle timeout), or a flood.
+      res.writeHead(200, { "content-type": "application/x-protobuf" });
+      const chunk = Buffer.alloc(reply.endless === "trickle" ? 1 : 64 * 1024);
+      const timer = setInterval(() => res.write(chunk), reply.endless === "trickle" ? 200 : 1);
+      res.on("close", () => clearInterval(timer));
+      return;
+    }
     res
       .writeHead(reply.status ?? 200, { "content-type": reply.type ?? "application/x-protobuf" })
       .end(reply.body);
@@ -39,7 +49,10 @@ const collector = createServer((req, res) => {
 });
 await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
 const endpoint = `http://127.0.0.1:${(collector.address() as AddressInfo).port}`;
-afterAll(() => new Promise<void>((resolve) => collector.close(() => resolve())));
+afterAll(() => {
+  collector.closeAllConnections();
+  return new Promise<void>((resolve) => collector.close(() => resolve()));
+});
 afterEach(() => {
   trace.disable();
   vi.restoreAllMocks();
@@ -123,8 +136,8 @@ describe("the loss warning, an endpoint's message", () => {
     expect(line.rejection).not.toMatch(/\p{Cc}/u);
   });
 
-  it("keeps at most 256 characters of a message of megabytes, without cutting a character in two", async () => {
-    const message = `a${"\u{1F600}".repeat(2_000_000)}`;
+  it("keeps at most 256 characters of a message of most of a megabyte, without cutting a character in two", async () => {
+    const message = `a${"\u{1F600}".repeat(200_000)}`; // 800 KB: under the 1 MiB an answer may take
     const { warn } = await exportThrough(
       [{ body: encode({ partialSuccess: { rejectedSpans: 1, errorMessage: message } }) }],
       1,
@@ -183,6 +196,36 @@ describe("the loss warning, a success answered with garbage", () => {
     } finally {
       process.off("unhandledRejection", unhandled);
     }
+  });
+});
+
+describe("an endpoint whose answer never ends", () => {
+  for (const endless of ["trickle", "flood"] as const) {
+    it(`fails the export after OTEL_EXPORTER_OTLP_TIMEOUT and goes on (${endless}): the queue and shutdown are not held`, async () => {
+      vi.stubEnv("OTEL_EXPORTER_OTLP_TIMEOUT", "1500");
+      try {
+        const { warn } = await exportThrough(
+          [{ body: Buffer.alloc(0), endless }, { body: Buffer.alloc(0) }],
+          2,
+          {
+            perExport: 1,
+          },
+        );
+        expect(requests).toBe(2);
+        expect(warn.mock.calls.map((c) => c[0])).toEqual([{ droppedQueueFull: 0, exportFailed: 1 }]);
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    }, 30_000);
+  }
+});
+
+describe("an endpoint whose answer is too large", () => {
+  it("fails the export once the answer passes 1 MiB, well-formed or not, and goes on", async () => {
+    const huge = encode({ partialSuccess: { rejectedSpans: 1, errorMessage: "x".repeat(2 * 1024 * 1024) } });
+    const { warn } = await exportThrough([{ body: huge }, { body: Buffer.alloc(0) }], 2, { perExport: 1 });
+    expect(requests).toBe(2);
+    expect(warn.mock.calls.map((c) => c[0])).toEqual([{ droppedQueueFull: 0, exportFailed: 1 }]);
   });
 });
 

@@ -1,3 +1,4 @@
+import type { Agent, ClientRequest, IncomingMessage } from "node:http";
 import { hostname } from "node:os";
 import type { ExportResult } from "@opentelemetry/core";
 import type { Logger } from "./logger.js";
@@ -144,9 +145,11 @@ export async function startTelemetry(options: {
     rejection = undefined;
   };
   const delegate = exporterBase.createOtlpHttpExportDelegate(
-    exporterBase.convertLegacyHttpOptions({ url: `${base}/v1/traces` }, "TRACES", "v1/traces", {
-      "Content-Type": "application/x-protobuf",
-    }),
+    boundedAnswers(
+      exporterBase.convertLegacyHttpOptions({ url: `${base}/v1/traces` }, "TRACES", "v1/traces", {
+        "Content-Type": "application/x-protobuf",
+      }),
+    ),
     {
       // The processor hands over a request it already encoded.
       serializeRequest: (request: Uint8Array) => request,
@@ -189,6 +192,53 @@ export async function startTelemetry(options: {
       await delegate.shutdown();
     },
   };
+}
+
+/** Bytes of an export's answer read at most: a partial success takes a few hundred; past this the export fails. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * The exporter's HTTP settings with every request bounded as a whole, not only while idle (the
+ * transport's own timeout is the socket's idle time): an endpoint whose answer trickles or floods
+ * without end held the one export out for good (so every later span was dropped and shutdown waited
+ * on it) while its bytes piled up in memory. The request is destroyed once the exporter's timeout
+ * passes or the answer passes `MAX_ANSWER_BYTES`; the transport then reports a failed export. Done
+ * on the agent the settings already make (its TLS options from the environment kept).
+ */
+function boundedAnswers<
+  C extends { agentFactory: (protocol: string) => Agent | Promise<Agent>; timeoutMillis: number },
+>(config: C): C {
+  const agentFactory = async (protocol: string): Promise<Agent> => {
+    const agent = (await config.agentFactory(protocol)) as Agent & {
+      addRequest(request: ClientRequest, options: unknown): void;
+    };
+    const addRequest = agent.addRequest;
+    agent.addRequest = function (this: Agent, request: ClientRequest, options: unknown) {
+      boundRequest(request, config.timeoutMillis);
+      return addRequest.call(this, request, options);
+    };
+    return agent;
+  };
+  return { ...config, agentFactory };
+}
+
+function boundRequest(request: ClientRequest, timeoutMillis: number): void {
+  const timer = setTimeout(
+    () => request.destroy(new Error(`OTLP endpoint did not answer in full within ${timeoutMillis} ms`)),
+    timeoutMillis,
+  );
+  timer.unref();
+  request.once("close", () => clearTimeout(timer));
+  request.once("response", (response: IncomingMessage) => {
+    // The request's error is what the transport reports; the answer's own would go unhandled.
+    response.on("error", () => {});
+    let bytes = 0;
+    response.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_ANSWER_BYTES)
+        request.destroy(new Error(`OTLP endpoint answered more than ${MAX_ANSWER_BYTES} bytes`));
+    });
+  });
 }
 
 /** Characters of an endpoint's rejection message kept for the warning (it is the endpoint's free text). */
