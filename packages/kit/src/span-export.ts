@@ -13,8 +13,8 @@ import type { EndedSpanSink, GatehouseSpan } from "./tracer.js";
 export interface OtlpSpanProcessorOptions {
   /** The resource every span is sent with (the process's). */
   resource: Resource;
-  /** Sends one encoded `ExportTraceServiceRequest` and calls back once with how it went. */
-  send(request: Uint8Array, done: (result: ExportResult) => void): void;
+  /** Sends one encoded `ExportTraceServiceRequest` of `spans` spans and calls back once with how it went. */
+  send(request: Uint8Array, done: (result: ExportResult) => void, spans: number): void;
   /** Spans per export request (`OTEL_BSP_MAX_EXPORT_BATCH_SIZE`). */
   maxExportBatchSize: number;
   /** Longest a span waits before its batch is sent (`OTEL_BSP_SCHEDULE_DELAY`, ms). */
@@ -121,7 +121,7 @@ export class OtlpSpanProcessor implements EndedSpanSink<ScopeBatch> {
       this.pump();
     };
     try {
-      this.options.send(next.request, done);
+      this.options.send(next.request, done, next.spans);
     } catch (error) {
       // A transport that throws instead of calling back must not leave the queue waiting forever.
       done({ code: ExportResultCode.FAILED, error: error as Error });

@@ -1,3 +1,4 @@
+import type { Agent, ClientRequest, IncomingMessage } from "node:http";
 import { hostname } from "node:os";
 import type { ExportResult } from "@opentelemetry/core";
 import type { Logger } from "./logger.js";
@@ -19,8 +20,11 @@ function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
 
 /** What `registerTracing` needs besides the resource and the settings: where encoded requests go. */
 export interface TracingExport {
-  /** Sends one encoded OTLP `ExportTraceServiceRequest`, calling back once with how it went. */
-  send(request: Uint8Array, done: (result: ExportResult) => void): void;
+  /**
+   * Sends one encoded OTLP `ExportTraceServiceRequest` of `spans` spans, calling back once with how it
+   * went. One export is out at a time: the next is sent only after `done`.
+   */
+  send(request: Uint8Array, done: (result: ExportResult) => void, spans: number): void;
   /** Spans lost to a full queue or a failed export. */
   onLoss?(reason: "queue_full" | "export_failed", spans: number): void;
 }
@@ -60,7 +64,7 @@ export async function registerTracing(options: {
     );
   const processor = new OtlpSpanProcessor({
     resource,
-    send: (request, done) => options.exporter.send(request, done),
+    send: (request, done, spans) => options.exporter.send(request, done, spans),
     maxExportBatchSize:
       options.batching?.maxExportBatchSize ?? envInt(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512),
     scheduledDelayMillis:
@@ -99,11 +103,28 @@ export async function startTelemetry(options: {
 }): Promise<Telemetry> {
   if (!options.otlpEndpoint) return { shutdown: async () => {} };
   const env = options.env ?? process.env;
-  const exporterBase = await import("@opentelemetry/otlp-exporter-base/node-http");
+  const [exporterBase, { parseKeyPairsIntoRecord }] = await Promise.all([
+    import("@opentelemetry/otlp-exporter-base/node-http"),
+    import("@opentelemetry/core"),
+  ]);
+  // The values of the headers the transport sends (an API key, a tenant), as it reads them from
+  // process.env: an endpoint that echoes one in its message must not put it in the log.
+  const credentials = ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS"]
+    .flatMap((name) => {
+      try {
+        return Object.values(parseKeyPairsIntoRecord(process.env[name]));
+      } catch {
+        return []; // a malformed escape: the transport's own reading of it fails next, as before
+      }
+    })
+    .flatMap((value) => [value, encodeURIComponent(value)])
+    .filter((value) => value.length >= MIN_REDACTED_CHARS);
   const base = options.otlpEndpoint.replace(/\/+$/, "");
   const lost = { queue_full: 0, export_failed: 0, rejected: 0 };
   let rejection: string | undefined;
   let lastWarning = 0;
+  /** Spans in the export out now (one at a time): an endpoint's refused count is bounded by it. */
+  let exportSpans = 0;
   const report = () => {
     const now = Date.now();
     if (now - lastWarning < LOSS_WARNING_INTERVAL_MS) return;
@@ -124,9 +145,11 @@ export async function startTelemetry(options: {
     rejection = undefined;
   };
   const delegate = exporterBase.createOtlpHttpExportDelegate(
-    exporterBase.convertLegacyHttpOptions({ url: `${base}/v1/traces` }, "TRACES", "v1/traces", {
-      "Content-Type": "application/x-protobuf",
-    }),
+    boundedAnswers(
+      exporterBase.convertLegacyHttpOptions({ url: `${base}/v1/traces` }, "TRACES", "v1/traces", {
+        "Content-Type": "application/x-protobuf",
+      }),
+    ),
     {
       // The processor hands over a request it already encoded.
       serializeRequest: (request: Uint8Array) => request,
@@ -137,9 +160,12 @@ export async function startTelemetry(options: {
       deserializeResponse: (data: Uint8Array) => {
         const response = decodeExportTraceResponse(data);
         const partial = response.partialSuccess;
-        if (partial !== undefined && (partial.rejectedSpans > 0 || partial.errorMessage !== "")) {
-          lost.rejected += partial.rejectedSpans;
-          if (partial.errorMessage !== "") rejection = partial.errorMessage.slice(0, MAX_REJECTION_CHARS);
+        // The count is the endpoint's word: a negative one (an int64) refused none, and none
+        // refused more spans than the export held.
+        const refused = partial === undefined ? 0 : Math.min(Math.max(partial.rejectedSpans, 0), exportSpans);
+        if (partial !== undefined && (refused > 0 || partial.errorMessage !== "")) {
+          lost.rejected += refused;
+          if (partial.errorMessage !== "") rejection = printableRejection(partial.errorMessage, credentials);
           report();
         }
         return response;
@@ -150,7 +176,10 @@ export async function startTelemetry(options: {
     serviceName: options.serviceName,
     env,
     exporter: {
-      send: (request, done) => delegate.export(request, done),
+      send: (request, done, spans) => {
+        exportSpans = spans;
+        delegate.export(request, done);
+      },
       onLoss: (reason, spans) => {
         lost[reason] += spans;
         report();
@@ -165,8 +194,76 @@ export async function startTelemetry(options: {
   };
 }
 
+/** Bytes of an export's answer read at most: a partial success takes a few hundred; past this the export fails. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/**
+ * The exporter's HTTP settings with every request bounded as a whole, not only while idle (the
+ * transport's own timeout is the socket's idle time): an endpoint whose answer trickles or floods
+ * without end held the one export out for good (so every later span was dropped and shutdown waited
+ * on it) while its bytes piled up in memory. The request is destroyed once the exporter's timeout
+ * passes or the answer passes `MAX_ANSWER_BYTES`; the transport then reports a failed export. Done
+ * on the agent the settings already make (its TLS options from the environment kept).
+ */
+function boundedAnswers<
+  C extends { agentFactory: (protocol: string) => Agent | Promise<Agent>; timeoutMillis: number },
+>(config: C): C {
+  const agentFactory = async (protocol: string): Promise<Agent> => {
+    const agent = (await config.agentFactory(protocol)) as Agent & {
+      addRequest(request: ClientRequest, options: unknown): void;
+    };
+    const addRequest = agent.addRequest;
+    agent.addRequest = function (this: Agent, request: ClientRequest, options: unknown) {
+      boundRequest(request, config.timeoutMillis);
+      return addRequest.call(this, request, options);
+    };
+    return agent;
+  };
+  return { ...config, agentFactory };
+}
+
+function boundRequest(request: ClientRequest, timeoutMillis: number): void {
+  const timer = setTimeout(
+    () => request.destroy(new Error(`OTLP endpoint did not answer in full within ${timeoutMillis} ms`)),
+    timeoutMillis,
+  );
+  timer.unref();
+  request.once("close", () => clearTimeout(timer));
+  request.once("response", (response: IncomingMessage) => {
+    // The request's error is what the transport reports; the answer's own would go unhandled.
+    response.on("error", () => {});
+    let bytes = 0;
+    response.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_ANSWER_BYTES)
+        request.destroy(new Error(`OTLP endpoint answered more than ${MAX_ANSWER_BYTES} bytes`));
+    });
+  });
+}
+
 /** Characters of an endpoint's rejection message kept for the warning (it is the endpoint's free text). */
 const MAX_REJECTION_CHARS = 256;
+/** Shorter header values are not redacted from it (a "1" or a "true" would blank out ordinary text). */
+const MIN_REDACTED_CHARS = 8;
+
+/**
+ * An endpoint's rejection message as the warning carries it: the exporter's header values (of at
+ * least `MIN_REDACTED_CHARS`) replaced by `[redacted]`, its first `MAX_REJECTION_CHARS`
+ * characters (a surrogate pair kept whole), every control character, line or paragraph separator and
+ * bidi control replaced (a space for the line-breaking ones, U+FFFD for the rest), so that it can
+ * neither start a forged log line nor drive a terminal reading the pretty logs.
+ */
+function printableRejection(message: string, credentials: readonly string[]): string {
+  // Before the cut, so that no credential's start is left at the end.
+  const text = credentials.reduce((m, secret) => m.replaceAll(secret, "[redacted]"), message);
+  let end = Math.min(text.length, MAX_REJECTION_CHARS);
+  const last = text.charCodeAt(end - 1);
+  if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+  return text
+    .slice(0, end)
+    .replace(/[\t\n\v\f\r\u0085\u2028\u2029]/g, " ")
+    .replace(/[\p{Cc}\p{Bidi_Control}]/gu, "\ufffd");
+}
 
 /** An OTLP `ExportTraceServiceResponse`: a partial success when the endpoint refused some spans. */
 export interface ExportTraceResponse {
@@ -176,7 +273,9 @@ export interface ExportTraceResponse {
 /**
  * Decodes an OTLP/HTTP protobuf `ExportTraceServiceResponse` (field 1: `partial_success`, whose field
  * 1 is `rejected_spans`, an int64, and field 2 `error_message`); fields it does not know are skipped,
- * as protobuf readers do. An empty body is an empty response. Throws on a truncated or malformed one.
+ * groups included, as protobuf readers do. An empty body is an empty response. Throws on a truncated
+ * or malformed one. The bytes are the endpoint's: a count may be negative or absurd (the caller bounds
+ * it) and the message any text (the caller cleans it before it reaches a log).
  */
 export function decodeExportTraceResponse(data: Uint8Array): ExportTraceResponse {
   const response: ExportTraceResponse = {};
@@ -188,7 +287,7 @@ export function decodeExportTraceResponse(data: Uint8Array): ExportTraceResponse
       const partial = response.partialSuccess ?? { rejectedSpans: 0, errorMessage: "" };
       while (reader.at < end) {
         const inner = readVarint(reader);
-        if (inner === 1 * 8 + 0) partial.rejectedSpans = readVarint(reader);
+        if (inner === 1 * 8 + 0) partial.rejectedSpans = readInt64(reader);
         else if (inner === 2 * 8 + 2) {
           const to = lengthDelimitedEnd(reader);
           partial.errorMessage = Buffer.from(
@@ -197,11 +296,11 @@ export function decodeExportTraceResponse(data: Uint8Array): ExportTraceResponse
             to - reader.at,
           ).toString("utf8");
           reader.at = to;
-        } else skipField(reader, inner);
+        } else skipField(reader, inner, 0);
       }
       if (reader.at !== end) throw new Error("malformed OTLP response: partial_success overruns its length");
       response.partialSuccess = partial;
-    } else skipField(reader, tag);
+    } else skipField(reader, tag, 0);
   }
   return response;
 }
@@ -211,7 +310,7 @@ interface Reader {
   at: number;
 }
 
-/** A varint as a number (exact up to 2^53: more spans than one export ever holds). */
+/** A varint as a number (exact up to 2^53: a length past that is past any buffer, a tag names no field read here). */
 function readVarint(reader: Reader): number {
   let value = 0;
   let scale = 1;
@@ -225,6 +324,25 @@ function readVarint(reader: Reader): number {
   throw new Error("malformed OTLP response: varint longer than 10 bytes");
 }
 
+/**
+ * An int64 varint: its low 64 bits, two's complement (a negative count is sent as 10 bytes), read as
+ * protobuf readers read it; exact up to 2^53 in magnitude.
+ */
+function readInt64(reader: Reader): number {
+  let low = 0;
+  let high = 0;
+  for (let i = 0; i < 10; i++) {
+    if (reader.at >= reader.data.length) throw new Error("truncated OTLP response");
+    const byte = reader.data[reader.at++] as number;
+    const bits = byte & 0x7f;
+    const shift = 7 * i;
+    if (shift < 32) low |= bits << shift;
+    if (shift > 25) high |= shift < 32 ? bits >>> (32 - shift) : bits << (shift - 32);
+    if (byte < 0x80) return high * 2 ** 32 + (low >>> 0);
+  }
+  throw new Error("malformed OTLP response: varint longer than 10 bytes");
+}
+
 function lengthDelimitedEnd(reader: Reader): number {
   const length = readVarint(reader);
   const end = reader.at + length;
@@ -232,12 +350,24 @@ function lengthDelimitedEnd(reader: Reader): number {
   return end;
 }
 
-function skipField(reader: Reader, tag: number): void {
+/** Groups nested deeper than this are refused (protobuf's own parsers stop at 100). */
+const MAX_GROUP_DEPTH = 100;
+
+function skipField(reader: Reader, tag: number, depth: number): void {
   const wireType = tag & 7;
   if (wireType === 0) readVarint(reader);
   else if (wireType === 1) reader.at += 8;
   else if (wireType === 2) reader.at = lengthDelimitedEnd(reader);
   else if (wireType === 5) reader.at += 4;
-  else throw new Error(`malformed OTLP response: wire type ${wireType}`);
+  else if (wireType === 3) {
+    // A group: its fields up to the end-group tag of the same field number.
+    if (depth >= MAX_GROUP_DEPTH) throw new Error("malformed OTLP response: groups nested too deep");
+    const endTag = tag - 3 + 4;
+    for (;;) {
+      const inner = readVarint(reader);
+      if (inner === endTag) break;
+      skipField(reader, inner, depth + 1);
+    }
+  } else throw new Error(`malformed OTLP response: wire type ${wireType}`);
   if (reader.at > reader.data.length) throw new Error("truncated OTLP response");
 }
