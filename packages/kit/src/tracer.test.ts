@@ -2,10 +2,12 @@ import {
   type Attributes,
   type AttributeValue,
   context,
+  type HrTime,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
+  type TimeInput,
   TraceFlags,
   type Tracer,
   trace,
@@ -13,6 +15,7 @@ import {
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
+  type ReadableSpan,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it, vi } from "vitest";
@@ -641,5 +644,167 @@ describe("Gatehouse's tracer", () => {
     } finally {
       context.disable();
     }
+  });
+});
+
+function sdk() {
+  const exporter = new InMemorySpanExporter();
+  const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer(
+    "sdk",
+  );
+  return { tracer, ended: () => exporter.getFinishedSpans() };
+}
+
+/** Nanoseconds since the epoch, exactly (as OTLP's fixed64 carries them). */
+const ns = ([seconds, nanos]: readonly [number, number]): bigint =>
+  BigInt(seconds) * 1_000_000_000n + BigInt(nanos);
+
+/** A span's start, end and event times as epoch nanoseconds. */
+function oursTimes(s: GatehouseSpan): bigint[] {
+  return [
+    ns(epochTime(s.baseMs, s.start)),
+    ns(epochTime(s.baseMs, s.end_)),
+    ...(s.events ?? []).map((e) => ns(epochTime(s.baseMs, e.time))),
+  ];
+}
+
+function sdkTimes(s: ReadableSpan): bigint[] {
+  return [ns(s.startTime), ns(s.endTime), ...s.events.map((e) => ns(e.time))];
+}
+
+/*
+ * A span's times at their edges: times given by the caller in each form the API allows, compared
+ * with the SDK's span to the nanosecond (OTLP's times are fixed64 nanoseconds); spans that stay open
+ * while the time base moves on, for an hour, or across a step of the wall clock.
+ */
+describe("a span's times at their edges", () => {
+  it("keeps times given as HrTime to the nanosecond, as the SDK's span does", async () => {
+    const a = await tracerWith();
+    const b = sdk();
+    const cases: [HrTime, HrTime, HrTime][] = [
+      [
+        [1_764_470_400, 123_456_789],
+        [1_764_470_400, 987_654_321],
+        [1_764_470_400, 500_000_001],
+      ],
+      [
+        [1_764_470_400, 999_999_999],
+        [1_764_470_401, 1],
+        [1_764_470_401, 0],
+      ],
+      [
+        [1_764_470_400, 1],
+        [1_764_474_000, 999_999_999], // an hour later
+        [1_764_472_200, 333_333_333],
+      ],
+    ];
+    for (const [start, event, end] of cases)
+      for (const tracer of [a.tracer, b.tracer]) {
+        const span = tracer.startSpan("hr", { startTime: start }, ROOT_CONTEXT);
+        span.addEvent("e", event);
+        span.end(end);
+      }
+    expect(a.ended.map(oursTimes)).toEqual(b.ended().map(sdkTimes));
+    // And as given, which is what both should be.
+    expect(a.ended.map(oursTimes)).toEqual(cases.map(([s, e, end]) => [ns(s), ns(end), ns(e)]));
+  });
+
+  it("keeps times given as a Date or as epoch milliseconds (fractions too) as the SDK's span does", async () => {
+    const a = await tracerWith();
+    const b = sdk();
+    let seed = 0x1234567;
+    const random = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const inputs: [TimeInput, TimeInput, TimeInput][] = [];
+    const epoch = Date.now() + 86_400_000; // a day ahead: never read as a `performance.now()` time
+    for (let i = 0; i < 500; i++) {
+      const start = epoch + Math.floor(random() * 1e9) + (random() < 0.5 ? random() : 0);
+      const end = start + random() * 5_000;
+      const event = start + random() * 5_000;
+      inputs.push(
+        i % 3 === 0
+          ? [new Date(Math.floor(start)), new Date(Math.floor(event)), new Date(Math.ceil(end))]
+          : [start, event, end],
+      );
+    }
+    for (const [start, event, end] of inputs)
+      for (const tracer of [a.tracer, b.tracer]) {
+        const span = tracer.startSpan("given", { startTime: start }, ROOT_CONTEXT);
+        span.addEvent("e", event);
+        span.end(end);
+      }
+    const theirs = b.ended().map(sdkTimes);
+    const mine = a.ended.map(oursTimes);
+    // Each time rounded to the nanosecond on its own, as the SDK rounds it: at most 1 ns apart.
+    const apart = mine.flatMap((times, i) =>
+      times.map((t, j) => {
+        const d = t - (theirs[i]?.[j] ?? 0n);
+        return d < 0n ? -d : d;
+      }),
+    );
+    expect(apart.every((d) => d <= 1n)).toBe(true);
+  });
+
+  it("records an end given before the start as a zero-length span, in every form", async () => {
+    const { tracer, ended } = await tracerWith();
+    const start = Date.now() + 60_000;
+    const ends: TimeInput[] = [
+      new Date(start - 1),
+      start - 0.000_5,
+      [Math.floor(start / 1000) - 1, 0],
+      performance.now() - 5_000, // a `performance.now()` time: seconds before the start
+    ];
+    for (const end of ends) tracer.startSpan("backwards", { startTime: start }, ROOT_CONTEXT).end(end);
+    const now = tracer.startSpan("now", {}, ROOT_CONTEXT);
+    now.end(performance.now() - 5_000);
+    for (const s of ended) {
+      const [from, to] = oursTimes(s);
+      expect(to).toBe(from);
+    }
+  });
+
+  it("keeps a span's duration exact while it stays open across base moves, an hour, and clock steps", async () => {
+    const { tracer, ended } = await tracerWith();
+    const clocks = controlledClocks(0);
+    try {
+      const hour = tracer.startSpan("hour", {}, ROOT_CONTEXT);
+      const stepped = tracer.startSpan("stepped", {}, trace.setSpan(ROOT_CONTEXT, hour));
+      // Spans started every 700 ms for an hour move the base on (by whole ms) many times.
+      for (let t = 0; t < 3_600_000; t += 700) {
+        clocks.advance(700.000_3);
+        if (t === 1_400) clocks.time.wall -= 3_600_000; // the wall clock set an hour back
+        if (t === 2_800_000) clocks.time.wall += 3_600_000 + 250.5; // and forward again, a little past
+        tracer.startSpan("tick", {}, ROOT_CONTEXT).end();
+      }
+      stepped.end();
+      hour.end();
+    } finally {
+      clocks.restore();
+    }
+    const [stepped, hour] = ended.filter((s) => s.name !== "tick") as [GatehouseSpan, GatehouseSpan];
+    const steps = Math.ceil(3_600_000 / 700);
+    const expected = BigInt(Math.round(steps * 700.000_3 * 1e6));
+    for (const s of [hour, stepped]) {
+      const [from = 0n, to = 0n] = oursTimes(s);
+      // Exact to a few ns: the span's duration is `performance.now()`'s, whatever the wall clock did.
+      const d = to - from - expected;
+      expect(d < 0n ? -d : d).toBeLessThanOrEqual(2n);
+    }
+    // Every tick lasted 0 and started 700 ms after the one before it, except across the two steps of
+    // the clock, which the next tick follows.
+    const ticks = ended.filter((s) => s.name === "tick").map(oursTimes);
+    const gaps: bigint[] = [];
+    for (let i = 1; i < ticks.length; i++) {
+      const [prev] = ticks[i - 1] as bigint[];
+      const [from, to] = ticks[i] as bigint[];
+      expect(to).toBe(from);
+      const gap = (from as bigint) - (prev as bigint);
+      if (gap < 699_000_000n || gap > 702_000_000n) gaps.push(gap);
+    }
+    expect(gaps).toHaveLength(2);
+    expect(Number(gaps[0]) / 1e6).toBeCloseTo(700 - 3_600_000, -1);
+    expect(Number(gaps[1]) / 1e6).toBeCloseTo(700 + 3_600_250.5, -1);
   });
 });

@@ -177,6 +177,27 @@ function epochMsOf(input: TimeInput): number {
 }
 
 /**
+ * Whether `input` is an `HrTime` of whole seconds and nanoseconds below a second: one that a span's
+ * times can keep to the nanosecond, as the SDK's span keeps it. As epoch milliseconds (a double near
+ * 1.7e12, whose last digit is 244 ns) its nanoseconds would be lost.
+ */
+function isExactHrTime(input: TimeInput): input is [number, number] {
+  return (
+    Array.isArray(input) &&
+    Number.isSafeInteger(input[0]) &&
+    Number.isInteger(input[1]) &&
+    input[1] >= 0 &&
+    input[1] < 1e9
+  );
+}
+
+/** A caller-given time as milliseconds since `baseMs` (an `HrTime` exactly: its seconds against the base first). */
+function msSince(baseMs: number, input: TimeInput): number {
+  if (isExactHrTime(input)) return input[0] * 1000 - baseMs + input[1] / 1e6;
+  return epochMsOf(input) - baseMs;
+}
+
+/**
  * `epochTimeOf`'s result: whole seconds and nanoseconds since the epoch, overwritten by every call
  * (the encoder reads them at once: no pair is allocated per time of every span).
  */
@@ -404,7 +425,13 @@ export class GatehouseSpan implements Span {
       // A time given by the caller may lie anywhere: the span gets a base of its own, the given time's
       // whole millisecond (on the same clock mapping as the current base), and starts within it.
       const given = epochMsOf(startTime);
-      if (Number.isFinite(given)) {
+      if (isExactHrTime(startTime)) {
+        // Its whole milliseconds and the nanoseconds past them, as given (not through `given`).
+        const inMs = Math.floor(startTime[1] / 1e6);
+        const ms = startTime[0] * 1000 + inMs;
+        this.timeBase = { epochMs: ms, perfAt: base.perfAt + (ms - base.epochMs) };
+        this.startNs = startTime[1] - inMs * 1e6;
+      } else if (Number.isFinite(given)) {
         const ms = Math.floor(given);
         this.timeBase = { epochMs: ms, perfAt: base.perfAt + (ms - base.epochMs) };
         this.startNs = Math.round((given - ms) * 1e6);
@@ -630,7 +657,7 @@ export class GatehouseSpan implements Span {
     );
     events.push({
       name,
-      time: at === undefined ? performance.now() - this.timeBase.perfAt : epochMsOf(at) - this.baseMs,
+      time: at === undefined ? performance.now() - this.timeBase.perfAt : msSince(this.baseMs, at),
       attributes: kept,
       droppedAttributesCount: dropped,
     });
@@ -683,7 +710,7 @@ export class GatehouseSpan implements Span {
   end(endTime?: TimeInput): void {
     if (this.endMs !== undefined) return;
     const end =
-      endTime === undefined ? performance.now() - this.timeBase.perfAt : epochMsOf(endTime) - this.baseMs;
+      endTime === undefined ? performance.now() - this.timeBase.perfAt : msSince(this.baseMs, endTime);
     // An end before the start (a caller's clock) is recorded as a zero-length span, as the SDK does.
     this.endMs = Math.max(end, this.start);
     this.tracer.ended(this);
