@@ -238,6 +238,16 @@ function truncate(value: AttributeValue, limit: number): AttributeValue {
   return value;
 }
 
+/**
+ * A value as a span keeps it: cut to the length limit, and an array the span's own, as the SDK's span
+ * copies every array it is given: a caller's array changed later (after the span ended, before its
+ * batch went out) changes no span. A frozen array cannot change and is kept as it is.
+ */
+function keptValue(value: AttributeValue, lengthLimit: number): AttributeValue {
+  if (lengthLimit !== Number.POSITIVE_INFINITY) return truncate(value, lengthLimit);
+  return Array.isArray(value) && !Object.isFrozen(value) ? (value.slice() as AttributeValue) : value;
+}
+
 /** Attributes of an event or link, copied within the limits; how many were left out. */
 function limitedAttributes(
   attributes: Attributes | undefined,
@@ -261,7 +271,7 @@ function limitedAttributes(
       dropped++;
       continue;
     }
-    kept[key] = lengthLimit === Number.POSITIVE_INFINITY ? value : truncate(value, lengthLimit);
+    kept[key] = keptValue(value, lengthLimit);
     count++;
   }
   return [kept, dropped];
@@ -301,6 +311,12 @@ function sharedCount(attributes: Attributes): number {
       const value = property.value;
       // As `setAttribute` keeps them: a key, and a value of a type the API allows.
       if (key.length === 0 || value === undefined || value === null || !isAttributeValue(value)) {
+        count = -1;
+        break;
+      }
+      // An array the caller may still change (frozen, the object leaves its arrays open): the span
+      // keeps a copy of it, as of every array given to `setAttribute`.
+      if (Array.isArray(value) && !Object.isFrozen(value)) {
         count = -1;
         break;
       }
@@ -556,10 +572,7 @@ export class GatehouseSpan implements Span {
     const type = typeof value;
     if (type !== "string" && type !== "number" && type !== "boolean" && !isAttributeValue(value)) return this;
     const limits = this.tracer.limits;
-    const v =
-      limits.attributeValueLengthLimit === Number.POSITIVE_INFINITY
-        ? value
-        : truncate(value, limits.attributeValueLengthLimit);
+    const v = keptValue(value, limits.attributeValueLengthLimit);
     if (this.shared !== undefined && Object.hasOwn(this.shared, key)) this.unshare();
     let attrs = this.attrs;
     let count = 0;
