@@ -928,6 +928,25 @@ describe("a span's context at its edges", () => {
   });
 });
 
+describe("a span's kind from untyped code", () => {
+  it("does not make the span sampled, nor its parent remote, whatever number it is", () => {
+    const recordOnly: Sampler = {
+      shouldSample: () => ({ decision: SamplingDecision.RECORD }),
+      toString: () => "record only",
+    };
+    const { tracer, ended } = sampledBy(recordOnly);
+    const spans = [8, 16, 24, 31].map((kind) =>
+      tracer.startSpan("s", { kind: kind as SpanKind }, ROOT_CONTEXT),
+    );
+    for (const s of spans) {
+      expect(s.spanContext().traceFlags).toBe(TraceFlags.NONE);
+      expect((s as GatehouseSpan).parentIsRemote).toBe(false);
+      s.end();
+    }
+    expect(ended).toHaveLength(0);
+  });
+});
+
 /*
  * Frozen attribute sets kept by reference, and sets that extend them (dispatch.invoke's first
  * attributes and then the same with the provider's name), under random calls: every span keeps what

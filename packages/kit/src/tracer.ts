@@ -430,7 +430,10 @@ export class GatehouseSpan implements Span {
     parentIsRemote: boolean,
     startTime: TimeInput | undefined,
   ) {
-    this.kindBits = kind | (parentIsRemote ? REMOTE_PARENT : 0) | (sampled ? SAMPLED : 0);
+    // A kind outside the API's (a number from untyped code) is INTERNAL: its bits would otherwise
+    // read as the flags' (a recorded-only span exported and propagated as sampled).
+    const k = Number.isInteger(kind) && kind >= 0 && kind <= SpanKind.CONSUMER ? kind : SpanKind.INTERNAL;
+    this.kindBits = k | (parentIsRemote ? REMOTE_PARENT : 0) | (sampled ? SAMPLED : 0);
     if (traceState !== undefined) this.rareParts().traceState = traceState;
     const now = performance.now();
     refreshBase(now);
