@@ -332,14 +332,15 @@ describe("OtlpSpanProcessor", () => {
       let parent: Context = ROOT_CONTEXT;
       for (let i = 0; i < 100; i++) {
         // Start attributes in a frozen object (kept by reference: `shared`) or a plain one (copied).
-        let given: Attributes = {};
+        const made: Attributes = {};
         const startCount = random() < 0.5 ? Math.floor(random() * 6) : 0;
-        for (let a = 0; a < startCount; a++) given[pick(keys)] = pick(values)();
+        for (let a = 0; a < startCount; a++) made[pick(keys)] = pick(values)();
+        const given = random() < 0.5 ? Object.freeze(made) : made;
         const span = tracer.startSpan(
           random() < 0.1 ? text(200) : pick(["POST", "dispatch.invoke", "POST /v1/chat/completions"]),
           {
             kind: pick([SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER]),
-            attributes: random() < 0.5 ? (given = Object.freeze(given)) : given,
+            attributes: given,
           },
           parent,
         );
