@@ -327,21 +327,29 @@ describe("OtlpSpanProcessor", () => {
       shutdown: () => processor.shutdown(),
     };
     const tracer = alwaysOn(sink).getTracer("random");
+    let extended = 0;
     for (let round = 0; round < 20; round++) {
       let parent: Context = ROOT_CONTEXT;
       for (let i = 0; i < 100; i++) {
         // Start attributes in a frozen object (kept by reference: `shared`) or a plain one (copied).
-        const given: Attributes = {};
+        const made: Attributes = {};
         const startCount = random() < 0.5 ? Math.floor(random() * 6) : 0;
-        for (let a = 0; a < startCount; a++) given[pick(keys)] = pick(values)();
+        for (let a = 0; a < startCount; a++) made[pick(keys)] = pick(values)();
+        const given = random() < 0.5 ? Object.freeze(made) : made;
         const span = tracer.startSpan(
           random() < 0.1 ? text(200) : pick(["POST", "dispatch.invoke", "POST /v1/chat/completions"]),
           {
             kind: pick([SpanKind.INTERNAL, SpanKind.SERVER, SpanKind.CLIENT, SpanKind.PRODUCER]),
-            attributes: random() < 0.5 ? Object.freeze(given) : given,
+            attributes: given,
           },
           parent,
         );
+        // A frozen start object extended (dispatch.invoke's provider name): put in its place, by reference.
+        if (Object.isFrozen(given) && random() < 0.5) {
+          const wider = Object.freeze({ ...given, "gen_ai.provider.name": text(12) });
+          span.setAttributes(wider);
+          if ((span as GatehouseSpan).shared === wider) extended++;
+        }
         const count = Math.floor(random() * 12);
         for (let a = 0; a < count; a++) span.setAttribute(pick(keys), pick(values)());
         if (random() < 0.1) span.addEvent(text(20), { [pick(keys)]: pick(values)() });
@@ -353,6 +361,7 @@ describe("OtlpSpanProcessor", () => {
     await processor.forceFlush();
     expect(requests).toHaveLength(1);
     expect(ended).toHaveLength(2000);
+    expect(extended).toBeGreaterThan(50);
     const official = ProtobufTraceSerializer.serializeRequest(ended) as Uint8Array;
     expect(decode(requests[0] as Uint8Array)).toEqual(decode(official));
   });

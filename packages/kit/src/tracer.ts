@@ -177,6 +177,27 @@ function epochMsOf(input: TimeInput): number {
 }
 
 /**
+ * Whether `input` is an `HrTime` of whole seconds and nanoseconds below a second: one that a span's
+ * times can keep to the nanosecond, as the SDK's span keeps it. As epoch milliseconds (a double near
+ * 1.7e12, whose last digit is 244 ns) its nanoseconds would be lost.
+ */
+function isExactHrTime(input: TimeInput): input is [number, number] {
+  return (
+    Array.isArray(input) &&
+    Number.isSafeInteger(input[0]) &&
+    Number.isInteger(input[1]) &&
+    input[1] >= 0 &&
+    input[1] < 1e9
+  );
+}
+
+/** A caller-given time as milliseconds since `baseMs` (an `HrTime` exactly: its seconds against the base first). */
+function msSince(baseMs: number, input: TimeInput): number {
+  if (isExactHrTime(input)) return input[0] * 1000 - baseMs + input[1] / 1e6;
+  return epochMsOf(input) - baseMs;
+}
+
+/**
  * `epochTimeOf`'s result: whole seconds and nanoseconds since the epoch, overwritten by every call
  * (the encoder reads them at once: no pair is allocated per time of every span).
  */
@@ -217,6 +238,16 @@ function truncate(value: AttributeValue, limit: number): AttributeValue {
   return value;
 }
 
+/**
+ * A value as a span keeps it: cut to the length limit, and an array the span's own, as the SDK's span
+ * copies every array it is given: a caller's array changed later (after the span ended, before its
+ * batch went out) changes no span. A frozen array cannot change and is kept as it is.
+ */
+function keptValue(value: AttributeValue, lengthLimit: number): AttributeValue {
+  if (lengthLimit !== Number.POSITIVE_INFINITY) return truncate(value, lengthLimit);
+  return Array.isArray(value) && !Object.isFrozen(value) ? (value.slice() as AttributeValue) : value;
+}
+
 /** Attributes of an event or link, copied within the limits; how many were left out. */
 function limitedAttributes(
   attributes: Attributes | undefined,
@@ -240,7 +271,7 @@ function limitedAttributes(
       dropped++;
       continue;
     }
-    kept[key] = lengthLimit === Number.POSITIVE_INFINITY ? value : truncate(value, lengthLimit);
+    kept[key] = keptValue(value, lengthLimit);
     count++;
   }
   return [kept, dropped];
@@ -280,6 +311,12 @@ function sharedCount(attributes: Attributes): number {
       const value = property.value;
       // As `setAttribute` keeps them: a key, and a value of a type the API allows.
       if (key.length === 0 || value === undefined || value === null || !isAttributeValue(value)) {
+        count = -1;
+        break;
+      }
+      // An array the caller may still change (frozen, the object leaves its arrays open): the span
+      // keeps a copy of it, as of every array given to `setAttribute`.
+      if (Array.isArray(value) && !Object.isFrozen(value)) {
         count = -1;
         break;
       }
@@ -393,7 +430,10 @@ export class GatehouseSpan implements Span {
     parentIsRemote: boolean,
     startTime: TimeInput | undefined,
   ) {
-    this.kindBits = kind | (parentIsRemote ? REMOTE_PARENT : 0) | (sampled ? SAMPLED : 0);
+    // A kind outside the API's (a number from untyped code) is INTERNAL: its bits would otherwise
+    // read as the flags' (a recorded-only span exported and propagated as sampled).
+    const k = Number.isInteger(kind) && kind >= 0 && kind <= SpanKind.CONSUMER ? kind : SpanKind.INTERNAL;
+    this.kindBits = k | (parentIsRemote ? REMOTE_PARENT : 0) | (sampled ? SAMPLED : 0);
     if (traceState !== undefined) this.rareParts().traceState = traceState;
     const now = performance.now();
     refreshBase(now);
@@ -404,7 +444,13 @@ export class GatehouseSpan implements Span {
       // A time given by the caller may lie anywhere: the span gets a base of its own, the given time's
       // whole millisecond (on the same clock mapping as the current base), and starts within it.
       const given = epochMsOf(startTime);
-      if (Number.isFinite(given)) {
+      if (isExactHrTime(startTime)) {
+        // Its whole milliseconds and the nanoseconds past them, as given (not through `given`).
+        const inMs = Math.floor(startTime[1] / 1e6);
+        const ms = startTime[0] * 1000 + inMs;
+        this.timeBase = { epochMs: ms, perfAt: base.perfAt + (ms - base.epochMs) };
+        this.startNs = startTime[1] - inMs * 1e6;
+      } else if (Number.isFinite(given)) {
         const ms = Math.floor(given);
         this.timeBase = { epochMs: ms, perfAt: base.perfAt + (ms - base.epochMs) };
         this.startNs = Math.round((given - ms) * 1e6);
@@ -529,10 +575,7 @@ export class GatehouseSpan implements Span {
     const type = typeof value;
     if (type !== "string" && type !== "number" && type !== "boolean" && !isAttributeValue(value)) return this;
     const limits = this.tracer.limits;
-    const v =
-      limits.attributeValueLengthLimit === Number.POSITIVE_INFINITY
-        ? value
-        : truncate(value, limits.attributeValueLengthLimit);
+    const v = keptValue(value, limits.attributeValueLengthLimit);
     if (this.shared !== undefined && Object.hasOwn(this.shared, key)) this.unshare();
     let attrs = this.attrs;
     let count = 0;
@@ -630,7 +673,7 @@ export class GatehouseSpan implements Span {
     );
     events.push({
       name,
-      time: at === undefined ? performance.now() - this.timeBase.perfAt : epochMsOf(at) - this.baseMs,
+      time: at === undefined ? performance.now() - this.timeBase.perfAt : msSince(this.baseMs, at),
       attributes: kept,
       droppedAttributesCount: dropped,
     });
@@ -683,7 +726,7 @@ export class GatehouseSpan implements Span {
   end(endTime?: TimeInput): void {
     if (this.endMs !== undefined) return;
     const end =
-      endTime === undefined ? performance.now() - this.timeBase.perfAt : epochMsOf(endTime) - this.baseMs;
+      endTime === undefined ? performance.now() - this.timeBase.perfAt : msSince(this.baseMs, endTime);
     // An end before the start (a caller's clock) is recorded as a zero-length span, as the SDK does.
     this.endMs = Math.max(end, this.start);
     this.tracer.ended(this);
