@@ -182,6 +182,9 @@ export function redeliveryDelayMs(deliveryCount: number, options: { baseMs: numb
  * Handles a pull's messages one at a time until `handle` answers false (what it needs, its database,
  * did not answer in time); the rest are handed back untried (`handBack`: a nak), since waiting on the
  * same for each would hold them past their ack wait, each a timeout longer. Answers how many went back.
+ * A handler that throws (a bug: handlers answer their own failures) has its message and the rest of
+ * the pull handed back too, then the error is thrown: left unanswered, they waited out their ack
+ * wait. A `handBack` that throws (the connection closed) leaves that one to the ack wait alone.
  */
 export async function handleUntilStuck(
   messages: AsyncIterable<JsMsg>,
@@ -190,12 +193,28 @@ export async function handleUntilStuck(
 ): Promise<number> {
   let answering = true;
   let handedBack = 0;
-  for await (const m of messages) {
-    if (answering) answering = await handle(m);
-    else {
+  let thrown: { err: unknown } | undefined;
+  const giveBack = (m: JsMsg) => {
+    try {
       handBack(m);
+    } catch {
+      // JetStream redelivers it after its ack wait
+    }
+  };
+  for await (const m of messages) {
+    if (answering) {
+      try {
+        answering = await handle(m);
+      } catch (err) {
+        thrown = { err };
+        answering = false;
+        giveBack(m);
+      }
+    } else {
+      giveBack(m);
       handedBack++;
     }
   }
+  if (thrown) throw thrown.err;
   return handedBack;
 }
