@@ -6,7 +6,16 @@ import {
   usageStreamName,
   usageSubject,
 } from "@gatehouse/contracts";
-import { AckPolicy, type JetStreamManager, type JsMsg, nanos, RetentionPolicy, StorageType } from "nats";
+import {
+  AckPolicy,
+  type Consumer,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+} from "nats";
 
 /** What a JetStream stream of ours is: its name, its subjects and how long it keeps what. */
 export interface StreamSpec {
@@ -176,6 +185,33 @@ export async function lastAccessEventSequence(
 export function redeliveryDelayMs(deliveryCount: number, options: { baseMs: number; maxMs: number }): number {
   const n = Number.isFinite(deliveryCount) ? Math.max(1, Math.min(deliveryCount, 32)) : 1;
   return Math.min(options.maxMs, options.baseMs * 2 ** (n - 1));
+}
+
+/** How long a pull (`pullMessages`) stays open for more messages (the least nats.js allows). */
+export const PULL_EXPIRES_MS = 1_000;
+/** How long past its expiry a pull waits for JetStream's word that it ended before giving up on it. */
+const PULL_BACKSTOP_MS = 5_000;
+
+/**
+ * A bounded pull of at most `maxMessages` from a durable `consumer`, handed over as they arrive
+ * (read it with `handleUntilStuck`), which ends when JetStream says it did. nats.js ends a pull on a
+ * timer of its own too, 5 % past its expiry (50 ms), started when the pull is made, while JetStream
+ * counts the expiry from when the pull's request reaches it — sent only once the pull is read:
+ * behind a busy event loop a message JetStream delivered in between went to an inbox no longer read
+ * and waited out its ack wait (30 s). That timer is replaced by one `PULL_BACKSTOP_MS` later, for
+ * an end JetStream never sends (a connection lost).
+ */
+export async function pullMessages(consumer: Consumer, maxMessages: number): Promise<ConsumerMessages> {
+  const messages = await consumer.fetch({ max_messages: maxMessages, expires: PULL_EXPIRES_MS });
+  // nats.js 2.x keeps its timer as `timeout` (`{ cancel() }`); if a version does not, it stays.
+  const pull = messages as unknown as { timeout?: { cancel?: () => void } | null };
+  if (typeof pull.timeout?.cancel === "function") {
+    pull.timeout.cancel();
+    pull.timeout = null;
+    const backstop = setTimeout(() => void messages.close(), PULL_EXPIRES_MS + PULL_BACKSTOP_MS);
+    void messages.closed().finally(() => clearTimeout(backstop));
+  }
+  return messages;
 }
 
 /**
