@@ -198,16 +198,25 @@ const PULL_BACKSTOP_MS = 5_000;
  * timer of its own too, 5 % past its expiry (50 ms), started when the pull is made, while JetStream
  * counts the expiry from when the pull's request reaches it — sent only once the pull is read:
  * behind a busy event loop a message JetStream delivered in between went to an inbox no longer read
- * and waited out its ack wait (30 s). That timer is replaced by one `PULL_BACKSTOP_MS` later, for
- * an end JetStream never sends (a connection lost).
+ * and waited out its ack wait (30 s). Likewise its watch on the pull's idle heartbeats (every
+ * 500 ms): two missed behind a busy event loop and it sent a second request on the same inbox, whose
+ * messages JetStream went on delivering after the first request's end closed that inbox. Both are
+ * replaced by one timer `PULL_BACKSTOP_MS` past the expiry, for an end JetStream never sends (a
+ * connection lost).
  */
 export async function pullMessages(consumer: Consumer, maxMessages: number): Promise<ConsumerMessages> {
   const messages = await consumer.fetch({ max_messages: maxMessages, expires: PULL_EXPIRES_MS });
-  // nats.js 2.x keeps its timer as `timeout` (`{ cancel() }`); if a version does not, it stays.
-  const pull = messages as unknown as { timeout?: { cancel?: () => void } | null };
+  // nats.js 2.x keeps its timer as `timeout` and its heartbeat watch as `monitor` (each with a
+  // `cancel()`); if a version does not, they stay.
+  type Cancellable = { cancel?: () => void } | null;
+  const pull = messages as unknown as { timeout?: Cancellable; monitor?: Cancellable };
   if (typeof pull.timeout?.cancel === "function") {
     pull.timeout.cancel();
     pull.timeout = null;
+    if (typeof pull.monitor?.cancel === "function") {
+      pull.monitor.cancel();
+      pull.monitor = null;
+    }
     const backstop = setTimeout(() => void messages.close(), PULL_EXPIRES_MS + PULL_BACKSTOP_MS);
     void messages.closed().finally(() => clearTimeout(backstop));
   }
