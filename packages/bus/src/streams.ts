@@ -6,7 +6,16 @@ import {
   usageStreamName,
   usageSubject,
 } from "@gatehouse/contracts";
-import { AckPolicy, type JetStreamManager, type JsMsg, nanos, RetentionPolicy, StorageType } from "nats";
+import {
+  AckPolicy,
+  type Consumer,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+  nanos,
+  RetentionPolicy,
+  StorageType,
+} from "nats";
 
 /** What a JetStream stream of ours is: its name, its subjects and how long it keeps what. */
 export interface StreamSpec {
@@ -178,10 +187,49 @@ export function redeliveryDelayMs(deliveryCount: number, options: { baseMs: numb
   return Math.min(options.maxMs, options.baseMs * 2 ** (n - 1));
 }
 
+/** How long a pull (`pullMessages`) stays open for more messages (the least nats.js allows). */
+export const PULL_EXPIRES_MS = 1_000;
+/** How long past its expiry a pull waits for JetStream's word that it ended before giving up on it. */
+const PULL_BACKSTOP_MS = 5_000;
+
+/**
+ * A bounded pull of at most `maxMessages` from a durable `consumer`, handed over as they arrive
+ * (read it with `handleUntilStuck`), which ends when JetStream says it did. nats.js ends a pull on a
+ * timer of its own too, 5 % past its expiry (50 ms), started when the pull is made, while JetStream
+ * counts the expiry from when the pull's request reaches it — sent only once the pull is read:
+ * behind a busy event loop a message JetStream delivered in between went to an inbox no longer read
+ * and waited out its ack wait (30 s). Likewise its watch on the pull's idle heartbeats (every
+ * 500 ms): two missed behind a busy event loop and it sent a second request on the same inbox, whose
+ * messages JetStream went on delivering after the first request's end closed that inbox. Both are
+ * replaced by one timer `PULL_BACKSTOP_MS` past the expiry, for an end JetStream never sends (a
+ * connection lost).
+ */
+export async function pullMessages(consumer: Consumer, maxMessages: number): Promise<ConsumerMessages> {
+  const messages = await consumer.fetch({ max_messages: maxMessages, expires: PULL_EXPIRES_MS });
+  // nats.js 2.x keeps its timer as `timeout` and its heartbeat watch as `monitor` (each with a
+  // `cancel()`); if a version does not, they stay.
+  type Cancellable = { cancel?: () => void } | null;
+  const pull = messages as unknown as { timeout?: Cancellable; monitor?: Cancellable };
+  if (typeof pull.timeout?.cancel === "function") {
+    pull.timeout.cancel();
+    pull.timeout = null;
+    if (typeof pull.monitor?.cancel === "function") {
+      pull.monitor.cancel();
+      pull.monitor = null;
+    }
+    const backstop = setTimeout(() => void messages.close(), PULL_EXPIRES_MS + PULL_BACKSTOP_MS);
+    void messages.closed().finally(() => clearTimeout(backstop));
+  }
+  return messages;
+}
+
 /**
  * Handles a pull's messages one at a time until `handle` answers false (what it needs, its database,
  * did not answer in time); the rest are handed back untried (`handBack`: a nak), since waiting on the
  * same for each would hold them past their ack wait, each a timeout longer. Answers how many went back.
+ * A handler that throws (a bug: handlers answer their own failures) has its message and the rest of
+ * the pull handed back too, then the error is thrown: left unanswered, they waited out their ack
+ * wait. A `handBack` that throws (the connection closed) leaves that one to the ack wait alone.
  */
 export async function handleUntilStuck(
   messages: AsyncIterable<JsMsg>,
@@ -190,12 +238,28 @@ export async function handleUntilStuck(
 ): Promise<number> {
   let answering = true;
   let handedBack = 0;
-  for await (const m of messages) {
-    if (answering) answering = await handle(m);
-    else {
+  let thrown: { err: unknown } | undefined;
+  const giveBack = (m: JsMsg) => {
+    try {
       handBack(m);
+    } catch {
+      // JetStream redelivers it after its ack wait
+    }
+  };
+  for await (const m of messages) {
+    if (answering) {
+      try {
+        answering = await handle(m);
+      } catch (err) {
+        thrown = { err };
+        answering = false;
+        giveBack(m);
+      }
+    } else {
+      giveBack(m);
       handedBack++;
     }
   }
+  if (thrown) throw thrown.err;
   return handedBack;
 }

@@ -59,4 +59,18 @@ describe("boundedTransaction", () => {
     expect(isDatabaseTimeout(err)).toBe(true);
     expect((err as Error).name).toBe("DatabaseTimeoutError");
   });
+
+  it("leaves the pooled connection as it found it: no statement timeout, no transaction still open", async () => {
+    // The one connection of the proxied pool: after the stall above (if run alone, none), the
+    // connection the backstop gave up on is gone with its transaction once the socket is.
+    proxy.restore();
+    const db = viaProxy.drizzle({});
+    await boundedTransaction(db, 300, (tx) => tx.execute(sql`SELECT 1`));
+    const rows = await db.execute(
+      sql`SELECT current_setting('statement_timeout') AS t, now() = statement_timestamp() AS own`,
+    );
+    // SET LOCAL, not SET: the setting ended with its transaction; and this statement runs in a
+    // transaction of its own (now() is its start), not inside one the timer gave up on.
+    expect([...(rows as unknown as Iterable<unknown>)]).toEqual([{ t: "0", own: true }]);
+  });
 });

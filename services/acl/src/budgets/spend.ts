@@ -3,6 +3,7 @@ import {
   ensureDurable,
   ensureStream,
   handleUntilStuck,
+  pullMessages,
   redeliveryDelayMs,
   usageStream,
 } from "@gatehouse/bus";
@@ -354,7 +355,7 @@ export async function followSpend(
         // A bounded pull, and the next only once its messages are counted: behind a database that
         // hangs, the rest wait in JetStream. (consume() pulls more as messages arrive, read or not:
         // they and their redeliveries after the ack wait piled up in acl without bound.)
-        messages = await consumer.fetch({ max_messages: 100, expires: 1_000 });
+        messages = await pullMessages(consumer, 100);
         const handedBack = await handleUntilStuck(messages, handle, (m) =>
           m.nak(redeliveryDelayMs(m.info.deliveryCount, SPEND_RETRY)),
         );

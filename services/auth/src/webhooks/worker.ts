@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { accessEventStream, ensureStream, handleUntilStuck } from "@gatehouse/bus";
+import { accessEventStream, ensureStream, handleUntilStuck, pullMessages } from "@gatehouse/bus";
 import { AccessEventEnvelope, accessEventSubject, type OutboundEventType } from "@gatehouse/contracts";
 import { boundedTransaction, isDatabaseTimeout } from "@gatehouse/db";
 import { type EgressPolicy, egressConnector } from "@gatehouse/egress";
@@ -177,8 +177,6 @@ const FROM_ACL: ReadonlySet<OutboundEventType> = new Set([
 export const GRANT_WEBHOOKS_DURABLE = "auth-outbound-webhooks";
 /** acl's events one pull brings at most: all that waits in auth's memory behind a slow database. */
 const PULL_EVENTS = 20;
-/** The longest a pull stays open for more (the least nats.js allows); each event is handled as it comes. */
-const PULL_WAIT_MS = 1_000;
 /**
  * The longest enqueuing one event may wait on the database (a select and an insert, milliseconds
  * when it answers): well inside the 30 s ack wait, so a database that hangs (a lock held, a
@@ -246,7 +244,7 @@ export async function followGrantRemovals(
         // hangs, the rest wait in JetStream. (consume() pulls more as messages arrive, read or not:
         // they and their redeliveries after the ack wait piled up in auth without bound.)
         consumer ??= await join();
-        messages = await consumer.fetch({ max_messages: PULL_EVENTS, expires: PULL_WAIT_MS });
+        messages = await pullMessages(consumer, PULL_EVENTS);
         const handedBack = await handleUntilStuck(messages, handle, (m) => m.nak(ENQUEUE_RETRY_MS));
         if (handedBack > 0)
           ctx.logger.warn(

@@ -1,4 +1,4 @@
-import { decodeJson, ensureDurable, ensureStream, usageStream } from "@gatehouse/bus";
+import { decodeJson, ensureDurable, ensureStream, pullMessages, usageStream } from "@gatehouse/bus";
 import { UsageRecord } from "@gatehouse/contracts";
 import { type Db, refusedForARow } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
@@ -32,8 +32,6 @@ export interface UsageConsumer {
 }
 
 const DURABLE = "dispatch-usage";
-/** The longest a pull stays open for a full batch (the least nats.js allows). */
-const FETCH_WAIT_MS = 1_000;
 
 /**
  * A stream message carries a batch of records (see UsagePublisher), each checked on its own: one
@@ -159,12 +157,12 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
   const loop = (async () => {
     while (!stopped) {
       try {
-        // A bounded pull (a batch, or what comes within a second), and the next one only once all
+        // A bounded pull (a batch, or what comes within PULL_EXPIRES_MS), and the next one only once all
         // of it is stored: behind a slow database messages wait in JetStream, not in this process.
         // (consume() pulls more as messages arrive, read or not: behind a hung store they, and their
         // redeliveries after the ack wait, piled up here without bound.) Within the pull, what has
         // arrived is stored 50 ms after its first message, one store at a time.
-        messages = await consumer.fetch({ max_messages: batchSize, expires: FETCH_WAIT_MS });
+        messages = await pullMessages(consumer, batchSize);
         let batch: JsMsg[] = [];
         let timer: NodeJS.Timeout | undefined;
         let stored = Promise.resolve();
