@@ -101,7 +101,7 @@ describe("the observability block", () => {
     expect(md).toContain("A generation is a set of fresh instances");
     expect(md).toContain("its interval the order statistics over them");
     expect(md).toContain("it covers what differs between sets of fresh processes");
-    expect(md).toContain("each gets about half the core");
+    expect(md).toContain("their event-loop threads get equal time");
     expect(md).toContain("differed by 2 points of the core (median; largest 9), and together they had 97 %");
     expect(md).toContain("**met**");
   });
