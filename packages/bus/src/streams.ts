@@ -176,19 +176,26 @@ export async function lastAccessEventSequence(
   }
 }
 
+/** How long a pull (`pullMessages`) stays open for more messages (the least nats.js allows). */
+export const PULL_EXPIRES_MS = 1_000;
+
 /**
  * How long a message a consumer could not handle waits before JetStream delivers it again, by its
  * delivery count (`JsMsg.info.deliveryCount`, 1 on the first): `baseMs` doubled each time, at most
  * `maxMs`. A database outage is tried often at first and then at a steady, bounded pace, so a fleet
  * does not hammer a recovering database and notices its return within `maxMs`.
+ *
+ * Plus half a pull (`PULL_EXPIRES_MS / 2`): the consumer's next pull starts as it naks, and its
+ * pulls end every `PULL_EXPIRES_MS`, so a whole-second delay came due just as a pull expired.
+ * JetStream 2.9 (nats-server 2.9.10 here) then takes the due message off its redelivery queue,
+ * finds only that expired pull waiting, and drops it (rewinding its stream position instead): the
+ * message waited out its 30 s ack wait — the acl hung-database test's flake after the pull fixes.
+ * Due mid-pull, it goes to a pull still open.
  */
 export function redeliveryDelayMs(deliveryCount: number, options: { baseMs: number; maxMs: number }): number {
   const n = Number.isFinite(deliveryCount) ? Math.max(1, Math.min(deliveryCount, 32)) : 1;
-  return Math.min(options.maxMs, options.baseMs * 2 ** (n - 1));
+  return Math.min(options.maxMs, options.baseMs * 2 ** (n - 1)) + PULL_EXPIRES_MS / 2;
 }
-
-/** How long a pull (`pullMessages`) stays open for more messages (the least nats.js allows). */
-export const PULL_EXPIRES_MS = 1_000;
 /** How long past its expiry a pull waits for JetStream's word that it ended before giving up on it. */
 const PULL_BACKSTOP_MS = 5_000;
 

@@ -83,7 +83,8 @@ describe("budget spend from a message holding a record Postgres refuses for what
 });
 
 describe("budget spend when counting fails for another reason", () => {
-  it("redelivers the message after 2 s, then 4 s, and counts it once the failure passes", async () => {
+  // Each delay is half a pull (0.5 s) more, to come due mid-pull (redeliveryDelayMs).
+  it("redelivers the message after 2.5 s, then 4.5 s, and counts it once the failure passes", async () => {
     const { budgetId, subject } = await newUserBudget(acl.h, 100);
     const first = usageRecord({ principal: subject, costUsd: 1 });
     const stuck = usageRecord({ principal: subject, costUsd: 2 });
@@ -99,8 +100,8 @@ describe("budget spend when counting fails for another reason", () => {
         .slice(0, 2)
         .map((l) => [l.deliveries, l.retryInMs]),
     ).toEqual([
-      [1, 2_000],
-      [2, 4_000],
+      [1, 2_500],
+      [2, 4_500],
     ]);
     expect(await monthSpent(acl.db, budgetId)).toBe(1);
     await cure(stuck.id);
