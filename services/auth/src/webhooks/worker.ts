@@ -1,5 +1,11 @@
 import { randomInt } from "node:crypto";
-import { accessEventStream, ensureStream, handleUntilStuck, pullMessages } from "@gatehouse/bus";
+import {
+  accessEventStream,
+  ensureStream,
+  handleUntilStuck,
+  PULL_EXPIRES_MS,
+  pullMessages,
+} from "@gatehouse/bus";
 import { AccessEventEnvelope, accessEventSubject, type OutboundEventType } from "@gatehouse/contracts";
 import { boundedTransaction, isDatabaseTimeout } from "@gatehouse/db";
 import { type EgressPolicy, egressConnector } from "@gatehouse/egress";
@@ -184,8 +190,12 @@ const PULL_EVENTS = 20;
  * pulled with it, and auth's stop.
  */
 export const ENQUEUE_TIMEOUT_MS = 5_000;
-/** How long an event that could not be enqueued waits in JetStream before it is delivered again. */
-const ENQUEUE_RETRY_MS = 5_000;
+/**
+ * How long an event that could not be enqueued waits in JetStream before it is delivered again: 5 s
+ * plus half a pull, so that it comes due while a pull is open (see `redeliveryDelayMs` in the bus:
+ * nats-server 2.9 sends a redelivery that comes due just as the only pull expires to its ack wait).
+ */
+const ENQUEUE_RETRY_MS = 5_000 + PULL_EXPIRES_MS / 2;
 
 export async function followGrantRemovals(
   ctx: AuthContext,

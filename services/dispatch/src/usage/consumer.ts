@@ -1,4 +1,11 @@
-import { decodeJson, ensureDurable, ensureStream, pullMessages, usageStream } from "@gatehouse/bus";
+import {
+  decodeJson,
+  ensureDurable,
+  ensureStream,
+  PULL_EXPIRES_MS,
+  pullMessages,
+  usageStream,
+} from "@gatehouse/bus";
 import { UsageRecord } from "@gatehouse/contracts";
 import { type Db, refusedForARow } from "@gatehouse/db";
 import type { Logger } from "@gatehouse/kit";
@@ -14,7 +21,10 @@ export interface UsageConsumerOptions {
   db: Db<any>;
   logger: Logger;
   batchSize?: number;
-  /** How long a record waits before redelivery after the database refused it. */
+  /**
+   * How long a record waits before redelivery after the database refused it (2.5 s: 2 s plus half a
+   * pull, so that it comes due while a pull is open — see `redeliveryDelayMs` in the bus).
+   */
   retryDelayMs?: number;
   /** Users' teams (acl's data), recorded on their records; without it records carry no teams. */
   teamsOf?: TeamsOf;
@@ -49,7 +59,7 @@ export async function startUsageConsumer(options: UsageConsumerOptions): Promise
   const { nc, prefix, db } = options;
   const log = options.logger.child({ component: "usage-consumer" });
   const batchSize = options.batchSize ?? 200;
-  const retryDelayMs = options.retryDelayMs ?? 2_000;
+  const retryDelayMs = options.retryDelayMs ?? 2_000 + PULL_EXPIRES_MS / 2;
   const stream = await ensureStream(await nc.jetstreamManager(), usageStream(prefix));
   const jsm = await nc.jetstreamManager();
   await ensureDurable(jsm, stream, DURABLE, { maxAckPending: 10_000, ackWaitMs: 30_000 });
